@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install every Debian package edxbus needs to build, test, fuzz and benchmark.
+# Idempotent: when everything is present it prints nothing and touches nothing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake pkg-config           # toolchain
+  clang libclang-rt-14-dev                   # libFuzzer targets (make fuzz)
+  libjansson-dev                             # JSON
+  libsqlite3-dev                             # the embedded broker
+  libyaml-dev                                # settings files
+  uuid-dev                                   # event ids (UUID version 1)
+  libhiredis-dev redis-server                # Redis Streams backend and its tests
+  librdkafka-dev                             # Kafka backend (and its mock cluster for tests)
+  libcurl4-openssl-dev                       # Schema Registry client
+  libavro-dev                                # avro-c, the comparison in bench/
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ "$status" == "install ok installed" ]] || missing+=("$p")
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+SUDO=""
+[[ $(id -u) -eq 0 ]] || SUDO="sudo"
+echo "edxbus deps: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
