@@ -1,0 +1,108 @@
+/* include/edxbus/conf.h — settings, under the Django setting names operators already use.
+ *
+ * A conf is a set of named settings (EVENT_BUS_PRODUCER, EVENT_BUS_PRODUCER_CONFIG,
+ * EVENT_BUS_TOPIC_PREFIX, EVENT_BUS_REDIS_CONNECTION_URL, …), each holding a JSON value. They
+ * come from a YAML settings file (paste from Tutor or devstack), then from environment variables
+ * of the same names (structured values as JSON text), then from explicit edxbus_conf_set()
+ * calls; later sources win. Every known setting is one row of a table (name, type, default,
+ * secret, description) in src/bus/conf_table.c: validation, `edxbus config check` and the
+ * documentation all come from it. Unknown names are kept but draw a "did you mean" warning.
+ * Secrets (passwords, API secrets, passwords inside URLs) never appear in messages or in
+ * edxbus_conf_dump().
+ *
+ * Lifecycle: new -> set/load... -> hand to a producer/consumer/bus (which copy what they need)
+ * -> destroy. Thread rule: a conf is not thread-safe while being changed; once built it may be
+ * read from any thread.
+ */
+#ifndef EDXBUS_CONF_H
+#define EDXBUS_CONF_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "edxbus/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct edxbus_conf edxbus_conf_t;
+
+/** Log levels, as syslog's. */
+typedef enum {
+    EDXBUS_LOG_ERROR = 3,
+    EDXBUS_LOG_WARNING = 4,
+    EDXBUS_LOG_INFO = 6,
+    EDXBUS_LOG_DEBUG = 7,
+} edxbus_log_level_t;
+
+/** Where the library's log lines go (the library never writes to stdio itself).
+ *  @p line is one line without a newline, borrowed for the call only. */
+typedef void (*edxbus_log_fn)(edxbus_log_level_t level, const char *line, void *opaque);
+
+/** A new, empty conf (every setting at its default). Returns new; NULL when out of memory. */
+EDXBUS_API edxbus_conf_t *edxbus_conf_new(void);
+
+/** A deep copy of @p conf, log callback included. Returns new; NULL when out of memory. */
+EDXBUS_API edxbus_conf_t *edxbus_conf_dup(const edxbus_conf_t *conf);
+
+/** Free @p conf. NULL is a no-op. */
+EDXBUS_API void edxbus_conf_destroy(edxbus_conf_t *conf);
+
+/** Set where log lines go; NULL drops them. Copied by edxbus_conf_dup(). */
+EDXBUS_API void edxbus_conf_set_log(edxbus_conf_t *conf, edxbus_log_fn fn, void *opaque);
+
+/** Log through @p conf's callback, printf-style (for the library's own modules and plugins). */
+EDXBUS_API void edxbus_conf_log(const edxbus_conf_t *conf, edxbus_log_level_t level,
+                                const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/** Set @p name from text: for string settings the text itself; for numbers, booleans
+ *  (true/false/1/0/yes/no) and structured settings (EVENT_BUS_PRODUCER_CONFIG) the text is
+ *  parsed (JSON for structured ones).
+ *  Errors: EDXBUS_ERR_CONF with e.g.
+ *  `EVENT_BUS_REDIS_STREAM_MAX_LEN: "ten" is not an integer; expected e.g. 10000`. */
+EDXBUS_API edxbus_err_t edxbus_conf_set(edxbus_conf_t *conf, const char *name, const char *value,
+                                        char *errstr, size_t errstr_size);
+
+/** Set @p name to a JSON value (type-checked against the table). Borrows @p value (copied). */
+EDXBUS_API edxbus_err_t edxbus_conf_set_json(edxbus_conf_t *conf, const char *name,
+                                             const json_t *value, char *errstr,
+                                             size_t errstr_size);
+
+/** Load a YAML settings file: a mapping of setting names to values (scalars, mappings, lists).
+ *  Errors: EDXBUS_ERR_IO or EDXBUS_ERR_CONF with `FILE:LINE: what`; @p conf is unchanged then. */
+EDXBUS_API edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *path, char *errstr,
+                                              size_t errstr_size);
+
+/** Apply environment variables named like known settings (they override the file).
+ *  Errors: as edxbus_conf_set(), naming the variable. */
+EDXBUS_API edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr,
+                                             size_t errstr_size);
+
+/** The value of @p name: what was set, else the table's default, else NULL. Borrowed. */
+EDXBUS_API const json_t *edxbus_conf_get(const edxbus_conf_t *conf, const char *name);
+
+/** Typed getters: the value of @p name, or @p def when unset/null/of another type. */
+EDXBUS_API const char *edxbus_conf_get_str(const edxbus_conf_t *conf, const char *name,
+                                           const char *def);
+EDXBUS_API int64_t edxbus_conf_get_int(const edxbus_conf_t *conf, const char *name, int64_t def);
+EDXBUS_API double edxbus_conf_get_double(const edxbus_conf_t *conf, const char *name, double def);
+EDXBUS_API bool edxbus_conf_get_bool(const edxbus_conf_t *conf, const char *name, bool def);
+
+/** Validate every setting (types, ranges, URLs, EVENT_BUS_PRODUCER_CONFIG's shape and event
+ *  types…). Each problem is appended to @p errors (a JSON array of one-line strings, may be
+ *  NULL) and logged. Returns EDXBUS_OK when there is none, EDXBUS_ERR_CONF otherwise. */
+EDXBUS_API edxbus_err_t edxbus_conf_check(const edxbus_conf_t *conf, json_t *errors);
+
+/** The effective settings (set values and defaults, by name) with secrets replaced by
+ *  "********" (and passwords inside URLs masked). Returns new; json_decref it. */
+EDXBUS_API json_t *edxbus_conf_dump(const edxbus_conf_t *conf);
+
+/** The service name for metadata: EVENTS_SERVICE_NAME, else SERVICE_VARIANT, else NULL. */
+EDXBUS_API const char *edxbus_conf_service_name(const edxbus_conf_t *conf);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EDXBUS_CONF_H */
