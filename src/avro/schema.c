@@ -1,0 +1,1036 @@
+/* src/avro/schema.c — schema JSON text -> the parsed node graph of avro_int.h.
+ *
+ * One recursive walk over the JSON (jansson) builds the nodes. Every node is registered in the
+ * schema's node list the moment it is allocated, and each node's arrays count only the slots
+ * already filled, so on any error edxbus_avro_schema_destroy() frees a half-built schema with
+ * no special cases.
+ *
+ * Names follow Avro 1.11: a named type (record, enum, fixed) gets its full name from a dotted
+ * "name", else from "namespace", else from the enclosing named type; its full name is put in
+ * the name table BEFORE its fields are parsed, so a record can refer to itself. A reference
+ * ("UserData") is looked up in the enclosing namespace first, then as written. Field defaults
+ * are checked against the field type (a union default matches its FIRST branch) and kept as a
+ * deep copy, since a json_t the caller keeps could change under an immutable schema.
+ *
+ * Error text is one line: `schema: <path>: <what>`, the path walking down through record
+ * names, `fields[i] "name"`, `items`, `values` and `union[i]`, e.g.
+ * `schema: CloudEvent.fields[2] "mode": unknown type "strng"`.
+ *
+ * Nesting is capped at EDXBUS_AVRO_MAX_DEPTH so hostile schema JSON cannot exhaust the stack;
+ * the canonical-form writer relies on that cap too (it walks the same tree).
+ *
+ * To add a new type: add it to edxbus_avro_type_t, parse it in parse_object(), free it in
+ * node_free(), check defaults in check_default(), and write it in canonical.c.
+ */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "avro/avro_int.h"
+
+/* A fixed's size is read into memory whole by the decoder; Java caps it at an int too. */
+#define FIXED_MAX_SIZE INT32_MAX
+
+/* Room for the error path; longer paths are cut, the message still says what failed. */
+#define PATH_MAX_LEN 512
+
+struct parser {
+    edxbus_avro_schema_t *schema;
+    char path[PATH_MAX_LEN];
+    size_t path_len;
+    int depth;
+    char *errstr;
+    size_t errstr_size;
+};
+
+static const char *const type_names[] = {
+    [EDXBUS_AVRO_NULL] = "null",     [EDXBUS_AVRO_BOOLEAN] = "boolean",
+    [EDXBUS_AVRO_INT] = "int",       [EDXBUS_AVRO_LONG] = "long",
+    [EDXBUS_AVRO_FLOAT] = "float",   [EDXBUS_AVRO_DOUBLE] = "double",
+    [EDXBUS_AVRO_BYTES] = "bytes",   [EDXBUS_AVRO_STRING] = "string",
+    [EDXBUS_AVRO_RECORD] = "record", [EDXBUS_AVRO_ENUM] = "enum",
+    [EDXBUS_AVRO_ARRAY] = "array",   [EDXBUS_AVRO_MAP] = "map",
+    [EDXBUS_AVRO_UNION] = "union",   [EDXBUS_AVRO_FIXED] = "fixed",
+};
+
+const char *edxbus__avro_type_name(edxbus_avro_type_t type)
+{
+    if ((unsigned)type >= sizeof type_names / sizeof type_names[0])
+        return "unknown";
+    return type_names[type];
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Errors and paths
+ * ------------------------------------------------------------------------------------------- */
+
+static void fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void fail(struct parser *p, const char *fmt, ...)
+{
+    char msg[EDXBUS_ERRSTR_SIZE];
+    va_list ap;
+
+    if (p->errstr == NULL || p->errstr_size == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    snprintf(p->errstr, p->errstr_size, "schema: %s%s%s", p->path, p->path_len ? ": " : "", msg);
+}
+
+/* Append one component to the path; returns the old length, for path_pop(). A component
+ * starting with '[' is glued on, others follow a dot. */
+static size_t path_push(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static size_t path_push(struct parser *p, const char *fmt, ...)
+{
+    size_t saved = p->path_len;
+    size_t room = sizeof p->path - p->path_len;
+    va_list ap;
+    int n;
+
+    if (room <= 1)
+        return saved;
+    if (p->path_len > 0 && fmt[0] != '[') {
+        p->path[p->path_len++] = '.';
+        p->path[p->path_len] = '\0';
+        room--;
+    }
+    va_start(ap, fmt);
+    n = vsnprintf(p->path + p->path_len, room, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        p->path[p->path_len] = '\0';
+    else if ((size_t)n >= room)
+        p->path_len = sizeof p->path - 1;
+    else
+        p->path_len += (size_t)n;
+    return saved;
+}
+
+static void path_pop(struct parser *p, size_t saved)
+{
+    p->path_len = saved;
+    p->path[saved] = '\0';
+}
+
+static const char *json_kind(const json_t *json)
+{
+    switch (json_typeof(json)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER: return "integer";
+    case JSON_REAL: return "number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "boolean";
+    case JSON_NULL: return "null";
+    }
+    return "value";
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Nodes
+ * ------------------------------------------------------------------------------------------- */
+
+static void strv_free(char **v)
+{
+    if (v == NULL)
+        return;
+    for (size_t i = 0; v[i] != NULL; i++)
+        free(v[i]);
+    free(v);
+}
+
+static void node_free(struct edxbus_avro_node *node)
+{
+    free(node->name);
+    free(node->doc);
+    strv_free(node->aliases);
+    switch (node->type) {
+    case EDXBUS_AVRO_RECORD:
+        for (size_t i = 0; i < node->u.record.nfields; i++) {
+            struct edxbus_avro_field *field = &node->u.record.fields[i];
+            free(field->name);
+            free(field->doc);
+            json_decref(field->default_value);
+            strv_free(field->aliases);
+        }
+        free(node->u.record.fields);
+        break;
+    case EDXBUS_AVRO_ENUM:
+        for (size_t i = 0; i < node->u.enm.nsymbols; i++)
+            free(node->u.enm.symbols[i]);
+        free(node->u.enm.symbols);
+        free(node->u.enm.default_symbol);
+        break;
+    case EDXBUS_AVRO_UNION:
+        free(node->u.uni.branches);
+        break;
+    default:
+        break;
+    }
+    free(node);
+}
+
+void edxbus_avro_schema_destroy(edxbus_avro_schema_t *schema)
+{
+    if (schema == NULL)
+        return;
+    for (size_t i = 0; i < schema->nnodes; i++)
+        node_free(schema->nodes[i]);
+    free(schema->nodes);
+    json_decref(schema->name_table);
+    free(schema);
+}
+
+/* A new node of @p type, already owned by the schema (so any later failure frees it). */
+static struct edxbus_avro_node *node_new(struct parser *p, edxbus_avro_type_t type)
+{
+    edxbus_avro_schema_t *schema = p->schema;
+    struct edxbus_avro_node *node;
+
+    if (schema->nnodes == schema->nodes_cap) {
+        size_t cap = schema->nodes_cap ? schema->nodes_cap * 2 : 16;
+        struct edxbus_avro_node **nodes = realloc(schema->nodes, cap * sizeof *nodes);
+        if (nodes == NULL)
+            goto nomem;
+        schema->nodes = nodes;
+        schema->nodes_cap = cap;
+    }
+    node = calloc(1, sizeof *node);
+    if (node == NULL)
+        goto nomem;
+    node->type = type;
+    schema->nodes[schema->nnodes++] = node;
+    return node;
+
+nomem:
+    fail(p, "out of memory");
+    return NULL;
+}
+
+struct edxbus_avro_node *edxbus__avro_schema_lookup(const edxbus_avro_schema_t *schema,
+                                                     const char *fullname)
+{
+    json_t *index = json_object_get(schema->name_table, fullname);
+    if (!json_is_integer(index))
+        return NULL;
+    json_int_t i = json_integer_value(index);
+    if (i < 0 || (size_t)i >= schema->nnodes)
+        return NULL;
+    return schema->nodes[i];
+}
+
+struct edxbus_avro_field *edxbus__avro_record_field(const struct edxbus_avro_node *record,
+                                                    const char *name)
+{
+    if (record == NULL || record->type != EDXBUS_AVRO_RECORD)
+        return NULL;
+    for (size_t i = 0; i < record->u.record.nfields; i++) {
+        if (strcmp(record->u.record.fields[i].name, name) == 0)
+            return &record->u.record.fields[i];
+    }
+    return NULL;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Names
+ * ------------------------------------------------------------------------------------------- */
+
+static int primitive_type(const char *s)
+{
+    for (int t = EDXBUS_AVRO_NULL; t <= EDXBUS_AVRO_STRING; t++) {
+        if (strcmp(s, type_names[t]) == 0)
+            return t;
+    }
+    return -1;
+}
+
+static bool is_name_start(char c)
+{
+    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+}
+
+static bool is_name_char(char c)
+{
+    return is_name_start(c) || (c >= '0' && c <= '9');
+}
+
+/* [A-Za-z_][A-Za-z0-9_]* over @p len bytes. */
+static bool valid_simple_name(const char *s, size_t len)
+{
+    if (len == 0 || !is_name_start(s[0]))
+        return false;
+    for (size_t i = 1; i < len; i++) {
+        if (!is_name_char(s[i]))
+            return false;
+    }
+    return true;
+}
+
+/* A namespace: names joined by dots, where a part may also hold '-' after its first character.
+ * The hyphen is outside the specification, but openedx-events writes namespaces such as
+ * "org.openedx.enterprise.subsidy.redemption-reversed.v1" and fastavro and Java accept them. */
+static bool valid_namespace(const char *s, size_t len)
+{
+    size_t start = 0;
+    for (size_t i = 0; i <= len; i++) {
+        if (i < len && s[i] != '.') {
+            if (i == start ? !is_name_start(s[i]) : !(is_name_char(s[i]) || s[i] == '-'))
+                return false;
+            continue;
+        }
+        if (i == start)
+            return false; /* empty part */
+        start = i + 1;
+    }
+    return true;
+}
+
+/* A full name: an optional namespace, a dot, and a simple name. */
+static bool valid_full_name(const char *s)
+{
+    const char *dot = strrchr(s, '.');
+    if (dot == NULL)
+        return valid_simple_name(s, strlen(s));
+    return valid_namespace(s, (size_t)(dot - s)) && valid_simple_name(dot + 1, strlen(dot + 1));
+}
+
+/* "ns" + "." + "name", or a copy of name when ns is empty. Returns new (free), NULL on OOM. */
+static char *join_name(const char *ns, const char *name)
+{
+    size_t nslen = ns ? strlen(ns) : 0, namelen = strlen(name);
+    char *full = malloc(nslen + 1 + namelen + 1);
+    if (full == NULL)
+        return NULL;
+    if (nslen > 0) {
+        memcpy(full, ns, nslen);
+        full[nslen++] = '.';
+    }
+    memcpy(full + nslen, name, namelen + 1);
+    return full;
+}
+
+/* The namespace part of a full name ("" when none). Returns new (free), NULL on OOM. */
+static char *namespace_of(const char *fullname)
+{
+    const char *dot = strrchr(fullname, '.');
+    return strndup(fullname, dot ? (size_t)(dot - fullname) : 0);
+}
+
+static const char *short_name(const char *fullname)
+{
+    const char *dot = strrchr(fullname, '.');
+    return dot ? dot + 1 : fullname;
+}
+
+/* The node a type name means in namespace @p ns: a new primitive node, or a named type
+ * defined earlier (the enclosing namespace first, then the name as written). */
+static struct edxbus_avro_node *resolve_name(struct parser *p, const char *name, const char *ns)
+{
+    int prim = primitive_type(name);
+    struct edxbus_avro_node *node = NULL;
+
+    if (prim >= 0)
+        return node_new(p, (edxbus_avro_type_t)prim);
+    if (strchr(name, '.') == NULL && ns != NULL && ns[0] != '\0') {
+        char *full = join_name(ns, name);
+        if (full == NULL) {
+            fail(p, "out of memory");
+            return NULL;
+        }
+        node = edxbus__avro_schema_lookup(p->schema, full);
+        free(full);
+    }
+    if (node == NULL)
+        node = edxbus__avro_schema_lookup(p->schema, name);
+    if (node == NULL)
+        fail(p, "unknown type \"%s\"", name);
+    return node;
+}
+
+/* A NULL-terminated copy of an "aliases" array; with @p ns, aliases become full names.
+ * Returns false (error written) on a bad array. *out stays NULL when absent. */
+static bool parse_aliases(struct parser *p, const json_t *json, const char *ns, bool dotted_ok,
+                          char ***out)
+{
+    const json_t *aliases = json_object_get(json, "aliases");
+    size_t n;
+
+    *out = NULL;
+    if (aliases == NULL || json_is_null(aliases))
+        return true;
+    if (!json_is_array(aliases)) {
+        fail(p, "\"aliases\" must be an array of names, got %s", json_kind(aliases));
+        return false;
+    }
+    n = json_array_size(aliases);
+    *out = calloc(n + 1, sizeof **out);
+    if (*out == NULL) {
+        fail(p, "out of memory");
+        return false;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *alias = json_array_get(aliases, i);
+        const char *s = json_string_value(alias);
+        bool ok;
+        if (s == NULL) {
+            fail(p, "\"aliases\"[%zu] must be a string, got %s", i, json_kind(alias));
+            return false;
+        }
+        ok = dotted_ok ? valid_full_name(s) : valid_simple_name(s, strlen(s));
+        if (!ok) {
+            fail(p, "invalid alias \"%s\": a name must match [A-Za-z_][A-Za-z0-9_]*%s", s,
+                 dotted_ok ? " in each dot-separated part" : "");
+            return false;
+        }
+        (*out)[i] = (dotted_ok && strchr(s, '.') == NULL) ? join_name(ns, s) : strdup(s);
+        if ((*out)[i] == NULL) {
+            fail(p, "out of memory");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The optional "doc" string; anything else is ignored as the specification allows. */
+static bool copy_doc(struct parser *p, const json_t *json, char **out)
+{
+    const char *doc = json_string_value(json_object_get(json, "doc"));
+    *out = NULL;
+    if (doc == NULL)
+        return true;
+    *out = strdup(doc);
+    if (*out == NULL) {
+        fail(p, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+/* Start a named type: work out its full name, check it, make the node and register the name.
+ * On success the path has the type's name pushed (the caller pops to *saved). */
+static struct edxbus_avro_node *named_begin(struct parser *p, const json_t *json,
+                                            edxbus_avro_type_t type, const char *ns,
+                                            size_t *saved)
+{
+    const json_t *jname = json_object_get(json, "name");
+    const json_t *jns = json_object_get(json, "namespace");
+    const char *name = json_string_value(jname);
+    const char *space = ns;
+    struct edxbus_avro_node *node;
+    char *full, *own_ns;
+
+    if (jname == NULL) {
+        fail(p, "%s is missing \"name\"", type_names[type]);
+        return NULL;
+    }
+    if (name == NULL) {
+        fail(p, "%s \"name\" must be a string, got %s", type_names[type], json_kind(jname));
+        return NULL;
+    }
+    if (jns != NULL && !json_is_null(jns)) {
+        space = json_string_value(jns);
+        if (space == NULL) {
+            fail(p, "%s %s: \"namespace\" must be a string, got %s", type_names[type], name,
+                 json_kind(jns));
+            return NULL;
+        }
+        if (space[0] != '\0' && !valid_namespace(space, strlen(space))) {
+            fail(p, "%s %s: invalid namespace \"%s\": each dot-separated part must match "
+                 "[A-Za-z_][A-Za-z0-9_-]*", type_names[type], name, space);
+            return NULL;
+        }
+    }
+    if (!valid_full_name(name)) {
+        fail(p, "invalid %s name \"%s\": it must match [A-Za-z_][A-Za-z0-9_]*, after an "
+             "optional dotted namespace", type_names[type], name);
+        return NULL;
+    }
+    if (primitive_type(short_name(name)) >= 0) {
+        fail(p, "%s name \"%s\" is a primitive type name, which cannot be redefined",
+             type_names[type], name);
+        return NULL;
+    }
+    full = strchr(name, '.') ? strdup(name) : join_name(space, name);
+    if (full == NULL) {
+        fail(p, "out of memory");
+        return NULL;
+    }
+    if (json_object_get(p->schema->name_table, full) != NULL) {
+        fail(p, "redefinition of %s \"%s\"", type_names[type], full);
+        free(full);
+        return NULL;
+    }
+    node = node_new(p, type);
+    if (node == NULL) {
+        free(full);
+        return NULL;
+    }
+    node->name = full;
+    if (json_object_set_new(p->schema->name_table, full,
+                            json_integer((json_int_t)(p->schema->nnodes - 1))) != 0) {
+        fail(p, "out of memory");
+        return NULL;
+    }
+    *saved = path_push(p, "%s", short_name(full));
+    own_ns = namespace_of(full);
+    if (own_ns == NULL) {
+        fail(p, "out of memory");
+        return NULL;
+    }
+    if (!copy_doc(p, json, &node->doc) || !parse_aliases(p, json, own_ns, true, &node->aliases))
+        node = NULL;
+    free(own_ns);
+    return node;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Defaults
+ * ------------------------------------------------------------------------------------------- */
+
+/* Code points of UTF-8 @p s if every one is below 256 (bytes and fixed defaults are strings
+ * whose code points are the bytes); -1 otherwise. jansson strings are valid UTF-8. */
+static long long byte_string_length(const char *s, size_t len)
+{
+    long long n = 0;
+    for (size_t i = 0; i < len; n++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x80) {
+            i++;
+        } else if ((c == 0xc2 || c == 0xc3) && i + 1 < len) {
+            i += 2;
+        } else {
+            return -1;
+        }
+    }
+    return n;
+}
+
+/* Does @p value fit @p node as a default? On mismatch writes why (with the path inside the
+ * default) to @p why and returns false. */
+static bool check_default(const struct edxbus_avro_node *node, const json_t *value, int depth,
+                          char *where, size_t where_len, char *why, size_t why_size)
+{
+    const char *at = where[0] ? " at " : "";
+    bool ok = false;
+
+    if (depth > EDXBUS_AVRO_MAX_DEPTH) {
+        snprintf(why, why_size, "default nested deeper than %d levels", EDXBUS_AVRO_MAX_DEPTH);
+        return false;
+    }
+    switch (node->type) {
+    case EDXBUS_AVRO_NULL: ok = json_is_null(value); break;
+    case EDXBUS_AVRO_BOOLEAN: ok = json_is_boolean(value); break;
+    case EDXBUS_AVRO_INT:
+        if (json_is_integer(value)) {
+            json_int_t v = json_integer_value(value);
+            if (v < INT32_MIN || v > INT32_MAX) {
+                snprintf(why, why_size, "default%s%s %" JSON_INTEGER_FORMAT " is out of range "
+                         "for int", at, where, v);
+                return false;
+            }
+            ok = true;
+        }
+        break;
+    case EDXBUS_AVRO_LONG: ok = json_is_integer(value); break;
+    case EDXBUS_AVRO_FLOAT:
+    case EDXBUS_AVRO_DOUBLE: ok = json_is_number(value); break;
+    case EDXBUS_AVRO_STRING: ok = json_is_string(value); break;
+    case EDXBUS_AVRO_BYTES:
+    case EDXBUS_AVRO_FIXED:
+        if (json_is_string(value)) {
+            long long n = byte_string_length(json_string_value(value), json_string_length(value));
+            if (n < 0) {
+                snprintf(why, why_size, "default%s%s has a character above \\u00ff, which is not "
+                         "a byte", at, where);
+                return false;
+            }
+            if (node->type == EDXBUS_AVRO_FIXED && (size_t)n != node->u.fixed.size) {
+                snprintf(why, why_size, "default%s%s has %lld bytes, fixed %s needs %zu", at,
+                         where, n, node->name, node->u.fixed.size);
+                return false;
+            }
+            ok = true;
+        }
+        break;
+    case EDXBUS_AVRO_ENUM:
+        if (json_is_string(value)) {
+            for (size_t i = 0; i < node->u.enm.nsymbols; i++) {
+                if (strcmp(node->u.enm.symbols[i], json_string_value(value)) == 0)
+                    return true;
+            }
+            snprintf(why, why_size, "default%s%s \"%s\" is not a symbol of enum %s", at, where,
+                     json_string_value(value), node->name);
+            return false;
+        }
+        break;
+    case EDXBUS_AVRO_UNION:
+        /* Avro 1.11: a union's default is a value of its first branch. */
+        if (node->u.uni.nbranches == 0) {
+            snprintf(why, why_size, "an empty union cannot have a default");
+            return false;
+        }
+        return check_default(node->u.uni.branches[0], value, depth + 1, where, where_len, why,
+                             why_size);
+    case EDXBUS_AVRO_ARRAY:
+        if (json_is_array(value)) {
+            size_t len = strlen(where);
+            for (size_t i = 0; i < json_array_size(value); i++) {
+                snprintf(where + len, where_len - len, "[%zu]", i);
+                if (!check_default(node->u.array.items, json_array_get(value, i), depth + 1,
+                                   where, where_len, why, why_size))
+                    return false;
+            }
+            where[len] = '\0';
+            ok = true;
+        }
+        break;
+    case EDXBUS_AVRO_MAP:
+        if (json_is_object(value)) {
+            size_t len = strlen(where);
+            const char *key;
+            json_t *item;
+            json_object_foreach((json_t *)value, key, item) {
+                snprintf(where + len, where_len - len, "[\"%s\"]", key);
+                if (!check_default(node->u.map.values, item, depth + 1, where, where_len, why,
+                                   why_size))
+                    return false;
+            }
+            where[len] = '\0';
+            ok = true;
+        }
+        break;
+    case EDXBUS_AVRO_RECORD:
+        if (json_is_object(value)) {
+            size_t len = strlen(where);
+            for (size_t i = 0; i < node->u.record.nfields; i++) {
+                const struct edxbus_avro_field *field = &node->u.record.fields[i];
+                const json_t *item = json_object_get(value, field->name);
+                if (field->type == NULL) /* still being parsed (a recursive reference) */
+                    continue;
+                snprintf(where + len, where_len - len, "%s%s", len ? "." : "", field->name);
+                if (item == NULL) {
+                    if (field->default_value != NULL)
+                        continue;
+                    snprintf(why, why_size, "default is missing %s, which has no default",
+                             where);
+                    return false;
+                }
+                if (!check_default(field->type, item, depth + 1, where, where_len, why,
+                                   why_size))
+                    return false;
+            }
+            where[len] = '\0';
+            ok = true;
+        }
+        break;
+    }
+    if (!ok) {
+        const char *tname = node->name ? node->name : edxbus__avro_type_name(node->type);
+        snprintf(why, why_size, "default%s%s does not match %s%s%s: got %s", at, where,
+                 node->name ? edxbus__avro_type_name(node->type) : "", node->name ? " " : "",
+                 tname, json_kind(value));
+    }
+    return ok;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Types
+ * ------------------------------------------------------------------------------------------- */
+
+static struct edxbus_avro_node *parse_type(struct parser *p, const json_t *json, const char *ns);
+
+static bool parse_field(struct parser *p, struct edxbus_avro_node *record, size_t i,
+                        const json_t *json, const char *ns)
+{
+    struct edxbus_avro_field *field = &record->u.record.fields[i];
+    const json_t *jname = json_object_get(json, "name");
+    const json_t *jtype = json_object_get(json, "type");
+    const json_t *jdefault = json_object_get(json, "default");
+    const json_t *jorder = json_object_get(json, "order");
+    const char *name = json_string_value(jname);
+
+    if (name == NULL) {
+        path_push(p, "[%zu]", i);
+        if (jname == NULL)
+            fail(p, "field is missing \"name\"");
+        else
+            fail(p, "field \"name\" must be a string, got %s", json_kind(jname));
+        return false;
+    }
+    path_push(p, "[%zu] \"%s\"", i, name);
+    if (!valid_simple_name(name, strlen(name))) {
+        fail(p, "invalid field name \"%s\": it must match [A-Za-z_][A-Za-z0-9_]*", name);
+        return false;
+    }
+    if (edxbus__avro_record_field(record, name) != NULL) {
+        fail(p, "duplicate field \"%s\" in record %s", name, record->name);
+        return false;
+    }
+    field->name = strdup(name);
+    record->u.record.nfields++; /* from here the slot is freed with the schema */
+    if (field->name == NULL) {
+        fail(p, "out of memory");
+        return false;
+    }
+    if (!copy_doc(p, json, &field->doc) || !parse_aliases(p, json, NULL, false, &field->aliases))
+        return false;
+    if (jorder != NULL) {
+        const char *order = json_string_value(jorder);
+        if (order == NULL || (strcmp(order, "ascending") != 0 &&
+                              strcmp(order, "descending") != 0 && strcmp(order, "ignore") != 0)) {
+            fail(p, "\"order\" must be \"ascending\", \"descending\" or \"ignore\"");
+            return false;
+        }
+    }
+    if (jtype == NULL) {
+        fail(p, "field is missing \"type\"");
+        return false;
+    }
+    field->type = parse_type(p, jtype, ns);
+    if (field->type == NULL)
+        return false;
+    if (jdefault != NULL) {
+        char where[128] = "", why[EDXBUS_ERRSTR_SIZE];
+        if (!check_default(field->type, jdefault, 0, where, sizeof where, why, sizeof why)) {
+            fail(p, "%s", why);
+            return false;
+        }
+        field->default_value = json_deep_copy(jdefault);
+        if (field->default_value == NULL) {
+            fail(p, "out of memory");
+            return false;
+        }
+    }
+    return true;
+}
+
+static struct edxbus_avro_node *parse_record(struct parser *p, const json_t *json, const char *ns)
+{
+    const json_t *fields = json_object_get(json, "fields");
+    struct edxbus_avro_node *node;
+    size_t saved = p->path_len, n;
+    char *own_ns = NULL;
+
+    node = named_begin(p, json, EDXBUS_AVRO_RECORD, ns, &saved);
+    if (node == NULL)
+        goto out;
+    if (fields == NULL || !json_is_array(fields)) {
+        if (fields == NULL)
+            fail(p, "record is missing \"fields\"");
+        else
+            fail(p, "\"fields\" must be an array, got %s", json_kind(fields));
+        node = NULL;
+        goto out;
+    }
+    n = json_array_size(fields);
+    node->u.record.fields = calloc(n ? n : 1, sizeof *node->u.record.fields);
+    own_ns = namespace_of(node->name);
+    if (node->u.record.fields == NULL || own_ns == NULL) {
+        fail(p, "out of memory");
+        node = NULL;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *field = json_array_get(fields, i);
+        size_t at = path_push(p, "fields");
+        if (!json_is_object(field)) {
+            path_push(p, "[%zu]", i);
+            fail(p, "a field must be an object, got %s", json_kind(field));
+            node = NULL;
+            goto out;
+        }
+        if (!parse_field(p, node, i, field, own_ns)) {
+            node = NULL;
+            goto out;
+        }
+        path_pop(p, at);
+    }
+out:
+    free(own_ns);
+    if (node != NULL)
+        path_pop(p, saved);
+    return node;
+}
+
+static struct edxbus_avro_node *parse_enum(struct parser *p, const json_t *json, const char *ns)
+{
+    const json_t *symbols = json_object_get(json, "symbols");
+    const json_t *jdefault = json_object_get(json, "default");
+    struct edxbus_avro_node *node;
+    json_t *seen = NULL;
+    size_t saved = p->path_len, n;
+
+    node = named_begin(p, json, EDXBUS_AVRO_ENUM, ns, &saved);
+    if (node == NULL)
+        goto out;
+    if (symbols == NULL || !json_is_array(symbols)) {
+        if (symbols == NULL)
+            fail(p, "enum is missing \"symbols\"");
+        else
+            fail(p, "\"symbols\" must be an array, got %s", json_kind(symbols));
+        goto fail;
+    }
+    n = json_array_size(symbols);
+    node->u.enm.symbols = calloc(n ? n : 1, sizeof *node->u.enm.symbols);
+    seen = json_object();
+    if (node->u.enm.symbols == NULL || seen == NULL)
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        const json_t *jsym = json_array_get(symbols, i);
+        const char *sym = json_string_value(jsym);
+        if (sym == NULL) {
+            fail(p, "symbols[%zu] must be a string, got %s", i, json_kind(jsym));
+            goto fail;
+        }
+        if (!valid_simple_name(sym, strlen(sym))) {
+            fail(p, "invalid symbol \"%s\": it must match [A-Za-z_][A-Za-z0-9_]*", sym);
+            goto fail;
+        }
+        if (json_object_get(seen, sym) != NULL) {
+            fail(p, "duplicate symbol \"%s\" in enum %s", sym, node->name);
+            goto fail;
+        }
+        if (json_object_set(seen, sym, json_true()) != 0)
+            goto nomem;
+        node->u.enm.symbols[i] = strdup(sym);
+        if (node->u.enm.symbols[i] == NULL)
+            goto nomem;
+        node->u.enm.nsymbols++;
+    }
+    if (jdefault != NULL) {
+        const char *def = json_string_value(jdefault);
+        if (def == NULL || json_object_get(seen, def) == NULL) {
+            fail(p, "enum default %s%s%s is not one of its symbols", def ? "\"" : "",
+                 def ? def : json_kind(jdefault), def ? "\"" : "");
+            goto fail;
+        }
+        node->u.enm.default_symbol = strdup(def);
+        if (node->u.enm.default_symbol == NULL)
+            goto nomem;
+    }
+    path_pop(p, saved);
+    goto out;
+
+nomem:
+    fail(p, "out of memory");
+fail:
+    node = NULL;
+out:
+    json_decref(seen);
+    return node;
+}
+
+static struct edxbus_avro_node *parse_fixed(struct parser *p, const json_t *json, const char *ns)
+{
+    const json_t *size = json_object_get(json, "size");
+    struct edxbus_avro_node *node;
+    size_t saved = p->path_len;
+
+    node = named_begin(p, json, EDXBUS_AVRO_FIXED, ns, &saved);
+    if (node == NULL)
+        return NULL;
+    if (size == NULL) {
+        fail(p, "fixed is missing \"size\"");
+        return NULL;
+    }
+    if (!json_is_integer(size) || json_integer_value(size) < 0) {
+        fail(p, "\"size\" must be a non-negative integer, got %s", json_kind(size));
+        return NULL;
+    }
+    if (json_integer_value(size) > FIXED_MAX_SIZE) {
+        fail(p, "\"size\" %" JSON_INTEGER_FORMAT " is too large (at most %d)",
+             json_integer_value(size), FIXED_MAX_SIZE);
+        return NULL;
+    }
+    node->u.fixed.size = (size_t)json_integer_value(size);
+    path_pop(p, saved);
+    return node;
+}
+
+/* An array or map: @p key is "items" or "values". */
+static struct edxbus_avro_node *parse_container(struct parser *p, const json_t *json,
+                                                edxbus_avro_type_t type, const char *key,
+                                                const char *ns)
+{
+    const json_t *inner = json_object_get(json, key);
+    struct edxbus_avro_node *node, *child;
+    size_t saved;
+
+    if (inner == NULL) {
+        fail(p, "%s is missing \"%s\"", type_names[type], key);
+        return NULL;
+    }
+    node = node_new(p, type);
+    if (node == NULL)
+        return NULL;
+    saved = path_push(p, "%s", key);
+    child = parse_type(p, inner, ns);
+    if (child == NULL)
+        return NULL;
+    path_pop(p, saved);
+    if (type == EDXBUS_AVRO_ARRAY)
+        node->u.array.items = child;
+    else
+        node->u.map.values = child;
+    return node;
+}
+
+static struct edxbus_avro_node *parse_union(struct parser *p, const json_t *json, const char *ns)
+{
+    size_t n = json_array_size(json);
+    struct edxbus_avro_node *node = node_new(p, EDXBUS_AVRO_UNION);
+
+    if (node == NULL)
+        return NULL;
+    node->u.uni.branches = calloc(n ? n : 1, sizeof *node->u.uni.branches);
+    if (node->u.uni.branches == NULL) {
+        fail(p, "out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *jbranch = json_array_get(json, i);
+        size_t saved = path_push(p, "union[%zu]", i);
+        struct edxbus_avro_node *branch;
+
+        if (json_is_array(jbranch)) {
+            fail(p, "a union may not directly contain another union");
+            return NULL;
+        }
+        branch = parse_type(p, jbranch, ns);
+        if (branch == NULL)
+            return NULL;
+        for (size_t j = 0; j < i; j++) {
+            const struct edxbus_avro_node *other = node->u.uni.branches[j];
+            if (branch->name != NULL && other->name != NULL &&
+                strcmp(branch->name, other->name) == 0) {
+                fail(p, "union already has a branch named \"%s\" (union[%zu])", branch->name, j);
+                return NULL;
+            }
+            if (branch->name == NULL && other->type == branch->type) {
+                fail(p, "union already has a \"%s\" branch (union[%zu])",
+                     edxbus__avro_type_name(branch->type), j);
+                return NULL;
+            }
+        }
+        node->u.uni.branches[node->u.uni.nbranches++] = branch;
+        path_pop(p, saved);
+    }
+    return node;
+}
+
+static struct edxbus_avro_node *parse_object(struct parser *p, const json_t *json, const char *ns)
+{
+    const json_t *jtype = json_object_get(json, "type");
+    const char *type = json_string_value(jtype);
+
+    if (jtype == NULL) {
+        fail(p, "missing \"type\"");
+        return NULL;
+    }
+    if (type == NULL) {
+        fail(p, "\"type\" must be a string, got %s", json_kind(jtype));
+        return NULL;
+    }
+    /* Primitives in object form keep only their type; logicalType and other extra attributes
+     * are ignored, as the specification asks for unknown logical types. */
+    if (primitive_type(type) >= 0)
+        return node_new(p, (edxbus_avro_type_t)primitive_type(type));
+    if (strcmp(type, "record") == 0)
+        return parse_record(p, json, ns);
+    if (strcmp(type, "enum") == 0)
+        return parse_enum(p, json, ns);
+    if (strcmp(type, "fixed") == 0)
+        return parse_fixed(p, json, ns);
+    if (strcmp(type, "array") == 0)
+        return parse_container(p, json, EDXBUS_AVRO_ARRAY, "items", ns);
+    if (strcmp(type, "map") == 0)
+        return parse_container(p, json, EDXBUS_AVRO_MAP, "values", ns);
+    /* {"type": "UserData"}: a reference in object form, as Java accepts it. */
+    return resolve_name(p, type, ns);
+}
+
+static struct edxbus_avro_node *parse_type(struct parser *p, const json_t *json, const char *ns)
+{
+    struct edxbus_avro_node *node = NULL;
+
+    if (++p->depth > EDXBUS_AVRO_MAX_DEPTH) {
+        fail(p, "schema nested deeper than %d levels", EDXBUS_AVRO_MAX_DEPTH);
+        goto out;
+    }
+    switch (json_typeof(json)) {
+    case JSON_STRING: node = resolve_name(p, json_string_value(json), ns); break;
+    case JSON_OBJECT: node = parse_object(p, json, ns); break;
+    case JSON_ARRAY: node = parse_union(p, json, ns); break;
+    default:
+        fail(p, "a type must be a name, an object or an array, got %s", json_kind(json));
+        break;
+    }
+out:
+    p->depth--;
+    return node;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Entry points
+ * ------------------------------------------------------------------------------------------- */
+
+edxbus_avro_schema_t *edxbus_avro_schema_from_json(const json_t *json, char *errstr,
+                                                   size_t errstr_size)
+{
+    struct parser p = {.errstr = errstr, .errstr_size = errstr_size};
+
+    if (errstr != NULL && errstr_size > 0)
+        errstr[0] = '\0';
+    if (json == NULL) {
+        fail(&p, "no schema given");
+        return NULL;
+    }
+    p.schema = calloc(1, sizeof *p.schema);
+    if (p.schema == NULL)
+        goto nomem;
+    p.schema->name_table = json_object();
+    if (p.schema->name_table == NULL)
+        goto nomem;
+    p.schema->root = parse_type(&p, json, "");
+    if (p.schema->root == NULL)
+        goto fail;
+    return p.schema;
+
+nomem:
+    fail(&p, "out of memory");
+fail:
+    edxbus_avro_schema_destroy(p.schema);
+    return NULL;
+}
+
+edxbus_avro_schema_t *edxbus_avro_schema_parse(const char *json, size_t len, char *errstr,
+                                               size_t errstr_size)
+{
+    json_error_t jerr;
+    json_t *root;
+    edxbus_avro_schema_t *schema;
+
+    if (json == NULL) {
+        if (errstr != NULL && errstr_size > 0)
+            snprintf(errstr, errstr_size, "schema: no schema text given");
+        return NULL;
+    }
+    /* A schema may be a bare string ("long"); duplicate keys are rejected because which one
+     * wins differs between parsers. */
+    root = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+    if (root == NULL) {
+        if (errstr != NULL && errstr_size > 0)
+            snprintf(errstr, errstr_size, "schema: invalid JSON at line %d column %d: %s",
+                     jerr.line, jerr.column, jerr.text);
+        return NULL;
+    }
+    schema = edxbus_avro_schema_from_json(root, errstr, errstr_size);
+    json_decref(root);
+    return schema;
+}
