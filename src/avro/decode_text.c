@@ -1,0 +1,313 @@
+/* src/avro/decode_text.c — Avro binary straight to JSON text, the `consume --print` hot path.
+ *
+ * The same walk as decode.c, with the same checked primitives (reader.c), but every value is
+ * written to the output buffer as soon as it is read: no jansson tree, no allocation per field.
+ * Strings are validated and escaped in one pass over the input (json_write.c's escaper), runs
+ * of plain bytes are copied with memcpy, and integers and reals use the very formatters
+ * edxbus_json_write() uses, so the text equals edxbus_json_write(decoded tree, 0) byte for byte.
+ *
+ * Where the tree decoder's jansson object notices a repeated map key as it inserts, this one
+ * remembers each map's keys (offsets into the input) on a scratch stack and checks them when the
+ * map ends: a sort for big maps, pairwise for small ones. The scratch buffer is the only
+ * allocation besides the output, and it is reused across the whole value.
+ *
+ * Unlike the tree decoder, a NaN or infinite float/double is written as Python's json.dumps
+ * writes it (NaN, Infinity, -Infinity), since text can hold it.
+ *
+ * Invariant: on any error out->len is restored to its length at entry.
+ */
+#include "avro/json_text.h"
+#include "avro/reader.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+struct text_ctx {
+    struct edxbus__avro_reader r;
+    struct edxbus_buf *out;
+    struct edxbus_buf keys; /* stack of struct key_ref for the maps being read */
+};
+
+struct key_ref {
+    const uint8_t *s;
+    size_t len;
+};
+
+static edxbus_err_t text_value(struct text_ctx *c, const struct edxbus_avro_node *node);
+
+static edxbus_err_t nomem(struct text_ctx *c)
+{
+    if (c->r.errstr != NULL && c->r.errstr_size > 0)
+        snprintf(c->r.errstr, c->r.errstr_size, "avro: out of memory");
+    return EDXBUS_ERR_NOMEM;
+}
+
+static inline edxbus_err_t put(struct text_ctx *c, const char *s, size_t n)
+{
+    return edxbus_buf_append(c->out, s, n) == EDXBUS_OK ? EDXBUS_OK : nomem(c);
+}
+
+static edxbus_err_t text_record(struct text_ctx *c, const struct edxbus_avro_node *node)
+{
+    struct edxbus__avro_reader *r = &c->r;
+    edxbus_err_t err = edxbus__avro_enter(r);
+    if (err != EDXBUS_OK)
+        return err;
+    if (put(c, "{", 1) != EDXBUS_OK)
+        return EDXBUS_ERR_NOMEM;
+    size_t seg = r->path.n;
+    for (size_t i = 0; i < node->u.record.nfields; i++) {
+        const struct edxbus_avro_field *f = &node->u.record.fields[i];
+        r->path.n = seg;
+        edxbus__avro_path_field(&r->path, f->name);
+        if (i > 0 && put(c, ", ", 2) != EDXBUS_OK)
+            return EDXBUS_ERR_NOMEM;
+        /* field names are schema names ([A-Za-z_][A-Za-z0-9_]*), but escape anyway */
+        if (edxbus__json_write_str(c->out, (const uint8_t *)f->name, r->path.segs[seg].len, 0) !=
+                EDXBUS_OK ||
+            put(c, ": ", 2) != EDXBUS_OK)
+            return nomem(c);
+        err = text_value(c, f->type);
+        if (err != EDXBUS_OK)
+            return err;
+    }
+    r->path.n = seg;
+    r->depth--;
+    return put(c, "}", 1);
+}
+
+static edxbus_err_t text_array(struct text_ctx *c, const struct edxbus_avro_node *node)
+{
+    struct edxbus__avro_reader *r = &c->r;
+    edxbus_err_t err = edxbus__avro_enter(r);
+    if (err != EDXBUS_OK)
+        return err;
+    if (put(c, "[", 1) != EDXBUS_OK)
+        return EDXBUS_ERR_NOMEM;
+    struct edxbus__avro_blocks b;
+    edxbus__avro_blocks_init(&b, node->u.array.items);
+    struct edxbus__avro_seg *seg = &r->path.segs[r->path.n];
+    seg->kind = EDXBUS_AVRO_SEG_INDEX;
+    seg->index = 0;
+    for (;;) {
+        uint64_t count;
+        err = edxbus__avro_read_block(r, &b, &count);
+        if (err != EDXBUS_OK)
+            return err;
+        if (count == 0)
+            break;
+        for (uint64_t i = 0; i < count; i++) {
+            if (seg->index > 0 && put(c, ", ", 2) != EDXBUS_OK)
+                return EDXBUS_ERR_NOMEM;
+            r->path.n++;
+            err = text_value(c, node->u.array.items);
+            r->path.n--;
+            if (err != EDXBUS_OK)
+                return err;
+            seg->index++;
+        }
+    }
+    r->depth--;
+    return put(c, "]", 1);
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    const struct key_ref *x = a, *y = b;
+    size_t n = x->len < y->len ? x->len : y->len;
+    int d = memcmp(x->s, y->s, n);
+    if (d != 0)
+        return d;
+    return x->len < y->len ? -1 : x->len > y->len;
+}
+
+/* Whether keys[0..n) holds a key twice. Sorts them (they are popped right after). */
+static bool keys_repeat(struct key_ref *keys, size_t n)
+{
+    if (n <= 16) {
+        for (size_t i = 1; i < n; i++)
+            for (size_t j = 0; j < i; j++)
+                if (key_cmp(&keys[i], &keys[j]) == 0)
+                    return true;
+        return false;
+    }
+    qsort(keys, n, sizeof *keys, key_cmp);
+    for (size_t i = 1; i < n; i++)
+        if (key_cmp(&keys[i], &keys[i - 1]) == 0)
+            return true;
+    return false;
+}
+
+static edxbus_err_t text_map(struct text_ctx *c, const struct edxbus_avro_node *node)
+{
+    struct edxbus__avro_reader *r = &c->r;
+    const uint8_t *start = r->p;
+    edxbus_err_t err = edxbus__avro_enter(r);
+    if (err != EDXBUS_OK)
+        return err;
+    if (put(c, "{", 1) != EDXBUS_OK)
+        return EDXBUS_ERR_NOMEM;
+    struct edxbus__avro_blocks b;
+    edxbus__avro_blocks_init(&b, NULL);
+    size_t base = c->keys.len;
+    size_t nkeys = 0;
+    struct edxbus__avro_seg *seg = &r->path.segs[r->path.n];
+    seg->kind = EDXBUS_AVRO_SEG_KEY;
+    for (;;) {
+        uint64_t count;
+        err = edxbus__avro_read_block(r, &b, &count);
+        if (err != EDXBUS_OK)
+            return err;
+        if (count == 0)
+            break;
+        for (uint64_t i = 0; i < count; i++) {
+            struct key_ref k;
+            err = edxbus__avro_read_string(r, &k.s, &k.len, "map key");
+            if (err != EDXBUS_OK)
+                return err;
+            if (edxbus_buf_append(&c->keys, &k, sizeof k) != EDXBUS_OK)
+                return nomem(c);
+            if (nkeys > 0 && put(c, ", ", 2) != EDXBUS_OK)
+                return EDXBUS_ERR_NOMEM;
+            nkeys++;
+            if (edxbus__json_write_str(c->out, k.s, k.len, 0) != EDXBUS_OK ||
+                put(c, ": ", 2) != EDXBUS_OK)
+                return nomem(c);
+            seg->text = (const char *)k.s;
+            seg->len = k.len;
+            r->path.n++;
+            err = text_value(c, node->u.map.values);
+            r->path.n--;
+            if (err != EDXBUS_OK)
+                return err;
+        }
+    }
+    /* keys_repeat reorders the entries; struct key_ref holds only pointers, so alignment is
+       that of the buffer's malloc'd storage at a multiple of sizeof(struct key_ref) */
+    if (nkeys > 1 && keys_repeat((struct key_ref *)(c->keys.data + base), nkeys))
+        return edxbus__avro_fail(r, start, "repeated map key");
+    c->keys.len = base;
+    r->depth--;
+    return put(c, "}", 1);
+}
+
+/* A string straight from the input: checked for UTF-8, then escaped. */
+static edxbus_err_t text_string(struct text_ctx *c)
+{
+    const uint8_t *s;
+    size_t n = 0;
+    edxbus_err_t err = edxbus__avro_read_string(&c->r, &s, &n, "string");
+    if (err != EDXBUS_OK)
+        return err;
+    return edxbus__json_write_str(c->out, s, n, 0) == EDXBUS_OK ? EDXBUS_OK : nomem(c);
+}
+
+static edxbus_err_t text_real(struct text_ctx *c, double d)
+{
+    char tmp[40];
+    size_t n = edxbus__double_repr(d, tmp);
+    return put(c, tmp, n);
+}
+
+static edxbus_err_t text_value(struct text_ctx *c, const struct edxbus_avro_node *node)
+{
+    struct edxbus__avro_reader *r = &c->r;
+    edxbus_err_t err;
+    const uint8_t *raw = NULL;
+    size_t n = 0;
+    switch (node->type) {
+    case EDXBUS_AVRO_NULL:
+        return put(c, "null", 4);
+    case EDXBUS_AVRO_BOOLEAN: {
+        bool v = false;
+        err = edxbus__avro_read_bool(r, &v);
+        if (err != EDXBUS_OK)
+            return err;
+        return v ? put(c, "true", 4) : put(c, "false", 5);
+    }
+    case EDXBUS_AVRO_INT: {
+        int32_t v = 0;
+        err = edxbus__avro_read_int(r, &v);
+        if (err != EDXBUS_OK)
+            return err;
+        return edxbus__json_write_int(c->out, v) == EDXBUS_OK ? EDXBUS_OK : nomem(c);
+    }
+    case EDXBUS_AVRO_LONG: {
+        int64_t v = 0;
+        err = edxbus__avro_read_long(r, &v, "long");
+        if (err != EDXBUS_OK)
+            return err;
+        return edxbus__json_write_int(c->out, v) == EDXBUS_OK ? EDXBUS_OK : nomem(c);
+    }
+    case EDXBUS_AVRO_FLOAT:
+        err = edxbus__avro_take(r, 4, &raw, "float");
+        if (err != EDXBUS_OK)
+            return err;
+        return text_real(c, (double)edxbus__get_float_le(raw));
+    case EDXBUS_AVRO_DOUBLE:
+        err = edxbus__avro_take(r, 8, &raw, "double");
+        if (err != EDXBUS_OK)
+            return err;
+        return text_real(c, edxbus__get_double_le(raw));
+    case EDXBUS_AVRO_STRING:
+        return text_string(c);
+    case EDXBUS_AVRO_BYTES:
+        err = edxbus__avro_read_len(r, &n, "bytes");
+        if (err != EDXBUS_OK)
+            return err;
+        raw = r->p;
+        r->p += n;
+        return edxbus__json_write_latin1(c->out, raw, n, 0) == EDXBUS_OK ? EDXBUS_OK : nomem(c);
+    case EDXBUS_AVRO_FIXED:
+        err = edxbus__avro_take(r, node->u.fixed.size, &raw, "fixed");
+        if (err != EDXBUS_OK)
+            return err;
+        return edxbus__json_write_latin1(c->out, raw, node->u.fixed.size, 0) == EDXBUS_OK
+                   ? EDXBUS_OK
+                   : nomem(c);
+    case EDXBUS_AVRO_ENUM: {
+        err = edxbus__avro_read_enum(r, node->u.enm.nsymbols, &n);
+        if (err != EDXBUS_OK)
+            return err;
+        const char *sym = node->u.enm.symbols[n];
+        return edxbus__json_write_str(c->out, (const uint8_t *)sym, strlen(sym), 0) == EDXBUS_OK
+                   ? EDXBUS_OK
+                   : nomem(c);
+    }
+    case EDXBUS_AVRO_UNION:
+        err = edxbus__avro_read_branch(r, node->u.uni.nbranches, &n);
+        if (err != EDXBUS_OK)
+            return err;
+        return text_value(c, node->u.uni.branches[n]);
+    case EDXBUS_AVRO_RECORD:
+        return text_record(c, node);
+    case EDXBUS_AVRO_ARRAY:
+        return text_array(c, node);
+    case EDXBUS_AVRO_MAP:
+        return text_map(c, node);
+    }
+    return edxbus__avro_fail(r, r->p, "unknown type %d in schema", (int)node->type);
+}
+
+edxbus_err_t edxbus_avro_decode_to_text(const edxbus_avro_schema_t *schema, const uint8_t *data,
+                                        size_t len, struct edxbus_buf *out, char *errstr,
+                                        size_t errstr_size)
+{
+    if (schema == NULL || out == NULL || (data == NULL && len > 0))
+        return EDXBUS_ERR_INVALID_ARG;
+    struct text_ctx c;
+    edxbus__avro_reader_init(&c.r, data, len, errstr, errstr_size);
+    c.out = out;
+    edxbus_buf_init(&c.keys);
+    size_t len0 = out->len;
+    /* JSON text is rarely more than twice the Avro size; one reserve saves most regrowth */
+    edxbus_err_t err = edxbus_buf_reserve(out, len * 2 + 64) == EDXBUS_OK ? EDXBUS_OK : nomem(&c);
+    if (err == EDXBUS_OK)
+        err = text_value(&c, schema->root);
+    if (err == EDXBUS_OK)
+        err = edxbus__avro_finish(&c.r);
+    edxbus_buf_fini(&c.keys);
+    if (err != EDXBUS_OK)
+        out->len = len0;
+    return err;
+}
