@@ -1,0 +1,68 @@
+/* include/edxbus/bus.h — the bus: catalog, signals, producer and routing in one handle.
+ *
+ * A bus is what an Open edX service in C holds for its whole life:
+ *   - the event catalog: the built-in events plus the user's .avsc files from
+ *     EVENT_BUS_SCHEMA_PATH;
+ *   - one signal per event type (signal.h);
+ *   - the producer chosen by EVENT_BUS_PRODUCER, with the routing of EVENT_BUS_PRODUCER_CONFIG
+ *     and EVENT_BUS_TOPIC_PREFIX: a receiver connected to every configured signal sends each
+ *     event to each enabled topic, keyed by the event_key_field, as openedx-events' handler does.
+ *     Events that came from the bus are never produced again.
+ * Missing or broken producer settings do not stop a bus, as in openedx-events: a warning is
+ * logged and the producer stays inactive (edxbus_bus_producer_problem() says why; the CLI
+ * fails on it).
+ *
+ * Lifecycle: conf -> edxbus_bus_new (takes the conf) -> connect receivers, send events, run
+ * consumers (consumer.h) -> edxbus_bus_flush -> edxbus_bus_destroy.
+ * Thread rule: as signal.h. The bus itself is read-only after edxbus_bus_new.
+ */
+#ifndef EDXBUS_BUS_H
+#define EDXBUS_BUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "edxbus/catalog.h"
+#include "edxbus/conf.h"
+#include "edxbus/error.h"
+#include "edxbus/producer.h"
+#include "edxbus/signal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Build a bus from @p conf: the catalog (+ EVENT_BUS_SCHEMA_PATH), the signals, the producer
+ *  and its routing.
+ *  Ownership: takes @p conf on success only; on failure it is still yours. Returns new; free
+ *  with edxbus_bus_destroy().
+ *  Errors: NULL with one line in @p errstr: a schema directory that cannot be read, out of
+ *  memory. Producer problems are not errors (see edxbus_bus_producer_problem()). */
+EDXBUS_API edxbus_bus_t *edxbus_bus_new(edxbus_conf_t *conf, char *errstr, size_t errstr_size);
+
+/** Flush the producer (bounded by EVENT_BUS_PRODUCER_CLOSE_TIMEOUT_MS), then free everything.
+ *  NULL is a no-op. */
+EDXBUS_API void edxbus_bus_destroy(edxbus_bus_t *bus);
+
+/** The bus's settings. Borrowed from @p bus. */
+EDXBUS_API const edxbus_conf_t *edxbus_bus_conf(const edxbus_bus_t *bus);
+
+/** The bus's catalog. Borrowed from @p bus. */
+EDXBUS_API const edxbus_catalog_t *edxbus_bus_catalog(const edxbus_bus_t *bus);
+
+/** The active producer, or NULL when none (no routing configured, or a problem). Borrowed. */
+EDXBUS_API edxbus_producer_t *edxbus_bus_producer(edxbus_bus_t *bus);
+
+/** Why the producer is inactive although EVENT_BUS_PRODUCER_CONFIG routes events (one line,
+ *  naming the setting), or NULL when it is active or nothing is routed. Borrowed. */
+EDXBUS_API const char *edxbus_bus_producer_problem(const edxbus_bus_t *bus);
+
+/** Wait until every event the producer queued is delivered or failed, or @p timeout_ms
+ *  passes (EDXBUS_ERR_TIMEOUT). OK when there is no producer. */
+EDXBUS_API edxbus_err_t edxbus_bus_flush(edxbus_bus_t *bus, int timeout_ms, char *errstr,
+                                         size_t errstr_size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EDXBUS_BUS_H */

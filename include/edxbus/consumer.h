@@ -1,0 +1,141 @@
+/* include/edxbus/consumer.h — read events from a topic and re-emit them through the signals.
+ *
+ * The consumer front end joins a group on one topic of the backend named by EVENT_BUS_CONSUMER
+ * and runs the worker loop, the same on every backend:
+ *
+ *   1. poll a batch (in slices of at most 500 ms, so a stop request is noticed);
+ *   2. for each message: an unusable envelope or a value that does not decode under the
+ *      catalog's schema (resolved from the writer's schema when the broker names it) goes to
+ *      the error policy; otherwise the event is re-emitted through its signal with its original
+ *      metadata, marked as coming from the bus (edxbus_send_event_with_custom_metadata);
+ *   3. a receiver that failed is tried again (EVENT_BUS_CONSUMER_RETRIES tries in all, default
+ *      3, waiting EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS, doubling); then the event is
+ *      dead-lettered to `<full topic>-dlq` (value and metadata unchanged, with headers error,
+ *      group, attempts, original_position, original_topic). EVENT_BUS_DEAD_LETTER_ENABLED=false
+ *      keeps the reference behaviour instead: log everything needed to replay it (topic,
+ *      position, event id, the data as JSON);
+ *   4. acknowledge, only now: after every receiver ran, or after the dead letter was stored.
+ *
+ * Other settings read (<BACKEND> is the backend's name in capitals, e.g. SQLITE, REDIS):
+ * EVENT_BUS_<BACKEND>_CONSUMERS_ENABLED (false: log and return at once, the kill switch),
+ * EVENT_BUS_<BACKEND>_CONSUMER_CONSECUTIVE_ERRORS_LIMIT (or EVENT_BUS_CONSUMER_…; reached: the
+ * run ends with EDXBUS_ERR_FATAL), EVENT_BUS_<BACKEND>_CONSUMER_POLL_FAILURE_SLEEP (seconds,
+ * default 1), EVENT_BUS_AUDIT_LOGGING_ENABLED and EVENT_BUS_<BACKEND>_AUDIT_LOGGING_ENABLED (one
+ * info line per event: topic, position, event id, event time; default on).
+ *
+ * Start position: an existing group resumes; a new group starts at the newest message unless
+ * extra {"start": "earliest"} (or {"check_backlog": true}, or a position); start_time_ms (or
+ * extra {"offset_time": "2024-05-01T00:00:00+00:00"}) replays from a time.
+ *
+ * Thread rule: one thread per consumer. The stop flag may be set from a signal handler.
+ */
+#ifndef EDXBUS_CONSUMER_H
+#define EDXBUS_CONSUMER_H
+
+#include <jansson.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edxbus/bus.h"
+#include "edxbus/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct edxbus_consumer edxbus_consumer_t; /* opaque */
+
+/** How a consumer joins and when it stops. Strings and @p extra borrowed during
+ *  edxbus_consumer_new() only; @p stop for the consumer's life. */
+struct edxbus_consumer_config {
+    const char *topic;         /* as in the settings: EVENT_BUS_TOPIC_PREFIX is added */
+    const char *group;         /* consumer group (required) */
+    const char *consumer_name; /* member name; NULL: "<host>-<pid>" */
+    const json_t *extra;       /* `--extra`: "start", "check_backlog", "offset_time",
+                                  "last_read_msg_id", and backend options; may be NULL */
+    int64_t start_time_ms;     /* >= 0: replay from this time (ms since epoch); -1: unused */
+    uint64_t max_events;       /* edxbus_consumer_run() returns after this many; 0: no limit */
+    const volatile sig_atomic_t *stop; /* non-zero: finish the current event, ack it, return
+                                          EDXBUS_OK; may be NULL */
+};
+
+/** What a consumer has done so far. */
+struct edxbus_consumer_stats {
+    uint64_t events;        /* messages handled and acknowledged */
+    uint64_t delivered;     /* of which every receiver succeeded */
+    uint64_t retries;       /* extra attempts made */
+    uint64_t dead_lettered; /* sent to the dead-letter topic */
+    uint64_t logged;        /* failed and only logged (dead letters disabled) */
+    uint64_t poll_errors;   /* failed polls */
+    bool disabled;          /* the kill switch was off: nothing was consumed */
+};
+
+/** Join @p cfg->group on @p cfg->topic through the backend named by EVENT_BUS_CONSUMER.
+ *  Ownership: borrows @p bus, which must outlive the consumer. Returns new; free with
+ *  edxbus_consumer_destroy().
+ *  Errors: NULL with one line in @p errstr (bad setting, bad extra, broker unreachable). When
+ *  the kill switch is off, a consumer is still returned and run() returns at once. */
+EDXBUS_API edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus,
+                                                  const struct edxbus_consumer_config *cfg,
+                                                  char *errstr, size_t errstr_size);
+
+/** The worker loop: until the stop flag, max_events or a fatal error.
+ *  Returns: EDXBUS_OK (stopped, max_events reached, or disabled by the kill switch);
+ *           EDXBUS_ERR_FATAL when the consecutive-errors limit was reached; a backend error
+ *           that cannot be retried. @p errstr says why. */
+EDXBUS_API edxbus_err_t edxbus_consumer_run(edxbus_consumer_t *cons, char *errstr,
+                                            size_t errstr_size);
+
+/** One turn of the loop: poll once (up to @p timeout_ms) and handle the batch. *@p handled
+ *  (may be NULL) gets the number of messages acknowledged. Errors as edxbus_consumer_run(). */
+EDXBUS_API edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms,
+                                                  size_t *handled, char *errstr,
+                                                  size_t errstr_size);
+
+/** The counters. Borrowed from @p cons. */
+EDXBUS_API const struct edxbus_consumer_stats *edxbus_consumer_stats(const edxbus_consumer_t *cons);
+
+/** The full topic consumed. Borrowed from @p cons. */
+EDXBUS_API const char *edxbus_consumer_topic(const edxbus_consumer_t *cons);
+
+/** Leave (unacknowledged messages stay owed to the group) and free. NULL is a no-op. */
+EDXBUS_API void edxbus_consumer_destroy(edxbus_consumer_t *cons);
+
+/* ---------------------------------------------------------------------------------------------
+ * Dead letters
+ * ------------------------------------------------------------------------------------------- */
+
+/** The group edxbus_dlq_replay() acknowledges dead letters in. */
+#define EDXBUS_DLQ_REPLAY_GROUP "edxbus-dlq-replay"
+
+/** The dead-letter topic of a full topic: "<full topic>-dlq". Returns new (free()); NULL when
+ *  out of memory. */
+EDXBUS_API char *edxbus_dlq_topic(const char *full_topic);
+
+/** Called once per dead letter by edxbus_dlq_list(); @p msg is borrowed for the call and its
+ *  headers hold error, group, attempts, original_position, original_topic. Return false to
+ *  stop. */
+typedef bool (*edxbus_dlq_fn)(void *opaque, const struct edxbus_msg *msg);
+
+/** Read every dead letter of @p topic (as in the settings: the prefix is added, then "-dlq")
+ *  without acknowledging anything, oldest first.
+ *  Errors: the backend's, with one line in @p errstr. */
+EDXBUS_API edxbus_err_t edxbus_dlq_list(const edxbus_conf_t *conf, const char *topic,
+                                        edxbus_dlq_fn fn, void *opaque, char *errstr,
+                                        size_t errstr_size);
+
+/** Produce every dead letter of @p topic not yet replayed back to its original topic (value,
+ *  key and metadata unchanged) and acknowledge it in group EDXBUS_DLQ_REPLAY_GROUP, so a
+ *  second replay sends nothing twice. *@p replayed (may be NULL) gets the count. */
+EDXBUS_API edxbus_err_t edxbus_dlq_replay(const edxbus_conf_t *conf, const char *topic,
+                                          uint64_t *replayed, char *errstr, size_t errstr_size);
+
+/** The value of header @p name of @p msg as a new NUL-terminated string (free()), or NULL. */
+EDXBUS_API char *edxbus_msg_header(const struct edxbus_msg *msg, const char *name);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EDXBUS_CONSUMER_H */

@@ -1,0 +1,47 @@
+/* include/edxbus/edxbus.h — the whole public API of edxbus in one include.
+ *
+ * Read the headers in this order: error.h and buf.h (the conventions), conf.h (settings),
+ * metadata.h (the envelope), avro.h and catalog.h (payloads), signal.h and bus.h (events in a
+ * process), producer.h and consumer.h (events on a broker), backend.h (writing a broker).
+ *
+ * EDXBUS_VERSION is the version these headers describe; edxbus_version() the version of the
+ * library actually linked. A program can compare them at start-up to catch a mismatch:
+ *
+ *     if (strcmp(edxbus_version(), EDXBUS_VERSION) != 0) ... headers and library differ
+ *
+ * Thread rule: each header states its own.
+ */
+#ifndef EDXBUS_EDXBUS_H
+#define EDXBUS_EDXBUS_H
+
+#include "edxbus/error.h"
+#include "edxbus/buf.h"
+#include "edxbus/conf.h"
+#include "edxbus/metadata.h"
+#include "edxbus/avro.h"
+#include "edxbus/catalog.h"
+#include "edxbus/backend.h"
+#include "edxbus/signal.h"
+#include "edxbus/producer.h"
+#include "edxbus/bus.h"
+#include "edxbus/consumer.h"
+#if __has_include("edxbus/routing.h")
+#include "edxbus/routing.h"
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define EDXBUS_VERSION_MAJOR 0
+#define EDXBUS_VERSION_MINOR 1
+#define EDXBUS_VERSION_PATCH 0
+#define EDXBUS_VERSION "0.1.0"
+
+/** The version of the linked library ("0.1.0"). Static storage. */
+EDXBUS_API const char *edxbus_version(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* EDXBUS_EDXBUS_H */
