@@ -35,6 +35,7 @@
 
 /* Room for the error path; longer paths are cut, the message still says what failed. */
 #define PATH_MAX_LEN 512
+#define PATH_SHOWN 120 /* bytes of the path an error line shows */
 
 struct parser {
     edxbus_avro_schema_t *schema;
@@ -66,6 +67,15 @@ const char *edxbus__avro_type_name(edxbus_avro_type_t type)
  * Errors and paths
  * ------------------------------------------------------------------------------------------- */
 
+/* Error text is one line even when it quotes hostile names: control characters become '?'. */
+static void one_line(char *s)
+{
+    for (; *s != '\0'; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = '?';
+    }
+}
+
 static void fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void fail(struct parser *p, const char *fmt, ...)
@@ -78,12 +88,18 @@ static void fail(struct parser *p, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    snprintf(p->errstr, p->errstr_size, "schema: %s%s%s", p->path, p->path_len ? ": " : "", msg);
+    /* A deep path keeps only its tail, so the reason still fits in EDXBUS_ERRSTR_SIZE. */
+    snprintf(p->errstr, p->errstr_size, "schema: %s%s%s%s",
+             p->path_len > PATH_SHOWN ? "..." : "",
+             p->path_len > PATH_SHOWN ? p->path + p->path_len - PATH_SHOWN : p->path,
+             p->path_len ? ": " : "", msg);
+    one_line(p->errstr);
 }
 
 /* Append one component to the path; returns the old length, for path_pop(). A component
  * starting with '[' is glued on, others follow a dot. */
-static size_t path_push(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static size_t path_push(struct parser *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static size_t path_push(struct parser *p, const char *fmt, ...)
 {
@@ -117,12 +133,23 @@ static void path_pop(struct parser *p, size_t saved)
     p->path[saved] = '\0';
 }
 
+/* The text of a JSON string usable as a C string: NULL for anything else, and for a string
+ * holding \u0000 (allowed in JSON so that bytes defaults can hold a zero byte, but a name
+ * cut at its NUL would silently become another name). */
+static const char *str_value(const json_t *json)
+{
+    const char *s = json_string_value(json);
+    if (s == NULL || strlen(s) != json_string_length(json))
+        return NULL;
+    return s;
+}
+
 static const char *json_kind(const json_t *json)
 {
     switch (json_typeof(json)) {
     case JSON_OBJECT: return "object";
     case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
+    case JSON_STRING: return str_value(json) ? "string" : "string holding \\u0000";
     case JSON_INTEGER: return "integer";
     case JSON_REAL: return "number";
     case JSON_TRUE:
@@ -376,7 +403,7 @@ static bool parse_aliases(struct parser *p, const json_t *json, const char *ns, 
     }
     for (size_t i = 0; i < n; i++) {
         const json_t *alias = json_array_get(aliases, i);
-        const char *s = json_string_value(alias);
+        const char *s = str_value(alias);
         bool ok;
         if (s == NULL) {
             fail(p, "\"aliases\"[%zu] must be a string, got %s", i, json_kind(alias));
@@ -400,7 +427,7 @@ static bool parse_aliases(struct parser *p, const json_t *json, const char *ns, 
 /* The optional "doc" string; anything else is ignored as the specification allows. */
 static bool copy_doc(struct parser *p, const json_t *json, char **out)
 {
-    const char *doc = json_string_value(json_object_get(json, "doc"));
+    const char *doc = str_value(json_object_get(json, "doc"));
     *out = NULL;
     if (doc == NULL)
         return true;
@@ -420,7 +447,7 @@ static struct edxbus_avro_node *named_begin(struct parser *p, const json_t *json
 {
     const json_t *jname = json_object_get(json, "name");
     const json_t *jns = json_object_get(json, "namespace");
-    const char *name = json_string_value(jname);
+    const char *name = str_value(jname);
     const char *space = ns;
     struct edxbus_avro_node *node;
     char *full, *own_ns;
@@ -434,7 +461,7 @@ static struct edxbus_avro_node *named_begin(struct parser *p, const json_t *json
         return NULL;
     }
     if (jns != NULL && !json_is_null(jns)) {
-        space = json_string_value(jns);
+        space = str_value(jns);
         if (space == NULL) {
             fail(p, "%s %s: \"namespace\" must be a string, got %s", type_names[type], name,
                  json_kind(jns));
@@ -561,7 +588,7 @@ static bool check_default(const struct edxbus_avro_node *node, const json_t *val
     case EDXBUS_AVRO_ENUM:
         if (json_is_string(value)) {
             for (size_t i = 0; i < node->u.enm.nsymbols; i++) {
-                if (strcmp(node->u.enm.symbols[i], json_string_value(value)) == 0)
+                if (str_value(value) && strcmp(node->u.enm.symbols[i], str_value(value)) == 0)
                     return true;
             }
             snprintf(why, why_size, "default%s%s \"%s\" is not a symbol of enum %s", at, where,
@@ -653,7 +680,7 @@ static bool parse_field(struct parser *p, struct edxbus_avro_node *record, size_
     const json_t *jtype = json_object_get(json, "type");
     const json_t *jdefault = json_object_get(json, "default");
     const json_t *jorder = json_object_get(json, "order");
-    const char *name = json_string_value(jname);
+    const char *name = str_value(jname);
 
     if (name == NULL) {
         path_push(p, "[%zu]", i);
@@ -681,7 +708,7 @@ static bool parse_field(struct parser *p, struct edxbus_avro_node *record, size_
     if (!copy_doc(p, json, &field->doc) || !parse_aliases(p, json, NULL, false, &field->aliases))
         return false;
     if (jorder != NULL) {
-        const char *order = json_string_value(jorder);
+        const char *order = str_value(jorder);
         if (order == NULL || (strcmp(order, "ascending") != 0 &&
                               strcmp(order, "descending") != 0 && strcmp(order, "ignore") != 0)) {
             fail(p, "\"order\" must be \"ascending\", \"descending\" or \"ignore\"");
@@ -783,7 +810,7 @@ static struct edxbus_avro_node *parse_enum(struct parser *p, const json_t *json,
         goto nomem;
     for (size_t i = 0; i < n; i++) {
         const json_t *jsym = json_array_get(symbols, i);
-        const char *sym = json_string_value(jsym);
+        const char *sym = str_value(jsym);
         if (sym == NULL) {
             fail(p, "symbols[%zu] must be a string, got %s", i, json_kind(jsym));
             goto fail;
@@ -804,7 +831,7 @@ static struct edxbus_avro_node *parse_enum(struct parser *p, const json_t *json,
         node->u.enm.nsymbols++;
     }
     if (jdefault != NULL) {
-        const char *def = json_string_value(jdefault);
+        const char *def = str_value(jdefault);
         if (def == NULL || json_object_get(seen, def) == NULL) {
             fail(p, "enum default %s%s%s is not one of its symbols", def ? "\"" : "",
                  def ? def : json_kind(jdefault), def ? "\"" : "");
@@ -927,7 +954,7 @@ static struct edxbus_avro_node *parse_union(struct parser *p, const json_t *json
 static struct edxbus_avro_node *parse_object(struct parser *p, const json_t *json, const char *ns)
 {
     const json_t *jtype = json_object_get(json, "type");
-    const char *type = json_string_value(jtype);
+    const char *type = str_value(jtype);
 
     if (jtype == NULL) {
         fail(p, "missing \"type\"");
@@ -964,7 +991,12 @@ static struct edxbus_avro_node *parse_type(struct parser *p, const json_t *json,
         goto out;
     }
     switch (json_typeof(json)) {
-    case JSON_STRING: node = resolve_name(p, json_string_value(json), ns); break;
+    case JSON_STRING:
+        if (str_value(json) != NULL)
+            node = resolve_name(p, str_value(json), ns);
+        else
+            fail(p, "a type name may not hold \\u0000");
+        break;
     case JSON_OBJECT: node = parse_object(p, json, ns); break;
     case JSON_ARRAY: node = parse_union(p, json, ns); break;
     default:
@@ -1022,12 +1054,14 @@ edxbus_avro_schema_t *edxbus_avro_schema_parse(const char *json, size_t len, cha
         return NULL;
     }
     /* A schema may be a bare string ("long"); duplicate keys are rejected because which one
-     * wins differs between parsers. */
-    root = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &jerr);
+     * wins differs between parsers; \u0000 is allowed for bytes defaults (see str_value()). */
+    root = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (root == NULL) {
-        if (errstr != NULL && errstr_size > 0)
+        if (errstr != NULL && errstr_size > 0) {
             snprintf(errstr, errstr_size, "schema: invalid JSON at line %d column %d: %s",
                      jerr.line, jerr.column, jerr.text);
+            one_line(errstr);
+        }
         return NULL;
     }
     schema = edxbus_avro_schema_from_json(root, errstr, errstr_size);
