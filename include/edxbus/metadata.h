@@ -27,6 +27,12 @@ extern "C" {
 #define EDXBUS_METADATA_ID_MAX 64    /* a UUID is 36 characters; ids read from a bus may be
                                         any text, up to 63 bytes */
 #define EDXBUS_SOURCELIB_MAX 8       /* integers in sourcelib */
+#define EDXBUS_METADATA_TIME_TEXT_MAX 40 /* bytes, with the NUL, of a time's text form
+                                           ("9999-12-31T23:59:59.999999+00:00" is 32) */
+/* The range of time_us: 0001-01-01T00:00:00 to 9999-12-31T23:59:59.999999 UTC, Python's
+ * datetime.min and datetime.max. */
+#define EDXBUS_METADATA_TIME_MIN_US INT64_C(-62135596800000000)
+#define EDXBUS_METADATA_TIME_MAX_US INT64_C(253402300799999999)
 
 struct edxbus_metadata {
     char event_type[EDXBUS_METADATA_TEXT_MAX]; /* "org.openedx.learning.course.enrollment.created.v1" */
@@ -57,8 +63,11 @@ EDXBUS_API edxbus_err_t edxbus_metadata_field_text(const struct edxbus_metadata 
 
 /** Set field @p name from its text form (what a bus carried). Times must be ISO-8601 with a UTC
  *  offset (`+00:00`) or `Z`, as EventsMetadata's validator demands; sourcelib is dotted
- *  integers; minorversion a decimal integer.
- *  Errors: EDXBUS_ERR_INVALID_ARG with a line naming the field and the bad value. */
+ *  integers; minorversion a decimal integer. An id that is a UUID in any spelling Python's
+ *  UUID() accepts is stored in its canonical lowercase form, other ids verbatim. Text fields
+ *  must be UTF-8 without NUL bytes. See edxbus_metadata_parse_time() for the time syntax.
+ *  Errors: EDXBUS_ERR_INVALID_ARG with a line naming the field and the bad value;
+ *  EDXBUS_ERR_NOT_FOUND for an unknown field name. */
 EDXBUS_API edxbus_err_t edxbus_metadata_set_field(struct edxbus_metadata *md, const char *name,
                                                   const char *text, size_t len, char *errstr,
                                                   size_t errstr_size);
@@ -81,6 +90,21 @@ EDXBUS_API json_t *edxbus_metadata_to_json_value(const struct edxbus_metadata *m
 EDXBUS_API edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md,
                                                         const json_t *obj, char *errstr,
                                                         size_t errstr_size);
+
+/** Write @p time_us as Python's datetime.isoformat() writes a UTC time:
+ *  `YYYY-MM-DDTHH:MM:SS[.ffffff]+00:00`, the fraction only when not 0. @p out holds at least
+ *  EDXBUS_METADATA_TIME_TEXT_MAX bytes and is NUL-terminated.
+ *  Errors: EDXBUS_ERR_INVALID_ARG when @p time_us is outside years 1..9999 or @p size is short. */
+EDXBUS_API edxbus_err_t edxbus_metadata_format_time(int64_t time_us, char *out, size_t size);
+
+/** Parse an ISO-8601 time with a zero UTC offset (what datetime.fromisoformat() accepts for a
+ *  UTC-aware time in the extended format: `T`/space separator, `HH[:MM[:SS[.f…]]]`, fraction of
+ *  any length truncated to µs, offset `Z`, `+00`, `+0000`, `+00:00`, `-00:00`). @p text is
+ *  @p len bytes, not necessarily NUL-terminated.
+ *  Errors: EDXBUS_ERR_INVALID_ARG with `time: "…" has no UTC offset…` (naive), `…is not in UTC…`
+ *  (other offsets) or `…is not an ISO-8601 time…`; *time_us is unchanged then. */
+EDXBUS_API edxbus_err_t edxbus_metadata_parse_time(const char *text, size_t len, int64_t *time_us,
+                                                   char *errstr, size_t errstr_size);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,720 @@
+/* src/bus/metadata.c — EventsMetadata: generation, the per-field text forms, the JSON forms.
+ *
+ * A struct edxbus_metadata is a plain value; everything here reads or fills one. Each field has
+ * exactly one text form, shared by every bus (Redis entry fields, Kafka ce_* headers), and the
+ * JSON form is EventsMetadata.to_json() byte for byte (json.dumps with ensure_ascii).
+ *
+ * Times are µs since the Unix epoch (UTC). They are converted to and from calendar dates with
+ * the proleptic Gregorian days-from-civil algorithm, so the whole range Python's datetime
+ * covers (years 1..9999) works, including times before 1970, with no gmtime/timegm limits.
+ *
+ * Parsing accepts what Python 3.11's datetime.fromisoformat() accepts for UTC-aware times in the
+ * extended calendar format: `YYYY-MM-DD`, then `T`, `t` or a space, then `HH[:MM[:SS[.f…]]]`
+ * (fraction after `.` or `,`, 1 digit or more, truncated to microseconds as Python does), then
+ * a zero offset: `Z`, `+00`, `+0000`, `+00:00`, `-00:00`, `+00:00:00[.000000]`. A naive time
+ * (no offset) or a non-zero offset is refused, as EventsMetadata's validator refuses them.
+ * Not accepted (Python would): ISO week dates, the basic format without separators, and a `.`
+ * with no digits after it.
+ *
+ * Invariant: text fields set through edxbus_metadata_set_field()/from_json_value() are valid
+ * UTF-8 without NUL bytes; bytes a caller wrote into the struct directly that are not UTF-8 are
+ * written as U+FFFD in the JSON forms.
+ *
+ * To add a field: the struct in metadata.h, field_text(), set_field(), FIELD_NAMES, and both
+ * JSON writers (keeping EventsMetadata's attribute order).
+ */
+#include "edxbus/metadata.h"
+
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#define US_PER_SEC INT64_C(1000000)
+#define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
+#define FIELD_NAMES "event_type, id, minorversion, source, sourcehost, time, sourcelib"
+#define QUOTE_MAX 72 /* bytes of a bad value quoted in an error line: keeps it one short line */
+
+_Static_assert(EDXBUS_METADATA_TIME_MIN_US == INT64_C(-719162) * US_PER_DAY,
+               "0001-01-01T00:00:00 is day -719162 of the Unix epoch");
+
+/* ---------------------------------------------------------------------------------------------
+ * Calendar arithmetic (proleptic Gregorian, valid for any int64 day count we can reach)
+ * ------------------------------------------------------------------------------------------- */
+
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static unsigned days_in_month(int64_t y, unsigned m)
+{
+    static const unsigned mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return m == 2 && leap ? 29 : mdays[m - 1];
+}
+
+edxbus_err_t edxbus_metadata_format_time(int64_t time_us, char *out, size_t size)
+{
+    if (time_us < EDXBUS_METADATA_TIME_MIN_US || time_us > EDXBUS_METADATA_TIME_MAX_US ||
+        size < EDXBUS_METADATA_TIME_TEXT_MAX)
+        return EDXBUS_ERR_INVALID_ARG;
+    int64_t days = time_us / US_PER_DAY;
+    int64_t rem = time_us % US_PER_DAY;
+    if (rem < 0) {
+        rem += US_PER_DAY;
+        days--;
+    }
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    int64_t secs = rem / US_PER_SEC;
+    int64_t frac = rem % US_PER_SEC;
+    int n = snprintf(out, size, "%04" PRId64 "-%02u-%02uT%02" PRId64 ":%02" PRId64 ":%02" PRId64,
+                     y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
+    if (frac != 0)
+        n += snprintf(out + n, size - (size_t)n, ".%06" PRId64, frac);
+    snprintf(out + n, size - (size_t)n, "+00:00");
+    return EDXBUS_OK;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Parsing helpers
+ * ------------------------------------------------------------------------------------------- */
+
+/* Copy a bad value into @p out for an error line: at most QUOTE_MAX bytes, control characters
+ * as '?', so a hostile value can neither break the line nor flood it. */
+static const char *quoted(const char *s, size_t len, char *out, size_t size)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 4 < size && i < QUOTE_MAX; i++)
+        out[n++] = (unsigned char)s[i] < 0x20 || s[i] == 0x7f ? '?' : s[i];
+    if (len > QUOTE_MAX && n + 4 < size) {
+        memcpy(out + n, "...", 3);
+        n += 3;
+    }
+    out[n] = '\0';
+    return out;
+}
+
+static bool take_digits(const char **p, const char *end, int count, unsigned *out)
+{
+    unsigned v = 0;
+    for (int i = 0; i < count; i++) {
+        if (*p >= end || **p < '0' || **p > '9')
+            return false;
+        v = v * 10 + (unsigned)(**p - '0');
+        (*p)++;
+    }
+    *out = v;
+    return true;
+}
+
+/* The offset after the time: returns NULL when it is a zero offset that ends the text, else a
+ * reason for the error line. */
+static const char *parse_utc_offset(const char *p, const char *end)
+{
+    if (p == end)
+        return "has no UTC offset (a naive time); EventsMetadata requires UTC, e.g. "
+               "2024-05-17T14:03:27+00:00";
+    if (*p == 'Z')
+        return p + 1 == end ? NULL : "has text after the Z";
+    if (*p != '+' && *p != '-')
+        return "is not an ISO-8601 time; expected e.g. 2024-05-17T14:03:27.123456+00:00";
+    p++;
+    bool nonzero = false, ok = true;
+    unsigned v;
+    ok = take_digits(&p, end, 2, &v);
+    nonzero |= v != 0;
+    if (ok && p < end) {
+        bool colon = *p == ':';
+        p += colon;
+        ok = take_digits(&p, end, 2, &v);
+        nonzero |= ok && v != 0;
+        if (ok && colon && p < end && *p == ':') {
+            p++;
+            ok = take_digits(&p, end, 2, &v);
+            nonzero |= ok && v != 0;
+            if (ok && p < end && *p == '.') {
+                p++;
+                int digits = 0;
+                for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
+                    nonzero |= *p != '0';
+                ok = digits == 6;
+            }
+        }
+    }
+    if (!ok || p != end)
+        return "has a malformed UTC offset; expected +00:00 or Z";
+    return nonzero ? "is not in UTC; EventsMetadata requires a +00:00 (or Z) offset" : NULL;
+}
+
+edxbus_err_t edxbus_metadata_parse_time(const char *text, size_t len, int64_t *time_us,
+                                        char *errstr, size_t errstr_size)
+{
+    const char *p = text, *end = text + len;
+    unsigned year, mon, day, hour, min = 0, sec = 0, us = 0;
+    const char *why = "is not an ISO-8601 time; expected e.g. 2024-05-17T14:03:27.123456+00:00";
+    char q[QUOTE_MAX + 8];
+
+    if (!take_digits(&p, end, 4, &year) || p >= end || *p++ != '-' ||
+        !take_digits(&p, end, 2, &mon) || p >= end || *p++ != '-' ||
+        !take_digits(&p, end, 2, &day))
+        goto fail;
+    if (p == end) {
+        why = "is a date without a time or UTC offset; expected e.g. 2024-05-17T00:00:00+00:00";
+        goto fail;
+    }
+    if (*p != 'T' && *p != 't' && *p != ' ')
+        goto fail;
+    p++;
+    if (!take_digits(&p, end, 2, &hour))
+        goto fail;
+    if (p < end && *p == ':') {
+        p++;
+        if (!take_digits(&p, end, 2, &min))
+            goto fail;
+        if (p < end && *p == ':') {
+            p++;
+            if (!take_digits(&p, end, 2, &sec))
+                goto fail;
+            if (p < end && (*p == '.' || *p == ',')) {
+                p++;
+                int digits = 0;
+                for (; p < end && *p >= '0' && *p <= '9'; p++, digits++)
+                    if (digits < 6)
+                        us = us * 10 + (unsigned)(*p - '0');
+                if (digits == 0)
+                    goto fail;
+                for (int i = digits; i < 6; i++)
+                    us *= 10;
+            }
+        }
+    }
+    const char *off_why = parse_utc_offset(p, end);
+    if (off_why) {
+        why = off_why;
+        goto fail;
+    }
+    if (year < 1 || mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) ||
+        hour > 23 || min > 59 || sec > 59) {
+        why = "is not a valid date and time (year 1..9999, month 1..12, hour 0..23, "
+              "minute and second 0..59)";
+        goto fail;
+    }
+    *time_us = days_from_civil(year, mon, day) * US_PER_DAY +
+               ((int64_t)hour * 3600 + min * 60 + sec) * US_PER_SEC + us;
+    return EDXBUS_OK;
+fail:
+    if (errstr_size)
+        snprintf(errstr, errstr_size, "time: \"%s\" %s", quoted(text, len, q, sizeof q), why);
+    return EDXBUS_ERR_INVALID_ARG;
+}
+
+static bool parse_int64(const char *s, const char *end, int64_t *out)
+{
+    bool neg = false;
+    if (s < end && (*s == '-' || *s == '+'))
+        neg = *s++ == '-';
+    if (s == end)
+        return false;
+    uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; s < end; s++) {
+        if (*s < '0' || *s > '9')
+            return false;
+        unsigned digit = (unsigned)(*s - '0');
+        if (v > (limit - digit) / 10)
+            return false;
+        v = v * 10 + digit;
+    }
+    *out = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return true;
+}
+
+/* Length of the UTF-8 sequence at @p s (at most @p len bytes) and its code point; 0 when the
+ * bytes are not valid UTF-8 (overlong forms, surrogates and values above U+10FFFF included). */
+static size_t utf8_decode(const uint8_t *s, size_t len, uint32_t *cp)
+{
+    uint8_t c = s[0];
+    size_t n;
+    uint32_t min;
+    if (c < 0x80) {
+        *cp = c;
+        return 1;
+    } else if ((c & 0xe0) == 0xc0) {
+        n = 2, min = 0x80, *cp = c & 0x1f;
+    } else if ((c & 0xf0) == 0xe0) {
+        n = 3, min = 0x800, *cp = c & 0x0f;
+    } else if ((c & 0xf8) == 0xf0) {
+        n = 4, min = 0x10000, *cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (len < n)
+        return 0;
+    for (size_t i = 1; i < n; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (s[i] & 0x3f);
+    }
+    if (*cp < min || *cp > 0x10ffff || (*cp >= 0xd800 && *cp <= 0xdfff))
+        return 0;
+    return n;
+}
+
+static bool utf8_valid(const char *s, size_t len)
+{
+    uint32_t cp;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_decode((const uint8_t *)s + i, len - i, &cp);
+        if (n == 0)
+            return false;
+        i += n;
+    }
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Generation and the text forms
+ * ------------------------------------------------------------------------------------------- */
+
+edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *event_type,
+                                      int64_t minorversion, const char *service_name,
+                                      char *errstr, size_t errstr_size)
+{
+    struct edxbus_metadata tmp;
+    struct timespec ts;
+    uuid_t uu;
+
+    memset(&tmp, 0, sizeof tmp);
+    if (event_type == NULL || event_type[0] == '\0' ||
+        strlen(event_type) >= sizeof tmp.event_type || !utf8_valid(event_type, strlen(event_type))) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size,
+                     "event_type: must be non-empty UTF-8 text of at most %d bytes",
+                     EDXBUS_METADATA_TEXT_MAX - 1);
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    memcpy(tmp.event_type, event_type, strlen(event_type) + 1);
+    if (service_name == NULL || service_name[0] == '\0')
+        service_name = "SERVICE_NAME_UNSET";
+    int n = snprintf(tmp.source, sizeof tmp.source, "openedx/%s/web", service_name);
+    if (n < 0 || (size_t)n >= sizeof tmp.source) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size,
+                     "source: service name of %zu bytes is too long; at most %d bytes fit",
+                     strlen(service_name), EDXBUS_METADATA_TEXT_MAX - 1 - 12);
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    /* Version 1, as Python's uuid1(). The _safe variant returns -1 when uuidd is not running
+     * (then uniqueness across processes rests on the clock sequence); the UUID is v1 anyway. */
+    (void)uuid_generate_time_safe(uu);
+    uuid_unparse_lower(uu, tmp.id);
+    tmp.minorversion = minorversion;
+    if (gethostname(tmp.sourcehost, sizeof tmp.sourcehost - 1) != 0)
+        tmp.sourcehost[0] = '\0';
+    tmp.sourcehost[sizeof tmp.sourcehost - 1] = '\0';
+    clock_gettime(CLOCK_REALTIME, &ts);
+    tmp.time_us = (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+    tmp.sourcelib[0] = 11;
+    tmp.sourcelib[1] = 2;
+    tmp.sourcelib[2] = 0;
+    tmp.nsourcelib = 3;
+    *md = tmp;
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus_metadata_field_text(const struct edxbus_metadata *md, const char *name,
+                                        struct edxbus_buf *out)
+{
+    if (strcmp(name, "id") == 0)
+        return edxbus_buf_puts(out, md->id);
+    if (strcmp(name, "event_type") == 0)
+        return edxbus_buf_puts(out, md->event_type);
+    if (strcmp(name, "source") == 0)
+        return edxbus_buf_puts(out, md->source);
+    if (strcmp(name, "sourcehost") == 0)
+        return edxbus_buf_puts(out, md->sourcehost);
+    if (strcmp(name, "minorversion") == 0)
+        return edxbus_buf_printf(out, "%" PRId64, md->minorversion);
+    if (strcmp(name, "time") == 0) {
+        char text[EDXBUS_METADATA_TIME_TEXT_MAX];
+        edxbus_err_t err = edxbus_metadata_format_time(md->time_us, text, sizeof text);
+        return err != EDXBUS_OK ? err : edxbus_buf_puts(out, text);
+    }
+    if (strcmp(name, "sourcelib") == 0) {
+        if (md->nsourcelib > EDXBUS_SOURCELIB_MAX)
+            return EDXBUS_ERR_INVALID_ARG;
+        for (size_t i = 0; i < md->nsourcelib; i++) {
+            edxbus_err_t err = edxbus_buf_printf(out, "%s%" PRId64, i ? "." : "", md->sourcelib[i]);
+            if (err != EDXBUS_OK)
+                return err;
+        }
+        return EDXBUS_OK;
+    }
+    return EDXBUS_ERR_NOT_FOUND;
+}
+
+static edxbus_err_t set_text(char *dst, size_t size, const char *name, const char *text,
+                             size_t len, char *errstr, size_t errstr_size)
+{
+    char q[QUOTE_MAX + 8];
+    if (len >= size) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size, "%s: value of %zu bytes is too long; at most %zu bytes",
+                     name, len, size - 1);
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    if (memchr(text, '\0', len) != NULL || !utf8_valid(text, len)) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size, "%s: \"%s\" is not UTF-8 text (or holds a NUL byte)",
+                     name, quoted(text, len, q, sizeof q));
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    memcpy(dst, text, len);
+    dst[len] = '\0';
+    return EDXBUS_OK;
+}
+
+/* Python's str(UUID(text)) for the spellings UUID() accepts (braces, `urn:uuid:`, no hyphens,
+ * any case): the canonical lowercase form, so ids compare and print as the reference's do.
+ * Returns false when @p text is not a UUID (it is then kept verbatim). */
+static bool canonical_uuid(const char *text, size_t len, char out[37])
+{
+    char hex[33];
+    size_t n = 0;
+    if (len >= 9 && strncmp(text, "urn:uuid:", 9) == 0)
+        text += 9, len -= 9;
+    if (len >= 2 && text[0] == '{' && text[len - 1] == '}')
+        text++, len -= 2;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        if (c == '-')
+            continue;
+        bool ok = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+        if (!ok || n == 32)
+            return false;
+        hex[n++] = c >= 'A' && c <= 'F' ? (char)(c - 'A' + 'a') : c;
+    }
+    if (n != 32)
+        return false;
+    hex[32] = '\0';
+    snprintf(out, 37, "%.8s-%.4s-%.4s-%.4s-%.12s", hex, hex + 8, hex + 12, hex + 16, hex + 20);
+    return true;
+}
+
+static edxbus_err_t parse_sourcelib(struct edxbus_metadata *md, const char *text, size_t len,
+                                    char *errstr, size_t errstr_size)
+{
+    int64_t parts[EDXBUS_SOURCELIB_MAX];
+    size_t n = 0;
+    const char *p = text, *end = text + len;
+    char q[QUOTE_MAX + 8];
+
+    while (true) {
+        const char *dot = memchr(p, '.', (size_t)(end - p));
+        const char *stop = dot ? dot : end;
+        if (n == EDXBUS_SOURCELIB_MAX || !parse_int64(p, stop, &parts[n]))
+            goto fail;
+        n++;
+        if (!dot)
+            break;
+        p = dot + 1;
+    }
+    memcpy(md->sourcelib, parts, n * sizeof parts[0]);
+    md->nsourcelib = n;
+    return EDXBUS_OK;
+fail:
+    if (errstr_size)
+        snprintf(errstr, errstr_size,
+                 "sourcelib: \"%s\" is not a dotted list of 1 to %d integers; expected e.g. 11.2.0",
+                 quoted(text, len, q, sizeof q), EDXBUS_SOURCELIB_MAX);
+    return EDXBUS_ERR_INVALID_ARG;
+}
+
+edxbus_err_t edxbus_metadata_set_field(struct edxbus_metadata *md, const char *name,
+                                       const char *text, size_t len, char *errstr,
+                                       size_t errstr_size)
+{
+    char q[QUOTE_MAX + 8];
+    if (strcmp(name, "event_type") == 0)
+        return set_text(md->event_type, sizeof md->event_type, name, text, len, errstr,
+                        errstr_size);
+    if (strcmp(name, "source") == 0)
+        return set_text(md->source, sizeof md->source, name, text, len, errstr, errstr_size);
+    if (strcmp(name, "sourcehost") == 0)
+        return set_text(md->sourcehost, sizeof md->sourcehost, name, text, len, errstr,
+                        errstr_size);
+    if (strcmp(name, "id") == 0) {
+        char canon[37];
+        if (canonical_uuid(text, len, canon))
+            return set_text(md->id, sizeof md->id, name, canon, 36, errstr, errstr_size);
+        return set_text(md->id, sizeof md->id, name, text, len, errstr, errstr_size);
+    }
+    if (strcmp(name, "time") == 0)
+        return edxbus_metadata_parse_time(text, len, &md->time_us, errstr, errstr_size);
+    if (strcmp(name, "sourcelib") == 0)
+        return parse_sourcelib(md, text, len, errstr, errstr_size);
+    if (strcmp(name, "minorversion") == 0) {
+        int64_t v;
+        if (!parse_int64(text, text + len, &v)) {
+            if (errstr_size)
+                snprintf(errstr, errstr_size,
+                         "minorversion: \"%s\" is not a decimal integer; expected e.g. 0",
+                         quoted(text, len, q, sizeof q));
+            return EDXBUS_ERR_INVALID_ARG;
+        }
+        md->minorversion = v;
+        return EDXBUS_OK;
+    }
+    if (errstr_size)
+        snprintf(errstr, errstr_size, "unknown metadata field \"%s\"; expected one of %s",
+                 quoted(name, strlen(name), q, sizeof q), FIELD_NAMES);
+    return EDXBUS_ERR_NOT_FOUND;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * JSON forms
+ * ------------------------------------------------------------------------------------------- */
+
+/* A JSON string as json.dumps(ensure_ascii=True) writes it: `"` and `\` escaped, \b \f \n \r
+ * \t by name, every other byte outside space..tilde (DEL and non-ASCII included) as lowercase
+ * \uXXXX, astral code points as surrogate pairs. Bytes that are not UTF-8 become U+FFFD. */
+static edxbus_err_t put_json_str(struct edxbus_buf *out, const char *s)
+{
+    size_t len = strlen(s);
+    edxbus_err_t err = edxbus_buf_puts(out, "\"");
+    for (size_t i = 0; i < len && err == EDXBUS_OK;) {
+        uint32_t cp;
+        size_t n = utf8_decode((const uint8_t *)s + i, len - i, &cp);
+        if (n == 0) {
+            cp = 0xfffd;
+            n = 1;
+        }
+        i += n;
+        if (cp == '"' || cp == '\\') {
+            err = edxbus_buf_printf(out, "\\%c", (char)cp);
+        } else if (cp >= 0x20 && cp < 0x7f) {
+            char c = (char)cp;
+            err = edxbus_buf_append(out, &c, 1);
+        } else if (cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f') {
+            const char *named = cp == '\n' ? "\\n" : cp == '\r' ? "\\r" : cp == '\t' ? "\\t"
+                                : cp == '\b' ? "\\b" : "\\f";
+            err = edxbus_buf_puts(out, named);
+        } else if (cp > 0xffff) {
+            cp -= 0x10000;
+            err = edxbus_buf_printf(out, "\\u%04x\\u%04x", 0xd800 + (cp >> 10),
+                                    0xdc00 + (cp & 0x3ff));
+        } else {
+            err = edxbus_buf_printf(out, "\\u%04x", cp);
+        }
+    }
+    return err != EDXBUS_OK ? err : edxbus_buf_puts(out, "\"");
+}
+
+edxbus_err_t edxbus_metadata_to_json(const struct edxbus_metadata *md, struct edxbus_buf *out)
+{
+    char time[EDXBUS_METADATA_TIME_TEXT_MAX];
+    size_t start = out->len;
+    edxbus_err_t err = edxbus_metadata_format_time(md->time_us, time, sizeof time);
+    if (err != EDXBUS_OK || md->nsourcelib > EDXBUS_SOURCELIB_MAX)
+        return EDXBUS_ERR_INVALID_ARG;
+
+    err = edxbus_buf_puts(out, "{\"event_type\": ");
+    if (err == EDXBUS_OK)
+        err = put_json_str(out, md->event_type);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, ", \"id\": ");
+    if (err == EDXBUS_OK)
+        err = put_json_str(out, md->id);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_printf(out, ", \"minorversion\": %" PRId64 ", \"source\": ",
+                                md->minorversion);
+    if (err == EDXBUS_OK)
+        err = put_json_str(out, md->source);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, ", \"sourcehost\": ");
+    if (err == EDXBUS_OK)
+        err = put_json_str(out, md->sourcehost);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_printf(out, ", \"time\": \"%s\", \"sourcelib\": [", time);
+    if (err != EDXBUS_OK)
+        goto fail;
+    for (size_t i = 0; i < md->nsourcelib; i++) {
+        err = edxbus_buf_printf(out, "%s%" PRId64, i ? ", " : "", md->sourcelib[i]);
+        if (err != EDXBUS_OK)
+            goto fail;
+    }
+    err = edxbus_buf_puts(out, "]}");
+    if (err != EDXBUS_OK)
+        goto fail;
+    return EDXBUS_OK;
+fail:
+    out->len = start;
+    return err;
+}
+
+/* A JSON string for a text field; bytes that are not UTF-8 become U+FFFD (jansson refuses
+ * invalid UTF-8, and the JSON forms must agree with to_json). */
+static json_t *text_value(const char *s)
+{
+    size_t len = strlen(s);
+    if (utf8_valid(s, len))
+        return json_stringn(s, len);
+    struct edxbus_buf b = EDXBUS_BUF_INIT;
+    json_t *v = NULL;
+    uint32_t cp;
+    for (size_t i = 0; i < len;) {
+        size_t n = utf8_decode((const uint8_t *)s + i, len - i, &cp);
+        edxbus_err_t err = n ? edxbus_buf_append(&b, s + i, n)
+                             : edxbus_buf_append(&b, "\xef\xbf\xbd", 3);
+        if (err != EDXBUS_OK)
+            goto out;
+        i += n ? n : 1;
+    }
+    v = json_stringn((const char *)b.data, b.len);
+out:
+    edxbus_buf_fini(&b);
+    return v;
+}
+
+json_t *edxbus_metadata_to_json_value(const struct edxbus_metadata *md)
+{
+    char time[EDXBUS_METADATA_TIME_TEXT_MAX];
+    if (edxbus_metadata_format_time(md->time_us, time, sizeof time) != EDXBUS_OK ||
+        md->nsourcelib > EDXBUS_SOURCELIB_MAX)
+        return NULL;
+    json_t *obj = json_object();
+    json_t *lib = json_array();
+    if (obj == NULL || lib == NULL)
+        goto fail;
+    for (size_t i = 0; i < md->nsourcelib; i++)
+        if (json_array_append_new(lib, json_integer(md->sourcelib[i])) != 0)
+            goto fail;
+    if (json_object_set_new(obj, "event_type", text_value(md->event_type)) != 0 ||
+        json_object_set_new(obj, "id", text_value(md->id)) != 0 ||
+        json_object_set_new(obj, "minorversion", json_integer(md->minorversion)) != 0 ||
+        json_object_set_new(obj, "source", text_value(md->source)) != 0 ||
+        json_object_set_new(obj, "sourcehost", text_value(md->sourcehost)) != 0 ||
+        json_object_set_new(obj, "time", json_string(time)) != 0)
+        goto fail;
+    if (json_object_set_new(obj, "sourcelib", lib) != 0) {
+        lib = NULL; /* json_object_set_new frees the value on failure */
+        goto fail;
+    }
+    return obj;
+fail:
+    json_decref(lib);
+    json_decref(obj);
+    return NULL;
+}
+
+static const char *json_kind(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+static edxbus_err_t sourcelib_from_array(struct edxbus_metadata *md, const json_t *arr,
+                                         char *errstr, size_t errstr_size)
+{
+    size_t n = json_array_size(arr);
+    if (n > EDXBUS_SOURCELIB_MAX) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size, "sourcelib: %zu integers is too many; at most %d",
+                     n, EDXBUS_SOURCELIB_MAX);
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const json_t *item = json_array_get(arr, i);
+        if (!json_is_integer(item)) {
+            if (errstr_size)
+                snprintf(errstr, errstr_size,
+                         "sourcelib[%zu]: expected an integer, got %s; e.g. [11, 2, 0]", i,
+                         json_kind(item));
+            return EDXBUS_ERR_INVALID_ARG;
+        }
+        md->sourcelib[i] = json_integer_value(item);
+    }
+    md->nsourcelib = n;
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md, const json_t *obj,
+                                             char *errstr, size_t errstr_size)
+{
+    struct edxbus_metadata tmp = *md;
+    const char *key;
+    const json_t *value;
+    edxbus_err_t err = EDXBUS_OK;
+    char q[QUOTE_MAX + 8];
+
+    if (!json_is_object(obj)) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size, "metadata: expected a JSON object, got %s",
+                     obj ? json_kind(obj) : "nothing");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    json_object_foreach((json_t *)obj, key, value) {
+        bool known = strcmp(key, "event_type") == 0 || strcmp(key, "id") == 0 ||
+                     strcmp(key, "source") == 0 || strcmp(key, "sourcehost") == 0 ||
+                     strcmp(key, "time") == 0 || strcmp(key, "minorversion") == 0 ||
+                     strcmp(key, "sourcelib") == 0;
+        if (!known) {
+            if (errstr_size)
+                snprintf(errstr, errstr_size, "unknown metadata field \"%s\"; expected one of %s",
+                         quoted(key, strlen(key), q, sizeof q), FIELD_NAMES);
+            return EDXBUS_ERR_INVALID_ARG;
+        }
+        if (strcmp(key, "minorversion") == 0 && json_is_integer(value)) {
+            tmp.minorversion = json_integer_value(value);
+        } else if (strcmp(key, "sourcelib") == 0 && json_is_array(value)) {
+            err = sourcelib_from_array(&tmp, value, errstr, errstr_size);
+        } else if (json_is_string(value) && strcmp(key, "minorversion") != 0) {
+            err = edxbus_metadata_set_field(&tmp, key, json_string_value(value),
+                                            json_string_length(value), errstr, errstr_size);
+        } else {
+            const char *want = strcmp(key, "minorversion") == 0 ? "an integer"
+                               : strcmp(key, "sourcelib") == 0 ? "an array of integers or "
+                                                                 "\"11.2.0\""
+                                                               : "a string";
+            if (errstr_size)
+                snprintf(errstr, errstr_size, "%s: expected %s, got %s", key, want,
+                         json_kind(value));
+            err = EDXBUS_ERR_INVALID_ARG;
+        }
+        if (err != EDXBUS_OK)
+            return err;
+    }
+    *md = tmp;
+    return EDXBUS_OK;
+}
