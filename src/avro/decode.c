@@ -19,8 +19,8 @@
 #include <math.h>
 #include <stdio.h>
 
-static edxbus_err_t decode_value(struct edxbus__avro_reader *r,
-                                 const struct edxbus_avro_node *node, json_t **out);
+static edxbus_err_t decode_value(struct edxbus__avro_reader *r, const struct edxbus_avro_node *node,
+                                 json_t **out);
 
 static edxbus_err_t nomem(struct edxbus__avro_reader *r)
 {
@@ -70,8 +70,8 @@ fail:
     return err;
 }
 
-static edxbus_err_t decode_array(struct edxbus__avro_reader *r,
-                                 const struct edxbus_avro_node *node, json_t **out)
+static edxbus_err_t decode_array(struct edxbus__avro_reader *r, const struct edxbus_avro_node *node,
+                                 json_t **out)
 {
     edxbus_err_t err = edxbus__avro_enter(r);
     if (err != EDXBUS_OK)
@@ -167,8 +167,8 @@ fail:
     return err;
 }
 
-static edxbus_err_t decode_value(struct edxbus__avro_reader *r,
-                                 const struct edxbus_avro_node *node, json_t **out)
+static edxbus_err_t decode_value(struct edxbus__avro_reader *r, const struct edxbus_avro_node *node,
+                                 json_t **out)
 {
     edxbus_err_t err;
     const uint8_t *at = r->p;
@@ -257,8 +257,8 @@ edxbus_err_t edxbus__avro_decode_value(struct edxbus__avro_reader *r,
     return decode_value(r, node, out);
 }
 
-edxbus_err_t edxbus_avro_decode(const edxbus_avro_schema_t *schema, const uint8_t *data,
-                                size_t len, json_t **out, char *errstr, size_t errstr_size)
+edxbus_err_t edxbus_avro_decode(const edxbus_avro_schema_t *schema, const uint8_t *data, size_t len,
+                                json_t **out, char *errstr, size_t errstr_size)
 {
     struct edxbus__avro_reader r;
     *out = NULL;

@@ -113,9 +113,9 @@ static void describe(const json_t *v, char *out, size_t size)
 
 static const char *prim_name(edxbus_avro_type_t t)
 {
-    static const char *const names[] = {"null",  "boolean", "int",  "long",  "float",
+    static const char *const names[] = {"null",   "boolean", "int",    "long",   "float",
                                         "double", "bytes",   "string", "record", "enum",
-                                        "array", "map",     "union", "fixed"};
+                                        "array",  "map",     "union",  "fixed"};
     return (unsigned)t < sizeof names / sizeof names[0] ? names[t] : "?";
 }
 
@@ -355,7 +355,8 @@ static edxbus_err_t encode_record(struct enc_ctx *c, const struct edxbus_avro_no
     /* name the first key that is not a field, and list the fields */
     const char *key;
     json_t *item;
-    json_object_foreach((json_t *)v, key, item) {
+    json_object_foreach((json_t *)v, key, item)
+    {
         if (edxbus__avro_record_field(node, key) != NULL)
             continue;
         char list[160];
@@ -413,7 +414,8 @@ static edxbus_err_t encode_map(struct enc_ctx *c, const struct edxbus_avro_node 
         const char *key;
         size_t klen;
         json_t *item;
-        json_object_keylen_foreach((json_t *)v, key, klen, item) {
+        json_object_keylen_foreach((json_t *)v, key, klen, item)
+        {
             seg->text = key;
             seg->len = klen;
             err = put_long(c, (int64_t)klen);

@@ -26,6 +26,7 @@
 static const char hexdigits[] = "0123456789abcdef";
 
 /* What a byte below 0x80 becomes: 0 = itself, 'u' = \u00XX, else the letter after '\'. */
+/* clang-format off */
 static const char ascii_escape[128] = {
     'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'b', 't', 'n', 'u', 'f', 'r', 'u', 'u',
     'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u', 'u',
@@ -36,6 +37,7 @@ static const char ascii_escape[128] = {
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
     0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,   0,
 };
+/* clang-format on */
 
 static size_t put_u(char *o, uint32_t cp)
 {
@@ -339,7 +341,8 @@ static edxbus_err_t write_value(const json_t *value, unsigned flags, struct edxb
             return EDXBUS_ERR_NOMEM;
         size_t i;
         const json_t *item;
-        json_array_foreach(value, i, item) {
+        json_array_foreach(value, i, item)
+        {
             if (i > 0 && edxbus_buf_append(out, ", ", 2) != EDXBUS_OK)
                 return EDXBUS_ERR_NOMEM;
             err = write_value(item, flags, out);
@@ -355,7 +358,8 @@ static edxbus_err_t write_value(const json_t *value, unsigned flags, struct edxb
         const char *key;
         size_t key_len;
         json_t *item;
-        json_object_keylen_foreach((json_t *)value, key, key_len, item) {
+        json_object_keylen_foreach((json_t *)value, key, key_len, item)
+        {
             if (!first && edxbus_buf_append(out, ", ", 2) != EDXBUS_OK)
                 return EDXBUS_ERR_NOMEM;
             first = false;

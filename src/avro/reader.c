@@ -134,8 +134,7 @@ edxbus_err_t edxbus__avro_read_bool(struct edxbus__avro_reader *r, bool *out)
     return EDXBUS_OK;
 }
 
-edxbus_err_t edxbus__avro_read_branch(struct edxbus__avro_reader *r, size_t nbranches,
-                                      size_t *out)
+edxbus_err_t edxbus__avro_read_branch(struct edxbus__avro_reader *r, size_t nbranches, size_t *out)
 {
     const uint8_t *at = r->p;
     int64_t v = 0;
@@ -213,8 +212,7 @@ edxbus_err_t edxbus__avro_read_block(struct edxbus__avro_reader *r, struct edxbu
     uint64_t c;
     if (n < 0) {
         if (n == INT64_MIN)
-            return edxbus__avro_fail(r, at, "block count %lld has no absolute value",
-                                     (long long)n);
+            return edxbus__avro_fail(r, at, "block count %lld has no absolute value", (long long)n);
         c = (uint64_t)-n;
         const uint8_t *size_at = r->p;
         int64_t size = 0;
@@ -288,8 +286,8 @@ size_t edxbus__utf8_check(const uint8_t *s, size_t len)
     return len;
 }
 
-edxbus_err_t edxbus__avro_read_string(struct edxbus__avro_reader *r, const uint8_t **s,
-                                      size_t *len, const char *what)
+edxbus_err_t edxbus__avro_read_string(struct edxbus__avro_reader *r, const uint8_t **s, size_t *len,
+                                      const char *what)
 {
     const uint8_t *at = r->p;
     edxbus_err_t err = edxbus__avro_read_len(r, len, what);
@@ -306,8 +304,8 @@ edxbus_err_t edxbus__avro_read_string(struct edxbus__avro_reader *r, const uint8
     return EDXBUS_OK;
 }
 
-static edxbus_err_t skip_blocks(struct edxbus__avro_reader *r,
-                                const struct edxbus_avro_node *items, bool is_map)
+static edxbus_err_t skip_blocks(struct edxbus__avro_reader *r, const struct edxbus_avro_node *items,
+                                bool is_map)
 {
     struct edxbus__avro_blocks b;
     edxbus__avro_blocks_init(&b, is_map ? NULL : items);

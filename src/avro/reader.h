@@ -143,8 +143,7 @@ static inline edxbus_err_t edxbus__avro_take(struct edxbus__avro_reader *r, size
 edxbus_err_t edxbus__avro_read_bool(struct edxbus__avro_reader *r, bool *out);
 
 /** Read a union branch index and check it against @p nbranches. */
-edxbus_err_t edxbus__avro_read_branch(struct edxbus__avro_reader *r, size_t nbranches,
-                                      size_t *out);
+edxbus_err_t edxbus__avro_read_branch(struct edxbus__avro_reader *r, size_t nbranches, size_t *out);
 
 /** Read an enum symbol index and check it against @p nsymbols. */
 edxbus_err_t edxbus__avro_read_enum(struct edxbus__avro_reader *r, size_t nsymbols, size_t *out);
@@ -171,8 +170,8 @@ bool edxbus__avro_is_empty_type(const struct edxbus_avro_node *node);
 size_t edxbus__utf8_check(const uint8_t *s, size_t len);
 
 /** Read a string's length and bytes, checking UTF-8. */
-edxbus_err_t edxbus__avro_read_string(struct edxbus__avro_reader *r, const uint8_t **s,
-                                      size_t *len, const char *what);
+edxbus_err_t edxbus__avro_read_string(struct edxbus__avro_reader *r, const uint8_t **s, size_t *len,
+                                      const char *what);
 
 /** Skip one value of @p node, as strictly as decoding it (used for writer-only fields). */
 edxbus_err_t edxbus__avro_skip(struct edxbus__avro_reader *r, const struct edxbus_avro_node *node);

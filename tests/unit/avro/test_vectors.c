@@ -139,7 +139,10 @@ static void check_row(const json_t *row, size_t idx)
 static json_t *rows;
 static size_t row_index;
 
-TEST(test_vector_row) { check_row(json_array_get(rows, row_index), row_index); }
+TEST(test_vector_row)
+{
+    check_row(json_array_get(rows, row_index), row_index);
+}
 
 TEST(test_all_rows_seen)
 {
@@ -159,7 +162,8 @@ int main(void)
     schemas = json_object();
     size_t i;
     json_t *row;
-    json_array_foreach(schema_rows, i, row) {
+    json_array_foreach(schema_rows, i, row)
+    {
         json_object_set(schemas, json_string_value(json_object_get(row, "event_type")),
                         json_object_get(row, "schema_string"));
     }
