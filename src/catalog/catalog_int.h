@@ -147,4 +147,49 @@ extern const char edxbus__builtin_classes_text[];
 extern const size_t edxbus__builtin_classes_len;
 extern const char edxbus__builtin_classes_file[]; /* "catalog/openedx_events.classes" */
 
+/* ---------------------------------------------------------------------------------------------
+ * The catalog object (catalog.c, user.c)
+ * ------------------------------------------------------------------------------------------- */
+
+struct edxbus_event_type {
+    const char *name;           /* the event type string */
+    const char *signal;         /* NULL for .avsc events */
+    int minor_version;
+    const char *key_field;      /* NULL when none */
+    const char *description;    /* NULL or text */
+    const char *warning;        /* NULL when none */
+    const char *unserializable; /* NULL when serializable */
+    const char *schema_text;    /* NULL when not serializable */
+    edxbus_avro_schema_t *schema;                /* owned; NULL when not serializable */
+    json_t *data;                                /* owned: [{"name", "type"}], or NULL */
+    const struct edxbus__builtin_check *checks;  /* static, or owned_checks */
+    size_t nchecks;
+    struct edxbus__builtin_check *owned_checks;  /* user events: freed with the type */
+    char **owned;                                /* strings this type allocated */
+    size_t nowned;
+};
+
+struct edxbus_catalog {
+    struct edxbus_event_type **types; /* sorted by name, no duplicates */
+    size_t n, cap;
+    struct edxbus__classes *builtin_classes; /* parsed on the first add_classes_file, or NULL */
+};
+
+/** Free @p et and what it owns. NULL is a no-op. */
+void edxbus__event_type_destroy(struct edxbus_event_type *et);
+
+/** Record @p s (malloc'ed) as owned by @p et and return it; NULL (and @p s freed) on NOMEM or
+ *  when @p s is NULL. */
+const char *edxbus__event_type_keep(struct edxbus_event_type *et, char *s);
+
+/** Parse et->schema_text and attach et->checks. Errors: EDXBUS_ERR_SCHEMA with a line. */
+edxbus_err_t edxbus__event_type_prepare(struct edxbus_event_type *et, char *errstr,
+                                        size_t errstr_size);
+
+/** Make room for @p extra more types, so that edxbus__catalog_put() cannot fail. */
+edxbus_err_t edxbus__catalog_reserve(edxbus_catalog_t *cat, size_t extra);
+
+/** Insert @p et (taken), replacing and freeing a type of the same name. */
+void edxbus__catalog_put(edxbus_catalog_t *cat, struct edxbus_event_type *et);
+
 #endif /* EDXBUS_CATALOG_INT_H */
