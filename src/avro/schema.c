@@ -9,8 +9,8 @@
  * "name", else from "namespace", else from the enclosing named type; its full name is put in
  * the name table BEFORE its fields are parsed, so a record can refer to itself. A reference
  * ("UserData") is looked up in the enclosing namespace first, then as written. Field defaults
- * are checked against the field type (a union default matches its FIRST branch) and kept as a
- * deep copy, since a json_t the caller keeps could change under an immutable schema.
+ * are checked against the field type (schema_default.c) and kept as a deep copy, since a
+ * json_t the caller keeps could change under an immutable schema.
  *
  * Error text is one line: `schema: <path>: <what>`, the path walking down through record
  * names, `fields[i] "name"`, `items`, `values` and `union[i]`, e.g.
@@ -20,7 +20,7 @@
  * the canonical-form writer relies on that cap too (it walks the same tree).
  *
  * To add a new type: add it to edxbus_avro_type_t, parse it in parse_object(), free it in
- * node_free(), check defaults in check_default(), and write it in canonical.c.
+ * node_free(), check its defaults in schema_default.c, and write it in canonical.c.
  */
 #include <inttypes.h>
 #include <stdarg.h>
@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "avro/avro_int.h"
+#include "avro/schema_int.h"
 
 /* A fixed's size is read into memory whole by the decoder; Java caps it at an int too. */
 #define FIXED_MAX_SIZE INT32_MAX
@@ -89,8 +89,7 @@ static void fail(struct parser *p, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     /* A deep path keeps only its tail, so the reason still fits in EDXBUS_ERRSTR_SIZE. */
-    snprintf(p->errstr, p->errstr_size, "schema: %s%s%s%s",
-             p->path_len > PATH_SHOWN ? "..." : "",
+    snprintf(p->errstr, p->errstr_size, "schema: %s%s%s%s", p->path_len > PATH_SHOWN ? "..." : "",
              p->path_len > PATH_SHOWN ? p->path + p->path_len - PATH_SHOWN : p->path,
              p->path_len ? ": " : "", msg);
     one_line(p->errstr);
@@ -131,32 +130,6 @@ static void path_pop(struct parser *p, size_t saved)
 {
     p->path_len = saved;
     p->path[saved] = '\0';
-}
-
-/* The text of a JSON string usable as a C string: NULL for anything else, and for a string
- * holding \u0000 (allowed in JSON so that bytes defaults can hold a zero byte, but a name
- * cut at its NUL would silently become another name). */
-static const char *str_value(const json_t *json)
-{
-    const char *s = json_string_value(json);
-    if (s == NULL || strlen(s) != json_string_length(json))
-        return NULL;
-    return s;
-}
-
-static const char *json_kind(const json_t *json)
-{
-    switch (json_typeof(json)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return str_value(json) ? "string" : "string holding \\u0000";
-    case JSON_INTEGER: return "integer";
-    case JSON_REAL: return "number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "boolean";
-    case JSON_NULL: return "null";
-    }
-    return "value";
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -241,7 +214,7 @@ nomem:
 }
 
 struct edxbus_avro_node *edxbus__avro_schema_lookup(const edxbus_avro_schema_t *schema,
-                                                     const char *fullname)
+                                                    const char *fullname)
 {
     json_t *index = json_object_get(schema->name_table, fullname);
     if (!json_is_integer(index))
@@ -392,7 +365,7 @@ static bool parse_aliases(struct parser *p, const json_t *json, const char *ns, 
     if (aliases == NULL || json_is_null(aliases))
         return true;
     if (!json_is_array(aliases)) {
-        fail(p, "\"aliases\" must be an array of names, got %s", json_kind(aliases));
+        fail(p, "\"aliases\" must be an array of names, got %s", edxbus__avro_json_kind(aliases));
         return false;
     }
     n = json_array_size(aliases);
@@ -403,10 +376,10 @@ static bool parse_aliases(struct parser *p, const json_t *json, const char *ns, 
     }
     for (size_t i = 0; i < n; i++) {
         const json_t *alias = json_array_get(aliases, i);
-        const char *s = str_value(alias);
+        const char *s = edxbus__avro_json_cstr(alias);
         bool ok;
         if (s == NULL) {
-            fail(p, "\"aliases\"[%zu] must be a string, got %s", i, json_kind(alias));
+            fail(p, "\"aliases\"[%zu] must be a string, got %s", i, edxbus__avro_json_kind(alias));
             return false;
         }
         ok = dotted_ok ? valid_full_name(s) : valid_simple_name(s, strlen(s));
@@ -427,7 +400,7 @@ static bool parse_aliases(struct parser *p, const json_t *json, const char *ns, 
 /* The optional "doc" string; anything else is ignored as the specification allows. */
 static bool copy_doc(struct parser *p, const json_t *json, char **out)
 {
-    const char *doc = str_value(json_object_get(json, "doc"));
+    const char *doc = edxbus__avro_json_cstr(json_object_get(json, "doc"));
     *out = NULL;
     if (doc == NULL)
         return true;
@@ -442,12 +415,11 @@ static bool copy_doc(struct parser *p, const json_t *json, char **out)
 /* Start a named type: work out its full name, check it, make the node and register the name.
  * On success the path has the type's name pushed (the caller pops to *saved). */
 static struct edxbus_avro_node *named_begin(struct parser *p, const json_t *json,
-                                            edxbus_avro_type_t type, const char *ns,
-                                            size_t *saved)
+                                            edxbus_avro_type_t type, const char *ns, size_t *saved)
 {
     const json_t *jname = json_object_get(json, "name");
     const json_t *jns = json_object_get(json, "namespace");
-    const char *name = str_value(jname);
+    const char *name = edxbus__avro_json_cstr(jname);
     const char *space = ns;
     struct edxbus_avro_node *node;
     char *full, *own_ns;
@@ -457,25 +429,30 @@ static struct edxbus_avro_node *named_begin(struct parser *p, const json_t *json
         return NULL;
     }
     if (name == NULL) {
-        fail(p, "%s \"name\" must be a string, got %s", type_names[type], json_kind(jname));
+        fail(p, "%s \"name\" must be a string, got %s", type_names[type],
+             edxbus__avro_json_kind(jname));
         return NULL;
     }
     if (jns != NULL && !json_is_null(jns)) {
-        space = str_value(jns);
+        space = edxbus__avro_json_cstr(jns);
         if (space == NULL) {
             fail(p, "%s %s: \"namespace\" must be a string, got %s", type_names[type], name,
-                 json_kind(jns));
+                 edxbus__avro_json_kind(jns));
             return NULL;
         }
         if (space[0] != '\0' && !valid_namespace(space, strlen(space))) {
-            fail(p, "%s %s: invalid namespace \"%s\": each dot-separated part must match "
-                 "[A-Za-z_][A-Za-z0-9_-]*", type_names[type], name, space);
+            fail(p,
+                 "%s %s: invalid namespace \"%s\": each dot-separated part must match "
+                 "[A-Za-z_][A-Za-z0-9_-]*",
+                 type_names[type], name, space);
             return NULL;
         }
     }
     if (!valid_full_name(name)) {
-        fail(p, "invalid %s name \"%s\": it must match [A-Za-z_][A-Za-z0-9_]*, after an "
-             "optional dotted namespace", type_names[type], name);
+        fail(p,
+             "invalid %s name \"%s\": it must match [A-Za-z_][A-Za-z0-9_]*, after an "
+             "optional dotted namespace",
+             type_names[type], name);
         return NULL;
     }
     if (primitive_type(short_name(name)) >= 0) {
@@ -517,156 +494,6 @@ static struct edxbus_avro_node *named_begin(struct parser *p, const json_t *json
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Defaults
- * ------------------------------------------------------------------------------------------- */
-
-/* Code points of UTF-8 @p s if every one is below 256 (bytes and fixed defaults are strings
- * whose code points are the bytes); -1 otherwise. jansson strings are valid UTF-8. */
-static long long byte_string_length(const char *s, size_t len)
-{
-    long long n = 0;
-    for (size_t i = 0; i < len; n++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x80) {
-            i++;
-        } else if ((c == 0xc2 || c == 0xc3) && i + 1 < len) {
-            i += 2;
-        } else {
-            return -1;
-        }
-    }
-    return n;
-}
-
-/* Does @p value fit @p node as a default? On mismatch writes why (with the path inside the
- * default) to @p why and returns false. */
-static bool check_default(const struct edxbus_avro_node *node, const json_t *value, int depth,
-                          char *where, size_t where_len, char *why, size_t why_size)
-{
-    const char *at = where[0] ? " at " : "";
-    bool ok = false;
-
-    if (depth > EDXBUS_AVRO_MAX_DEPTH) {
-        snprintf(why, why_size, "default nested deeper than %d levels", EDXBUS_AVRO_MAX_DEPTH);
-        return false;
-    }
-    switch (node->type) {
-    case EDXBUS_AVRO_NULL: ok = json_is_null(value); break;
-    case EDXBUS_AVRO_BOOLEAN: ok = json_is_boolean(value); break;
-    case EDXBUS_AVRO_INT:
-        if (json_is_integer(value)) {
-            json_int_t v = json_integer_value(value);
-            if (v < INT32_MIN || v > INT32_MAX) {
-                snprintf(why, why_size, "default%s%s %" JSON_INTEGER_FORMAT " is out of range "
-                         "for int", at, where, v);
-                return false;
-            }
-            ok = true;
-        }
-        break;
-    case EDXBUS_AVRO_LONG: ok = json_is_integer(value); break;
-    case EDXBUS_AVRO_FLOAT:
-    case EDXBUS_AVRO_DOUBLE: ok = json_is_number(value); break;
-    case EDXBUS_AVRO_STRING: ok = json_is_string(value); break;
-    case EDXBUS_AVRO_BYTES:
-    case EDXBUS_AVRO_FIXED:
-        if (json_is_string(value)) {
-            long long n = byte_string_length(json_string_value(value), json_string_length(value));
-            if (n < 0) {
-                snprintf(why, why_size, "default%s%s has a character above \\u00ff, which is not "
-                         "a byte", at, where);
-                return false;
-            }
-            if (node->type == EDXBUS_AVRO_FIXED && (size_t)n != node->u.fixed.size) {
-                snprintf(why, why_size, "default%s%s has %lld bytes, fixed %s needs %zu", at,
-                         where, n, node->name, node->u.fixed.size);
-                return false;
-            }
-            ok = true;
-        }
-        break;
-    case EDXBUS_AVRO_ENUM:
-        if (json_is_string(value)) {
-            for (size_t i = 0; i < node->u.enm.nsymbols; i++) {
-                if (str_value(value) && strcmp(node->u.enm.symbols[i], str_value(value)) == 0)
-                    return true;
-            }
-            snprintf(why, why_size, "default%s%s \"%s\" is not a symbol of enum %s", at, where,
-                     json_string_value(value), node->name);
-            return false;
-        }
-        break;
-    case EDXBUS_AVRO_UNION:
-        /* Avro 1.11: a union's default is a value of its first branch. */
-        if (node->u.uni.nbranches == 0) {
-            snprintf(why, why_size, "an empty union cannot have a default");
-            return false;
-        }
-        return check_default(node->u.uni.branches[0], value, depth + 1, where, where_len, why,
-                             why_size);
-    case EDXBUS_AVRO_ARRAY:
-        if (json_is_array(value)) {
-            size_t len = strlen(where);
-            for (size_t i = 0; i < json_array_size(value); i++) {
-                snprintf(where + len, where_len - len, "[%zu]", i);
-                if (!check_default(node->u.array.items, json_array_get(value, i), depth + 1,
-                                   where, where_len, why, why_size))
-                    return false;
-            }
-            where[len] = '\0';
-            ok = true;
-        }
-        break;
-    case EDXBUS_AVRO_MAP:
-        if (json_is_object(value)) {
-            size_t len = strlen(where);
-            const char *key;
-            json_t *item;
-            json_object_foreach((json_t *)value, key, item) {
-                snprintf(where + len, where_len - len, "[\"%s\"]", key);
-                if (!check_default(node->u.map.values, item, depth + 1, where, where_len, why,
-                                   why_size))
-                    return false;
-            }
-            where[len] = '\0';
-            ok = true;
-        }
-        break;
-    case EDXBUS_AVRO_RECORD:
-        if (json_is_object(value)) {
-            size_t len = strlen(where);
-            for (size_t i = 0; i < node->u.record.nfields; i++) {
-                const struct edxbus_avro_field *field = &node->u.record.fields[i];
-                const json_t *item = json_object_get(value, field->name);
-                if (field->type == NULL) /* still being parsed (a recursive reference) */
-                    continue;
-                snprintf(where + len, where_len - len, "%s%s", len ? "." : "", field->name);
-                if (item == NULL) {
-                    if (field->default_value != NULL)
-                        continue;
-                    snprintf(why, why_size, "default is missing %s, which has no default",
-                             where);
-                    return false;
-                }
-                if (!check_default(field->type, item, depth + 1, where, where_len, why,
-                                   why_size))
-                    return false;
-            }
-            where[len] = '\0';
-            ok = true;
-        }
-        break;
-    }
-    if (!ok) {
-        const char *tname = node->name ? node->name : edxbus__avro_type_name(node->type);
-        snprintf(why, why_size, "default%s%s does not match %s%s%s: got %s", at, where,
-                 node->name ? edxbus__avro_type_name(node->type) : "", node->name ? " " : "",
-                 tname, json_kind(value));
-    }
-    return ok;
-}
-
-/* ---------------------------------------------------------------------------------------------
  * Types
  * ------------------------------------------------------------------------------------------- */
 
@@ -680,14 +507,14 @@ static bool parse_field(struct parser *p, struct edxbus_avro_node *record, size_
     const json_t *jtype = json_object_get(json, "type");
     const json_t *jdefault = json_object_get(json, "default");
     const json_t *jorder = json_object_get(json, "order");
-    const char *name = str_value(jname);
+    const char *name = edxbus__avro_json_cstr(jname);
 
     if (name == NULL) {
         path_push(p, "[%zu]", i);
         if (jname == NULL)
             fail(p, "field is missing \"name\"");
         else
-            fail(p, "field \"name\" must be a string, got %s", json_kind(jname));
+            fail(p, "field \"name\" must be a string, got %s", edxbus__avro_json_kind(jname));
         return false;
     }
     path_push(p, "[%zu] \"%s\"", i, name);
@@ -708,9 +535,9 @@ static bool parse_field(struct parser *p, struct edxbus_avro_node *record, size_
     if (!copy_doc(p, json, &field->doc) || !parse_aliases(p, json, NULL, false, &field->aliases))
         return false;
     if (jorder != NULL) {
-        const char *order = str_value(jorder);
-        if (order == NULL || (strcmp(order, "ascending") != 0 &&
-                              strcmp(order, "descending") != 0 && strcmp(order, "ignore") != 0)) {
+        const char *order = edxbus__avro_json_cstr(jorder);
+        if (order == NULL || (strcmp(order, "ascending") != 0 && strcmp(order, "descending") != 0 &&
+                              strcmp(order, "ignore") != 0)) {
             fail(p, "\"order\" must be \"ascending\", \"descending\" or \"ignore\"");
             return false;
         }
@@ -723,8 +550,8 @@ static bool parse_field(struct parser *p, struct edxbus_avro_node *record, size_
     if (field->type == NULL)
         return false;
     if (jdefault != NULL) {
-        char where[128] = "", why[EDXBUS_ERRSTR_SIZE];
-        if (!check_default(field->type, jdefault, 0, where, sizeof where, why, sizeof why)) {
+        char why[EDXBUS_ERRSTR_SIZE];
+        if (!edxbus__avro_default_check(field->type, jdefault, why, sizeof why)) {
             fail(p, "%s", why);
             return false;
         }
@@ -751,7 +578,7 @@ static struct edxbus_avro_node *parse_record(struct parser *p, const json_t *jso
         if (fields == NULL)
             fail(p, "record is missing \"fields\"");
         else
-            fail(p, "\"fields\" must be an array, got %s", json_kind(fields));
+            fail(p, "\"fields\" must be an array, got %s", edxbus__avro_json_kind(fields));
         node = NULL;
         goto out;
     }
@@ -768,7 +595,7 @@ static struct edxbus_avro_node *parse_record(struct parser *p, const json_t *jso
         size_t at = path_push(p, "fields");
         if (!json_is_object(field)) {
             path_push(p, "[%zu]", i);
-            fail(p, "a field must be an object, got %s", json_kind(field));
+            fail(p, "a field must be an object, got %s", edxbus__avro_json_kind(field));
             node = NULL;
             goto out;
         }
@@ -800,7 +627,7 @@ static struct edxbus_avro_node *parse_enum(struct parser *p, const json_t *json,
         if (symbols == NULL)
             fail(p, "enum is missing \"symbols\"");
         else
-            fail(p, "\"symbols\" must be an array, got %s", json_kind(symbols));
+            fail(p, "\"symbols\" must be an array, got %s", edxbus__avro_json_kind(symbols));
         goto fail;
     }
     n = json_array_size(symbols);
@@ -810,9 +637,9 @@ static struct edxbus_avro_node *parse_enum(struct parser *p, const json_t *json,
         goto nomem;
     for (size_t i = 0; i < n; i++) {
         const json_t *jsym = json_array_get(symbols, i);
-        const char *sym = str_value(jsym);
+        const char *sym = edxbus__avro_json_cstr(jsym);
         if (sym == NULL) {
-            fail(p, "symbols[%zu] must be a string, got %s", i, json_kind(jsym));
+            fail(p, "symbols[%zu] must be a string, got %s", i, edxbus__avro_json_kind(jsym));
             goto fail;
         }
         if (!valid_simple_name(sym, strlen(sym))) {
@@ -831,10 +658,10 @@ static struct edxbus_avro_node *parse_enum(struct parser *p, const json_t *json,
         node->u.enm.nsymbols++;
     }
     if (jdefault != NULL) {
-        const char *def = str_value(jdefault);
+        const char *def = edxbus__avro_json_cstr(jdefault);
         if (def == NULL || json_object_get(seen, def) == NULL) {
             fail(p, "enum default %s%s%s is not one of its symbols", def ? "\"" : "",
-                 def ? def : json_kind(jdefault), def ? "\"" : "");
+                 def ? def : edxbus__avro_json_kind(jdefault), def ? "\"" : "");
             goto fail;
         }
         node->u.enm.default_symbol = strdup(def);
@@ -866,8 +693,13 @@ static struct edxbus_avro_node *parse_fixed(struct parser *p, const json_t *json
         fail(p, "fixed is missing \"size\"");
         return NULL;
     }
-    if (!json_is_integer(size) || json_integer_value(size) < 0) {
-        fail(p, "\"size\" must be a non-negative integer, got %s", json_kind(size));
+    if (!json_is_integer(size)) {
+        fail(p, "\"size\" must be a non-negative integer, got %s", edxbus__avro_json_kind(size));
+        return NULL;
+    }
+    if (json_integer_value(size) < 0) {
+        fail(p, "\"size\" must be a non-negative integer, got %" JSON_INTEGER_FORMAT,
+             json_integer_value(size));
         return NULL;
     }
     if (json_integer_value(size) > FIXED_MAX_SIZE) {
@@ -954,14 +786,14 @@ static struct edxbus_avro_node *parse_union(struct parser *p, const json_t *json
 static struct edxbus_avro_node *parse_object(struct parser *p, const json_t *json, const char *ns)
 {
     const json_t *jtype = json_object_get(json, "type");
-    const char *type = str_value(jtype);
+    const char *type = edxbus__avro_json_cstr(jtype);
 
     if (jtype == NULL) {
         fail(p, "missing \"type\"");
         return NULL;
     }
     if (type == NULL) {
-        fail(p, "\"type\" must be a string, got %s", json_kind(jtype));
+        fail(p, "\"type\" must be a string, got %s", edxbus__avro_json_kind(jtype));
         return NULL;
     }
     /* Primitives in object form keep only their type; logicalType and other extra attributes
@@ -992,15 +824,20 @@ static struct edxbus_avro_node *parse_type(struct parser *p, const json_t *json,
     }
     switch (json_typeof(json)) {
     case JSON_STRING:
-        if (str_value(json) != NULL)
-            node = resolve_name(p, str_value(json), ns);
+        if (edxbus__avro_json_cstr(json) != NULL)
+            node = resolve_name(p, edxbus__avro_json_cstr(json), ns);
         else
             fail(p, "a type name may not hold \\u0000");
         break;
-    case JSON_OBJECT: node = parse_object(p, json, ns); break;
-    case JSON_ARRAY: node = parse_union(p, json, ns); break;
+    case JSON_OBJECT:
+        node = parse_object(p, json, ns);
+        break;
+    case JSON_ARRAY:
+        node = parse_union(p, json, ns);
+        break;
     default:
-        fail(p, "a type must be a name, an object or an array, got %s", json_kind(json));
+        fail(p, "a type must be a name, an object or an array, got %s",
+             edxbus__avro_json_kind(json));
         break;
     }
 out:
@@ -1054,7 +891,8 @@ edxbus_avro_schema_t *edxbus_avro_schema_parse(const char *json, size_t len, cha
         return NULL;
     }
     /* A schema may be a bare string ("long"); duplicate keys are rejected because which one
-     * wins differs between parsers; \u0000 is allowed for bytes defaults (see str_value()). */
+     * wins differs between parsers; \u0000 is allowed for bytes defaults (see
+     * edxbus__avro_json_cstr()). */
     root = json_loadb(json, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
     if (root == NULL) {
         if (errstr != NULL && errstr_size > 0) {

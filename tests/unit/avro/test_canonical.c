@@ -29,8 +29,8 @@
 static edxbus_avro_schema_t *parse_ok(const char *text)
 {
     char errstr[EDXBUS_ERRSTR_SIZE] = "";
-    edxbus_avro_schema_t *schema = edxbus_avro_schema_parse(text, strlen(text), errstr,
-                                                            sizeof errstr);
+    edxbus_avro_schema_t *schema =
+        edxbus_avro_schema_parse(text, strlen(text), errstr, sizeof errstr);
     if (schema == NULL)
         fprintf(stderr, "  parse failed: %s\n  schema: %s\n", errstr, text);
     return schema;
@@ -116,24 +116,26 @@ TEST(test_fixed_and_enum)
                          "\"fixed\", \"aliases\": [\"Hash\"]}",
                          "{\"name\":\"x.Md5\",\"type\":\"fixed\",\"size\":16}",
                          0x3740015a5bcef694ULL));
-    ASSERT_TRUE(canon_is("{\"type\": \"enum\", \"name\": \"Suit\", \"doc\": \"cards\", "
-                         "\"symbols\": [\"SPADES\", \"HEARTS\"], \"default\": \"HEARTS\"}",
-                         "{\"name\":\"Suit\",\"type\":\"enum\",\"symbols\":[\"SPADES\",\"HEARTS\"]}",
-                         0x5864ee3df3ba448fULL));
+    ASSERT_TRUE(
+        canon_is("{\"type\": \"enum\", \"name\": \"Suit\", \"doc\": \"cards\", "
+                 "\"symbols\": [\"SPADES\", \"HEARTS\"], \"default\": \"HEARTS\"}",
+                 "{\"name\":\"Suit\",\"type\":\"enum\",\"symbols\":[\"SPADES\",\"HEARTS\"]}",
+                 0x5864ee3df3ba448fULL));
 }
 
 /* A named type is written in full once, then by full name; recursion becomes a reference. */
 TEST(test_recursive_record)
 {
-    ASSERT_TRUE(canon_is("{\"type\": \"record\", \"name\": \"Node\", \"namespace\": \"ns\", "
-                         "\"doc\": \"a linked list\", \"fields\": ["
-                         "{\"name\": \"value\", \"type\": \"long\", \"default\": 0, \"order\": "
-                         "\"descending\"},"
-                         "{\"name\": \"next\", \"type\": [\"null\", \"Node\"], \"default\": null}]}",
-                         "{\"name\":\"ns.Node\",\"type\":\"record\",\"fields\":["
-                         "{\"name\":\"value\",\"type\":\"long\"},"
-                         "{\"name\":\"next\",\"type\":[\"null\",\"ns.Node\"]}]}",
-                         0x4f3ffe12c653c63cULL));
+    ASSERT_TRUE(
+        canon_is("{\"type\": \"record\", \"name\": \"Node\", \"namespace\": \"ns\", "
+                 "\"doc\": \"a linked list\", \"fields\": ["
+                 "{\"name\": \"value\", \"type\": \"long\", \"default\": 0, \"order\": "
+                 "\"descending\"},"
+                 "{\"name\": \"next\", \"type\": [\"null\", \"Node\"], \"default\": null}]}",
+                 "{\"name\":\"ns.Node\",\"type\":\"record\",\"fields\":["
+                 "{\"name\":\"value\",\"type\":\"long\"},"
+                 "{\"name\":\"next\",\"type\":[\"null\",\"ns.Node\"]}]}",
+                 0x4f3ffe12c653c63cULL));
 }
 
 TEST(test_names_everywhere_are_full)
@@ -161,10 +163,11 @@ TEST(test_empty_union)
 TEST(test_escapes_in_input_are_decoded)
 {
     ASSERT_TRUE(canon_is("{\"type\": \"\\u0069nt\"}", "\"int\"", 0x7275d51a3f395c8fULL));
-    ASSERT_TRUE(canon_is("{\"type\": \"enum\", \"name\": \"\\u0053uit\", "
-                         "\"symbols\": [\"SPADES\", \"H\\u0045ARTS\"]}",
-                         "{\"name\":\"Suit\",\"type\":\"enum\",\"symbols\":[\"SPADES\",\"HEARTS\"]}",
-                         0x5864ee3df3ba448fULL));
+    ASSERT_TRUE(
+        canon_is("{\"type\": \"enum\", \"name\": \"\\u0053uit\", "
+                 "\"symbols\": [\"SPADES\", \"H\\u0045ARTS\"]}",
+                 "{\"name\":\"Suit\",\"type\":\"enum\",\"symbols\":[\"SPADES\",\"HEARTS\"]}",
+                 0x5864ee3df3ba448fULL));
 }
 
 /* A catalog schema: nested records, a named type used again by name inside a union. */
@@ -215,8 +218,7 @@ TEST(test_catalog_canonical_is_stable)
         edxbus_avro_schema_t *schema = text ? parse_ok(text) : NULL;
         char *canon = schema ? edxbus_avro_schema_canonical(schema) : NULL;
         rows++;
-        if (canon != NULL &&
-            canon_is(canon, canon, edxbus_avro_crc64(canon, strlen(canon))) &&
+        if (canon != NULL && canon_is(canon, canon, edxbus_avro_crc64(canon, strlen(canon))) &&
             edxbus_avro_schema_fingerprint(schema) == edxbus_avro_crc64(canon, strlen(canon)))
             stable++;
         free(canon);

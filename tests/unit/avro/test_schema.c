@@ -12,8 +12,8 @@ static char errstr[EDXBUS_ERRSTR_SIZE];
 static edxbus_avro_schema_t *parse(const char *text)
 {
     errstr[0] = '\0';
-    edxbus_avro_schema_t *schema = edxbus_avro_schema_parse(text, strlen(text), errstr,
-                                                            sizeof errstr);
+    edxbus_avro_schema_t *schema =
+        edxbus_avro_schema_parse(text, strlen(text), errstr, sizeof errstr);
     if (schema == NULL)
         fprintf(stderr, "  (parse error: %s)\n", errstr);
     return schema;
@@ -23,8 +23,8 @@ static edxbus_avro_schema_t *parse(const char *text)
 static const char *parse_err(const char *text)
 {
     errstr[0] = '\0';
-    edxbus_avro_schema_t *schema = edxbus_avro_schema_parse(text, strlen(text), errstr,
-                                                            sizeof errstr);
+    edxbus_avro_schema_t *schema =
+        edxbus_avro_schema_parse(text, strlen(text), errstr, sizeof errstr);
     if (schema != NULL) {
         edxbus_avro_schema_destroy(schema);
         fprintf(stderr, "  (parsed, but should not have: %s)\n", text);
@@ -53,8 +53,8 @@ static const char *record_with(const char *type, const char *extra)
 
 TEST(test_every_primitive_parses_in_both_forms)
 {
-    static const char *names[] = {"null", "boolean", "int", "long",
-                                  "float", "double", "bytes", "string"};
+    static const char *names[] = {"null",  "boolean", "int",   "long",
+                                  "float", "double",  "bytes", "string"};
     for (int i = 0; i < 8; i++) {
         char text[128];
         snprintf(text, sizeof text, "\"%s\"", names[i]);
@@ -140,7 +140,8 @@ TEST(test_enum_array_map_fixed)
         "{\"name\": \"counts\", \"type\": {\"type\": \"map\", \"values\": \"long\"}},"
         "{\"name\": \"hashes\", \"type\": {\"type\": \"array\", \"items\": "
         "{\"type\": \"fixed\", \"name\": \"Md5\", \"size\": 16}}},"
-        "{\"name\": \"empty\", \"type\": {\"type\": \"fixed\", \"name\": \"Zero\", \"size\": 0}}]}");
+        "{\"name\": \"empty\", \"type\": {\"type\": \"fixed\", \"name\": \"Zero\", \"size\": "
+        "0}}]}");
     ASSERT_TRUE(schema != NULL);
     struct edxbus_avro_node *suit = schema->root->u.record.fields[0].type;
     ASSERT_EQ_INT(suit->type, EDXBUS_AVRO_ENUM);
@@ -164,11 +165,11 @@ TEST(test_enum_array_map_fixed)
 
 TEST(test_unions)
 {
-    edxbus_avro_schema_t *schema = parse(
-        "[\"null\", \"int\", \"string\", {\"type\": \"array\", \"items\": \"int\"}, "
-        "{\"type\": \"map\", \"values\": \"int\"}, {\"type\": \"record\", \"name\": \"A\", "
-        "\"fields\": []}, {\"type\": \"record\", \"name\": \"B\", \"fields\": []}, "
-        "{\"type\": \"fixed\", \"name\": \"F\", \"size\": 2}]");
+    edxbus_avro_schema_t *schema =
+        parse("[\"null\", \"int\", \"string\", {\"type\": \"array\", \"items\": \"int\"}, "
+              "{\"type\": \"map\", \"values\": \"int\"}, {\"type\": \"record\", \"name\": \"A\", "
+              "\"fields\": []}, {\"type\": \"record\", \"name\": \"B\", \"fields\": []}, "
+              "{\"type\": \"fixed\", \"name\": \"F\", \"size\": 2}]");
     ASSERT_TRUE(schema != NULL);
     ASSERT_EQ_INT(schema->root->type, EDXBUS_AVRO_UNION);
     ASSERT_EQ_UINT(schema->root->u.uni.nbranches, 8);
@@ -217,18 +218,18 @@ TEST(test_namespace_inheritance)
 /* Unqualified references look in the enclosing namespace first, then take the name as given. */
 TEST(test_reference_resolution)
 {
-    edxbus_avro_schema_t *schema = parse(
-        "{\"type\": \"record\", \"name\": \"Root\", \"fields\": ["
-        "{\"name\": \"global\", \"type\": {\"type\": \"enum\", \"name\": \"X\", \"symbols\": "
-        "[\"G\"]}},"
-        "{\"name\": \"inner\", \"type\": {\"type\": \"record\", \"name\": \"Inner\", "
-        "\"namespace\": \"a\", \"fields\": ["
-        "{\"name\": \"before\", \"type\": \"X\"},"
-        "{\"name\": \"local\", \"type\": {\"type\": \"enum\", \"name\": \"X\", \"symbols\": "
-        "[\"L\"]}},"
-        "{\"name\": \"after\", \"type\": \"X\"},"
-        "{\"name\": \"full\", \"type\": \"Root\"},"
-        "{\"name\": \"obj\", \"type\": {\"type\": \"X\"}}]}}]}");
+    edxbus_avro_schema_t *schema =
+        parse("{\"type\": \"record\", \"name\": \"Root\", \"fields\": ["
+              "{\"name\": \"global\", \"type\": {\"type\": \"enum\", \"name\": \"X\", \"symbols\": "
+              "[\"G\"]}},"
+              "{\"name\": \"inner\", \"type\": {\"type\": \"record\", \"name\": \"Inner\", "
+              "\"namespace\": \"a\", \"fields\": ["
+              "{\"name\": \"before\", \"type\": \"X\"},"
+              "{\"name\": \"local\", \"type\": {\"type\": \"enum\", \"name\": \"X\", \"symbols\": "
+              "[\"L\"]}},"
+              "{\"name\": \"after\", \"type\": \"X\"},"
+              "{\"name\": \"full\", \"type\": \"Root\"},"
+              "{\"name\": \"obj\", \"type\": {\"type\": \"X\"}}]}}]}");
     ASSERT_TRUE(schema != NULL);
     struct edxbus_avro_node *global = edxbus__avro_schema_lookup(schema, "X");
     struct edxbus_avro_node *local = edxbus__avro_schema_lookup(schema, "a.X");
@@ -244,12 +245,12 @@ TEST(test_reference_resolution)
 
 TEST(test_recursive_record)
 {
-    edxbus_avro_schema_t *schema = parse(
-        "{\"type\": \"record\", \"name\": \"Node\", \"namespace\": \"list\", \"fields\": ["
-        "{\"name\": \"value\", \"type\": \"long\"},"
-        "{\"name\": \"next\", \"type\": [\"null\", \"Node\"], \"default\": null},"
-        "{\"name\": \"children\", \"type\": {\"type\": \"array\", \"items\": \"list.Node\"}, "
-        "\"default\": []}]}");
+    edxbus_avro_schema_t *schema =
+        parse("{\"type\": \"record\", \"name\": \"Node\", \"namespace\": \"list\", \"fields\": ["
+              "{\"name\": \"value\", \"type\": \"long\"},"
+              "{\"name\": \"next\", \"type\": [\"null\", \"Node\"], \"default\": null},"
+              "{\"name\": \"children\", \"type\": {\"type\": \"array\", \"items\": \"list.Node\"}, "
+              "\"default\": []}]}");
     ASSERT_TRUE(schema != NULL);
     struct edxbus_avro_node *node = schema->root;
     ASSERT_TRUE(node->u.record.fields[1].type->u.uni.branches[1] == node);
@@ -340,7 +341,8 @@ TEST(test_invalid_defaults)
          "has 3 bytes, fixed F needs 2"},
         {"{\"type\": \"enum\", \"name\": \"E\", \"symbols\": [\"A\"]}", "\"Z\"",
          "\"Z\" is not a symbol of enum E"},
-        {"{\"type\": \"array\", \"items\": \"int\"}", "[1, \"x\"]", "default at [1] does not match int"},
+        {"{\"type\": \"array\", \"items\": \"int\"}", "[1, \"x\"]",
+         "default at [1] does not match int"},
         {"{\"type\": \"map\", \"values\": \"int\"}", "{\"k\": null}",
          "default at [\"k\"] does not match int"},
         /* Avro 1.11: a union's default must match its FIRST branch. */
@@ -385,8 +387,8 @@ TEST(test_from_json_copies_defaults)
     edxbus_avro_schema_t *schema = edxbus_avro_schema_from_json(json, errstr, sizeof errstr);
     ASSERT_TRUE(schema != NULL);
     json_t *def = schema->root->u.record.fields[0].default_value;
-    ASSERT_TRUE(def != json_object_get(json_array_get(json_object_get(json, "fields"), 0),
-                                       "default"));
+    ASSERT_TRUE(def !=
+                json_object_get(json_array_get(json_object_get(json, "fields"), 0), "default"));
     json_decref(json);
     ASSERT_EQ_INT(json_integer_value(json_array_get(def, 0)), 1);
     edxbus_avro_schema_destroy(schema);
@@ -404,8 +406,8 @@ TEST(test_error_invalid_json)
     /* Duplicate keys are ambiguous: parsers disagree on which one wins. */
     ASSERT_CONTAINS(parse_err("{\"type\": \"int\", \"type\": \"long\"}"), "duplicate");
     /* The length is honoured: the text need not be NUL-terminated. */
-    edxbus_avro_schema_t *schema = edxbus_avro_schema_parse("\"int\"garbage", 5, errstr,
-                                                            sizeof errstr);
+    edxbus_avro_schema_t *schema =
+        edxbus_avro_schema_parse("\"int\"garbage", 5, errstr, sizeof errstr);
     ASSERT_TRUE(schema != NULL);
     edxbus_avro_schema_destroy(schema);
 }
@@ -551,9 +553,10 @@ TEST(test_error_duplicates)
                               "\"name\": \"R\", \"size\": 1}}]}"),
                     "schema: R.fields[0] \"a\": redefinition of fixed \"n.R\"");
     /* Same short name in another namespace is a different type. */
-    edxbus_avro_schema_t *schema = parse("{\"type\": \"record\", \"name\": \"R\", \"namespace\": "
-                                         "\"n\", \"fields\": [{\"name\": \"a\", \"type\": "
-                                         "{\"type\": \"fixed\", \"name\": \"m.R\", \"size\": 1}}]}");
+    edxbus_avro_schema_t *schema =
+        parse("{\"type\": \"record\", \"name\": \"R\", \"namespace\": "
+              "\"n\", \"fields\": [{\"name\": \"a\", \"type\": "
+              "{\"type\": \"fixed\", \"name\": \"m.R\", \"size\": 1}}]}");
     ASSERT_TRUE(schema != NULL);
     edxbus_avro_schema_destroy(schema);
 }
