@@ -1,0 +1,393 @@
+/* src/backends/redis/redis.c — the Redis Streams backend: connection, lag, and its ops table.
+ *
+ * The wire is edx-event-bus-redis's (WIRE.md §3): one stream per full topic, one entry per
+ * event holding the 8 fields type, id, source, time, minorversion, sourcehost, sourcelib,
+ * event_data, written with `XADD <stream> MAXLEN ~ N *` and read through consumer groups.
+ * Python producers and consumers share streams with this backend in both directions.
+ *
+ * This file owns the connection every handle uses (struct redis_conn): it parses the URL,
+ * connects over TCP or a unix socket with connect/read/write timeouts (so a silent server makes
+ * a call fail instead of hang), authenticates (password, or ACL user and password), SELECTs the
+ * database, and reconnects with doubling backoff after the connection breaks. hiredis marks a
+ * context dead after any I/O error, so a failed command drops it and the next call reconnects.
+ * Errors fall into the classes the worker acts on: AUTH (NOAUTH, WRONGPASS, NOPERM: fatal, never
+ * retried), IO and TIMEOUT (retriable), BROKER (other error replies). Passwords never reach a
+ * message or a log line: both name the URL in its masked form.
+ *
+ * The rest lives next door: redis_producer.c, redis_consumer.c, redis_wire.c, redis_url.c. To
+ * add a setting, read it in edxbus__redis_conn_open() (or the handle's open) and add its row to
+ * src/bus/conf_table.c.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backends/redis/redis_int.h"
+
+/* ------------------------------------------------------------------------------------------ */
+/* Small helpers */
+
+void edxbus__redis_sleep_ms(int64_t ms)
+{
+    if (ms <= 0)
+        return;
+    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int64_t edxbus__redis_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static struct timeval ms_to_tv(int ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    return tv;
+}
+
+bool edxbus__redis_reply_is(const redisReply *reply, const char *code)
+{
+    size_t n = strlen(code);
+    return reply != NULL && reply->type == REDIS_REPLY_ERROR && reply->len >= n &&
+           memcmp(reply->str, code, n) == 0 && (reply->len == n || reply->str[n] == ' ');
+}
+
+edxbus_err_t edxbus__redis_reply_error(const redisReply *reply, const char *what, char *errstr,
+                                       size_t errstr_size)
+{
+    static const char *const auth_codes[] = {"NOAUTH", "WRONGPASS", "NOPERM"};
+    edxbus_err_t err = EDXBUS_ERR_BROKER;
+    for (size_t i = 0; i < sizeof auth_codes / sizeof auth_codes[0]; i++)
+        if (edxbus__redis_reply_is(reply, auth_codes[i]))
+            err = EDXBUS_ERR_AUTH;
+    /* Servers before 6.0 (and AUTH without a configured password) answer "ERR … password". */
+    if (reply->len >= 4 && memcmp(reply->str, "ERR ", 4) == 0 &&
+        (strstr(reply->str, "password") != NULL || strstr(reply->str, "AUTH") != NULL))
+        err = EDXBUS_ERR_AUTH;
+    snprintf(errstr, errstr_size, "redis: %s: %.*s", what, (int)(reply->len > 160 ? 160 : reply->len),
+             reply->str);
+    return err;
+}
+
+void edxbus__redis_conn_drop(struct redis_conn *conn)
+{
+    if (conn->ctx != NULL)
+        redisFree(conn->ctx);
+    conn->ctx = NULL;
+}
+
+edxbus_err_t edxbus__redis_conn_io_error(struct redis_conn *conn, const char *what, char *errstr,
+                                         size_t errstr_size)
+{
+    int saved = errno;
+    edxbus_err_t err = EDXBUS_ERR_IO;
+    const char *why = "connection lost";
+    if (conn->ctx != NULL && conn->ctx->err != 0) {
+        why = conn->ctx->errstr;
+        /* A blocking socket whose read timeout expired fails with EAGAIN. */
+        if (conn->ctx->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK ||
+                                               strstr(why, "temporarily unavailable") != NULL))
+            err = EDXBUS_ERR_TIMEOUT;
+        if (conn->ctx->err == REDIS_ERR_OOM)
+            err = EDXBUS_ERR_NOMEM;
+    }
+    if (err == EDXBUS_ERR_TIMEOUT)
+        snprintf(errstr, errstr_size, "redis: %s: %s did not answer within %d ms", what,
+                 conn->url.display, conn->cur_timeout_ms);
+    else
+        snprintf(errstr, errstr_size, "redis: %s: %s: %s", what, conn->url.display, why);
+    edxbus__redis_conn_drop(conn);
+    return err;
+}
+
+void edxbus__redis_conn_read_timeout(struct redis_conn *conn, int ms)
+{
+    if (ms <= 0)
+        ms = conn->io_timeout_ms;
+    if (conn->ctx == NULL || ms == conn->cur_timeout_ms)
+        return;
+    if (redisSetTimeout(conn->ctx, ms_to_tv(ms)) == REDIS_OK)
+        conn->cur_timeout_ms = ms;
+}
+
+edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const char **argv,
+                                        const size_t *lens, redisReply **out, const char *what,
+                                        char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    if (conn->ctx == NULL) {
+        snprintf(errstr, errstr_size, "redis: %s: not connected to %s", what, conn->url.display);
+        return EDXBUS_ERR_IO;
+    }
+    redisReply *reply = redisCommandArgv(conn->ctx, argc, argv, lens);
+    if (reply == NULL)
+        return edxbus__redis_conn_io_error(conn, what, errstr, errstr_size);
+    *out = reply;
+    if (reply->type == REDIS_REPLY_ERROR)
+        return edxbus__redis_reply_error(reply, what, errstr, errstr_size);
+    return EDXBUS_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Connecting */
+
+/* One command during the handshake; error replies are classified, the reply freed. */
+static edxbus_err_t handshake(struct redis_conn *conn, int argc, const char **argv,
+                              const char *what, char *errstr, size_t errstr_size)
+{
+    redisReply *reply;
+    edxbus_err_t err = edxbus__redis_conn_command(conn, argc, argv, NULL, &reply, what, errstr,
+                                                  errstr_size);
+    freeReplyObject(reply);
+    return err;
+}
+
+static edxbus_err_t connect_once(struct redis_conn *conn, char *errstr, size_t errstr_size)
+{
+    const struct redis_url *url = &conn->url;
+    struct timeval tv = ms_to_tv(conn->io_timeout_ms);
+    redisContext *ctx = url->path ? redisConnectUnixWithTimeout(url->path, tv)
+                                  : redisConnectWithTimeout(url->host, url->port, tv);
+    if (ctx == NULL) {
+        snprintf(errstr, errstr_size, "redis: connecting to %s: out of memory", url->display);
+        return EDXBUS_ERR_NOMEM;
+    }
+    if (ctx->err != 0) {
+        snprintf(errstr, errstr_size, "redis: cannot connect to %s: %s", url->display,
+                 ctx->errstr);
+        redisFree(ctx);
+        return EDXBUS_ERR_IO;
+    }
+    conn->ctx = ctx;
+    conn->cur_timeout_ms = 0;
+    edxbus__redis_conn_read_timeout(conn, conn->io_timeout_ms);
+    if (url->path == NULL)
+        redisEnableKeepAlive(ctx);
+
+    edxbus_err_t err;
+    if (url->password != NULL) {
+        const char *argv[3] = {"AUTH", url->user, url->password};
+        if (url->user == NULL)
+            argv[1] = url->password;
+        /* The message names the user, never the password. */
+        char what[160];
+        snprintf(what, sizeof what, "AUTH as %s%s%s at %s", url->user ? "user \"" : "default user",
+                 url->user ? url->user : "", url->user ? "\"" : "", url->display);
+        err = handshake(conn, url->user ? 3 : 2, argv, what, errstr, errstr_size);
+    } else {
+        /* Without a password, PING finds out now whether the server wants one (NOAUTH). */
+        const char *argv[1] = {"PING"};
+        err = handshake(conn, 1, argv, "PING", errstr, errstr_size);
+    }
+    if (err == EDXBUS_OK && url->db != 0) {
+        char db[16];
+        snprintf(db, sizeof db, "%d", url->db);
+        const char *argv[2] = {"SELECT", db};
+        err = handshake(conn, 2, argv, "SELECT", errstr, errstr_size);
+    }
+    if (err != EDXBUS_OK)
+        edxbus__redis_conn_drop(conn);
+    return err;
+}
+
+edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, char *errstr,
+                                       size_t errstr_size)
+{
+    if (conn->ctx != NULL)
+        return EDXBUS_OK;
+    int64_t backoff = REDIS_BACKOFF_MS;
+    edxbus_err_t err = EDXBUS_ERR_IO;
+    for (int i = 0; i < attempts; i++) {
+        if (i > 0) {
+            edxbus_conf_log(conn->conf, EDXBUS_LOG_WARNING, "%s; retrying in %lld ms", errstr,
+                            (long long)backoff);
+            edxbus__redis_sleep_ms(backoff);
+            backoff *= 2;
+        }
+        err = connect_once(conn, errstr, errstr_size);
+        if (err == EDXBUS_OK || !edxbus_err_is_retriable(err))
+            break;
+    }
+    return err;
+}
+
+edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_t *conf,
+                                     char *errstr, size_t errstr_size)
+{
+    memset(conn, 0, sizeof *conn);
+    conn->conf = edxbus_conf_dup(conf);
+    if (conn->conf == NULL) {
+        snprintf(errstr, errstr_size, "redis: out of memory");
+        return EDXBUS_ERR_NOMEM;
+    }
+    double secs = edxbus_conf_get_double(conf, REDIS_SETTING_SOCKET_TIMEOUT,
+                                         REDIS_DEFAULT_SOCKET_TIMEOUT);
+    if (!(secs > 0) || secs > 86400)
+        secs = REDIS_DEFAULT_SOCKET_TIMEOUT;
+    conn->io_timeout_ms = (int)(secs * 1000);
+    if (conn->io_timeout_ms < 1)
+        conn->io_timeout_ms = 1;
+    conn->audit = edxbus_conf_get_bool(conf, REDIS_SETTING_AUDIT, true);
+    const char *text = edxbus_conf_get_str(conf, REDIS_SETTING_URL, REDIS_DEFAULT_URL);
+    if (text == NULL || text[0] == '\0')
+        text = REDIS_DEFAULT_URL;
+    edxbus_err_t err = edxbus__redis_url_parse(text, &conn->url, errstr, errstr_size);
+    if (err == EDXBUS_OK && conn->url.tls) {
+        snprintf(errstr, errstr_size,
+                 REDIS_SETTING_URL ": %s asks for TLS (rediss://), but this build's hiredis "
+                                   "has no TLS support (hiredis_ssl); use redis:// behind a TLS "
+                                   "tunnel or rebuild with hiredis >= 1.0 and hiredis_ssl",
+                 conn->url.display);
+        err = EDXBUS_ERR_UNSUPPORTED;
+    }
+    if (err == EDXBUS_OK)
+        err = edxbus__redis_conn_ensure(conn, REDIS_CONNECT_ATTEMPTS, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        edxbus__redis_conn_close(conn);
+    return err;
+}
+
+void edxbus__redis_conn_close(struct redis_conn *conn)
+{
+    edxbus__redis_conn_drop(conn);
+    edxbus__redis_url_fini(&conn->url);
+    edxbus_conf_destroy(conn->conf);
+    conn->conf = NULL;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* lag(): XINFO GROUPS + XINFO CONSUMERS, without joining the group */
+
+/* The value of @p key in a flat [k1, v1, k2, v2, …] reply, or NULL. */
+static const redisReply *info_get(const redisReply *map, const char *key)
+{
+    if (map == NULL || map->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    for (size_t i = 0; i + 1 < map->elements; i += 2) {
+        const redisReply *k = map->element[i];
+        if (k->type == REDIS_REPLY_STRING || k->type == REDIS_REPLY_STATUS)
+            if (strlen(key) == k->len && memcmp(k->str, key, k->len) == 0)
+                return map->element[i + 1];
+    }
+    return NULL;
+}
+
+static json_t *info_int(const redisReply *v)
+{
+    if (v == NULL)
+        return json_null();
+    if (v->type == REDIS_REPLY_INTEGER)
+        return json_integer(v->integer);
+    if (v->type == REDIS_REPLY_STRING)
+        return json_integer(strtoll(v->str, NULL, 10));
+    return json_null();
+}
+
+static json_t *lag_row(const char *group, const char *consumer, json_t *pending,
+                       json_t *undelivered, json_t *idle)
+{
+    return json_pack("{s:s, s:s?, s:n, s:o, s:o, s:o}", "group", group, "consumer", consumer,
+                     "partition", "pending", pending, "undelivered", undelivered, "idle_ms",
+                     idle);
+}
+
+static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const char *group,
+                             json_t *rows, char *errstr, size_t errstr_size)
+{
+    char what[320];
+    snprintf(what, sizeof what, "XINFO GROUPS on stream \"%s\"", topic);
+    const char *argv[4] = {"XINFO", "GROUPS", topic, group};
+    redisReply *groups = NULL, *consumers = NULL;
+    edxbus_err_t err = edxbus__redis_conn_command(conn, 3, argv, NULL, &groups, what, errstr,
+                                                  errstr_size);
+    if (err == EDXBUS_ERR_BROKER && groups != NULL && strstr(groups->str, "no such key")) {
+        snprintf(errstr, errstr_size, "redis: stream \"%s\" does not exist", topic);
+        err = EDXBUS_ERR_NOT_FOUND;
+    }
+    const redisReply *info = NULL;
+    for (size_t i = 0; err == EDXBUS_OK && i < groups->elements; i++) {
+        const redisReply *name = info_get(groups->element[i], "name");
+        if (name != NULL && name->type == REDIS_REPLY_STRING && strcmp(name->str, group) == 0)
+            info = groups->element[i];
+    }
+    if (err == EDXBUS_OK && info == NULL) {
+        snprintf(errstr, errstr_size, "redis: stream \"%s\" has no consumer group \"%s\"", topic,
+                 group);
+        err = EDXBUS_ERR_NOT_FOUND;
+    }
+    if (err == EDXBUS_OK) {
+        /* Redis >= 7.0 counts the group's lag; it is nil when trimming made it unknowable. */
+        json_array_append_new(rows, lag_row(group, NULL, json_integer(0),
+                                            info_int(info_get(info, "lag")), json_null()));
+        argv[1] = "CONSUMERS";
+        snprintf(what, sizeof what, "XINFO CONSUMERS on stream \"%s\"", topic);
+        err = edxbus__redis_conn_command(conn, 4, argv, NULL, &consumers, what, errstr,
+                                         errstr_size);
+    }
+    for (size_t i = 0; err == EDXBUS_OK && i < consumers->elements; i++) {
+        const redisReply *c = consumers->element[i];
+        const redisReply *name = info_get(c, "name");
+        if (name == NULL || name->type != REDIS_REPLY_STRING)
+            continue;
+        json_array_append_new(rows, lag_row(group, name->str, info_int(info_get(c, "pending")),
+                                            json_integer(0), info_int(info_get(c, "idle"))));
+    }
+    freeReplyObject(groups);
+    freeReplyObject(consumers);
+    return err;
+}
+
+/* One row for the group itself (consumer null) carries the entries not yet delivered to any
+ * member, because in Redis they belong to no member; each member's row carries what it holds
+ * unacknowledged. Summing a column over the rows gives the group's total. */
+static edxbus_err_t redis_lag(const edxbus_conf_t *conf, const char *topic, const char *group,
+                              json_t **out, char *errstr, size_t errstr_size)
+{
+    *out = NULL;
+    struct redis_conn conn;
+    edxbus_err_t err = edxbus__redis_conn_open(&conn, conf, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    json_t *rows = json_array();
+    err = rows ? lag_rows(&conn, topic, group, rows, errstr, errstr_size) : EDXBUS_ERR_NOMEM;
+    edxbus__redis_conn_close(&conn);
+    if (err != EDXBUS_OK) {
+        json_decref(rows);
+        return err;
+    }
+    *out = rows;
+    return EDXBUS_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static const char *const redis_aliases[] = {
+    "edx_event_bus_redis.create_producer",
+    "edx_event_bus_redis.RedisEventConsumer",
+    "edx_event_bus_redis.internal.producer.create_producer",
+    "edx_event_bus_redis.internal.consumer.RedisEventConsumer",
+    NULL,
+};
+
+const struct edxbus_backend_ops edxbus_backend_redis = {
+    .abi_version = EDXBUS_BACKEND_ABI,
+    .name = "redis",
+    .aliases = redis_aliases,
+    .producer_open = edxbus__redis_producer_open,
+    .produce = edxbus__redis_produce,
+    .flush = edxbus__redis_flush,
+    .producer_close = edxbus__redis_producer_close,
+    .consumer_open = edxbus__redis_consumer_open,
+    .poll = edxbus__redis_poll,
+    .ack = edxbus__redis_ack,
+    .seek = edxbus__redis_seek,
+    .seek_time = edxbus__redis_seek_time,
+    .consumer_close = edxbus__redis_consumer_close,
+    .lag = redis_lag,
+};

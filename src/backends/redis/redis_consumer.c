@@ -1,0 +1,729 @@
+/* src/backends/redis/redis_consumer.c — consumer groups and tail mode over Redis Streams.
+ *
+ * In a group, poll() serves, in this order:
+ *   1. this member's own pending entries (read before a restart, never acknowledged):
+ *      `XREADGROUP GROUP g c COUNT n STREAMS s <cursor>` from 0 until a read comes back empty;
+ *   2. with claim_msgs_older_than (ms, `--extra`): entries other members left idle that long,
+ *      taken over with XAUTOCLAIM (at start, then once per that interval), so a member that died
+ *      for good does not strand its entries;
+ *   3. new entries: `XREADGROUP GROUP g c COUNT n BLOCK t STREAMS s >`.
+ * ack() is XACK, batched: the ids of a batch go out in one XACK when the last message of the
+ * batch is acknowledged, or at the next poll(), seek() or close(), whichever comes first. A
+ * consumer that dies before that has the entries delivered again (contract 2), as it would
+ * with one XACK per message. Tail mode (no group) is XREAD from a remembered id.
+ *
+ * Joining: `XGROUP CREATE s g <id> MKSTREAM`. A new group starts at `$` (latest) unless
+ * opts->start says "earliest" or a position, or check_backlog asks for the backlog (the
+ * reference's option). BUSYGROUP means the group exists: it resumes where it left off. (The
+ * reference moves an existing group to `$` and so drops whatever arrived while its consumers
+ * were down; we do not.) last_read_msg_id and start_time_ms move the group explicitly
+ * (XGROUP SETID). A position handed to us (opts->start, seek) is the first entry to deliver,
+ * so the group is set to the id just before it; last_read_msg_id keeps the reference's meaning
+ * (the last entry already read).
+ *
+ * Failures: an I/O error drops the connection and poll() reports it (retriable); the next
+ * poll() reconnects. After EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT failed polls in a
+ * row (default REDIS_DEFAULT_ERRORS_BUDGET) poll() says EDXBUS_ERR_FATAL; authentication
+ * errors are EDXBUS_ERR_AUTH at once. Between failed polls it sleeps
+ * EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP, as the reference does. A group that vanished
+ * (server restarted without persistence) is created again at 0, so nothing that producers
+ * wrote since is skipped.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends/redis/redis_int.h"
+
+/* Per message of a batch: what its edxbus_msg points at, reused across batches. */
+struct slot {
+    struct edxbus_metadata md;
+    struct edxbus_header *headers;
+    size_t headers_cap;
+    char why[EDXBUS_ERRSTR_SIZE];
+};
+
+struct redis_consumer {
+    struct redis_conn conn;
+    char *stream;
+    char *group;                      /* NULL: tail mode */
+    char *consumer;
+    char *service_name;               /* for default metadata */
+    bool pending_phase;               /* still reading own pending entries */
+    char pending_cursor[EDXBUS_POSITION_MAX];
+    int64_t claim_ms;                 /* claim_msgs_older_than; -1: never */
+    int64_t next_claim_ms;            /* monotonic time of the next XAUTOCLAIM scan */
+    char claim_cursor[EDXBUS_POSITION_MAX];
+    char tail_last[EDXBUS_POSITION_MAX]; /* tail mode: the last id read */
+    int default_timeout_ms;           /* EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT */
+    int64_t failure_sleep_ms;         /* EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP */
+    int errors_limit;                 /* consecutive failed polls before FATAL */
+    int errors;                       /* consecutive failed polls so far */
+    redisReply *batch_reply;          /* what the current batch borrows */
+    struct edxbus_msg *msgs;
+    struct slot *slots;
+    size_t cap;                       /* msgs/slots allocated */
+    size_t batch_n;                   /* messages in the current batch */
+    char (*acks)[EDXBUS_POSITION_MAX]; /* ids acknowledged, not yet sent */
+    size_t nacks, acks_cap;
+    size_t batch_acked;               /* acks of the current batch */
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Stream ids */
+
+bool edxbus__redis_id_parse(const char *id, uint64_t *ms, uint64_t *seq)
+{
+    char *end;
+    if (id[0] < '0' || id[0] > '9')
+        return false;
+    *ms = strtoull(id, &end, 10);
+    *seq = 0;
+    if (*end == '-') {
+        if (end[1] < '0' || end[1] > '9')
+            return false;
+        *seq = strtoull(end + 1, &end, 10);
+    }
+    return *end == '\0';
+}
+
+void edxbus__redis_id_before(uint64_t ms, uint64_t seq, char *out, size_t out_size)
+{
+    if (seq > 0)
+        snprintf(out, out_size, "%" PRIu64 "-%" PRIu64, ms, seq - 1);
+    else if (ms > 0)
+        snprintf(out, out_size, "%" PRIu64 "-%" PRIu64, ms - 1, UINT64_MAX);
+    else
+        snprintf(out, out_size, "0-0");
+}
+
+/* The group/tail id that makes @p position ("earliest", "latest" or an id) the next read:
+ * "0-0", "$" or the id before it. */
+static edxbus_err_t position_to_id(const char *position, char *out, size_t out_size,
+                                   char *errstr, size_t errstr_size)
+{
+    uint64_t ms, seq;
+    if (position == NULL || strcmp(position, "latest") == 0) {
+        snprintf(out, out_size, "$");
+    } else if (strcmp(position, "earliest") == 0) {
+        snprintf(out, out_size, "0-0");
+    } else if (edxbus__redis_id_parse(position, &ms, &seq)) {
+        edxbus__redis_id_before(ms, seq, out, out_size);
+    } else {
+        snprintf(errstr, errstr_size,
+                 "redis: position \"%s\" is not a stream id; expected \"earliest\", \"latest\" "
+                 "or e.g. 1700000000000-0", position);
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    return EDXBUS_OK;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Commands */
+
+static edxbus_err_t command(struct redis_consumer *cons, int argc, const char **argv,
+                            redisReply **out, char *errstr, size_t errstr_size)
+{
+    char what[320];
+    bool sub = strcmp(argv[0], "XGROUP") == 0 || strcmp(argv[0], "XINFO") == 0;
+    snprintf(what, sizeof what, "%s%s%s on stream \"%s\"", argv[0], sub ? " " : "",
+             sub ? argv[1] : "", cons->stream);
+    return edxbus__redis_conn_command(&cons->conn, argc, argv, NULL, out, what, errstr,
+                                      errstr_size);
+}
+
+/* A command whose reply only says yes or no. */
+static edxbus_err_t command_ok(struct redis_consumer *cons, int argc, const char **argv,
+                               char *errstr, size_t errstr_size)
+{
+    redisReply *reply;
+    edxbus_err_t err = command(cons, argc, argv, &reply, errstr, errstr_size);
+    freeReplyObject(reply);
+    return err;
+}
+
+static edxbus_err_t group_setid(struct redis_consumer *cons, const char *id, char *errstr,
+                                size_t errstr_size)
+{
+    const char *argv[] = {"XGROUP", "SETID", cons->stream, cons->group, id};
+    return command_ok(cons, 5, argv, errstr, errstr_size);
+}
+
+/* XGROUP CREATE at @p id; an existing group is left where it is (BUSYGROUP). */
+static edxbus_err_t group_create(struct redis_consumer *cons, const char *id, bool *created,
+                                 char *errstr, size_t errstr_size)
+{
+    const char *argv[] = {"XGROUP", "CREATE", cons->stream, cons->group, id, "MKSTREAM"};
+    redisReply *reply;
+    edxbus_err_t err = command(cons, 6, argv, &reply, errstr, errstr_size);
+    *created = err == EDXBUS_OK;
+    if (edxbus__redis_reply_is(reply, "BUSYGROUP"))
+        err = EDXBUS_OK;
+    freeReplyObject(reply);
+    return err;
+}
+
+/* Send the acknowledged ids in one XACK; they stay queued when that fails. */
+static edxbus_err_t flush_acks(struct redis_consumer *cons, char *errstr, size_t errstr_size)
+{
+    if (cons->nacks == 0 || cons->group == NULL)
+        return EDXBUS_OK;
+    const char **argv = malloc((cons->nacks + 3) * sizeof *argv);
+    if (argv == NULL) {
+        snprintf(errstr, errstr_size, "redis: out of memory acknowledging");
+        return EDXBUS_ERR_NOMEM;
+    }
+    argv[0] = "XACK";
+    argv[1] = cons->stream;
+    argv[2] = cons->group;
+    for (size_t i = 0; i < cons->nacks; i++)
+        argv[3 + i] = cons->acks[i];
+    edxbus_err_t err = edxbus__redis_conn_ensure(&cons->conn, 1, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = command_ok(cons, (int)cons->nacks + 3, (const char **)argv, errstr, errstr_size);
+    free(argv);
+    if (err == EDXBUS_OK)
+        cons->nacks = 0;
+    return err;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Batches */
+
+static edxbus_err_t reserve_slots(struct redis_consumer *cons, size_t n)
+{
+    if (n <= cons->cap)
+        return EDXBUS_OK;
+    struct edxbus_msg *msgs = realloc(cons->msgs, n * sizeof *msgs);
+    if (msgs == NULL)
+        return EDXBUS_ERR_NOMEM;
+    cons->msgs = msgs;
+    struct slot *slots = realloc(cons->slots, n * sizeof *slots);
+    if (slots == NULL)
+        return EDXBUS_ERR_NOMEM;
+    for (size_t i = cons->cap; i < n; i++) {
+        slots[i].headers = NULL;
+        slots[i].headers_cap = 0;
+    }
+    cons->slots = slots;
+    cons->cap = n;
+    return EDXBUS_OK;
+}
+
+/* Turn an array of entries into the batch. @p reply is kept until the next poll. */
+static edxbus_err_t fill_batch(struct redis_consumer *cons, redisReply *reply,
+                               const redisReply *entries, int64_t deliveries,
+                               char *errstr, size_t errstr_size)
+{
+    cons->batch_reply = reply;
+    size_t n = entries ? entries->elements : 0;
+    if (reserve_slots(cons, n) != EDXBUS_OK)
+        goto nomem;
+    for (size_t i = 0; i < n; i++) {
+        struct slot *s = &cons->slots[i];
+        struct edxbus_msg *msg = &cons->msgs[i];
+        if (edxbus__redis_wire_parse(entries->element[i], cons->stream, cons->service_name, msg,
+                                     &s->md, &s->headers, &s->headers_cap, s->why) != EDXBUS_OK)
+            goto nomem;
+        msg->deliveries = deliveries;
+        if (msg->unusable != NULL)
+            edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING, "%s", msg->unusable);
+        else if (cons->conn.audit)
+            edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_INFO,
+                            "redis: consumed event %s (%s) from stream %s entry %s",
+                            s->md.id, s->md.event_type, cons->stream, msg->position);
+    }
+    cons->batch_n = n;
+    return EDXBUS_OK;
+nomem:
+    snprintf(errstr, errstr_size, "redis: out of memory reading stream \"%s\"", cons->stream);
+    return EDXBUS_ERR_NOMEM;
+}
+
+/* The entries of the one stream in an XREAD/XREADGROUP reply, or NULL (timeout, nil). */
+static const redisReply *read_entries(const redisReply *reply)
+{
+    if (reply == NULL || reply->type != REDIS_REPLY_ARRAY || reply->elements < 1)
+        return NULL;
+    const redisReply *s = reply->element[0];
+    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
+        s->element[1]->type != REDIS_REPLY_ARRAY)
+        return NULL;
+    return s->element[1];
+}
+
+/* Delivery counts of the current batch from XPENDING (re-deliveries: pending, claimed). */
+static void fill_deliveries(struct redis_consumer *cons)
+{
+    if (cons->batch_n == 0)
+        return;
+    char count[24];
+    snprintf(count, sizeof count, "%zu", cons->batch_n);
+    const char *argv[] = {"XPENDING", cons->stream, cons->group, cons->msgs[0].position,
+                          cons->msgs[cons->batch_n - 1].position, count, cons->consumer};
+    redisReply *reply;
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    if (command(cons, 7, argv, &reply, errstr, sizeof errstr) == EDXBUS_OK &&
+        reply->type == REDIS_REPLY_ARRAY) {
+        size_t j = 0;
+        for (size_t i = 0; i < reply->elements; i++) {
+            const redisReply *p = reply->element[i];
+            if (p->type != REDIS_REPLY_ARRAY || p->elements < 4)
+                continue;
+            while (j < cons->batch_n && strcmp(cons->msgs[j].position, p->element[0]->str) != 0)
+                j++;
+            if (j < cons->batch_n)
+                cons->msgs[j].deliveries = p->element[3]->integer;
+        }
+    }
+    freeReplyObject(reply);
+}
+
+/* 1. own pending entries. Returns with batch_n == 0 once there are none left. */
+static edxbus_err_t poll_pending(struct redis_consumer *cons, size_t max, char *errstr,
+                                 size_t errstr_size)
+{
+    char count[24];
+    snprintf(count, sizeof count, "%zu", max);
+    const char *argv[] = {"XREADGROUP", "GROUP", cons->group, cons->consumer, "COUNT", count,
+                          "STREAMS", cons->stream, cons->pending_cursor};
+    redisReply *reply;
+    edxbus_err_t err = command(cons, 9, argv, &reply, errstr, errstr_size);
+    if (err != EDXBUS_OK) {
+        freeReplyObject(reply);
+        return err;
+    }
+    const redisReply *entries = read_entries(reply);
+    err = fill_batch(cons, reply, entries, 2, errstr, errstr_size);
+    if (err == EDXBUS_OK && cons->batch_n > 0) {
+        snprintf(cons->pending_cursor, sizeof cons->pending_cursor, "%s",
+                 cons->msgs[cons->batch_n - 1].position);
+        fill_deliveries(cons);
+    } else if (err == EDXBUS_OK) {
+        cons->pending_phase = false;
+        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_INFO,
+                        "redis: %s has no pending entries left in group %s of stream %s",
+                        cons->consumer, cons->group, cons->stream);
+    }
+    return err;
+}
+
+/* 2. entries other members left idle for claim_ms. */
+static edxbus_err_t poll_claim(struct redis_consumer *cons, size_t max, char *errstr,
+                               size_t errstr_size)
+{
+    char count[24], idle[24];
+    snprintf(count, sizeof count, "%zu", max);
+    snprintf(idle, sizeof idle, "%" PRId64, cons->claim_ms);
+    const char *argv[] = {"XAUTOCLAIM", cons->stream, cons->group, cons->consumer, idle,
+                          cons->claim_cursor, "COUNT", count};
+    redisReply *reply;
+    edxbus_err_t err = command(cons, 8, argv, &reply, errstr, errstr_size);
+    if (err != EDXBUS_OK || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
+        freeReplyObject(reply);
+        return err;
+    }
+    /* [next cursor, entries, (7.0+) ids of deleted entries, which XAUTOCLAIM drops itself] */
+    const redisReply *next = reply->element[0];
+    snprintf(cons->claim_cursor, sizeof cons->claim_cursor, "%.*s", (int)next->len, next->str);
+    if (strcmp(cons->claim_cursor, "0-0") == 0)
+        cons->next_claim_ms = edxbus__redis_now_ms() + cons->claim_ms;
+    const redisReply *entries = reply->element[1];
+    err = fill_batch(cons, reply, entries->type == REDIS_REPLY_ARRAY ? entries : NULL, 2,
+                     errstr, errstr_size);
+    if (err == EDXBUS_OK && cons->batch_n > 0) {
+        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
+                        "redis: %s claimed %zu entries idle for over %" PRId64
+                        " ms in group %s of stream %s", cons->consumer, cons->batch_n,
+                        cons->claim_ms, cons->group, cons->stream);
+        fill_deliveries(cons);
+    }
+    return err;
+}
+
+/* 3. new entries. */
+static edxbus_err_t poll_new(struct redis_consumer *cons, size_t max, int timeout_ms,
+                             char *errstr, size_t errstr_size)
+{
+    char count[24], block[24];
+    snprintf(count, sizeof count, "%zu", max);
+    snprintf(block, sizeof block, "%d", timeout_ms);
+    const char *argv[14];
+    int argc = 0;
+    if (cons->group != NULL) {
+        argv[argc++] = "XREADGROUP";
+        argv[argc++] = "GROUP";
+        argv[argc++] = cons->group;
+        argv[argc++] = cons->consumer;
+    } else {
+        argv[argc++] = "XREAD";
+    }
+    argv[argc++] = "COUNT";
+    argv[argc++] = count;
+    if (timeout_ms > 0) { /* BLOCK 0 would wait forever */
+        argv[argc++] = "BLOCK";
+        argv[argc++] = block;
+    }
+    argv[argc++] = "STREAMS";
+    argv[argc++] = cons->stream;
+    argv[argc++] = cons->group ? ">" : cons->tail_last;
+    edxbus__redis_conn_read_timeout(&cons->conn, timeout_ms + cons->conn.io_timeout_ms);
+    redisReply *reply;
+    edxbus_err_t err = command(cons, argc, argv, &reply, errstr, errstr_size);
+    if (edxbus__redis_reply_is(reply, "NOGROUP")) {
+        /* The stream or the group is gone (a server restarted without persistence, a DEL):
+         * make it again from 0 so that entries written since are not skipped. */
+        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
+                        "%s; creating group %s again from the start of the stream", errstr,
+                        cons->group);
+        freeReplyObject(reply);
+        bool created;
+        return group_create(cons, "0-0", &created, errstr, errstr_size);
+    }
+    if (err != EDXBUS_OK) {
+        freeReplyObject(reply);
+        return err;
+    }
+    err = fill_batch(cons, reply, read_entries(reply), 1, errstr, errstr_size);
+    if (err == EDXBUS_OK && cons->group == NULL && cons->batch_n > 0)
+        snprintf(cons->tail_last, sizeof cons->tail_last, "%s",
+                 cons->msgs[cons->batch_n - 1].position);
+    return err;
+}
+
+static void batch_release(struct redis_consumer *cons)
+{
+    freeReplyObject(cons->batch_reply);
+    cons->batch_reply = NULL;
+    cons->batch_n = 0;
+    cons->batch_acked = 0;
+}
+
+static edxbus_err_t poll_once(struct redis_consumer *cons, size_t max, int timeout_ms,
+                              char *errstr, size_t errstr_size)
+{
+    edxbus_err_t err = edxbus__redis_conn_ensure(&cons->conn, 1, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = flush_acks(cons, errstr, errstr_size);
+    if (err != EDXBUS_OK || cons->group == NULL)
+        return err == EDXBUS_OK ? poll_new(cons, max, timeout_ms, errstr, errstr_size) : err;
+    if (cons->pending_phase) {
+        err = poll_pending(cons, max, errstr, errstr_size);
+        if (err != EDXBUS_OK || cons->batch_n > 0)
+            return err;
+        batch_release(cons);
+    }
+    if (cons->claim_ms >= 0 && edxbus__redis_now_ms() >= cons->next_claim_ms) {
+        err = poll_claim(cons, max, errstr, errstr_size);
+        if (err != EDXBUS_OK || cons->batch_n > 0)
+            return err;
+        batch_release(cons);
+    }
+    return poll_new(cons, max, timeout_ms, errstr, errstr_size);
+}
+
+edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, int timeout_ms,
+                                char *errstr, size_t errstr_size)
+{
+    struct redis_consumer *cons = be;
+    out->msgs = NULL;
+    out->n = 0;
+    batch_release(cons);
+    if (max == 0)
+        max = 1;
+    if (timeout_ms < 0)
+        timeout_ms = cons->default_timeout_ms;
+    edxbus_err_t err = poll_once(cons, max, timeout_ms, errstr, errstr_size);
+    if (err == EDXBUS_OK) {
+        cons->errors = 0;
+        out->msgs = cons->msgs;
+        out->n = cons->batch_n;
+        return EDXBUS_OK;
+    }
+    batch_release(cons);
+    if (!edxbus_err_is_retriable(err))
+        return err;
+    cons->errors++;
+    if (cons->errors >= cons->errors_limit) {
+        char why[EDXBUS_ERRSTR_SIZE];
+        snprintf(why, sizeof why, "%s", errstr);
+        snprintf(errstr, errstr_size, "%s (%d failures in a row: giving up)", why,
+                 cons->errors);
+        return EDXBUS_ERR_FATAL;
+    }
+    edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING, "%s (failure %d of %d)", errstr,
+                    cons->errors, cons->errors_limit);
+    edxbus__redis_sleep_ms(cons->failure_sleep_ms);
+    return err;
+}
+
+edxbus_err_t edxbus__redis_ack(void *be, const struct edxbus_msg *msg, char *errstr,
+                               size_t errstr_size)
+{
+    struct redis_consumer *cons = be;
+    if (cons->group == NULL)
+        return EDXBUS_OK;
+    if (cons->nacks == cons->acks_cap) {
+        size_t cap = cons->acks_cap ? cons->acks_cap * 2 : 64;
+        char(*acks)[EDXBUS_POSITION_MAX] = realloc(cons->acks, cap * sizeof *acks);
+        if (acks == NULL) {
+            snprintf(errstr, errstr_size, "redis: out of memory acknowledging %s",
+                     msg->position);
+            return EDXBUS_ERR_NOMEM;
+        }
+        cons->acks = acks;
+        cons->acks_cap = cap;
+    }
+    memcpy(cons->acks[cons->nacks++], msg->position, EDXBUS_POSITION_MAX);
+    cons->batch_acked++;
+    if (cons->batch_acked < cons->batch_n)
+        return EDXBUS_OK;
+    return flush_acks(cons, errstr, errstr_size);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Moving */
+
+/* The id of the newest entry (tail mode's "latest"), "0-0" for an empty stream. */
+static edxbus_err_t last_id(struct redis_consumer *cons, char *out, size_t out_size,
+                            char *errstr, size_t errstr_size)
+{
+    const char *argv[] = {"XREVRANGE", cons->stream, "+", "-", "COUNT", "1"};
+    redisReply *reply;
+    edxbus_err_t err = command(cons, 6, argv, &reply, errstr, errstr_size);
+    snprintf(out, out_size, "0-0");
+    if (err == EDXBUS_OK && reply->elements == 1 && reply->element[0]->elements == 2)
+        snprintf(out, out_size, "%s", reply->element[0]->element[0]->str);
+    freeReplyObject(reply);
+    return err;
+}
+
+static edxbus_err_t move_to(struct redis_consumer *cons, const char *id, char *errstr,
+                            size_t errstr_size)
+{
+    edxbus_err_t err = edxbus__redis_conn_ensure(&cons->conn, REDIS_CONNECT_ATTEMPTS, errstr,
+                                                 errstr_size);
+    if (err == EDXBUS_OK)
+        err = flush_acks(cons, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    if (cons->group != NULL)
+        return group_setid(cons, id, errstr, errstr_size);
+    if (strcmp(id, "$") == 0)
+        return last_id(cons, cons->tail_last, sizeof cons->tail_last, errstr, errstr_size);
+    snprintf(cons->tail_last, sizeof cons->tail_last, "%s", id);
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__redis_seek(void *be, const char *position, char *errstr,
+                                size_t errstr_size)
+{
+    char id[EDXBUS_POSITION_MAX];
+    edxbus_err_t err = position_to_id(position, id, sizeof id, errstr, errstr_size);
+    return err == EDXBUS_OK ? move_to(be, id, errstr, errstr_size) : err;
+}
+
+edxbus_err_t edxbus__redis_seek_time(void *be, int64_t unix_ms, char *errstr,
+                                     size_t errstr_size)
+{
+    char id[EDXBUS_POSITION_MAX];
+    edxbus__redis_id_before(unix_ms < 0 ? 0 : (uint64_t)unix_ms, 0, id, sizeof id);
+    return move_to(be, id, errstr, errstr_size);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Opening */
+
+struct extra {
+    const char *consumer_name;
+    const char *last_read_msg_id;
+    bool check_backlog;
+    int64_t claim_ms;
+};
+
+static edxbus_err_t parse_extra(const json_t *obj, struct extra *x, char *errstr,
+                                size_t errstr_size)
+{
+    memset(x, 0, sizeof *x);
+    x->claim_ms = -1;
+    if (obj == NULL || json_is_null(obj))
+        return EDXBUS_OK;
+    if (!json_is_object(obj)) {
+        snprintf(errstr, errstr_size, "redis: --extra must be a JSON object");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        bool ok = true;
+        if (strcmp(key, "consumer_name") == 0) {
+            ok = json_is_string(v);
+            x->consumer_name = json_string_value(v);
+        } else if (strcmp(key, "last_read_msg_id") == 0) {
+            ok = json_is_string(v) || json_is_null(v);
+            x->last_read_msg_id = json_string_value(v);
+        } else if (strcmp(key, "check_backlog") == 0) {
+            ok = json_is_boolean(v);
+            x->check_backlog = json_is_true(v);
+        } else if (strcmp(key, "claim_msgs_older_than") == 0) {
+            ok = json_is_integer(v) || json_is_null(v);
+            x->claim_ms = json_is_integer(v) ? json_integer_value(v) : -1;
+            ok = ok && (json_is_null(v) || x->claim_ms >= 0);
+        } else {
+            snprintf(errstr, errstr_size,
+                     "redis: unknown --extra option \"%s\"; known: consumer_name, "
+                     "last_read_msg_id, check_backlog, claim_msgs_older_than", key);
+            return EDXBUS_ERR_INVALID_ARG;
+        }
+        if (!ok) {
+            snprintf(errstr, errstr_size, "redis: --extra option \"%s\" has the wrong type; "
+                     "expected e.g. {\"consumer_name\": \"c1\", \"last_read_msg_id\": "
+                     "\"1700000000000-0\", \"check_backlog\": true, \"claim_msgs_older_than\": "
+                     "60000}", key);
+            return EDXBUS_ERR_INVALID_ARG;
+        }
+    }
+    return EDXBUS_OK;
+}
+
+static char *default_consumer_name(void)
+{
+    char host[256] = "localhost";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    char name[300];
+    snprintf(name, sizeof name, "%s-%ld", host, (long)getpid());
+    return strdup(name);
+}
+
+static edxbus_err_t join_group(struct redis_consumer *cons,
+                               const struct edxbus_consumer_opts *opts, const struct extra *x,
+                               char *errstr, size_t errstr_size)
+{
+    char id[EDXBUS_POSITION_MAX];
+    const char *start = opts->start;
+    if (x->check_backlog && (start == NULL || strcmp(start, "latest") == 0))
+        start = "earliest"; /* the reference's check_backlog: a new group reads the backlog */
+    edxbus_err_t err = position_to_id(start, id, sizeof id, errstr, errstr_size);
+    bool created = false;
+    if (err == EDXBUS_OK)
+        err = group_create(cons, id, &created, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_INFO,
+                        "redis: %s group %s on stream %s as %s", created ? "created" : "joined",
+                        cons->group, cons->stream, cons->consumer);
+    if (err == EDXBUS_OK && x->last_read_msg_id != NULL)
+        err = group_setid(cons, x->last_read_msg_id, errstr, errstr_size);
+    if (err == EDXBUS_OK && opts->start_time_ms >= 0) {
+        edxbus__redis_id_before((uint64_t)opts->start_time_ms, 0, id, sizeof id);
+        err = group_setid(cons, id, errstr, errstr_size);
+    }
+    return err;
+}
+
+static edxbus_err_t join_tail(struct redis_consumer *cons,
+                              const struct edxbus_consumer_opts *opts, char *errstr,
+                              size_t errstr_size)
+{
+    char id[EDXBUS_POSITION_MAX];
+    edxbus_err_t err = position_to_id(opts->start, id, sizeof id, errstr, errstr_size);
+    if (err == EDXBUS_OK && opts->start_time_ms >= 0)
+        edxbus__redis_id_before((uint64_t)opts->start_time_ms, 0, id, sizeof id);
+    if (err == EDXBUS_OK)
+        err = move_to(cons, id, errstr, errstr_size);
+    return err;
+}
+
+static void read_settings(struct redis_consumer *cons, const edxbus_conf_t *conf)
+{
+    double poll_s = edxbus_conf_get_double(conf, REDIS_SETTING_POLL_TIMEOUT, 60.0);
+    cons->default_timeout_ms = poll_s >= 0 && poll_s < 86400 ? (int)(poll_s * 1000) : 60000;
+    double sleep_s = edxbus_conf_get_double(conf, REDIS_SETTING_FAILURE_SLEEP, 1.0);
+    cons->failure_sleep_ms = sleep_s >= 0 && sleep_s < 3600 ? (int64_t)(sleep_s * 1000) : 1000;
+    int64_t limit = edxbus_conf_get_int(conf, REDIS_SETTING_ERRORS_LIMIT, 0);
+    cons->errors_limit = limit > 0 && limit < 1000000 ? (int)limit : REDIS_DEFAULT_ERRORS_BUDGET;
+    const char *svc = edxbus_conf_service_name(conf);
+    cons->service_name = svc ? strdup(svc) : NULL;
+}
+
+edxbus_err_t edxbus__redis_consumer_open(const edxbus_conf_t *conf,
+                                         const struct edxbus_consumer_opts *opts, void **be,
+                                         char *errstr, size_t errstr_size)
+{
+    *be = NULL;
+    if (!edxbus_conf_get_bool(conf, REDIS_SETTING_CONSUMERS_ENABLED, true)) {
+        snprintf(errstr, errstr_size, "redis: consumers are disabled ("
+                 REDIS_SETTING_CONSUMERS_ENABLED " is false)");
+        return EDXBUS_ERR_STATE;
+    }
+    if (opts == NULL || opts->topic == NULL || opts->topic[0] == '\0') {
+        snprintf(errstr, errstr_size, "redis: a consumer needs a topic (the stream name)");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    struct extra x;
+    edxbus_err_t err = parse_extra(opts->extra, &x, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    struct redis_consumer *cons = calloc(1, sizeof *cons);
+    if (cons == NULL)
+        goto nomem;
+    read_settings(cons, conf);
+    cons->stream = strdup(opts->topic);
+    cons->group = opts->group ? strdup(opts->group) : NULL;
+    if (opts->consumer_name != NULL)
+        cons->consumer = strdup(opts->consumer_name);
+    else if (x.consumer_name != NULL)
+        cons->consumer = strdup(x.consumer_name);
+    else
+        cons->consumer = default_consumer_name();
+    if (cons->stream == NULL || cons->consumer == NULL || (opts->group && !cons->group))
+        goto nomem;
+    cons->pending_phase = true;
+    snprintf(cons->pending_cursor, sizeof cons->pending_cursor, "0-0");
+    snprintf(cons->claim_cursor, sizeof cons->claim_cursor, "0-0");
+    cons->claim_ms = x.claim_ms;
+    err = edxbus__redis_conn_open(&cons->conn, conf, errstr, errstr_size);
+    if (err != EDXBUS_OK) {
+        cons->conn.conf = NULL; /* conn_open cleaned up after itself */
+        edxbus__redis_consumer_close(cons);
+        return err;
+    }
+    err = cons->group ? join_group(cons, opts, &x, errstr, errstr_size)
+                      : join_tail(cons, opts, errstr, errstr_size);
+    if (err != EDXBUS_OK) {
+        edxbus__redis_consumer_close(cons);
+        return err;
+    }
+    *be = cons;
+    return EDXBUS_OK;
+nomem:
+    edxbus__redis_consumer_close(cons);
+    snprintf(errstr, errstr_size, "redis: out of memory");
+    return EDXBUS_ERR_NOMEM;
+}
+
+void edxbus__redis_consumer_close(void *be)
+{
+    struct redis_consumer *cons = be;
+    if (cons == NULL)
+        return;
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    if (cons->conn.ctx != NULL && flush_acks(cons, errstr, sizeof errstr) != EDXBUS_OK)
+        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
+                        "%s (these entries will be delivered again)", errstr);
+    batch_release(cons);
+    if (cons->conn.conf != NULL)
+        edxbus__redis_conn_close(&cons->conn);
+    for (size_t i = 0; i < cons->cap; i++)
+        free(cons->slots[i].headers);
+    free(cons->slots);
+    free(cons->msgs);
+    free(cons->acks);
+    free(cons->stream);
+    free(cons->group);
+    free(cons->consumer);
+    free(cons->service_name);
+    free(cons);
+}

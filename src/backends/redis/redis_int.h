@@ -1,0 +1,177 @@
+/* src/backends/redis/redis_int.h — private to the Redis Streams backend (src/backends/redis/).
+ *
+ * The backend is five files behind the one ops table at the bottom of redis.c:
+ *   redis_url.c       EVENT_BUS_REDIS_CONNECTION_URL -> struct redis_url (redis-py's URL forms)
+ *   redis.c           the connection (connect, AUTH, SELECT, timeouts, reconnect with backoff,
+ *                     error classes), lag() and the ops table
+ *   redis_wire.c      one stream entry <-> one edxbus_msg (edx-event-bus-redis's field layout)
+ *   redis_producer.c  XADD, synchronous or pipelined with delivery callbacks
+ *   redis_consumer.c  consumer groups (pending first, then new entries), tail mode, ack, seek
+ * Nothing outside this folder includes this header. Thread rule: every struct here belongs to
+ * one backend handle, used by one thread at a time.
+ */
+#ifndef EDXBUS_REDIS_INT_H
+#define EDXBUS_REDIS_INT_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edxbus/backend.h"
+#include "edxbus/buf.h"
+
+/* The settings this backend reads (names and defaults as edx-event-bus-redis). */
+#define REDIS_SETTING_URL "EVENT_BUS_REDIS_CONNECTION_URL"
+#define REDIS_SETTING_MAX_LEN "EVENT_BUS_REDIS_STREAM_MAX_LEN"
+#define REDIS_SETTING_POLL_TIMEOUT "EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT"
+#define REDIS_SETTING_FAILURE_SLEEP "EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP"
+#define REDIS_SETTING_ERRORS_LIMIT "EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT"
+#define REDIS_SETTING_CONSUMERS_ENABLED "EVENT_BUS_REDIS_CONSUMERS_ENABLED"
+#define REDIS_SETTING_AUDIT "EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED"
+/* edxbus's own: seconds a connect, a read or a write may take before the server counts as
+ * gone (the reference has no such setting and so can hang on a silent server). */
+#define REDIS_SETTING_SOCKET_TIMEOUT "EVENT_BUS_REDIS_SOCKET_TIMEOUT"
+
+#define REDIS_DEFAULT_URL "redis://localhost:6379/0"
+#define REDIS_DEFAULT_MAX_LEN 10000
+#define REDIS_DEFAULT_SOCKET_TIMEOUT 5.0 /* s */
+/* Consecutive failures a consumer tolerates before poll() reports EDXBUS_ERR_FATAL, when
+ * EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT is unset (the reference then gives up on
+ * the first connection error; we ride out a restart of the server). */
+#define REDIS_DEFAULT_ERRORS_BUDGET 10
+#define REDIS_CONNECT_ATTEMPTS 4 /* connects tried per (re)connect, with doubling backoff */
+#define REDIS_BACKOFF_MS 100     /* the first backoff between them */
+
+/* ------------------------------------------------------------------------------------------ */
+/* URL (redis_url.c) */
+
+/** A parsed connection URL. Every string is owned (free with edxbus__redis_url_fini). */
+struct redis_url {
+    bool tls;       /* rediss:// */
+    char *host;     /* TCP host; NULL for a unix socket */
+    int port;       /* TCP port; 6379 when not given */
+    char *path;     /* unix socket path; NULL for TCP */
+    char *user;     /* ACL user name; NULL: AUTH with the password only */
+    char *password; /* secret: never in a message; NULL: no AUTH */
+    int db;         /* SELECT this database when not 0 */
+    char *display;  /* the URL with the password masked, for messages */
+};
+
+/** Parse @p text (`redis://[[user]:[password]@]host[:port][/db]`, `rediss://…`,
+ *  `unix://[[user]:[password]@]/path.sock[?db=N]`), percent-decoding user, password and path.
+ *  Errors: EDXBUS_ERR_CONF naming EVENT_BUS_REDIS_CONNECTION_URL (the password masked). */
+edxbus_err_t edxbus__redis_url_parse(const char *text, struct redis_url *url, char *errstr,
+                                     size_t errstr_size);
+void edxbus__redis_url_fini(struct redis_url *url);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Connection (redis.c) */
+
+struct redis_conn {
+    edxbus_conf_t *conf;    /* own copy, for the log callback */
+    struct redis_url url;
+    redisContext *ctx;      /* NULL while disconnected */
+    int io_timeout_ms;      /* connect, read and write timeout */
+    int cur_timeout_ms;     /* the read timeout the socket has now */
+    bool audit;             /* EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED */
+};
+
+/** Read the settings, parse the URL and connect (retrying with backoff).
+ *  Errors: EDXBUS_ERR_CONF, EDXBUS_ERR_AUTH (wrong password: never fatal-retried),
+ *  EDXBUS_ERR_IO (server unreachable), EDXBUS_ERR_UNSUPPORTED (rediss:// without TLS). */
+edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_t *conf,
+                                     char *errstr, size_t errstr_size);
+/** Connect (again) when disconnected: up to @p attempts tries, doubling the backoff. */
+edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, char *errstr,
+                                       size_t errstr_size);
+/** Drop the connection (after an I/O error its protocol state is unknown). */
+void edxbus__redis_conn_drop(struct redis_conn *conn);
+void edxbus__redis_conn_close(struct redis_conn *conn);
+/** Make the socket's read timeout @p ms (0: the configured io timeout). */
+void edxbus__redis_conn_read_timeout(struct redis_conn *conn, int ms);
+
+/** Run one command on a connected @p conn. @p what names it for messages ("XADD to stream
+ *  \"s\""). On an error reply *@p out still gets the reply (the caller frees it; BUSYGROUP is
+ *  not an error to every caller). On an I/O error the connection is dropped.
+ *  Errors: EDXBUS_ERR_IO / EDXBUS_ERR_TIMEOUT (connection), EDXBUS_ERR_AUTH (NOAUTH,
+ *  WRONGPASS), EDXBUS_ERR_BROKER (other error replies). */
+edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const char **argv,
+                                        const size_t *lens, redisReply **out, const char *what,
+                                        char *errstr, size_t errstr_size);
+
+/** The error class and text for the failed context of @p conn (and drop it). */
+edxbus_err_t edxbus__redis_conn_io_error(struct redis_conn *conn, const char *what, char *errstr,
+                                         size_t errstr_size);
+/** The error class and text of an error reply. */
+edxbus_err_t edxbus__redis_reply_error(const redisReply *reply, const char *what, char *errstr,
+                                       size_t errstr_size);
+/** Whether @p reply is an error reply starting with @p code ("BUSYGROUP", "NOGROUP"). */
+bool edxbus__redis_reply_is(const redisReply *reply, const char *code);
+
+/** Sleep @p ms milliseconds (EINTR-safe). */
+void edxbus__redis_sleep_ms(int64_t ms);
+int64_t edxbus__redis_now_ms(void);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Stream ids (redis_consumer.c) */
+
+/** Parse "ms-seq" (or "ms", seq 0). Returns false when @p id is not a stream id. */
+bool edxbus__redis_id_parse(const char *id, uint64_t *ms, uint64_t *seq);
+/** The id just before ms-seq, so that "read after it" starts at ms-seq itself. */
+void edxbus__redis_id_before(uint64_t ms, uint64_t seq, char *out, size_t out_size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Wire (redis_wire.c) */
+
+#define REDIS_WIRE_META_FIELDS 7 /* type, id, source, time, minorversion, sourcehost, sourcelib */
+
+/** The argv of `XADD <stream> MAXLEN ~ <max_len> * <8 fields> <headers…>`, with the metadata
+ *  text forms held in @p text. Pointers stay valid until @p text is reset. */
+struct redis_wire_cmd {
+    struct edxbus_buf text;   /* the metadata text forms and the MAXLEN number */
+    const char **argv;
+    size_t *lens;
+    size_t cap;               /* slots in argv/lens */
+    int argc;
+};
+
+void edxbus__redis_wire_cmd_init(struct redis_wire_cmd *cmd);
+void edxbus__redis_wire_cmd_fini(struct redis_wire_cmd *cmd);
+/** Fill @p cmd for @p msg. Errors: EDXBUS_ERR_INVALID_ARG (no metadata), EDXBUS_ERR_NOMEM. */
+edxbus_err_t edxbus__redis_wire_xadd(struct redis_wire_cmd *cmd, const struct edxbus_msg *msg,
+                                     int64_t max_len, char *errstr, size_t errstr_size);
+
+/** Fill @p msg (and @p md, @p headers with room for @p headers_cap pairs) from one entry reply
+ *  [id, [field, value, …]] of stream @p stream. Pointers borrow @p entry. An unreadable entry
+ *  sets msg->unusable (@p why holds the text; it needs EDXBUS_ERRSTR_SIZE bytes).
+ *  @p service_name is the consumer's (for the default source). Errors: EDXBUS_ERR_NOMEM. */
+edxbus_err_t edxbus__redis_wire_parse(const redisReply *entry, const char *stream,
+                                      const char *service_name, struct edxbus_msg *msg,
+                                      struct edxbus_metadata *md, struct edxbus_header **headers,
+                                      size_t *headers_cap, char *why);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Producer and consumer (redis_producer.c, redis_consumer.c): the ops slots. */
+
+edxbus_err_t edxbus__redis_producer_open(const edxbus_conf_t *conf, void **be, char *errstr,
+                                         size_t errstr_size);
+edxbus_err_t edxbus__redis_produce(void *be, const struct edxbus_msg *msg, edxbus_delivery_fn cb,
+                                   void *cb_opaque, char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__redis_flush(void *be, int timeout_ms, char *errstr, size_t errstr_size);
+void edxbus__redis_producer_close(void *be);
+
+edxbus_err_t edxbus__redis_consumer_open(const edxbus_conf_t *conf,
+                                         const struct edxbus_consumer_opts *opts, void **be,
+                                         char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, int timeout_ms,
+                                char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__redis_ack(void *be, const struct edxbus_msg *msg, char *errstr,
+                               size_t errstr_size);
+edxbus_err_t edxbus__redis_seek(void *be, const char *position, char *errstr,
+                                size_t errstr_size);
+edxbus_err_t edxbus__redis_seek_time(void *be, int64_t unix_ms, char *errstr,
+                                     size_t errstr_size);
+void edxbus__redis_consumer_close(void *be);
+
+#endif /* EDXBUS_REDIS_INT_H */
