@@ -63,7 +63,7 @@ static bool all_word(struct slice sl, const char *extra)
     if (sl.len == 0)
         return false;
     for (size_t i = 0; i < sl.len; i++) {
-        if (!is_word(sl.s[i]) && strchr(extra, sl.s[i]) == NULL)
+        if (!is_word(sl.s[i]) && (sl.s[i] == '\0' || strchr(extra, sl.s[i]) == NULL))
             return false;
     }
     return true;
@@ -192,8 +192,8 @@ static bool check_datetime(const char *s, size_t len, char *why, size_t why_size
     int y, mo, d;
     if (!digits(s, len, &i, 4, &y) || !lit(s, len, &i, '-') || !digits(s, len, &i, 2, &mo) ||
         !lit(s, len, &i, '-') || !digits(s, len, &i, 2, &d))
-        return why_set(why, why_size, "not an ISO-8601 datetime as isoformat() writes it "
-                                      "(YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM])");
+        return why_set(why, why_size, "expected YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM] as "
+                                      "isoformat() writes it");
     if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
         return why_set(why, why_size, "no such date");
     if (i == len)
@@ -235,8 +235,8 @@ static bool check_uuid(const char *s, size_t len, char *why, size_t why_size)
     }
     return true;
 bad:
-    return why_set(why, why_size, "not a UUID as str(UUID) writes it "
-                                  "(8-4-4-4-12 hex digits, e.g. 12345678-1234-5678-1234-567812345678)");
+    return why_set(why, why_size, "expected 8-4-4-4-12 hex digits as str(UUID) writes "
+                                  "them");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -388,8 +388,8 @@ static bool check_course_key(const char *s, size_t len, char *why, size_t why_si
         ok = memchr(s, ':', len) == NULL && slash_course_ok(s, len);
     if (ok)
         return true;
-    return why_set(why, why_size, "not a CourseKey (course-v1:ORG+COURSE+RUN, "
-                                  "ccx-v1:ORG+COURSE+RUN+ccx@N, library-v1:ORG+LIB or ORG/COURSE/RUN)");
+    return why_set(why, why_size, "expected course-v1:ORG+COURSE+RUN, "
+                                  "ccx-v1:ORG+COURSE+RUN+ccx@N, library-v1:ORG+LIB or ORG/COURSE/RUN");
 }
 
 static bool check_ccx_locator(const char *s, size_t len, char *why, size_t why_size)
@@ -397,7 +397,7 @@ static bool check_ccx_locator(const char *s, size_t len, char *why, size_t why_s
     struct slice rest;
     if (has_prefix(s, len, "ccx-v1:", &rest) && context_key_ok(rest, CTX_CCX))
         return true;
-    return why_set(why, why_size, "not a CCXLocator (ccx-v1:ORG+COURSE+RUN+ccx@N)");
+    return why_set(why, why_size, "expected ccx-v1:ORG+COURSE+RUN+ccx@N");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -424,7 +424,7 @@ static bool check_library_locator_v2(const char *s, size_t len, char *why, size_
     struct slice rest;
     if (has_prefix(s, len, "lib:", &rest) && lib_parts_ok(rest, 2, 0))
         return true;
-    return why_set(why, why_size, "not a LibraryLocatorV2 (lib:ORG:SLUG)");
+    return why_set(why, why_size, "expected lib:ORG:SLUG");
 }
 
 static bool lb_ok(const char *s, size_t len)
@@ -437,7 +437,7 @@ static bool check_library_usage_locator_v2(const char *s, size_t len, char *why,
 {
     if (lb_ok(s, len))
         return true;
-    return why_set(why, why_size, "not a LibraryUsageLocatorV2 (lb:ORG:SLUG:TYPE:ID)");
+    return why_set(why, why_size, "expected lb:ORG:SLUG:TYPE:ID");
 }
 
 static bool check_library_collection_locator(const char *s, size_t len, char *why,
@@ -446,7 +446,7 @@ static bool check_library_collection_locator(const char *s, size_t len, char *wh
     struct slice rest;
     if (has_prefix(s, len, "lib-collection:", &rest) && lib_parts_ok(rest, 3, 0))
         return true;
-    return why_set(why, why_size, "not a LibraryCollectionLocator (lib-collection:ORG:SLUG:ID)");
+    return why_set(why, why_size, "expected lib-collection:ORG:SLUG:ID");
 }
 
 static bool check_library_container_locator(const char *s, size_t len, char *why,
@@ -455,7 +455,7 @@ static bool check_library_container_locator(const char *s, size_t len, char *why
     struct slice rest;
     if (has_prefix(s, len, "lct:", &rest) && lib_parts_ok(rest, 4, 2))
         return true;
-    return why_set(why, why_size, "not a LibraryContainerLocator (lct:ORG:SLUG:TYPE:ID)");
+    return why_set(why, why_size, "expected lct:ORG:SLUG:TYPE:ID");
 }
 
 static bool check_usage_key(const char *s, size_t len, char *why, size_t why_size)
@@ -474,8 +474,8 @@ static bool check_usage_key(const char *s, size_t len, char *why, size_t why_siz
         ok = lb_ok(s, len);
     if (ok)
         return true;
-    return why_set(why, why_size, "not a UsageKey (block-v1:ORG+COURSE+RUN+type@TYPE+block@ID, "
-                                  "lb:ORG:LIB:TYPE:ID, ccx-block-v1:…, lib-block-v1:… or i4x://…)");
+    return why_set(why, why_size, "expected block-v1:ORG+COURSE+RUN+type@TYPE+block@ID, "
+                                  "lb:ORG:LIB:TYPE:ID, ccx-block-v1:, lib-block-v1: or i4x://");
 }
 
 /* ---------------------------------------------------------------------------------------------
