@@ -1,13 +1,82 @@
-/* cli/main.c — placeholder entry point until the command table lands. */
+/* cli/main.c — the `edxbus` command: global options, dispatch, and writing the output.
+ *
+ * main() parses what comes before the command (--version, --help, --schemas DIR), hands the
+ * rest to cli_dispatch() over the table in commands.c, and writes the buffered output to stdout
+ * only when the command succeeded: a failing command leaves stdout empty and says why in one
+ * line on stderr. Exit codes: 0 ok, 1 failure, 2 usage or bad input (cli.h).
+ */
 #include <stdio.h>
 #include <string.h>
 
+#include "cli.h"
+
+static const struct cli_command edxbus_top = {
+    .name = "edxbus",
+    .summary = "the Open edX event bus",
+    .usage = "Usage: edxbus [--schemas DIR] <command> [<args>]\n"
+             "\n"
+             "edxbus is the Open edX event bus in C: it encodes and decodes the events of\n"
+             "openedx-events " EDXBUS_OPENEDX_EVENTS_VERSION
+             " byte for byte as the Python reference does.\n"
+             "\n"
+             "Options (accepted by every command):\n"
+             "  --schemas DIR   also load the event types defined by DIR/*.avsc (repeatable;\n"
+             "                  the environment variable EVENT_BUS_SCHEMA_PATH, a ':'-separated\n"
+             "                  list of directories, is read first)\n"
+             "  -h, --help      print the help of the command and exit\n"
+             "  --version       print the version and exit\n",
+    .subs = cli_commands,
+};
+
+/* Write the buffered output; a full disk or a closed pipe is a failure too. */
+static int flush_out(struct cli *cli)
+{
+    if (cli->out.len > 0 && fwrite(cli->out.data, 1, cli->out.len, stdout) != cli->out.len)
+        return cli_error(cli, CLI_FAIL, "cannot write to standard output");
+    if (fflush(stdout) != 0)
+        return cli_error(cli, CLI_FAIL, "cannot write to standard output");
+    return CLI_OK;
+}
+
+static int run(struct cli *cli, int argc, char **argv)
+{
+    static const struct cli_opt opts[] = {
+        {"version", 0, false},
+        {NULL, 0, false},
+    };
+    cli->command = &edxbus_top;
+    struct cli_args args;
+    cli_args_init(&args, argc, argv);
+    const char *value = NULL;
+    switch (cli_next_opt(cli, &args, opts, &value)) {
+    case 0:
+        cli_printf(cli, "edxbus %s (openedx-events %s)\n", EDXBUS_VERSION_STRING,
+                   EDXBUS_OPENEDX_EVENTS_VERSION);
+        return CLI_OK;
+    case CLI_OPT_HELP:
+        return CLI_OK;
+    case CLI_OPT_ERR:
+        return CLI_USAGE;
+    case CLI_OPT_END:
+        return cli_error(cli, CLI_USAGE, "missing command (see edxbus --help)");
+    default: /* CLI_OPT_ARG: the command, argv[args.i - 1] (--schemas DIR may come before) */
+        return cli_dispatch(cli, cli_commands, argc - (args.i - 1), argv + (args.i - 1));
+    }
+}
+
 int main(int argc, char **argv)
 {
-    if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-        printf("edxbus %s\n", EDXBUS_VERSION_STRING);
-        return 0;
-    }
-    fprintf(stderr, "usage: edxbus --version\n");
-    return 2;
+    struct cli cli;
+    memset(&cli, 0, sizeof cli);
+    edxbus_buf_init(&cli.out);
+
+    int rc = run(&cli, argc, argv);
+    if (rc == CLI_OK)
+        rc = flush_out(&cli);
+    else if (!cli.errored)
+        cli_error(&cli, rc, "failed");
+
+    edxbus_buf_fini(&cli.out);
+    edxbus_catalog_destroy(cli.cat);
+    return rc;
 }

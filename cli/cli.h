@@ -1,0 +1,158 @@
+/* cli/cli.h — what every `edxbus` subcommand shares: the command table, option parsing, input
+ * reading, hex, the catalog, error lines and exit codes.
+ *
+ * A command is one row of a table (struct cli_command): name, one-line summary, --help text and
+ * handler. A group (`events`, `schema`, `avro`) has no handler of its own but a table of
+ * subcommands; cli_dispatch() walks down the tables, so `--help`, "did you mean" and dispatch
+ * all come from the rows. The top-level table is in commands.c; each command lives in
+ * cmd_<name>.c.
+ *
+ * Output contract: a handler appends what it prints to cli->out and returns an exit code.
+ * main() writes cli->out to stdout only when the code is CLI_OK, so a failing command prints
+ * nothing on stdout. Errors go through cli_error(), which writes exactly one line on stderr
+ * ("edxbus <command>: <text>"), whatever the text holds, and only the first time it is called.
+ *
+ * To add a subcommand: write cli/cmd_<name>.c with `int cmd_<name>(struct cli *, int, char **)`,
+ * then add its prototype and one row in commands.c. A handler parses its options with
+ * cli_next_opt(); -h/--help and --schemas DIR are handled there for every command.
+ */
+#ifndef EDXBUS_CLI_H
+#define EDXBUS_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edxbus/buf.h"
+#include "edxbus/catalog.h"
+
+/* Exit codes. */
+enum {
+    CLI_OK = 0,   /* success */
+    CLI_FAIL = 1, /* the command could not do its job (I/O, out of memory) */
+    CLI_USAGE =
+        2, /* bad arguments or bad input (unknown type, bad JSON, bytes that don't decode) */
+};
+
+struct cli;
+
+/** One row of a command table. A table ends with a row whose name is NULL. */
+struct cli_command {
+    const char *name;    /* "encode": what the user types */
+    const char *summary; /* one line, shown in the parent's --help */
+    const char *usage;   /* the --help text: "Usage: ..." line, description, options */
+    /* Runs the command; argv[0] is the command's name, options follow. Returns an exit code.
+     * NULL for a group, whose subcommands are in subs. */
+    int (*run)(struct cli *cli, int argc, char **argv);
+    const struct cli_command *subs; /* a group's subcommands, or NULL */
+};
+
+/** The top-level table (commands.c). */
+extern const struct cli_command cli_commands[];
+
+/** The state one run of `edxbus` carries through its command. */
+struct cli {
+    char path[96];                     /* "avro encode": the command, for messages */
+    const struct cli_command *command; /* the row being run (its usage is --help) */
+    struct edxbus_buf out;             /* stdout, written by main() only on success */
+    const char *schema_dirs[32];       /* --schemas DIR, in order (borrowed from argv) */
+    size_t n_schema_dirs;
+    edxbus_catalog_t *cat; /* built on first use by cli_catalog() */
+    bool errored;          /* an error line was already printed */
+    int error_code;        /* the exit code of that error */
+};
+
+/** Print "edxbus <path>: <text>" as one line on stderr (newlines and control characters in the
+ *  text become spaces). Only the first call prints; later calls are ignored, so a caller may
+ *  report and then return without checking. Returns @p code, for `return cli_error(...)`. */
+int cli_error(struct cli *cli, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** cli_error() with CLI_FAIL when out of memory: "out of memory". */
+int cli_nomem(struct cli *cli);
+
+/** Append printf-style text to cli->out. Returns false (after reporting) when out of memory. */
+bool cli_printf(struct cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/** Append bytes to cli->out. Returns false (after reporting) when out of memory. */
+bool cli_write(struct cli *cli, const void *data, size_t len);
+
+/* ---------------------------------------------------------------------------------------------
+ * Dispatch
+ * ------------------------------------------------------------------------------------------- */
+
+/** Run the command argv[0] from @p table (a group walks on to its subcommands). Unknown names
+ *  get the closest known one as a suggestion. Returns the exit code. */
+int cli_dispatch(struct cli *cli, const struct cli_command *table, int argc, char **argv);
+
+/** Append the --help text of @p cmd (its usage, and for a group the list of subcommands). */
+void cli_help(struct cli *cli, const struct cli_command *cmd);
+
+/** The name in @p names (NULL-terminated) closest to @p name by edit distance, or NULL when
+ *  none is close enough to be worth suggesting. */
+const char *cli_closest(const char *name, const char *const *names);
+
+/* ---------------------------------------------------------------------------------------------
+ * Options
+ * ------------------------------------------------------------------------------------------- */
+
+/** One option a command accepts. A table ends with a row whose name is NULL. */
+struct cli_opt {
+    const char *name; /* long name without dashes: "event-type" */
+    char short_name;  /* 't', or 0 */
+    bool has_arg;     /* takes a value: --event-type X, --event-type=X, -t X, -tX */
+};
+
+/* What cli_next_opt() returns besides an index into the option table. */
+enum {
+    CLI_OPT_ARG = -1,  /* a positional argument (in *value); "-" is one */
+    CLI_OPT_END = -2,  /* no more arguments */
+    CLI_OPT_HELP = -3, /* -h/--help: the help text is in cli->out; return CLI_OK */
+    CLI_OPT_ERR = -4,  /* bad option, reported; return CLI_USAGE */
+};
+
+/** Walks the arguments of one command (argv[0] is the command's name). */
+struct cli_args {
+    int argc;
+    char **argv;
+    int i;          /* next argument */
+    bool only_args; /* after "--": everything is positional */
+};
+
+/** Start walking @p argv (argv[0] is skipped). */
+void cli_args_init(struct cli_args *args, int argc, char **argv);
+
+/** The next option or argument. Returns the option's index in @p opts (with *value set for an
+ *  option that takes one), or one of CLI_OPT_*. Handles -h/--help and --schemas DIR itself. */
+int cli_next_opt(struct cli *cli, struct cli_args *args, const struct cli_opt *opts,
+                 const char **value);
+
+/* ---------------------------------------------------------------------------------------------
+ * Input, hex, catalog
+ * ------------------------------------------------------------------------------------------- */
+
+/** Read all of @p path ("-" or NULL: standard input) into @p out (reset first). Reports and
+ *  returns CLI_FAIL when the file cannot be read; CLI_OK otherwise. */
+int cli_read_input(struct cli *cli, const char *path, struct edxbus_buf *out);
+
+/** Append @p len bytes as lowercase hex to @p out. */
+bool cli_hex_encode(const uint8_t *data, size_t len, struct edxbus_buf *out);
+
+/** Decode hex text (either case; whitespace anywhere is skipped) into
+ *  @p out (reset first). On bad input writes one line to @p errstr and returns false. */
+bool cli_hex_decode(const char *text, size_t len, struct edxbus_buf *out, char *errstr,
+                    size_t errstr_size);
+
+/** The catalog: the built-in events plus EVENT_BUS_SCHEMA_PATH and --schemas directories,
+ *  built on first use. NULL after reporting the error. */
+edxbus_catalog_t *cli_catalog(struct cli *cli);
+
+/** Look up @p type; when unknown, report it with a suggestion (CLI_USAGE) and return NULL. */
+const edxbus_event_type_t *cli_find_event(struct cli *cli, const char *type);
+
+/** Append the schema of @p et as openedx-events writes its .avsc files: indented by 2, keys in
+ *  the order name, type, doc, fields, ... , namespace; no trailing newline. Returns false
+ *  (after reporting) on failure. */
+bool cli_schema_pretty(struct cli *cli, const edxbus_event_type_t *et, struct edxbus_buf *out);
+
+#endif /* EDXBUS_CLI_H */

@@ -1,0 +1,228 @@
+/* cli/cmd_avro.c — `edxbus avro encode` and `edxbus avro decode`: event data <-> Avro binary.
+ *
+ * encode reads the event data in the plain JSON form ({"enrollment": {...}}), checks and encodes
+ * it under the event's schema (edxbus_event_encode) and writes the schemaless Avro binary, or
+ * with --hex one line of lowercase hex. decode reads Avro binary (or hex, whitespace allowed)
+ * and writes the data as one line of JSON, straight from the bytes
+ * (edxbus_event_decode_to_text), in the form Python's json.dumps gives the fastavro result.
+ *
+ * Bad input of any kind (unknown event type, JSON syntax, a value the schema cannot hold, bytes
+ * that do not decode) is exit code 2 with one line on stderr and nothing on stdout.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+enum { OPT_EVENT_TYPE, OPT_HEX, OPT_NO_CHECKS };
+
+struct avro_args {
+    const char *type;
+    const char *file;
+    bool hex;
+    bool no_checks;
+};
+
+/* Parse the options of encode/decode. Returns CLI_OK with a->type set, or an exit code
+ * (CLI_OK after --help, with a->type NULL). */
+static int parse_avro_args(struct cli *cli, int argc, char **argv, bool encode, struct avro_args *a)
+{
+    static const struct cli_opt encode_opts[] = {
+        [OPT_EVENT_TYPE] = {"event-type", 't', true},
+        [OPT_HEX] = {"hex", 'x', false},
+        [OPT_NO_CHECKS] = {"no-checks", 0, false},
+        {NULL, 0, false},
+    };
+    static const struct cli_opt decode_opts[] = {
+        [OPT_EVENT_TYPE] = {"event-type", 't', true},
+        [OPT_HEX] = {"hex", 'x', false},
+        {NULL, 0, false},
+    };
+    memset(a, 0, sizeof *a);
+    struct cli_args args;
+    cli_args_init(&args, argc, argv);
+    for (;;) {
+        const char *value = NULL;
+        int opt = cli_next_opt(cli, &args, encode ? encode_opts : decode_opts, &value);
+        switch (opt) {
+        case CLI_OPT_END:
+            if (a->type == NULL)
+                return cli_error(cli, CLI_USAGE, "missing --event-type TYPE (see edxbus %s --help)",
+                                 cli->path);
+            return CLI_OK;
+        case CLI_OPT_HELP:
+            a->type = NULL;
+            return CLI_OK;
+        case CLI_OPT_ERR:
+            return CLI_USAGE;
+        case CLI_OPT_ARG:
+            if (a->file != NULL)
+                return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\": one FILE only",
+                                 value);
+            a->file = value;
+            break;
+        case OPT_EVENT_TYPE:
+            a->type = value;
+            break;
+        case OPT_HEX:
+            a->hex = true;
+            break;
+        case OPT_NO_CHECKS:
+            a->no_checks = true;
+            break;
+        default:
+            return CLI_USAGE;
+        }
+    }
+}
+
+/* Report a JSON syntax error. jansson says "too big integer" for integers beyond int64 and
+ * gives the position of the token's end; say what that means for Avro and point at its start. */
+static int json_syntax_error(struct cli *cli, const char *input, size_t len, const json_error_t *e)
+{
+    if (json_error_code(e) == json_error_numeric_overflow && e->position > 0 &&
+        (size_t)e->position <= len) {
+        size_t end = (size_t)e->position;
+        size_t start = end;
+        while (start > 0 && strchr("0123456789+-.eE", input[start - 1]) != NULL)
+            start--;
+        int column = e->column - (int)(end - start) + 1;
+        int tok_len = (int)(end - start < 64 ? end - start : 64);
+        if (strncmp(e->text, "too big", 7) == 0)
+            return cli_error(cli, CLI_USAGE,
+                             "JSON input: line %d, column %d: integer %.*s is outside the int64 "
+                             "range of an Avro long (-9223372036854775808 to "
+                             "9223372036854775807)",
+                             e->line, column, tok_len, input + start);
+        return cli_error(cli, CLI_USAGE,
+                         "JSON input: line %d, column %d: number %.*s is outside the range of a "
+                         "double",
+                         e->line, column, tok_len, input + start);
+    }
+    return cli_error(cli, CLI_USAGE, "JSON input: line %d, column %d: %s", e->line, e->column,
+                     e->text);
+}
+
+static int avro_encode(struct cli *cli, int argc, char **argv)
+{
+    struct avro_args a;
+    int rc = parse_avro_args(cli, argc, argv, true, &a);
+    if (rc != CLI_OK || a.type == NULL)
+        return rc;
+    const edxbus_event_type_t *et = cli_find_event(cli, a.type);
+    if (et == NULL)
+        return cli->error_code;
+
+    struct edxbus_buf in = EDXBUS_BUF_INIT;
+    struct edxbus_buf bin = EDXBUS_BUF_INIT;
+    json_t *data = NULL;
+    rc = cli_read_input(cli, a.file, &in);
+    if (rc != CLI_OK)
+        goto out;
+    json_error_t jerr;
+    data = json_loadb((const char *)in.data, in.len, JSON_REJECT_DUPLICATES, &jerr);
+    if (data == NULL) {
+        rc = json_syntax_error(cli, (const char *)in.data, in.len, &jerr);
+        goto out;
+    }
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_err_t err = edxbus_event_encode(et, data, a.no_checks ? EDXBUS_AVRO_NO_CHECKS : 0, &bin,
+                                           errstr, sizeof errstr);
+    if (err != EDXBUS_OK) {
+        rc = cli_error(cli, err == EDXBUS_ERR_NOMEM ? CLI_FAIL : CLI_USAGE, "%s",
+                       errstr[0] != '\0' ? errstr : edxbus_err2str(err));
+        goto out;
+    }
+    if (a.hex) {
+        if (!cli_hex_encode(bin.data, bin.len, &cli->out)) {
+            rc = cli_nomem(cli);
+            goto out;
+        }
+        rc = cli_write(cli, "\n", 1) ? CLI_OK : CLI_FAIL;
+    } else {
+        rc = cli_write(cli, bin.data, bin.len) ? CLI_OK : CLI_FAIL;
+    }
+
+out:
+    json_decref(data);
+    edxbus_buf_fini(&bin);
+    edxbus_buf_fini(&in);
+    return rc;
+}
+
+static int avro_decode(struct cli *cli, int argc, char **argv)
+{
+    struct avro_args a;
+    int rc = parse_avro_args(cli, argc, argv, false, &a);
+    if (rc != CLI_OK || a.type == NULL)
+        return rc;
+    const edxbus_event_type_t *et = cli_find_event(cli, a.type);
+    if (et == NULL)
+        return cli->error_code;
+
+    struct edxbus_buf in = EDXBUS_BUF_INIT;
+    struct edxbus_buf bin = EDXBUS_BUF_INIT;
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    rc = cli_read_input(cli, a.file, &in);
+    if (rc != CLI_OK)
+        goto out;
+    struct edxbus_buf *bytes = &in;
+    if (a.hex) {
+        if (!cli_hex_decode((const char *)in.data, in.len, &bin, errstr, sizeof errstr)) {
+            rc = cli_error(cli, CLI_USAGE, "%s", errstr);
+            goto out;
+        }
+        bytes = &bin;
+    }
+    edxbus_err_t err =
+        edxbus_event_decode_to_text(et, bytes->data, bytes->len, &cli->out, errstr, sizeof errstr);
+    if (err != EDXBUS_OK) {
+        rc = cli_error(cli, err == EDXBUS_ERR_NOMEM ? CLI_FAIL : CLI_USAGE, "%s",
+                       errstr[0] != '\0' ? errstr : edxbus_err2str(err));
+        goto out;
+    }
+    rc = cli_write(cli, "\n", 1) ? CLI_OK : CLI_FAIL;
+
+out:
+    edxbus_buf_fini(&bin);
+    edxbus_buf_fini(&in);
+    return rc;
+}
+
+const struct cli_command cmd_avro_subs[] = {
+    {
+        .name = "encode",
+        .summary = "event data (plain JSON) to Avro binary",
+        .usage = "Usage: edxbus avro encode --event-type TYPE [--hex] [--no-checks] [FILE|-]\n"
+                 "\n"
+                 "Read the data of one event of type TYPE as JSON (the plain form openedx-events\n"
+                 "hands to its Avro writer, e.g. {\"enrollment\": {...}}) from FILE or standard\n"
+                 "input, and write its schemaless Avro binary to standard output.\n"
+                 "\n"
+                 "Options:\n"
+                 "  -t, --event-type TYPE  the event type, e.g.\n"
+                 "                         org.openedx.learning.course.enrollment.created.v1\n"
+                 "  -x, --hex              write lowercase hex and a newline instead of bytes\n"
+                 "  --no-checks            skip the checks of datetimes, course keys, UUIDs...\n"
+                 "                         (the shape and types are always checked)\n"
+                 "  --schemas DIR          also load DIR/*.avsc\n"
+                 "  -h, --help             print this help\n",
+        .run = avro_encode,
+    },
+    {
+        .name = "decode",
+        .summary = "Avro binary to event data (one line of JSON)",
+        .usage = "Usage: edxbus avro decode --event-type TYPE [--hex] [FILE|-]\n"
+                 "\n"
+                 "Read the schemaless Avro binary of one event of type TYPE from FILE or standard\n"
+                 "input and write its data as one line of JSON.\n"
+                 "\n"
+                 "Options:\n"
+                 "  -t, --event-type TYPE  the event type\n"
+                 "  -x, --hex              read hex digits (whitespace allowed) instead of bytes\n"
+                 "  --schemas DIR          also load DIR/*.avsc\n"
+                 "  -h, --help             print this help\n",
+        .run = avro_decode,
+    },
+    {.name = NULL},
+};
