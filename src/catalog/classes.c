@@ -662,7 +662,8 @@ static bool event_key(struct parser *p, struct cevent *ev, const char *s, size_t
  * ------------------------------------------------------------------------------------------- */
 
 /* Find the class @p name (maybe "module.Class") as seen from @p module of @p cs. */
-static struct cclass *lookup(struct parser *p, const char *module, const char *name, int line)
+static struct cclass *lookup(struct parser *p, const char *module, const char *name, int line,
+                             bool is_base)
 {
     const struct edxbus__classes *sets[2] = {p->cs, p->cs->builtin};
     size_t count;
@@ -705,8 +706,11 @@ static struct cclass *lookup(struct parser *p, const char *module, const char *n
         if (c != NULL)
             return c;
     }
-    fail(p, line, "unknown type %s; expected str, int, bool, float, bytes, datetime, UUID, an "
-         "opaque key type, List[T], Dict[str, T] or a class", name);
+    if (is_base)
+        fail(p, line, "unknown class %s", name);
+    else
+        fail(p, line, "unknown type %s; expected str, int, bool, float, bytes, datetime, UUID, "
+             "an opaque key type, List[T], Dict[str, T] or a class", name);
     return NULL;
 }
 
@@ -714,7 +718,7 @@ static bool resolve_type(struct parser *p, struct ctype *t, const char *module, 
 {
     for (; t != NULL; t = t->item) {
         if (t->kind == CT_CLASS) {
-            t->cls = lookup(p, module, t->name, line);
+            t->cls = lookup(p, module, t->name, line, false);
             if (t->cls == NULL)
                 return false;
         }
@@ -728,7 +732,7 @@ static bool resolve(struct parser *p)
     for (size_t i = 0; i < cs->nclasses; i++) {
         struct cclass *c = cs->classes[i];
         if (c->base_name != NULL) {
-            c->base = lookup(p, c->module, c->base_name, c->line);
+            c->base = lookup(p, c->module, c->base_name, c->line, true);
             if (c->base == NULL)
                 return false;
         }
