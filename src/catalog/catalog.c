@@ -55,8 +55,8 @@ edxbus_err_t edxbus__event_type_prepare(struct edxbus_event_type *et, char *errs
     if (et->unserializable != NULL)
         return EDXBUS_OK;
     char why[EDXBUS_ERRSTR_SIZE];
-    et->schema = edxbus_avro_schema_parse(et->schema_text, strlen(et->schema_text), why,
-                                          sizeof why);
+    et->schema =
+        edxbus_avro_schema_parse(et->schema_text, strlen(et->schema_text), why, sizeof why);
     if (et->schema == NULL) {
         snprintf(errstr, errstr_size, "event %s: %s", et->name, why);
         return EDXBUS_ERR_SCHEMA;
@@ -192,8 +192,7 @@ const edxbus_event_type_t *edxbus_catalog_at(const edxbus_catalog_t *cat, size_t
     return i < cat->n ? cat->types[i] : NULL;
 }
 
-const edxbus_event_type_t *edxbus_catalog_find(const edxbus_catalog_t *cat,
-                                               const char *event_type)
+const edxbus_event_type_t *edxbus_catalog_find(const edxbus_catalog_t *cat, const char *event_type)
 {
     bool found;
     if (event_type == NULL)
@@ -238,7 +237,8 @@ const char *edxbus_catalog_suggest(const edxbus_catalog_t *cat, const char *even
     const char *best = NULL;
     size_t best_d = limit + 1;
     for (size_t i = 0; i < cat->n; i++) {
-        size_t d = distance(event_type, cat->types[i]->name, best_d - 1 < limit ? best_d - 1 : limit);
+        size_t d =
+            distance(event_type, cat->types[i]->name, best_d - 1 < limit ? best_d - 1 : limit);
         if (d < best_d) {
             best_d = d;
             best = cat->types[i]->name;
@@ -341,9 +341,8 @@ static edxbus_err_t refuse(const edxbus_event_type_t *et, char *errstr, size_t e
     return EDXBUS_ERR_UNSERIALIZABLE;
 }
 
-edxbus_err_t edxbus_event_encode(const edxbus_event_type_t *et, const json_t *data,
-                                 unsigned flags, struct edxbus_buf *out, char *errstr,
-                                 size_t errstr_size)
+edxbus_err_t edxbus_event_encode(const edxbus_event_type_t *et, const json_t *data, unsigned flags,
+                                 struct edxbus_buf *out, char *errstr, size_t errstr_size)
 {
     if (et->unserializable != NULL)
         return refuse(et, errstr, errstr_size);

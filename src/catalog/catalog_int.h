@@ -64,7 +64,7 @@ struct edxbus__classes;
 
 /** One custom-typed string field of an event's schema. */
 struct edxbus__check_path {
-    char *path;               /* "enrollment.course.course_key" (see edxbus__check_attach) */
+    char *path; /* "enrollment.course.course_key" (see edxbus__check_attach) */
     enum edxbus__check kind;
 };
 
@@ -87,8 +87,8 @@ struct edxbus__event_def {
  *  edxbus__classes_destroy()).
  *  Errors: NULL, and `file:line: what` in @p errstr. */
 struct edxbus__classes *edxbus__classes_parse(const char *text, size_t len, const char *file,
-                                              const struct edxbus__classes *builtin,
-                                              char *errstr, size_t errstr_size);
+                                              const struct edxbus__classes *builtin, char *errstr,
+                                              size_t errstr_size);
 
 /** Free @p cs. NULL is a no-op. */
 void edxbus__classes_destroy(struct edxbus__classes *cs);
@@ -127,7 +127,7 @@ struct edxbus__builtin_event {
     const char *type;
     const char *signal;
     int minor_version;
-    const char *key_field;      /* NULL when none */
+    const char *key_field; /* NULL when none */
     const char *description;
     const char *warning;        /* NULL when none */
     const char *unserializable; /* NULL when serializable */
@@ -152,20 +152,20 @@ extern const char edxbus__builtin_classes_file[]; /* "catalog/openedx_events.cla
  * ------------------------------------------------------------------------------------------- */
 
 struct edxbus_event_type {
-    const char *name;           /* the event type string */
-    const char *signal;         /* NULL for .avsc events */
+    const char *name;   /* the event type string */
+    const char *signal; /* NULL for .avsc events */
     int minor_version;
-    const char *key_field;      /* NULL when none */
-    const char *description;    /* NULL or text */
-    const char *warning;        /* NULL when none */
-    const char *unserializable; /* NULL when serializable */
-    const char *schema_text;    /* NULL when not serializable */
-    edxbus_avro_schema_t *schema;                /* owned; NULL when not serializable */
-    json_t *data;                                /* owned: [{"name", "type"}], or NULL */
-    const struct edxbus__builtin_check *checks;  /* static, or owned_checks */
+    const char *key_field;                      /* NULL when none */
+    const char *description;                    /* NULL or text */
+    const char *warning;                        /* NULL when none */
+    const char *unserializable;                 /* NULL when serializable */
+    const char *schema_text;                    /* NULL when not serializable */
+    edxbus_avro_schema_t *schema;               /* owned; NULL when not serializable */
+    json_t *data;                               /* owned: [{"name", "type"}], or NULL */
+    const struct edxbus__builtin_check *checks; /* static, or owned_checks */
     size_t nchecks;
-    struct edxbus__builtin_check *owned_checks;  /* user events: freed with the type */
-    char **owned;                                /* strings this type allocated */
+    struct edxbus__builtin_check *owned_checks; /* user events: freed with the type */
+    char **owned;                               /* strings this type allocated */
     size_t nowned;
 };
 

@@ -53,8 +53,7 @@ static bool is_hex(char c)
 static bool is_word(char c)
 {
     unsigned char u = (unsigned char)c;
-    return u >= 0x80 || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || is_digit(c) ||
-           c == '_';
+    return u >= 0x80 || (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || is_digit(c) || c == '_';
 }
 
 /* Every byte of @p sl is a word character or one of @p extra (and there is at least one). */
@@ -180,8 +179,9 @@ static bool clock(const char *s, size_t len, size_t *i, bool need_seconds, char 
     if (*i < len && s[*i] == '.') {
         (*i)++;
         if (!digits(s, len, i, 6, &frac) || (*i < len && is_digit(s[*i])))
-            return why_set(why, why_size, "the fraction of a second must have 6 digits, as "
-                                          "isoformat() writes it");
+            return why_set(why, why_size,
+                           "the fraction of a second must have 6 digits, as "
+                           "isoformat() writes it");
     }
     return true;
 }
@@ -192,16 +192,19 @@ static bool check_datetime(const char *s, size_t len, char *why, size_t why_size
     int y, mo, d;
     if (!digits(s, len, &i, 4, &y) || !lit(s, len, &i, '-') || !digits(s, len, &i, 2, &mo) ||
         !lit(s, len, &i, '-') || !digits(s, len, &i, 2, &d))
-        return why_set(why, why_size, "expected YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM] as "
-                                      "isoformat() writes it");
+        return why_set(why, why_size,
+                       "expected YYYY-MM-DDTHH:MM:SS[.ffffff][+HH:MM] as "
+                       "isoformat() writes it");
     if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo))
         return why_set(why, why_size, "no such date");
     if (i == len)
-        return why_set(why, why_size, "a date without a time; isoformat() of a datetime writes "
-                                      "YYYY-MM-DDTHH:MM:SS");
+        return why_set(why, why_size,
+                       "a date without a time; isoformat() of a datetime writes "
+                       "YYYY-MM-DDTHH:MM:SS");
     if (s[i] != 'T')
-        return why_set(why, why_size, "date and time must be separated by 'T', as isoformat() "
-                                      "writes them");
+        return why_set(why, why_size,
+                       "date and time must be separated by 'T', as isoformat() "
+                       "writes them");
     i++;
     if (!clock(s, len, &i, true, why, why_size))
         return false;
@@ -210,8 +213,9 @@ static bool check_datetime(const char *s, size_t len, char *why, size_t why_size
     if (s[i] == 'Z' || s[i] == 'z')
         return why_set(why, why_size, "write UTC as +00:00, as isoformat() does, not Z");
     if (s[i] != '+' && s[i] != '-')
-        return why_set(why, why_size, "unexpected text after the time; the offset is "
-                                      "+HH:MM or -HH:MM");
+        return why_set(why, why_size,
+                       "unexpected text after the time; the offset is "
+                       "+HH:MM or -HH:MM");
     i++;
     if (!clock(s, len, &i, false, why, why_size))
         return false;
@@ -235,8 +239,9 @@ static bool check_uuid(const char *s, size_t len, char *why, size_t why_size)
     }
     return true;
 bad:
-    return why_set(why, why_size, "expected 8-4-4-4-12 hex digits as str(UUID) writes "
-                                  "them");
+    return why_set(why, why_size,
+                   "expected 8-4-4-4-12 hex digits as str(UUID) writes "
+                   "them");
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -388,8 +393,9 @@ static bool check_course_key(const char *s, size_t len, char *why, size_t why_si
         ok = memchr(s, ':', len) == NULL && slash_course_ok(s, len);
     if (ok)
         return true;
-    return why_set(why, why_size, "expected course-v1:ORG+COURSE+RUN, "
-                                  "ccx-v1:ORG+COURSE+RUN+ccx@N, library-v1:ORG+LIB or ORG/COURSE/RUN");
+    return why_set(why, why_size,
+                   "expected course-v1:ORG+COURSE+RUN, "
+                   "ccx-v1:ORG+COURSE+RUN+ccx@N, library-v1:ORG+LIB or ORG/COURSE/RUN");
 }
 
 static bool check_ccx_locator(const char *s, size_t len, char *why, size_t why_size)
@@ -440,8 +446,7 @@ static bool check_library_usage_locator_v2(const char *s, size_t len, char *why,
     return why_set(why, why_size, "expected lb:ORG:SLUG:TYPE:ID");
 }
 
-static bool check_library_collection_locator(const char *s, size_t len, char *why,
-                                             size_t why_size)
+static bool check_library_collection_locator(const char *s, size_t len, char *why, size_t why_size)
 {
     struct slice rest;
     if (has_prefix(s, len, "lib-collection:", &rest) && lib_parts_ok(rest, 3, 0))
@@ -449,8 +454,7 @@ static bool check_library_collection_locator(const char *s, size_t len, char *wh
     return why_set(why, why_size, "expected lib-collection:ORG:SLUG:ID");
 }
 
-static bool check_library_container_locator(const char *s, size_t len, char *why,
-                                            size_t why_size)
+static bool check_library_container_locator(const char *s, size_t len, char *why, size_t why_size)
 {
     struct slice rest;
     if (has_prefix(s, len, "lct:", &rest) && lib_parts_ok(rest, 4, 2))
@@ -474,8 +478,9 @@ static bool check_usage_key(const char *s, size_t len, char *why, size_t why_siz
         ok = lb_ok(s, len);
     if (ok)
         return true;
-    return why_set(why, why_size, "expected block-v1:ORG+COURSE+RUN+type@TYPE+block@ID, "
-                                  "lb:ORG:LIB:TYPE:ID, ccx-block-v1:, lib-block-v1: or i4x://");
+    return why_set(why, why_size,
+                   "expected block-v1:ORG+COURSE+RUN+type@TYPE+block@ID, "
+                   "lb:ORG:LIB:TYPE:ID, ccx-block-v1:, lib-block-v1: or i4x://");
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -49,8 +49,8 @@ static const struct {
     const char *name;
     const char *avro;
 } PRIM_TYPES[] = {
-    {"str", "string"}, {"int", "long"}, {"bool", "boolean"}, {"float", "double"},
-    {"bytes", "bytes"},
+    {"str", "string"},   {"int", "long"},    {"bool", "boolean"},
+    {"float", "double"}, {"bytes", "bytes"},
 };
 
 #define N_OF(a) (sizeof(a) / sizeof((a)[0]))
@@ -320,8 +320,10 @@ static struct ctype *parse_type(struct parser *p, const char **s, const char *en
     if (list || dict) {
         if (*s < end && **s == '[')
             return parse_generic(p, s, end, name, nlen, list, depth);
-        fail(p, p->line, "a %.*s needs its item type, as in %s; openedx-events cannot serialize "
-             "one without", (int)nlen, name, list ? "List[str]" : "Dict[str, str]");
+        fail(p, p->line,
+             "a %.*s needs its item type, as in %s; openedx-events cannot serialize "
+             "one without",
+             (int)nlen, name, list ? "List[str]" : "Dict[str, str]");
         return NULL;
     }
     if (*s < end && **s == '[') {
@@ -427,13 +429,16 @@ static struct cfield *parse_field_line(struct parser *p, const char *s, size_t l
         tlen = (size_t)(equals - type);
         trim(&dflt, &dlen);
         if (!in_class) {
-            fail(p, p->line, "an event's data field has no default (openedx-events requires "
+            fail(p, p->line,
+                 "an event's data field has no default (openedx-events requires "
                  "every data kwarg)");
             return NULL;
         }
         if (!valid_default(dflt, dlen)) {
-            fail(p, p->line, "default \"%.*s\" of %.*s: expected None, True, False, a number, a "
-                 "quoted string, dict, list or factory(T)", (int)dlen, dflt, (int)nlen, name);
+            fail(p, p->line,
+                 "default \"%.*s\" of %.*s: expected None, True, False, a number, a "
+                 "quoted string, dict, list or factory(T)",
+                 (int)dlen, dflt, (int)nlen, name);
             return NULL;
         }
     }
@@ -506,18 +511,20 @@ static bool begin_class(struct parser *p, const char *s, size_t len, struct ccla
         size_t blen = rlen - 2;
         trim(&b, &blen);
         const char *dot = memchr(b, '.', blen);
-        bool ok = dot ? is_ident(b, (size_t)(dot - b)) &&
-                            is_ident(dot + 1, blen - (size_t)(dot - b) - 1)
-                      : is_ident(b, blen);
+        bool ok =
+            dot ? is_ident(b, (size_t)(dot - b)) && is_ident(dot + 1, blen - (size_t)(dot - b) - 1)
+                : is_ident(b, blen);
         if (!ok) {
-            fail(p, p->line, "base class \"%.*s\": expected one class name (multiple bases are "
-                 "not supported)", (int)blen, b);
+            fail(p, p->line,
+                 "base class \"%.*s\": expected one class name (multiple bases are "
+                 "not supported)",
+                 (int)blen, b);
             return false;
         }
         c->base_name = cs_strndup(p, b, blen);
     }
-    if (c->name == NULL || !push_ptr(p, (void ***)&p->cs->classes, &p->cs->nclasses,
-                                     &p->cs->classes_cap, c))
+    if (c->name == NULL ||
+        !push_ptr(p, (void ***)&p->cs->classes, &p->cs->nclasses, &p->cs->classes_cap, c))
         return false;
     *out = c;
     return true;
@@ -527,8 +534,10 @@ static bool begin_event(struct parser *p, const char *s, size_t len, struct ceve
 {
     trim(&s, &len);
     if (!valid_event_type(s, len)) {
-        fail(p, p->line, "\"%.*s\" is not an event type (dotted names, e.g. "
-             "org.openedx.learning.thing.happened.v1)", (int)len, s);
+        fail(p, p->line,
+             "\"%.*s\" is not an event type (dotted names, e.g. "
+             "org.openedx.learning.thing.happened.v1)",
+             (int)len, s);
         return false;
     }
     for (size_t i = 0; i < p->cs->nevents; i++) {
@@ -622,8 +631,7 @@ static bool event_key(struct parser *p, struct cevent *ev, const char *s, size_t
         slot = &d->signal;
     } else if (eq(key, klen, "minor_version")) {
         if (!parse_int(v, vlen, &d->minor_version)) {
-            fail(p, p->line, "minor_version \"%.*s\" is not a non-negative integer", (int)vlen,
-                 v);
+            fail(p, p->line, "minor_version \"%.*s\" is not a non-negative integer", (int)vlen, v);
             return false;
         }
         return true;
@@ -640,17 +648,19 @@ static bool event_key(struct parser *p, struct cevent *ev, const char *s, size_t
         *state = K_TEXT;
     } else if (eq(key, klen, "data")) {
         if (vlen != 0 || ev->has_data) {
-            fail(p, p->line, vlen ? "data: list its fields on the lines below, one per line"
-                                  : "data is given twice");
+            fail(p, p->line,
+                 vlen ? "data: list its fields on the lines below, one per line"
+                      : "data is given twice");
             return false;
         }
         ev->has_data = true;
         *state = K_DATA;
         return true;
     } else {
-        fail(p, p->line, "unknown key \"%.*s\" in event %s; expected signal, minor_version, "
-             "key_field, description, warning, unserializable or data", (int)klen, key,
-             d->type);
+        fail(p, p->line,
+             "unknown key \"%.*s\" in event %s; expected signal, minor_version, "
+             "key_field, description, warning, unserializable or data",
+             (int)klen, key, d->type);
         return false;
     }
     *text_slot = slot;
@@ -675,9 +685,8 @@ static struct cclass *lookup(struct parser *p, const char *module, const char *n
             memcpy(mod, name, mlen);
             mod[mlen] = '\0';
             for (int i = 0; i < 2; i++) {
-                struct cclass *c = sets[i] ? find_class_in(sets[i], mod, dot + 1,
-                                                           strlen(dot + 1), &count)
-                                           : NULL;
+                struct cclass *c =
+                    sets[i] ? find_class_in(sets[i], mod, dot + 1, strlen(dot + 1), &count) : NULL;
                 if (c != NULL)
                     return c;
             }
@@ -699,8 +708,8 @@ static struct cclass *lookup(struct parser *p, const char *module, const char *n
                 if (strcmp(sets[i]->classes[j]->name, name) == 0)
                     m1 = sets[i]->classes[j]->module;
             }
-            fail(p, line, "class %s is ambiguous: write %s.%s or %s.%s", name, m1, name,
-                 c->module, name);
+            fail(p, line, "class %s is ambiguous: write %s.%s or %s.%s", name, m1, name, c->module,
+                 name);
             return NULL;
         }
         if (c != NULL)
@@ -709,8 +718,10 @@ static struct cclass *lookup(struct parser *p, const char *module, const char *n
     if (is_base)
         fail(p, line, "unknown class %s", name);
     else
-        fail(p, line, "unknown type %s; expected str, int, bool, float, bytes, datetime, UUID, "
-             "an opaque key type, List[T], Dict[str, T] or a class", name);
+        fail(p, line,
+             "unknown type %s; expected str, int, bool, float, bytes, datetime, UUID, "
+             "an opaque key type, List[T], Dict[str, T] or a class",
+             name);
     return NULL;
 }
 
@@ -784,9 +795,9 @@ static bool dup_field(struct parser *p, struct cfield *list, struct cfield *f)
 
 static bool parse_lines(struct parser *p, const char *text, size_t len)
 {
-    struct cclass *cls = NULL;  /* the open block, if any */
+    struct cclass *cls = NULL; /* the open block, if any */
     struct cevent *ev = NULL;
-    size_t body_indent = 0;     /* indent of the open block's lines; 0 until its first line */
+    size_t body_indent = 0; /* indent of the open block's lines; 0 until its first line */
     enum ev_key state = K_NONE;
     const char **text_slot = NULL;
     const char *end = text + len;
@@ -839,8 +850,10 @@ static bool parse_lines(struct parser *p, const char *text, size_t len)
                 if (!begin_event(p, body + 6, blen - 7, &ev))
                     return false;
             } else {
-                fail(p, p->line, "expected \"module name\", \"class Name:\" or \"event type:\", "
-                     "got \"%.*s\"", (int)(blen > 40 ? 40 : blen), body);
+                fail(p, p->line,
+                     "expected \"module name\", \"class Name:\" or \"event type:\", "
+                     "got \"%.*s\"",
+                     (int)(blen > 40 ? 40 : blen), body);
                 return false;
             }
             continue;
@@ -890,8 +903,8 @@ static bool parse_lines(struct parser *p, const char *text, size_t len)
 }
 
 struct edxbus__classes *edxbus__classes_parse(const char *text, size_t len, const char *file,
-                                              const struct edxbus__classes *builtin,
-                                              char *errstr, size_t errstr_size)
+                                              const struct edxbus__classes *builtin, char *errstr,
+                                              size_t errstr_size)
 {
     struct edxbus__classes *cs = calloc(1, sizeof *cs);
     if (cs == NULL)

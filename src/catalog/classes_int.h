@@ -29,7 +29,7 @@ struct ctype {
 
 struct cfield {
     const char *name;
-    const char *type_text;    /* as written: "List[str]" */
+    const char *type_text; /* as written: "List[str]" */
     struct ctype *type;
     const char *default_text; /* as written after "= "; NULL when none */
     bool optional;            /* "= None": ["null", T] with default null */
@@ -39,10 +39,10 @@ struct cfield {
 
 struct cclass {
     const char *name;
-    const char *module;       /* "" when the file names none */
-    const char *base_name;    /* as written; NULL when none */
-    struct cclass *base;      /* after resolution */
-    struct cfield *fields;    /* own fields, in order */
+    const char *module;    /* "" when the file names none */
+    const char *base_name; /* as written; NULL when none */
+    struct cclass *base;   /* after resolution */
+    struct cfield *fields; /* own fields, in order */
     struct cfield **tail;
     int line;
 };
@@ -50,7 +50,7 @@ struct cclass {
 struct cevent {
     struct edxbus__event_def def;
     const char *module;
-    struct cfield *data;      /* the signal's data kwargs, in order */
+    struct cfield *data; /* the signal's data kwargs, in order */
     struct cfield **tail;
     bool has_data;
 };

@@ -32,7 +32,7 @@
 
 struct gen {
     const struct edxbus__classes *cs;
-    json_t *seen;                      /* object: class names already defined */
+    json_t *seen; /* object: class names already defined */
     struct edxbus__check_path *checks;
     size_t nchecks, checks_cap;
     bool want_checks;
@@ -102,8 +102,8 @@ nomem:
     return false;
 }
 
-static json_t *gen_type(struct gen *g, const struct ctype *t, const char *path,
-                        const char *owner, int line);
+static json_t *gen_type(struct gen *g, const struct ctype *t, const char *path, const char *owner,
+                        int line);
 
 /* The type of a list item or map value (schema.py _get_avro_type_for_list_item/_dict_item). */
 static json_t *gen_item(struct gen *g, const struct ctype *t, const char *path, const char *owner,
@@ -113,14 +113,14 @@ static json_t *gen_item(struct gen *g, const struct ctype *t, const char *path, 
         return json_string(t->avro);
     if (t->kind == CT_LIST || t->kind == CT_DICT || t->kind == CT_CLASS)
         return gen_type(g, t, path, owner, line);
-    gen_fail(g, EDXBUS_ERR_SCHEMA, line, "%s: a %s cannot be a %s (openedx-events allows only "
-             "str, int, bool, float, bytes, lists, dicts and classes there)", owner, t->name,
-             where);
+    gen_fail(g, EDXBUS_ERR_SCHEMA, line,
+             "%s: a %s cannot be a %s (openedx-events allows only "
+             "str, int, bool, float, bytes, lists, dicts and classes there)",
+             owner, t->name, where);
     return NULL;
 }
 
-static bool overridden(const struct cfield *f, const struct cclass *const *derived,
-                       size_t nderived)
+static bool overridden(const struct cfield *f, const struct cclass *const *derived, size_t nderived)
 {
     for (size_t i = 0; i < nderived; i++) {
         for (const struct cfield *d = derived[i]->fields; d != NULL; d = d->next) {
@@ -182,8 +182,8 @@ static json_t *gen_record(struct gen *g, const struct cclass *c, const char *pat
 }
 
 /* The Avro type of @p t; @p path is the field's path (for checks inside it). */
-static json_t *gen_type(struct gen *g, const struct ctype *t, const char *path,
-                        const char *owner, int line)
+static json_t *gen_type(struct gen *g, const struct ctype *t, const char *path, const char *owner,
+                        int line)
 {
     json_t *type = NULL, *item = NULL;
     char *sub = NULL;
@@ -194,8 +194,10 @@ static json_t *gen_type(struct gen *g, const struct ctype *t, const char *path,
     case CT_CUSTOM:
         return add_check(g, path, t->check, line) ? json_string("string") : NULL;
     case CT_UNSUPPORTED:
-        gen_fail(g, EDXBUS_ERR_SCHEMA, line, "%s: %s has no Avro type; openedx-events cannot "
-                 "serialize it (mark the event unserializable)", owner, t->name);
+        gen_fail(g, EDXBUS_ERR_SCHEMA, line,
+                 "%s: %s has no Avro type; openedx-events cannot "
+                 "serialize it (mark the event unserializable)",
+                 owner, t->name);
         return NULL;
     case CT_LIST:
     case CT_DICT:
@@ -239,8 +241,7 @@ static json_t *gen_field(struct gen *g, const struct cfield *f, const char *pref
         return NULL;
     json_t *field;
     if (may_be_optional && f->optional)
-        field = json_pack("{s:s, s:[s,o], s:n}", "name", f->name, "type", "null", type,
-                          "default");
+        field = json_pack("{s:s, s:[s,o], s:n}", "name", f->name, "type", "null", type, "default");
     else
         field = json_pack("{s:s, s:o}", "name", f->name, "type", type);
     if (field == NULL)
@@ -262,8 +263,8 @@ edxbus_err_t edxbus__classes_schema(const struct edxbus__classes *cs, size_t i, 
                                     char *errstr, size_t errstr_size)
 {
     const struct cevent *ev = cs->events[i];
-    struct gen g = {.cs = cs, .want_checks = checks != NULL, .errstr = errstr,
-                    .errstr_size = errstr_size};
+    struct gen g = {
+        .cs = cs, .want_checks = checks != NULL, .errstr = errstr, .errstr_size = errstr_size};
     json_t *root = NULL, *fields = NULL;
     *text = NULL;
     if (ev->def.unserializable != NULL) {
@@ -311,8 +312,8 @@ json_t *edxbus__classes_event_data_json(const struct edxbus__classes *cs, size_t
 {
     json_t *data = json_array();
     for (const struct cfield *f = cs->events[i]->data; data != NULL && f != NULL; f = f->next) {
-        if (json_array_append_new(data, json_pack("{s:s, s:s}", "name", f->name, "type",
-                                                  f->type_text)) != 0) {
+        if (json_array_append_new(
+                data, json_pack("{s:s, s:s}", "name", f->name, "type", f->type_text)) != 0) {
             json_decref(data);
             return NULL;
         }

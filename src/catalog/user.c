@@ -168,8 +168,10 @@ static edxbus_err_t load_avsc(const char *dir, const char *name, struct batch *b
     const char *ns = json_string_value(json_object_get(root, "namespace"));
     if (!json_is_object(root) || !json_is_string(json_object_get(root, "type")) ||
         strcmp(json_string_value(json_object_get(root, "type")), "record") != 0) {
-        snprintf(errstr, errstr_size, "%s: not a record schema; an event's schema is a record "
-                 "whose namespace is the event type", path);
+        snprintf(errstr, errstr_size,
+                 "%s: not a record schema; an event's schema is a record "
+                 "whose namespace is the event type",
+                 path);
         goto out;
     }
     et = calloc(1, sizeof *et);
@@ -214,8 +216,10 @@ edxbus_err_t edxbus_catalog_add_avsc_dir(edxbus_catalog_t *cat, const char *dir,
     size_t n = 0, cap = 0;
     DIR *d = opendir(dir);
     if (d == NULL) {
-        snprintf(errstr, errstr_size, "%s: %s; set EVENT_BUS_SCHEMA_PATH (or --schemas) to a "
-                 "directory of .avsc files", dir, strerror(errno));
+        snprintf(errstr, errstr_size,
+                 "%s: %s; set EVENT_BUS_SCHEMA_PATH (or --schemas) to a "
+                 "directory of .avsc files",
+                 dir, strerror(errno));
         return EDXBUS_ERR_IO;
     }
     for (;;) {
@@ -336,8 +340,8 @@ out:
     return err;
 }
 
-edxbus_err_t edxbus_catalog_add_classes_file(edxbus_catalog_t *cat, const char *path,
-                                             char *errstr, size_t errstr_size)
+edxbus_err_t edxbus_catalog_add_classes_file(edxbus_catalog_t *cat, const char *path, char *errstr,
+                                             size_t errstr_size)
 {
     char scratch[EDXBUS_ERRSTR_SIZE];
     if (errstr == NULL || errstr_size == 0) {
@@ -352,10 +356,9 @@ edxbus_err_t edxbus_catalog_add_classes_file(edxbus_catalog_t *cat, const char *
     if (text == NULL)
         return EDXBUS_ERR_IO;
     if (cat->builtin_classes == NULL) {
-        cat->builtin_classes = edxbus__classes_parse(edxbus__builtin_classes_text,
-                                                     edxbus__builtin_classes_len,
-                                                     edxbus__builtin_classes_file, NULL, errstr,
-                                                     errstr_size);
+        cat->builtin_classes =
+            edxbus__classes_parse(edxbus__builtin_classes_text, edxbus__builtin_classes_len,
+                                  edxbus__builtin_classes_file, NULL, errstr, errstr_size);
         if (cat->builtin_classes == NULL) {
             err = EDXBUS_ERR_NOMEM; /* the built-in source parsed at build time */
             goto out;

@@ -48,8 +48,8 @@ TEST(test_every_vector_encodes_and_decodes_through_the_catalog)
         if (et == NULL)
             TEST_FAIL_("%s: not in the catalog", type);
         edxbus_buf_reset(&out);
-        if (edxbus_event_encode(et, json_object_get(row, "data"), 0, &out, errstr,
-                                sizeof errstr) != EDXBUS_OK)
+        if (edxbus_event_encode(et, json_object_get(row, "data"), 0, &out, errstr, sizeof errstr) !=
+            EDXBUS_OK)
             TEST_FAIL_("%s/%s: encode: %s", type, cas, errstr);
         ASSERT_TRUE(out.len < sizeof bytes);
         to_hex(out.data, out.len, hex);

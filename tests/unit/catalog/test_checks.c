@@ -12,15 +12,15 @@ static bool check(enum edxbus__check kind, const char *s)
     return ok;
 }
 
-#define VALID(kind, s)                                                                         \
-    do {                                                                                       \
-        if (!check(kind, s))                                                                   \
-            TEST_FAIL_("%s should accept \"%s\"", edxbus__check_name(kind), s);                \
+#define VALID(kind, s)                                                                             \
+    do {                                                                                           \
+        if (!check(kind, s))                                                                       \
+            TEST_FAIL_("%s should accept \"%s\"", edxbus__check_name(kind), s);                    \
     } while (0)
-#define INVALID(kind, s)                                                                       \
-    do {                                                                                       \
-        if (check(kind, s))                                                                    \
-            TEST_FAIL_("%s should refuse \"%s\"", edxbus__check_name(kind), s);                \
+#define INVALID(kind, s)                                                                           \
+    do {                                                                                           \
+        if (check(kind, s))                                                                        \
+            TEST_FAIL_("%s should refuse \"%s\"", edxbus__check_name(kind), s);                    \
     } while (0)
 
 TEST(test_datetime)
@@ -143,10 +143,10 @@ TEST(test_library_keys)
 TEST(test_nul_inside_a_value_is_refused)
 {
     char why[128];
-    ASSERT_TRUE(!edxbus__check_fn(EDXBUS__CHECK_COURSE_KEY)("course-v1:a+b\0+c", 16, why,
-                                                            sizeof why));
-    ASSERT_TRUE(!edxbus__check_fn(EDXBUS__CHECK_DATETIME)("1970-01-01T00:00:00\0", 20, why,
-                                                          sizeof why));
+    ASSERT_TRUE(
+        !edxbus__check_fn(EDXBUS__CHECK_COURSE_KEY)("course-v1:a+b\0+c", 16, why, sizeof why));
+    ASSERT_TRUE(
+        !edxbus__check_fn(EDXBUS__CHECK_DATETIME)("1970-01-01T00:00:00\0", 20, why, sizeof why));
     ASSERT_TRUE(edxbus__check_fn(EDXBUS__CHECK_NONE) == NULL);
 }
 
@@ -155,9 +155,9 @@ static json_t *enrollment(const char *creation_date, const char *course_key)
     return json_pack("{s:{s:{s:i, s:b, s:{s:s, s:s, s:s}}, s:{s:s, s:s, s:n, s:n}, s:s, s:b, "
                      "s:s, s:n}}",
                      "enrollment", "user", "id", 42, "is_active", 1, "pii", "username", "ada",
-                     "email", "ada@example.com", "name", "Ada", "course", "course_key",
-                     course_key, "display_name", "Demo", "start", "end", "mode", "audit",
-                     "is_active", 1, "creation_date", creation_date, "created_by");
+                     "email", "ada@example.com", "name", "Ada", "course", "course_key", course_key,
+                     "display_name", "Demo", "start", "end", "mode", "audit", "is_active", 1,
+                     "creation_date", creation_date, "created_by");
 }
 
 TEST(test_encode_names_the_field_and_can_be_switched_off)
@@ -174,18 +174,16 @@ TEST(test_encode_names_the_field_and_can_be_switched_off)
 
     json_t *bad = enrollment("2024-05-17T14:03:27Z", "course-v1:edX+DemoX+Demo");
     edxbus_buf_reset(&out);
-    ASSERT_EQ_INT(edxbus_event_encode(et, bad, 0, &out, errstr, sizeof errstr),
-                  EDXBUS_ERR_ENCODE);
+    ASSERT_EQ_INT(edxbus_event_encode(et, bad, 0, &out, errstr, sizeof errstr), EDXBUS_ERR_ENCODE);
     ASSERT_CONTAINS(errstr, "enrollment.creation_date");
     ASSERT_CONTAINS(errstr, "datetime");
-    ASSERT_EQ_INT(edxbus_event_encode(et, bad, EDXBUS_AVRO_NO_CHECKS, &out, errstr,
-                                      sizeof errstr), EDXBUS_OK);
+    ASSERT_EQ_INT(edxbus_event_encode(et, bad, EDXBUS_AVRO_NO_CHECKS, &out, errstr, sizeof errstr),
+                  EDXBUS_OK);
     json_decref(bad);
 
     bad = enrollment("2024-05-17T14:03:27+00:00", "edX DemoX");
     edxbus_buf_reset(&out);
-    ASSERT_EQ_INT(edxbus_event_encode(et, bad, 0, &out, errstr, sizeof errstr),
-                  EDXBUS_ERR_ENCODE);
+    ASSERT_EQ_INT(edxbus_event_encode(et, bad, 0, &out, errstr, sizeof errstr), EDXBUS_ERR_ENCODE);
     ASSERT_CONTAINS(errstr, "enrollment.course.course_key");
     ASSERT_CONTAINS(errstr, "CourseKey");
     json_decref(bad);
@@ -200,20 +198,19 @@ TEST(test_check_inside_a_list_of_records)
     edxbus_catalog_t *cat = edxbus_catalog_new();
     const edxbus_event_type_t *et =
         edxbus_catalog_find(cat, "org.openedx.learning.discussions.configuration.changed.v1");
-    json_t *data = json_pack(
-        "{s:{s:s, s:s, s:b, s:b, s:b, s:b, s:{}, s:[{s:s, s:s, s:n, s:n, s:n, s:{}}]}}",
-        "configuration", "course_key", "course-v1:a+b+c", "provider_type", "legacy", "enabled", 1,
-        "enable_in_context", 1, "enable_graded_units", 0, "unit_level_visibility", 0,
-        "plugin_configuration", "contexts", "title", "t", "usage_key", "not a key", "group_id",
-        "external_id", "ordering", "context");
+    json_t *data =
+        json_pack("{s:{s:s, s:s, s:b, s:b, s:b, s:b, s:{}, s:[{s:s, s:s, s:n, s:n, s:n, s:{}}]}}",
+                  "configuration", "course_key", "course-v1:a+b+c", "provider_type", "legacy",
+                  "enabled", 1, "enable_in_context", 1, "enable_graded_units", 0,
+                  "unit_level_visibility", 0, "plugin_configuration", "contexts", "title", "t",
+                  "usage_key", "not a key", "group_id", "external_id", "ordering", "context");
     struct edxbus_buf out = EDXBUS_BUF_INIT;
     char errstr[EDXBUS_ERRSTR_SIZE] = "";
-    ASSERT_EQ_INT(edxbus_event_encode(et, data, 0, &out, errstr, sizeof errstr),
-                  EDXBUS_ERR_ENCODE);
+    ASSERT_EQ_INT(edxbus_event_encode(et, data, 0, &out, errstr, sizeof errstr), EDXBUS_ERR_ENCODE);
     ASSERT_CONTAINS(errstr, "usage_key");
     ASSERT_CONTAINS(errstr, "UsageKey");
-    ASSERT_EQ_INT(edxbus_event_encode(et, data, EDXBUS_AVRO_NO_CHECKS, &out, errstr,
-                                      sizeof errstr), EDXBUS_OK);
+    ASSERT_EQ_INT(edxbus_event_encode(et, data, EDXBUS_AVRO_NO_CHECKS, &out, errstr, sizeof errstr),
+                  EDXBUS_OK);
     json_decref(data);
     edxbus_buf_fini(&out);
     edxbus_catalog_destroy(cat);

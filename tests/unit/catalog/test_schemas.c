@@ -55,7 +55,8 @@ TEST(test_signals_metadata_equals_signals_json)
     size_t i;
     json_t *s;
     int unserializable = 0;
-    json_array_foreach(signals, i, s) {
+    json_array_foreach(signals, i, s)
+    {
         const char *type = json_string_value(json_object_get(s, "event_type"));
         const edxbus_event_type_t *et = edxbus_catalog_find(cat, type);
         if (et == NULL)

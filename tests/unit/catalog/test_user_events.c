@@ -138,11 +138,12 @@ TEST(test_classes_file_defines_events)
     write_file("grading.classes", CLASSES);
     edxbus_catalog_t *cat = edxbus_catalog_new();
     char errstr[EDXBUS_ERRSTR_SIZE] = "";
-    if (edxbus_catalog_add_classes_file(cat, tmp_path("grading.classes"), errstr,
-                                        sizeof errstr) != EDXBUS_OK)
+    if (edxbus_catalog_add_classes_file(cat, tmp_path("grading.classes"), errstr, sizeof errstr) !=
+        EDXBUS_OK)
         TEST_FAIL_("%s", errstr);
     ASSERT_EQ_INT(edxbus_catalog_count(cat), 77);
-    const edxbus_event_type_t *et = edxbus_catalog_find(cat, "org.example.grading.score.changed.v1");
+    const edxbus_event_type_t *et =
+        edxbus_catalog_find(cat, "org.example.grading.score.changed.v1");
     ASSERT_TRUE(et != NULL);
     ASSERT_EQ_STR(edxbus_event_type_signal(et), "SCORE_CHANGED");
     ASSERT_EQ_INT(edxbus_event_type_minor_version(et), 2);
@@ -162,22 +163,20 @@ TEST(test_classes_file_defines_events)
     json_t *data = json_pack(
         "{s:{s:{s:i, s:b, s:{s:s, s:s, s:s}}, s:{s:s, s:s, s:n, s:n}, s:s, s:f, s:s, s:[], "
         "s:n, s:n}, s:s}",
-        "score", "user", "id", 1, "is_active", 1, "pii", "username", "u", "email", "e", "name",
-        "n", "course", "course_key", "course-v1:a+b+c", "display_name", "d", "start", "end",
-        "block", "block-v1:a+b+c+type@problem+block@p", "score", 0.5, "graded_at",
+        "score", "user", "id", 1, "is_active", 1, "pii", "username", "u", "email", "e", "name", "n",
+        "course", "course_key", "course-v1:a+b+c", "display_name", "d", "start", "end", "block",
+        "block-v1:a+b+c+type@problem+block@p", "score", 0.5, "graded_at",
         "2024-01-01T00:00:00+00:00", "tags", "note", "previous", "reason", "regrade");
     struct edxbus_buf out = EDXBUS_BUF_INIT;
     ASSERT_EQ_INT(edxbus_event_encode(et, data, 0, &out, errstr, sizeof errstr), EDXBUS_OK);
     json_object_set_new(json_object_get(data, "score"), "graded_at", json_string("yesterday"));
-    ASSERT_EQ_INT(edxbus_event_encode(et, data, 0, &out, errstr, sizeof errstr),
-                  EDXBUS_ERR_ENCODE);
+    ASSERT_EQ_INT(edxbus_event_encode(et, data, 0, &out, errstr, sizeof errstr), EDXBUS_ERR_ENCODE);
     ASSERT_CONTAINS(errstr, "score.graded_at");
     json_object_set_new(json_object_get(data, "score"), "graded_at",
                         json_string("2024-01-01T00:00:00+00:00"));
     json_object_set_new(json_object_get(json_object_get(data, "score"), "course"), "course_key",
                         json_string("nope"));
-    ASSERT_EQ_INT(edxbus_event_encode(et, data, 0, &out, errstr, sizeof errstr),
-                  EDXBUS_ERR_ENCODE);
+    ASSERT_EQ_INT(edxbus_event_encode(et, data, 0, &out, errstr, sizeof errstr), EDXBUS_ERR_ENCODE);
     ASSERT_CONTAINS(errstr, "score.course.course_key");
     json_decref(data);
     edxbus_buf_fini(&out);
@@ -225,8 +224,8 @@ TEST(test_classes_file_errors_name_file_and_line)
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         write_file("bad.classes", cases[i].text);
         errstr[0] = '\0';
-        edxbus_err_t err = edxbus_catalog_add_classes_file(cat, tmp_path("bad.classes"), errstr,
-                                                           sizeof errstr);
+        edxbus_err_t err =
+            edxbus_catalog_add_classes_file(cat, tmp_path("bad.classes"), errstr, sizeof errstr);
         if (err != EDXBUS_ERR_SCHEMA)
             TEST_FAIL_("case %zu: got %s (%s)", i, edxbus_err2name(err), errstr);
         ASSERT_CONTAINS(errstr, "bad.classes:");
@@ -234,8 +233,9 @@ TEST(test_classes_file_errors_name_file_and_line)
         ASSERT_EQ_INT(edxbus_catalog_count(cat), 75);
     }
     remove_file("bad.classes");
-    ASSERT_EQ_INT(edxbus_catalog_add_classes_file(cat, tmp_path("missing.classes"), errstr,
-                                                  sizeof errstr), EDXBUS_ERR_IO);
+    ASSERT_EQ_INT(
+        edxbus_catalog_add_classes_file(cat, tmp_path("missing.classes"), errstr, sizeof errstr),
+        EDXBUS_ERR_IO);
     ASSERT_CONTAINS(errstr, "missing.classes");
     edxbus_catalog_destroy(cat);
 }
