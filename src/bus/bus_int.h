@@ -1,0 +1,98 @@
+/* src/bus/bus_int.h — what the bus's own modules share (signal.c, bus.c, producer.c,
+ * consumer.c, worker.c, dlq.c). Not API: nothing outside src/bus/ includes it.
+ *
+ * The bus owns one edxbus_signal per catalog entry, in catalog order (sorted by type string, so
+ * a signal is found by binary search). An edxbus_event lives on the sender's stack for one
+ * dispatch: the data and the Avro body are each either borrowed from the sender or made on
+ * first use (decoded/encoded lazily) and freed by edxbus__event_fini().
+ */
+#ifndef EDXBUS_BUS_INT_H
+#define EDXBUS_BUS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "edxbus/bus.h"
+#include "edxbus/consumer.h"
+#include "edxbus/producer.h"
+#include "edxbus/routing.h"
+#include "edxbus/signal.h"
+
+struct edxbus__receiver {
+    char *name;
+    edxbus_receiver_fn fn;
+    void *opaque;
+};
+
+struct edxbus_signal {
+    edxbus_bus_t *bus;
+    const edxbus_event_type_t *et;
+    struct edxbus__receiver *recv; /* in connection order */
+    size_t nrecv, caprecv;
+    bool enabled;
+};
+
+struct edxbus_event {
+    const edxbus_event_type_t *et;
+    const json_t *data;  /* borrowed, or data_owned, or NULL until asked for */
+    json_t *data_owned;
+    const uint8_t *value; /* borrowed, or value_buf.data, or NULL until asked for */
+    size_t value_len;
+    struct edxbus_buf value_buf;
+    const struct edxbus_metadata *md;
+    bool from_bus;
+    const struct edxbus_msg *msg; /* the consumed message, or NULL */
+    unsigned attempt;
+    bool lazy_failed; /* a lazy decode/encode failed once: don't retry it per receiver */
+};
+
+struct edxbus_bus {
+    edxbus_conf_t *conf;
+    edxbus_catalog_t *cat;
+    struct edxbus_signal *signals; /* one per catalog entry, same order */
+    size_t nsignals;
+    edxbus_producer_t *prod;   /* NULL: inactive */
+    char *producer_problem;    /* why inactive although events are routed, or NULL */
+    edxbus_routing_t *routing; /* EVENT_BUS_PRODUCER_CONFIG, or NULL */
+};
+
+/** Release what @p ev made lazily. */
+void edxbus__event_fini(struct edxbus_event *ev);
+
+/** Call the receivers of @p sig on @p ev. @p done (may be NULL) has one flag per receiver:
+ *  receivers already done are skipped, and each one that succeeds is marked done (the worker's
+ *  retries call only the failed ones). @p report is reset first except its results/cap. */
+edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *ev,
+                                     unsigned flags, bool *done,
+                                     struct edxbus_send_report *report, char *errstr,
+                                     size_t errstr_size);
+
+/** Find the signal of an event type descriptor (NULL when not of this bus's catalog). */
+edxbus_signal_t *edxbus__bus_signal_of(edxbus_bus_t *bus, const edxbus_event_type_t *et);
+
+/** The producer's receiver: sends to every enabled route of the event's type. */
+edxbus_err_t edxbus__producer_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
+                                       size_t errstr_size);
+
+/** Full topic of @p topic under EVENT_BUS_TOPIC_PREFIX of @p conf. Returns new (free()). */
+char *edxbus__full_topic(const edxbus_conf_t *conf, const char *topic);
+
+/** The backend's name in capitals for EVENT_BUS_<BACKEND>_... settings ("SQLITE"). */
+void edxbus__backend_setting(char *out, size_t out_size, const struct edxbus_backend_ops *ops,
+                             const char *suffix);
+
+/** Produce a dead letter of @p msg to "<msg->topic>-dlq" through @p ops/@p be. */
+edxbus_err_t edxbus__dlq_send(const struct edxbus_backend_ops *ops, void *be,
+                              const struct edxbus_msg *msg, const char *group, unsigned attempts,
+                              const char *error, char *errstr, size_t errstr_size);
+
+/** Sleep @p ms milliseconds, in slices, returning early when *@p stop becomes non-zero
+ *  (@p stop may be NULL). Returns false when stopped early. */
+bool edxbus__sleep_ms(int64_t ms, const volatile sig_atomic_t *stop);
+
+/** Write printf-style text into @p errstr (NULL or size 0: nothing). */
+void edxbus__errf(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+#endif /* EDXBUS_BUS_INT_H */

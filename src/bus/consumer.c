@@ -1,0 +1,255 @@
+/* src/bus/consumer.c — the consumer front end (consumer.h): settings, start position, backend.
+ *
+ * edxbus_consumer_new reads everything the worker loop (worker.c) needs once: the backend of
+ * EVENT_BUS_CONSUMER, the full topic (prefix rule), the retry and dead-letter policy, the
+ * consecutive-errors limit, the poll slice and failure sleep, audit logging and the kill switch
+ * (EVENT_BUS_<BACKEND>_CONSUMERS_ENABLED). With the kill switch off it opens nothing: the worker
+ * logs and returns, as the reference consumers do.
+ *
+ * The start position comes from --extra, translated once here into struct
+ * edxbus_consumer_opts: "start" as given; the Redis consumer's check_backlog=true is
+ * "earliest" and its last_read_msg_id a position; offset_time (ISO-8601 with an offset, as the
+ * Kafka consumer takes it) becomes start_time_ms. The rest of extra goes to the backend.
+ *
+ * To add a setting of the worker: read it here into struct edxbus_consumer, use it in worker.c.
+ */
+#include "consumer_int.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+void edxbus__backend_setting(char *out, size_t out_size, const struct edxbus_backend_ops *ops,
+                             const char *suffix)
+{
+    size_t n = (size_t)snprintf(out, out_size, "EVENT_BUS_%s_%s", ops->name, suffix);
+    for (size_t i = 10; i < n && i < out_size; i++)
+        out[i] = (char)toupper((unsigned char)out[i]);
+}
+
+bool edxbus__sleep_ms(int64_t ms, const volatile sig_atomic_t *stop)
+{
+    while (ms > 0) {
+        if (stop != NULL && *stop)
+            return false;
+        int64_t slice = ms < 100 ? ms : 100;
+        struct timespec ts = {.tv_sec = slice / 1000, .tv_nsec = (long)(slice % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= slice;
+    }
+    return stop == NULL || !*stop;
+}
+
+/* A backend-specific setting, else the generic one, else @p def. */
+static int64_t setting_int(const edxbus_conf_t *conf, const struct edxbus_backend_ops *ops,
+                           const char *suffix, const char *generic, int64_t def)
+{
+    char name[128];
+    edxbus__backend_setting(name, sizeof name, ops, suffix);
+    const json_t *v = edxbus_conf_get(conf, name);
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    if (generic != NULL)
+        return edxbus_conf_get_int(conf, generic, def);
+    return def;
+}
+
+static bool setting_bool(const edxbus_conf_t *conf, const struct edxbus_backend_ops *ops,
+                         const char *suffix, const char *generic, bool def)
+{
+    char name[128];
+    edxbus__backend_setting(name, sizeof name, ops, suffix);
+    const json_t *v = edxbus_conf_get(conf, name);
+    if (json_is_boolean(v))
+        return json_is_true(v);
+    if (generic != NULL)
+        return edxbus_conf_get_bool(conf, generic, def);
+    return def;
+}
+
+/* Seconds (a number) -> ms, or @p def_ms. */
+static int64_t setting_seconds_ms(const edxbus_conf_t *conf, const struct edxbus_backend_ops *ops,
+                                  const char *suffix, int64_t def_ms)
+{
+    char name[128];
+    edxbus__backend_setting(name, sizeof name, ops, suffix);
+    const json_t *v = edxbus_conf_get(conf, name);
+    if (json_is_number(v) && json_number_value(v) >= 0)
+        return (int64_t)(json_number_value(v) * 1000.0);
+    return def_ms;
+}
+
+/* ISO-8601 with a UTC offset -> ms since the epoch, by the metadata's own time parser. */
+static edxbus_err_t parse_time_ms(const char *text, int64_t *ms, char *errstr, size_t errstr_size)
+{
+    struct edxbus_metadata md = {0};
+    char err[EDXBUS_ERRSTR_SIZE];
+    if (edxbus_metadata_set_field(&md, "time", text, strlen(text), err, sizeof err) !=
+        EDXBUS_OK) {
+        edxbus__errf(errstr, errstr_size,
+                     "offset_time: \"%s\" is not an ISO-8601 time with an offset; expected e.g. "
+                     "2024-05-01T00:00:00+00:00",
+                     text);
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    *ms = md.time_us / 1000;
+    return EDXBUS_OK;
+}
+
+static edxbus_err_t read_extra(const struct edxbus_consumer_config *cfg,
+                               struct edxbus_consumer_opts *opts, char *errstr,
+                               size_t errstr_size)
+{
+    const json_t *extra = cfg->extra;
+    opts->start_time_ms = cfg->start_time_ms;
+    if (extra == NULL || json_is_null(extra))
+        return EDXBUS_OK;
+    if (!json_is_object(extra)) {
+        edxbus__errf(errstr, errstr_size, "--extra: expected a JSON object, e.g. "
+                                          "{\"start\": \"earliest\"}");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    const json_t *start = json_object_get(extra, "start");
+    const json_t *backlog = json_object_get(extra, "check_backlog");
+    const json_t *last = json_object_get(extra, "last_read_msg_id");
+    const json_t *offset_time = json_object_get(extra, "offset_time");
+    if (start != NULL && !json_is_string(start)) {
+        edxbus__errf(errstr, errstr_size,
+                     "--extra: \"start\" must be \"earliest\", \"latest\" or a position");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    if (json_is_string(start))
+        opts->start = json_string_value(start);
+    else if (json_is_string(last))
+        opts->start = json_string_value(last);
+    else if (json_is_true(backlog))
+        opts->start = "earliest";
+    if (offset_time != NULL && !json_is_null(offset_time)) {
+        if (!json_is_string(offset_time)) {
+            edxbus__errf(errstr, errstr_size, "--extra: \"offset_time\" must be an ISO time");
+            return EDXBUS_ERR_INVALID_ARG;
+        }
+        return parse_time_ms(json_string_value(offset_time), &opts->start_time_ms, errstr,
+                             errstr_size);
+    }
+    return EDXBUS_OK;
+}
+
+edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_consumer_config *cfg,
+                                       char *errstr, size_t errstr_size)
+{
+    const edxbus_conf_t *conf = edxbus_bus_conf(bus);
+    if (cfg->topic == NULL || cfg->topic[0] == '\0' || cfg->group == NULL ||
+        cfg->group[0] == '\0') {
+        edxbus__errf(errstr, errstr_size, "a consumer needs a topic and a group");
+        return NULL;
+    }
+    const char *name = edxbus_conf_get_str(conf, "EVENT_BUS_CONSUMER", NULL);
+    if (name == NULL || name[0] == '\0')
+        name = edxbus_conf_get_str(conf, "EVENT_BUS_PRODUCER", NULL);
+    if (name == NULL || name[0] == '\0') {
+        edxbus__errf(errstr, errstr_size,
+                     "EVENT_BUS_CONSUMER: not set; expected sqlite, redis, kafka or "
+                     "/path/lib.so:symbol");
+        return NULL;
+    }
+    const struct edxbus_backend_ops *ops =
+        edxbus_backend_find(name, "EVENT_BUS_CONSUMER", errstr, errstr_size);
+    if (ops == NULL)
+        return NULL;
+    if (ops->consumer_open == NULL || ops->poll == NULL || ops->ack == NULL) {
+        edxbus__errf(errstr, errstr_size, "EVENT_BUS_CONSUMER: backend %s cannot consume",
+                     ops->name);
+        return NULL;
+    }
+
+    struct edxbus_consumer_opts opts = {.group = cfg->group,
+                                        .consumer_name = cfg->consumer_name,
+                                        .extra = cfg->extra,
+                                        .start_time_ms = -1};
+    if (read_extra(cfg, &opts, errstr, errstr_size) != EDXBUS_OK)
+        return NULL;
+
+    edxbus_consumer_t *cons = calloc(1, sizeof *cons);
+    if (cons == NULL)
+        goto out_nomem;
+    cons->bus = bus;
+    cons->conf = conf;
+    cons->ops = ops;
+    cons->stop = cfg->stop;
+    cons->max_events = cfg->max_events;
+    cons->topic = edxbus__full_topic(conf, cfg->topic);
+    cons->group = strdup(cfg->group);
+    if (cons->topic == NULL || cons->group == NULL)
+        goto out_nomem;
+    opts.topic = cons->topic;
+
+    int64_t tries = edxbus_conf_get_int(conf, "EVENT_BUS_CONSUMER_RETRIES", 3);
+    cons->tries = tries < 1 ? 1 : (tries > 1000 ? 1000 : (unsigned)tries);
+    cons->backoff_ms = edxbus_conf_get_int(conf, "EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS", 200);
+    if (cons->backoff_ms < 0)
+        cons->backoff_ms = 0;
+    cons->dlq_enabled = edxbus_conf_get_bool(conf, "EVENT_BUS_DEAD_LETTER_ENABLED", true);
+    cons->errors_limit = setting_int(conf, ops, "CONSUMER_CONSECUTIVE_ERRORS_LIMIT",
+                                     "EVENT_BUS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", 0);
+    cons->poll_failure_sleep_ms = setting_seconds_ms(conf, ops, "CONSUMER_POLL_FAILURE_SLEEP", 1000);
+    int64_t poll_ms = setting_seconds_ms(conf, ops, "CONSUMER_POLL_TIMEOUT", 500);
+    /* Short slices so a stop request is noticed within half a second. */
+    cons->poll_slice_ms = (int)(poll_ms <= 0 ? 1 : (poll_ms > 500 ? 500 : poll_ms));
+    cons->audit = setting_bool(conf, ops, "AUDIT_LOGGING_ENABLED", "EVENT_BUS_AUDIT_LOGGING_ENABLED",
+                               true);
+    int64_t batch = edxbus_conf_get_int(conf, "EVENT_BUS_CONSUMER_BATCH_SIZE", 16);
+    cons->batch_max = batch < 1 ? 1 : (size_t)batch;
+
+    if (!setting_bool(conf, ops, "CONSUMERS_ENABLED", NULL, true)) {
+        char sname[128];
+        edxbus__backend_setting(sname, sizeof sname, ops, "CONSUMERS_ENABLED");
+        cons->stats.disabled = true;
+        edxbus_conf_log(conf, EDXBUS_LOG_WARNING,
+                        "event bus consumer for %s (group %s) is disabled by %s; not consuming",
+                        cons->topic, cons->group, sname);
+        return cons;
+    }
+    if (ops->consumer_open(conf, &opts, &cons->be, errstr, errstr_size) != EDXBUS_OK)
+        goto out_cons;
+    return cons;
+
+out_nomem:
+    edxbus__errf(errstr, errstr_size, "out of memory");
+out_cons:
+    edxbus_consumer_destroy(cons);
+    return NULL;
+}
+
+const struct edxbus_consumer_stats *edxbus_consumer_stats(const edxbus_consumer_t *cons)
+{
+    return &cons->stats;
+}
+
+const char *edxbus_consumer_topic(const edxbus_consumer_t *cons)
+{
+    return cons->topic;
+}
+
+void edxbus_consumer_destroy(edxbus_consumer_t *cons)
+{
+    if (cons == NULL)
+        return;
+    if (cons->be != NULL && cons->ops->consumer_close != NULL)
+        cons->ops->consumer_close(cons->be);
+    if (cons->dlq_be != NULL && cons->ops->producer_close != NULL)
+        cons->ops->producer_close(cons->dlq_be);
+    for (size_t i = 0; i < cons->nresolvers; i++) {
+        free(cons->resolvers[i].text);
+        edxbus_avro_resolver_destroy(cons->resolvers[i].res);
+        edxbus_avro_schema_destroy(cons->resolvers[i].writer);
+    }
+    free(cons->resolvers);
+    free(cons->done);
+    free(cons->results);
+    free(cons->topic);
+    free(cons->group);
+    free(cons);
+}

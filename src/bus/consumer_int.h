@@ -1,0 +1,48 @@
+/* src/bus/consumer_int.h — the consumer's state, shared by consumer.c (set-up) and worker.c
+ * (the loop). Not API.
+ */
+#ifndef EDXBUS_CONSUMER_INT_H
+#define EDXBUS_CONSUMER_INT_H
+
+#include "bus_int.h"
+
+/* A writer schema named by the broker, resolved against the catalog's reader schema. */
+struct edxbus__resolver_entry {
+    char *text;                     /* the writer schema text, as the message named it */
+    const edxbus_event_type_t *et;  /* the reader */
+    edxbus_avro_schema_t *writer;
+    edxbus_avro_resolver_t *res;
+};
+
+struct edxbus_consumer {
+    edxbus_bus_t *bus;
+    const edxbus_conf_t *conf;
+    const struct edxbus_backend_ops *ops;
+    void *be;     /* the backend's consumer handle; NULL when disabled */
+    void *dlq_be; /* the backend's producer handle for dead letters, opened on first use */
+    char *topic;  /* full topic */
+    char *group;
+    uint64_t max_events; /* 0: no limit */
+    const volatile sig_atomic_t *stop;
+
+    unsigned tries;                /* receiver tries in all, >= 1 */
+    int64_t backoff_ms;            /* before the 2nd try; doubles per try, capped at 30 s */
+    bool dlq_enabled;              /* else log for replay and ack */
+    int64_t errors_limit;          /* consecutive failed events/polls before giving up; 0: none */
+    int64_t poll_failure_sleep_ms; /* after a failed poll */
+    int poll_slice_ms;             /* <= 500 */
+    bool audit;                    /* one info line per event */
+    size_t batch_max;
+
+    int64_t consecutive_errors;
+    struct edxbus_consumer_stats stats;
+
+    struct edxbus__resolver_entry *resolvers;
+    size_t nresolvers, capresolvers;
+    bool *done; /* per receiver, for retries */
+    size_t capdone;
+    struct edxbus_receiver_result *results;
+    size_t capresults;
+};
+
+#endif /* EDXBUS_CONSUMER_INT_H */

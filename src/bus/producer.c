@@ -1,0 +1,422 @@
+/* src/bus/producer.c — the producer front end (producer.h): topic, key, then the backend.
+ *
+ * A send turns one event into one struct edxbus_msg: the full topic (prefix rule of
+ * edx-event-bus-redis/-kafka config.py), the key and its schema text, the Avro body the signal
+ * already encoded, the metadata, and the event's schema text. Backends see nothing else.
+ *
+ * The key (WIRE.md §4.1): the value at the dotted event_key_field, walked through the data, and
+ * encoded as the Avro body of that field's own schema, a plain string or long. The key schema
+ * text is json.dumps(field definition, sort_keys=True), name included. A nullable key field
+ * cannot be produced (fastavro raises on it in the reference), nor can any other type. What a
+ * (type, key field) pair resolves to is cached per producer: the schema is walked once.
+ *
+ * Async mode: the backend copies the message and reports through delivery(), which turns its
+ * report into a struct edxbus_delivery for the user's callback.
+ */
+#include "bus_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_kind { KEY_STRING, KEY_LONG, KEY_BAD };
+
+struct key_entry {
+    const edxbus_event_type_t *et;
+    char *path;
+    enum key_kind kind;
+    char *schema_text; /* KEY_STRING/KEY_LONG: json.dumps(field, sort_keys=True) */
+    char *error;       /* KEY_BAD: why */
+};
+
+struct edxbus_producer {
+    edxbus_conf_t *conf;
+    const struct edxbus_backend_ops *ops;
+    void *be;
+    edxbus_delivery_cb cb;
+    void *cb_opaque;
+    char *prefix; /* EVENT_BUS_TOPIC_PREFIX, or NULL */
+    char *topic;  /* last full topic built */
+    size_t topic_cap;
+    struct key_entry *keys;
+    size_t nkeys, capkeys;
+    struct edxbus_buf keybuf;
+    uint64_t delivered, failed;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Lifecycle
+ * ------------------------------------------------------------------------------------------- */
+
+edxbus_producer_t *edxbus_producer_new(edxbus_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    const char *name = edxbus_conf_get_str(conf, "EVENT_BUS_PRODUCER", NULL);
+    if (name == NULL || name[0] == '\0') {
+        edxbus__errf(errstr, errstr_size,
+                     "EVENT_BUS_PRODUCER: not set; expected sqlite, redis, kafka or "
+                     "/path/lib.so:symbol");
+        return NULL;
+    }
+    const struct edxbus_backend_ops *ops =
+        edxbus_backend_find(name, "EVENT_BUS_PRODUCER", errstr, errstr_size);
+    if (ops == NULL)
+        return NULL;
+    if (ops->producer_open == NULL || ops->produce == NULL) {
+        edxbus__errf(errstr, errstr_size, "EVENT_BUS_PRODUCER: backend %s cannot produce",
+                     ops->name);
+        return NULL;
+    }
+    edxbus_producer_t *prod = calloc(1, sizeof *prod);
+    if (prod == NULL) {
+        edxbus__errf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    const char *prefix = edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL);
+    if (prefix != NULL && prefix[0] != '\0') {
+        prod->prefix = strdup(prefix);
+        if (prod->prefix == NULL) {
+            edxbus__errf(errstr, errstr_size, "out of memory");
+            goto out_prod;
+        }
+    }
+    if (ops->producer_open(conf, &prod->be, errstr, errstr_size) != EDXBUS_OK)
+        goto out_prod;
+    prod->ops = ops;
+    prod->conf = conf;
+    return prod;
+
+out_prod:
+    free(prod->prefix);
+    free(prod);
+    return NULL;
+}
+
+void edxbus_producer_set_delivery_cb(edxbus_producer_t *prod, edxbus_delivery_cb cb, void *opaque)
+{
+    prod->cb = cb;
+    prod->cb_opaque = opaque;
+}
+
+edxbus_err_t edxbus_producer_flush(edxbus_producer_t *prod, int timeout_ms, char *errstr,
+                                   size_t errstr_size)
+{
+    if (prod->ops->flush == NULL)
+        return EDXBUS_OK;
+    return prod->ops->flush(prod->be, timeout_ms, errstr, errstr_size);
+}
+
+void edxbus_producer_destroy(edxbus_producer_t *prod)
+{
+    if (prod == NULL)
+        return;
+    if (prod->ops->producer_close != NULL)
+        prod->ops->producer_close(prod->be);
+    for (size_t i = 0; i < prod->nkeys; i++) {
+        free(prod->keys[i].path);
+        free(prod->keys[i].schema_text);
+        free(prod->keys[i].error);
+    }
+    free(prod->keys);
+    edxbus_buf_fini(&prod->keybuf);
+    free(prod->topic);
+    free(prod->prefix);
+    edxbus_conf_destroy(prod->conf);
+    free(prod);
+}
+
+const char *edxbus_producer_full_topic(edxbus_producer_t *prod, const char *topic)
+{
+    size_t need = strlen(topic) + (prod->prefix ? strlen(prod->prefix) + 1 : 0) + 1;
+    if (need > prod->topic_cap) {
+        char *t = realloc(prod->topic, need);
+        if (t == NULL)
+            return NULL;
+        prod->topic = t;
+        prod->topic_cap = need;
+    }
+    if (prod->prefix != NULL)
+        snprintf(prod->topic, need, "%s-%s", prod->prefix, topic);
+    else
+        snprintf(prod->topic, need, "%s", topic);
+    return prod->topic;
+}
+
+const char *edxbus_producer_backend_name(const edxbus_producer_t *prod)
+{
+    return prod->ops->name;
+}
+
+uint64_t edxbus_producer_delivered(const edxbus_producer_t *prod)
+{
+    return prod->delivered;
+}
+
+uint64_t edxbus_producer_failed(const edxbus_producer_t *prod)
+{
+    return prod->failed;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Keys
+ * ------------------------------------------------------------------------------------------- */
+
+/* The record schema named @p name anywhere under @p node (a named type used by reference). */
+static const json_t *find_named(const json_t *node, const char *name)
+{
+    if (json_is_array(node)) {
+        size_t i;
+        const json_t *item;
+        json_array_foreach(node, i, item) {
+            const json_t *r = find_named(item, name);
+            if (r != NULL)
+                return r;
+        }
+        return NULL;
+    }
+    if (!json_is_object(node))
+        return NULL;
+    const char *n = json_string_value(json_object_get(node, "name"));
+    const char *ns = json_string_value(json_object_get(node, "namespace"));
+    const char *t = json_string_value(json_object_get(node, "type"));
+    if (n != NULL && t != NULL && strcmp(t, "record") == 0) {
+        if (strcmp(n, name) == 0)
+            return node;
+        size_t nslen = ns ? strlen(ns) : 0;
+        if (ns != NULL && strncmp(name, ns, nslen) == 0 && name[nslen] == '.' &&
+            strcmp(name + nslen + 1, n) == 0)
+            return node;
+    }
+    const json_t *r = find_named(json_object_get(node, "fields"), name);
+    if (r == NULL)
+        r = find_named(json_object_get(node, "type"), name);
+    return r;
+}
+
+/* Resolve @p path in the event's schema into @p e (kind, schema text or error). */
+static void resolve_key(const edxbus_event_type_t *et, const char *path, struct key_entry *e)
+{
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    json_t *root = NULL;
+    const char *text = edxbus_event_type_schema_text(et);
+    e->kind = KEY_BAD;
+    if (text == NULL) {
+        snprintf(err, sizeof err, "%s cannot be serialized", edxbus_event_type_name(et));
+        goto out;
+    }
+    root = json_loads(text, 0, NULL);
+    const json_t *record = root;
+    const json_t *field = NULL;
+    char *copy = strdup(path);
+    if (copy == NULL || root == NULL) {
+        free(copy);
+        snprintf(err, sizeof err, "out of memory");
+        goto out;
+    }
+    for (char *seg = copy, *next; seg != NULL; seg = next) {
+        next = strchr(seg, '.');
+        if (next != NULL)
+            *next++ = '\0';
+        field = NULL;
+        size_t i;
+        const json_t *f;
+        json_array_foreach(json_object_get(record, "fields"), i, f) {
+            const char *fname = json_string_value(json_object_get(f, "name"));
+            if (fname != NULL && strcmp(fname, seg) == 0) {
+                field = f;
+                break;
+            }
+        }
+        if (field == NULL) {
+            snprintf(err, sizeof err, "event_key_field \"%s\": no field \"%s\" in %s", path, seg,
+                     edxbus_event_type_name(et));
+            break;
+        }
+        const json_t *type = json_object_get(field, "type");
+        if (next == NULL) {
+            const char *tname = json_string_value(type);
+            if (json_is_object(type))
+                tname = json_string_value(json_object_get(type, "type"));
+            if (json_is_array(type))
+                snprintf(err, sizeof err,
+                         "event_key_field \"%s\" is nullable; a nullable key cannot be produced",
+                         path);
+            else if (tname != NULL && strcmp(tname, "string") == 0)
+                e->kind = KEY_STRING;
+            else if (tname != NULL && (strcmp(tname, "long") == 0 || strcmp(tname, "int") == 0))
+                e->kind = KEY_LONG;
+            else
+                snprintf(err, sizeof err,
+                         "event_key_field \"%s\" has type %s; a key must be a string or a long",
+                         path, tname != NULL ? tname : "(complex)");
+            break;
+        }
+        if (json_is_string(type))
+            type = find_named(root, json_string_value(type));
+        if (json_is_array(type)) {
+            snprintf(err, sizeof err,
+                     "event_key_field \"%s\": \"%s\" is nullable; a nullable key cannot be "
+                     "produced",
+                     path, seg);
+            break;
+        }
+        if (!json_is_object(type) || json_object_get(type, "fields") == NULL) {
+            snprintf(err, sizeof err, "event_key_field \"%s\": \"%s\" is not a record", path,
+                     seg);
+            break;
+        }
+        record = type;
+    }
+    free(copy);
+    if (e->kind != KEY_BAD) {
+        /* Python's json.dumps(sort_keys=True): ", " and ": ", ASCII only. */
+        e->schema_text = json_dumps(field, JSON_SORT_KEYS | JSON_ENSURE_ASCII);
+        if (e->schema_text == NULL) {
+            e->kind = KEY_BAD;
+            snprintf(err, sizeof err, "out of memory");
+        }
+    }
+out:
+    json_decref(root);
+    if (e->kind == KEY_BAD)
+        e->error = strdup(err);
+}
+
+static const struct key_entry *key_entry(edxbus_producer_t *prod, const edxbus_event_type_t *et,
+                                         const char *path)
+{
+    for (size_t i = 0; i < prod->nkeys; i++) {
+        if (prod->keys[i].et == et && strcmp(prod->keys[i].path, path) == 0)
+            return &prod->keys[i];
+    }
+    if (prod->nkeys == prod->capkeys) {
+        size_t cap = prod->capkeys ? prod->capkeys * 2 : 8;
+        struct key_entry *k = realloc(prod->keys, cap * sizeof *k);
+        if (k == NULL)
+            return NULL;
+        prod->keys = k;
+        prod->capkeys = cap;
+    }
+    struct key_entry *e = &prod->keys[prod->nkeys];
+    *e = (struct key_entry){.et = et, .path = strdup(path)};
+    if (e->path == NULL)
+        return NULL;
+    resolve_key(et, path, e);
+    prod->nkeys++;
+    return e;
+}
+
+static void put_long(struct edxbus_buf *out, int64_t v)
+{
+    uint64_t z = ((uint64_t)v << 1) ^ (uint64_t)(v >> 63);
+    uint8_t b[10];
+    size_t n = 0;
+    while (z >= 0x80) {
+        b[n++] = (uint8_t)(z | 0x80);
+        z >>= 7;
+    }
+    b[n++] = (uint8_t)z;
+    edxbus_buf_append(out, b, n);
+}
+
+/* Encode the key value of @p data at @p e->path into prod->keybuf. */
+static edxbus_err_t encode_key(edxbus_producer_t *prod, const struct key_entry *e,
+                               const json_t *data, char *errstr, size_t errstr_size)
+{
+    const json_t *v = NULL;
+    edxbus_err_t err = edxbus_routing_key(data, e->path, &v, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err == EDXBUS_ERR_NOT_FOUND ? EDXBUS_ERR_ENCODE : err;
+    edxbus_buf_reset(&prod->keybuf);
+    if (e->kind == KEY_STRING && json_is_string(v)) {
+        put_long(&prod->keybuf, (int64_t)json_string_length(v));
+        edxbus_buf_append(&prod->keybuf, json_string_value(v), json_string_length(v));
+        return EDXBUS_OK;
+    }
+    if (e->kind == KEY_LONG && json_is_integer(v)) {
+        put_long(&prod->keybuf, json_integer_value(v));
+        return EDXBUS_OK;
+    }
+    edxbus__errf(errstr, errstr_size, "event_key_field \"%s\": %s in the event data", e->path,
+                 v == NULL || json_is_null(v) ? "null"
+                 : e->kind == KEY_STRING     ? "expected a string"
+                                             : "expected an integer");
+    return EDXBUS_ERR_ENCODE;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Sending
+ * ------------------------------------------------------------------------------------------- */
+
+static void delivery(void *opaque, const struct edxbus_msg *msg, edxbus_err_t err,
+                     const char *errstr, const char *position)
+{
+    edxbus_producer_t *prod = opaque;
+    if (err == EDXBUS_OK)
+        prod->delivered++;
+    else
+        prod->failed++;
+    if (prod->cb == NULL)
+        return;
+    struct edxbus_delivery d = {
+        .event_type = msg->metadata != NULL ? msg->metadata->event_type : "",
+        .event_id = msg->metadata != NULL ? msg->metadata->id : "",
+        .topic = msg->topic,
+        .err = err,
+        .errstr = errstr != NULL ? errstr : "",
+        .position = position,
+    };
+    prod->cb(prod->cb_opaque, &d);
+}
+
+edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t *ev,
+                                  const char *topic, const char *event_key_field, char *errstr,
+                                  size_t errstr_size)
+{
+    if (edxbus_event_is_from_bus(ev)) {
+        edxbus__errf(errstr, errstr_size,
+                     "event %s came from the event bus; it is never produced again",
+                     ev->md->id);
+        return EDXBUS_ERR_STATE;
+    }
+    struct edxbus_msg msg = {
+        .metadata = ev->md,
+        .value_schema = edxbus_event_type_schema_text(ev->et),
+    };
+    msg.value = edxbus_event_get_value(ev, &msg.value_len);
+    msg.topic = edxbus_producer_full_topic(prod, topic);
+    if (msg.value == NULL || msg.topic == NULL) {
+        edxbus__errf(errstr, errstr_size, "out of memory");
+        return EDXBUS_ERR_NOMEM;
+    }
+    if (event_key_field != NULL && event_key_field[0] != '\0') {
+        const struct key_entry *e = key_entry(prod, ev->et, event_key_field);
+        if (e == NULL) {
+            edxbus__errf(errstr, errstr_size, "out of memory");
+            return EDXBUS_ERR_NOMEM;
+        }
+        if (e->kind == KEY_BAD) {
+            edxbus__errf(errstr, errstr_size, "%s", e->error ? e->error : "bad key field");
+            return EDXBUS_ERR_ENCODE;
+        }
+        const json_t *data = edxbus_event_get_data(ev);
+        edxbus_err_t err = encode_key(prod, e, data, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        msg.key = prod->keybuf.data;
+        msg.key_len = prod->keybuf.len;
+        msg.key_schema = e->schema_text;
+    }
+    edxbus_err_t err;
+    if (prod->cb != NULL) {
+        err = prod->ops->produce(prod->be, &msg, delivery, prod, errstr, errstr_size);
+        if (err != EDXBUS_OK && err != EDXBUS_ERR_QUEUE_FULL)
+            prod->failed++;
+    } else {
+        err = prod->ops->produce(prod->be, &msg, NULL, NULL, errstr, errstr_size);
+        if (err == EDXBUS_OK)
+            prod->delivered++;
+        else
+            prod->failed++;
+    }
+    return err;
+}

@@ -1,0 +1,359 @@
+/* src/bus/worker.c — the worker loop: poll -> decode -> re-emit -> ack, and the error policy.
+ *
+ * One message at a time, in batch order:
+ *   1. audit line (topic, position, event id, event time) unless turned off;
+ *   2. read it: an unusable envelope, an unknown event type or a value that does not decode
+ *      (under the catalog's schema, or resolved from the writer's schema when the broker named
+ *      one) is a failure with no retry: retrying cannot fix bytes;
+ *   3. re-emit through the signal with the original metadata, marked from the bus. Receivers
+ *      that fail are tried again, alone (those that succeeded are not called twice), up to
+ *      `tries` in all, with a doubling backoff;
+ *   4. a failure goes to the dead-letter topic (dlq.c) or, with dead letters off, to one error
+ *      line carrying everything needed to replay it (the reference behaviour);
+ *   5. ack. Only now: a process that dies before this line gets the message again.
+ * A dead letter that cannot be stored is NOT acked (no message is silently dropped); the loop
+ * moves on and the broker redelivers it later.
+ *
+ * The stop flag is read between messages and during backoff waits. Stopping in the middle of
+ * retries leaves that message unacknowledged, so it is delivered again: never lost.
+ */
+#include "consumer_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Outcome of one message. */
+enum handled { HANDLED_OK, HANDLED_FAILED, HANDLED_NOT_ACKED, HANDLED_STOPPED };
+
+static bool stopping(const edxbus_consumer_t *cons)
+{
+    return cons->stop != NULL && *cons->stop;
+}
+
+/* The reader for a writer schema the broker named, cached by schema text. */
+static const edxbus_avro_resolver_t *resolver_for(edxbus_consumer_t *cons,
+                                                  const edxbus_event_type_t *et, const char *text,
+                                                  char *errstr, size_t errstr_size)
+{
+    for (size_t i = 0; i < cons->nresolvers; i++) {
+        if (cons->resolvers[i].et == et && strcmp(cons->resolvers[i].text, text) == 0)
+            return cons->resolvers[i].res;
+    }
+    if (cons->nresolvers == cons->capresolvers) {
+        size_t cap = cons->capresolvers ? cons->capresolvers * 2 : 4;
+        struct edxbus__resolver_entry *r = realloc(cons->resolvers, cap * sizeof *r);
+        if (r == NULL)
+            return NULL;
+        cons->resolvers = r;
+        cons->capresolvers = cap;
+    }
+    char err[EDXBUS_ERRSTR_SIZE];
+    edxbus_avro_schema_t *writer = edxbus_avro_schema_parse(text, strlen(text), err, sizeof err);
+    if (writer == NULL) {
+        edxbus__errf(errstr, errstr_size, "writer schema: %s", err);
+        return NULL;
+    }
+    edxbus_avro_resolver_t *res =
+        edxbus_avro_resolver_new(writer, edxbus_event_type_schema(et), err, sizeof err);
+    char *copy = strdup(text);
+    if (res == NULL || copy == NULL) {
+        edxbus__errf(errstr, errstr_size, "writer schema does not resolve to %s: %s",
+                     edxbus_event_type_name(et), res == NULL ? err : "out of memory");
+        edxbus_avro_resolver_destroy(res);
+        edxbus_avro_schema_destroy(writer);
+        free(copy);
+        return NULL;
+    }
+    cons->resolvers[cons->nresolvers++] =
+        (struct edxbus__resolver_entry){.text = copy, .et = et, .writer = writer, .res = res};
+    return res;
+}
+
+/* Grow the per-receiver arrays to @p n. */
+static bool ensure_receiver_arrays(edxbus_consumer_t *cons, size_t n)
+{
+    if (n > cons->capdone) {
+        bool *d = realloc(cons->done, n * sizeof *d);
+        if (d == NULL)
+            return false;
+        cons->done = d;
+        cons->capdone = n;
+    }
+    if (n > cons->capresults) {
+        struct edxbus_receiver_result *r = realloc(cons->results, n * sizeof *r);
+        if (r == NULL)
+            return false;
+        cons->results = r;
+        cons->capresults = n;
+    }
+    return true;
+}
+
+static void audit(const edxbus_consumer_t *cons, const struct edxbus_msg *msg)
+{
+    if (!cons->audit)
+        return;
+    const struct edxbus_metadata *md = msg->metadata;
+    struct edxbus_buf t = EDXBUS_BUF_INIT;
+    if (md != NULL)
+        edxbus_metadata_field_text(md, "time", &t);
+    edxbus_buf_terminate(&t);
+    edxbus_conf_log(cons->conf, EDXBUS_LOG_INFO,
+                    "event bus: message received: topic=%s position=%s event_id=%s "
+                    "event_time=%s",
+                    msg->topic, msg->position, md != NULL ? md->id : "-",
+                    t.data != NULL ? (const char *)t.data : "-");
+    edxbus_buf_fini(&t);
+}
+
+/* Reference behaviour: one line with everything needed to replay the event by hand. */
+static void log_for_replay(const edxbus_consumer_t *cons, const struct edxbus_msg *msg,
+                           const json_t *data, unsigned attempts, const char *why)
+{
+    struct edxbus_buf d = EDXBUS_BUF_INIT;
+    if (data != NULL) {
+        edxbus_json_write(data, EDXBUS_JSON_ASCII, &d);
+    } else {
+        edxbus_buf_puts(&d, "(undecodable, hex) ");
+        for (size_t i = 0; i < msg->value_len && i < 4096; i++)
+            edxbus_buf_printf(&d, "%02x", msg->value[i]);
+    }
+    edxbus_buf_terminate(&d);
+    const struct edxbus_metadata *md = msg->metadata;
+    edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR,
+                    "event bus: event not processed after %u attempt(s), acknowledged without "
+                    "dead letter: topic=%s group=%s position=%s event_id=%s event_type=%s "
+                    "error=%s data=%s",
+                    attempts, msg->topic, cons->group, msg->position, md ? md->id : "-",
+                    md ? md->event_type : "-", why, d.data ? (const char *)d.data : "");
+    edxbus_buf_fini(&d);
+}
+
+/* A failed message: dead-letter it (or log it), count it. Returns whether it may be acked. */
+static bool fail(edxbus_consumer_t *cons, const struct edxbus_msg *msg, const json_t *data,
+                 unsigned attempts, const char *why)
+{
+    cons->consecutive_errors++;
+    if (!cons->dlq_enabled) {
+        log_for_replay(cons, msg, data, attempts, why);
+        cons->stats.logged++;
+        return true;
+    }
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_err_t err = EDXBUS_OK;
+    if (cons->dlq_be == NULL) {
+        if (cons->ops->producer_open == NULL || cons->ops->produce == NULL) {
+            err = EDXBUS_ERR_UNSUPPORTED;
+            snprintf(errstr, sizeof errstr, "backend %s cannot produce dead letters",
+                     cons->ops->name);
+        } else {
+            err = cons->ops->producer_open(cons->conf, &cons->dlq_be, errstr, sizeof errstr);
+        }
+    }
+    if (err == EDXBUS_OK)
+        err = edxbus__dlq_send(cons->ops, cons->dlq_be, msg, cons->group, attempts, why, errstr,
+                               sizeof errstr);
+    if (err != EDXBUS_OK) {
+        edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR,
+                        "event bus: dead letter for %s position %s could not be stored (%s); "
+                        "not acknowledged, it will be delivered again. Original error: %s",
+                        msg->topic, msg->position, errstr, why);
+        return false;
+    }
+    const struct edxbus_metadata *md = msg->metadata;
+    edxbus_conf_log(cons->conf, EDXBUS_LOG_WARNING,
+                    "event bus: dead-lettered %s position %s event_id=%s to %s-dlq after %u "
+                    "attempt(s): %s",
+                    msg->topic, msg->position, md ? md->id : "-", msg->topic, attempts, why);
+    cons->stats.dead_lettered++;
+    return true;
+}
+
+static int64_t backoff_for(const edxbus_consumer_t *cons, unsigned attempt)
+{
+    int64_t ms = cons->backoff_ms;
+    for (unsigned i = 1; i < attempt && ms < 30000; i++)
+        ms *= 2;
+    return ms > 30000 ? 30000 : ms;
+}
+
+/* Decode, re-emit with retries, apply the error policy. Does not ack. */
+static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    char why[EDXBUS_ERRSTR_SIZE + 64];
+    audit(cons, msg);
+    if (msg->unusable != NULL || msg->metadata == NULL) {
+        snprintf(why, sizeof why, "unusable message: %s",
+                 msg->unusable != NULL ? msg->unusable : "no metadata");
+        return fail(cons, msg, NULL, 0, why) ? HANDLED_FAILED : HANDLED_NOT_ACKED;
+    }
+    const struct edxbus_metadata *md = msg->metadata;
+    edxbus_signal_t *sig = edxbus_bus_signal(cons->bus, md->event_type);
+    if (sig == NULL) {
+        snprintf(why, sizeof why, "unknown event type \"%.200s\"", md->event_type);
+        return fail(cons, msg, NULL, 0, why) ? HANDLED_FAILED : HANDLED_NOT_ACKED;
+    }
+    const edxbus_event_type_t *et = edxbus_signal_event_type(sig);
+    struct edxbus_event ev = {.et = et, .md = md, .from_bus = true, .msg = msg};
+    edxbus_err_t err;
+    if (msg->value_schema != NULL) {
+        const edxbus_avro_resolver_t *res =
+            resolver_for(cons, et, msg->value_schema, errstr, sizeof errstr);
+        err = res == NULL ? EDXBUS_ERR_DECODE
+                          : edxbus_avro_resolver_decode(res, msg->value, msg->value_len,
+                                                        &ev.data_owned, errstr, sizeof errstr);
+    } else {
+        err = edxbus_event_decode(et, msg->value, msg->value_len, &ev.data_owned, errstr,
+                                  sizeof errstr);
+        ev.value = msg->value != NULL ? msg->value : (const uint8_t *)"";
+        ev.value_len = msg->value_len;
+    }
+    if (err != EDXBUS_OK) {
+        snprintf(why, sizeof why, "undecodable value: %s", errstr);
+        edxbus__event_fini(&ev);
+        return fail(cons, msg, NULL, 0, why) ? HANDLED_FAILED : HANDLED_NOT_ACKED;
+    }
+    ev.data = ev.data_owned;
+
+    size_t nrecv = edxbus_signal_receiver_count(sig);
+    if (!ensure_receiver_arrays(cons, nrecv ? nrecv : 1)) {
+        edxbus__event_fini(&ev);
+        return HANDLED_NOT_ACKED;
+    }
+    memset(cons->done, 0, nrecv * sizeof *cons->done);
+    struct edxbus_send_report report = {.results = cons->results, .cap = nrecv};
+    enum handled out = HANDLED_OK;
+    for (unsigned attempt = 1;; attempt++) {
+        ev.attempt = attempt;
+        err = edxbus__signal_dispatch(sig, &ev, 0, cons->done, &report, errstr, sizeof errstr);
+        if (err == EDXBUS_OK || report.disabled)
+            break;
+        if (attempt >= cons->tries) {
+            out = fail(cons, msg, ev.data, attempt, errstr) ? HANDLED_FAILED : HANDLED_NOT_ACKED;
+            break;
+        }
+        cons->stats.retries++;
+        int64_t wait = backoff_for(cons, attempt);
+        edxbus_conf_log(cons->conf, EDXBUS_LOG_WARNING,
+                        "event bus: %s position %s event_id=%s attempt %u of %u failed (%s); "
+                        "retrying in %lld ms",
+                        msg->topic, msg->position, md->id, attempt, cons->tries, errstr,
+                        (long long)wait);
+        if (!edxbus__sleep_ms(wait, cons->stop)) {
+            edxbus_conf_log(cons->conf, EDXBUS_LOG_WARNING,
+                            "event bus: stopping during retries of %s position %s; left "
+                            "unacknowledged, it will be delivered again",
+                            msg->topic, msg->position);
+            out = HANDLED_STOPPED;
+            break;
+        }
+    }
+    if (out == HANDLED_OK) {
+        cons->consecutive_errors = 0;
+        cons->stats.delivered++;
+    }
+    edxbus__event_fini(&ev);
+    return out;
+}
+
+edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, size_t *handled,
+                                       char *errstr, size_t errstr_size)
+{
+    if (handled != NULL)
+        *handled = 0;
+    if (cons->be == NULL)
+        return EDXBUS_OK; /* disabled by the kill switch */
+    size_t max = cons->batch_max;
+    if (cons->max_events > 0) {
+        uint64_t left = cons->max_events - cons->stats.events;
+        if (left < max)
+            max = (size_t)left;
+        if (max == 0)
+            return EDXBUS_OK;
+    }
+    struct edxbus_batch batch = {0};
+    char perr[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_err_t err = cons->ops->poll(cons->be, &batch, max, timeout_ms, perr, sizeof perr);
+    if (err != EDXBUS_OK) {
+        cons->stats.poll_errors++;
+        cons->consecutive_errors++;
+        edxbus__errf(errstr, errstr_size, "poll %s: %s", cons->topic,
+                     perr[0] ? perr : edxbus_err2str(err));
+        return err;
+    }
+    for (size_t i = 0; i < batch.n; i++) {
+        if (stopping(cons))
+            break;
+        const struct edxbus_msg *msg = &batch.msgs[i];
+        enum handled h = handle(cons, msg);
+        if (h == HANDLED_STOPPED)
+            break;
+        if (h == HANDLED_NOT_ACKED)
+            continue;
+        char aerr[EDXBUS_ERRSTR_SIZE] = "";
+        err = cons->ops->ack(cons->be, msg, aerr, sizeof aerr);
+        if (err != EDXBUS_OK) {
+            /* Not acked: it will come again. Count it as an error of the loop. */
+            cons->consecutive_errors++;
+            edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR, "event bus: ack %s position %s: %s",
+                            msg->topic, msg->position, aerr);
+            continue;
+        }
+        cons->stats.events++;
+        if (handled != NULL)
+            (*handled)++;
+        if (cons->errors_limit > 0 && cons->consecutive_errors >= cons->errors_limit) {
+            edxbus__errf(errstr, errstr_size,
+                         "%lld consecutive errors on %s (limit %lld); stopping",
+                         (long long)cons->consecutive_errors, cons->topic,
+                         (long long)cons->errors_limit);
+            return EDXBUS_ERR_FATAL;
+        }
+        if (cons->max_events > 0 && cons->stats.events >= cons->max_events)
+            break;
+    }
+    if (cons->errors_limit > 0 && cons->consecutive_errors >= cons->errors_limit) {
+        edxbus__errf(errstr, errstr_size, "%lld consecutive errors on %s (limit %lld); stopping",
+                     (long long)cons->consecutive_errors, cons->topic,
+                     (long long)cons->errors_limit);
+        return EDXBUS_ERR_FATAL;
+    }
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus_consumer_run(edxbus_consumer_t *cons, char *errstr, size_t errstr_size)
+{
+    if (cons->be == NULL)
+        return EDXBUS_OK; /* the kill switch: already logged */
+    edxbus_conf_log(cons->conf, EDXBUS_LOG_INFO, "event bus: consuming %s in group %s (%s)",
+                    cons->topic, cons->group, cons->ops->name);
+    while (!stopping(cons)) {
+        if (cons->max_events > 0 && cons->stats.events >= cons->max_events)
+            break;
+        char perr[EDXBUS_ERRSTR_SIZE] = "";
+        edxbus_err_t err = edxbus_consumer_poll_once(cons, cons->poll_slice_ms, NULL, perr,
+                                                     sizeof perr);
+        if (err == EDXBUS_OK)
+            continue;
+        if (err == EDXBUS_ERR_FATAL || !edxbus_err_is_retriable(err)) {
+            edxbus__errf(errstr, errstr_size, "%s", perr);
+            return err;
+        }
+        edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR, "event bus: %s; sleeping %lld ms", perr,
+                        (long long)cons->poll_failure_sleep_ms);
+        if (cons->errors_limit > 0 && cons->consecutive_errors >= cons->errors_limit) {
+            edxbus__errf(errstr, errstr_size,
+                         "%lld consecutive errors on %s (limit %lld); last: %s",
+                         (long long)cons->consecutive_errors, cons->topic,
+                         (long long)cons->errors_limit, perr);
+            return EDXBUS_ERR_FATAL;
+        }
+        edxbus__sleep_ms(cons->poll_failure_sleep_ms, cons->stop);
+    }
+    edxbus_conf_log(cons->conf, EDXBUS_LOG_INFO,
+                    "event bus: consumer of %s stopped after %llu event(s)", cons->topic,
+                    (unsigned long long)cons->stats.events);
+    return EDXBUS_OK;
+}
