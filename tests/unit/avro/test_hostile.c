@@ -193,11 +193,14 @@ static void decode_any(const edxbus_avro_schema_t *s, const edxbus_avro_resolver
         (*ok)++;
         ASSERT_EQ_INT(err2, EDXBUS_OK);
         ASSERT_EQ_INT(err3, EDXBUS_OK);
-        ASSERT_TRUE(json_equal(tree, rtree));
-        struct edxbus_buf t = EDXBUS_BUF_INIT;
+        /* compared as text: json_equal cannot look up map keys that hold a NUL */
+        struct edxbus_buf t = EDXBUS_BUF_INIT, rt = EDXBUS_BUF_INIT;
         edxbus_json_write(tree, 0, &t);
+        edxbus_json_write(rtree, 0, &rt);
         ASSERT_TRUE(t.len == text.len && memcmp(t.data, text.data, t.len) == 0);
+        ASSERT_TRUE(rt.len == text.len && memcmp(rt.data, text.data, t.len) == 0);
         edxbus_buf_fini(&t);
+        edxbus_buf_fini(&rt);
     }
     json_decref(tree);
     json_decref(rtree);

@@ -8,6 +8,8 @@
 
 #define REC(name, fields) "{\"type\":\"record\",\"name\":\"" name "\",\"fields\":[" fields "]}"
 #define F(name, type) "{\"name\":\"" name "\",\"type\":" type "}"
+#define ARR_LONG "{\"type\":\"array\",\"items\":\"long\"}"
+#define MAP_STRING "{\"type\":\"map\",\"values\":\"string\"}"
 #define FD(name, type, def) "{\"name\":\"" name "\",\"type\":" type ",\"default\":" def "}"
 
 /* Resolve writer bytes (given as JSON under the writer's schema, or as hex when json is NULL). */
@@ -84,13 +86,9 @@ TEST(test_added_field_takes_default)
 
 TEST(test_removed_fields_are_skipped)
 {
-    const char *w = REC(
-        "R", F("s", "\"string\"") "," F("a", "\"long\"") "," F("arr", "{\"type\":\"array\","
-                                                                      "\"items\":\"long\"}") "," F(
-                 "m", "{\"type\":"
-                      "\"map\","
-                      "\"values\":"
-                      "\"string\"}") "," F("u", "[\"null\",\"double\"]") "," F("z", "\"long\""));
+    const char *w =
+        REC("R", F("s", "\"string\"") "," F("a", "\"long\"") "," F("arr", ARR_LONG) "," F(
+                     "m", MAP_STRING) "," F("u", "[\"null\",\"double\"]") "," F("z", "\"long\""));
     const char *r = REC("R", F("z", "\"long\"") "," F("a", "\"long\""));
     ASSERT_EQ_STR(resolved(w, r,
                            "{\"s\": \"xy\", \"a\": 3, \"arr\": [1, 2], \"m\": {\"k\": \"v\"}, "
