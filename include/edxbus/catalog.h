@@ -41,7 +41,8 @@ EDXBUS_API void edxbus_catalog_destroy(edxbus_catalog_t *cat);
 
 /** Add every `*.avsc` file in directory @p dir (the setting EVENT_BUS_SCHEMA_PATH, `--schemas`).
  *  Each file is a record schema whose namespace is the event type (as openedx-events writes
- *  them); the file `org+example+thing+happened+v1_schema.avsc` names the same type.
+ *  them); without a namespace, the file `org+example+thing+happened+v1_schema.avsc` names the
+ *  type `org.example.thing.happened.v1`. Such types have no signal, description or checks.
  *  An event type already present is replaced by the user's definition.
  *  Errors: EDXBUS_ERR_IO, EDXBUS_ERR_SCHEMA; one line naming the file. Nothing is added then. */
 EDXBUS_API edxbus_err_t edxbus_catalog_add_avsc_dir(edxbus_catalog_t *cat, const char *dir,
@@ -49,8 +50,11 @@ EDXBUS_API edxbus_err_t edxbus_catalog_add_avsc_dir(edxbus_catalog_t *cat, const
 
 /** Add the classes and events defined in a payload-class file (the format of
  *  catalog/openedx_events.classes; see docs/internals/catalog.md). Classes may use the
- *  built-in classes by name.
- *  Errors: EDXBUS_ERR_SCHEMA with `file:line: what`; nothing is added then. */
+ *  built-in classes by name (`UserData`, or `learning.CourseData` where a name is in two
+ *  modules). Its events get schemas generated as the built-in ones are, and checks on their
+ *  custom-typed fields. An event type already present is replaced.
+ *  Errors: EDXBUS_ERR_SCHEMA with `file:line: what`; EDXBUS_ERR_IO when the file cannot be
+ *  read. Nothing is added then. */
 EDXBUS_API edxbus_err_t edxbus_catalog_add_classes_file(edxbus_catalog_t *cat, const char *path,
                                                         char *errstr, size_t errstr_size);
 
@@ -90,8 +94,10 @@ EDXBUS_API const char *edxbus_event_type_unserializable_reason(const edxbus_even
 EDXBUS_API const char *edxbus_event_type_schema_text(const edxbus_event_type_t *et);
 /** The parsed schema. NULL when not serializable. */
 EDXBUS_API const edxbus_avro_schema_t *edxbus_event_type_schema(const edxbus_event_type_t *et);
-/** Details as a JSON object (type, signal, minor_version, key_field, description, serializable,
- *  data fields…), for `edxbus events list --json`. Returns new; json_decref it. */
+/** Details as a JSON object, for `edxbus events list --json`: type, signal, minor_version,
+ *  key_field, description, warning, serializable, unserializable_reason (null when absent),
+ *  data (the kwargs as [{"name", "type"}], null for .avsc events) and checks ({field path:
+ *  "datetime" | "UUID" | "CourseKey" …}). Returns new; json_decref it. NULL when out of memory. */
 EDXBUS_API json_t *edxbus_event_type_to_json(const edxbus_event_type_t *et);
 
 /** Encode the event's data (plain JSON form: {"enrollment": {...}}) to Avro binary, checking
@@ -101,7 +107,8 @@ EDXBUS_API edxbus_err_t edxbus_event_encode(const edxbus_event_type_t *et, const
                                             unsigned flags, struct edxbus_buf *out, char *errstr,
                                             size_t errstr_size);
 
-/** Decode the event's Avro binary to its plain JSON form. As edxbus_avro_decode(). */
+/** Decode the event's Avro binary to its plain JSON form. As edxbus_avro_decode();
+ *  EDXBUS_ERR_UNSERIALIZABLE (with the reason) for an event that cannot be serialized. */
 EDXBUS_API edxbus_err_t edxbus_event_decode(const edxbus_event_type_t *et, const uint8_t *data,
                                             size_t len, json_t **out, char *errstr,
                                             size_t errstr_size);
