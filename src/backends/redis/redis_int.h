@@ -21,6 +21,9 @@
 #include "edxbus/backend.h"
 #include "edxbus/buf.h"
 
+/** The ops table (bottom of redis.c); the backend registry lists it among the built-ins. */
+extern const struct edxbus_backend_ops edxbus_backend_redis;
+
 /* The settings this backend reads (names and defaults as edx-event-bus-redis). */
 #define REDIS_SETTING_URL "EVENT_BUS_REDIS_CONNECTION_URL"
 #define REDIS_SETTING_MAX_LEN "EVENT_BUS_REDIS_STREAM_MAX_LEN"
