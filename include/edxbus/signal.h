@@ -52,6 +52,10 @@ enum {
     /** Skip the string checks of custom types (datetimes, course keys…): as
      *  EDXBUS_AVRO_NO_CHECKS. Shape and type checks always run. */
     EDXBUS_SEND_NO_CHECKS = 1u << 1,
+    /** For edxbus_send_event_with_custom_metadata(): the given metadata is the event's own
+     *  (`edxbus produce --metadata`, a replay tool), not a re-emission from the bus: the event
+     *  is not marked from_event_bus, so the producer sends it. */
+    EDXBUS_SEND_OWN_METADATA = 1u << 2,
 };
 
 /** A receiver. Return EDXBUS_OK, or an error (EDXBUS_ERR_RECEIVER is the usual one) with one
@@ -147,8 +151,9 @@ EDXBUS_API edxbus_err_t edxbus_signal_send_encoded(edxbus_signal_t *sig, const u
                                                    char *errstr, size_t errstr_size);
 
 /** Re-emit an event with the metadata it already has (@p md, whose event_type selects the
- *  signal); receivers see it marked as coming from the bus, so it is never produced again.
- *  @p data is checked as in edxbus_send_event(). */
+ *  signal); receivers see it marked as coming from the bus, so it is never produced again
+ *  (unless @p flags has EDXBUS_SEND_OWN_METADATA). @p data is checked as in
+ *  edxbus_send_event(). */
 EDXBUS_API edxbus_err_t edxbus_send_event_with_custom_metadata(edxbus_bus_t *bus,
                                                                const struct edxbus_metadata *md,
                                                                const json_t *data, unsigned flags,

@@ -315,7 +315,7 @@ static edxbus_err_t send_common(edxbus_signal_t *sig, const json_t *data, const 
 
     if (given_md != NULL) {
         report->metadata = *given_md;
-        ev.from_bus = true;
+        ev.from_bus = !(flags & EDXBUS_SEND_OWN_METADATA);
     } else {
         const edxbus_conf_t *conf = sig->bus->conf;
         err = edxbus_metadata_generate(&report->metadata, edxbus_event_type_name(sig->et),
