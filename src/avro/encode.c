@@ -15,11 +15,18 @@
  * value (see pick_branch). Fields with a check (set by the catalog) get their string values
  * checked unless EDXBUS_AVRO_NO_CHECKS.
  *
+ * Integers beyond int64 never reach this file: jansson refuses them while parsing ("too big
+ * integer"), so a caller reading user JSON (the CLI) reports that parse error with its line and
+ * column; ints are range-checked here and no integer ever passes through a double.
+ *
  * Invariants: recursion is bounded by EDXBUS_AVRO_MAX_DEPTH containers; on any error out->len
  * is put back where it was, so nothing half-written survives; error text names the field path.
  */
+#include "avro/json_text.h"
 #include "avro/reader.h"
 
+#include <float.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,7 +97,8 @@ static void describe(const json_t *v, char *out, size_t size)
         snprintf(out, size, "integer %lld", (long long)json_integer_value(v));
         return;
     case JSON_REAL:
-        snprintf(out, size, "real %.17g", json_real_value(v));
+        edxbus__double_repr(json_real_value(v), q);
+        snprintf(out, size, "real %s", q);
         return;
     case JSON_TRUE:
         snprintf(out, size, "true");
@@ -459,6 +467,12 @@ static edxbus_err_t encode_value(struct enc_ctx *c, const struct edxbus_avro_nod
     case EDXBUS_AVRO_FLOAT:
         if (!json_is_number(v))
             return mismatch(c, node, v);
+        /* Python's struct.pack('<f') refuses what a float cannot hold; so do we */
+        if (fabs(json_number_value(v)) > FLT_MAX) {
+            char got[96];
+            describe(v, got, sizeof got);
+            return enc_fail(c, "%s is out of float range", got);
+        }
         edxbus__put_float_le(raw, (float)json_number_value(v));
         return put_raw(c, raw, 4);
     case EDXBUS_AVRO_DOUBLE:

@@ -48,6 +48,7 @@ TEST(test_doubles_and_floats)
     ASSERT_ENCODES("\"float\"", "0.1", "cdcccc3d");
     ASSERT_DECODES("\"float\"", "cdcccc3d", "0.10000000149011612");
     ASSERT_ENCODE_FAILS("\"double\"", "\"1.0\"", "expected double, got string \"1.0\"");
+    ASSERT_ENCODE_FAILS("\"float\"", "1e300", "real 1e+300 is out of float range");
 }
 
 TEST(test_booleans_only_true_false)
