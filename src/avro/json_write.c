@@ -89,8 +89,13 @@ edxbus_err_t edxbus__json_write_str(struct edxbus_buf *out, const uint8_t *s, si
                 run++;
         }
         if (run > i) {
-            if (edxbus_buf_append(out, s + i, run - i) != EDXBUS_OK)
+            /* the first run fits what was reserved above; later ones follow escapes */
+            if (i == 0) {
+                memcpy(out->data + out->len, s, run);
+                out->len += run;
+            } else if (edxbus_buf_append(out, s + i, run - i) != EDXBUS_OK) {
                 return EDXBUS_ERR_NOMEM;
+            }
             i = run;
             if (i >= len)
                 break;
@@ -124,7 +129,7 @@ edxbus_err_t edxbus__json_write_str(struct edxbus_buf *out, const uint8_t *s, si
         out->len += put_cp_ascii(o, cp);
         i += n;
     }
-    if (edxbus_buf_reserve(out, 1) != EDXBUS_OK)
+    if (out->cap == out->len && edxbus_buf_reserve(out, 1) != EDXBUS_OK)
         return EDXBUS_ERR_NOMEM;
     out->data[out->len++] = '"';
     return EDXBUS_OK;

@@ -31,7 +31,7 @@ void edxbus__avro_path_format(const struct edxbus__avro_path *path, char *out, s
         int w = 0;
         switch (s->kind) {
         case EDXBUS_AVRO_SEG_FIELD:
-            w = snprintf(out + n, size - n, "%s%.*s", i == 0 ? "" : ".", (int)s->len, s->text);
+            w = snprintf(out + n, size - n, "%s%s", i == 0 ? "" : ".", s->text);
             break;
         case EDXBUS_AVRO_SEG_INDEX:
             w = snprintf(out + n, size - n, "[%lld]", (long long)s->index);

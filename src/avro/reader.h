@@ -37,8 +37,8 @@ enum edxbus__avro_seg_kind {
 
 struct edxbus__avro_seg {
     enum edxbus__avro_seg_kind kind;
-    const char *text; /* field name or map key (borrowed); not NUL-terminated for keys */
-    size_t len;       /* bytes of text */
+    const char *text; /* field name (NUL-terminated) or map key (borrowed, not terminated) */
+    size_t len;       /* bytes of text, for map keys */
     int64_t index;    /* array index */
 };
 
@@ -55,8 +55,7 @@ static inline void edxbus__avro_path_field(struct edxbus__avro_path *path, const
 {
     struct edxbus__avro_seg *s = &path->segs[path->n++];
     s->kind = EDXBUS_AVRO_SEG_FIELD;
-    s->text = name;
-    s->len = strlen(name);
+    s->text = name; /* NUL-terminated; its length is only needed for messages */
 }
 
 struct edxbus__avro_reader {
