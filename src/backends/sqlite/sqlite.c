@@ -1,0 +1,166 @@
+/* src/backends/sqlite/sqlite.c — the embedded broker: a durable event log in one SQLite file.
+ *
+ * The default backend when no broker is configured. The file is EVENT_BUS_SQLITE_PATH (default
+ * `edxbus.db` in the working directory); any number of producer and consumer processes on one
+ * machine share it (WAL journal, busy timeout). It keeps topics, consumer groups with committed
+ * cursors, per-group pending entries for at-least-once delivery (what a member took and did not
+ * acknowledge is delivered again after it dies), seeking by position or time, and a length cap
+ * (EVENT_BUS_SQLITE_MAX_LEN). Positions are row ids as decimal text.
+ *
+ * Settings read (all optional):
+ *   EVENT_BUS_SQLITE_PATH          the file (default edxbus.db)
+ *   EVENT_BUS_SQLITE_SYNCHRONOUS   FULL (default: every commit fsynced) or NORMAL
+ *   EVENT_BUS_SQLITE_MAX_LEN       approximate cap on rows per topic (default 0: none)
+ *
+ * Files: sqlite_db.c (file, schema, column forms), sqlite_producer.c (append, batching,
+ * trimming), sqlite_consumer.c (groups, blocking poll, acks, seek), sqlite_take.c (the poll
+ * transaction, claiming dead members' entries), and this file (lag, the ops table).
+ * To add a slot of the contract: implement it in the file of its concern, declare it in
+ * sqlite_int.h and add it to the table below.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "backends/sqlite/sqlite_int.h"
+
+/* One group's rows of the lag report. */
+static edxbus_err_t lag_group(struct sq_db *db, int64_t gid, const char *group, int64_t next_id,
+                              const char *topic, json_t *arr, char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t undelivered = 0, total_pending = 0, now = edxbus__sq_now_ms();
+    bool any = false;
+    edxbus_err_t err = edxbus__sq_prepare(db,
+                                          "SELECT (SELECT count(*) FROM messages WHERE topic = ?1"
+                                          " AND id >= ?2), (SELECT count(*) FROM pending WHERE"
+                                          " gid = ?3)", &st, "count undelivered", errstr,
+                                          errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, next_id);
+    sqlite3_bind_int64(st, 3, gid);
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        undelivered = sqlite3_column_int64(st, 0);
+        total_pending = sqlite3_column_int64(st, 1);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_DONE)
+        return edxbus__sq_fail(db, rc, "count undelivered", errstr, errstr_size);
+
+    err = edxbus__sq_prepare(db,
+                             "SELECT c.name, c.seen_ms, (SELECT count(*) FROM pending p WHERE"
+                             " p.gid = c.gid AND p.cid = c.cid) FROM consumers c WHERE c.gid = ?1"
+                             " ORDER BY c.name", &st, "list members", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    sqlite3_bind_int64(st, 1, gid);
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        int64_t idle = now - sqlite3_column_int64(st, 1);
+        json_t *row = json_pack("{s:s, s:s, s:n, s:I, s:I, s:I}", "group", group, "consumer",
+                                (const char *)sqlite3_column_text(st, 0), "partition",
+                                "pending", (json_int_t)sqlite3_column_int64(st, 2),
+                                "undelivered", (json_int_t)undelivered, "idle_ms",
+                                (json_int_t)(idle > 0 ? idle : 0));
+        if (row == NULL || json_array_append_new(arr, row) != 0) {
+            sqlite3_finalize(st);
+            snprintf(errstr, errstr_size, "sqlite: lag: out of memory");
+            return EDXBUS_ERR_NOMEM;
+        }
+        any = true;
+    }
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        return edxbus__sq_fail(db, rc, "list members", errstr, errstr_size);
+    if (!any) {
+        /* A group nobody is in: still report what it owes. */
+        json_t *row = json_pack("{s:s, s:n, s:n, s:I, s:I, s:n}", "group", group, "consumer",
+                                "partition", "pending", (json_int_t)total_pending,
+                                "undelivered", (json_int_t)undelivered, "idle_ms");
+        if (row == NULL || json_array_append_new(arr, row) != 0) {
+            snprintf(errstr, errstr_size, "sqlite: lag: out of memory");
+            return EDXBUS_ERR_NOMEM;
+        }
+    }
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const char *group,
+                            json_t **out, char *errstr, size_t errstr_size)
+{
+    struct sq_db db;
+    sqlite3_stmt *st = NULL;
+    *out = NULL;
+    edxbus_err_t err = edxbus__sq_db_open(&db, conf, false, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    json_t *arr = json_array();
+    if (arr == NULL) {
+        err = EDXBUS_ERR_NOMEM;
+        goto out_close;
+    }
+    /* A group NULL lists every group of the topic. */
+    err = edxbus__sq_prepare(&db,
+                             "SELECT gid, name, next_id FROM groups WHERE topic = ?1 AND"
+                             " (?2 IS NULL OR name = ?2) ORDER BY name", &st, "list groups",
+                             errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
+    sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+    if (group != NULL)
+        sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
+    int rc;
+    bool found = false;
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        found = true;
+        err = lag_group(&db, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
+                        sqlite3_column_int64(st, 2), topic, arr, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            goto out_close;
+    }
+    if (rc != SQLITE_DONE) {
+        err = edxbus__sq_fail(&db, rc, "list groups", errstr, errstr_size);
+        goto out_close;
+    }
+    if (!found && group != NULL) {
+        snprintf(errstr, errstr_size, "sqlite: no group \"%s\" on topic \"%s\" in %s", group,
+                 topic, db.path);
+        err = EDXBUS_ERR_NOT_FOUND;
+        goto out_close;
+    }
+    *out = arr;
+    arr = NULL;
+out_close:
+    if (err == EDXBUS_ERR_NOMEM)
+        snprintf(errstr, errstr_size, "sqlite: lag: out of memory");
+    json_decref(arr);
+    sqlite3_finalize(st);
+    edxbus__sq_db_close(&db);
+    return err;
+}
+
+const struct edxbus_backend_ops edxbus_backend_sqlite = {
+    .abi_version = EDXBUS_BACKEND_ABI,
+    .name = "sqlite",
+    .aliases = NULL,
+    .producer_open = edxbus__sq_producer_open,
+    .produce = edxbus__sq_produce,
+    .flush = edxbus__sq_flush,
+    .producer_close = edxbus__sq_producer_close,
+    .consumer_open = edxbus__sq_consumer_open,
+    .poll = edxbus__sq_poll,
+    .ack = edxbus__sq_ack,
+    .seek = edxbus__sq_seek,
+    .seek_time = edxbus__sq_seek_time,
+    .consumer_close = edxbus__sq_consumer_close,
+    .lag = edxbus__sq_lag,
+};

@@ -1,0 +1,500 @@
+/* src/backends/sqlite/sqlite_consumer.c — joining a group (or tailing), polling, acks, seeking.
+ *
+ * consumer_open() creates the group when it is new, at opts->start: "latest" (default: the
+ * cursor goes past the newest row in the file), "earliest" (cursor 0) or a position (a row id:
+ * that row is the first delivered). An existing group keeps its cursor. opts->start_time_ms
+ * >= 0 then moves the cursor to the first row of the topic stored at or after that time
+ * (replay). The member registers under its name (default "<host>-<pid>"); a member that
+ * restarts under the same name gets its unacknowledged messages first.
+ *
+ * poll() blocks without holding any lock: it asks SQLite whether anything changed since it last
+ * looked (PRAGMA data_version, a shared-memory read), and only then whether rows exist past the
+ * cursor; it sleeps 1, 2, 4… up to SQ_POLL_SLEEP_MAX_MS ms between looks, so a new row is seen
+ * within that time. Only when there is something to do (rows, acks to commit, a claim check due)
+ * does it run the write transaction of sqlite_take.c.
+ *
+ * consumer_close() commits the acks and leaves the group: a member with nothing pending is
+ * removed; one with pending messages is marked closed (pid 0), so any member may claim them,
+ * itself first if it comes back under the same name.
+ *
+ * extra (JSON object, optional): {"claim_msgs_older_than": ms} also takes messages pending that
+ * long from live members (a member on another host, or a stuck one). Other keys are ignored.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "backends/sqlite/sqlite_int.h"
+
+struct stmt_def {
+    size_t offset; /* of the sqlite3_stmt * in struct sq_consumer */
+    const char *sql;
+    bool group_only;
+};
+
+#define STMT(field, sql, grp) {offsetof(struct sq_consumer, field), sql, grp}
+
+static const struct stmt_def STMTS[] = {
+    STMT(st_upsert,
+         "INSERT INTO consumers(gid, name, host, pid, pstart, seen_ms) VALUES(?1,?2,?3,?4,?5,?6)"
+         " ON CONFLICT(gid, name) DO UPDATE SET host = excluded.host, pid = excluded.pid,"
+         " pstart = excluded.pstart, seen_ms = excluded.seen_ms RETURNING cid", true),
+    STMT(st_own,
+         "SELECT " SQ_MSG_COLS " FROM pending p JOIN messages m ON m.id = p.msg_id"
+         " WHERE p.gid = ?1 AND p.cid = ?2 AND p.msg_id > ?3 ORDER BY p.msg_id LIMIT ?4", true),
+    STMT(st_retake,
+         "UPDATE pending SET cid = ?1, delivered_ms = ?2, deliveries = deliveries + 1"
+         " WHERE gid = ?3 AND msg_id = ?4 RETURNING deliveries", true),
+    STMT(st_members, "SELECT cid, host, pid, pstart FROM consumers WHERE gid = ?1 AND cid <> ?2",
+         true),
+    STMT(st_drop_member,
+         "DELETE FROM consumers WHERE cid = ?1"
+         " AND NOT EXISTS(SELECT 1 FROM pending WHERE gid = ?2 AND cid = ?1)", true),
+    STMT(st_idle,
+         "SELECT " SQ_MSG_COLS " FROM pending p JOIN messages m ON m.id = p.msg_id"
+         " WHERE p.gid = ?1 AND p.cid <> ?2 AND p.delivered_ms < ?3 ORDER BY p.msg_id LIMIT ?4",
+         true),
+    STMT(st_cursor, "SELECT next_id FROM groups WHERE gid = ?1", true),
+    STMT(st_new,
+         "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.topic = ?1 AND m.id >= ?2"
+         " ORDER BY m.id LIMIT ?3", false),
+    STMT(st_pend,
+         "INSERT INTO pending(gid, msg_id, cid, delivered_ms, deliveries) VALUES(?1,?2,?3,?4,1)"
+         " ON CONFLICT(gid, msg_id) DO UPDATE SET cid = excluded.cid,"
+         " delivered_ms = excluded.delivered_ms, deliveries = deliveries + 1"
+         " RETURNING deliveries", true),
+    STMT(st_set_cursor, "UPDATE groups SET next_id = ?2 WHERE gid = ?1", true),
+    STMT(st_unpend, "DELETE FROM pending WHERE gid = ?1 AND msg_id = ?2", true),
+    STMT(st_has_new, "SELECT 1 FROM messages WHERE topic = ?1 AND id >= ?2 LIMIT 1", false),
+    STMT(st_dv, "PRAGMA data_version", false),
+    STMT(st_count_own, "SELECT count(*) FROM pending WHERE gid = ?1 AND cid = ?2", true),
+};
+
+static sqlite3_stmt **stmt_at(struct sq_consumer *cons, size_t i)
+{
+    return (sqlite3_stmt **)((char *)cons + STMTS[i].offset);
+}
+
+/* One-off query returning an integer, bound to (text, int). */
+static edxbus_err_t query_int(struct sq_consumer *cons, const char *sql, const char *topic,
+                              int64_t arg, int64_t def, int64_t *out, const char *what,
+                              char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite3_prepare_v2(cons->db.h, sql, -1, &st, NULL);
+    if (rc != SQLITE_OK)
+        return edxbus__sq_fail(&cons->db, rc, what, errstr, errstr_size);
+    if (sqlite3_bind_parameter_count(st) == 2) {
+        sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, arg);
+    }
+    edxbus_err_t err = edxbus__sq_int(&cons->db, st, def, out, what, errstr, errstr_size);
+    sqlite3_finalize(st);
+    return err;
+}
+
+/* The row id a start or seek text means: "earliest", "latest" or a position. */
+static edxbus_err_t resolve(struct sq_consumer *cons, const char *text, int64_t *id,
+                            char *errstr, size_t errstr_size)
+{
+    if (text == NULL || strcmp(text, "latest") == 0)
+        return query_int(cons, "SELECT COALESCE(MAX(id), 0) + 1 FROM messages",
+                         NULL, 0, 1, id, "find the latest position", errstr, errstr_size);
+    if (strcmp(text, "earliest") == 0) {
+        *id = 0;
+        return EDXBUS_OK;
+    }
+    if (!edxbus__sq_parse_position(text, id)) {
+        snprintf(errstr, errstr_size,
+                 "sqlite: \"%s\" is not a position; expected \"earliest\", \"latest\" or a row "
+                 "id such as 42", text);
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    return EDXBUS_OK;
+}
+
+static edxbus_err_t resolve_time(struct sq_consumer *cons, int64_t unix_ms, int64_t *id,
+                                 char *errstr, size_t errstr_size)
+{
+    int64_t first;
+    edxbus_err_t err = query_int(cons,
+                                 "SELECT MIN(id) FROM messages WHERE topic = ?1 AND"
+                                 " stored_ms >= ?2", cons->topic, unix_ms, -1, &first,
+                                 "find a position by time", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    if (first >= 0) {
+        *id = first;
+        return EDXBUS_OK;
+    }
+    return resolve(cons, "latest", id, errstr, errstr_size);
+}
+
+static edxbus_err_t set_group_cursor(struct sq_consumer *cons, int64_t id, char *errstr,
+                                     size_t errstr_size)
+{
+    sqlite3_bind_int64(cons->st_set_cursor, 1, cons->gid);
+    sqlite3_bind_int64(cons->st_set_cursor, 2, id);
+    return edxbus__sq_exec(&cons->db, cons->st_set_cursor, "move the group cursor", errstr,
+                           errstr_size);
+}
+
+/* Find or create the group, apply start_time_ms, register the member: one transaction. */
+static edxbus_err_t join_group(struct sq_consumer *cons, const struct edxbus_consumer_opts *opts,
+                               char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t cursor = 0;
+    edxbus_err_t err = edxbus__sq_begin(&cons->db, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    int rc = sqlite3_prepare_v2(cons->db.h,
+                                "SELECT gid, next_id FROM groups WHERE topic = ?1 AND name = ?2",
+                                -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_text(st, 1, cons->topic, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, cons->group, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            cons->gid = sqlite3_column_int64(st, 0);
+            cursor = sqlite3_column_int64(st, 1);
+            rc = SQLITE_DONE;
+        } else if (rc == SQLITE_DONE) {
+            cons->gid = 0;
+        }
+    }
+    sqlite3_finalize(st);
+    st = NULL;
+    if (rc != SQLITE_DONE) {
+        err = edxbus__sq_fail(&cons->db, rc, "look up the group", errstr, errstr_size);
+        goto out_rollback;
+    }
+    if (cons->gid == 0) {
+        err = resolve(cons, opts->start, &cursor, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            goto out_rollback;
+        rc = sqlite3_prepare_v2(cons->db.h,
+                                "INSERT INTO groups(topic, name, next_id, created_ms)"
+                                " VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            sqlite3_bind_text(st, 1, cons->topic, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, 2, cons->group, -1, SQLITE_STATIC);
+            sqlite3_bind_int64(st, 3, cursor);
+            sqlite3_bind_int64(st, 4, edxbus__sq_now_ms());
+            rc = sqlite3_step(st);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE) {
+            err = edxbus__sq_fail(&cons->db, rc, "create the group", errstr, errstr_size);
+            goto out_rollback;
+        }
+        cons->gid = sqlite3_last_insert_rowid(cons->db.h);
+    }
+    if (opts->start_time_ms >= 0) {
+        err = resolve_time(cons, opts->start_time_ms, &cursor, errstr, errstr_size);
+        if (err == EDXBUS_OK)
+            err = set_group_cursor(cons, cursor, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            goto out_rollback;
+    }
+    cons->cursor = cursor;
+    sqlite3_stmt *up = cons->st_upsert;
+    sqlite3_bind_int64(up, 1, cons->gid);
+    sqlite3_bind_text(up, 2, cons->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(up, 3, cons->host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(up, 4, cons->pid);
+    sqlite3_bind_int64(up, 5, cons->pstart);
+    sqlite3_bind_int64(up, 6, edxbus__sq_now_ms());
+    err = edxbus__sq_int(&cons->db, up, 0, &cons->cid, "register the member", errstr,
+                         errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_rollback;
+    return edxbus__sq_commit(&cons->db, errstr, errstr_size);
+out_rollback:
+    edxbus__sq_rollback(&cons->db);
+    return err;
+}
+
+static edxbus_err_t read_extra(struct sq_consumer *cons, const json_t *extra, char *errstr,
+                               size_t errstr_size)
+{
+    const json_t *v = extra ? json_object_get(extra, "claim_msgs_older_than") : NULL;
+    if (v == NULL || json_is_null(v))
+        return EDXBUS_OK;
+    if (!json_is_integer(v) || json_integer_value(v) < 0) {
+        snprintf(errstr, errstr_size,
+                 "sqlite: extra claim_msgs_older_than must be a number of ms >= 0, e.g. 60000");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    cons->claim_idle_ms = json_integer_value(v);
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
+                                      const struct edxbus_consumer_opts *opts, void **be,
+                                      char *errstr, size_t errstr_size)
+{
+    if (opts == NULL || opts->topic == NULL || *opts->topic == '\0') {
+        snprintf(errstr, errstr_size, "sqlite: consumer_open: no topic given");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    struct sq_consumer *cons = calloc(1, sizeof *cons);
+    if (cons == NULL)
+        return EDXBUS_ERR_NOMEM;
+    edxbus_err_t err = edxbus__sq_db_open(&cons->db, conf, true, errstr, errstr_size);
+    if (err != EDXBUS_OK) {
+        free(cons);
+        return err;
+    }
+    gethostname(cons->host, sizeof cons->host - 1);
+    cons->pid = getpid();
+    cons->pstart = edxbus__sq_proc_start(cons->pid);
+    cons->topic = strdup(opts->topic);
+    err = EDXBUS_ERR_NOMEM;
+    if (cons->topic == NULL)
+        goto out_close;
+    if (opts->group != NULL) {
+        char dflt[300];
+        snprintf(dflt, sizeof dflt, "%s-%ld", cons->host, (long)cons->pid);
+        cons->group = strdup(opts->group);
+        cons->name = strdup(opts->consumer_name ? opts->consumer_name : dflt);
+        if (cons->group == NULL || cons->name == NULL)
+            goto out_close;
+    }
+    err = read_extra(cons, opts->extra, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
+    for (size_t i = 0; i < sizeof STMTS / sizeof STMTS[0]; i++) {
+        if (STMTS[i].group_only && cons->group == NULL)
+            continue;
+        err = edxbus__sq_prepare(&cons->db, STMTS[i].sql, stmt_at(cons, i),
+                                 "prepare a consumer query", errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            goto out_close;
+    }
+    if (cons->group != NULL) {
+        err = join_group(cons, opts, errstr, errstr_size);
+        cons->own_left = true;
+        cons->own_after = -1;
+    } else {
+        err = opts->start_time_ms >= 0
+                  ? resolve_time(cons, opts->start_time_ms, &cons->cursor, errstr, errstr_size)
+                  : resolve(cons, opts->start, &cons->cursor, errstr, errstr_size);
+    }
+    if (err != EDXBUS_OK)
+        goto out_close;
+    *be = cons;
+    return EDXBUS_OK;
+out_close:
+    if (err == EDXBUS_ERR_NOMEM)
+        snprintf(errstr, errstr_size, "sqlite: out of memory opening a consumer");
+    edxbus__sq_consumer_close(cons);
+    return err;
+}
+
+/* Is there anything past the cursor? Cheap when nothing was committed since the last look. */
+static edxbus_err_t maybe_new(struct sq_consumer *cons, bool *yes, char *errstr,
+                              size_t errstr_size)
+{
+    int64_t dv;
+    edxbus_err_t err = edxbus__sq_int(&cons->db, cons->st_dv, 0, &dv, "read data_version",
+                                      errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    if (!cons->checked || dv != cons->data_version) {
+        int64_t one;
+        cons->data_version = dv;
+        cons->checked = true;
+        sqlite3_bind_text(cons->st_has_new, 1, cons->topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(cons->st_has_new, 2, cons->cursor);
+        err = edxbus__sq_int(&cons->db, cons->st_has_new, 0, &one, "look for new messages",
+                             errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        cons->maybe_new = one != 0;
+    }
+    *yes = cons->maybe_new;
+    return EDXBUS_OK;
+}
+
+static edxbus_err_t ensure_slots(struct sq_consumer *cons, size_t max)
+{
+    if (max <= cons->nslots)
+        return EDXBUS_OK;
+    struct sq_slot *slots = realloc(cons->slots, max * sizeof *slots);
+    if (slots == NULL)
+        return EDXBUS_ERR_NOMEM;
+    memset(slots + cons->nslots, 0, (max - cons->nslots) * sizeof *slots);
+    cons->slots = slots;
+    struct edxbus_msg *msgs = realloc(cons->msgs, max * sizeof *msgs);
+    if (msgs == NULL)
+        return EDXBUS_ERR_NOMEM; /* slots grew; nslots not yet: grown again next time */
+    cons->msgs = msgs;
+    cons->nslots = max;
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int timeout_ms,
+                             char *errstr, size_t errstr_size)
+{
+    struct sq_consumer *cons = be;
+    out->msgs = NULL;
+    out->n = 0;
+    if (max == 0)
+        return EDXBUS_OK;
+    if (ensure_slots(cons, max) != EDXBUS_OK) {
+        snprintf(errstr, errstr_size, "sqlite: out of memory for a batch of %zu", max);
+        return EDXBUS_ERR_NOMEM;
+    }
+    int64_t deadline = edxbus__sq_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int sleep_ms = 1;
+    for (;;) {
+        bool work = false;
+        int64_t now = edxbus__sq_now_ms();
+        edxbus_err_t err = maybe_new(cons, &work, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        if (cons->group != NULL)
+            work = work || cons->nacked > 0 || cons->own_left || cons->claim_more ||
+                   now >= cons->next_claim_ms;
+        if (work) {
+            size_t n = 0;
+            err = cons->group ? edxbus__sq_take(cons, max, &n, errstr, errstr_size)
+                              : edxbus__sq_tail_read(cons, max, &n, errstr, errstr_size);
+            if (err != EDXBUS_OK)
+                return err;
+            if (n > 0) {
+                out->msgs = cons->msgs;
+                out->n = n;
+                return EDXBUS_OK;
+            }
+        }
+        now = edxbus__sq_now_ms();
+        if (timeout_ms >= 0 && now >= deadline)
+            return EDXBUS_OK;
+        int nap = sleep_ms;
+        if (timeout_ms >= 0 && deadline - now < nap)
+            nap = (int)(deadline - now);
+        edxbus__sq_sleep_ms(nap);
+        sleep_ms = sleep_ms * 2 > SQ_POLL_SLEEP_MAX_MS ? SQ_POLL_SLEEP_MAX_MS : sleep_ms * 2;
+    }
+}
+
+edxbus_err_t edxbus__sq_ack(void *be, const struct edxbus_msg *msg, char *errstr,
+                            size_t errstr_size)
+{
+    struct sq_consumer *cons = be;
+    int64_t id;
+    if (cons->group == NULL)
+        return EDXBUS_OK;
+    if (msg == NULL || !edxbus__sq_parse_position(msg->position, &id)) {
+        snprintf(errstr, errstr_size, "sqlite: ack: \"%s\" is not a position of this backend",
+                 msg ? msg->position : "(null)");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    if (cons->nacked == cons->acked_cap) {
+        size_t cap = cons->acked_cap ? cons->acked_cap * 2 : 64;
+        int64_t *grown = realloc(cons->acked, cap * sizeof *grown);
+        if (grown == NULL) {
+            snprintf(errstr, errstr_size, "sqlite: out of memory recording an ack");
+            return EDXBUS_ERR_NOMEM;
+        }
+        cons->acked = grown;
+        cons->acked_cap = cap;
+    }
+    cons->acked[cons->nacked++] = id;
+    return EDXBUS_OK;
+}
+
+static edxbus_err_t seek_to(struct sq_consumer *cons, const char *text, int64_t unix_ms,
+                            char *errstr, size_t errstr_size)
+{
+    int64_t id;
+    cons->checked = false;
+    if (cons->group == NULL)
+        return text ? resolve(cons, text, &cons->cursor, errstr, errstr_size)
+                    : resolve_time(cons, unix_ms, &cons->cursor, errstr, errstr_size);
+    edxbus_err_t err = edxbus__sq_begin(&cons->db, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    err = text ? resolve(cons, text, &id, errstr, errstr_size)
+               : resolve_time(cons, unix_ms, &id, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = set_group_cursor(cons, id, errstr, errstr_size);
+    if (err != EDXBUS_OK) {
+        edxbus__sq_rollback(&cons->db);
+        return err;
+    }
+    err = edxbus__sq_commit(&cons->db, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        cons->cursor = id;
+    return err;
+}
+
+edxbus_err_t edxbus__sq_seek(void *be, const char *position, char *errstr, size_t errstr_size)
+{
+    if (position == NULL) {
+        snprintf(errstr, errstr_size, "sqlite: seek: no position given");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    return seek_to(be, position, 0, errstr, errstr_size);
+}
+
+edxbus_err_t edxbus__sq_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size)
+{
+    return seek_to(be, NULL, unix_ms, errstr, errstr_size);
+}
+
+/* Commit acks and leave the group (see the top of the file). Best effort: errors are dropped,
+ * and whatever is left pending is claimed later as from a dead member. */
+static void leave_group(struct sq_consumer *cons)
+{
+    char ignored[EDXBUS_ERRSTR_SIZE];
+    int64_t left = 1;
+    if (cons->cid == 0 || edxbus__sq_begin(&cons->db, ignored, sizeof ignored) != EDXBUS_OK)
+        return;
+    edxbus_err_t err = edxbus__sq_commit_acks(cons, ignored, sizeof ignored);
+    if (err == EDXBUS_OK) {
+        sqlite3_bind_int64(cons->st_count_own, 1, cons->gid);
+        sqlite3_bind_int64(cons->st_count_own, 2, cons->cid);
+        err = edxbus__sq_int(&cons->db, cons->st_count_own, 0, &left, "count pending", ignored,
+                             sizeof ignored);
+    }
+    if (err == EDXBUS_OK) {
+        char sql[128];
+        snprintf(sql, sizeof sql,
+                 left ? "UPDATE consumers SET pid = 0 WHERE cid = %lld"
+                      : "DELETE FROM consumers WHERE cid = %lld",
+                 (long long)cons->cid);
+        err = sqlite3_exec(cons->db.h, sql, NULL, NULL, NULL) == SQLITE_OK ? EDXBUS_OK
+                                                                            : EDXBUS_ERR_BROKER;
+    }
+    if (err == EDXBUS_OK)
+        edxbus__sq_commit(&cons->db, ignored, sizeof ignored);
+    else
+        edxbus__sq_rollback(&cons->db);
+}
+
+void edxbus__sq_consumer_close(void *be)
+{
+    struct sq_consumer *cons = be;
+    if (cons == NULL)
+        return;
+    if (cons->group != NULL && cons->db.h != NULL && cons->st_upsert != NULL)
+        leave_group(cons);
+    for (size_t i = 0; i < sizeof STMTS / sizeof STMTS[0]; i++)
+        sqlite3_finalize(*stmt_at(cons, i));
+    edxbus__sq_db_close(&cons->db);
+    for (size_t i = 0; i < cons->nslots; i++) {
+        edxbus_buf_fini(&cons->slots[i].data);
+        free(cons->slots[i].hdrs);
+    }
+    free(cons->slots);
+    free(cons->msgs);
+    free(cons->acked);
+    free(cons->topic);
+    free(cons->group);
+    free(cons->name);
+    free(cons);
+}

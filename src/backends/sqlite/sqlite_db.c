@@ -1,0 +1,450 @@
+/* src/backends/sqlite/sqlite_db.c — opening the broker file, its schema, and shared helpers.
+ *
+ * Every handle (producer, consumer, lag) opens its own connection: WAL journal (readers never
+ * block the writer and the writer never blocks readers; writers take turns on the file lock),
+ * a busy timeout so that contending processes wait instead of failing, and the synchronous
+ * level from EVENT_BUS_SQLITE_SYNCHRONOUS. FULL (the default) fsyncs the WAL at every commit,
+ * so a synchronous produce() that returned EDXBUS_OK survives a power cut; NORMAL survives a
+ * crash of the process but may lose the last commits on power loss, and is several times
+ * faster for per-event commits (bench/bench_sqlite.c measures both).
+ *
+ * The schema is created on first open, inside BEGIN IMMEDIATE so that racing processes create
+ * it once, and stamped with PRAGMA user_version. To change the layout: bump SQ_SCHEMA_VERSION,
+ * add the migration step to schema_create(), and describe the tables in sqlite_int.h.
+ *
+ * Also here: the column form of metadata and headers (shared by producer and consumer), error
+ * mapping, the clock, and the process identity used to tell dead consumers from live ones.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "backends/sqlite/sqlite_int.h"
+#include "edxbus/conf.h"
+
+static const char *const SCHEMA_SQL =
+    "CREATE TABLE IF NOT EXISTS messages("
+    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+    " topic TEXT NOT NULL,"
+    " stored_ms INTEGER NOT NULL,"   /* when the producer committed it (ms since the epoch) */
+    " event_type TEXT, event_id TEXT, minorversion INTEGER, source TEXT, sourcehost TEXT,"
+    " time_us INTEGER, sourcelib TEXT," /* EventsMetadata; time in µs, exact */
+    " key BLOB, value BLOB NOT NULL, headers BLOB);"
+    "CREATE INDEX IF NOT EXISTS messages_topic_id ON messages(topic, id);"
+    "CREATE TABLE IF NOT EXISTS groups("
+    " gid INTEGER PRIMARY KEY, topic TEXT NOT NULL, name TEXT NOT NULL,"
+    " next_id INTEGER NOT NULL, created_ms INTEGER NOT NULL, UNIQUE(topic, name));"
+    "CREATE TABLE IF NOT EXISTS consumers("
+    " cid INTEGER PRIMARY KEY, gid INTEGER NOT NULL, name TEXT NOT NULL, host TEXT NOT NULL,"
+    " pid INTEGER NOT NULL, pstart INTEGER NOT NULL, seen_ms INTEGER NOT NULL,"
+    " UNIQUE(gid, name));"
+    "CREATE TABLE IF NOT EXISTS pending("
+    " gid INTEGER NOT NULL, msg_id INTEGER NOT NULL, cid INTEGER NOT NULL,"
+    " delivered_ms INTEGER NOT NULL, deliveries INTEGER NOT NULL,"
+    " PRIMARY KEY(gid, msg_id)) WITHOUT ROWID;";
+
+int64_t edxbus__sq_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void edxbus__sq_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+int64_t edxbus__sq_proc_start(pid_t pid)
+{
+    char path[64], line[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", (long)pid);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(line, 1, sizeof line - 1, f);
+    fclose(f);
+    line[n] = '\0';
+    /* The command name (field 2) may hold spaces and parentheses: count fields after the last
+     * ')'. starttime is field 22, i.e. the 20th after it. */
+    const char *p = strrchr(line, ')');
+    if (p == NULL)
+        return 0;
+    for (int field = 2; field < 22 && p != NULL; field++)
+        p = strchr(p + 1, ' ');
+    if (p == NULL)
+        return 0;
+    return strtoll(p + 1, NULL, 10);
+}
+
+bool edxbus__sq_parse_position(const char *text, int64_t *id)
+{
+    if (text == NULL || *text < '0' || *text > '9')
+        return false;
+    errno = 0;
+    char *end = NULL;
+    long long v = strtoll(text, &end, 10);
+    if (errno != 0 || *end != '\0' || v < 0)
+        return false;
+    *id = v;
+    return true;
+}
+
+edxbus_err_t edxbus__sq_fail(struct sq_db *db, int rc, const char *what, char *errstr,
+                             size_t errstr_size)
+{
+    const char *msg = db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
+    if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
+        snprintf(errstr, errstr_size, "sqlite: %s: %s after waiting %d ms (%s)", what, msg,
+                 db->busy_ms, db->path);
+    else
+        snprintf(errstr, errstr_size, "sqlite: %s: %s (%s)", what, msg, db->path);
+    switch (rc & 0xff) {
+    case SQLITE_NOMEM:
+        return EDXBUS_ERR_NOMEM;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+        return EDXBUS_ERR_BROKER;
+    case SQLITE_IOERR:
+    case SQLITE_FULL:
+    case SQLITE_CANTOPEN:
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+    case SQLITE_NOTADB:
+    case SQLITE_CORRUPT:
+        return EDXBUS_ERR_IO;
+    default:
+        return EDXBUS_ERR_BROKER;
+    }
+}
+
+edxbus_err_t edxbus__sq_prepare(struct sq_db *db, const char *sql, sqlite3_stmt **st,
+                                const char *what, char *errstr, size_t errstr_size)
+{
+    int rc = sqlite3_prepare_v3(db->h, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL);
+    if (rc != SQLITE_OK)
+        return edxbus__sq_fail(db, rc, what, errstr, errstr_size);
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_exec(struct sq_db *db, sqlite3_stmt *st, const char *what, char *errstr,
+                             size_t errstr_size)
+{
+    int rc;
+    do {
+        rc = sqlite3_step(st);
+    } while (rc == SQLITE_ROW);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return edxbus__sq_fail(db, rc, what, errstr, errstr_size);
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_int(struct sq_db *db, sqlite3_stmt *st, int64_t def, int64_t *out,
+                            const char *what, char *errstr, size_t errstr_size)
+{
+    int rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW) {
+        *out = sqlite3_column_type(st, 0) == SQLITE_NULL ? def : sqlite3_column_int64(st, 0);
+        rc = SQLITE_DONE;
+    } else if (rc == SQLITE_DONE) {
+        *out = def;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return edxbus__sq_fail(db, rc, what, errstr, errstr_size);
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_begin(struct sq_db *db, char *errstr, size_t errstr_size)
+{
+    /* The busy handler covers most waits; a few SQLITE_BUSY cases in WAL mode (recovery, a
+     * checkpoint resetting the WAL) return at once, so retry those until the timeout. */
+    int64_t deadline = edxbus__sq_now_ms() + db->busy_ms;
+    for (;;) {
+        int rc = sqlite3_step(db->begin);
+        sqlite3_reset(db->begin);
+        if (rc == SQLITE_DONE)
+            return EDXBUS_OK;
+        if ((rc & 0xff) != SQLITE_BUSY || edxbus__sq_now_ms() >= deadline)
+            return edxbus__sq_fail(db, rc, "begin a write transaction", errstr, errstr_size);
+        edxbus__sq_sleep_ms(2);
+    }
+}
+
+edxbus_err_t edxbus__sq_commit(struct sq_db *db, char *errstr, size_t errstr_size)
+{
+    int rc = sqlite3_step(db->commit);
+    sqlite3_reset(db->commit);
+    if (rc != SQLITE_DONE) {
+        edxbus_err_t err = edxbus__sq_fail(db, rc, "commit", errstr, errstr_size);
+        edxbus__sq_rollback(db);
+        return err;
+    }
+    return EDXBUS_OK;
+}
+
+void edxbus__sq_rollback(struct sq_db *db)
+{
+    if (!sqlite3_get_autocommit(db->h))
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Run @p sql (no rows wanted), retrying SQLITE_BUSY that bypassed the busy handler. */
+static edxbus_err_t exec_retry(struct sq_db *db, const char *sql, const char *what, char *errstr,
+                               size_t errstr_size)
+{
+    int64_t deadline = edxbus__sq_now_ms() + db->busy_ms;
+    for (;;) {
+        int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+        if (rc == SQLITE_OK)
+            return EDXBUS_OK;
+        if ((rc & 0xff) != SQLITE_BUSY || edxbus__sq_now_ms() >= deadline)
+            return edxbus__sq_fail(db, rc, what, errstr, errstr_size);
+        edxbus__sq_sleep_ms(2);
+    }
+}
+
+static int user_version(struct sq_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int v = -1;
+    if (sqlite3_prepare_v2(db->h, "PRAGMA user_version", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static edxbus_err_t schema_create(struct sq_db *db, char *errstr, size_t errstr_size)
+{
+    char sql[64];
+    edxbus_err_t err = edxbus__sq_begin(db, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    int v = user_version(db); /* again, under the lock: another process may have won */
+    if (v == 0) {
+        err = exec_retry(db, SCHEMA_SQL, "create the schema", errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            goto out_rollback;
+        snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SQ_SCHEMA_VERSION);
+        err = exec_retry(db, sql, "stamp the schema version", errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            goto out_rollback;
+    }
+    return edxbus__sq_commit(db, errstr, errstr_size);
+out_rollback:
+    edxbus__sq_rollback(db);
+    return err;
+}
+
+static edxbus_err_t set_journal_wal(struct sq_db *db, char *errstr, size_t errstr_size)
+{
+    int64_t deadline = edxbus__sq_now_ms() + db->busy_ms;
+    for (;;) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(db->h, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            const char *mode = (const char *)sqlite3_column_text(st, 0);
+            bool wal = mode != NULL && strcasecmp(mode, "wal") == 0;
+            sqlite3_finalize(st);
+            if (wal)
+                return EDXBUS_OK;
+            snprintf(errstr, errstr_size,
+                     "sqlite: %s cannot use the WAL journal (the file system may not support "
+                     "shared memory); put EVENT_BUS_SQLITE_PATH on a local disk", db->path);
+            return EDXBUS_ERR_IO;
+        }
+        sqlite3_finalize(st);
+        if ((rc & 0xff) != SQLITE_BUSY || edxbus__sq_now_ms() >= deadline)
+            return edxbus__sq_fail(db, rc, "switch to the WAL journal", errstr, errstr_size);
+        edxbus__sq_sleep_ms(2);
+    }
+}
+
+static edxbus_err_t set_synchronous(struct sq_db *db, const edxbus_conf_t *conf, char *errstr,
+                                    size_t errstr_size)
+{
+    static const char *const levels[] = {"FULL", "NORMAL", "EXTRA", "OFF"};
+    const char *want = conf ? edxbus_conf_get_str(conf, "EVENT_BUS_SQLITE_SYNCHRONOUS", "FULL")
+                            : "FULL";
+    for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
+        if (strcasecmp(want, levels[i]) == 0) {
+            char sql[48];
+            snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", levels[i]);
+            return exec_retry(db, sql, "set the synchronous level", errstr, errstr_size);
+        }
+    }
+    snprintf(errstr, errstr_size,
+             "EVENT_BUS_SQLITE_SYNCHRONOUS: \"%s\" is not a level; expected FULL (durable per "
+             "commit) or NORMAL (faster; the last commits may be lost on power loss)", want);
+    return EDXBUS_ERR_CONF;
+}
+
+edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, bool create,
+                                char *errstr, size_t errstr_size)
+{
+    memset(db, 0, sizeof *db);
+    const char *path = conf ? edxbus_conf_get_str(conf, "EVENT_BUS_SQLITE_PATH", SQ_DEFAULT_PATH)
+                            : SQ_DEFAULT_PATH;
+    if (path == NULL || *path == '\0')
+        path = SQ_DEFAULT_PATH;
+    if (strlen(path) >= sizeof db->path) {
+        snprintf(errstr, errstr_size, "EVENT_BUS_SQLITE_PATH: path is longer than %zu bytes",
+                 sizeof db->path - 1);
+        return EDXBUS_ERR_CONF;
+    }
+    memcpy(db->path, path, strlen(path) + 1);
+    db->busy_ms = SQ_BUSY_MS;
+
+    int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+    int rc = sqlite3_open_v2(db->path, &db->h, flags, NULL);
+    edxbus_err_t err;
+    if (rc != SQLITE_OK) {
+        err = edxbus__sq_fail(db, rc, "open the database", errstr, errstr_size);
+        goto out_close;
+    }
+    sqlite3_extended_result_codes(db->h, 1);
+    sqlite3_busy_timeout(db->h, db->busy_ms);
+    err = set_journal_wal(db, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
+    err = set_synchronous(db, conf, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
+    err = edxbus__sq_prepare(db, "BEGIN IMMEDIATE", &db->begin, "prepare BEGIN", errstr,
+                             errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
+    err = edxbus__sq_prepare(db, "COMMIT", &db->commit, "prepare COMMIT", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
+
+    int v = user_version(db);
+    if (v > SQ_SCHEMA_VERSION) {
+        snprintf(errstr, errstr_size,
+                 "sqlite: %s has schema version %d; this edxbus knows up to %d; upgrade edxbus",
+                 db->path, v, SQ_SCHEMA_VERSION);
+        err = EDXBUS_ERR_BROKER;
+        goto out_close;
+    }
+    if (v < SQ_SCHEMA_VERSION) {
+        err = schema_create(db, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            goto out_close;
+    }
+    return EDXBUS_OK;
+out_close:
+    edxbus__sq_db_close(db);
+    return err;
+}
+
+void edxbus__sq_db_close(struct sq_db *db)
+{
+    sqlite3_finalize(db->begin);
+    sqlite3_finalize(db->commit);
+    sqlite3_close_v2(db->h); /* statements a handle still holds are finalized by its owner */
+    db->h = NULL;
+    db->begin = db->commit = NULL;
+}
+
+/* --- column forms -------------------------------------------------------------------------- */
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+    p[2] = (uint8_t)(v >> 16);
+    p[3] = (uint8_t)(v >> 24);
+}
+
+edxbus_err_t edxbus__sq_headers_encode(const struct edxbus_header *hdrs, size_t n,
+                                       struct edxbus_buf *out)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t nlen = strlen(hdrs[i].name);
+        uint8_t len[4];
+        if (nlen > UINT32_MAX || hdrs[i].len > UINT32_MAX)
+            return EDXBUS_ERR_INVALID_ARG;
+        put_u32(len, (uint32_t)nlen);
+        if (edxbus_buf_append(out, len, 4) != EDXBUS_OK ||
+            edxbus_buf_append(out, hdrs[i].name, nlen) != EDXBUS_OK)
+            return EDXBUS_ERR_NOMEM;
+        put_u32(len, (uint32_t)hdrs[i].len);
+        if (edxbus_buf_append(out, len, 4) != EDXBUS_OK ||
+            (hdrs[i].len && edxbus_buf_append(out, hdrs[i].value, hdrs[i].len) != EDXBUS_OK))
+            return EDXBUS_ERR_NOMEM;
+    }
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_metadata_bind(sqlite3_stmt *st, int first,
+                                      const struct edxbus_metadata *md, char *tmp, size_t tmpsz)
+{
+    if (md == NULL) {
+        for (int i = 0; i < 7; i++)
+            sqlite3_bind_null(st, first + i);
+        return EDXBUS_OK;
+    }
+    size_t used = 0;
+    tmp[0] = '\0';
+    for (size_t i = 0; i < md->nsourcelib && i < EDXBUS_SOURCELIB_MAX; i++) {
+        int w = snprintf(tmp + used, tmpsz - used, "%s%" PRId64, i ? "." : "", md->sourcelib[i]);
+        if (w < 0 || (size_t)w >= tmpsz - used)
+            return EDXBUS_ERR_INVALID_ARG;
+        used += (size_t)w;
+    }
+    sqlite3_bind_text(st, first, md->event_type, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, first + 1, md->id, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, first + 2, md->minorversion);
+    sqlite3_bind_text(st, first + 3, md->source, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, first + 4, md->sourcehost, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, first + 5, md->time_us);
+    sqlite3_bind_text(st, first + 6, tmp, (int)used, SQLITE_STATIC);
+    return EDXBUS_OK;
+}
+
+static bool copy_text(sqlite3_stmt *st, int col, char *dst, size_t cap)
+{
+    const unsigned char *s = sqlite3_column_text(st, col);
+    size_t n = (size_t)sqlite3_column_bytes(st, col);
+    if (s == NULL || n >= cap)
+        return false;
+    memcpy(dst, s, n);
+    dst[n] = '\0';
+    return true;
+}
+
+const char *edxbus__sq_metadata_read(sqlite3_stmt *st, int first, struct edxbus_metadata *md)
+{
+    memset(md, 0, sizeof *md);
+    if (sqlite3_column_type(st, first) == SQLITE_NULL)
+        return "the message has no metadata";
+    if (!copy_text(st, first, md->event_type, sizeof md->event_type) ||
+        !copy_text(st, first + 1, md->id, sizeof md->id) ||
+        !copy_text(st, first + 3, md->source, sizeof md->source) ||
+        !copy_text(st, first + 4, md->sourcehost, sizeof md->sourcehost))
+        return "a metadata column is missing or too long";
+    md->minorversion = sqlite3_column_int64(st, first + 2);
+    md->time_us = sqlite3_column_int64(st, first + 5);
+    const char *p = (const char *)sqlite3_column_text(st, first + 6);
+    while (p != NULL && *p != '\0') {
+        char *end = NULL;
+        if (md->nsourcelib == EDXBUS_SOURCELIB_MAX)
+            return "sourcelib has too many parts";
+        errno = 0;
+        md->sourcelib[md->nsourcelib++] = strtoll(p, &end, 10);
+        if (errno != 0 || end == p || (*end != '.' && *end != '\0'))
+            return "sourcelib is not dotted integers";
+        p = *end == '.' ? end + 1 : end;
+    }
+    return NULL;
+}

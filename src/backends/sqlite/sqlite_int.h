@@ -1,0 +1,175 @@
+/* src/backends/sqlite/sqlite_int.h — private to the embedded SQLite broker (src/backends/sqlite).
+ *
+ * The broker is one SQLite file in WAL mode shared by any number of producer and consumer
+ * processes on one machine. Four tables (sqlite_db.c creates them):
+ *
+ *   messages(id, topic, stored_ms, key, value, <seven metadata columns>, headers)
+ *       the log; id is the position (AUTOINCREMENT, so an id is never reused even after
+ *       trimming), indexed by (topic, id)
+ *   groups(gid, topic, name, next_id)          a consumer group's cursor: the first id not yet
+ *                                              handed out to any member
+ *   consumers(cid, gid, name, host, pid, pstart, seen_ms)
+ *                                              members; (host, pid, pstart) tells whether the
+ *                                              process is still alive, pid 0 = closed cleanly
+ *   pending(gid, msg_id, cid, delivered_ms, deliveries)
+ *                                              taken by a member and not acknowledged yet (as
+ *                                              Redis' PEL); ack deletes the row
+ *
+ * Only the files of this folder include this header.
+ */
+#ifndef EDXBUS_BACKENDS_SQLITE_INT_H
+#define EDXBUS_BACKENDS_SQLITE_INT_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "edxbus/backend.h"
+#include "edxbus/buf.h"
+
+#define SQ_DEFAULT_PATH "edxbus.db"
+#define SQ_SCHEMA_VERSION 1       /* PRAGMA user_version of the layout above */
+#define SQ_BUSY_MS 5000           /* how long a writer waits for the file lock (ms) */
+#define SQ_CLAIM_CHECK_MS 1000    /* how often a member looks for dead members' entries (ms) */
+#define SQ_POLL_SLEEP_MAX_MS 20   /* a blocked poll checks for new rows at least this often */
+#define SQ_ASYNC_BATCH 1000       /* queued async messages committed in one transaction */
+#define SQ_ASYNC_LINGER_MS 100    /* a queued message waits at most this long (checked by the
+                                     next produce(); flush()/close() commit at once) */
+
+/** One open database file, as every handle of this backend holds it. */
+struct sq_db {
+    sqlite3 *h;
+    char path[4096];      /* as configured: for messages */
+    int busy_ms;          /* busy timeout (ms) */
+    sqlite3_stmt *begin;  /* BEGIN IMMEDIATE */
+    sqlite3_stmt *commit; /* COMMIT */
+};
+
+/** One message of the latest batch: the storage its edxbus_msg borrows from. */
+struct sq_slot {
+    struct edxbus_metadata md;
+    struct edxbus_buf data;      /* key, value, then per header its name NUL and value */
+    struct edxbus_header *hdrs;
+    size_t hcap;                 /* headers allocated */
+    int64_t id;                  /* row id */
+};
+
+/** A consumer handle: a group member, or a tail (group NULL: in-memory cursor, no acks). */
+struct sq_consumer {
+    struct sq_db db;
+    char *topic;
+    char *group;                 /* NULL: tail mode */
+    char *name;                  /* member name */
+    char host[256];
+    pid_t pid;
+    int64_t pstart;              /* our start time (/proc), to tell a reused pid */
+    int64_t gid, cid;            /* group and member row ids */
+    int64_t cursor;              /* tail: next id to read; group: the group cursor as last seen */
+    bool own_left;               /* entries taken before a restart may still be pending */
+    int64_t own_after;           /* ... with ids above this one */
+    bool claim_more;             /* the last claim filled the batch: look again at once */
+    int64_t next_claim_ms;       /* when to look for dead members' entries next */
+    int64_t claim_idle_ms;       /* extra "claim_msgs_older_than": also take entries pending
+                                    longer than this from live members; 0: only dead ones */
+    bool maybe_new;              /* rows past the cursor may exist */
+    int64_t data_version;        /* PRAGMA data_version when maybe_new was computed */
+    bool checked;                /* maybe_new is valid for data_version */
+    int64_t *acked;              /* acknowledged ids not committed yet (next poll or close) */
+    size_t nacked, acked_cap;
+    struct sq_slot *slots;       /* the latest batch: msgs[i] borrows from slots[i] */
+    struct edxbus_msg *msgs;
+    size_t nslots;               /* allocated */
+    sqlite3_stmt *st_upsert, *st_own, *st_retake, *st_members, *st_drop_member, *st_idle,
+        *st_cursor, *st_new, *st_pend, *st_set_cursor, *st_unpend, *st_has_new, *st_dv,
+        *st_count_own;
+};
+
+/** The write transaction of a group poll: commit acks, heartbeat, then take up to @p max
+ *  entries (own pending, dead members' pending, new rows). *@p n gets how many. */
+edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,
+                             size_t errstr_size);
+/** The read of a tail poll: up to @p max rows from the in-memory cursor. */
+edxbus_err_t edxbus__sq_tail_read(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,
+                                  size_t errstr_size);
+/** Delete the pending rows of the acknowledged ids (inside an open transaction). */
+edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size_t errstr_size);
+/** The columns every message query selects, in this order (sq_slot_fill reads them). */
+#define SQ_MSG_COLS                                                                            \
+    "m.id, m.stored_ms, m.event_type, m.event_id, m.minorversion, m.source, m.sourcehost,"    \
+    " m.time_us, m.sourcelib, m.key, m.value, m.headers"
+
+/** Open (and create, when @p create) the file named by EVENT_BUS_SQLITE_PATH: WAL mode, the
+ *  synchronous level of EVENT_BUS_SQLITE_SYNCHRONOUS (default FULL), the schema. @p conf may be
+ *  NULL (all defaults). */
+edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, bool create,
+                                char *errstr, size_t errstr_size);
+void edxbus__sq_db_close(struct sq_db *db);
+
+/** Prepare @p sql on @p db (errors name the statement's purpose @p what). */
+edxbus_err_t edxbus__sq_prepare(struct sq_db *db, const char *sql, sqlite3_stmt **st,
+                                const char *what, char *errstr, size_t errstr_size);
+
+/** BEGIN IMMEDIATE, retrying SQLITE_BUSY up to the busy timeout; COMMIT; ROLLBACK. */
+edxbus_err_t edxbus__sq_begin(struct sq_db *db, char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__sq_commit(struct sq_db *db, char *errstr, size_t errstr_size);
+void edxbus__sq_rollback(struct sq_db *db);
+
+/** Write `sqlite: <what>: <sqlite's message> (<path>)` and map @p rc to an edxbus class. */
+edxbus_err_t edxbus__sq_fail(struct sq_db *db, int rc, const char *what, char *errstr,
+                             size_t errstr_size);
+
+/** Step a statement that returns no row (or ignores them), then reset it. */
+edxbus_err_t edxbus__sq_exec(struct sq_db *db, sqlite3_stmt *st, const char *what, char *errstr,
+                             size_t errstr_size);
+
+/** Run one statement that yields one integer (NULL gives @p def). */
+edxbus_err_t edxbus__sq_int(struct sq_db *db, sqlite3_stmt *st, int64_t def, int64_t *out,
+                            const char *what, char *errstr, size_t errstr_size);
+
+/** Wall clock, ms since the epoch. */
+int64_t edxbus__sq_now_ms(void);
+
+/** Sleep @p ms milliseconds. */
+void edxbus__sq_sleep_ms(int ms);
+
+/** When the process @p pid started (clock ticks since boot, from /proc), or 0 if unknown. */
+int64_t edxbus__sq_proc_start(pid_t pid);
+
+/** Parse a position text (a decimal row id >= 0) into @p id. */
+bool edxbus__sq_parse_position(const char *text, int64_t *id);
+
+/** Encode @p n headers as the headers column: per header a 4-byte little-endian name length,
+ *  the name, a 4-byte value length, the value. Appends to @p out. */
+edxbus_err_t edxbus__sq_headers_encode(const struct edxbus_header *hdrs, size_t n,
+                                       struct edxbus_buf *out);
+
+/** The seven metadata fields, bound to statement parameters @p first.. @p first + 6, and read
+ *  back from result columns @p first.. (sourcelib as dotted integers "11.2.0"). */
+edxbus_err_t edxbus__sq_metadata_bind(sqlite3_stmt *st, int first,
+                                      const struct edxbus_metadata *md, char *tmp, size_t tmpsz);
+const char *edxbus__sq_metadata_read(sqlite3_stmt *st, int first, struct edxbus_metadata *md);
+
+/* Backend slots, one per file (sqlite_producer.c, sqlite_consumer.c, sqlite_lag.c). */
+edxbus_err_t edxbus__sq_producer_open(const edxbus_conf_t *conf, void **be, char *errstr,
+                                      size_t errstr_size);
+edxbus_err_t edxbus__sq_produce(void *be, const struct edxbus_msg *msg, edxbus_delivery_fn cb,
+                                void *cb_opaque, char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__sq_flush(void *be, int timeout_ms, char *errstr, size_t errstr_size);
+void edxbus__sq_producer_close(void *be);
+
+edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
+                                      const struct edxbus_consumer_opts *opts, void **be,
+                                      char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int timeout_ms,
+                             char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__sq_ack(void *be, const struct edxbus_msg *msg, char *errstr,
+                            size_t errstr_size);
+edxbus_err_t edxbus__sq_seek(void *be, const char *position, char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__sq_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size);
+void edxbus__sq_consumer_close(void *be);
+
+edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const char *group,
+                            json_t **out, char *errstr, size_t errstr_size);
+
+#endif /* EDXBUS_BACKENDS_SQLITE_INT_H */

@@ -1,0 +1,364 @@
+/* src/backends/sqlite/sqlite_producer.c — appending to the log.
+ *
+ * Synchronous produce() (no callback) is one write transaction per message: it returns
+ * EDXBUS_OK after COMMIT, which with synchronous=FULL (the default) means the WAL was fsynced.
+ * Asynchronous produce() (a callback) copies the message into an in-memory queue; the queue is
+ * committed as one transaction when it holds SQ_ASYNC_BATCH messages, when its oldest message
+ * is older than SQ_ASYNC_LINGER_MS (checked on the next produce), and at flush()/close(). Then
+ * every callback runs, in produce order, with the row id as position. A failed batch commit
+ * reports the error to each message's callback; nothing is dropped silently.
+ *
+ * Length cap (EVENT_BUS_SQLITE_MAX_LEN, 0 = none, like Redis' STREAM_MAX_LEN): every
+ * max(1, min(cap / 10, 1000)) messages a producer writes to a topic, the same transaction
+ * deletes that topic's oldest rows beyond the newest `cap`. So a topic holds about cap rows
+ * (at most cap + cap/10 per producer). Rows still pending in some group (taken by a member, not
+ * acknowledged) are never trimmed, so at-least-once holds for every message handed out; rows not
+ * yet delivered to a slow group are trimmed, as in Redis.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/sqlite/sqlite_int.h"
+#include "edxbus/conf.h"
+
+/* One queued asynchronous message: a copy of what produce() was given. */
+struct pq_entry {
+    struct edxbus_msg msg;       /* points into data (schemas are not kept: NULL) */
+    struct edxbus_metadata md;
+    struct edxbus_header *hdrs;  /* nheaders, pointing into data */
+    uint8_t *data;               /* topic NUL, key, value, per header name NUL + value */
+    edxbus_delivery_fn cb;
+    void *cb_opaque;
+};
+
+struct topic_count {
+    char *topic;
+    int64_t since_trim; /* messages written since the last trim */
+};
+
+struct sq_producer {
+    struct sq_db db;
+    sqlite3_stmt *insert;
+    sqlite3_stmt *trim;
+    int64_t max_len;              /* 0: no cap */
+    int64_t trim_every;           /* messages between trims of one topic */
+    struct topic_count *topics;
+    size_t ntopics;
+    struct pq_entry *queue;
+    size_t nqueue;
+    int64_t queue_since_ms;       /* when the oldest queued message arrived */
+    struct edxbus_buf hdrbuf;     /* headers column of the message being inserted */
+};
+
+static const char *const INSERT_SQL =
+    "INSERT INTO messages(topic, stored_ms, event_type, event_id, minorversion, source,"
+    " sourcehost, time_us, sourcelib, key, value, headers) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
+
+static const char *const TRIM_SQL =
+    "DELETE FROM messages WHERE topic = ?1 AND id < (SELECT id FROM messages WHERE topic = ?1"
+    " ORDER BY id DESC LIMIT 1 OFFSET ?2) AND id NOT IN (SELECT p.msg_id FROM pending p"
+    " JOIN groups g ON g.gid = p.gid WHERE g.topic = ?1)";
+
+edxbus_err_t edxbus__sq_producer_open(const edxbus_conf_t *conf, void **be, char *errstr,
+                                      size_t errstr_size)
+{
+    struct sq_producer *prod = calloc(1, sizeof *prod);
+    if (prod == NULL)
+        return EDXBUS_ERR_NOMEM;
+    edxbus_err_t err = edxbus__sq_db_open(&prod->db, conf, true, errstr, errstr_size);
+    if (err != EDXBUS_OK) {
+        free(prod);
+        return err;
+    }
+    prod->max_len = conf ? edxbus_conf_get_int(conf, "EVENT_BUS_SQLITE_MAX_LEN", 0) : 0;
+    if (prod->max_len < 0) {
+        snprintf(errstr, errstr_size,
+                 "EVENT_BUS_SQLITE_MAX_LEN: %lld is negative; expected 0 (no cap) or a row count",
+                 (long long)prod->max_len);
+        err = EDXBUS_ERR_CONF;
+        goto out_close;
+    }
+    prod->trim_every = prod->max_len / 10;
+    if (prod->trim_every < 1)
+        prod->trim_every = 1;
+    if (prod->trim_every > 1000)
+        prod->trim_every = 1000;
+    err = edxbus__sq_prepare(&prod->db, INSERT_SQL, &prod->insert, "prepare the insert", errstr,
+                             errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
+    err = edxbus__sq_prepare(&prod->db, TRIM_SQL, &prod->trim, "prepare the trim", errstr,
+                             errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
+    *be = prod;
+    return EDXBUS_OK;
+out_close:
+    sqlite3_finalize(prod->insert);
+    edxbus__sq_db_close(&prod->db);
+    free(prod);
+    return err;
+}
+
+/* Count one message to @p topic; trim it inside the open transaction when its turn comes. */
+static edxbus_err_t count_and_trim(struct sq_producer *prod, const char *topic, char *errstr,
+                                   size_t errstr_size)
+{
+    if (prod->max_len == 0)
+        return EDXBUS_OK;
+    struct topic_count *tc = NULL;
+    for (size_t i = 0; i < prod->ntopics && tc == NULL; i++)
+        if (strcmp(prod->topics[i].topic, topic) == 0)
+            tc = &prod->topics[i];
+    if (tc == NULL) {
+        struct topic_count *grown = realloc(prod->topics, (prod->ntopics + 1) * sizeof *grown);
+        if (grown == NULL)
+            return EDXBUS_ERR_NOMEM;
+        prod->topics = grown;
+        tc = &grown[prod->ntopics];
+        tc->topic = strdup(topic);
+        if (tc->topic == NULL)
+            return EDXBUS_ERR_NOMEM;
+        tc->since_trim = prod->trim_every - 1; /* trim on the first message: the cap may be new */
+        prod->ntopics++;
+    }
+    if (++tc->since_trim < prod->trim_every)
+        return EDXBUS_OK;
+    tc->since_trim = 0;
+    sqlite3_bind_text(prod->trim, 1, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(prod->trim, 2, prod->max_len - 1);
+    return edxbus__sq_exec(&prod->db, prod->trim, "trim to EVENT_BUS_SQLITE_MAX_LEN", errstr,
+                           errstr_size);
+}
+
+/* INSERT one message inside the open transaction; *id gets its row id. */
+static edxbus_err_t insert_one(struct sq_producer *prod, const struct edxbus_msg *msg,
+                               int64_t stored_ms, int64_t *id, char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = prod->insert;
+    char sourcelib[EDXBUS_SOURCELIB_MAX * 24];
+    edxbus_buf_reset(&prod->hdrbuf);
+    if (msg->nheaders &&
+        edxbus__sq_headers_encode(msg->headers, msg->nheaders, &prod->hdrbuf) != EDXBUS_OK) {
+        snprintf(errstr, errstr_size, "sqlite: cannot encode the headers of a message to %s",
+                 msg->topic);
+        return EDXBUS_ERR_NOMEM;
+    }
+    if (edxbus__sq_metadata_bind(st, 3, msg->metadata, sourcelib, sizeof sourcelib) !=
+        EDXBUS_OK) {
+        snprintf(errstr, errstr_size, "sqlite: metadata sourcelib does not fit");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    sqlite3_bind_text(st, 1, msg->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, stored_ms);
+    if (msg->key != NULL)
+        sqlite3_bind_blob(st, 10, msg->key, (int)msg->key_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 10);
+    /* An empty value is still a value (zeroblob keeps NOT NULL satisfied). */
+    if (msg->value_len)
+        sqlite3_bind_blob(st, 11, msg->value, (int)msg->value_len, SQLITE_STATIC);
+    else
+        sqlite3_bind_zeroblob(st, 11, 0);
+    if (msg->nheaders)
+        sqlite3_bind_blob(st, 12, prod->hdrbuf.data, (int)prod->hdrbuf.len, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, 12);
+    int rc = sqlite3_step(st);
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    if (rc != SQLITE_DONE)
+        return edxbus__sq_fail(&prod->db, rc, "insert a message", errstr, errstr_size);
+    *id = sqlite3_last_insert_rowid(prod->db.h);
+    return count_and_trim(prod, msg->topic, errstr, errstr_size);
+}
+
+static bool msg_valid(const struct edxbus_msg *msg, char *errstr, size_t errstr_size)
+{
+    if (msg == NULL || msg->topic == NULL || *msg->topic == '\0') {
+        snprintf(errstr, errstr_size, "sqlite: produce: the message has no topic");
+        return false;
+    }
+    if (msg->value == NULL && msg->value_len != 0) {
+        snprintf(errstr, errstr_size, "sqlite: produce: value is NULL with length %zu",
+                 msg->value_len);
+        return false;
+    }
+    if (msg->key_len > INT32_MAX || msg->value_len > INT32_MAX) {
+        snprintf(errstr, errstr_size, "sqlite: produce: message to %s is over 2 GiB", msg->topic);
+        return false;
+    }
+    return true;
+}
+
+static void entry_free(struct pq_entry *e)
+{
+    free(e->data);
+    free(e->hdrs);
+}
+
+/* Commit the whole queue in one transaction, then report every message. */
+static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t errstr_size)
+{
+    if (prod->nqueue == 0)
+        return EDXBUS_OK;
+    char why[EDXBUS_ERRSTR_SIZE] = "";
+    int64_t *ids = calloc(prod->nqueue, sizeof *ids);
+    edxbus_err_t err = ids ? EDXBUS_OK : EDXBUS_ERR_NOMEM;
+    if (err == EDXBUS_OK)
+        err = edxbus__sq_begin(&prod->db, why, sizeof why);
+    if (err == EDXBUS_OK) {
+        int64_t now = edxbus__sq_now_ms();
+        for (size_t i = 0; i < prod->nqueue && err == EDXBUS_OK; i++)
+            err = insert_one(prod, &prod->queue[i].msg, now, &ids[i], why, sizeof why);
+        if (err == EDXBUS_OK)
+            err = edxbus__sq_commit(&prod->db, why, sizeof why);
+        else
+            edxbus__sq_rollback(&prod->db);
+    }
+    if (err != EDXBUS_OK && why[0] == '\0')
+        snprintf(why, sizeof why, "sqlite: %s", edxbus_err2str(err));
+    /* Detach the queue first: a callback may produce again. */
+    struct pq_entry *queue = prod->queue;
+    size_t n = prod->nqueue;
+    prod->queue = NULL;
+    prod->nqueue = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct pq_entry *e = &queue[i];
+        char pos[EDXBUS_POSITION_MAX];
+        if (err == EDXBUS_OK)
+            snprintf(pos, sizeof pos, "%lld", (long long)ids[i]);
+        e->cb(e->cb_opaque, &e->msg, err, err == EDXBUS_OK ? NULL : why,
+              err == EDXBUS_OK ? pos : NULL);
+        entry_free(e);
+    }
+    if (prod->queue == NULL)
+        prod->queue = queue; /* reuse the array */
+    else
+        free(queue);
+    free(ids);
+    if (err != EDXBUS_OK)
+        snprintf(errstr, errstr_size, "%s", why);
+    return err;
+}
+
+/* Copy @p msg into the queue slot @p e (one allocation for all its bytes). */
+static edxbus_err_t entry_fill(struct pq_entry *e, const struct edxbus_msg *msg)
+{
+    size_t tlen = strlen(msg->topic) + 1, size = tlen + msg->key_len + msg->value_len;
+    for (size_t i = 0; i < msg->nheaders; i++)
+        size += strlen(msg->headers[i].name) + 1 + msg->headers[i].len;
+    memset(e, 0, sizeof *e);
+    e->data = malloc(size ? size : 1);
+    if (msg->nheaders)
+        e->hdrs = calloc(msg->nheaders, sizeof *e->hdrs);
+    if (e->data == NULL || (msg->nheaders && e->hdrs == NULL)) {
+        entry_free(e);
+        return EDXBUS_ERR_NOMEM;
+    }
+    uint8_t *p = e->data;
+    memcpy(p, msg->topic, tlen);
+    e->msg.topic = (const char *)p;
+    p += tlen;
+    if (msg->key != NULL) {
+        memcpy(p, msg->key, msg->key_len);
+        e->msg.key = p;
+        e->msg.key_len = msg->key_len;
+        p += msg->key_len;
+    }
+    if (msg->value_len)
+        memcpy(p, msg->value, msg->value_len);
+    e->msg.value = p;
+    e->msg.value_len = msg->value_len;
+    p += msg->value_len;
+    for (size_t i = 0; i < msg->nheaders; i++) {
+        size_t nlen = strlen(msg->headers[i].name) + 1;
+        memcpy(p, msg->headers[i].name, nlen);
+        e->hdrs[i].name = (const char *)p;
+        p += nlen;
+        if (msg->headers[i].len)
+            memcpy(p, msg->headers[i].value, msg->headers[i].len);
+        e->hdrs[i].value = p;
+        e->hdrs[i].len = msg->headers[i].len;
+        p += msg->headers[i].len;
+    }
+    e->msg.headers = e->hdrs;
+    e->msg.nheaders = msg->nheaders;
+    if (msg->metadata != NULL) {
+        e->md = *msg->metadata;
+        e->msg.metadata = &e->md;
+    }
+    e->msg.broker_time_ms = -1;
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_produce(void *be, const struct edxbus_msg *msg, edxbus_delivery_fn cb,
+                                void *cb_opaque, char *errstr, size_t errstr_size)
+{
+    struct sq_producer *prod = be;
+    if (!msg_valid(msg, errstr, errstr_size))
+        return EDXBUS_ERR_INVALID_ARG;
+    if (cb == NULL) {
+        /* Keep produce order: whatever was queued before goes first. */
+        edxbus_err_t err = commit_queue(prod, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        int64_t id;
+        err = edxbus__sq_begin(&prod->db, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        err = insert_one(prod, msg, edxbus__sq_now_ms(), &id, errstr, errstr_size);
+        if (err != EDXBUS_OK) {
+            edxbus__sq_rollback(&prod->db);
+            return err;
+        }
+        return edxbus__sq_commit(&prod->db, errstr, errstr_size);
+    }
+    if (prod->queue == NULL) {
+        prod->queue = calloc(SQ_ASYNC_BATCH, sizeof *prod->queue);
+        if (prod->queue == NULL)
+            return EDXBUS_ERR_NOMEM;
+    }
+    if (entry_fill(&prod->queue[prod->nqueue], msg) != EDXBUS_OK) {
+        snprintf(errstr, errstr_size, "sqlite: out of memory queueing a message to %s",
+                 msg->topic);
+        return EDXBUS_ERR_NOMEM;
+    }
+    prod->queue[prod->nqueue].cb = cb;
+    prod->queue[prod->nqueue].cb_opaque = cb_opaque;
+    if (prod->nqueue++ == 0)
+        prod->queue_since_ms = edxbus__sq_now_ms();
+    if (prod->nqueue == SQ_ASYNC_BATCH ||
+        edxbus__sq_now_ms() - prod->queue_since_ms >= SQ_ASYNC_LINGER_MS) {
+        /* The outcome went to the callbacks; this call itself queued its message fine. */
+        char ignored[EDXBUS_ERRSTR_SIZE];
+        commit_queue(prod, ignored, sizeof ignored);
+    }
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_flush(void *be, int timeout_ms, char *errstr, size_t errstr_size)
+{
+    /* A commit either finishes or fails within the busy timeout; the queue is then empty, so
+     * there is nothing left to wait for and timeout_ms only bounds nothing further. */
+    return commit_queue(be, errstr, errstr_size);
+}
+
+void edxbus__sq_producer_close(void *be)
+{
+    struct sq_producer *prod = be;
+    if (prod == NULL)
+        return;
+    char ignored[EDXBUS_ERRSTR_SIZE];
+    commit_queue(prod, ignored, sizeof ignored);
+    sqlite3_finalize(prod->insert);
+    sqlite3_finalize(prod->trim);
+    edxbus__sq_db_close(&prod->db);
+    for (size_t i = 0; i < prod->ntopics; i++)
+        free(prod->topics[i].topic);
+    free(prod->topics);
+    free(prod->queue);
+    edxbus_buf_fini(&prod->hdrbuf);
+    free(prod);
+}

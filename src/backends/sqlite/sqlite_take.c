@@ -1,0 +1,365 @@
+/* src/backends/sqlite/sqlite_take.c — what one poll takes from the log, in one transaction.
+ *
+ * A group poll is one BEGIN IMMEDIATE transaction, so members of a group (in any process)
+ * never take the same row twice and the cursor, the pending rows and the acks move together:
+ *   1. delete the pending rows this member acknowledged since its last poll (acks are
+ *      committed here, or at close: one write per batch instead of one per message; a crash
+ *      between ack() and the next poll only means the message comes again: at least once);
+ *   2. heartbeat: upsert the member's row (host, pid, process start time, seen_ms);
+ *   3. this member's own pending rows (taken before a restart, never acknowledged) first;
+ *   4. at most every SQ_CLAIM_CHECK_MS: pending rows of dead members (closed cleanly with
+ *      entries left, pid 0; or on this host, whose pid no longer exists or was reused by a
+ *      process that started later) and, with extra "claim_msgs_older_than", rows pending longer
+ *      than that from anyone; a dead member with nothing pending left is removed;
+ *   5. new rows from the group cursor, each inserted into pending; the cursor moves past them.
+ * Messages are copied out of SQLite into the handle's slots, which the batch borrows until the
+ * next poll or close. A tail (no group) only reads from its in-memory cursor.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/sqlite/sqlite_int.h"
+
+#define MAX_DEAD_PER_CHECK 32
+
+static const uint8_t EMPTY[1] = {0}; /* what a zero-length key or value points at */
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* Decode the headers column into the slot (data already reserved large enough). */
+static const char *headers_decode(struct sq_slot *s, const uint8_t *p, size_t len, size_t *n)
+{
+    size_t count = 0, off = 0;
+    *n = 0;
+    while (off < len) {
+        if (len - off < 4 || get_u32(p + off) > len - off - 4)
+            return "the headers column is corrupt";
+        size_t nlen = get_u32(p + off);
+        const uint8_t *name = p + off + 4;
+        off += 4 + nlen;
+        if (len - off < 4 || get_u32(p + off) > len - off - 4)
+            return "the headers column is corrupt";
+        size_t vlen = get_u32(p + off);
+        const uint8_t *value = p + off + 4;
+        off += 4 + vlen;
+        if (count == s->hcap) {
+            size_t cap = s->hcap ? s->hcap * 2 : 4;
+            struct edxbus_header *grown = realloc(s->hdrs, cap * sizeof *grown);
+            if (grown == NULL)
+                return "out of memory reading headers";
+            s->hdrs = grown;
+            s->hcap = cap;
+        }
+        /* Reserved in advance, so these appends never move the buffer. */
+        struct edxbus_header *h = &s->hdrs[count++];
+        h->name = (const char *)s->data.data + s->data.len;
+        edxbus_buf_append(&s->data, name, nlen);
+        edxbus_buf_append(&s->data, "", 1);
+        h->value = vlen ? s->data.data + s->data.len : EMPTY;
+        h->len = vlen;
+        edxbus_buf_append(&s->data, value, vlen);
+    }
+    *n = count;
+    return NULL;
+}
+
+/* Copy the current row of @p st (SQ_MSG_COLS) into slot @p i and describe it in msgs[i]. */
+static edxbus_err_t slot_fill(struct sq_consumer *cons, size_t i, sqlite3_stmt *st,
+                              int64_t deliveries)
+{
+    struct sq_slot *s = &cons->slots[i];
+    struct edxbus_msg *m = &cons->msgs[i];
+    memset(m, 0, sizeof *m);
+    s->id = sqlite3_column_int64(st, 0);
+    m->topic = cons->topic;
+    snprintf(m->position, sizeof m->position, "%lld", (long long)s->id);
+    m->broker_time_ms = sqlite3_column_int64(st, 1);
+    m->deliveries = deliveries;
+    m->metadata = &s->md;
+    m->unusable = edxbus__sq_metadata_read(st, 2, &s->md);
+
+    const uint8_t *key = sqlite3_column_blob(st, 9);
+    size_t key_len = (size_t)sqlite3_column_bytes(st, 9);
+    const uint8_t *value = sqlite3_column_blob(st, 10);
+    size_t value_len = (size_t)sqlite3_column_bytes(st, 10);
+    const uint8_t *hdr = sqlite3_column_blob(st, 11);
+    size_t hdr_len = (size_t)sqlite3_column_bytes(st, 11);
+    edxbus_buf_reset(&s->data);
+    /* Decoded headers never take more room than their column: reserve once, point after. */
+    if (edxbus_buf_reserve(&s->data, key_len + value_len + hdr_len + 1) != EDXBUS_OK)
+        return EDXBUS_ERR_NOMEM;
+    if (sqlite3_column_type(st, 9) != SQLITE_NULL) {
+        m->key = key_len ? s->data.data + s->data.len : EMPTY;
+        m->key_len = key_len;
+        edxbus_buf_append(&s->data, key, key_len);
+    }
+    m->value = value_len ? s->data.data + s->data.len : EMPTY;
+    m->value_len = value_len;
+    edxbus_buf_append(&s->data, value, value_len);
+    if (sqlite3_column_type(st, 10) == SQLITE_NULL && m->unusable == NULL)
+        m->unusable = "the message has no value";
+    if (hdr_len) {
+        const char *bad = headers_decode(s, hdr, hdr_len, &m->nheaders);
+        if (bad != NULL && m->unusable == NULL)
+            m->unusable = bad;
+        m->headers = m->nheaders ? s->hdrs : NULL;
+    }
+    return EDXBUS_OK;
+}
+
+/* Step @p st (rows of SQ_MSG_COLS) into slots from @p base; returns the count in *k. */
+static edxbus_err_t fill_from(struct sq_consumer *cons, sqlite3_stmt *st, size_t base,
+                             size_t *k, const char *what, char *errstr, size_t errstr_size)
+{
+    int rc;
+    edxbus_err_t err = EDXBUS_OK;
+    *k = 0;
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        err = slot_fill(cons, base + (*k)++, st, 0);
+        if (err != EDXBUS_OK)
+            break;
+    }
+    sqlite3_reset(st);
+    if (err != EDXBUS_OK) {
+        snprintf(errstr, errstr_size, "sqlite: out of memory reading %s", cons->topic);
+        return err;
+    }
+    if (rc != SQLITE_DONE)
+        return edxbus__sq_fail(&cons->db, rc, what, errstr, errstr_size);
+    return EDXBUS_OK;
+}
+
+/* Step a statement that returns one integer (RETURNING deliveries) into *out. */
+static edxbus_err_t step_returning(struct sq_consumer *cons, sqlite3_stmt *st, int64_t *out,
+                                   const char *what, char *errstr, size_t errstr_size)
+{
+    return edxbus__sq_int(&cons->db, st, 1, out, what, errstr, errstr_size);
+}
+
+/* Rows already in pending (selected by @p st, bound by the caller): fill, then re-own them. */
+static edxbus_err_t take_pending(struct sq_consumer *cons, sqlite3_stmt *st, size_t base,
+                                 size_t *k, int64_t now, char *errstr, size_t errstr_size)
+{
+    edxbus_err_t err = fill_from(cons, st, base, k, "read pending messages", errstr,
+                                 errstr_size);
+    for (size_t i = 0; i < *k && err == EDXBUS_OK; i++) {
+        sqlite3_bind_int64(cons->st_retake, 1, cons->cid);
+        sqlite3_bind_int64(cons->st_retake, 2, now);
+        sqlite3_bind_int64(cons->st_retake, 3, cons->gid);
+        sqlite3_bind_int64(cons->st_retake, 4, cons->slots[base + i].id);
+        err = step_returning(cons, cons->st_retake, &cons->msgs[base + i].deliveries,
+                             "take a pending message", errstr, errstr_size);
+    }
+    return err;
+}
+
+static bool member_alive(const struct sq_consumer *cons, const char *host, pid_t pid,
+                         int64_t pstart)
+{
+    if (pid == 0)
+        return false; /* closed cleanly, entries left for the group */
+    if (strcmp(host, cons->host) != 0)
+        return true; /* another machine: only claim_msgs_older_than can take its entries */
+    if (kill(pid, 0) != 0 && errno == ESRCH)
+        return false;
+    int64_t now_start = edxbus__sq_proc_start(pid);
+    return pstart == 0 || now_start == 0 || now_start == pstart; /* a reused pid: dead */
+}
+
+/* Step 4: take dead members' entries (and long-pending ones when configured). */
+static edxbus_err_t claim(struct sq_consumer *cons, size_t base, size_t room, size_t *took,
+                          int64_t now, char *errstr, size_t errstr_size)
+{
+    int64_t dead[MAX_DEAD_PER_CHECK];
+    size_t ndead = 0;
+    int rc = SQLITE_DONE;
+    *took = 0;
+    cons->claim_more = false;
+    cons->next_claim_ms = now + SQ_CLAIM_CHECK_MS;
+    sqlite3_stmt *st = cons->st_members;
+    sqlite3_bind_int64(st, 1, cons->gid);
+    sqlite3_bind_int64(st, 2, cons->cid);
+    while (ndead < MAX_DEAD_PER_CHECK) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        const char *host = (const char *)sqlite3_column_text(st, 1);
+        if (!member_alive(cons, host ? host : "", (pid_t)sqlite3_column_int64(st, 2),
+                          sqlite3_column_int64(st, 3)))
+            dead[ndead++] = sqlite3_column_int64(st, 0);
+    }
+    sqlite3_reset(st);
+    if (ndead < MAX_DEAD_PER_CHECK && rc != SQLITE_DONE)
+        return edxbus__sq_fail(&cons->db, rc, "list the group's members", errstr, errstr_size);
+    if (ndead == MAX_DEAD_PER_CHECK)
+        cons->claim_more = true;
+    edxbus_err_t err = EDXBUS_OK;
+    for (size_t i = 0; i < ndead && err == EDXBUS_OK; i++) {
+        size_t k = 0;
+        if (*took < room) {
+            sqlite3_bind_int64(cons->st_own, 1, cons->gid);
+            sqlite3_bind_int64(cons->st_own, 2, dead[i]);
+            sqlite3_bind_int64(cons->st_own, 3, -1);
+            sqlite3_bind_int64(cons->st_own, 4, (int64_t)(room - *took));
+            err = take_pending(cons, cons->st_own, base + *took, &k, now, errstr, errstr_size);
+            if (err == EDXBUS_OK && k == room - *took)
+                cons->claim_more = true;
+            *took += k;
+        }
+        if (err == EDXBUS_OK) {
+            sqlite3_bind_int64(cons->st_drop_member, 1, dead[i]);
+            sqlite3_bind_int64(cons->st_drop_member, 2, cons->gid);
+            err = edxbus__sq_exec(&cons->db, cons->st_drop_member, "remove a dead member",
+                                  errstr, errstr_size);
+        }
+    }
+    if (err == EDXBUS_OK && cons->claim_idle_ms > 0 && *took < room) {
+        size_t k = 0;
+        sqlite3_bind_int64(cons->st_idle, 1, cons->gid);
+        sqlite3_bind_int64(cons->st_idle, 2, cons->cid);
+        sqlite3_bind_int64(cons->st_idle, 3, now - cons->claim_idle_ms);
+        sqlite3_bind_int64(cons->st_idle, 4, (int64_t)(room - *took));
+        err = take_pending(cons, cons->st_idle, base + *took, &k, now, errstr, errstr_size);
+        if (err == EDXBUS_OK && k == room - *took)
+            cons->claim_more = true;
+        *took += k;
+    }
+    return err;
+}
+
+/* Step 5: new rows from the group cursor. */
+static edxbus_err_t take_new(struct sq_consumer *cons, size_t base, size_t room, size_t *took,
+                             int64_t now, char *errstr, size_t errstr_size)
+{
+    int64_t cursor;
+    sqlite3_bind_int64(cons->st_cursor, 1, cons->gid);
+    edxbus_err_t err = edxbus__sq_int(&cons->db, cons->st_cursor, 0, &cursor,
+                                      "read the group cursor", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    sqlite3_bind_text(cons->st_new, 1, cons->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(cons->st_new, 2, cursor);
+    sqlite3_bind_int64(cons->st_new, 3, (int64_t)room);
+    err = fill_from(cons, cons->st_new, base, took, "read new messages", errstr, errstr_size);
+    for (size_t i = 0; i < *took && err == EDXBUS_OK; i++) {
+        sqlite3_bind_int64(cons->st_pend, 1, cons->gid);
+        sqlite3_bind_int64(cons->st_pend, 2, cons->slots[base + i].id);
+        sqlite3_bind_int64(cons->st_pend, 3, cons->cid);
+        sqlite3_bind_int64(cons->st_pend, 4, now);
+        err = step_returning(cons, cons->st_pend, &cons->msgs[base + i].deliveries,
+                             "record a pending message", errstr, errstr_size);
+    }
+    if (err == EDXBUS_OK && *took > 0) {
+        cursor = cons->slots[base + *took - 1].id + 1;
+        sqlite3_bind_int64(cons->st_set_cursor, 1, cons->gid);
+        sqlite3_bind_int64(cons->st_set_cursor, 2, cursor);
+        err = edxbus__sq_exec(&cons->db, cons->st_set_cursor, "move the group cursor", errstr,
+                              errstr_size);
+    }
+    if (err == EDXBUS_OK) {
+        cons->cursor = cursor;
+        cons->maybe_new = *took == room;
+    }
+    return err;
+}
+
+edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size_t errstr_size)
+{
+    edxbus_err_t err = EDXBUS_OK;
+    for (size_t i = 0; i < cons->nacked && err == EDXBUS_OK; i++) {
+        sqlite3_bind_int64(cons->st_unpend, 1, cons->gid);
+        sqlite3_bind_int64(cons->st_unpend, 2, cons->acked[i]);
+        err = edxbus__sq_exec(&cons->db, cons->st_unpend, "acknowledge", errstr, errstr_size);
+    }
+    return err;
+}
+
+static edxbus_err_t heartbeat(struct sq_consumer *cons, int64_t now, char *errstr,
+                              size_t errstr_size)
+{
+    sqlite3_stmt *st = cons->st_upsert;
+    sqlite3_bind_int64(st, 1, cons->gid);
+    sqlite3_bind_text(st, 2, cons->name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, cons->host, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 4, cons->pid);
+    sqlite3_bind_int64(st, 5, cons->pstart);
+    sqlite3_bind_int64(st, 6, now);
+    return edxbus__sq_int(&cons->db, st, cons->cid, &cons->cid, "register the member", errstr,
+                          errstr_size);
+}
+
+edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,
+                             size_t errstr_size)
+{
+    int64_t now = edxbus__sq_now_ms();
+    size_t k = 0;
+    bool own_left = cons->own_left;
+    int64_t own_after = cons->own_after;
+    *n = 0;
+    edxbus_err_t err = edxbus__sq_begin(&cons->db, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    err = edxbus__sq_commit_acks(cons, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = heartbeat(cons, now, errstr, errstr_size);
+    if (err == EDXBUS_OK && cons->own_left) {
+        sqlite3_bind_int64(cons->st_own, 1, cons->gid);
+        sqlite3_bind_int64(cons->st_own, 2, cons->cid);
+        sqlite3_bind_int64(cons->st_own, 3, cons->own_after);
+        sqlite3_bind_int64(cons->st_own, 4, (int64_t)max);
+        err = take_pending(cons, cons->st_own, 0, &k, now, errstr, errstr_size);
+        if (err == EDXBUS_OK && k > 0)
+            cons->own_after = cons->slots[k - 1].id;
+        cons->own_left = k == max;
+        *n += k;
+    }
+    if (err == EDXBUS_OK && *n < max &&
+        (cons->claim_more || now >= cons->next_claim_ms)) {
+        err = claim(cons, *n, max - *n, &k, now, errstr, errstr_size);
+        *n += k;
+    }
+    if (err == EDXBUS_OK && *n < max) {
+        err = take_new(cons, *n, max - *n, &k, now, errstr, errstr_size);
+        *n += k;
+    }
+    if (err == EDXBUS_OK)
+        err = edxbus__sq_commit(&cons->db, errstr, errstr_size);
+    else
+        edxbus__sq_rollback(&cons->db);
+    if (err != EDXBUS_OK) {
+        *n = 0;
+        cons->own_left = own_left;
+        cons->own_after = own_after;
+        cons->checked = false;
+        return err;
+    }
+    cons->nacked = 0;
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_tail_read(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,
+                                  size_t errstr_size)
+{
+    sqlite3_bind_text(cons->st_new, 1, cons->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(cons->st_new, 2, cons->cursor);
+    sqlite3_bind_int64(cons->st_new, 3, (int64_t)max);
+    edxbus_err_t err = fill_from(cons, cons->st_new, 0, n, "read messages", errstr,
+                                 errstr_size);
+    if (err != EDXBUS_OK) {
+        *n = 0;
+        return err;
+    }
+    if (*n > 0)
+        cons->cursor = cons->slots[*n - 1].id + 1;
+    cons->maybe_new = *n == max;
+    return EDXBUS_OK;
+}

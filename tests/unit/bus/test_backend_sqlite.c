@@ -1,0 +1,305 @@
+/* tests/unit/bus/test_backend_sqlite.c — the embedded SQLite broker: the conformance suite on a
+ * real file, then what only it does: the length cap, claiming a dead member's messages (a
+ * forked member that exits without closing), claim_msgs_older_than, settings errors, and
+ * several processes sharing one group while one of them is killed with SIGKILL.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include "backend/backend_suite.h"
+#include "edxbus/conf.h"
+
+extern const struct edxbus_backend_ops edxbus_backend_sqlite;
+
+static char dir[256];
+
+/* A conf on a fresh file in the temp directory, plus @p name = @p value when given. */
+static edxbus_conf_t *fresh_conf(const char *file, const char *name, const char *value)
+{
+    char path[512], errstr[EDXBUS_ERRSTR_SIZE];
+    edxbus_conf_t *conf = edxbus_conf_new();
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (conf == NULL ||
+        edxbus_conf_set(conf, "EVENT_BUS_SQLITE_PATH", path, errstr, sizeof errstr) != EDXBUS_OK ||
+        (name && edxbus_conf_set(conf, name, value, errstr, sizeof errstr) != EDXBUS_OK)) {
+        fprintf(stderr, "conf: %s\n", errstr);
+        exit(1);
+    }
+    return conf;
+}
+
+TEST(test_file_is_where_the_setting_says)
+{
+    char path[512];
+    struct stat stbuf;
+    snprintf(path, sizeof path, "%s/suite.db", dir);
+    ASSERT_EQ_INT(stat(path, &stbuf), 0);
+    sqlite3 *db = NULL; /* the WAL journal mode is stored in the file */
+    sqlite3_stmt *st = NULL;
+    ASSERT_EQ_INT(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL), SQLITE_OK);
+    ASSERT_EQ_INT(sqlite3_step(st), SQLITE_ROW);
+    ASSERT_EQ_STR((const char *)sqlite3_column_text(st, 0), "wal");
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+}
+
+TEST(test_length_cap_trims_oldest_but_keeps_pending)
+{
+    edxbus_conf_t *conf = fresh_conf("cap.db", "EVENT_BUS_SQLITE_MAX_LEN", "10");
+    const edxbus_conf_t *saved = suite.conf;
+    suite.conf = conf;
+    const char *topic = suite_topic();
+    int seen[SUITE_MAX] = {0};
+    suite_produce(topic, 0, 5);
+    void *holder = suite_open(topic, "g", "holder", "earliest");
+    ASSERT_EQ_INT(suite_poll(holder, 2, 0, NULL, false, NULL), 2); /* v0, v1 pending */
+    suite.ops->consumer_close(holder);
+    suite_produce(topic, 5, 40);
+
+    void *tail = suite_open(topic, NULL, NULL, "earliest");
+    suite_drain(tail, seen, false);
+    suite.ops->consumer_close(tail);
+    for (int i = 2; i < 30; i++)
+        ASSERT_EQ_INT(seen[i], 0); /* trimmed */
+    ASSERT_EQ_INT(seen[0] + seen[1], 2); /* pending in a group: kept */
+    for (int i = 30; i < 40; i++)
+        ASSERT_EQ_INT(seen[i], 1); /* the newest 10 */
+
+    memset(seen, 0, sizeof seen);
+    holder = suite_open(topic, "g", "holder", "earliest");
+    int64_t dl = 0;
+    ASSERT_EQ_INT(suite_poll(holder, 2, 0, seen, true, &dl), 2);
+    ASSERT_EQ_INT(dl, 2);
+    ASSERT_EQ_INT(seen[0] + seen[1], 2);
+    suite.ops->consumer_close(holder);
+    suite.conf = saved;
+    edxbus_conf_destroy(conf);
+}
+
+TEST(test_dead_member_is_claimed)
+{
+    const char *topic = suite_topic();
+    int seen[SUITE_MAX] = {0};
+    suite_produce(topic, 0, 6);
+    void *other = suite_open(topic, "g", "survivor", "earliest"); /* joins before the victim */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        void *victim = suite_open(topic, "g", "victim", "earliest");
+        size_t n = suite_poll(victim, 4, 0, NULL, false, NULL);
+        _exit(n == 4 ? 0 : 3); /* dies holding v0..v3, without closing */
+    }
+    int status = 0;
+    ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    int64_t dl = 0;
+    size_t n = suite_poll(other, 10, 0, seen, true, &dl);
+    ASSERT_EQ_INT(n, 6); /* v0..v3 claimed from the dead member, then v4 v5 */
+    suite_expect_once(seen, 0, 6);
+
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    json_t *lag = NULL;
+    suite.ops->consumer_close(other);
+    ASSERT_EQ_INT(suite.ops->lag(suite.conf, topic, "g", &lag, errstr, sizeof errstr), EDXBUS_OK);
+    ASSERT_EQ_INT(json_array_size(lag), 1); /* the dead member is gone, survivor left cleanly */
+    ASSERT_TRUE(json_is_null(json_object_get(json_array_get(lag, 0), "consumer")));
+    ASSERT_EQ_INT(json_integer_value(json_object_get(json_array_get(lag, 0), "pending")), 0);
+    json_decref(lag);
+}
+
+TEST(test_claim_msgs_older_than_takes_from_live_members)
+{
+    const char *topic = suite_topic();
+    int seen[SUITE_MAX] = {0};
+    suite_produce(topic, 0, 2);
+    void *slow = suite_open(topic, "g", "slow", "earliest");
+    ASSERT_EQ_INT(suite_poll(slow, 2, 0, NULL, false, NULL), 2);
+    usleep(5000);
+    json_t *extra = json_pack("{s:i}", "claim_msgs_older_than", 1);
+    void *fast = suite_open_ex(topic, "g", "fast", NULL, -1, extra);
+    json_decref(extra);
+    int64_t dl = 0;
+    ASSERT_EQ_INT(suite_poll(fast, 5, 0, seen, true, &dl), 2);
+    ASSERT_EQ_INT(dl, 2);
+    suite_expect_once(seen, 0, 2);
+    suite.ops->consumer_close(fast);
+    suite.ops->consumer_close(slow);
+}
+
+TEST(test_settings_errors)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    void *prod = NULL;
+    edxbus_conf_t *conf = fresh_conf("bad.db", "EVENT_BUS_SQLITE_SYNCHRONOUS", "SOMETIMES");
+    ASSERT_EQ_INT(suite.ops->producer_open(conf, &prod, errstr, sizeof errstr), EDXBUS_ERR_CONF);
+    ASSERT_CONTAINS(errstr, "EVENT_BUS_SQLITE_SYNCHRONOUS");
+    ASSERT_CONTAINS(errstr, "SOMETIMES");
+    edxbus_conf_destroy(conf);
+
+    conf = fresh_conf("no-such-dir/x.db", NULL, NULL);
+    ASSERT_TRUE(suite.ops->producer_open(conf, &prod, errstr, sizeof errstr) != EDXBUS_OK);
+    ASSERT_CONTAINS(errstr, "no-such-dir/x.db");
+    edxbus_conf_destroy(conf);
+
+    json_t *extra = json_pack("{s:s}", "claim_msgs_older_than", "soon");
+    struct edxbus_consumer_opts opts = {.topic = "t", .group = "g", .start_time_ms = -1,
+                                        .extra = extra};
+    ASSERT_EQ_INT(suite.ops->consumer_open(suite.conf, &opts, &prod, errstr, sizeof errstr),
+                  EDXBUS_ERR_INVALID_ARG);
+    ASSERT_CONTAINS(errstr, "claim_msgs_older_than");
+    json_decref(extra);
+}
+
+/* --- several processes ------------------------------------------------------------------ */
+
+#define MP_N 300
+
+static void mp_consumer(const char *topic, int who, int gen)
+{
+    char path[512], name[32], line[32];
+    snprintf(path, sizeof path, "%s/seen-%d-%d.txt", dir, who, gen);
+    snprintf(name, sizeof name, "mp-%d", who);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    void *cons = NULL;
+    struct edxbus_consumer_opts opts = {.topic = topic, .group = "mp", .consumer_name = name,
+                                        .start = "earliest", .start_time_ms = -1};
+    if (fd < 0 || suite.ops->consumer_open(suite.conf, &opts, &cons, errstr, sizeof errstr))
+        _exit(2);
+    for (;;) { /* until killed */
+        struct edxbus_batch b = {0};
+        if (suite.ops->poll(cons, &b, 5, 50, errstr, sizeof errstr) != EDXBUS_OK)
+            _exit(3);
+        for (size_t i = 0; i < b.n; i++) {
+            int len = snprintf(line, sizeof line, "%d\n", suite_index(&b.msgs[i]));
+            if (write(fd, line, (size_t)len) != len)
+                _exit(4);
+            usleep(500); /* work: gives the kill a chance to land between take and ack */
+            suite.ops->ack(cons, &b.msgs[i], errstr, sizeof errstr);
+        }
+    }
+}
+
+static pid_t spawn(void (*fn)(const char *, int, int), const char *topic, int who, int gen)
+{
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        fn(topic, who, gen);
+        _exit(0);
+    }
+    return pid;
+}
+
+static void mp_producer(const char *topic, int who, int gen)
+{
+    for (int i = 0; i < MP_N; i += 10) {
+        suite_produce(topic, i, i + 10);
+        usleep(2000);
+    }
+}
+
+/* Lines in seen files: per index how often it was recorded; returns how many indexes seen. */
+static int mp_count(int *seen, long *lines_of_0)
+{
+    memset(seen, 0, MP_N * sizeof *seen);
+    int distinct = 0;
+    for (int who = 0; who < 2; who++) {
+        for (int gen = 0; gen < 2; gen++) {
+            char path[512], line[32];
+            snprintf(path, sizeof path, "%s/seen-%d-%d.txt", dir, who, gen);
+            FILE *f = fopen(path, "r");
+            while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+                long v = strtol(line, NULL, 10);
+                if (who == 0 && gen == 0 && lines_of_0 != NULL)
+                    (*lines_of_0)++;
+                if (v >= 0 && v < MP_N && seen[v]++ == 0)
+                    distinct++;
+            }
+            if (f != NULL)
+                fclose(f);
+        }
+    }
+    return distinct;
+}
+
+TEST(test_processes_share_a_group_and_survive_sigkill)
+{
+    static int seen[MP_N];
+    const char *topic = suite_topic();
+    int64_t deadline = suite_now_ms() + 120000; /* a safety net against hanging only */
+    pid_t c0 = spawn(mp_consumer, topic, 0, 0);
+    pid_t c1 = spawn(mp_consumer, topic, 1, 0);
+    pid_t prod = spawn(mp_producer, topic, 0, 0);
+    long lines = 0;
+    while (lines < 40 && suite_now_ms() < deadline) { /* let c0 get going, then kill it */
+        lines = 0;
+        mp_count(seen, &lines);
+        usleep(2000);
+    }
+    ASSERT_TRUE(lines >= 40);
+    kill(c0, SIGKILL);
+    ASSERT_EQ_INT(waitpid(c0, NULL, 0), c0); /* reaped: its pid is gone, not a zombie */
+    usleep(20000);
+    pid_t c0b = spawn(mp_consumer, topic, 0, 1); /* restarted under the same name */
+    int status = 0;
+    ASSERT_EQ_INT(waitpid(prod, &status, 0), prod);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    int distinct = 0;
+    while (distinct < MP_N && suite_now_ms() < deadline) {
+        distinct = mp_count(seen, NULL);
+        usleep(5000);
+    }
+    kill(c1, SIGKILL);
+    kill(c0b, SIGKILL);
+    waitpid(c1, NULL, 0);
+    waitpid(c0b, NULL, 0);
+    for (int i = 0; i < MP_N; i++)
+        if (seen[i] == 0)
+            TEST_FAIL_("message v%d was never delivered", i);
+    ASSERT_EQ_INT(distinct, MP_N);
+    if (getenv("EDXBUS_TEST_VERBOSE") != NULL) {
+        int again = 0;
+        for (int i = 0; i < MP_N; i++)
+            again += seen[i] > 1;
+        fprintf(stderr, "multi-process: %d of %d messages delivered more than once\n", again,
+                MP_N);
+    }
+}
+
+static void rm_dir(void)
+{
+    char cmd[300];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int main(void)
+{
+    snprintf(dir, sizeof dir, "/tmp/edxbus-sqlite-XXXXXX");
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        return 1;
+    }
+    edxbus_conf_t *conf = fresh_conf("suite.db", NULL, NULL);
+    suite.ops = &edxbus_backend_sqlite;
+    suite.conf = conf;
+    suite.caps = SUITE_CAP_ALL;
+    suite.poll_ms = 20;
+    suite_run();
+    RUN(test_file_is_where_the_setting_says);
+    RUN(test_length_cap_trims_oldest_but_keeps_pending);
+    RUN(test_dead_member_is_claimed);
+    RUN(test_claim_msgs_older_than_takes_from_live_members);
+    RUN(test_settings_errors);
+    RUN(test_processes_share_a_group_and_survive_sigkill);
+    edxbus_conf_destroy(conf);
+    rm_dir();
+    return test_report();
+}
