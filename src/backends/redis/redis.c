@@ -19,6 +19,8 @@
  * src/bus/conf_table.c.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +51,34 @@ static struct timeval ms_to_tv(int ms)
 {
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     return tv;
+}
+
+void edxbus__redis_sigpipe_block(const struct redis_conn *conn, struct redis_sigpipe *g)
+{
+    g->active = conn->guard_sigpipe;
+    if (!g->active)
+        return;
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+}
+
+void edxbus__redis_sigpipe_unblock(struct redis_sigpipe *g)
+{
+    if (!g->active)
+        return;
+    sigset_t pipe_set, pending;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero); /* ours: swallow it */
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
 bool edxbus__redis_reply_is(const redisReply *reply, const char *code)
@@ -125,7 +155,10 @@ edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const
         snprintf(errstr, errstr_size, "redis: %s: not connected to %s", what, conn->url.display);
         return EDXBUS_ERR_IO;
     }
+    struct redis_sigpipe guard;
+    edxbus__redis_sigpipe_block(conn, &guard);
     redisReply *reply = redisCommandArgv(conn->ctx, argc, argv, lens);
+    edxbus__redis_sigpipe_unblock(&guard);
     if (reply == NULL)
         return edxbus__redis_conn_io_error(conn, what, errstr, errstr_size);
     *out = reply;
@@ -166,6 +199,8 @@ static edxbus_err_t connect_once(struct redis_conn *conn, char *errstr, size_t e
     }
     conn->ctx = ctx;
     conn->cur_timeout_ms = 0;
+    struct sigaction sa;
+    conn->guard_sigpipe = sigaction(SIGPIPE, NULL, &sa) != 0 || sa.sa_handler == SIG_DFL;
     edxbus__redis_conn_read_timeout(conn, conn->io_timeout_ms);
     if (url->path == NULL)
         redisEnableKeepAlive(ctx);

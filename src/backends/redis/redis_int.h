@@ -14,6 +14,7 @@
 #define EDXBUS_REDIS_INT_H
 
 #include <hiredis/hiredis.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,7 +79,20 @@ struct redis_conn {
     int io_timeout_ms;      /* connect, read and write timeout */
     int cur_timeout_ms;     /* the read timeout the socket has now */
     bool audit;             /* EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED */
+    bool guard_sigpipe;     /* SIGPIPE is at its default (fatal) action: block it on writes */
 };
+
+/** Writing to a socket the server closed raises SIGPIPE, which kills a process that kept the
+ *  default action, and hiredis 0.14 cannot ask for MSG_NOSIGNAL. Around every write the
+ *  backend blocks SIGPIPE for the calling thread and swallows one it caused (libpq's way),
+ *  unless the application already ignores or handles the signal. */
+struct redis_sigpipe {
+    bool active;
+    bool was_pending;
+    sigset_t old;
+};
+void edxbus__redis_sigpipe_block(const struct redis_conn *conn, struct redis_sigpipe *g);
+void edxbus__redis_sigpipe_unblock(struct redis_sigpipe *g);
 
 /** Read the settings, parse the URL and connect (retrying with backoff).
  *  Errors: EDXBUS_ERR_CONF, EDXBUS_ERR_AUTH (wrong password: never fatal-retried),

@@ -210,10 +210,15 @@ static edxbus_err_t pump_once(struct redis_producer *prod, size_t target, int64_
 {
     redisContext *ctx = prod->conn.ctx;
     int done = 0;
-    while (!done)
-        if (redisBufferWrite(ctx, &done) != REDIS_OK)
-            return edxbus__redis_conn_io_error(&prod->conn, "XADD (pipelined)", errstr,
-                                               errstr_size);
+    struct redis_sigpipe guard;
+    edxbus__redis_sigpipe_block(&prod->conn, &guard);
+    int rc = REDIS_OK;
+    while (!done && rc == REDIS_OK)
+        rc = redisBufferWrite(ctx, &done);
+    edxbus__redis_sigpipe_unblock(&guard);
+    if (rc != REDIS_OK)
+        return edxbus__redis_conn_io_error(&prod->conn, "XADD (pipelined)", errstr,
+                                           errstr_size);
     bool opportunistic = target == SIZE_MAX;
     for (;;) {
         void *reply = NULL;
@@ -266,7 +271,7 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
                          char *errstr, size_t errstr_size)
 {
     edxbus_err_t err = EDXBUS_OK;
-    for (int attempt = 0; attempt <= REDIS_CONNECT_ATTEMPTS; attempt++) {
+    for (int attempt = 0; attempt < 2; attempt++) { /* as it is, and once reconnected */
         if (prod->conn.ctx == NULL) {
             if (attempt > 0)
                 edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_WARNING,
@@ -327,7 +332,7 @@ static edxbus_err_t produce_sync(struct redis_producer *prod, const struct edxbu
 {
     char why[EDXBUS_ERRSTR_SIZE];
     edxbus_err_t err = EDXBUS_OK;
-    for (int attempt = 0; attempt <= REDIS_CONNECT_ATTEMPTS; attempt++) {
+    for (int attempt = 0; attempt < 2; attempt++) { /* the send, and one after a reconnect */
         err = edxbus__redis_conn_ensure(&prod->conn, REDIS_CONNECT_ATTEMPTS, why, sizeof why);
         if (err != EDXBUS_OK)
             break;
