@@ -67,8 +67,7 @@ EDXBUS_API edxbus_err_t edxbus_conf_set(edxbus_conf_t *conf, const char *name, c
 
 /** Set @p name to a JSON value (type-checked against the table). Borrows @p value (copied). */
 EDXBUS_API edxbus_err_t edxbus_conf_set_json(edxbus_conf_t *conf, const char *name,
-                                             const json_t *value, char *errstr,
-                                             size_t errstr_size);
+                                             const json_t *value, char *errstr, size_t errstr_size);
 
 /** Load a YAML settings file: a mapping of setting names to values (scalars, mappings, lists).
  *  Errors: EDXBUS_ERR_IO or EDXBUS_ERR_CONF with `FILE:LINE: what`; @p conf is unchanged then. */
@@ -77,8 +76,7 @@ EDXBUS_API edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *p
 
 /** Apply environment variables named like known settings (they override the file).
  *  Errors: as edxbus_conf_set(), naming the variable. */
-EDXBUS_API edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr,
-                                             size_t errstr_size);
+EDXBUS_API edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr, size_t errstr_size);
 
 /** The value of @p name: what was set, else the table's default, else NULL. Borrowed. */
 EDXBUS_API const json_t *edxbus_conf_get(const edxbus_conf_t *conf, const char *name);
@@ -101,6 +99,18 @@ EDXBUS_API json_t *edxbus_conf_dump(const edxbus_conf_t *conf);
 
 /** The service name for metadata: EVENTS_SERVICE_NAME, else SERVICE_VARIANT, else NULL. */
 EDXBUS_API const char *edxbus_conf_service_name(const edxbus_conf_t *conf);
+
+/** The backend a setting (EVENT_BUS_PRODUCER or EVENT_BUS_CONSUMER) selects: "sqlite", "redis"
+ *  or "kafka" (also for the reference's dotted paths, edx_event_bus_redis.create_producer,
+ *  edx_event_bus_kafka.KafkaEventConsumer…), the value itself for a plugin
+ *  (`/path/libx.so:symbol`), or NULL when unset or not recognised. Borrowed from @p conf or
+ *  static. */
+EDXBUS_API const char *edxbus_conf_backend(const edxbus_conf_t *conf, const char *name);
+
+/** The settings table, for `edxbus config list` and the docs: an array of
+ *  {"name", "type" (string, string-or-null, int, int-or-null, double, bool, object, list,
+ *  paths), "default", "secret", "description"}. Returns new; json_decref it. NULL on no memory. */
+EDXBUS_API json_t *edxbus_conf_describe(void);
 
 #ifdef __cplusplus
 }

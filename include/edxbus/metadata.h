@@ -24,18 +24,19 @@ extern "C" {
 #endif
 
 #define EDXBUS_METADATA_TEXT_MAX 512 /* bytes, with the NUL, of event_type/source/sourcehost */
-#define EDXBUS_METADATA_ID_MAX 64    /* a UUID is 36 characters; ids read from a bus may be
-                                        any text, up to 63 bytes */
-#define EDXBUS_SOURCELIB_MAX 8       /* integers in sourcelib */
-#define EDXBUS_METADATA_TIME_TEXT_MAX 40 /* bytes, with the NUL, of a time's text form
-                                           ("9999-12-31T23:59:59.999999+00:00" is 32) */
+/* A UUID is 36 characters; ids read from a bus may be any text, up to 63 bytes. */
+#define EDXBUS_METADATA_ID_MAX 64
+#define EDXBUS_SOURCELIB_MAX 8 /* integers in sourcelib */
+/* Bytes, with the NUL, of a time's text form ("9999-12-31T23:59:59.999999+00:00" is 32). */
+#define EDXBUS_METADATA_TIME_TEXT_MAX 40
 /* The range of time_us: 0001-01-01T00:00:00 to 9999-12-31T23:59:59.999999 UTC, Python's
  * datetime.min and datetime.max. */
 #define EDXBUS_METADATA_TIME_MIN_US INT64_C(-62135596800000000)
 #define EDXBUS_METADATA_TIME_MAX_US INT64_C(253402300799999999)
 
 struct edxbus_metadata {
-    char event_type[EDXBUS_METADATA_TEXT_MAX]; /* "org.openedx.learning.course.enrollment.created.v1" */
+    /* "org.openedx.learning.course.enrollment.created.v1" */
+    char event_type[EDXBUS_METADATA_TEXT_MAX];
     char id[EDXBUS_METADATA_ID_MAX];           /* "d36ab1b0-1466-11ef-9f8e-0242ac120003" */
     int64_t minorversion;                      /* the signal's minor version */
     char source[EDXBUS_METADATA_TEXT_MAX];     /* "openedx/lms/web" */
@@ -98,11 +99,11 @@ EDXBUS_API edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *
 EDXBUS_API edxbus_err_t edxbus_metadata_format_time(int64_t time_us, char *out, size_t size);
 
 /** Parse an ISO-8601 time with a zero UTC offset (what datetime.fromisoformat() accepts for a
- *  UTC-aware time in the extended format: `T`/space separator, `HH[:MM[:SS[.f…]]]`, fraction of
+ *  UTC-aware time in the extended format: `T`/space separator, `HH[:MM[:SS[.f...]]]`, fraction of
  *  any length truncated to µs, offset `Z`, `+00`, `+0000`, `+00:00`, `-00:00`). @p text is
  *  @p len bytes, not necessarily NUL-terminated.
- *  Errors: EDXBUS_ERR_INVALID_ARG with `time: "…" has no UTC offset…` (naive), `…is not in UTC…`
- *  (other offsets) or `…is not an ISO-8601 time…`; *time_us is unchanged then. */
+ *  Errors: EDXBUS_ERR_INVALID_ARG with `time: "..." has no UTC offset...` (naive), `...is not in
+ * UTC...` (other offsets) or `...is not an ISO-8601 time...`; *time_us is unchanged then. */
 EDXBUS_API edxbus_err_t edxbus_metadata_parse_time(const char *text, size_t len, int64_t *time_us,
                                                    char *errstr, size_t errstr_size);
 

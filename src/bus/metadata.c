@@ -91,8 +91,8 @@ edxbus_err_t edxbus_metadata_format_time(int64_t time_us, char *out, size_t size
     civil_from_days(days, &y, &m, &d);
     int64_t secs = rem / US_PER_SEC;
     int64_t frac = rem % US_PER_SEC;
-    int n = snprintf(out, size, "%04" PRId64 "-%02u-%02uT%02" PRId64 ":%02" PRId64 ":%02" PRId64,
-                     y, m, d, secs / 3600, secs / 60 % 60, secs % 60);
+    int n = snprintf(out, size, "%04" PRId64 "-%02u-%02uT%02" PRId64 ":%02" PRId64 ":%02" PRId64, y,
+                     m, d, secs / 3600, secs / 60 % 60, secs % 60);
     if (frac != 0)
         n += snprintf(out + n, size - (size_t)n, ".%06" PRId64, frac);
     snprintf(out + n, size - (size_t)n, "+00:00");
@@ -179,8 +179,7 @@ edxbus_err_t edxbus_metadata_parse_time(const char *text, size_t len, int64_t *t
     char q[QUOTE_MAX + 8];
 
     if (!take_digits(&p, end, 4, &year) || p >= end || *p++ != '-' ||
-        !take_digits(&p, end, 2, &mon) || p >= end || *p++ != '-' ||
-        !take_digits(&p, end, 2, &day))
+        !take_digits(&p, end, 2, &mon) || p >= end || *p++ != '-' || !take_digits(&p, end, 2, &day))
         goto fail;
     if (p == end) {
         why = "is a date without a time or UTC offset; expected e.g. 2024-05-17T00:00:00+00:00";
@@ -217,8 +216,8 @@ edxbus_err_t edxbus_metadata_parse_time(const char *text, size_t len, int64_t *t
         why = off_why;
         goto fail;
     }
-    if (year < 1 || mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) ||
-        hour > 23 || min > 59 || sec > 59) {
+    if (year < 1 || mon < 1 || mon > 12 || day < 1 || day > days_in_month(year, mon) || hour > 23 ||
+        min > 59 || sec > 59) {
         why = "is not a valid date and time (year 1..9999, month 1..12, hour 0..23, "
               "minute and second 0..59)";
         goto fail;
@@ -300,23 +299,23 @@ static bool utf8_valid(const char *s, size_t len)
  * ------------------------------------------------------------------------------------------- */
 
 edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *event_type,
-                                      int64_t minorversion, const char *service_name,
-                                      char *errstr, size_t errstr_size)
+                                      int64_t minorversion, const char *service_name, char *errstr,
+                                      size_t errstr_size)
 {
     struct edxbus_metadata tmp;
     struct timespec ts;
     uuid_t uu;
 
     memset(&tmp, 0, sizeof tmp);
-    if (event_type == NULL || event_type[0] == '\0' ||
-        strlen(event_type) >= sizeof tmp.event_type || !utf8_valid(event_type, strlen(event_type))) {
+    size_t type_len = event_type ? strlen(event_type) : 0;
+    if (type_len == 0 || type_len >= sizeof tmp.event_type || !utf8_valid(event_type, type_len)) {
         if (errstr_size)
             snprintf(errstr, errstr_size,
                      "event_type: must be non-empty UTF-8 text of at most %d bytes",
                      EDXBUS_METADATA_TEXT_MAX - 1);
         return EDXBUS_ERR_INVALID_ARG;
     }
-    memcpy(tmp.event_type, event_type, strlen(event_type) + 1);
+    memcpy(tmp.event_type, event_type, type_len + 1);
     if (service_name == NULL || service_name[0] == '\0')
         service_name = "SERVICE_NAME_UNSET";
     int n = snprintf(tmp.source, sizeof tmp.source, "openedx/%s/web", service_name);
@@ -376,8 +375,8 @@ edxbus_err_t edxbus_metadata_field_text(const struct edxbus_metadata *md, const 
     return EDXBUS_ERR_NOT_FOUND;
 }
 
-static edxbus_err_t set_text(char *dst, size_t size, const char *name, const char *text,
-                             size_t len, char *errstr, size_t errstr_size)
+static edxbus_err_t set_text(char *dst, size_t size, const char *name, const char *text, size_t len,
+                             char *errstr, size_t errstr_size)
 {
     char q[QUOTE_MAX + 8];
     if (len >= size) {
@@ -519,8 +518,11 @@ static edxbus_err_t put_json_str(struct edxbus_buf *out, const char *s)
             char c = (char)cp;
             err = edxbus_buf_append(out, &c, 1);
         } else if (cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f') {
-            const char *named = cp == '\n' ? "\\n" : cp == '\r' ? "\\r" : cp == '\t' ? "\\t"
-                                : cp == '\b' ? "\\b" : "\\f";
+            const char *named = cp == '\n'   ? "\\n"
+                                : cp == '\r' ? "\\r"
+                                : cp == '\t' ? "\\t"
+                                : cp == '\b' ? "\\b"
+                                             : "\\f";
             err = edxbus_buf_puts(out, named);
         } else if (cp > 0xffff) {
             cp -= 0x10000;
@@ -549,8 +551,8 @@ edxbus_err_t edxbus_metadata_to_json(const struct edxbus_metadata *md, struct ed
     if (err == EDXBUS_OK)
         err = put_json_str(out, md->id);
     if (err == EDXBUS_OK)
-        err = edxbus_buf_printf(out, ", \"minorversion\": %" PRId64 ", \"source\": ",
-                                md->minorversion);
+        err = edxbus_buf_printf(out,
+                                ", \"minorversion\": %" PRId64 ", \"source\": ", md->minorversion);
     if (err == EDXBUS_OK)
         err = put_json_str(out, md->source);
     if (err == EDXBUS_OK)
@@ -587,8 +589,8 @@ static json_t *text_value(const char *s)
     uint32_t cp;
     for (size_t i = 0; i < len;) {
         size_t n = utf8_decode((const uint8_t *)s + i, len - i, &cp);
-        edxbus_err_t err = n ? edxbus_buf_append(&b, s + i, n)
-                             : edxbus_buf_append(&b, "\xef\xbf\xbd", 3);
+        edxbus_err_t err =
+            n ? edxbus_buf_append(&b, s + i, n) : edxbus_buf_append(&b, "\xef\xbf\xbd", 3);
         if (err != EDXBUS_OK)
             goto out;
         i += n ? n : 1;
@@ -633,14 +635,21 @@ fail:
 static const char *json_kind(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a number";
+    case JSON_OBJECT:
+        return "an object";
+    case JSON_ARRAY:
+        return "an array";
+    case JSON_STRING:
+        return "a string";
+    case JSON_INTEGER:
+        return "an integer";
+    case JSON_REAL:
+        return "a number";
     case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    default: return "null";
+    case JSON_FALSE:
+        return "a boolean";
+    default:
+        return "null";
     }
 }
 
@@ -650,8 +659,8 @@ static edxbus_err_t sourcelib_from_array(struct edxbus_metadata *md, const json_
     size_t n = json_array_size(arr);
     if (n > EDXBUS_SOURCELIB_MAX) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "sourcelib: %zu integers is too many; at most %d",
-                     n, EDXBUS_SOURCELIB_MAX);
+            snprintf(errstr, errstr_size, "sourcelib: %zu integers is too many; at most %d", n,
+                     EDXBUS_SOURCELIB_MAX);
         return EDXBUS_ERR_INVALID_ARG;
     }
     for (size_t i = 0; i < n; i++) {
@@ -684,7 +693,8 @@ edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md, const j
                      obj ? json_kind(obj) : "nothing");
         return EDXBUS_ERR_INVALID_ARG;
     }
-    json_object_foreach((json_t *)obj, key, value) {
+    json_object_foreach((json_t *)obj, key, value)
+    {
         bool known = strcmp(key, "event_type") == 0 || strcmp(key, "id") == 0 ||
                      strcmp(key, "source") == 0 || strcmp(key, "sourcehost") == 0 ||
                      strcmp(key, "time") == 0 || strcmp(key, "minorversion") == 0 ||
@@ -704,9 +714,9 @@ edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md, const j
                                             json_string_length(value), errstr, errstr_size);
         } else {
             const char *want = strcmp(key, "minorversion") == 0 ? "an integer"
-                               : strcmp(key, "sourcelib") == 0 ? "an array of integers or "
-                                                                 "\"11.2.0\""
-                                                               : "a string";
+                               : strcmp(key, "sourcelib") == 0  ? "an array of integers or "
+                                                                  "\"11.2.0\""
+                                                                : "a string";
             if (errstr_size)
                 snprintf(errstr, errstr_size, "%s: expected %s, got %s", key, want,
                          json_kind(value));

@@ -48,8 +48,8 @@ static const char *to_json(const struct edxbus_metadata *md)
 
 static void set(struct edxbus_metadata *md, const char *name, const char *text)
 {
-    edxbus_err_t err = edxbus_metadata_set_field(md, name, text, strlen(text), errstr,
-                                                 sizeof errstr);
+    edxbus_err_t err =
+        edxbus_metadata_set_field(md, name, text, strlen(text), errstr, sizeof errstr);
     if (err != EDXBUS_OK)
         TEST_FAIL_("set %s=%s: %s", name, text, errstr);
 }
@@ -58,10 +58,17 @@ static void set(struct edxbus_metadata *md, const char *name, const char *text)
 static const char *bus_name_to_field(const char *name)
 {
     static const char *map[][2] = {
-        {"type", "event_type"},     {"ce_type", "event_type"},     {"id", "id"},
-        {"ce_id", "id"},            {"source", "source"},          {"ce_source", "source"},
-        {"time", "time"},           {"ce_time", "time"},           {"minorversion", "minorversion"},
-        {"ce_minorversion", "minorversion"}, {"sourcehost", "sourcehost"},
+        {"type", "event_type"},
+        {"ce_type", "event_type"},
+        {"id", "id"},
+        {"ce_id", "id"},
+        {"source", "source"},
+        {"ce_source", "source"},
+        {"time", "time"},
+        {"ce_time", "time"},
+        {"minorversion", "minorversion"},
+        {"ce_minorversion", "minorversion"},
+        {"sourcehost", "sourcehost"},
         {"sourcelib", "sourcelib"},
     };
     for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
@@ -74,7 +81,8 @@ static void check_pairs(const struct edxbus_metadata *md, const json_t *pairs, c
 {
     size_t i, checked = 0;
     json_t *pair;
-    json_array_foreach(pairs, i, pair) {
+    json_array_foreach(pairs, i, pair)
+    {
         const char *name = bus_name_to_field(json_string_value(json_array_get(pair, 0)));
         if (name == NULL)
             continue;
@@ -120,7 +128,8 @@ static void row_from_text(const json_t *row)
     char text[256];
 
     memset(&md, 0, sizeof md);
-    json_object_foreach((json_t *)fields, key, v) {
+    json_object_foreach((json_t *)fields, key, v)
+    {
         if (json_is_string(v)) {
             set(&md, key, json_string_value(v));
         } else if (json_is_integer(v)) {
@@ -130,9 +139,9 @@ static void row_from_text(const json_t *row)
             size_t i, n = 0;
             json_t *item;
             text[0] = '\0';
-            json_array_foreach(v, i, item)
-                n += (size_t)snprintf(text + n, sizeof text - n, "%s%" JSON_INTEGER_FORMAT,
-                                      i ? "." : "", json_integer_value(item));
+            json_array_foreach(v, i, item) n +=
+                (size_t)snprintf(text + n, sizeof text - n, "%s%" JSON_INTEGER_FORMAT, i ? "." : "",
+                                 json_integer_value(item));
             set(&md, key, text);
         }
     }
@@ -163,8 +172,14 @@ static void row_from_json(const json_t *row)
         TEST_FAIL_("%s: to_json\n  got:  %s\n  want: %s", cs, to_json(&md), want);
 }
 
-TEST(test_vectors_from_text_forms) { each_row(row_from_text); }
-TEST(test_vectors_from_json) { each_row(row_from_json); }
+TEST(test_vectors_from_text_forms)
+{
+    each_row(row_from_text);
+}
+TEST(test_vectors_from_json)
+{
+    each_row(row_from_json);
+}
 
 TEST(test_generate)
 {
@@ -176,7 +191,7 @@ TEST(test_generate)
                   EDXBUS_OK);
     clock_gettime(CLOCK_REALTIME, &ts);
     ASSERT_EQ_INT(strlen(md.id), 36);
-    ASSERT_EQ_INT(md.id[14], '1'); /* version 1 */
+    ASSERT_EQ_INT(md.id[14], '1');                  /* version 1 */
     ASSERT_TRUE(strchr("89ab", md.id[19]) != NULL); /* RFC 4122 variant */
     for (const char *p = md.id; *p; p++)
         ASSERT_TRUE((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f') || *p == '-');
@@ -194,8 +209,7 @@ TEST(test_generate)
                   EDXBUS_OK);
     ASSERT_EQ_STR(md2.source, "openedx/SERVICE_NAME_UNSET/web");
     ASSERT_TRUE(strcmp(md.id, md2.id) != 0);
-    ASSERT_EQ_INT(edxbus_metadata_generate(&md2, "x.v1", 0, "", errstr, sizeof errstr),
-                  EDXBUS_OK);
+    ASSERT_EQ_INT(edxbus_metadata_generate(&md2, "x.v1", 0, "", errstr, sizeof errstr), EDXBUS_OK);
     ASSERT_EQ_STR(md2.source, "openedx/SERVICE_NAME_UNSET/web");
 
     ASSERT_EQ_INT(edxbus_metadata_generate(&md2, "", 0, "lms", errstr, sizeof errstr),

@@ -1,0 +1,666 @@
+/* src/bus/conf.c — settings: set, load (YAML, environment), read, check, dump.
+ *
+ * A conf is a JSON object of the values set (name -> value) next to one of the table's defaults
+ * (src/bus/conf_table.c), built when the conf is made. Every write of a known setting goes
+ * through edxbus__conf_coerce(), which turns text or JSON into the row's type or refuses with one
+ * line that names the setting, the bad value and an example; so readers can trust types and
+ * the getters stay trivial. Unknown names are kept (plugins read their own settings) but draw a
+ * warning with the nearest known name (edit distance); in a pasted Tutor file most keys are not
+ * ours, so only names that look like ours (EVENT_BUS_*, EVENTS_*, or close to a known one) warn,
+ * the others are logged at debug level.
+ *
+ * Secrets never leave: error lines show "(secret)" for secret values and mask passwords inside
+ * URLs, and edxbus_conf_dump() replaces them with "********". Loading a file or the environment
+ * is all-or-nothing: values are applied to a copy that replaces the conf's only on success.
+ *
+ * To add a setting, add a row to conf_table.c; checks live in conf_check.c.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "conf_int.h"
+
+extern char **environ;
+
+#define MASK "********"
+#define SHOW_MAX 60 /* bytes of a bad value shown in an error line */
+
+struct edxbus_conf {
+    json_t *values;   /* name -> value, as set */
+    json_t *defaults; /* name -> the table's default */
+    edxbus_log_fn log;
+    void *opaque;
+};
+
+/* ---------------------------------------------------------------------------------------------
+ * Lifecycle and logging
+ * ------------------------------------------------------------------------------------------- */
+
+edxbus_conf_t *edxbus_conf_new(void)
+{
+    edxbus_conf_t *conf = calloc(1, sizeof *conf);
+    if (conf == NULL)
+        return NULL;
+    conf->values = json_object();
+    conf->defaults = json_object();
+    if (conf->values == NULL || conf->defaults == NULL)
+        goto fail;
+    for (size_t i = 0; i < edxbus__conf_nsettings; i++) {
+        const struct edxbus__conf_setting *s = &edxbus__conf_settings[i];
+        json_t *def = json_loads(s->def, JSON_DECODE_ANY, NULL);
+        if (def == NULL || json_object_set_new(conf->defaults, s->name, def) != 0)
+            goto fail;
+    }
+    return conf;
+fail:
+    edxbus_conf_destroy(conf);
+    return NULL;
+}
+
+edxbus_conf_t *edxbus_conf_dup(const edxbus_conf_t *conf)
+{
+    edxbus_conf_t *copy = calloc(1, sizeof *copy);
+    if (copy == NULL)
+        return NULL;
+    copy->values = json_deep_copy(conf->values);
+    copy->defaults = json_incref(conf->defaults); /* never changed after new() */
+    copy->log = conf->log;
+    copy->opaque = conf->opaque;
+    if (copy->values == NULL) {
+        edxbus_conf_destroy(copy);
+        return NULL;
+    }
+    return copy;
+}
+
+void edxbus_conf_destroy(edxbus_conf_t *conf)
+{
+    if (conf == NULL)
+        return;
+    json_decref(conf->values);
+    json_decref(conf->defaults);
+    free(conf);
+}
+
+void edxbus_conf_set_log(edxbus_conf_t *conf, edxbus_log_fn fn, void *opaque)
+{
+    conf->log = fn;
+    conf->opaque = opaque;
+}
+
+void edxbus_conf_log(const edxbus_conf_t *conf, edxbus_log_level_t level, const char *fmt, ...)
+{
+    char line[1024];
+    va_list ap;
+    if (conf == NULL || conf->log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (char *p = line; *p; p++) /* one line, whatever the arguments held */
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    conf->log(level, line, conf->opaque);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Secrets and how values are shown
+ * ------------------------------------------------------------------------------------------- */
+
+/* @p url with the password of its user-info replaced by MASK. Returns new (free()). */
+static char *mask_url(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    const char *auth = scheme ? scheme + 3 : url;
+    size_t auth_len = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth + auth_len; p++)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
+    if (colon == NULL || colon + 1 == at)
+        return strdup(url);
+    size_t head = (size_t)(colon + 1 - url), size = head + sizeof MASK + strlen(at);
+    char *out = malloc(size);
+    if (out != NULL)
+        snprintf(out, size, "%.*s%s%s", (int)head, url, MASK, at);
+    return out;
+}
+
+static bool secret_name(const char *key)
+{
+    static const char *const words[] = {"password", "secret", "token", "credential", NULL};
+    for (const char *const *w = words; *w; w++)
+        if (strcasestr(key, *w) != NULL)
+            return true;
+    return false;
+}
+
+/* A copy of @p v with secrets masked: all of it for SECRET_VALUE, URL passwords in every
+ * string, and values under secret-looking keys in objects. Returns new. */
+static json_t *masked(const json_t *v, enum edxbus__conf_secret secret)
+{
+    if (secret == EDXBUS__SECRET_VALUE && !json_is_null(v) &&
+        !(json_is_string(v) && json_string_length(v) == 0))
+        return json_string(MASK);
+    if (json_is_string(v)) {
+        char *m = mask_url(json_string_value(v));
+        json_t *out = m ? json_string(m) : NULL;
+        free(m);
+        return out;
+    }
+    if (json_is_object(v)) {
+        json_t *out = json_object();
+        const char *key;
+        json_t *item;
+        json_object_foreach((json_t *)v, key, item)
+        {
+            enum edxbus__conf_secret inner =
+                secret_name(key) ? EDXBUS__SECRET_VALUE : EDXBUS__SECRET_NONE;
+            json_object_set_new(out, key, masked(item, inner));
+        }
+        return out;
+    }
+    if (json_is_array(v)) {
+        json_t *out = json_array();
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item)
+            json_array_append_new(out, masked(item, EDXBUS__SECRET_NONE));
+        return out;
+    }
+    return json_deep_copy(v);
+}
+
+/* @p v (or @p text when not NULL) as it may appear in an error line: quoted, secrets masked,
+ * shortened, on one line. */
+const char *edxbus__conf_show(const char *name, const json_t *v, const char *text, char *out,
+                              size_t size)
+{
+    const struct edxbus__conf_setting *s = edxbus__conf_find(name);
+    enum edxbus__conf_secret secret = s ? s->secret : EDXBUS__SECRET_NONE;
+    if (secret == EDXBUS__SECRET_NONE && secret_name(name))
+        secret = EDXBUS__SECRET_VALUE;
+    if (secret == EDXBUS__SECRET_VALUE) {
+        snprintf(out, size, "(secret)");
+        return out;
+    }
+    json_t *tmp = text ? json_string(text) : NULL;
+    json_t *m =
+        masked(text ? tmp : v, secret == EDXBUS__SECRET_KEYS ? secret : EDXBUS__SECRET_NONE);
+    char *dump = m ? json_dumps(m, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
+    if (dump == NULL)
+        snprintf(out, size, "(value)");
+    else if (strlen(dump) > SHOW_MAX)
+        snprintf(out, size, "%.*s...", SHOW_MAX, dump);
+    else
+        snprintf(out, size, "%s", dump);
+    for (char *p = out; *p; p++)
+        if ((unsigned char)*p < 0x20)
+            *p = '?';
+    free(dump);
+    json_decref(m);
+    json_decref(tmp);
+    return out;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Unknown names: "did you mean"
+ * ------------------------------------------------------------------------------------------- */
+
+static size_t edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    size_t row[128];
+    if (lb >= sizeof row / sizeof row[0] || la >= 128)
+        return (size_t)-1;
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t cost = toupper((unsigned char)a[i - 1]) != toupper((unsigned char)b[j - 1]);
+            size_t best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The known setting nearest to @p name, when near enough to be a typo; else NULL. */
+static const char *suggest(const char *name)
+{
+    const char *best = NULL;
+    size_t best_d = (size_t)-1, limit = strlen(name) / 4 > 3 ? strlen(name) / 4 : 3;
+    for (size_t i = 0; i < edxbus__conf_nsettings; i++) {
+        size_t d = edit_distance(name, edxbus__conf_settings[i].name);
+        if (d < best_d) {
+            best_d = d;
+            best = edxbus__conf_settings[i].name;
+        }
+    }
+    return best_d <= limit ? best : NULL;
+}
+
+static void warn_unknown(const edxbus_conf_t *conf, const char *name, const char *where)
+{
+    const char *near = suggest(name);
+    bool ours = strncmp(name, "EVENT_BUS_", 10) == 0 || strncmp(name, "EVENTS_", 7) == 0;
+    if (near)
+        edxbus_conf_log(conf, EDXBUS_LOG_WARNING, "%s%sunknown setting \"%s\"; did you mean %s?",
+                        where ? where : "", where ? ": " : "", name, near);
+    else
+        edxbus_conf_log(conf, ours ? EDXBUS_LOG_WARNING : EDXBUS_LOG_DEBUG,
+                        "%s%sunknown setting \"%s\"; kept, but edxbus itself does not read it",
+                        where ? where : "", where ? ": " : "", name);
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Typing values
+ * ------------------------------------------------------------------------------------------- */
+
+static json_t *type_error(const struct edxbus__conf_setting *s, const json_t *v, const char *text,
+                          const char *what, char *errstr, size_t errstr_size)
+{
+    char shown[SHOW_MAX + 8];
+    if (errstr_size)
+        snprintf(errstr, errstr_size, "%s: %s %s; expected e.g. %s", s->name,
+                 edxbus__conf_show(s->name, v, text, shown, sizeof shown), what, s->example);
+    return NULL;
+}
+
+/* Text (an environment variable, a CLI argument, a quoted YAML scalar) -> the row's type.
+ * Returns new; NULL with @p errstr set. */
+static json_t *parse_text(const struct edxbus__conf_setting *s, const char *text, char *errstr,
+                          size_t errstr_size)
+{
+    bool nullable = s->type == EDXBUS__CONF_STR_NULL || s->type == EDXBUS__CONF_INT_NULL ||
+                    s->type == EDXBUS__CONF_PATHS;
+    if (nullable && s->type != EDXBUS__CONF_STR_NULL &&
+        (text[0] == '\0' || strcmp(text, "null") == 0 || strcmp(text, "None") == 0))
+        return json_null();
+    switch (s->type) {
+    case EDXBUS__CONF_STR:
+    case EDXBUS__CONF_STR_NULL:
+    case EDXBUS__CONF_PATHS:
+        if (s->type == EDXBUS__CONF_PATHS && text[0] == '[')
+            break; /* a JSON list */
+        return json_string(text);
+    case EDXBUS__CONF_INT:
+    case EDXBUS__CONF_INT_NULL: {
+        char *end;
+        errno = 0;
+        long long v = strtoll(text, &end, 10);
+        if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' || errno != 0)
+            return type_error(s, NULL, text, "is not an integer", errstr, errstr_size);
+        return json_integer(v);
+    }
+    case EDXBUS__CONF_DOUBLE: {
+        char *end;
+        errno = 0;
+        double d = strtod(text, &end);
+        if (text[0] == '\0' || isspace((unsigned char)text[0]) || *end != '\0' || errno != 0 ||
+            !isfinite(d))
+            return type_error(s, NULL, text, "is not a number", errstr, errstr_size);
+        return json_real(d);
+    }
+    case EDXBUS__CONF_BOOL: {
+        static const char *const yes[] = {"true", "1", "yes", "on"};
+        static const char *const no[] = {"false", "0", "no", "off"};
+        for (size_t i = 0; i < 4; i++) {
+            if (strcasecmp(text, yes[i]) == 0)
+                return json_true();
+            if (strcasecmp(text, no[i]) == 0)
+                return json_false();
+        }
+        return type_error(s, NULL, text, "is not a boolean (true/false/1/0/yes/no)", errstr,
+                          errstr_size);
+    }
+    case EDXBUS__CONF_OBJECT:
+    case EDXBUS__CONF_LIST:
+        break;
+    }
+    json_error_t jerr;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+    if (v == NULL) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size,
+                     "%s: not valid JSON at line %d column %d: %s; "
+                     "expected e.g. %s",
+                     s->name, jerr.line, jerr.column, jerr.text, s->example);
+        return NULL;
+    }
+    return v;
+}
+
+/* @p v -> the row's type: numbers widened, text parsed as parse_text() does, ranges checked.
+ * Returns new; NULL with @p errstr set. */
+json_t *edxbus__conf_coerce(const struct edxbus__conf_setting *s, const json_t *v, char *errstr,
+                            size_t errstr_size)
+{
+    json_t *out = NULL;
+    bool textual = s->type == EDXBUS__CONF_STR || s->type == EDXBUS__CONF_STR_NULL ||
+                   s->type == EDXBUS__CONF_PATHS;
+    if (json_is_string(v) && !textual) {
+        out = parse_text(s, json_string_value(v), errstr, errstr_size);
+        if (out == NULL)
+            return NULL;
+        v = out;
+    }
+    json_t *result = NULL;
+    const char *want = NULL;
+    switch (s->type) {
+    case EDXBUS__CONF_STR:
+        result = json_is_string(v) ? json_incref((json_t *)v) : NULL;
+        want = json_is_integer(v) || json_is_real(v) ? "is not a string (quote it)"
+                                                     : "is not a string";
+        break;
+    case EDXBUS__CONF_STR_NULL:
+        result = json_is_string(v) || json_is_null(v) ? json_incref((json_t *)v) : NULL;
+        want = json_is_integer(v) || json_is_real(v) ? "is not a string (quote it)"
+                                                     : "is not a string or null";
+        break;
+    case EDXBUS__CONF_INT_NULL:
+        if (json_is_null(v)) {
+            result = json_null();
+            break;
+        }
+        /* fall through */
+    case EDXBUS__CONF_INT:
+        result = json_is_integer(v) ? json_incref((json_t *)v) : NULL;
+        want = "is not an integer";
+        break;
+    case EDXBUS__CONF_DOUBLE:
+        result = json_is_number(v) ? json_real(json_number_value(v)) : NULL;
+        want = "is not a number";
+        break;
+    case EDXBUS__CONF_BOOL:
+        result = json_is_boolean(v) ? json_incref((json_t *)v) : NULL;
+        want = "is not a boolean (true/false)";
+        break;
+    case EDXBUS__CONF_OBJECT:
+        result = json_is_object(v) ? json_deep_copy(v) : NULL;
+        want = "is not a mapping";
+        break;
+    case EDXBUS__CONF_LIST:
+        result = json_is_array(v) ? json_deep_copy(v) : NULL;
+        want = "is not a list";
+        break;
+    case EDXBUS__CONF_PATHS: {
+        bool ok = json_is_null(v) || json_is_string(v) || json_is_array(v);
+        size_t i;
+        json_t *item;
+        json_array_foreach(v, i, item) ok = ok && json_is_string(item);
+        result = ok ? json_deep_copy(v) : NULL;
+        want = "is not a path, a list of paths or null";
+        break;
+    }
+    }
+    if (result == NULL) {
+        type_error(s, v, NULL, want, errstr, errstr_size);
+    } else if (json_is_number(result) && json_number_value(result) < s->min) {
+        type_error(s, result, NULL, "is too small", errstr, errstr_size);
+        json_decref(result);
+        result = NULL;
+    }
+    json_decref(out);
+    return result;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Setting and loading
+ * ------------------------------------------------------------------------------------------- */
+
+/* Store @p v (text when @p text is not NULL) under @p name in @p values. */
+static edxbus_err_t put(const edxbus_conf_t *conf, json_t *values, const char *name,
+                        const json_t *v, const char *text, const char *where, char *errstr,
+                        size_t errstr_size)
+{
+    const struct edxbus__conf_setting *s = edxbus__conf_find(name);
+    json_t *value;
+    if (s == NULL) {
+        warn_unknown(conf, name, where);
+        value = text ? json_string(text) : json_deep_copy(v);
+    } else {
+        value = text ? parse_text(s, text, errstr, errstr_size)
+                     : edxbus__conf_coerce(s, v, errstr, errstr_size);
+        if (value != NULL && text != NULL && !json_is_string(value)) {
+            json_t *typed = edxbus__conf_coerce(s, value, errstr, errstr_size); /* lists, ranges */
+            json_decref(value);
+            value = typed;
+        }
+        if (value == NULL)
+            return EDXBUS_ERR_CONF;
+    }
+    if (value == NULL || json_object_set_new(values, name, value) != 0) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size, "%s: out of memory", name);
+        return EDXBUS_ERR_NOMEM;
+    }
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus_conf_set(edxbus_conf_t *conf, const char *name, const char *value, char *errstr,
+                             size_t errstr_size)
+{
+    if (name == NULL || value == NULL) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size, "edxbus_conf_set: name and value must not be NULL");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    return put(conf, conf->values, name, NULL, value, NULL, errstr, errstr_size);
+}
+
+edxbus_err_t edxbus_conf_set_json(edxbus_conf_t *conf, const char *name, const json_t *value,
+                                  char *errstr, size_t errstr_size)
+{
+    if (name == NULL || value == NULL) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size, "edxbus_conf_set_json: name and value must not be NULL");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    return put(conf, conf->values, name, value, NULL, NULL, errstr, errstr_size);
+}
+
+edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *path, char *errstr,
+                                   size_t errstr_size)
+{
+    json_t *lines = NULL;
+    edxbus_err_t err;
+    json_t *doc = edxbus__conf_yaml_load(path, &lines, &err, errstr, errstr_size);
+    if (doc == NULL)
+        return err;
+    json_t *values = json_deep_copy(conf->values);
+    const char *name;
+    json_t *v;
+    char where[EDXBUS_ERRSTR_SIZE], inner[EDXBUS_ERRSTR_SIZE];
+    err = values ? EDXBUS_OK : EDXBUS_ERR_NOMEM;
+    json_object_foreach(doc, name, v)
+    {
+        if (err != EDXBUS_OK)
+            break;
+        snprintf(where, sizeof where, "%s:%lld", path,
+                 (long long)json_integer_value(json_object_get(lines, name)));
+        err = put(conf, values, name, v, NULL, where, inner, sizeof inner);
+        if (err != EDXBUS_OK && errstr_size)
+            snprintf(errstr, errstr_size, "%s: %s", where, inner);
+    }
+    if (err == EDXBUS_OK) {
+        json_decref(conf->values);
+        conf->values = values;
+        values = NULL;
+    }
+    json_decref(values);
+    json_decref(doc);
+    json_decref(lines);
+    return err;
+}
+
+edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr, size_t errstr_size)
+{
+    json_t *values = json_deep_copy(conf->values);
+    char inner[EDXBUS_ERRSTR_SIZE], name[256];
+    edxbus_err_t err = values ? EDXBUS_OK : EDXBUS_ERR_NOMEM;
+
+    for (size_t i = 0; i < edxbus__conf_nsettings && err == EDXBUS_OK; i++) {
+        const char *text = getenv(edxbus__conf_settings[i].name);
+        if (text == NULL)
+            continue;
+        err =
+            put(conf, values, edxbus__conf_settings[i].name, NULL, text, NULL, inner, sizeof inner);
+        if (err != EDXBUS_OK && errstr_size)
+            snprintf(errstr, errstr_size, "environment variable %s", inner);
+    }
+    /* EVENT_BUS_* variables the table does not know: a typo, or a plugin's own setting. */
+    for (char **e = environ; e && *e && err == EDXBUS_OK; e++) {
+        const char *eq = strchr(*e, '=');
+        size_t len = eq ? (size_t)(eq - *e) : 0;
+        if (len == 0 || len >= sizeof name || strncmp(*e, "EVENT_BUS_", 10) != 0)
+            continue;
+        memcpy(name, *e, len);
+        name[len] = '\0';
+        if (edxbus__conf_find(name) == NULL)
+            err = put(conf, values, name, NULL, eq + 1, "environment", inner, sizeof inner);
+    }
+    if (err == EDXBUS_OK) {
+        json_decref(conf->values);
+        conf->values = values;
+        values = NULL;
+    } else if (err == EDXBUS_ERR_NOMEM && errstr_size) {
+        snprintf(errstr, errstr_size, "environment: out of memory");
+    }
+    json_decref(values);
+    return err;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * Reading
+ * ------------------------------------------------------------------------------------------- */
+
+const json_t *edxbus_conf_get(const edxbus_conf_t *conf, const char *name)
+{
+    const json_t *v = json_object_get(conf->values, name);
+    return v ? v : json_object_get(conf->defaults, name);
+}
+
+const char *edxbus_conf_get_str(const edxbus_conf_t *conf, const char *name, const char *def)
+{
+    const json_t *v = edxbus_conf_get(conf, name);
+    return json_is_string(v) ? json_string_value(v) : def;
+}
+
+int64_t edxbus_conf_get_int(const edxbus_conf_t *conf, const char *name, int64_t def)
+{
+    const json_t *v = edxbus_conf_get(conf, name);
+    if (json_is_integer(v))
+        return json_integer_value(v);
+    if (json_is_real(v)) { /* a number setting holding a whole number: 60.0 -> 60 */
+        double d = json_real_value(v);
+        if (d == floor(d) && fabs(d) < 9.2e18)
+            return (int64_t)d;
+    }
+    return def;
+}
+
+double edxbus_conf_get_double(const edxbus_conf_t *conf, const char *name, double def)
+{
+    const json_t *v = edxbus_conf_get(conf, name);
+    return json_is_number(v) ? json_number_value(v) : def;
+}
+
+bool edxbus_conf_get_bool(const edxbus_conf_t *conf, const char *name, bool def)
+{
+    const json_t *v = edxbus_conf_get(conf, name);
+    return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+const char *edxbus_conf_service_name(const edxbus_conf_t *conf)
+{
+    const char *svc = edxbus_conf_get_str(conf, "EVENTS_SERVICE_NAME", NULL);
+    if (svc == NULL || svc[0] == '\0')
+        svc = edxbus_conf_get_str(conf, "SERVICE_VARIANT", NULL);
+    return svc && svc[0] ? svc : NULL;
+}
+
+const char *edxbus_conf_backend(const edxbus_conf_t *conf, const char *name)
+{
+    static const char *const plain[] = {"sqlite", "redis", "kafka"};
+    const char *v = edxbus_conf_get_str(conf, name, NULL);
+    if (v == NULL)
+        return NULL;
+    for (size_t i = 0; i < 3; i++)
+        if (strcmp(v, plain[i]) == 0)
+            return plain[i];
+    /* What the reference's settings name (edx_event_bus_redis.create_producer, ...). */
+    if (strncmp(v, "edx_event_bus_redis.", 20) == 0)
+        return "redis";
+    if (strncmp(v, "edx_event_bus_kafka.", 20) == 0)
+        return "kafka";
+    const char *colon = strrchr(v, ':');
+    if (colon && colon[1] != '\0' && strstr(v, ".so") != NULL && strstr(v, ".so") < colon)
+        return v; /* a plugin: /path/libx.so:symbol */
+    return NULL;
+}
+
+json_t *edxbus_conf_dump(const edxbus_conf_t *conf)
+{
+    json_t *out = json_object();
+    const char *name;
+    json_t *v;
+    if (out == NULL)
+        return NULL;
+    for (size_t i = 0; i < edxbus__conf_nsettings; i++) {
+        const struct edxbus__conf_setting *s = &edxbus__conf_settings[i];
+        json_object_set_new(out, s->name, masked(edxbus_conf_get(conf, s->name), s->secret));
+    }
+    json_object_foreach(conf->values, name, v)
+    {
+        if (edxbus__conf_find(name) == NULL)
+            json_object_set_new(
+                out, name,
+                masked(v, secret_name(name) ? EDXBUS__SECRET_VALUE : EDXBUS__SECRET_NONE));
+    }
+    return out;
+}
+
+static const char *type_short(enum edxbus__conf_type type)
+{
+    static const char *const names[] = {
+        [EDXBUS__CONF_STR] = "string",    [EDXBUS__CONF_STR_NULL] = "string-or-null",
+        [EDXBUS__CONF_INT] = "int",       [EDXBUS__CONF_INT_NULL] = "int-or-null",
+        [EDXBUS__CONF_DOUBLE] = "double", [EDXBUS__CONF_BOOL] = "bool",
+        [EDXBUS__CONF_OBJECT] = "object", [EDXBUS__CONF_LIST] = "list",
+        [EDXBUS__CONF_PATHS] = "paths",
+    };
+    return names[type];
+}
+
+json_t *edxbus_conf_describe(void)
+{
+    json_t *out = json_array();
+    for (size_t i = 0; out != NULL && i < edxbus__conf_nsettings; i++) {
+        const struct edxbus__conf_setting *s = &edxbus__conf_settings[i];
+        json_t *row =
+            json_pack("{s:s, s:s, s:o, s:b, s:s}", "name", s->name, "type", type_short(s->type),
+                      "default", json_loads(s->def, JSON_DECODE_ANY, NULL), "secret",
+                      s->secret != EDXBUS__SECRET_NONE, "description", s->desc);
+        if (row == NULL || json_array_append_new(out, row) != 0) {
+            json_decref(out);
+            return NULL;
+        }
+    }
+    return out;
+}
