@@ -1,0 +1,33 @@
+/* cli/cli_bus.h — what the bus commands (produce, consume, config, dlq, lag) share: building
+ * the settings the same way for all of them, logging to stderr, and the bus.
+ *
+ * Settings come from, in order (later wins): the YAML file named by --config FILE (accepted by
+ * every bus command, and before the command: `edxbus --config f.yaml consume ...`) or else by
+ * the environment variable EDXBUS_CONFIG; then environment variables named like settings;
+ * then --schemas DIR, which adds to EVENT_BUS_SCHEMA_PATH.
+ * Log lines of the library go to stderr as `edxbus <command>: <level>: <line>`.
+ * Implemented in cmd_config.c.
+ */
+#ifndef EDXBUS_CLI_BUS_H
+#define EDXBUS_CLI_BUS_H
+
+#include "cli.h"
+#include "edxbus/edxbus.h"
+
+/** The option row every bus command adds to its table: {"config", 0, true}. */
+#define CLI_BUS_CONFIG_OPT {"config", 0, true}
+
+/** Build the settings (see above) from @p config_path (NULL: EDXBUS_CONFIG, else none).
+ *  Returns new, or NULL after reporting (*@p rc gets the exit code: 2 for a bad file). */
+edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc);
+
+/** Make a bus of @p conf (taken, also on failure). NULL after reporting. */
+edxbus_bus_t *cli_bus_new(struct cli *cli, edxbus_conf_t *conf, int *rc);
+
+/** Parse @p text as a JSON value for option @p opt. NULL after reporting (usage error). */
+json_t *cli_json_arg(struct cli *cli, const char *opt, const char *text);
+
+/** Parse a non-negative decimal integer for option @p opt; false after reporting. */
+bool cli_u64_arg(struct cli *cli, const char *opt, const char *text, uint64_t *out);
+
+#endif /* EDXBUS_CLI_BUS_H */

@@ -1,0 +1,195 @@
+/* cli/cmd_config.c — `edxbus config check`, and the settings every bus command builds
+ * (cli_bus.h): YAML file (--config / EDXBUS_CONFIG), then the environment, then --schemas.
+ *
+ * `config check` prints the effective settings as JSON with secrets masked (exit 0), or every
+ * problem on its own line naming where it is (file and line, setting name), and exits 1. The
+ * settings table and its checks are the conf layer's (src/bus/conf*.c); this file only reports.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_bus.h"
+
+static const char *level_name(edxbus_log_level_t level)
+{
+    switch (level) {
+    case EDXBUS_LOG_ERROR:
+        return "error";
+    case EDXBUS_LOG_WARNING:
+        return "warning";
+    case EDXBUS_LOG_INFO:
+        return "info";
+    default:
+        return "debug";
+    }
+}
+
+static void log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque)
+{
+    struct cli *cli = opaque;
+    if (level == EDXBUS_LOG_DEBUG && getenv("EDXBUS_DEBUG") == NULL)
+        return;
+    fprintf(stderr, "edxbus %s: %s: %s\n", cli->path, level_name(level), line);
+}
+
+edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc)
+{
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_conf_t *conf = edxbus_conf_new();
+    if (conf == NULL) {
+        *rc = cli_nomem(cli);
+        return NULL;
+    }
+    edxbus_conf_set_log(conf, log_to_stderr, cli);
+    if (config_path == NULL) {
+        const char *env = getenv("EDXBUS_CONFIG");
+        if (env != NULL && env[0] != '\0')
+            config_path = env;
+    }
+    if (config_path != NULL &&
+        edxbus_conf_load_yaml(conf, config_path, err, sizeof err) != EDXBUS_OK) {
+        *rc = cli_error(cli, CLI_USAGE, "%s", err);
+        goto out_conf;
+    }
+    if (edxbus_conf_load_env(conf, err, sizeof err) != EDXBUS_OK) {
+        *rc = cli_error(cli, CLI_USAGE, "%s", err);
+        goto out_conf;
+    }
+    if (cli->n_schema_dirs > 0) {
+        /* --schemas adds to whatever EVENT_BUS_SCHEMA_PATH already names. */
+        json_t *dirs = json_array();
+        const json_t *have = edxbus_conf_get(conf, "EVENT_BUS_SCHEMA_PATH");
+        if (json_is_array(have)) {
+            json_array_extend(dirs, (json_t *)have);
+        } else if (json_is_string(have)) {
+            char *copy = strdup(json_string_value(have));
+            for (char *d = copy, *next; d != NULL; d = next) {
+                next = strchr(d, ':');
+                if (next != NULL)
+                    *next++ = '\0';
+                if (d[0] != '\0')
+                    json_array_append_new(dirs, json_string(d));
+            }
+            free(copy);
+        }
+        for (size_t i = 0; i < cli->n_schema_dirs; i++)
+            json_array_append_new(dirs, json_string(cli->schema_dirs[i]));
+        edxbus_err_t e = edxbus_conf_set_json(conf, "EVENT_BUS_SCHEMA_PATH", dirs, err, sizeof err);
+        json_decref(dirs);
+        if (e != EDXBUS_OK) {
+            *rc = cli_error(cli, CLI_USAGE, "--schemas: %s", err);
+            goto out_conf;
+        }
+    }
+    return conf;
+
+out_conf:
+    edxbus_conf_destroy(conf);
+    return NULL;
+}
+
+edxbus_bus_t *cli_bus_new(struct cli *cli, edxbus_conf_t *conf, int *rc)
+{
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_bus_t *bus = edxbus_bus_new(conf, err, sizeof err);
+    if (bus == NULL) {
+        edxbus_conf_destroy(conf);
+        *rc = cli_error(cli, CLI_FAIL, "%s", err);
+    }
+    return bus;
+}
+
+json_t *cli_json_arg(struct cli *cli, const char *opt, const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+    if (v == NULL)
+        cli_error(cli, CLI_USAGE, "%s: not JSON (column %d: %s)", opt, e.column, e.text);
+    return v;
+}
+
+bool cli_u64_arg(struct cli *cli, const char *opt, const char *text, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (text[0] == '\0' || text[0] == '-' || *end != '\0' || errno != 0) {
+        cli_error(cli, CLI_USAGE, "%s: \"%s\" is not a whole number", opt, text);
+        return false;
+    }
+    *out = (uint64_t)v;
+    return true;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * edxbus config check
+ * ------------------------------------------------------------------------------------------- */
+
+static int cmd_config_check(struct cli *cli, int argc, char **argv)
+{
+    static const struct cli_opt opts[] = {CLI_BUS_CONFIG_OPT, {NULL, 0, false}};
+    const char *config = NULL;
+    struct cli_args args;
+    cli_args_init(&args, argc, argv);
+    for (;;) {
+        const char *value = NULL;
+        int o = cli_next_opt(cli, &args, opts, &value);
+        if (o == CLI_OPT_END)
+            break;
+        if (o == CLI_OPT_HELP)
+            return CLI_OK;
+        if (o == CLI_OPT_ERR)
+            return CLI_USAGE;
+        if (o == CLI_OPT_ARG)
+            return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
+        config = value;
+    }
+    int rc = CLI_OK;
+    edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);
+    if (conf == NULL)
+        return rc == CLI_USAGE ? CLI_FAIL : rc;
+    /* The problems are the output here: don't also log them. */
+    edxbus_conf_set_log(conf, NULL, NULL);
+    json_t *errors = json_array();
+    edxbus_err_t err = edxbus_conf_check(conf, errors);
+    if (err != EDXBUS_OK) {
+        size_t n = json_array_size(errors);
+        for (size_t i = 0; i + 1 < n; i++)
+            fprintf(stderr, "edxbus %s: %s\n", cli->path,
+                    json_string_value(json_array_get(errors, i)));
+        rc = cli_error(cli, CLI_FAIL, "%s",
+                       n > 0 ? json_string_value(json_array_get(errors, n - 1))
+                             : "invalid settings");
+    } else {
+        json_t *dump = edxbus_conf_dump(conf);
+        char *text = dump ? json_dumps(dump, JSON_INDENT(2) | JSON_SORT_KEYS) : NULL;
+        if (text == NULL || !cli_printf(cli, "%s\n", text))
+            rc = text == NULL ? cli_nomem(cli) : CLI_FAIL;
+        free(text);
+        json_decref(dump);
+    }
+    json_decref(errors);
+    edxbus_conf_destroy(conf);
+    return rc;
+}
+
+const struct cli_command cmd_config_subs[] = {
+    {
+        .name = "check",
+        .summary = "validate the settings and print them, secrets masked",
+        .usage = "Usage: edxbus config check [--config FILE]\n"
+                 "\n"
+                 "Reads the settings as every bus command does: the YAML file of --config (or\n"
+                 "of EDXBUS_CONFIG), then environment variables named like settings. Prints the\n"
+                 "effective settings as JSON with secrets masked, or every problem on its own\n"
+                 "line (file and line, setting name, the fix) and exits 1.\n"
+                 "\n"
+                 "Options:\n"
+                 "  --config FILE   YAML settings file (EVENT_BUS_PRODUCER, ...)\n",
+        .run = cmd_config_check,
+    },
+    {.name = NULL},
+};

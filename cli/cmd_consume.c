@@ -1,0 +1,265 @@
+/* cli/cmd_consume.c — `edxbus consume`: run the worker on one topic in one group.
+ *
+ * The command is openedx-events' consume_events. It builds the bus, connects one receiver to
+ * every signal and runs edxbus_consumer_run() until SIGINT/SIGTERM (the handler only sets a
+ * flag; the worker finishes and acknowledges the current event, then returns and we exit 0),
+ * --max-events, or the consecutive-errors limit (exit 1).
+ *
+ * Receivers:
+ *   --print (default): one line per event on stdout,
+ *       {"metadata": {...seven fields as to_json types them...}, "data": {...}}
+ *     with the data written straight from the Avro bytes (no JSON tree), flushed per event so
+ *     that what a killed consumer acknowledged has been printed.
+ *   --exec CMD: runs CMD with /bin/sh per event, that same line on its stdin; a non-zero exit
+ *     is a receiver failure (retried, then dead-lettered by the worker's policy).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli_bus.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+struct consume {
+    const char *exec_cmd; /* NULL: print */
+    struct edxbus_buf line;
+};
+
+/* The output line of @p ev into c->line (reset first). */
+static edxbus_err_t format_line(struct consume *c, const edxbus_event_t *ev, char *errstr,
+                                size_t errstr_size)
+{
+    edxbus_buf_reset(&c->line);
+    json_t *md = edxbus_metadata_to_json_value(edxbus_event_get_metadata(ev));
+    if (md == NULL)
+        return EDXBUS_ERR_NOMEM;
+    edxbus_err_t err = edxbus_buf_puts(&c->line, "{\"metadata\": ");
+    if (err == EDXBUS_OK)
+        err = edxbus_json_write(md, 0, &c->line);
+    json_decref(md);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(&c->line, ", \"data\": ");
+    size_t len = 0;
+    const uint8_t *value = edxbus_event_get_value(ev, &len);
+    if (err == EDXBUS_OK && value == NULL)
+        err = EDXBUS_ERR_NOMEM;
+    if (err == EDXBUS_OK)
+        err = edxbus_event_decode_to_text(edxbus_event_get_type(ev), value, len, &c->line,
+                                          errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(&c->line, "}\n");
+    return err;
+}
+
+static edxbus_err_t print_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
+                                   size_t errstr_size)
+{
+    struct consume *c = opaque;
+    edxbus_err_t err = format_line(c, ev, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    if (fwrite(c->line.data, 1, c->line.len, stdout) != c->line.len || fflush(stdout) != 0) {
+        snprintf(errstr, errstr_size, "cannot write to standard output: %s", strerror(errno));
+        return EDXBUS_ERR_IO;
+    }
+    return EDXBUS_OK;
+}
+
+static edxbus_err_t exec_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
+                                  size_t errstr_size)
+{
+    struct consume *c = opaque;
+    edxbus_err_t err = format_line(c, ev, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    int fds[2];
+    if (pipe(fds) != 0) {
+        snprintf(errstr, errstr_size, "--exec: pipe: %s", strerror(errno));
+        return EDXBUS_ERR_IO;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(fds[0]);
+        close(fds[1]);
+        snprintf(errstr, errstr_size, "--exec: fork: %s", strerror(errno));
+        return EDXBUS_ERR_IO;
+    }
+    if (pid == 0) {
+        /* The child gets default signal dispositions: SIGTERM to us must not be ignored. */
+        signal(SIGPIPE, SIG_DFL);
+        dup2(fds[0], 0);
+        close(fds[0]);
+        close(fds[1]);
+        execl("/bin/sh", "sh", "-c", c->exec_cmd, (char *)NULL);
+        _exit(127);
+    }
+    close(fds[0]);
+    size_t off = 0;
+    while (off < c->line.len) {
+        ssize_t w = write(fds[1], c->line.data + off, c->line.len - off);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break; /* the command did not read it all: its exit status decides */
+        off += (size_t)w;
+    }
+    close(fds[1]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0) {
+        if (errno != EINTR) {
+            snprintf(errstr, errstr_size, "--exec: waitpid: %s", strerror(errno));
+            return EDXBUS_ERR_IO;
+        }
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+        return EDXBUS_OK;
+    if (WIFEXITED(status))
+        snprintf(errstr, errstr_size, "--exec command exited with status %d",
+                 WEXITSTATUS(status));
+    else
+        snprintf(errstr, errstr_size, "--exec command killed by signal %d",
+                 WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+    return EDXBUS_ERR_RECEIVER;
+}
+
+int cmd_consume(struct cli *cli, int argc, char **argv)
+{
+    static const struct cli_opt opts[] = {
+        {"topic", 't', true},      {"group", 'g', true}, {"extra", 0, true},
+        {"print", 0, false},       {"exec", 0, true},    {"max-events", 'n', true},
+        {"offset-time", 0, true},  {"name", 0, true},    CLI_BUS_CONFIG_OPT,
+        {"group-id", 0, true},     {NULL, 0, false},
+    };
+    const char *topic = NULL, *group = NULL, *extra_arg = NULL, *exec_cmd = NULL;
+    const char *offset_time = NULL, *name = NULL, *config = NULL;
+    uint64_t max_events = 0;
+    struct cli_args args;
+    cli_args_init(&args, argc, argv);
+    for (;;) {
+        const char *value = NULL;
+        int o = cli_next_opt(cli, &args, opts, &value);
+        if (o == CLI_OPT_END)
+            break;
+        if (o == CLI_OPT_HELP)
+            return CLI_OK;
+        if (o == CLI_OPT_ERR)
+            return CLI_USAGE;
+        switch (o) {
+        case 0:
+            topic = value;
+            break;
+        case 1:
+        case 9:
+            group = value;
+            break;
+        case 2:
+            extra_arg = value;
+            break;
+        case 3:
+            exec_cmd = NULL;
+            break;
+        case 4:
+            exec_cmd = value;
+            break;
+        case 5:
+            if (!cli_u64_arg(cli, "--max-events", value, &max_events))
+                return CLI_USAGE;
+            break;
+        case 6:
+            offset_time = value;
+            break;
+        case 7:
+            name = value;
+            break;
+        case 8:
+            config = value;
+            break;
+        default:
+            return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
+        }
+    }
+    if (topic == NULL || group == NULL)
+        return cli_error(cli, CLI_USAGE, "-t TOPIC and -g GROUP are required (see edxbus "
+                                         "consume --help)");
+    json_t *extra = NULL;
+    if (extra_arg != NULL) {
+        extra = cli_json_arg(cli, "--extra", extra_arg);
+        if (extra == NULL)
+            return CLI_USAGE;
+        if (!json_is_object(extra)) {
+            json_decref(extra);
+            return cli_error(cli, CLI_USAGE, "--extra: expected a JSON object, e.g. "
+                                             "{\"start\": \"earliest\"}");
+        }
+    }
+    if (offset_time != NULL) {
+        if (extra == NULL)
+            extra = json_object();
+        json_object_set_new(extra, "offset_time", json_string(offset_time));
+    }
+
+    int rc = CLI_OK;
+    struct consume c = {.exec_cmd = exec_cmd};
+    edxbus_buf_init(&c.line);
+    edxbus_consumer_t *cons = NULL;
+    edxbus_bus_t *bus = NULL;
+    edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);
+    if (conf == NULL)
+        goto out;
+    bus = cli_bus_new(cli, conf, &rc);
+    if (bus == NULL)
+        goto out;
+    if (edxbus_bus_connect_all(bus, exec_cmd ? "exec" : "print",
+                               exec_cmd ? exec_receiver : print_receiver, &c) != EDXBUS_OK) {
+        rc = cli_nomem(cli);
+        goto out;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    struct edxbus_consumer_config cfg = {
+        .topic = topic,
+        .group = group,
+        .consumer_name = name,
+        .extra = extra,
+        .start_time_ms = -1,
+        .max_events = max_events,
+        .stop = &stop_requested,
+    };
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    cons = edxbus_consumer_new(bus, &cfg, err, sizeof err);
+    if (cons == NULL) {
+        rc = cli_error(cli, strstr(err, "--extra") || strstr(err, "offset_time") ? CLI_USAGE
+                                                                                 : CLI_FAIL,
+                       "%s", err);
+        goto out;
+    }
+    edxbus_err_t e = edxbus_consumer_run(cons, err, sizeof err);
+    if (e != EDXBUS_OK)
+        rc = cli_error(cli, CLI_FAIL, "%s", err);
+
+out:
+    edxbus_consumer_destroy(cons);
+    edxbus_bus_destroy(bus);
+    edxbus_buf_fini(&c.line);
+    json_decref(extra);
+    return rc;
+}

@@ -1,0 +1,114 @@
+/* cli/cmd_lag.c — `edxbus lag -g GROUP TOPIC [--json]`: how far behind a consumer group is.
+ *
+ * Asks the backend of EVENT_BUS_CONSUMER through its optional lag hook (backend.h), without
+ * joining the group. Prints a table (consumer, partition, pending, undelivered, idle) or, with
+ * --json, the hook's array as is.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli_bus.h"
+
+static void cell(struct cli *cli, const json_t *v, int width)
+{
+    if (json_is_integer(v))
+        cli_printf(cli, "%*lld", width, (long long)json_integer_value(v));
+    else if (json_is_string(v))
+        cli_printf(cli, "%*s", width, json_string_value(v));
+    else
+        cli_printf(cli, "%*s", width, "-");
+}
+
+int cmd_lag(struct cli *cli, int argc, char **argv)
+{
+    static const struct cli_opt opts[] = {
+        {"group", 'g', true}, {"json", 0, false}, CLI_BUS_CONFIG_OPT, {NULL, 0, false}};
+    const char *group = NULL, *topic = NULL, *config = NULL;
+    bool as_json = false;
+    struct cli_args args;
+    cli_args_init(&args, argc, argv);
+    for (;;) {
+        const char *value = NULL;
+        int o = cli_next_opt(cli, &args, opts, &value);
+        if (o == CLI_OPT_END)
+            break;
+        if (o == CLI_OPT_HELP)
+            return CLI_OK;
+        if (o == CLI_OPT_ERR)
+            return CLI_USAGE;
+        if (o == 0)
+            group = value;
+        else if (o == 1)
+            as_json = true;
+        else if (o == 2)
+            config = value;
+        else if (topic == NULL)
+            topic = value;
+        else
+            return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
+    }
+    if (group == NULL || topic == NULL)
+        return cli_error(cli, CLI_USAGE, "-g GROUP and TOPIC are required (see edxbus lag --help)");
+
+    int rc = CLI_OK;
+    edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);
+    if (conf == NULL)
+        return rc;
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    json_t *out = NULL;
+    char *full = NULL;
+    const char *name = edxbus_conf_get_str(conf, "EVENT_BUS_CONSUMER", "sqlite");
+    const struct edxbus_backend_ops *ops =
+        edxbus_backend_find(name, "EVENT_BUS_CONSUMER", err, sizeof err);
+    if (ops == NULL) {
+        rc = cli_error(cli, CLI_USAGE, "%s", err);
+        goto out;
+    }
+    if (ops->lag == NULL) {
+        rc = cli_error(cli, CLI_FAIL, "backend %s cannot report lag", ops->name);
+        goto out;
+    }
+    const char *prefix = edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL);
+    size_t n = strlen(topic) + (prefix ? strlen(prefix) : 0) + 2;
+    full = malloc(n);
+    if (full == NULL) {
+        rc = cli_nomem(cli);
+        goto out;
+    }
+    snprintf(full, n, "%s%s%s", prefix && prefix[0] ? prefix : "", prefix && prefix[0] ? "-" : "",
+             topic);
+    if (ops->lag(conf, full, group, &out, err, sizeof err) != EDXBUS_OK) {
+        rc = cli_error(cli, CLI_FAIL, "%s", err);
+        goto out;
+    }
+    if (as_json) {
+        struct edxbus_buf b = EDXBUS_BUF_INIT;
+        if (edxbus_json_write(out, 0, &b) != EDXBUS_OK || !cli_write(cli, b.data, b.len) ||
+            !cli_printf(cli, "\n"))
+            rc = CLI_FAIL;
+        edxbus_buf_fini(&b);
+        goto out;
+    }
+    cli_printf(cli, "%-32s %10s %10s %12s %10s\n", "consumer", "partition", "pending",
+               "undelivered", "idle_ms");
+    size_t i;
+    const json_t *row;
+    json_array_foreach(out, i, row) {
+        const json_t *c = json_object_get(row, "consumer");
+        cli_printf(cli, "%-32s ", json_is_string(c) ? json_string_value(c) : "-");
+        cell(cli, json_object_get(row, "partition"), 10);
+        cli_printf(cli, " ");
+        cell(cli, json_object_get(row, "pending"), 10);
+        cli_printf(cli, " ");
+        cell(cli, json_object_get(row, "undelivered"), 12);
+        cli_printf(cli, " ");
+        cell(cli, json_object_get(row, "idle_ms"), 10);
+        cli_printf(cli, "\n");
+    }
+out:
+    free(full);
+    json_decref(out);
+    edxbus_conf_destroy(conf);
+    return rc;
+}
