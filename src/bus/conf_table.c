@@ -67,6 +67,8 @@ const struct edxbus__conf_setting edxbus__conf_settings[] = {
     {"EVENT_BUS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", EDXBUS__CONF_INT_NULL, "null",
      EDXBUS__SECRET_NONE, EDXBUS__CHECK_NONE, 0, "10",
      "Consecutive failed polls of the embedded log before the consumer stops (null: never)"},
+    {"EVENT_BUS_CONSUMER_BATCH_SIZE", EDXBUS__CONF_INT, "16", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 1, "16", "Most events a consumer takes from the broker per poll"},
     {"EVENT_BUS_CONSUMER_RETRIES", EDXBUS__CONF_INT, "3", EDXBUS__SECRET_NONE, EDXBUS__CHECK_NONE,
      0, "3", "Extra attempts of a receiver that failed on an event"},
     {"EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS", EDXBUS__CONF_INT, "1000", EDXBUS__SECRET_NONE,
