@@ -356,10 +356,10 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
                  group);
         err = EDXBUS_ERR_NOT_FOUND;
     }
+    json_t *undelivered = NULL;
     if (err == EDXBUS_OK) {
         /* Redis >= 7.0 counts the group's lag; it is nil when trimming made it unknowable. */
-        json_array_append_new(rows, lag_row(group, NULL, json_integer(0),
-                                            info_int(info_get(info, "lag")), json_null()));
+        undelivered = info_int(info_get(info, "lag"));
         argv[1] = "CONSUMERS";
         snprintf(what, sizeof what, "XINFO CONSUMERS on stream \"%s\"", topic);
         err = edxbus__redis_conn_command(conn, 4, argv, NULL, &consumers, what, errstr,
@@ -370,17 +370,25 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
         const redisReply *name = info_get(c, "name");
         if (name == NULL || name->type != REDIS_REPLY_STRING)
             continue;
+        json_t *group_lag = undelivered ? undelivered : json_integer(0);
+        undelivered = NULL;
         json_array_append_new(rows, lag_row(group, name->str, info_int(info_get(c, "pending")),
-                                            json_integer(0), info_int(info_get(c, "idle"))));
+                                            group_lag, info_int(info_get(c, "idle"))));
     }
+    if (err == EDXBUS_OK && undelivered != NULL) /* a group without members */
+        json_array_append_new(rows, lag_row(group, NULL, json_integer(0), undelivered,
+                                            json_null()));
+    else
+        json_decref(undelivered);
     freeReplyObject(groups);
     freeReplyObject(consumers);
     return err;
 }
 
-/* One row for the group itself (consumer null) carries the entries not yet delivered to any
- * member, because in Redis they belong to no member; each member's row carries what it holds
- * unacknowledged. Summing a column over the rows gives the group's total. */
+/* One row per member with what it holds unacknowledged. Entries not yet delivered belong to no
+ * member in Redis: the group's count goes on the first member's row (the others say 0), or on
+ * a row with consumer null when the group has no members, so that summing a column over the
+ * rows gives the group's total. */
 static edxbus_err_t redis_lag(const edxbus_conf_t *conf, const char *topic, const char *group,
                               json_t **out, char *errstr, size_t errstr_size)
 {

@@ -221,7 +221,7 @@ static inline void test_redis_stop(struct test_redis *r)
 }
 
 /** A conf for the backend: the server's URL, short timeouts, no audit lines. Returns new. */
-static inline edxbus_conf_t *test_redis_conf(const char *url)
+__attribute__((noinline)) static edxbus_conf_t *test_redis_conf(const char *url)
 {
     char errstr[256];
     edxbus_conf_t *conf = edxbus_conf_new();
