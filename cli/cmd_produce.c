@@ -1,7 +1,8 @@
 /* cli/cmd_produce.c — `edxbus produce`: send events through their signal and the producer.
  *
  * The command is openedx-events' produce_event: it builds a bus whose EVENT_BUS_PRODUCER_CONFIG
- * routes exactly one event type to exactly one topic (with --key-field), then sends each event
+ * routes exactly one event type to exactly one topic (with --key-field; without --topic, the
+ * settings' own EVENT_BUS_PRODUCER_CONFIG routes it), then sends each event
  * with edxbus_send_event(), so the data is checked against the schema, the metadata generated
  * and the producer's receiver puts it on the broker as any service's send would. Each event
  * gets its own metadata; --metadata overrides any of its seven fields.
@@ -216,8 +217,8 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
         }
     }
-    if (type == NULL || topic == NULL || data_arg == NULL)
-        return cli_error(cli, CLI_USAGE, "--event-type, --topic and --data are required "
+    if (type == NULL || data_arg == NULL)
+        return cli_error(cli, CLI_USAGE, "--event-type and --data are required "
                                          "(see edxbus produce --help)");
     const edxbus_event_type_t *et = cli_find_event(cli, type);
     if (et == NULL)
@@ -227,7 +228,7 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
                          edxbus_event_type_unserializable_reason(et));
     if (key == NULL)
         key = edxbus_event_type_key_field(et);
-    if (key == NULL)
+    if (key == NULL && topic != NULL)
         return cli_error(cli, CLI_USAGE, "%s has no default key field; give --key-field", type);
 
     int rc = CLI_OK;
@@ -247,13 +248,16 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
     edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);
     if (conf == NULL)
         goto out_events;
-    /* Route exactly this event type to exactly this topic. */
-    json_t *routing = json_pack("{s:{s:{s:s, s:b}}}", type, topic, "event_key_field", key,
-                                "enabled", 1);
+    /* Route exactly this event type to exactly this topic; without --topic, as the settings'
+     * EVENT_BUS_PRODUCER_CONFIG says. */
     char err[EDXBUS_ERRSTR_SIZE] = "";
-    edxbus_err_t e = edxbus_conf_set_json(conf, "EVENT_BUS_PRODUCER_CONFIG", routing, err,
-                                          sizeof err);
-    json_decref(routing);
+    edxbus_err_t e = EDXBUS_OK;
+    if (topic != NULL) {
+        json_t *routing = json_pack("{s:{s:{s:s, s:b}}}", type, topic, "event_key_field", key,
+                                    "enabled", 1);
+        e = edxbus_conf_set_json(conf, "EVENT_BUS_PRODUCER_CONFIG", routing, err, sizeof err);
+        json_decref(routing);
+    }
     if (e != EDXBUS_OK) {
         edxbus_conf_destroy(conf);
         rc = cli_error(cli, CLI_USAGE, "%s", err);
@@ -264,7 +268,15 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         goto out_events;
     if (edxbus_bus_producer(p.bus) == NULL) {
         const char *why = edxbus_bus_producer_problem(p.bus);
-        rc = cli_error(cli, CLI_FAIL, "no producer: %s", why != NULL ? why : "not configured");
+        rc = cli_error(cli, CLI_FAIL, "no producer: %s",
+                       why != NULL ? why
+                                   : "EVENT_BUS_PRODUCER_CONFIG routes nothing; give --topic");
+        goto out_bus;
+    }
+    if (edxbus_signal_receiver_count(edxbus_bus_signal(p.bus, type)) == 0) {
+        rc = cli_error(cli, CLI_USAGE,
+                       "EVENT_BUS_PRODUCER_CONFIG does not route %s; give --topic or add it",
+                       type);
         goto out_bus;
     }
 

@@ -52,7 +52,7 @@ const struct cli_command cli_commands[] = {
     {
         .name = "produce",
         .summary = "send events through their signal to a topic",
-        .usage = "Usage: edxbus produce --event-type TYPE --topic TOPIC [--key-field PATH]\n"
+        .usage = "Usage: edxbus produce --event-type TYPE [--topic TOPIC] [--key-field PATH]\n"
                  "                      --data JSON|@FILE [--count N] [--metadata JSON]\n"
                  "                      [--print-ids] [--config FILE]\n"
                  "\n"
@@ -63,7 +63,8 @@ const struct cli_command cli_commands[] = {
                  "\n"
                  "Options:\n"
                  "  -e, --event-type TYPE  event type (org.openedx...v1); --signal is an alias\n"
-                 "  -t, --topic TOPIC      topic as configured (without the prefix)\n"
+                 "  -t, --topic TOPIC      topic as configured (without the prefix); default:\n"
+                 "                         the topics EVENT_BUS_PRODUCER_CONFIG gives TYPE\n"
                  "  -k, --key-field PATH   dotted path of the key in the data\n"
                  "  -d, --data JSON|@FILE  the data; @FILE: one JSON object or JSON lines\n"
                  "                         (one event each; @- reads standard input)\n"
