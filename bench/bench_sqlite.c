@@ -116,8 +116,8 @@ static double bus_produce(const edxbus_conf_t *conf, int n, bool async)
     void *prod = NULL;
     if (ops->producer_open(conf, &prod, errstr, sizeof errstr) != EDXBUS_OK)
         die("producer_open", errstr);
-    struct edxbus_msg msg = {.topic = TOPIC, .value = value, .value_len = value_len,
-                             .metadata = &md};
+    struct edxbus_msg msg = {
+        .topic = TOPIC, .value = value, .value_len = value_len, .metadata = &md};
     reported = 0;
     double t0 = now_s();
     for (int i = 0; i < n; i++)
@@ -136,8 +136,11 @@ static double bus_consume(const edxbus_conf_t *conf, int n, const char *group)
 {
     char errstr[EDXBUS_ERRSTR_SIZE];
     void *cons = NULL;
-    struct edxbus_consumer_opts opts = {.topic = TOPIC, .group = group, .consumer_name = "b",
-                                        .start = "earliest", .start_time_ms = -1};
+    struct edxbus_consumer_opts opts = {.topic = TOPIC,
+                                        .group = group,
+                                        .consumer_name = "b",
+                                        .start = "earliest",
+                                        .start_time_ms = -1};
     if (ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr) != EDXBUS_OK)
         die("consumer_open", errstr);
     int got = 0;
@@ -195,7 +198,8 @@ static double raw_produce(const char *file, const char *sync, int n, int per_txn
     sqlite3_prepare_v2(db,
                        "INSERT INTO raw(topic, stored_ms, event_type, event_id, minorversion,"
                        " source, sourcehost, time_us, sourcelib, key, value, headers)"
-                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)", -1, &ins, NULL);
+                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
+                       -1, &ins, NULL);
     sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, NULL);
     sqlite3_prepare_v2(db, "COMMIT", -1, &commit, NULL);
     double t0 = now_s();
@@ -239,7 +243,8 @@ static double raw_consume(const char *file, int n)
     sqlite3_prepare_v2(db,
                        "SELECT id, stored_ms, event_type, event_id, minorversion, source,"
                        " sourcehost, time_us, sourcelib, key, value, headers FROM raw"
-                       " WHERE topic = ?1 AND id >= ?2 ORDER BY id LIMIT 100", -1, &sel, NULL);
+                       " WHERE topic = ?1 AND id >= ?2 ORDER BY id LIMIT 100",
+                       -1, &sel, NULL);
     sqlite3_prepare_v2(db, "UPDATE cursor SET next_id = ?1 WHERE name = 'g'", -1, &upd, NULL);
     sqlite3_prepare_v2(db, "SELECT next_id FROM cursor WHERE name = 'g'", -1, &cur, NULL);
     static uint8_t copy[100][4096];

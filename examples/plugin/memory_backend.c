@@ -26,10 +26,10 @@
 #include "edxbus/backend.h"
 
 struct mem_msg {
-    struct edxbus_msg msg;        /* what consumers borrow; position filled */
+    struct edxbus_msg msg; /* what consumers borrow; position filled */
     struct edxbus_metadata md;
     struct edxbus_header *hdrs;
-    uint8_t *data;                /* key, value, header names and values */
+    uint8_t *data; /* key, value, header names and values */
 };
 
 struct mem_pending {
@@ -40,7 +40,7 @@ struct mem_pending {
 
 struct mem_group {
     char *name;
-    size_t next;                  /* first index not yet handed out */
+    size_t next; /* first index not yet handed out */
     struct mem_pending *pending;
     size_t npending, cap;
     struct mem_group *next_group;
@@ -60,11 +60,11 @@ static struct mem_topic *topics; /* guarded by lock */
 
 struct mem_consumer {
     struct mem_topic *topic;
-    struct mem_group *group;      /* NULL: tail */
+    struct mem_group *group; /* NULL: tail */
     char name[128];
-    size_t cursor;                /* tail only */
-    bool own_checked;             /* pending entries from an earlier session handed out */
-    struct edxbus_msg *batch;     /* copies of the message headers (position, deliveries) */
+    size_t cursor;            /* tail only */
+    bool own_checked;         /* pending entries from an earlier session handed out */
+    struct edxbus_msg *batch; /* copies of the message headers (position, deliveries) */
     size_t batch_cap;
 };
 
@@ -180,8 +180,7 @@ static edxbus_err_t mem_produce(void *be, const struct edxbus_msg *msg, edxbus_d
     }
     pthread_mutex_unlock(&lock);
     if (err != EDXBUS_OK)
-        snprintf(errstr, errstr_size, "memory: out of memory storing a message to %s",
-                 msg->topic);
+        snprintf(errstr, errstr_size, "memory: out of memory storing a message to %s", msg->topic);
     if (cb != NULL) /* stored already: report at once, from inside produce() */
         cb(cb_opaque, msg, err, err ? errstr : NULL, err ? NULL : position);
     return cb != NULL ? EDXBUS_OK : err;
@@ -369,8 +368,7 @@ static const struct edxbus_backend_ops memory_ops = {
 };
 
 /* The entry point named after the colon in the setting. */
-__attribute__((visibility("default"))) const struct edxbus_backend_ops *
-edxbus_example_backend(void)
+__attribute__((visibility("default"))) const struct edxbus_backend_ops *edxbus_example_backend(void)
 {
     return &memory_ops;
 }

@@ -12,12 +12,12 @@
  * plugin's constructor may itself call edxbus_backend_register().
  * To add a built-in broker: declare its table below and add it to BUILTINS.
  */
+#include <ctype.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ctype.h>
 
 #include "edxbus/backend.h"
 
@@ -72,7 +72,8 @@ static bool check_table(const struct edxbus_backend_ops *ops, char *errstr, size
     if (ops->abi_version < 1 || ops->abi_version > EDXBUS_BACKEND_ABI) {
         snprintf(errstr, errstr_size,
                  "backend table has ABI version %d; this edxbus supports ABI %d; rebuild the "
-                 "backend against this edxbus's backend.h", ops->abi_version, EDXBUS_BACKEND_ABI);
+                 "backend against this edxbus's backend.h",
+                 ops->abi_version, EDXBUS_BACKEND_ABI);
         return false;
     }
     if (ops->name == NULL || ops->name[0] == '\0') {
@@ -89,8 +90,8 @@ static bool check_table(const struct edxbus_backend_ops *ops, char *errstr, size
                           : !ops->consumer_close ? "consumer_close"
                                                  : NULL;
     if (missing != NULL) {
-        snprintf(errstr, errstr_size, "backend \"%s\" leaves the required slot %s NULL",
-                 ops->name, missing);
+        snprintf(errstr, errstr_size, "backend \"%s\" leaves the required slot %s NULL", ops->name,
+                 missing);
         return false;
     }
     return true;
@@ -150,7 +151,8 @@ static size_t distance(const char *a, const char *b)
         row[0] = i;
         for (size_t j = 1; j <= lb; j++) {
             size_t up = row[j];
-            size_t cost = tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
+            size_t cost =
+                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
             size_t best = diag + cost;
             if (up + 1 < best)
                 best = up + 1;
@@ -181,13 +183,12 @@ static void unknown_name(const char *name, const char *prefix, char *errstr, siz
     size_t used = 0;
     pthread_mutex_lock(&registry_lock);
     for (size_t i = 0; i < NBUILTINS + nregistered; i++) {
-        const struct edxbus_backend_ops *ops = i < NBUILTINS ? BUILTINS[i]
-                                                             : registered[i - NBUILTINS];
+        const struct edxbus_backend_ops *ops =
+            i < NBUILTINS ? BUILTINS[i] : registered[i - NBUILTINS];
         consider(ops->name, name, &best, &best_d);
         for (const char *const *a = ops->aliases; a != NULL && *a != NULL; a++)
             consider(*a, name, &best, &best_d);
-        int w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "",
-                         ops->name);
+        int w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", ops->name);
         if (w > 0 && (size_t)w < sizeof names - used)
             used += (size_t)w;
     }
@@ -198,7 +199,8 @@ static void unknown_name(const char *name, const char *prefix, char *errstr, siz
     else
         snprintf(errstr, errstr_size,
                  "%sunknown backend \"%s\"; known backends: %s; or name a plugin as "
-                 "/path/libx.so:symbol", prefix, name, names);
+                 "/path/libx.so:symbol",
+                 prefix, name, names);
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -234,14 +236,14 @@ static const struct edxbus_backend_ops *load_plugin(const char *spec, const char
     entry.obj = dlsym(handle, symbol);
     if (entry.obj == NULL) {
         const char *why = dlerror();
-        snprintf(errstr, errstr_size, "%sbackend plugin %s has no symbol \"%s\": %s", prefix,
-                 path, symbol, why ? why : "it is NULL");
+        snprintf(errstr, errstr_size, "%sbackend plugin %s has no symbol \"%s\": %s", prefix, path,
+                 symbol, why ? why : "it is NULL");
         goto out_close;
     }
     const struct edxbus_backend_ops *ops = entry.fn();
     if (ops == NULL) {
-        snprintf(errstr, errstr_size, "%sbackend plugin %s: %s() returned no table", prefix,
-                 path, symbol);
+        snprintf(errstr, errstr_size, "%sbackend plugin %s: %s() returned no table", prefix, path,
+                 symbol);
         goto out_close;
     }
     char why[EDXBUS_ERRSTR_SIZE];

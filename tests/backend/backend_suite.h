@@ -98,9 +98,12 @@ static void suite_produce(const char *topic, int from, int to)
         suite_metadata(&md, i);
         snprintf(value, sizeof value, "v%d", i);
         snprintf(key, sizeof key, "k%d", i);
-        struct edxbus_msg msg = {.topic = topic, .key = (const uint8_t *)key,
-                                 .key_len = strlen(key), .value = (const uint8_t *)value,
-                                 .value_len = strlen(value), .metadata = &md};
+        struct edxbus_msg msg = {.topic = topic,
+                                 .key = (const uint8_t *)key,
+                                 .key_len = strlen(key),
+                                 .value = (const uint8_t *)value,
+                                 .value_len = strlen(value),
+                                 .metadata = &md};
         err = suite.ops->produce(prod, &msg, NULL, NULL, errstr, sizeof errstr);
         if (err != EDXBUS_OK) {
             suite.ops->producer_close(prod);
@@ -115,8 +118,11 @@ static void *suite_open_ex(const char *topic, const char *group, const char *nam
 {
     char errstr[EDXBUS_ERRSTR_SIZE] = "";
     void *cons = NULL;
-    struct edxbus_consumer_opts opts = {.topic = topic, .group = group, .consumer_name = name,
-                                        .start = start, .start_time_ms = start_time_ms,
+    struct edxbus_consumer_opts opts = {.topic = topic,
+                                        .group = group,
+                                        .consumer_name = name,
+                                        .start = start,
+                                        .start_time_ms = start_time_ms,
                                         .extra = extra};
     if (suite.ops->consumer_open(suite.conf, &opts, &cons, errstr, sizeof errstr) != EDXBUS_OK)
         TEST_FAIL_("consumer_open(%s, %s): %s", topic, group ? group : "tail", errstr);
@@ -130,8 +136,7 @@ static void *suite_open(const char *topic, const char *group, const char *name, 
 
 /* Poll once (up to @p max); mark each index in @p seen (counts), ack when asked.
  * Returns how many came; @p dl gets the deliveries of the last one. */
-static size_t suite_poll(void *cons, size_t max, int timeout_ms, int *seen, bool ack,
-                         int64_t *dl)
+static size_t suite_poll(void *cons, size_t max, int timeout_ms, int *seen, bool ack, int64_t *dl)
 {
     char errstr[EDXBUS_ERRSTR_SIZE] = "";
     struct edxbus_batch b = {0};
@@ -192,11 +197,16 @@ TEST(suite_roundtrip_exact)
     md.sourcelib[3] = 42;
     md.nsourcelib = 4;
     static const uint8_t bin[] = {'b', 0x00, 'o', 0xfe};
-    struct edxbus_header hdrs[] = {{"error", bin, sizeof bin}, {"attempts", (const uint8_t *)"3", 1},
+    struct edxbus_header hdrs[] = {{"error", bin, sizeof bin},
+                                   {"attempts", (const uint8_t *)"3", 1},
                                    {"empty", (const uint8_t *)"", 0}};
     bool with_headers = suite.caps & SUITE_CAP_HEADERS;
-    struct edxbus_msg msg = {.topic = topic, .key = key, .key_len = sizeof key, .value = value,
-                             .value_len = sizeof value, .metadata = &md,
+    struct edxbus_msg msg = {.topic = topic,
+                             .key = key,
+                             .key_len = sizeof key,
+                             .value = value,
+                             .value_len = sizeof value,
+                             .metadata = &md,
                              .headers = with_headers ? hdrs : NULL,
                              .nheaders = with_headers ? 3 : 0};
     void *prod = NULL;
@@ -278,8 +288,10 @@ TEST(suite_async_flush)
         struct edxbus_metadata md;
         suite_metadata(&md, i);
         snprintf(value, sizeof value, "v%d", i);
-        struct edxbus_msg msg = {.topic = topic, .value = (const uint8_t *)value,
-                                 .value_len = strlen(value), .metadata = &md};
+        struct edxbus_msg msg = {.topic = topic,
+                                 .value = (const uint8_t *)value,
+                                 .value_len = strlen(value),
+                                 .metadata = &md};
         ASSERT_EQ_INT(suite.ops->produce(prod, &msg, suite_report, &rep, errstr, sizeof errstr),
                       EDXBUS_OK);
     }
@@ -576,8 +588,8 @@ TEST(suite_bad_start)
 {
     char errstr[EDXBUS_ERRSTR_SIZE] = "";
     void *cons = NULL;
-    struct edxbus_consumer_opts opts = {.topic = suite_topic(), .group = "g",
-                                        .start = "yesterday", .start_time_ms = -1};
+    struct edxbus_consumer_opts opts = {
+        .topic = suite_topic(), .group = "g", .start = "yesterday", .start_time_ms = -1};
     ASSERT_TRUE(suite.ops->consumer_open(suite.conf, &opts, &cons, errstr, sizeof errstr) !=
                 EDXBUS_OK);
     ASSERT_CONTAINS(errstr, "yesterday");

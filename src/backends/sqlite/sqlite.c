@@ -33,8 +33,8 @@ static edxbus_err_t lag_group(struct sq_db *db, int64_t gid, const char *group, 
     edxbus_err_t err = edxbus__sq_prepare(db,
                                           "SELECT (SELECT count(*) FROM messages WHERE topic = ?1"
                                           " AND id >= ?2), (SELECT count(*) FROM pending WHERE"
-                                          " gid = ?3)", &st, "count undelivered", errstr,
-                                          errstr_size);
+                                          " gid = ?3)",
+                                          &st, "count undelivered", errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
     sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
@@ -54,7 +54,8 @@ static edxbus_err_t lag_group(struct sq_db *db, int64_t gid, const char *group, 
     err = edxbus__sq_prepare(db,
                              "SELECT c.name, c.seen_ms, (SELECT count(*) FROM pending p WHERE"
                              " p.gid = c.gid AND p.cid = c.cid) FROM consumers c WHERE c.gid = ?1"
-                             " ORDER BY c.name", &st, "list members", errstr, errstr_size);
+                             " ORDER BY c.name",
+                             &st, "list members", errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
     sqlite3_bind_int64(st, 1, gid);
@@ -63,11 +64,11 @@ static edxbus_err_t lag_group(struct sq_db *db, int64_t gid, const char *group, 
         if (rc != SQLITE_ROW)
             break;
         int64_t idle = now - sqlite3_column_int64(st, 1);
-        json_t *row = json_pack("{s:s, s:s, s:n, s:I, s:I, s:I}", "group", group, "consumer",
-                                (const char *)sqlite3_column_text(st, 0), "partition",
-                                "pending", (json_int_t)sqlite3_column_int64(st, 2),
-                                "undelivered", (json_int_t)undelivered, "idle_ms",
-                                (json_int_t)(idle > 0 ? idle : 0));
+        json_t *row =
+            json_pack("{s:s, s:s, s:n, s:I, s:I, s:I}", "group", group, "consumer",
+                      (const char *)sqlite3_column_text(st, 0), "partition", "pending",
+                      (json_int_t)sqlite3_column_int64(st, 2), "undelivered",
+                      (json_int_t)undelivered, "idle_ms", (json_int_t)(idle > 0 ? idle : 0));
         if (row == NULL || json_array_append_new(arr, row) != 0) {
             sqlite3_finalize(st);
             snprintf(errstr, errstr_size, "sqlite: lag: out of memory");
@@ -81,8 +82,8 @@ static edxbus_err_t lag_group(struct sq_db *db, int64_t gid, const char *group, 
     if (!any) {
         /* A group nobody is in: still report what it owes. */
         json_t *row = json_pack("{s:s, s:n, s:n, s:I, s:I, s:n}", "group", group, "consumer",
-                                "partition", "pending", (json_int_t)total_pending,
-                                "undelivered", (json_int_t)undelivered, "idle_ms");
+                                "partition", "pending", (json_int_t)total_pending, "undelivered",
+                                (json_int_t)undelivered, "idle_ms");
         if (row == NULL || json_array_append_new(arr, row) != 0) {
             snprintf(errstr, errstr_size, "sqlite: lag: out of memory");
             return EDXBUS_ERR_NOMEM;
@@ -108,8 +109,8 @@ edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const 
     /* A group NULL lists every group of the topic. */
     err = edxbus__sq_prepare(&db,
                              "SELECT gid, name, next_id FROM groups WHERE topic = ?1 AND"
-                             " (?2 IS NULL OR name = ?2) ORDER BY name", &st, "list groups",
-                             errstr, errstr_size);
+                             " (?2 IS NULL OR name = ?2) ORDER BY name",
+                             &st, "list groups", errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out_close;
     sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
@@ -132,8 +133,8 @@ edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const 
         goto out_close;
     }
     if (!found && group != NULL) {
-        snprintf(errstr, errstr_size, "sqlite: no group \"%s\" on topic \"%s\" in %s", group,
-                 topic, db.path);
+        snprintf(errstr, errstr_size, "sqlite: no group \"%s\" on topic \"%s\" in %s", group, topic,
+                 db.path);
         err = EDXBUS_ERR_NOT_FOUND;
         goto out_close;
     }

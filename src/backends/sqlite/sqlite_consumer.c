@@ -33,24 +33,31 @@ struct stmt_def {
     bool group_only;
 };
 
-#define STMT(field, sql, grp) {offsetof(struct sq_consumer, field), sql, grp}
+#define STMT(field, sql, grp)                                                                      \
+    {                                                                                              \
+        offsetof(struct sq_consumer, field), sql, grp                                              \
+    }
 
 static const struct stmt_def STMTS[] = {
     STMT(st_upsert,
          "INSERT INTO consumers(gid, name, host, pid, pstart, seen_ms) VALUES(?1,?2,?3,?4,?5,?6)"
          " ON CONFLICT(gid, name) DO UPDATE SET host = excluded.host, pid = excluded.pid,"
-         " pstart = excluded.pstart, seen_ms = excluded.seen_ms RETURNING cid", true),
+         " pstart = excluded.pstart, seen_ms = excluded.seen_ms RETURNING cid",
+         true),
     STMT(st_own,
          "SELECT " SQ_MSG_COLS " FROM pending p JOIN messages m ON m.id = p.msg_id"
-         " WHERE p.gid = ?1 AND p.cid = ?2 AND p.msg_id > ?3 ORDER BY p.msg_id LIMIT ?4", true),
+         " WHERE p.gid = ?1 AND p.cid = ?2 AND p.msg_id > ?3 ORDER BY p.msg_id LIMIT ?4",
+         true),
     STMT(st_retake,
          "UPDATE pending SET cid = ?1, delivered_ms = ?2, deliveries = deliveries + 1"
-         " WHERE gid = ?3 AND msg_id = ?4 RETURNING deliveries", true),
+         " WHERE gid = ?3 AND msg_id = ?4 RETURNING deliveries",
+         true),
     STMT(st_members, "SELECT cid, host, pid, pstart FROM consumers WHERE gid = ?1 AND cid <> ?2",
          true),
     STMT(st_drop_member,
          "DELETE FROM consumers WHERE cid = ?1"
-         " AND NOT EXISTS(SELECT 1 FROM pending WHERE gid = ?2 AND cid = ?1)", true),
+         " AND NOT EXISTS(SELECT 1 FROM pending WHERE gid = ?2 AND cid = ?1)",
+         true),
     STMT(st_idle,
          "SELECT " SQ_MSG_COLS " FROM pending p JOIN messages m ON m.id = p.msg_id"
          " WHERE p.gid = ?1 AND p.cid <> ?2 AND p.delivered_ms < ?3 ORDER BY p.msg_id LIMIT ?4",
@@ -58,12 +65,14 @@ static const struct stmt_def STMTS[] = {
     STMT(st_cursor, "SELECT next_id FROM groups WHERE gid = ?1", true),
     STMT(st_new,
          "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.topic = ?1 AND m.id >= ?2"
-         " ORDER BY m.id LIMIT ?3", false),
+         " ORDER BY m.id LIMIT ?3",
+         false),
     STMT(st_pend,
          "INSERT INTO pending(gid, msg_id, cid, delivered_ms, deliveries) VALUES(?1,?2,?3,?4,1)"
          " ON CONFLICT(gid, msg_id) DO UPDATE SET cid = excluded.cid,"
          " delivered_ms = excluded.delivered_ms, deliveries = deliveries + 1"
-         " RETURNING deliveries", true),
+         " RETURNING deliveries",
+         true),
     STMT(st_set_cursor, "UPDATE groups SET next_id = ?2 WHERE gid = ?1", true),
     STMT(st_unpend, "DELETE FROM pending WHERE gid = ?1 AND msg_id = ?2", true),
     STMT(st_has_new, "SELECT 1 FROM messages WHERE topic = ?1 AND id >= ?2 LIMIT 1", false),
@@ -95,12 +104,12 @@ static edxbus_err_t query_int(struct sq_consumer *cons, const char *sql, const c
 }
 
 /* The row id a start or seek text means: "earliest", "latest" or a position. */
-static edxbus_err_t resolve(struct sq_consumer *cons, const char *text, int64_t *id,
-                            char *errstr, size_t errstr_size)
+static edxbus_err_t resolve(struct sq_consumer *cons, const char *text, int64_t *id, char *errstr,
+                            size_t errstr_size)
 {
     if (text == NULL || strcmp(text, "latest") == 0)
-        return query_int(cons, "SELECT COALESCE(MAX(id), 0) + 1 FROM messages",
-                         NULL, 0, 1, id, "find the latest position", errstr, errstr_size);
+        return query_int(cons, "SELECT COALESCE(MAX(id), 0) + 1 FROM messages", NULL, 0, 1, id,
+                         "find the latest position", errstr, errstr_size);
     if (strcmp(text, "earliest") == 0) {
         *id = 0;
         return EDXBUS_OK;
@@ -108,7 +117,8 @@ static edxbus_err_t resolve(struct sq_consumer *cons, const char *text, int64_t 
     if (!edxbus__sq_parse_position(text, id)) {
         snprintf(errstr, errstr_size,
                  "sqlite: \"%s\" is not a position; expected \"earliest\", \"latest\" or a row "
-                 "id such as 42", text);
+                 "id such as 42",
+                 text);
         return EDXBUS_ERR_INVALID_ARG;
     }
     return EDXBUS_OK;
@@ -118,10 +128,11 @@ static edxbus_err_t resolve_time(struct sq_consumer *cons, int64_t unix_ms, int6
                                  char *errstr, size_t errstr_size)
 {
     int64_t first;
-    edxbus_err_t err = query_int(cons,
-                                 "SELECT MIN(id) FROM messages WHERE topic = ?1 AND"
-                                 " stored_ms >= ?2", cons->topic, unix_ms, -1, &first,
-                                 "find a position by time", errstr, errstr_size);
+    edxbus_err_t err =
+        query_int(cons,
+                  "SELECT MIN(id) FROM messages WHERE topic = ?1 AND"
+                  " stored_ms >= ?2",
+                  cons->topic, unix_ms, -1, &first, "find a position by time", errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
     if (first >= 0) {
@@ -176,7 +187,8 @@ static edxbus_err_t join_group(struct sq_consumer *cons, const struct edxbus_con
             goto out_rollback;
         rc = sqlite3_prepare_v2(cons->db.h,
                                 "INSERT INTO groups(topic, name, next_id, created_ms)"
-                                " VALUES(?1, ?2, ?3, ?4)", -1, &st, NULL);
+                                " VALUES(?1, ?2, ?3, ?4)",
+                                -1, &st, NULL);
         if (rc == SQLITE_OK) {
             sqlite3_bind_text(st, 1, cons->topic, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, cons->group, -1, SQLITE_STATIC);
@@ -206,8 +218,7 @@ static edxbus_err_t join_group(struct sq_consumer *cons, const struct edxbus_con
     sqlite3_bind_int64(up, 4, cons->pid);
     sqlite3_bind_int64(up, 5, cons->pstart);
     sqlite3_bind_int64(up, 6, edxbus__sq_now_ms());
-    err = edxbus__sq_int(&cons->db, up, 0, &cons->cid, "register the member", errstr,
-                         errstr_size);
+    err = edxbus__sq_int(&cons->db, up, 0, &cons->cid, "register the member", errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out_rollback;
     return edxbus__sq_commit(&cons->db, errstr, errstr_size);
@@ -294,12 +305,11 @@ out_close:
 }
 
 /* Is there anything past the cursor? Cheap when nothing was committed since the last look. */
-static edxbus_err_t maybe_new(struct sq_consumer *cons, bool *yes, char *errstr,
-                              size_t errstr_size)
+static edxbus_err_t maybe_new(struct sq_consumer *cons, bool *yes, char *errstr, size_t errstr_size)
 {
     int64_t dv;
-    edxbus_err_t err = edxbus__sq_int(&cons->db, cons->st_dv, 0, &dv, "read data_version",
-                                      errstr, errstr_size);
+    edxbus_err_t err =
+        edxbus__sq_int(&cons->db, cons->st_dv, 0, &dv, "read data_version", errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
     if (!cons->checked || dv != cons->data_version) {
@@ -308,8 +318,8 @@ static edxbus_err_t maybe_new(struct sq_consumer *cons, bool *yes, char *errstr,
         cons->checked = true;
         sqlite3_bind_text(cons->st_has_new, 1, cons->topic, -1, SQLITE_STATIC);
         sqlite3_bind_int64(cons->st_has_new, 2, cons->cursor);
-        err = edxbus__sq_int(&cons->db, cons->st_has_new, 0, &one, "look for new messages",
-                             errstr, errstr_size);
+        err = edxbus__sq_int(&cons->db, cons->st_has_new, 0, &one, "look for new messages", errstr,
+                             errstr_size);
         if (err != EDXBUS_OK)
             return err;
         cons->maybe_new = one != 0;
@@ -468,7 +478,7 @@ static void leave_group(struct sq_consumer *cons)
                       : "DELETE FROM consumers WHERE cid = %lld",
                  (long long)cons->cid);
         err = sqlite3_exec(cons->db.h, sql, NULL, NULL, NULL) == SQLITE_OK ? EDXBUS_OK
-                                                                            : EDXBUS_ERR_BROKER;
+                                                                           : EDXBUS_ERR_BROKER;
     }
     if (err == EDXBUS_OK)
         edxbus__sq_commit(&cons->db, ignored, sizeof ignored);

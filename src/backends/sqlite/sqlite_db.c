@@ -30,7 +30,7 @@ static const char *const SCHEMA_SQL =
     "CREATE TABLE IF NOT EXISTS messages("
     " id INTEGER PRIMARY KEY AUTOINCREMENT,"
     " topic TEXT NOT NULL,"
-    " stored_ms INTEGER NOT NULL,"   /* when the producer committed it (ms since the epoch) */
+    " stored_ms INTEGER NOT NULL," /* when the producer committed it (ms since the epoch) */
     " event_type TEXT, event_id TEXT, minorversion INTEGER, source TEXT, sourcehost TEXT,"
     " time_us INTEGER, sourcelib TEXT," /* EventsMetadata; time in µs, exact */
     " key BLOB, value BLOB NOT NULL, headers BLOB);"
@@ -260,7 +260,8 @@ static edxbus_err_t set_journal_wal(struct sq_db *db, char *errstr, size_t errst
                 return EDXBUS_OK;
             snprintf(errstr, errstr_size,
                      "sqlite: %s cannot use the WAL journal (the file system may not support "
-                     "shared memory); put EVENT_BUS_SQLITE_PATH on a local disk", db->path);
+                     "shared memory); put EVENT_BUS_SQLITE_PATH on a local disk",
+                     db->path);
             return EDXBUS_ERR_IO;
         }
         sqlite3_finalize(st);
@@ -274,8 +275,8 @@ static edxbus_err_t set_synchronous(struct sq_db *db, const edxbus_conf_t *conf,
                                     size_t errstr_size)
 {
     static const char *const levels[] = {"FULL", "NORMAL", "EXTRA", "OFF"};
-    const char *want = conf ? edxbus_conf_get_str(conf, "EVENT_BUS_SQLITE_SYNCHRONOUS", "FULL")
-                            : "FULL";
+    const char *want =
+        conf ? edxbus_conf_get_str(conf, "EVENT_BUS_SQLITE_SYNCHRONOUS", "FULL") : "FULL";
     for (size_t i = 0; i < sizeof levels / sizeof levels[0]; i++) {
         if (strcasecmp(want, levels[i]) == 0) {
             char sql[48];
@@ -285,7 +286,8 @@ static edxbus_err_t set_synchronous(struct sq_db *db, const edxbus_conf_t *conf,
     }
     snprintf(errstr, errstr_size,
              "EVENT_BUS_SQLITE_SYNCHRONOUS: \"%s\" is not a level; expected FULL (durable per "
-             "commit) or NORMAL (faster; the last commits may be lost on power loss)", want);
+             "commit) or NORMAL (faster; the last commits may be lost on power loss)",
+             want);
     return EDXBUS_ERR_CONF;
 }
 
@@ -320,8 +322,8 @@ edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, boo
     err = set_synchronous(db, conf, errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out_close;
-    err = edxbus__sq_prepare(db, "BEGIN IMMEDIATE", &db->begin, "prepare BEGIN", errstr,
-                             errstr_size);
+    err =
+        edxbus__sq_prepare(db, "BEGIN IMMEDIATE", &db->begin, "prepare BEGIN", errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out_close;
     err = edxbus__sq_prepare(db, "COMMIT", &db->commit, "prepare COMMIT", errstr, errstr_size);
@@ -386,8 +388,8 @@ edxbus_err_t edxbus__sq_headers_encode(const struct edxbus_header *hdrs, size_t 
     return EDXBUS_OK;
 }
 
-edxbus_err_t edxbus__sq_metadata_bind(sqlite3_stmt *st, int first,
-                                      const struct edxbus_metadata *md, char *tmp, size_t tmpsz)
+edxbus_err_t edxbus__sq_metadata_bind(sqlite3_stmt *st, int first, const struct edxbus_metadata *md,
+                                      char *tmp, size_t tmpsz)
 {
     if (md == NULL) {
         for (int i = 0; i < 7; i++)

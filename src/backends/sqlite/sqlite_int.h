@@ -29,13 +29,14 @@
 #include "edxbus/buf.h"
 
 #define SQ_DEFAULT_PATH "edxbus.db"
-#define SQ_SCHEMA_VERSION 1       /* PRAGMA user_version of the layout above */
-#define SQ_BUSY_MS 5000           /* how long a writer waits for the file lock (ms) */
-#define SQ_CLAIM_CHECK_MS 1000    /* how often a member looks for dead members' entries (ms) */
-#define SQ_POLL_SLEEP_MAX_MS 20   /* a blocked poll checks for new rows at least this often */
-#define SQ_ASYNC_BATCH 1000       /* queued async messages committed in one transaction */
-#define SQ_ASYNC_LINGER_MS 100    /* a queued message waits at most this long (checked by the
-                                     next produce(); flush()/close() commit at once) */
+#define SQ_SCHEMA_VERSION 1     /* PRAGMA user_version of the layout above */
+#define SQ_BUSY_MS 5000         /* how long a writer waits for the file lock (ms) */
+#define SQ_CLAIM_CHECK_MS 1000  /* how often a member looks for dead members' entries (ms) */
+#define SQ_POLL_SLEEP_MAX_MS 20 /* a blocked poll checks for new rows at least this often */
+#define SQ_ASYNC_BATCH 1000     /* queued async messages committed in one transaction */
+#define SQ_ASYNC_LINGER_MS                                                                         \
+    100 /* a queued message waits at most this long (checked by the                                \
+           next produce(); flush()/close() commit at once) */
 
 /** One open database file, as every handle of this backend holds it. */
 struct sq_db {
@@ -49,37 +50,37 @@ struct sq_db {
 /** One message of the latest batch: the storage its edxbus_msg borrows from. */
 struct sq_slot {
     struct edxbus_metadata md;
-    struct edxbus_buf data;      /* key, value, then per header its name NUL and value */
+    struct edxbus_buf data; /* key, value, then per header its name NUL and value */
     struct edxbus_header *hdrs;
-    size_t hcap;                 /* headers allocated */
-    int64_t id;                  /* row id */
+    size_t hcap; /* headers allocated */
+    int64_t id;  /* row id */
 };
 
 /** A consumer handle: a group member, or a tail (group NULL: in-memory cursor, no acks). */
 struct sq_consumer {
     struct sq_db db;
     char *topic;
-    char *group;                 /* NULL: tail mode */
-    char *name;                  /* member name */
+    char *group; /* NULL: tail mode */
+    char *name;  /* member name */
     char host[256];
     pid_t pid;
-    int64_t pstart;              /* our start time (/proc), to tell a reused pid */
-    int64_t gid, cid;            /* group and member row ids */
-    int64_t cursor;              /* tail: next id to read; group: the group cursor as last seen */
-    bool own_left;               /* entries taken before a restart may still be pending */
-    int64_t own_after;           /* ... with ids above this one */
-    bool claim_more;             /* the last claim filled the batch: look again at once */
-    int64_t next_claim_ms;       /* when to look for dead members' entries next */
-    int64_t claim_idle_ms;       /* extra "claim_msgs_older_than": also take entries pending
-                                    longer than this from live members; 0: only dead ones */
-    bool maybe_new;              /* rows past the cursor may exist */
-    int64_t data_version;        /* PRAGMA data_version when maybe_new was computed */
-    bool checked;                /* maybe_new is valid for data_version */
-    int64_t *acked;              /* acknowledged ids not committed yet (next poll or close) */
+    int64_t pstart;        /* our start time (/proc), to tell a reused pid */
+    int64_t gid, cid;      /* group and member row ids */
+    int64_t cursor;        /* tail: next id to read; group: the group cursor as last seen */
+    bool own_left;         /* entries taken before a restart may still be pending */
+    int64_t own_after;     /* ... with ids above this one */
+    bool claim_more;       /* the last claim filled the batch: look again at once */
+    int64_t next_claim_ms; /* when to look for dead members' entries next */
+    int64_t claim_idle_ms; /* extra "claim_msgs_older_than": also take entries pending
+                              longer than this from live members; 0: only dead ones */
+    bool maybe_new;        /* rows past the cursor may exist */
+    int64_t data_version;  /* PRAGMA data_version when maybe_new was computed */
+    bool checked;          /* maybe_new is valid for data_version */
+    int64_t *acked;        /* acknowledged ids not committed yet (next poll or close) */
     size_t nacked, acked_cap;
-    struct sq_slot *slots;       /* the latest batch: msgs[i] borrows from slots[i] */
+    struct sq_slot *slots; /* the latest batch: msgs[i] borrows from slots[i] */
     struct edxbus_msg *msgs;
-    size_t nslots;               /* allocated */
+    size_t nslots; /* allocated */
     sqlite3_stmt *st_upsert, *st_own, *st_retake, *st_members, *st_drop_member, *st_idle,
         *st_cursor, *st_new, *st_pend, *st_set_cursor, *st_unpend, *st_has_new, *st_dv,
         *st_count_own;
@@ -95,8 +96,8 @@ edxbus_err_t edxbus__sq_tail_read(struct sq_consumer *cons, size_t max, size_t *
 /** Delete the pending rows of the acknowledged ids (inside an open transaction). */
 edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size_t errstr_size);
 /** The columns every message query selects, in this order (sq_slot_fill reads them). */
-#define SQ_MSG_COLS                                                                            \
-    "m.id, m.stored_ms, m.event_type, m.event_id, m.minorversion, m.source, m.sourcehost,"    \
+#define SQ_MSG_COLS                                                                                \
+    "m.id, m.stored_ms, m.event_type, m.event_id, m.minorversion, m.source, m.sourcehost,"         \
     " m.time_us, m.sourcelib, m.key, m.value, m.headers"
 
 /** Open (and create, when @p create) the file named by EVENT_BUS_SQLITE_PATH: WAL mode, the
@@ -146,8 +147,8 @@ edxbus_err_t edxbus__sq_headers_encode(const struct edxbus_header *hdrs, size_t 
 
 /** The seven metadata fields, bound to statement parameters @p first.. @p first + 6, and read
  *  back from result columns @p first.. (sourcelib as dotted integers "11.2.0"). */
-edxbus_err_t edxbus__sq_metadata_bind(sqlite3_stmt *st, int first,
-                                      const struct edxbus_metadata *md, char *tmp, size_t tmpsz);
+edxbus_err_t edxbus__sq_metadata_bind(sqlite3_stmt *st, int first, const struct edxbus_metadata *md,
+                                      char *tmp, size_t tmpsz);
 const char *edxbus__sq_metadata_read(sqlite3_stmt *st, int first, struct edxbus_metadata *md);
 
 /* Backend slots, one per file (sqlite_producer.c, sqlite_consumer.c, sqlite_lag.c). */

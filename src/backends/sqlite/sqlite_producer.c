@@ -24,10 +24,10 @@
 
 /* One queued asynchronous message: a copy of what produce() was given. */
 struct pq_entry {
-    struct edxbus_msg msg;       /* points into data (schemas are not kept: NULL) */
+    struct edxbus_msg msg; /* points into data (schemas are not kept: NULL) */
     struct edxbus_metadata md;
-    struct edxbus_header *hdrs;  /* nheaders, pointing into data */
-    uint8_t *data;               /* topic NUL, key, value, per header name NUL + value */
+    struct edxbus_header *hdrs; /* nheaders, pointing into data */
+    uint8_t *data;              /* topic NUL, key, value, per header name NUL + value */
     edxbus_delivery_fn cb;
     void *cb_opaque;
 };
@@ -41,14 +41,14 @@ struct sq_producer {
     struct sq_db db;
     sqlite3_stmt *insert;
     sqlite3_stmt *trim;
-    int64_t max_len;              /* 0: no cap */
-    int64_t trim_every;           /* messages between trims of one topic */
+    int64_t max_len;    /* 0: no cap */
+    int64_t trim_every; /* messages between trims of one topic */
     struct topic_count *topics;
     size_t ntopics;
     struct pq_entry *queue;
     size_t nqueue;
-    int64_t queue_since_ms;       /* when the oldest queued message arrived */
-    struct edxbus_buf hdrbuf;     /* headers column of the message being inserted */
+    int64_t queue_since_ms;   /* when the oldest queued message arrived */
+    struct edxbus_buf hdrbuf; /* headers column of the message being inserted */
 };
 
 static const char *const INSERT_SQL =
@@ -145,8 +145,7 @@ static edxbus_err_t insert_one(struct sq_producer *prod, const struct edxbus_msg
                  msg->topic);
         return EDXBUS_ERR_NOMEM;
     }
-    if (edxbus__sq_metadata_bind(st, 3, msg->metadata, sourcelib, sizeof sourcelib) !=
-        EDXBUS_OK) {
+    if (edxbus__sq_metadata_bind(st, 3, msg->metadata, sourcelib, sizeof sourcelib) != EDXBUS_OK) {
         snprintf(errstr, errstr_size, "sqlite: metadata sourcelib does not fit");
         return EDXBUS_ERR_INVALID_ARG;
     }
@@ -321,8 +320,7 @@ edxbus_err_t edxbus__sq_produce(void *be, const struct edxbus_msg *msg, edxbus_d
             return EDXBUS_ERR_NOMEM;
     }
     if (entry_fill(&prod->queue[prod->nqueue], msg) != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "sqlite: out of memory queueing a message to %s",
-                 msg->topic);
+        snprintf(errstr, errstr_size, "sqlite: out of memory queueing a message to %s", msg->topic);
         return EDXBUS_ERR_NOMEM;
     }
     prod->queue[prod->nqueue].cb = cb;

@@ -114,8 +114,8 @@ static edxbus_err_t slot_fill(struct sq_consumer *cons, size_t i, sqlite3_stmt *
 }
 
 /* Step @p st (rows of SQ_MSG_COLS) into slots from @p base; returns the count in *k. */
-static edxbus_err_t fill_from(struct sq_consumer *cons, sqlite3_stmt *st, size_t base,
-                             size_t *k, const char *what, char *errstr, size_t errstr_size)
+static edxbus_err_t fill_from(struct sq_consumer *cons, sqlite3_stmt *st, size_t base, size_t *k,
+                              const char *what, char *errstr, size_t errstr_size)
 {
     int rc;
     edxbus_err_t err = EDXBUS_OK;
@@ -146,11 +146,10 @@ static edxbus_err_t step_returning(struct sq_consumer *cons, sqlite3_stmt *st, i
 }
 
 /* Rows already in pending (selected by @p st, bound by the caller): fill, then re-own them. */
-static edxbus_err_t take_pending(struct sq_consumer *cons, sqlite3_stmt *st, size_t base,
-                                 size_t *k, int64_t now, char *errstr, size_t errstr_size)
+static edxbus_err_t take_pending(struct sq_consumer *cons, sqlite3_stmt *st, size_t base, size_t *k,
+                                 int64_t now, char *errstr, size_t errstr_size)
 {
-    edxbus_err_t err = fill_from(cons, st, base, k, "read pending messages", errstr,
-                                 errstr_size);
+    edxbus_err_t err = fill_from(cons, st, base, k, "read pending messages", errstr, errstr_size);
     for (size_t i = 0; i < *k && err == EDXBUS_OK; i++) {
         sqlite3_bind_int64(cons->st_retake, 1, cons->cid);
         sqlite3_bind_int64(cons->st_retake, 2, now);
@@ -218,8 +217,8 @@ static edxbus_err_t claim(struct sq_consumer *cons, size_t base, size_t room, si
         if (err == EDXBUS_OK) {
             sqlite3_bind_int64(cons->st_drop_member, 1, dead[i]);
             sqlite3_bind_int64(cons->st_drop_member, 2, cons->gid);
-            err = edxbus__sq_exec(&cons->db, cons->st_drop_member, "remove a dead member",
-                                  errstr, errstr_size);
+            err = edxbus__sq_exec(&cons->db, cons->st_drop_member, "remove a dead member", errstr,
+                                  errstr_size);
         }
     }
     if (err == EDXBUS_OK && cons->claim_idle_ms > 0 && *took < room) {
@@ -322,8 +321,7 @@ edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, ch
         cons->own_left = k == max;
         *n += k;
     }
-    if (err == EDXBUS_OK && *n < max &&
-        (cons->claim_more || now >= cons->next_claim_ms)) {
+    if (err == EDXBUS_OK && *n < max && (cons->claim_more || now >= cons->next_claim_ms)) {
         err = claim(cons, *n, max - *n, &k, now, errstr, errstr_size);
         *n += k;
     }
@@ -352,8 +350,7 @@ edxbus_err_t edxbus__sq_tail_read(struct sq_consumer *cons, size_t max, size_t *
     sqlite3_bind_text(cons->st_new, 1, cons->topic, -1, SQLITE_STATIC);
     sqlite3_bind_int64(cons->st_new, 2, cons->cursor);
     sqlite3_bind_int64(cons->st_new, 3, (int64_t)max);
-    edxbus_err_t err = fill_from(cons, cons->st_new, 0, n, "read messages", errstr,
-                                 errstr_size);
+    edxbus_err_t err = fill_from(cons, cons->st_new, 0, n, "read messages", errstr, errstr_size);
     if (err != EDXBUS_OK) {
         *n = 0;
         return err;

@@ -27,11 +27,9 @@ TEST(test_builtins_by_name_and_alias)
 TEST(test_unknown_name_suggests)
 {
     char errstr[EDXBUS_ERRSTR_SIZE] = "";
-    ASSERT_TRUE(edxbus_backend_find("sqlit", "EVENT_BUS_PRODUCER", errstr, sizeof errstr) ==
-                NULL);
+    ASSERT_TRUE(edxbus_backend_find("sqlit", "EVENT_BUS_PRODUCER", errstr, sizeof errstr) == NULL);
     ASSERT_EQ_STR(errstr, "EVENT_BUS_PRODUCER: unknown backend \"sqlit\"; did you mean sqlite?");
-    ASSERT_TRUE(edxbus_backend_find("redsi", "EVENT_BUS_CONSUMER", errstr, sizeof errstr) ==
-                NULL);
+    ASSERT_TRUE(edxbus_backend_find("redsi", "EVENT_BUS_CONSUMER", errstr, sizeof errstr) == NULL);
     ASSERT_CONTAINS(errstr, "did you mean redis?");
     ASSERT_TRUE(edxbus_backend_find("nats", NULL, errstr, sizeof errstr) == NULL);
     ASSERT_CONTAINS(errstr, "unknown backend \"nats\"; known backends: sqlite");
@@ -89,14 +87,13 @@ static edxbus_err_t never_open(const edxbus_conf_t *conf, void **be, char *errst
 TEST(test_register_checks_abi_name_and_slots)
 {
     char errstr[EDXBUS_ERRSTR_SIZE] = "";
-    const struct edxbus_backend_ops *mem = edxbus_backend_find("memory", NULL, errstr,
-                                                               sizeof errstr);
+    const struct edxbus_backend_ops *mem =
+        edxbus_backend_find("memory", NULL, errstr, sizeof errstr);
     ASSERT_TRUE(mem != NULL);
     struct edxbus_backend_ops future = *mem;
     future.abi_version = EDXBUS_BACKEND_ABI + 1;
     future.name = "future";
-    ASSERT_EQ_INT(edxbus_backend_register(&future, errstr, sizeof errstr),
-                  EDXBUS_ERR_INVALID_ARG);
+    ASSERT_EQ_INT(edxbus_backend_register(&future, errstr, sizeof errstr), EDXBUS_ERR_INVALID_ARG);
     ASSERT_CONTAINS(errstr, "ABI version 2");
     ASSERT_CONTAINS(errstr, "rebuild");
 
@@ -111,8 +108,7 @@ TEST(test_register_checks_abi_name_and_slots)
     partial.name = "partial";
     partial.poll = NULL;
     partial.producer_open = never_open;
-    ASSERT_EQ_INT(edxbus_backend_register(&partial, errstr, sizeof errstr),
-                  EDXBUS_ERR_INVALID_ARG);
+    ASSERT_EQ_INT(edxbus_backend_register(&partial, errstr, sizeof errstr), EDXBUS_ERR_INVALID_ARG);
     ASSERT_CONTAINS(errstr, "required slot poll");
 
     static struct edxbus_backend_ops fine;

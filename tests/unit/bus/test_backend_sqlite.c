@@ -65,7 +65,7 @@ TEST(test_length_cap_trims_oldest_but_keeps_pending)
     suite_drain(tail, seen, false);
     suite.ops->consumer_close(tail);
     for (int i = 2; i < 30; i++)
-        ASSERT_EQ_INT(seen[i], 0); /* trimmed */
+        ASSERT_EQ_INT(seen[i], 0);       /* trimmed */
     ASSERT_EQ_INT(seen[0] + seen[1], 2); /* pending in a group: kept */
     for (int i = 30; i < 40; i++)
         ASSERT_EQ_INT(seen[i], 1); /* the newest 10 */
@@ -147,8 +147,8 @@ TEST(test_settings_errors)
     edxbus_conf_destroy(conf);
 
     json_t *extra = json_pack("{s:s}", "claim_msgs_older_than", "soon");
-    struct edxbus_consumer_opts opts = {.topic = "t", .group = "g", .start_time_ms = -1,
-                                        .extra = extra};
+    struct edxbus_consumer_opts opts = {
+        .topic = "t", .group = "g", .start_time_ms = -1, .extra = extra};
     ASSERT_EQ_INT(suite.ops->consumer_open(suite.conf, &opts, &prod, errstr, sizeof errstr),
                   EDXBUS_ERR_INVALID_ARG);
     ASSERT_CONTAINS(errstr, "claim_msgs_older_than");
@@ -167,8 +167,11 @@ static void mp_consumer(const char *topic, int who, int gen)
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
     char errstr[EDXBUS_ERRSTR_SIZE];
     void *cons = NULL;
-    struct edxbus_consumer_opts opts = {.topic = topic, .group = "mp", .consumer_name = name,
-                                        .start = "earliest", .start_time_ms = -1};
+    struct edxbus_consumer_opts opts = {.topic = topic,
+                                        .group = "mp",
+                                        .consumer_name = name,
+                                        .start = "earliest",
+                                        .start_time_ms = -1};
     if (fd < 0 || suite.ops->consumer_open(suite.conf, &opts, &cons, errstr, sizeof errstr))
         _exit(2);
     for (;;) { /* until killed */
@@ -267,8 +270,7 @@ TEST(test_processes_share_a_group_and_survive_sigkill)
         int again = 0;
         for (int i = 0; i < MP_N; i++)
             again += seen[i] > 1;
-        fprintf(stderr, "multi-process: %d of %d messages delivered more than once\n", again,
-                MP_N);
+        fprintf(stderr, "multi-process: %d of %d messages delivered more than once\n", again, MP_N);
     }
 }
 
