@@ -2,7 +2,8 @@
  *
  * Read the headers in this order: error.h and buf.h (the conventions), conf.h (settings),
  * metadata.h (the envelope), avro.h and catalog.h (payloads), signal.h and bus.h (events in a
- * process), producer.h and consumer.h (events on a broker), backend.h (writing a broker).
+ * process), routing.h, producer.h and consumer.h (events on a broker), backend.h (writing a
+ * broker).
  *
  * EDXBUS_VERSION is the version these headers describe; edxbus_version() the version of the
  * library actually linked. A program can compare them at start-up to catch a mismatch:
@@ -24,10 +25,8 @@
 #include "edxbus/signal.h"
 #include "edxbus/producer.h"
 #include "edxbus/bus.h"
-#include "edxbus/consumer.h"
-#if __has_include("edxbus/routing.h")
 #include "edxbus/routing.h"
-#endif
+#include "edxbus/consumer.h"
 
 #ifdef __cplusplus
 extern "C" {
