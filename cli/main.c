@@ -6,6 +6,7 @@
  * line on stderr. Exit codes: 0 ok, 1 failure, 2 usage or bad input (cli.h).
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -24,7 +25,9 @@ static const struct cli_command edxbus_top = {
              "                  the environment variable EVENT_BUS_SCHEMA_PATH, a ':'-separated\n"
              "                  list of directories, is read first)\n"
              "  -h, --help      print the help of the command and exit\n"
-             "  --version       print the version and exit\n",
+             "  --version       print the version and exit\n"
+             "  --config FILE   YAML settings for the bus commands (produce, consume, config,\n"
+             "                  dlq, lag); default: $EDXBUS_CONFIG\n",
     .subs = cli_commands,
 };
 
@@ -42,13 +45,17 @@ static int run(struct cli *cli, int argc, char **argv)
 {
     static const struct cli_opt opts[] = {
         {"version", 0, false},
+        {"config", 0, true},
         {NULL, 0, false},
     };
     cli->command = &edxbus_top;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     const char *value = NULL;
-    switch (cli_next_opt(cli, &args, opts, &value)) {
+    int o = cli_next_opt(cli, &args, opts, &value);
+    for (; o == 1; o = cli_next_opt(cli, &args, opts, &value))
+        setenv("EDXBUS_CONFIG", value, 1); /* --config FILE: every bus command reads it */
+    switch (o) {
     case 0:
         cli_printf(cli, "edxbus %s (openedx-events %s)\n", EDXBUS_VERSION_STRING,
                    EDXBUS_OPENEDX_EVENTS_VERSION);
