@@ -58,25 +58,26 @@ void edxbus__redis_sigpipe_block(const struct redis_conn *conn, struct redis_sig
     g->active = conn->guard_sigpipe;
     if (!g->active)
         return;
-    sigset_t pipe_set, pending;
+    sigset_t pipe_set;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
-    sigpending(&pending);
-    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
     pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
+    /* Already blocked by the application: its business, and nothing of ours to undo. */
+    g->active = sigismember(&g->old, SIGPIPE) == 0;
 }
 
-void edxbus__redis_sigpipe_unblock(struct redis_sigpipe *g)
+void edxbus__redis_sigpipe_unblock(struct redis_sigpipe *g, bool failed)
 {
     if (!g->active)
         return;
+    /* SIGPIPE was not blocked before, so (with the default action) none could be pending
+     * then: one pending now is ours. Only a failed write can have raised it. */
     sigset_t pipe_set, pending;
     sigemptyset(&pipe_set);
     sigaddset(&pipe_set, SIGPIPE);
-    sigpending(&pending);
-    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+    if (failed && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
         struct timespec zero = {0, 0};
-        sigtimedwait(&pipe_set, NULL, &zero); /* ours: swallow it */
+        sigtimedwait(&pipe_set, NULL, &zero);
     }
     pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
@@ -158,7 +159,7 @@ edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const
     struct redis_sigpipe guard;
     edxbus__redis_sigpipe_block(conn, &guard);
     redisReply *reply = redisCommandArgv(conn->ctx, argc, argv, lens);
-    edxbus__redis_sigpipe_unblock(&guard);
+    edxbus__redis_sigpipe_unblock(&guard, reply == NULL);
     if (reply == NULL)
         return edxbus__redis_conn_io_error(conn, what, errstr, errstr_size);
     *out = reply;

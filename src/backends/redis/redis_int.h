@@ -87,12 +87,12 @@ struct redis_conn {
  *  backend blocks SIGPIPE for the calling thread and swallows one it caused (libpq's way),
  *  unless the application already ignores or handles the signal. */
 struct redis_sigpipe {
-    bool active;
-    bool was_pending;
+    bool active; /* we blocked SIGPIPE and must restore the mask */
     sigset_t old;
 };
 void edxbus__redis_sigpipe_block(const struct redis_conn *conn, struct redis_sigpipe *g);
-void edxbus__redis_sigpipe_unblock(struct redis_sigpipe *g);
+/** Restore the mask; @p failed: the write failed, so swallow the SIGPIPE it may have raised. */
+void edxbus__redis_sigpipe_unblock(struct redis_sigpipe *g, bool failed);
 
 /** Read the settings, parse the URL and connect (retrying with backoff).
  *  Errors: EDXBUS_ERR_CONF, EDXBUS_ERR_AUTH (wrong password: never fatal-retried),

@@ -215,7 +215,7 @@ static edxbus_err_t pump_once(struct redis_producer *prod, size_t target, int64_
     int rc = REDIS_OK;
     while (!done && rc == REDIS_OK)
         rc = redisBufferWrite(ctx, &done);
-    edxbus__redis_sigpipe_unblock(&guard);
+    edxbus__redis_sigpipe_unblock(&guard, rc != REDIS_OK);
     if (rc != REDIS_OK)
         return edxbus__redis_conn_io_error(&prod->conn, "XADD (pipelined)", errstr,
                                            errstr_size);
