@@ -11,7 +11,9 @@
  * looked (PRAGMA data_version, a shared-memory read), and only then whether rows exist past the
  * cursor; it sleeps 1, 2, 4… up to SQ_POLL_SLEEP_MAX_MS ms between looks, so a new row is seen
  * within that time. Only when there is something to do (rows, acks to commit, a claim check due)
- * does it run the write transaction of sqlite_take.c.
+ * does it run the write transaction of sqlite_take.c. An idle member writes nothing but its
+ * heartbeat (seen_ms, every SQ_HEARTBEAT_MS), and looks for dead members read-only every
+ * SQ_CLAIM_CHECK_MS.
  *
  * consumer_close() commits the acks and leaves the group: a member with nothing pending is
  * removed; one with pending messages is marked closed (pid 0), so any member may claim them,
@@ -78,6 +80,8 @@ static const struct stmt_def STMTS[] = {
     STMT(st_has_new, "SELECT 1 FROM messages WHERE topic = ?1 AND id >= ?2 LIMIT 1", false),
     STMT(st_dv, "PRAGMA data_version", false),
     STMT(st_count_own, "SELECT count(*) FROM pending WHERE gid = ?1 AND cid = ?2", true),
+    STMT(st_idle_any,
+         "SELECT 1 FROM pending WHERE gid = ?1 AND cid <> ?2 AND delivered_ms < ?3 LIMIT 1", true),
 };
 
 static sqlite3_stmt **stmt_at(struct sq_consumer *cons, size_t i)
@@ -288,6 +292,7 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
         err = join_group(cons, opts, errstr, errstr_size);
         cons->own_left = true;
         cons->own_after = -1;
+        cons->beat_ms = edxbus__sq_now_ms();
     } else {
         err = opts->start_time_ms >= 0
                   ? resolve_time(cons, opts->start_time_ms, &cons->cursor, errstr, errstr_size)
@@ -365,9 +370,15 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
         edxbus_err_t err = maybe_new(cons, &work, errstr, errstr_size);
         if (err != EDXBUS_OK)
             return err;
+        if (cons->group != NULL && now >= cons->next_claim_ms) {
+            cons->next_claim_ms = now + SQ_CLAIM_CHECK_MS;
+            err = edxbus__sq_claim_check(cons, now, errstr, errstr_size);
+            if (err != EDXBUS_OK)
+                return err;
+        }
         if (cons->group != NULL)
             work = work || cons->nacked > 0 || cons->own_left || cons->claim_more ||
-                   now >= cons->next_claim_ms;
+                   cons->claim_now || now - cons->beat_ms >= SQ_HEARTBEAT_MS;
         if (work) {
             size_t n = 0;
             err = cons->group ? edxbus__sq_take(cons, max, &n, errstr, errstr_size)

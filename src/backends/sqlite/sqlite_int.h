@@ -31,6 +31,7 @@
 #define SQ_DEFAULT_PATH "edxbus.db"
 #define SQ_SCHEMA_VERSION 1     /* PRAGMA user_version of the layout above */
 #define SQ_BUSY_MS 5000         /* how long a writer waits for the file lock (ms) */
+#define SQ_HEARTBEAT_MS 5000    /* a polling member with nothing to do writes seen_ms this often */
 #define SQ_CLAIM_CHECK_MS 1000  /* how often a member looks for dead members' entries (ms) */
 #define SQ_POLL_SLEEP_MAX_MS 20 /* a blocked poll checks for new rows at least this often */
 #define SQ_ASYNC_BATCH 1000     /* queued async messages committed in one transaction */
@@ -70,6 +71,8 @@ struct sq_consumer {
     bool own_left;         /* entries taken before a restart may still be pending */
     int64_t own_after;     /* ... with ids above this one */
     bool claim_more;       /* the last claim filled the batch: look again at once */
+    bool claim_now;        /* the last check found dead members (or long-pending rows) */
+    int64_t beat_ms;       /* when seen_ms was last written */
     int64_t next_claim_ms; /* when to look for dead members' entries next */
     int64_t claim_idle_ms; /* extra "claim_msgs_older_than": also take entries pending
                               longer than this from live members; 0: only dead ones */
@@ -83,13 +86,17 @@ struct sq_consumer {
     size_t nslots; /* allocated */
     sqlite3_stmt *st_upsert, *st_own, *st_retake, *st_members, *st_drop_member, *st_idle,
         *st_cursor, *st_new, *st_pend, *st_set_cursor, *st_unpend, *st_has_new, *st_dv,
-        *st_count_own;
+        *st_count_own, *st_idle_any;
 };
 
 /** The write transaction of a group poll: commit acks, heartbeat, then take up to @p max
  *  entries (own pending, dead members' pending, new rows). *@p n gets how many. */
 edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,
                              size_t errstr_size);
+/** Read-only: are there dead members (or, with claim_msgs_older_than, long-pending rows)?
+ *  Sets cons->claim_now for the next edxbus__sq_take(). */
+edxbus_err_t edxbus__sq_claim_check(struct sq_consumer *cons, int64_t now, char *errstr,
+                                    size_t errstr_size);
 /** The read of a tail poll: up to @p max rows from the in-memory cursor. */
 edxbus_err_t edxbus__sq_tail_read(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,
                                   size_t errstr_size);

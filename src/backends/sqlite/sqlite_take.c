@@ -7,7 +7,8 @@
  *      between ack() and the next poll only means the message comes again: at least once);
  *   2. heartbeat: upsert the member's row (host, pid, process start time, seen_ms);
  *   3. this member's own pending rows (taken before a restart, never acknowledged) first;
- *   4. at most every SQ_CLAIM_CHECK_MS: pending rows of dead members (closed cleanly with
+ *   4. when the last check (edxbus__sq_claim_check, read-only, every SQ_CLAIM_CHECK_MS while
+ *      polling) found some: pending rows of dead members (closed cleanly with
  *      entries left, pid 0; or on this host, whose pid no longer exists or was reused by a
  *      process that started later) and, with extra "claim_msgs_older_than", rows pending longer
  *      than that from anyone; a dead member with nothing pending left is removed;
@@ -183,7 +184,7 @@ static edxbus_err_t claim(struct sq_consumer *cons, size_t base, size_t room, si
     int rc = SQLITE_DONE;
     *took = 0;
     cons->claim_more = false;
-    cons->next_claim_ms = now + SQ_CLAIM_CHECK_MS;
+    cons->claim_now = false;
     sqlite3_stmt *st = cons->st_members;
     sqlite3_bind_int64(st, 1, cons->gid);
     sqlite3_bind_int64(st, 2, cons->cid);
@@ -321,7 +322,7 @@ edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, ch
         cons->own_left = k == max;
         *n += k;
     }
-    if (err == EDXBUS_OK && *n < max && (cons->claim_more || now >= cons->next_claim_ms)) {
+    if (err == EDXBUS_OK && *n < max && (cons->claim_more || cons->claim_now)) {
         err = claim(cons, *n, max - *n, &k, now, errstr, errstr_size);
         *n += k;
     }
@@ -341,7 +342,42 @@ edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, ch
         return err;
     }
     cons->nacked = 0;
+    cons->beat_ms = now;
     return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_claim_check(struct sq_consumer *cons, int64_t now, char *errstr,
+                                    size_t errstr_size)
+{
+    int rc;
+    sqlite3_stmt *st = cons->st_members;
+    sqlite3_bind_int64(st, 1, cons->gid);
+    sqlite3_bind_int64(st, 2, cons->cid);
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        const char *host = (const char *)sqlite3_column_text(st, 1);
+        if (!member_alive(cons, host ? host : "", (pid_t)sqlite3_column_int64(st, 2),
+                          sqlite3_column_int64(st, 3))) {
+            cons->claim_now = true;
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return edxbus__sq_fail(&cons->db, rc, "list the group's members", errstr, errstr_size);
+    if (cons->claim_now || cons->claim_idle_ms == 0)
+        return EDXBUS_OK;
+    int64_t any = 0;
+    sqlite3_bind_int64(cons->st_idle_any, 1, cons->gid);
+    sqlite3_bind_int64(cons->st_idle_any, 2, cons->cid);
+    sqlite3_bind_int64(cons->st_idle_any, 3, now - cons->claim_idle_ms);
+    edxbus_err_t err = edxbus__sq_int(&cons->db, cons->st_idle_any, 0, &any,
+                                      "look for long-pending messages", errstr, errstr_size);
+    cons->claim_now = any != 0;
+    return err;
 }
 
 edxbus_err_t edxbus__sq_tail_read(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,
