@@ -13,6 +13,7 @@ packages=(
   libhiredis-dev redis-server                # Redis Streams backend and its tests
   librdkafka-dev                             # Kafka backend (and its mock cluster for tests)
   libcurl4-openssl-dev                       # Schema Registry client
+  libmicrohttpd-dev                          # the Schema Registry test server (Kafka tests)
   libavro-dev                                # avro-c, the comparison in bench/
 )
 
