@@ -21,6 +21,10 @@
  * so the group is set to the id just before it; last_read_msg_id keeps the reference's meaning
  * (the last entry already read).
  *
+ * Members: opts->consumer_name, else extra consumer_name, else "<host>-<pid>". A default-named
+ * member takes over, at open, what dead default-named members of the same host left pending
+ * (adopt_orphans()), so restarting a worker without --name loses nothing either.
+ *
  * Failures: an I/O error drops the connection and poll() reports it (retriable); the next
  * poll() reconnects. After EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT failed polls in a
  * row (default REDIS_DEFAULT_ERRORS_BUDGET) poll() says EDXBUS_ERR_FATAL; authentication
@@ -29,7 +33,9 @@
  * (server restarted without persistence) is created again at 0, so nothing that producers
  * wrote since is skipped.
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,6 +171,19 @@ static edxbus_err_t group_create(struct redis_consumer *cons, const char *id, bo
     return err;
 }
 
+/* The stream or the group is gone (a server restarted without persistence, a DEL): make it
+ * again from 0 so that entries written since are not skipped. */
+static edxbus_err_t group_recreate(struct redis_consumer *cons, const char *why, char *errstr,
+                                   size_t errstr_size)
+{
+    edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
+                    "%s; creating group %s again from the start of the stream", why,
+                    cons->group);
+    bool created;
+    cons->nacks = 0; /* acknowledgements of a group that no longer exists */
+    return group_create(cons, "0-0", &created, errstr, errstr_size);
+}
+
 /* Send the acknowledged ids in one XACK; they stay queued when that fails. */
 static edxbus_err_t flush_acks(struct redis_consumer *cons, char *errstr, size_t errstr_size)
 {
@@ -180,10 +199,14 @@ static edxbus_err_t flush_acks(struct redis_consumer *cons, char *errstr, size_t
     argv[2] = cons->group;
     for (size_t i = 0; i < cons->nacks; i++)
         argv[3 + i] = cons->acks[i];
+    redisReply *reply = NULL;
     edxbus_err_t err = edxbus__redis_conn_ensure(&cons->conn, 1, errstr, errstr_size);
     if (err == EDXBUS_OK)
-        err = command_ok(cons, (int)cons->nacks + 3, (const char **)argv, errstr, errstr_size);
+        err = command(cons, (int)cons->nacks + 3, argv, &reply, errstr, errstr_size);
     free(argv);
+    if (edxbus__redis_reply_is(reply, "NOGROUP"))
+        err = group_recreate(cons, errstr, errstr, errstr_size);
+    freeReplyObject(reply);
     if (err == EDXBUS_OK)
         cons->nacks = 0;
     return err;
@@ -291,7 +314,11 @@ static edxbus_err_t poll_pending(struct redis_consumer *cons, size_t max, char *
                           "STREAMS", cons->stream, cons->pending_cursor};
     redisReply *reply;
     edxbus_err_t err = command(cons, 9, argv, &reply, errstr, errstr_size);
-    if (err != EDXBUS_OK) {
+    if (edxbus__redis_reply_is(reply, "NOGROUP")) {
+        cons->pending_phase = false; /* a new group has nothing pending */
+        err = group_recreate(cons, errstr, errstr, errstr_size);
+    }
+    if (err != EDXBUS_OK || reply->type == REDIS_REPLY_ERROR) {
         freeReplyObject(reply);
         return err;
     }
@@ -321,6 +348,15 @@ static edxbus_err_t poll_claim(struct redis_consumer *cons, size_t max, char *er
                           cons->claim_cursor, "COUNT", count};
     redisReply *reply;
     edxbus_err_t err = command(cons, 8, argv, &reply, errstr, errstr_size);
+    if (edxbus__redis_reply_is(reply, "NOGROUP")) {
+        err = group_recreate(cons, errstr, errstr, errstr_size);
+    } else if (err == EDXBUS_ERR_BROKER && strstr(reply->str, "unknown command") != NULL) {
+        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
+                        "%s: claim_msgs_older_than needs XAUTOCLAIM (Redis >= 6.2); not "
+                        "claiming", errstr);
+        cons->claim_ms = -1;
+        err = EDXBUS_OK;
+    }
     if (err != EDXBUS_OK || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2) {
         freeReplyObject(reply);
         return err;
@@ -373,14 +409,8 @@ static edxbus_err_t poll_new(struct redis_consumer *cons, size_t max, int timeou
     redisReply *reply;
     edxbus_err_t err = command(cons, argc, argv, &reply, errstr, errstr_size);
     if (edxbus__redis_reply_is(reply, "NOGROUP")) {
-        /* The stream or the group is gone (a server restarted without persistence, a DEL):
-         * make it again from 0 so that entries written since are not skipped. */
-        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
-                        "%s; creating group %s again from the start of the stream", errstr,
-                        cons->group);
         freeReplyObject(reply);
-        bool created;
-        return group_create(cons, "0-0", &created, errstr, errstr_size);
+        return group_recreate(cons, errstr, errstr, errstr_size);
     }
     if (err != EDXBUS_OK) {
         freeReplyObject(reply);
@@ -598,6 +628,73 @@ static char *default_consumer_name(void)
     return strdup(name);
 }
 
+/* With the default name "<host>-<pid>" a restarted worker joins under a new name, and what
+ * its previous run left unacknowledged would wait for a claim_msgs_older_than that may never
+ * come. So a member with a default name takes over the pending entries of members named
+ * "<this host>-<pid>" whose process is gone (kill(pid, 0) says ESRCH), then removes them from
+ * the group. A live process (or a reused pid) is left alone. Members on other hosts (pods whose
+ * host name changes) need claim_msgs_older_than. Best effort: failures are only logged. */
+static void adopt_orphans(struct redis_consumer *cons)
+{
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    size_t hlen = strlen(host);
+    const char *argv[8] = {"XINFO", "CONSUMERS", cons->stream, cons->group};
+    redisReply *members = NULL;
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    if (hlen == 0 || command(cons, 4, argv, &members, errstr, sizeof errstr) != EDXBUS_OK ||
+        members->type != REDIS_REPLY_ARRAY) {
+        freeReplyObject(members);
+        return;
+    }
+    for (size_t i = 0; i < members->elements; i++) {
+        const redisReply *m = members->element[i];
+        if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 || m->element[1]->type !=
+                                                                   REDIS_REPLY_STRING)
+            continue;
+        const char *name = m->element[1]->str; /* [name, <name>, pending, n, idle, ms…] */
+        char *end;
+        if (strncmp(name, host, hlen) != 0 || name[hlen] != '-' || name[hlen + 1] < '1' ||
+            name[hlen + 1] > '9')
+            continue;
+        long pid = strtol(name + hlen + 1, &end, 10);
+        if (*end != '\0' || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
+            continue;
+        size_t taken = 0;
+        for (;;) { /* XPENDING a page of its ids, XCLAIM them, until none are left */
+            const char *pargv[] = {"XPENDING", cons->stream, cons->group, "-", "+", "100", name};
+            redisReply *page = NULL;
+            if (command(cons, 7, pargv, &page, errstr, sizeof errstr) != EDXBUS_OK ||
+                page->type != REDIS_REPLY_ARRAY || page->elements == 0) {
+                freeReplyObject(page);
+                break;
+            }
+            const char *cargv[5 + 100 + 1] = {"XCLAIM", cons->stream, cons->group,
+                                              cons->consumer, "0"};
+            int cargc = 5;
+            for (size_t k = 0; k < page->elements && k < 100; k++)
+                cargv[cargc++] = page->element[k]->element[0]->str;
+            cargv[cargc++] = "JUSTID";
+            redisReply *claimed = NULL;
+            edxbus_err_t err = command(cons, cargc, cargv, &claimed, errstr, sizeof errstr);
+            taken += page->elements;
+            freeReplyObject(claimed);
+            freeReplyObject(page);
+            if (err != EDXBUS_OK)
+                break;
+        }
+        const char *dargv[] = {"XGROUP", "DELCONSUMER", cons->stream, cons->group, name};
+        redisReply *del = NULL;
+        command(cons, 5, dargv, &del, errstr, sizeof errstr);
+        freeReplyObject(del);
+        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
+                        "redis: %s took over %zu unacknowledged entries of %s (a process of "
+                        "this host that is gone) in group %s of stream %s", cons->consumer,
+                        taken, name, cons->group, cons->stream);
+    }
+    freeReplyObject(members);
+}
+
 static edxbus_err_t join_group(struct redis_consumer *cons,
                                const struct edxbus_consumer_opts *opts, const struct extra *x,
                                char *errstr, size_t errstr_size)
@@ -692,6 +789,9 @@ edxbus_err_t edxbus__redis_consumer_open(const edxbus_conf_t *conf,
     }
     err = cons->group ? join_group(cons, opts, &x, errstr, errstr_size)
                       : join_tail(cons, opts, errstr, errstr_size);
+    if (err == EDXBUS_OK && cons->group != NULL && opts->consumer_name == NULL &&
+        x.consumer_name == NULL)
+        adopt_orphans(cons);
     if (err != EDXBUS_OK) {
         edxbus__redis_consumer_close(cons);
         return err;

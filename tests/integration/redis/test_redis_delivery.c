@@ -221,6 +221,44 @@ TEST(test_sigkill_mid_batch_loses_nothing)
     ASSERT_EQ_INT(s.max_deliveries, 2);
 }
 
+/* The default member name is "<host>-<pid>", new on every run: a restarted worker on the same
+ * host takes over what its dead predecessor left pending. */
+TEST(test_default_named_worker_adopts_its_dead_predecessors_entries)
+{
+    ASSERT_EQ_INT(produce_to("s11", 20), 20);
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        char errstr[EDXBUS_ERRSTR_SIZE];
+        void *cons = consumer("s11", "g", NULL, "earliest", -1, NULL);
+        struct edxbus_batch batch;
+        if (cons == NULL || ops->poll(cons, &batch, 5, 1000, errstr, sizeof errstr) != 0)
+            _exit(3);
+        raise(SIGKILL);
+    }
+    waitpid(pid, NULL, 0); /* reaped: its pid is gone */
+    ASSERT_EQ_INT(group_pending("s11", "g"), 5);
+    static struct seen s;
+    memset(&s, 0, sizeof s);
+    void *cons = consumer("s11", "g", NULL, NULL, -1, NULL);
+    ASSERT_TRUE(cons != NULL);
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    struct edxbus_batch batch;
+    ASSERT_EQ_INT(ops->poll(cons, &batch, 10, 1000, errstr, sizeof errstr), EDXBUS_OK);
+    ASSERT_EQ_INT(batch.n, 5); /* the adopted entries come first */
+    for (size_t i = 0; i < batch.n; i++) {
+        seen_add(&s, batch.msgs[i].position);
+        ops->ack(cons, &batch.msgs[i], errstr, sizeof errstr);
+    }
+    drain(cons, &s, 10);
+    ops->consumer_close(cons);
+    ASSERT_EQ_INT(s.n, 20);
+    ASSERT_EQ_INT(s.dups, 0);
+    redisReply *members = test_redis_cmd(&server, "XINFO CONSUMERS s11 g");
+    ASSERT_EQ_INT(members->elements, 1); /* the dead one was removed */
+    freeReplyObject(members);
+}
+
 TEST(test_member_claims_dead_members_entries)
 {
     ASSERT_EQ_INT(produce_to("s3", 20), 20);
@@ -479,6 +517,7 @@ int main(void)
     }
     RUN(test_close_without_ack_redelivers_pending_first_and_skips_nothing);
     RUN(test_sigkill_mid_batch_loses_nothing);
+    RUN(test_default_named_worker_adopts_its_dead_predecessors_entries);
     RUN(test_member_claims_dead_members_entries);
     RUN(test_two_members_share_a_group_without_duplicates);
     RUN(test_maxlen_trims_and_trimmed_pending_entries_are_unusable);
