@@ -69,13 +69,18 @@ static bool setting_bool(const edxbus_conf_t *conf, const struct edxbus_backend_
     return def;
 }
 
-/* Seconds (a number) -> ms, or @p def_ms. */
+/* Seconds (a number) -> ms: EVENT_BUS_<BACKEND>_<suffix>, else EVENT_BUS_<suffix>, else
+ * @p def_ms. */
 static int64_t setting_seconds_ms(const edxbus_conf_t *conf, const struct edxbus_backend_ops *ops,
                                   const char *suffix, int64_t def_ms)
 {
     char name[128];
     edxbus__backend_setting(name, sizeof name, ops, suffix);
     const json_t *v = edxbus_conf_get(conf, name);
+    if (!json_is_number(v)) {
+        snprintf(name, sizeof name, "EVENT_BUS_%s", suffix);
+        v = edxbus_conf_get(conf, name);
+    }
     if (json_is_number(v) && json_number_value(v) >= 0)
         return (int64_t)(json_number_value(v) * 1000.0);
     return def_ms;
