@@ -80,8 +80,8 @@ static void load_enrollment(void)
 
 static struct edxbus_msg message(const char *topic)
 {
-    struct edxbus_msg msg = {.topic = topic, .value = value, .value_len = value_len,
-                             .metadata = &md};
+    struct edxbus_msg msg = {
+        .topic = topic, .value = value, .value_len = value_len, .metadata = &md};
     return msg;
 }
 
@@ -208,8 +208,8 @@ static double raw_consume(redisContext *c, const char *stream, const char *group
     int got = 0;
     double t0 = now_s();
     while (got < n) {
-        redisReply *r = redisCommand(c, "XREADGROUP GROUP %s c COUNT 100 STREAMS %s >", group,
-                                     stream);
+        redisReply *r =
+            redisCommand(c, "XREADGROUP GROUP %s c COUNT 100 STREAMS %s >", group, stream);
         if (r == NULL || r->type != REDIS_REPLY_ARRAY)
             die("XREADGROUP", c->errstr);
         const redisReply *entries = r->element[0]->element[1];
@@ -228,8 +228,11 @@ static double ours_consume(const char *stream, const char *group, int n)
 {
     char errstr[EDXBUS_ERRSTR_SIZE];
     edxbus_conf_t *conf = bench_conf();
-    struct edxbus_consumer_opts opts = {.topic = stream, .group = group, .consumer_name = "c",
-                                        .start = "earliest", .start_time_ms = -1};
+    struct edxbus_consumer_opts opts = {.topic = stream,
+                                        .group = group,
+                                        .consumer_name = "c",
+                                        .start = "earliest",
+                                        .start_time_ms = -1};
     void *cons = NULL;
     if (ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr) != EDXBUS_OK)
         die("consumer_open", errstr);
@@ -336,8 +339,8 @@ static void bench_rss(void)
     raw_reply_ok(redisCommand(c, "XGROUP CREATE bench-rss g $ MKSTREAM"), "XGROUP");
     char errstr[EDXBUS_ERRSTR_SIZE];
     edxbus_conf_t *conf = bench_conf();
-    struct edxbus_consumer_opts opts = {.topic = "bench-rss", .group = "g", .consumer_name = "c",
-                                        .start_time_ms = -1};
+    struct edxbus_consumer_opts opts = {
+        .topic = "bench-rss", .group = "g", .consumer_name = "c", .start_time_ms = -1};
     void *cons = NULL;
     if (ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr) != EDXBUS_OK)
         die("consumer_open", errstr);

@@ -101,8 +101,8 @@ edxbus_err_t edxbus__redis_reply_error(const redisReply *reply, const char *what
     if (reply->len >= 4 && memcmp(reply->str, "ERR ", 4) == 0 &&
         (strstr(reply->str, "password") != NULL || strstr(reply->str, "AUTH") != NULL))
         err = EDXBUS_ERR_AUTH;
-    snprintf(errstr, errstr_size, "redis: %s: %.*s", what, (int)(reply->len > 160 ? 160 : reply->len),
-             reply->str);
+    snprintf(errstr, errstr_size, "redis: %s: %.*s", what,
+             (int)(reply->len > 160 ? 160 : reply->len), reply->str);
     return err;
 }
 
@@ -176,8 +176,8 @@ static edxbus_err_t handshake(struct redis_conn *conn, int argc, const char **ar
                               const char *what, char *errstr, size_t errstr_size)
 {
     redisReply *reply;
-    edxbus_err_t err = edxbus__redis_conn_command(conn, argc, argv, NULL, &reply, what, errstr,
-                                                  errstr_size);
+    edxbus_err_t err =
+        edxbus__redis_conn_command(conn, argc, argv, NULL, &reply, what, errstr, errstr_size);
     freeReplyObject(reply);
     return err;
 }
@@ -193,8 +193,7 @@ static edxbus_err_t connect_once(struct redis_conn *conn, char *errstr, size_t e
         return EDXBUS_ERR_NOMEM;
     }
     if (ctx->err != 0) {
-        snprintf(errstr, errstr_size, "redis: cannot connect to %s: %s", url->display,
-                 ctx->errstr);
+        snprintf(errstr, errstr_size, "redis: cannot connect to %s: %s", url->display, ctx->errstr);
         redisFree(ctx);
         return EDXBUS_ERR_IO;
     }
@@ -262,8 +261,8 @@ edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_
         snprintf(errstr, errstr_size, "redis: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
-    double secs = edxbus_conf_get_double(conf, REDIS_SETTING_SOCKET_TIMEOUT,
-                                         REDIS_DEFAULT_SOCKET_TIMEOUT);
+    double secs =
+        edxbus_conf_get_double(conf, REDIS_SETTING_SOCKET_TIMEOUT, REDIS_DEFAULT_SOCKET_TIMEOUT);
     if (!(secs > 0) || secs > 86400)
         secs = REDIS_DEFAULT_SOCKET_TIMEOUT;
     conn->io_timeout_ms = (int)(secs * 1000);
@@ -329,8 +328,7 @@ static json_t *lag_row(const char *group, const char *consumer, json_t *pending,
                        json_t *undelivered, json_t *idle)
 {
     return json_pack("{s:s, s:s?, s:n, s:o, s:o, s:o}", "group", group, "consumer", consumer,
-                     "partition", "pending", pending, "undelivered", undelivered, "idle_ms",
-                     idle);
+                     "partition", "pending", pending, "undelivered", undelivered, "idle_ms", idle);
 }
 
 static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const char *group,
@@ -340,8 +338,8 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
     snprintf(what, sizeof what, "XINFO GROUPS on stream \"%s\"", topic);
     const char *argv[4] = {"XINFO", "GROUPS", topic, group};
     redisReply *groups = NULL, *consumers = NULL;
-    edxbus_err_t err = edxbus__redis_conn_command(conn, 3, argv, NULL, &groups, what, errstr,
-                                                  errstr_size);
+    edxbus_err_t err =
+        edxbus__redis_conn_command(conn, 3, argv, NULL, &groups, what, errstr, errstr_size);
     if (err == EDXBUS_ERR_BROKER && groups != NULL && strstr(groups->str, "no such key")) {
         snprintf(errstr, errstr_size, "redis: stream \"%s\" does not exist", topic);
         err = EDXBUS_ERR_NOT_FOUND;
@@ -363,8 +361,8 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
         undelivered = info_int(info_get(info, "lag"));
         argv[1] = "CONSUMERS";
         snprintf(what, sizeof what, "XINFO CONSUMERS on stream \"%s\"", topic);
-        err = edxbus__redis_conn_command(conn, 4, argv, NULL, &consumers, what, errstr,
-                                         errstr_size);
+        err =
+            edxbus__redis_conn_command(conn, 4, argv, NULL, &consumers, what, errstr, errstr_size);
     }
     for (size_t i = 0; err == EDXBUS_OK && i < consumers->elements; i++) {
         const redisReply *c = consumers->element[i];
@@ -377,8 +375,8 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
                                             group_lag, info_int(info_get(c, "idle"))));
     }
     if (err == EDXBUS_OK && undelivered != NULL) /* a group without members */
-        json_array_append_new(rows, lag_row(group, NULL, json_integer(0), undelivered,
-                                            json_null()));
+        json_array_append_new(rows,
+                              lag_row(group, NULL, json_integer(0), undelivered, json_null()));
     else
         json_decref(undelivered);
     freeReplyObject(groups);

@@ -54,27 +54,27 @@ struct slot {
 struct redis_consumer {
     struct redis_conn conn;
     char *stream;
-    char *group;                      /* NULL: tail mode */
+    char *group; /* NULL: tail mode */
     char *consumer;
-    char *service_name;               /* for default metadata */
-    bool pending_phase;               /* still reading own pending entries */
+    char *service_name; /* for default metadata */
+    bool pending_phase; /* still reading own pending entries */
     char pending_cursor[EDXBUS_POSITION_MAX];
-    int64_t claim_ms;                 /* claim_msgs_older_than; -1: never */
-    int64_t next_claim_ms;            /* monotonic time of the next XAUTOCLAIM scan */
+    int64_t claim_ms;      /* claim_msgs_older_than; -1: never */
+    int64_t next_claim_ms; /* monotonic time of the next XAUTOCLAIM scan */
     char claim_cursor[EDXBUS_POSITION_MAX];
     char tail_last[EDXBUS_POSITION_MAX]; /* tail mode: the last id read */
-    int default_timeout_ms;           /* EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT */
-    int64_t failure_sleep_ms;         /* EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP */
-    int errors_limit;                 /* consecutive failed polls before FATAL */
-    int errors;                       /* consecutive failed polls so far */
-    redisReply *batch_reply;          /* what the current batch borrows */
+    int default_timeout_ms;              /* EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT */
+    int64_t failure_sleep_ms;            /* EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP */
+    int errors_limit;                    /* consecutive failed polls before FATAL */
+    int errors;                          /* consecutive failed polls so far */
+    redisReply *batch_reply;             /* what the current batch borrows */
     struct edxbus_msg *msgs;
     struct slot *slots;
-    size_t cap;                       /* msgs/slots allocated */
-    size_t batch_n;                   /* messages in the current batch */
+    size_t cap;                        /* msgs/slots allocated */
+    size_t batch_n;                    /* messages in the current batch */
     char (*acks)[EDXBUS_POSITION_MAX]; /* ids acknowledged, not yet sent */
     size_t nacks, acks_cap;
-    size_t batch_acked;               /* acks of the current batch */
+    size_t batch_acked; /* acks of the current batch */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -107,8 +107,8 @@ void edxbus__redis_id_before(uint64_t ms, uint64_t seq, char *out, size_t out_si
 
 /* The group/tail id that makes @p position ("earliest", "latest" or an id) the next read:
  * "0-0", "$" or the id before it. */
-static edxbus_err_t position_to_id(const char *position, char *out, size_t out_size,
-                                   char *errstr, size_t errstr_size)
+static edxbus_err_t position_to_id(const char *position, char *out, size_t out_size, char *errstr,
+                                   size_t errstr_size)
 {
     uint64_t ms, seq;
     if (position == NULL || strcmp(position, "latest") == 0) {
@@ -120,7 +120,8 @@ static edxbus_err_t position_to_id(const char *position, char *out, size_t out_s
     } else {
         snprintf(errstr, errstr_size,
                  "redis: position \"%s\" is not a stream id; expected \"earliest\", \"latest\" "
-                 "or e.g. 1700000000000-0", position);
+                 "or e.g. 1700000000000-0",
+                 position);
         return EDXBUS_ERR_INVALID_ARG;
     }
     return EDXBUS_OK;
@@ -177,8 +178,7 @@ static edxbus_err_t group_recreate(struct redis_consumer *cons, const char *why,
                                    size_t errstr_size)
 {
     edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
-                    "%s; creating group %s again from the start of the stream", why,
-                    cons->group);
+                    "%s; creating group %s again from the start of the stream", why, cons->group);
     bool created;
     cons->nacks = 0; /* acknowledgements of a group that no longer exists */
     return group_create(cons, "0-0", &created, errstr, errstr_size);
@@ -237,8 +237,8 @@ static edxbus_err_t reserve_slots(struct redis_consumer *cons, size_t n)
 
 /* Turn an array of entries into the batch. @p reply is kept until the next poll. */
 static edxbus_err_t fill_batch(struct redis_consumer *cons, redisReply *reply,
-                               const redisReply *entries, int64_t deliveries,
-                               char *errstr, size_t errstr_size)
+                               const redisReply *entries, int64_t deliveries, char *errstr,
+                               size_t errstr_size)
 {
     cons->batch_reply = reply;
     size_t n = entries ? entries->elements : 0;
@@ -255,8 +255,8 @@ static edxbus_err_t fill_batch(struct redis_consumer *cons, redisReply *reply,
             edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING, "%s", msg->unusable);
         else if (cons->conn.audit)
             edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_INFO,
-                            "redis: consumed event %s (%s) from stream %s entry %s",
-                            s->md.id, s->md.event_type, cons->stream, msg->position);
+                            "redis: consumed event %s (%s) from stream %s entry %s", s->md.id,
+                            s->md.event_type, cons->stream, msg->position);
     }
     cons->batch_n = n;
     return EDXBUS_OK;
@@ -284,8 +284,13 @@ static void fill_deliveries(struct redis_consumer *cons)
         return;
     char count[24];
     snprintf(count, sizeof count, "%zu", cons->batch_n);
-    const char *argv[] = {"XPENDING", cons->stream, cons->group, cons->msgs[0].position,
-                          cons->msgs[cons->batch_n - 1].position, count, cons->consumer};
+    const char *argv[] = {"XPENDING",
+                          cons->stream,
+                          cons->group,
+                          cons->msgs[0].position,
+                          cons->msgs[cons->batch_n - 1].position,
+                          count,
+                          cons->consumer};
     redisReply *reply;
     char errstr[EDXBUS_ERRSTR_SIZE];
     if (command(cons, 7, argv, &reply, errstr, sizeof errstr) == EDXBUS_OK &&
@@ -310,8 +315,8 @@ static edxbus_err_t poll_pending(struct redis_consumer *cons, size_t max, char *
 {
     char count[24];
     snprintf(count, sizeof count, "%zu", max);
-    const char *argv[] = {"XREADGROUP", "GROUP", cons->group, cons->consumer, "COUNT", count,
-                          "STREAMS", cons->stream, cons->pending_cursor};
+    const char *argv[] = {"XREADGROUP", "GROUP",   cons->group,  cons->consumer,      "COUNT",
+                          count,        "STREAMS", cons->stream, cons->pending_cursor};
     redisReply *reply;
     edxbus_err_t err = command(cons, 9, argv, &reply, errstr, errstr_size);
     if (edxbus__redis_reply_is(reply, "NOGROUP")) {
@@ -344,8 +349,8 @@ static edxbus_err_t poll_claim(struct redis_consumer *cons, size_t max, char *er
     char count[24], idle[24];
     snprintf(count, sizeof count, "%zu", max);
     snprintf(idle, sizeof idle, "%" PRId64, cons->claim_ms);
-    const char *argv[] = {"XAUTOCLAIM", cons->stream, cons->group, cons->consumer, idle,
-                          cons->claim_cursor, "COUNT", count};
+    const char *argv[] = {"XAUTOCLAIM", cons->stream,       cons->group, cons->consumer,
+                          idle,         cons->claim_cursor, "COUNT",     count};
     redisReply *reply;
     edxbus_err_t err = command(cons, 8, argv, &reply, errstr, errstr_size);
     if (edxbus__redis_reply_is(reply, "NOGROUP")) {
@@ -353,7 +358,8 @@ static edxbus_err_t poll_claim(struct redis_consumer *cons, size_t max, char *er
     } else if (err == EDXBUS_ERR_BROKER && strstr(reply->str, "unknown command") != NULL) {
         edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
                         "%s: claim_msgs_older_than needs XAUTOCLAIM (Redis >= 6.2); not "
-                        "claiming", errstr);
+                        "claiming",
+                        errstr);
         cons->claim_ms = -1;
         err = EDXBUS_OK;
     }
@@ -367,21 +373,21 @@ static edxbus_err_t poll_claim(struct redis_consumer *cons, size_t max, char *er
     if (strcmp(cons->claim_cursor, "0-0") == 0)
         cons->next_claim_ms = edxbus__redis_now_ms() + cons->claim_ms;
     const redisReply *entries = reply->element[1];
-    err = fill_batch(cons, reply, entries->type == REDIS_REPLY_ARRAY ? entries : NULL, 2,
-                     errstr, errstr_size);
+    err = fill_batch(cons, reply, entries->type == REDIS_REPLY_ARRAY ? entries : NULL, 2, errstr,
+                     errstr_size);
     if (err == EDXBUS_OK && cons->batch_n > 0) {
         edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
                         "redis: %s claimed %zu entries idle for over %" PRId64
-                        " ms in group %s of stream %s", cons->consumer, cons->batch_n,
-                        cons->claim_ms, cons->group, cons->stream);
+                        " ms in group %s of stream %s",
+                        cons->consumer, cons->batch_n, cons->claim_ms, cons->group, cons->stream);
         fill_deliveries(cons);
     }
     return err;
 }
 
 /* 3. new entries. */
-static edxbus_err_t poll_new(struct redis_consumer *cons, size_t max, int timeout_ms,
-                             char *errstr, size_t errstr_size)
+static edxbus_err_t poll_new(struct redis_consumer *cons, size_t max, int timeout_ms, char *errstr,
+                             size_t errstr_size)
 {
     char count[24], block[24];
     snprintf(count, sizeof count, "%zu", max);
@@ -431,8 +437,8 @@ static void batch_release(struct redis_consumer *cons)
     cons->batch_acked = 0;
 }
 
-static edxbus_err_t poll_once(struct redis_consumer *cons, size_t max, int timeout_ms,
-                              char *errstr, size_t errstr_size)
+static edxbus_err_t poll_once(struct redis_consumer *cons, size_t max, int timeout_ms, char *errstr,
+                              size_t errstr_size)
 {
     edxbus_err_t err = edxbus__redis_conn_ensure(&cons->conn, 1, errstr, errstr_size);
     if (err == EDXBUS_OK)
@@ -479,8 +485,7 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
     if (cons->errors >= cons->errors_limit) {
         char why[EDXBUS_ERRSTR_SIZE];
         snprintf(why, sizeof why, "%s", errstr);
-        snprintf(errstr, errstr_size, "%s (%d failures in a row: giving up)", why,
-                 cons->errors);
+        snprintf(errstr, errstr_size, "%s (%d failures in a row: giving up)", why, cons->errors);
         return EDXBUS_ERR_FATAL;
     }
     edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING, "%s (failure %d of %d)", errstr,
@@ -499,8 +504,7 @@ edxbus_err_t edxbus__redis_ack(void *be, const struct edxbus_msg *msg, char *err
         size_t cap = cons->acks_cap ? cons->acks_cap * 2 : 64;
         char(*acks)[EDXBUS_POSITION_MAX] = realloc(cons->acks, cap * sizeof *acks);
         if (acks == NULL) {
-            snprintf(errstr, errstr_size, "redis: out of memory acknowledging %s",
-                     msg->position);
+            snprintf(errstr, errstr_size, "redis: out of memory acknowledging %s", msg->position);
             return EDXBUS_ERR_NOMEM;
         }
         cons->acks = acks;
@@ -517,8 +521,8 @@ edxbus_err_t edxbus__redis_ack(void *be, const struct edxbus_msg *msg, char *err
 /* Moving */
 
 /* The id of the newest entry (tail mode's "latest"), "0-0" for an empty stream. */
-static edxbus_err_t last_id(struct redis_consumer *cons, char *out, size_t out_size,
-                            char *errstr, size_t errstr_size)
+static edxbus_err_t last_id(struct redis_consumer *cons, char *out, size_t out_size, char *errstr,
+                            size_t errstr_size)
 {
     const char *argv[] = {"XREVRANGE", cons->stream, "+", "-", "COUNT", "1"};
     redisReply *reply;
@@ -533,8 +537,8 @@ static edxbus_err_t last_id(struct redis_consumer *cons, char *out, size_t out_s
 static edxbus_err_t move_to(struct redis_consumer *cons, const char *id, char *errstr,
                             size_t errstr_size)
 {
-    edxbus_err_t err = edxbus__redis_conn_ensure(&cons->conn, REDIS_CONNECT_ATTEMPTS, errstr,
-                                                 errstr_size);
+    edxbus_err_t err =
+        edxbus__redis_conn_ensure(&cons->conn, REDIS_CONNECT_ATTEMPTS, errstr, errstr_size);
     if (err == EDXBUS_OK)
         err = flush_acks(cons, errstr, errstr_size);
     if (err != EDXBUS_OK)
@@ -547,16 +551,14 @@ static edxbus_err_t move_to(struct redis_consumer *cons, const char *id, char *e
     return EDXBUS_OK;
 }
 
-edxbus_err_t edxbus__redis_seek(void *be, const char *position, char *errstr,
-                                size_t errstr_size)
+edxbus_err_t edxbus__redis_seek(void *be, const char *position, char *errstr, size_t errstr_size)
 {
     char id[EDXBUS_POSITION_MAX];
     edxbus_err_t err = position_to_id(position, id, sizeof id, errstr, errstr_size);
     return err == EDXBUS_OK ? move_to(be, id, errstr, errstr_size) : err;
 }
 
-edxbus_err_t edxbus__redis_seek_time(void *be, int64_t unix_ms, char *errstr,
-                                     size_t errstr_size)
+edxbus_err_t edxbus__redis_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size)
 {
     char id[EDXBUS_POSITION_MAX];
     edxbus__redis_id_before(unix_ms < 0 ? 0 : (uint64_t)unix_ms, 0, id, sizeof id);
@@ -586,7 +588,8 @@ static edxbus_err_t parse_extra(const json_t *obj, struct extra *x, char *errstr
     }
     const char *key;
     const json_t *v;
-    json_object_foreach((json_t *)obj, key, v) {
+    json_object_foreach((json_t *)obj, key, v)
+    {
         bool ok = true;
         if (strcmp(key, "consumer_name") == 0) {
             ok = json_is_string(v);
@@ -604,14 +607,17 @@ static edxbus_err_t parse_extra(const json_t *obj, struct extra *x, char *errstr
         } else {
             snprintf(errstr, errstr_size,
                      "redis: unknown --extra option \"%s\"; known: consumer_name, "
-                     "last_read_msg_id, check_backlog, claim_msgs_older_than", key);
+                     "last_read_msg_id, check_backlog, claim_msgs_older_than",
+                     key);
             return EDXBUS_ERR_INVALID_ARG;
         }
         if (!ok) {
-            snprintf(errstr, errstr_size, "redis: --extra option \"%s\" has the wrong type; "
+            snprintf(errstr, errstr_size,
+                     "redis: --extra option \"%s\" has the wrong type; "
                      "expected e.g. {\"consumer_name\": \"c1\", \"last_read_msg_id\": "
                      "\"1700000000000-0\", \"check_backlog\": true, \"claim_msgs_older_than\": "
-                     "60000}", key);
+                     "60000}",
+                     key);
             return EDXBUS_ERR_INVALID_ARG;
         }
     }
@@ -649,8 +655,8 @@ static void adopt_orphans(struct redis_consumer *cons)
     }
     for (size_t i = 0; i < members->elements; i++) {
         const redisReply *m = members->element[i];
-        if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 || m->element[1]->type !=
-                                                                   REDIS_REPLY_STRING)
+        if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
+            m->element[1]->type != REDIS_REPLY_STRING)
             continue;
         const char *name = m->element[1]->str; /* [name, <name>, pending, n, idle, ms…] */
         char *end;
@@ -669,8 +675,8 @@ static void adopt_orphans(struct redis_consumer *cons)
                 freeReplyObject(page);
                 break;
             }
-            const char *cargv[5 + 100 + 1] = {"XCLAIM", cons->stream, cons->group,
-                                              cons->consumer, "0"};
+            const char *cargv[5 + 100 + 1] = {"XCLAIM", cons->stream, cons->group, cons->consumer,
+                                              "0"};
             int cargc = 5;
             for (size_t k = 0; k < page->elements && k < 100; k++)
                 cargv[cargc++] = page->element[k]->element[0]->str;
@@ -689,15 +695,14 @@ static void adopt_orphans(struct redis_consumer *cons)
         freeReplyObject(del);
         edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
                         "redis: %s took over %zu unacknowledged entries of %s (a process of "
-                        "this host that is gone) in group %s of stream %s", cons->consumer,
-                        taken, name, cons->group, cons->stream);
+                        "this host that is gone) in group %s of stream %s",
+                        cons->consumer, taken, name, cons->group, cons->stream);
     }
     freeReplyObject(members);
 }
 
-static edxbus_err_t join_group(struct redis_consumer *cons,
-                               const struct edxbus_consumer_opts *opts, const struct extra *x,
-                               char *errstr, size_t errstr_size)
+static edxbus_err_t join_group(struct redis_consumer *cons, const struct edxbus_consumer_opts *opts,
+                               const struct extra *x, char *errstr, size_t errstr_size)
 {
     char id[EDXBUS_POSITION_MAX];
     const char *start = opts->start;
@@ -708,9 +713,8 @@ static edxbus_err_t join_group(struct redis_consumer *cons,
     if (err == EDXBUS_OK)
         err = group_create(cons, id, &created, errstr, errstr_size);
     if (err == EDXBUS_OK)
-        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_INFO,
-                        "redis: %s group %s on stream %s as %s", created ? "created" : "joined",
-                        cons->group, cons->stream, cons->consumer);
+        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_INFO, "redis: %s group %s on stream %s as %s",
+                        created ? "created" : "joined", cons->group, cons->stream, cons->consumer);
     if (err == EDXBUS_OK && x->last_read_msg_id != NULL)
         err = group_setid(cons, x->last_read_msg_id, errstr, errstr_size);
     if (err == EDXBUS_OK && opts->start_time_ms >= 0) {
@@ -720,9 +724,8 @@ static edxbus_err_t join_group(struct redis_consumer *cons,
     return err;
 }
 
-static edxbus_err_t join_tail(struct redis_consumer *cons,
-                              const struct edxbus_consumer_opts *opts, char *errstr,
-                              size_t errstr_size)
+static edxbus_err_t join_tail(struct redis_consumer *cons, const struct edxbus_consumer_opts *opts,
+                              char *errstr, size_t errstr_size)
 {
     char id[EDXBUS_POSITION_MAX];
     edxbus_err_t err = position_to_id(opts->start, id, sizeof id, errstr, errstr_size);
@@ -751,8 +754,8 @@ edxbus_err_t edxbus__redis_consumer_open(const edxbus_conf_t *conf,
 {
     *be = NULL;
     if (!edxbus_conf_get_bool(conf, REDIS_SETTING_CONSUMERS_ENABLED, true)) {
-        snprintf(errstr, errstr_size, "redis: consumers are disabled ("
-                 REDIS_SETTING_CONSUMERS_ENABLED " is false)");
+        snprintf(errstr, errstr_size,
+                 "redis: consumers are disabled (" REDIS_SETTING_CONSUMERS_ENABLED " is false)");
         return EDXBUS_ERR_STATE;
     }
     if (opts == NULL || opts->topic == NULL || opts->topic[0] == '\0') {

@@ -73,13 +73,13 @@ void edxbus__redis_url_fini(struct redis_url *url);
 /* Connection (redis.c) */
 
 struct redis_conn {
-    edxbus_conf_t *conf;    /* own copy, for the log callback */
+    edxbus_conf_t *conf; /* own copy, for the log callback */
     struct redis_url url;
-    redisContext *ctx;      /* NULL while disconnected */
-    int io_timeout_ms;      /* connect, read and write timeout */
-    int cur_timeout_ms;     /* the read timeout the socket has now */
-    bool audit;             /* EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED */
-    bool guard_sigpipe;     /* SIGPIPE is at its default (fatal) action: block it on writes */
+    redisContext *ctx;  /* NULL while disconnected */
+    int io_timeout_ms;  /* connect, read and write timeout */
+    int cur_timeout_ms; /* the read timeout the socket has now */
+    bool audit;         /* EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED */
+    bool guard_sigpipe; /* SIGPIPE is at its default (fatal) action: block it on writes */
 };
 
 /** Writing to a socket the server closed raises SIGPIPE, which kills a process that kept the
@@ -146,10 +146,10 @@ void edxbus__redis_id_before(uint64_t ms, uint64_t seq, char *out, size_t out_si
 /** The argv of `XADD <stream> MAXLEN ~ <max_len> * <8 fields> <headers…>`, with the metadata
  *  text forms held in @p text. Pointers stay valid until @p text is reset. */
 struct redis_wire_cmd {
-    struct edxbus_buf text;   /* the metadata text forms and the MAXLEN number */
+    struct edxbus_buf text; /* the metadata text forms and the MAXLEN number */
     const char **argv;
     size_t *lens;
-    size_t cap;               /* slots in argv/lens */
+    size_t cap; /* slots in argv/lens */
     int argc;
 };
 
@@ -185,10 +185,8 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
                                 char *errstr, size_t errstr_size);
 edxbus_err_t edxbus__redis_ack(void *be, const struct edxbus_msg *msg, char *errstr,
                                size_t errstr_size);
-edxbus_err_t edxbus__redis_seek(void *be, const char *position, char *errstr,
-                                size_t errstr_size);
-edxbus_err_t edxbus__redis_seek_time(void *be, int64_t unix_ms, char *errstr,
-                                     size_t errstr_size);
+edxbus_err_t edxbus__redis_seek(void *be, const char *position, char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__redis_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size);
 void edxbus__redis_consumer_close(void *be);
 
 #endif /* EDXBUS_REDIS_INT_H */

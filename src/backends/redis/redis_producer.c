@@ -26,28 +26,28 @@
 
 #include "backends/redis/redis_int.h"
 
-#define PUMP_EVERY 64                    /* messages between two opportunistic pumps */
-#define PUMP_BYTES (256 * 1024)          /* or this much unsent output */
-#define MAX_IN_FLIGHT 20000              /* produce() waits for replies beyond this */
+#define PUMP_EVERY 64           /* messages between two opportunistic pumps */
+#define PUMP_BYTES (256 * 1024) /* or this much unsent output */
+#define MAX_IN_FLIGHT 20000     /* produce() waits for replies beyond this */
 
 /* One asynchronous message until its reply: a copy of what produce() was given. */
 struct inflight {
-    struct edxbus_msg msg;     /* pointers into this block (and md) */
+    struct edxbus_msg msg; /* pointers into this block (and md) */
     struct edxbus_metadata md;
     edxbus_delivery_fn cb;
     void *cb_opaque;
-    char *cmd;                 /* the formatted RESP command, to send again after a reconnect */
+    char *cmd; /* the formatted RESP command, to send again after a reconnect */
     size_t cmd_len;
     /* then: topic, key, value, headers, header names and values */
 };
 
 struct redis_producer {
     struct redis_conn conn;
-    int64_t max_len;               /* EVENT_BUS_REDIS_STREAM_MAX_LEN */
-    struct redis_wire_cmd cmd;     /* reused for every XADD */
-    struct inflight **q;           /* ring buffer of messages in flight, oldest at head */
+    int64_t max_len;           /* EVENT_BUS_REDIS_STREAM_MAX_LEN */
+    struct redis_wire_cmd cmd; /* reused for every XADD */
+    struct inflight **q;       /* ring buffer of messages in flight, oldest at head */
     size_t q_cap, q_head, q_len;
-    size_t since_pump;             /* messages appended since the last pump */
+    size_t since_pump; /* messages appended since the last pump */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -108,8 +108,8 @@ static struct inflight *inflight_new(const struct edxbus_msg *msg)
     memset(f, 0, sizeof *f);
     uint8_t *p = (uint8_t *)(f + 1);
     /* Headers first: their array wants the block's alignment. */
-    struct edxbus_header *h = copy_into(&p, msg->headers,
-                                        msg->nheaders * sizeof(struct edxbus_header));
+    struct edxbus_header *h =
+        copy_into(&p, msg->headers, msg->nheaders * sizeof(struct edxbus_header));
     for (size_t i = 0; i < msg->nheaders; i++) {
         h[i].name = copy_into(&p, msg->headers[i].name, strlen(msg->headers[i].name) + 1);
         h[i].value = copy_into(&p, msg->headers[i].value, msg->headers[i].len);
@@ -217,8 +217,7 @@ static edxbus_err_t pump_once(struct redis_producer *prod, size_t target, int64_
         rc = redisBufferWrite(ctx, &done);
     edxbus__redis_sigpipe_unblock(&guard, rc != REDIS_OK);
     if (rc != REDIS_OK)
-        return edxbus__redis_conn_io_error(&prod->conn, "XADD (pipelined)", errstr,
-                                           errstr_size);
+        return edxbus__redis_conn_io_error(&prod->conn, "XADD (pipelined)", errstr, errstr_size);
     bool opportunistic = target == SIZE_MAX;
     for (;;) {
         void *reply = NULL;
@@ -277,8 +276,8 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
                 edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_WARNING,
                                 "%s; reconnecting and sending %zu messages again", errstr,
                                 prod->q_len);
-            err = edxbus__redis_conn_ensure(&prod->conn, REDIS_CONNECT_ATTEMPTS, errstr,
-                                            errstr_size);
+            err =
+                edxbus__redis_conn_ensure(&prod->conn, REDIS_CONNECT_ATTEMPTS, errstr, errstr_size);
             if (err == EDXBUS_OK)
                 err = resend_all(prod);
             if (err != EDXBUS_OK)
@@ -310,8 +309,10 @@ edxbus_err_t edxbus__redis_producer_open(const edxbus_conf_t *conf, void **be, c
     }
     prod->max_len = edxbus_conf_get_int(conf, REDIS_SETTING_MAX_LEN, REDIS_DEFAULT_MAX_LEN);
     if (prod->max_len <= 0) {
-        snprintf(errstr, errstr_size, REDIS_SETTING_MAX_LEN ": %lld is not a positive number; "
-                 "expected e.g. 10000", (long long)prod->max_len);
+        snprintf(errstr, errstr_size,
+                 REDIS_SETTING_MAX_LEN ": %lld is not a positive number; "
+                                       "expected e.g. 10000",
+                 (long long)prod->max_len);
         free(prod);
         return EDXBUS_ERR_CONF;
     }
@@ -346,8 +347,7 @@ static edxbus_err_t produce_sync(struct redis_producer *prod, const struct edxbu
         if (err == EDXBUS_OK && prod->conn.audit)
             edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_INFO,
                             "redis: produced event %s (%s) to stream %s as entry %s",
-                            msg->metadata->id, msg->metadata->event_type, msg->topic,
-                            reply->str);
+                            msg->metadata->id, msg->metadata->event_type, msg->topic, reply->str);
         freeReplyObject(reply);
         if (err == EDXBUS_OK || prod->conn.ctx != NULL)
             break; /* stored, or an error reply: retrying would not help */
@@ -371,8 +371,7 @@ static edxbus_err_t produce_async(struct redis_producer *prod, const struct edxb
         goto nomem;
     f->cb = cb;
     f->cb_opaque = cb_opaque;
-    long long len = redisFormatCommandArgv(&f->cmd, prod->cmd.argc, prod->cmd.argv,
-                                           prod->cmd.lens);
+    long long len = redisFormatCommandArgv(&f->cmd, prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
     if (len < 0)
         goto nomem;
     f->cmd_len = (size_t)len;
@@ -401,8 +400,7 @@ edxbus_err_t edxbus__redis_produce(void *be, const struct edxbus_msg *msg, edxbu
                                    void *cb_opaque, char *errstr, size_t errstr_size)
 {
     struct redis_producer *prod = be;
-    edxbus_err_t err = edxbus__redis_wire_xadd(&prod->cmd, msg, prod->max_len, errstr,
-                                               errstr_size);
+    edxbus_err_t err = edxbus__redis_wire_xadd(&prod->cmd, msg, prod->max_len, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
     if (cb != NULL)

@@ -159,8 +159,8 @@ static edxbus_err_t parse_hostport(const char *text, const char *s, const char *
         if (colon != NULL)
             port = colon + 1;
     }
-    url->host = host_end > host ? unquote(host, (size_t)(host_end - host))
-                                : unquote("localhost", 9);
+    url->host =
+        host_end > host ? unquote(host, (size_t)(host_end - host)) : unquote("localhost", 9);
     if (url->host == NULL)
         return EDXBUS_ERR_NOMEM;
     url->port = 6379;
@@ -173,8 +173,7 @@ static edxbus_err_t parse_hostport(const char *text, const char *s, const char *
     return EDXBUS_OK;
 }
 
-static edxbus_err_t parse(const char *text, struct redis_url *url, char *errstr,
-                          size_t errstr_size)
+static edxbus_err_t parse(const char *text, struct redis_url *url, char *errstr, size_t errstr_size)
 {
     const char *rest;
     bool is_unix = false;

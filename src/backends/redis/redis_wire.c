@@ -149,8 +149,8 @@ static void parse_metadata(const redisReply *const *vals, const char *service_na
         if (vals[i] == NULL || vals[i]->len == 0)
             all = false;
     char err[EDXBUS_ERRSTR_SIZE];
-    if (!all && edxbus_metadata_generate(md, vals[0]->str, 0, service_name, err, sizeof err) !=
-                    EDXBUS_OK) {
+    if (!all &&
+        edxbus_metadata_generate(md, vals[0]->str, 0, service_name, err, sizeof err) != EDXBUS_OK) {
         set_unusable(msg, why, "stream entry %s: cannot make default metadata: %.140s",
                      msg->position, err);
         return;
@@ -235,8 +235,8 @@ edxbus_err_t edxbus__redis_wire_parse(const redisReply *entry, const char *strea
         msg->value_len = data->len;
     }
     if (data == NULL)
-        set_unusable(msg, why, "stream entry %s has no event_data field (stream %s)",
-                     msg->position, stream);
+        set_unusable(msg, why, "stream entry %s has no event_data field (stream %s)", msg->position,
+                     stream);
     else if (vals[0] == NULL || vals[0]->len == 0)
         set_unusable(msg, why, "stream entry %s has no type field (stream %s)", msg->position,
                      stream);

@@ -36,11 +36,11 @@
 #define TEST_REDIS_MAX_ARGS 24
 
 struct test_redis {
-    pid_t pid;                                  /* 0 when not running */
+    pid_t pid; /* 0 when not running */
     int port;
-    char dir[256];                              /* data directory (and the log) */
-    char url[128];                              /* redis://127.0.0.1:<port>/0 */
-    const char *extra[TEST_REDIS_MAX_ARGS];     /* extra server arguments, NULL-terminated */
+    char dir[256];                          /* data directory (and the log) */
+    char url[128];                          /* redis://127.0.0.1:<port>/0 */
+    const char *extra[TEST_REDIS_MAX_ARGS]; /* extra server arguments, NULL-terminated */
 };
 
 static inline void test_redis_sleep_ms(long ms)
@@ -60,10 +60,12 @@ static inline const char *test_redis_binary(void)
     const char *path = getenv("PATH");
     char dirs[4096];
     snprintf(dirs, sizeof dirs, "%s:/usr/bin:/usr/sbin:/usr/local/bin", path ? path : "");
-    for (char *save = NULL, *d = strtok_r(dirs, ":", &save); d; d = strtok_r(NULL, ":", &save)) {
-        snprintf(found, sizeof found, "%s/redis-server", d);
-        if (access(found, X_OK) == 0)
+    for (const char *d = dirs; *d != '\0';) {
+        size_t len = strcspn(d, ":");
+        snprintf(found, sizeof found, "%.*s/redis-server", (int)len, d);
+        if (len > 0 && access(found, X_OK) == 0)
             return found;
+        d += len + (d[len] == ':');
     }
     return NULL;
 }
@@ -76,7 +78,8 @@ static inline void test_redis_require(const char *program)
     fprintf(stderr,
             "\n*** SKIP %s: redis-server is not installed, so the Redis backend was NOT tested.\n"
             "*** Install it with `make deps` (Debian package redis-server) or set "
-            "EDXBUS_REDIS_SERVER=/path/to/redis-server.\n\n", program);
+            "EDXBUS_REDIS_SERVER=/path/to/redis-server.\n\n",
+            program);
     exit(TEST_REDIS_SKIP);
 }
 
@@ -113,8 +116,9 @@ static inline bool test_redis_pings(const struct test_redis *r)
         return false;
     redisReply *reply = redisCommand(c, "PING");
     /* A server with requirepass answers NOAUTH: it is up all the same. */
-    bool up = reply != NULL && (reply->type == REDIS_REPLY_STATUS ||
-                                (reply->type == REDIS_REPLY_ERROR && !strncmp(reply->str, "NOAUTH", 6)));
+    bool up =
+        reply != NULL && (reply->type == REDIS_REPLY_STATUS ||
+                          (reply->type == REDIS_REPLY_ERROR && !strncmp(reply->str, "NOAUTH", 6)));
     freeReplyObject(reply);
     redisFree(c);
     return up;
@@ -126,9 +130,21 @@ static inline bool test_redis_spawn(struct test_redis *r)
     char port[16], log[300];
     snprintf(port, sizeof port, "%d", r->port);
     snprintf(log, sizeof log, "%s/redis.log", r->dir);
-    const char *argv[16 + TEST_REDIS_MAX_ARGS] = {
-        test_redis_binary(), "--port", port, "--bind", "127.0.0.1", "--save", "",
-        "--dir", r->dir, "--logfile", log, "--daemonize", "no", "--protected-mode", "no"};
+    const char *argv[16 + TEST_REDIS_MAX_ARGS] = {test_redis_binary(),
+                                                  "--port",
+                                                  port,
+                                                  "--bind",
+                                                  "127.0.0.1",
+                                                  "--save",
+                                                  "",
+                                                  "--dir",
+                                                  r->dir,
+                                                  "--logfile",
+                                                  log,
+                                                  "--daemonize",
+                                                  "no",
+                                                  "--protected-mode",
+                                                  "no"};
     int argc = 15;
     for (int i = 0; r->extra[i] != NULL && i < TEST_REDIS_MAX_ARGS - 1; i++)
         argv[argc++] = r->extra[i];
@@ -200,8 +216,7 @@ static inline bool test_redis_restart(struct test_redis *r)
     return test_redis_spawn(r);
 }
 
-static inline int test_redis_rm(const char *path, const struct stat *sb, int flag,
-                                struct FTW *ftw)
+static inline int test_redis_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     return remove(path);
 }

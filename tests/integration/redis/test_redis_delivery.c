@@ -70,8 +70,10 @@ static int produce_n(void *prod, const char *stream, int n)
                                  sizeof errstr);
         char value[32];
         int len = snprintf(value, sizeof value, "payload-%d", i);
-        struct edxbus_msg msg = {.topic = stream, .value = (const uint8_t *)value,
-                                 .value_len = (size_t)len, .metadata = &md};
+        struct edxbus_msg msg = {.topic = stream,
+                                 .value = (const uint8_t *)value,
+                                 .value_len = (size_t)len,
+                                 .metadata = &md};
         if (ops->produce(prod, &msg, NULL, NULL, errstr, sizeof errstr) == EDXBUS_OK)
             ok++;
         else
@@ -96,8 +98,11 @@ static void *consumer(const char *stream, const char *group, const char *name, c
     char errstr[EDXBUS_ERRSTR_SIZE];
     edxbus_conf_t *conf = test_redis_conf(server.url);
     json_t *extra = extra_json ? json_loads(extra_json, 0, NULL) : NULL;
-    struct edxbus_consumer_opts opts = {.topic = stream, .group = group, .consumer_name = name,
-                                        .start = start, .start_time_ms = start_time_ms,
+    struct edxbus_consumer_opts opts = {.topic = stream,
+                                        .group = group,
+                                        .consumer_name = name,
+                                        .start = start,
+                                        .start_time_ms = start_time_ms,
                                         .extra = extra};
     void *be = NULL;
     if (ops->consumer_open(conf, &opts, &be, errstr, sizeof errstr) != EDXBUS_OK)
@@ -358,8 +363,11 @@ TEST(test_server_crash_with_aof_always_keeps_stored_events)
     /* A consumer acks 20 of them before the crash. */
     char errstr[EDXBUS_ERRSTR_SIZE];
     conf = test_redis_conf(aof.url);
-    struct edxbus_consumer_opts opts = {.topic = "s6", .group = "g", .consumer_name = "c",
-                                        .start = "earliest", .start_time_ms = -1};
+    struct edxbus_consumer_opts opts = {.topic = "s6",
+                                        .group = "g",
+                                        .consumer_name = "c",
+                                        .start = "earliest",
+                                        .start_time_ms = -1};
     void *cons = NULL;
     ASSERT_EQ_INT(ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr), EDXBUS_OK);
     struct edxbus_batch batch;
@@ -389,8 +397,8 @@ static void make_known_stream(const char *stream)
 {
     redisContext *c = test_redis_connect(&server);
     for (int i = 0; i < 10; i++)
-        freeReplyObject(redisCommand(c, "XADD %s %d-0 type t.v1 event_data x%d", stream,
-                                     1000 + i, i));
+        freeReplyObject(
+            redisCommand(c, "XADD %s %d-0 type t.v1 event_data x%d", stream, 1000 + i, i));
     redisFree(c);
 }
 
@@ -489,7 +497,8 @@ TEST(test_lag_reports_pending_and_undelivered)
     long long pending = 0, undelivered = 0;
     size_t i;
     json_t *row;
-    json_array_foreach(rows, i, row) {
+    json_array_foreach(rows, i, row)
+    {
         pending += json_integer_value(json_object_get(row, "pending"));
         undelivered += json_integer_value(json_object_get(row, "undelivered"));
         ASSERT_EQ_STR(json_string_value(json_object_get(row, "group")), "g");

@@ -14,8 +14,8 @@
 #include "redis_server.h"
 #include "test.h"
 
-static struct test_redis server;   /* plain */
-static struct test_redis secured;  /* requirepass + an ACL user */
+static struct test_redis server;  /* plain */
+static struct test_redis secured; /* requirepass + an ACL user */
 static const struct edxbus_backend_ops *ops = &edxbus_backend_redis;
 
 TEST(test_url_forms)
@@ -70,12 +70,11 @@ TEST(test_bad_urls_name_the_setting_and_hide_the_password)
 {
     struct redis_url u;
     char errstr[EDXBUS_ERRSTR_SIZE];
-    ASSERT_EQ_INT(edxbus__redis_url_parse("http://x", &u, errstr, sizeof errstr),
-                  EDXBUS_ERR_CONF);
+    ASSERT_EQ_INT(edxbus__redis_url_parse("http://x", &u, errstr, sizeof errstr), EDXBUS_ERR_CONF);
     ASSERT_CONTAINS(errstr, "EVENT_BUS_REDIS_CONNECTION_URL");
     ASSERT_CONTAINS(errstr, "redis://");
-    ASSERT_EQ_INT(edxbus__redis_url_parse("redis://u:sekrit@h:99999/0", &u, errstr,
-                                          sizeof errstr), EDXBUS_ERR_CONF);
+    ASSERT_EQ_INT(edxbus__redis_url_parse("redis://u:sekrit@h:99999/0", &u, errstr, sizeof errstr),
+                  EDXBUS_ERR_CONF);
     ASSERT_CONTAINS(errstr, "port");
     ASSERT_CONTAINS(errstr, "********");
     ASSERT_TRUE(strstr(errstr, "sekrit") == NULL);
@@ -113,8 +112,11 @@ TEST(test_password_and_acl_user_auth)
     ASSERT_EQ_INT(try_producer(url, errstr, sizeof errstr), EDXBUS_OK);
     /* A consumer as the ACL user in db 1 works end to end. */
     edxbus_conf_t *conf = test_redis_conf(url);
-    struct edxbus_consumer_opts opts = {.topic = "acl", .group = "g", .consumer_name = "c",
-                                        .start = "earliest", .start_time_ms = -1};
+    struct edxbus_consumer_opts opts = {.topic = "acl",
+                                        .group = "g",
+                                        .consumer_name = "c",
+                                        .start = "earliest",
+                                        .start_time_ms = -1};
     void *cons = NULL;
     ASSERT_EQ_INT(ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr), EDXBUS_OK);
     struct edxbus_batch batch;
@@ -141,8 +143,7 @@ TEST(test_wrong_or_missing_credentials_are_auth_errors_without_the_password)
     edxbus_conf_t *conf = test_redis_conf(url);
     struct edxbus_consumer_opts opts = {.topic = "x", .group = "g", .start_time_ms = -1};
     void *cons = NULL;
-    ASSERT_EQ_INT(ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr),
-                  EDXBUS_ERR_AUTH);
+    ASSERT_EQ_INT(ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr), EDXBUS_ERR_AUTH);
     ASSERT_TRUE(strstr(errstr, "wr0ng-pa55") == NULL);
     edxbus_conf_destroy(conf);
 }
@@ -163,8 +164,7 @@ TEST(test_consumers_disabled)
     edxbus_conf_set(conf, "EVENT_BUS_REDIS_CONSUMERS_ENABLED", "false", errstr, sizeof errstr);
     struct edxbus_consumer_opts opts = {.topic = "x", .group = "g", .start_time_ms = -1};
     void *cons = NULL;
-    ASSERT_EQ_INT(ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr),
-                  EDXBUS_ERR_STATE);
+    ASSERT_EQ_INT(ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr), EDXBUS_ERR_STATE);
     ASSERT_CONTAINS(errstr, "EVENT_BUS_REDIS_CONSUMERS_ENABLED");
     edxbus_conf_destroy(conf);
 }
@@ -181,8 +181,8 @@ static struct edxbus_msg test_msg(struct edxbus_metadata *md, const char *topic)
 {
     char errstr[EDXBUS_ERRSTR_SIZE];
     edxbus_metadata_generate(md, "org.openedx.test.event.v1", 0, "test", errstr, sizeof errstr);
-    struct edxbus_msg msg = {.topic = topic, .value = (const uint8_t *)"v", .value_len = 1,
-                             .metadata = md};
+    struct edxbus_msg msg = {
+        .topic = topic, .value = (const uint8_t *)"v", .value_len = 1, .metadata = md};
     return msg;
 }
 
@@ -190,8 +190,11 @@ TEST(test_stopped_server_times_out_instead_of_hanging)
 {
     char errstr[EDXBUS_ERRSTR_SIZE];
     edxbus_conf_t *conf = short_timeout_conf(server.url);
-    struct edxbus_consumer_opts opts = {.topic = "stall", .group = "g", .consumer_name = "c",
-                                        .start = "earliest", .start_time_ms = -1};
+    struct edxbus_consumer_opts opts = {.topic = "stall",
+                                        .group = "g",
+                                        .consumer_name = "c",
+                                        .start = "earliest",
+                                        .start_time_ms = -1};
     void *cons = NULL, *prod = NULL;
     ASSERT_EQ_INT(ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr), EDXBUS_OK);
     ASSERT_EQ_INT(ops->producer_open(conf, &prod, errstr, sizeof errstr), EDXBUS_OK);
@@ -260,8 +263,7 @@ TEST(test_server_gone_for_good)
     struct edxbus_metadata md;
     struct edxbus_msg msg = test_msg(&md, "gone");
     for (int i = 0; i < 3; i++)
-        ASSERT_EQ_INT(ops->produce(prod, &msg, on_delivery, &r, errstr, sizeof errstr),
-                      EDXBUS_OK);
+        ASSERT_EQ_INT(ops->produce(prod, &msg, on_delivery, &r, errstr, sizeof errstr), EDXBUS_OK);
     ASSERT_TRUE(ops->flush(prod, 5000, errstr, sizeof errstr) != EDXBUS_OK);
     ASSERT_EQ_INT(r.ok, 0);
     ASSERT_EQ_INT(r.failed, 3);

@@ -34,8 +34,13 @@ TEST(test_roundtrip_exact_but_key)
     struct edxbus_header hdrs[] = {{"error", bin, sizeof bin},
                                    {"attempts", (const uint8_t *)"3", 1},
                                    {"empty", (const uint8_t *)"", 0}};
-    struct edxbus_msg msg = {.topic = topic, .key = key, .key_len = sizeof key, .value = value,
-                             .value_len = sizeof value, .metadata = &md, .headers = hdrs,
+    struct edxbus_msg msg = {.topic = topic,
+                             .key = key,
+                             .key_len = sizeof key,
+                             .value = value,
+                             .value_len = sizeof value,
+                             .metadata = &md,
+                             .headers = hdrs,
                              .nheaders = 3};
     void *prod = NULL;
     ASSERT_EQ_INT(suite.ops->producer_open(suite.conf, &prod, errstr, sizeof errstr), EDXBUS_OK);

@@ -21,8 +21,12 @@ static json_t *rows; /* the vector rows */
 static const struct edxbus_backend_ops *ops = &edxbus_backend_redis;
 
 static const char *const meta_of_wire[7][2] = {
-    {"type", "event_type"}, {"id", "id"},     {"source", "source"},       {"time", "time"},
-    {"minorversion", "minorversion"},         {"sourcehost", "sourcehost"},
+    {"type", "event_type"},
+    {"id", "id"},
+    {"source", "source"},
+    {"time", "time"},
+    {"minorversion", "minorversion"},
+    {"sourcehost", "sourcehost"},
     {"sourcelib", "sourcelib"},
 };
 
@@ -119,7 +123,9 @@ TEST(test_xadd_args_match_monitor)
     size_t len;
     unsigned char *value = row_message(row, &md, &len);
     struct edxbus_msg msg = {.topic = json_string_value(json_object_get(row, "stream")),
-                             .value = value, .value_len = len, .metadata = &md};
+                             .value = value,
+                             .value_len = len,
+                             .metadata = &md};
     struct redis_wire_cmd cmd;
     edxbus__redis_wire_cmd_init(&cmd);
     char errstr[EDXBUS_ERRSTR_SIZE];
@@ -146,8 +152,8 @@ TEST(test_every_row_produced_sync_matches_reference_bytes)
         struct edxbus_metadata md;
         size_t len;
         unsigned char *value = row_message(row, &md, &len);
-        struct edxbus_msg msg = {.topic = "vectors-sync", .value = value, .value_len = len,
-                                 .metadata = &md};
+        struct edxbus_msg msg = {
+            .topic = "vectors-sync", .value = value, .value_len = len, .metadata = &md};
         edxbus_err_t err = ops->produce(be, &msg, NULL, NULL, errstr, sizeof errstr);
         free(value);
         if (err != EDXBUS_OK)
@@ -194,8 +200,8 @@ TEST(test_every_row_produced_pipelined_matches_reference_bytes)
         struct edxbus_metadata md;
         size_t len;
         unsigned char *value = row_message(json_array_get(rows, i), &md, &len);
-        struct edxbus_msg msg = {.topic = "vectors-async", .value = value, .value_len = len,
-                                 .metadata = &md};
+        struct edxbus_msg msg = {
+            .topic = "vectors-async", .value = value, .value_len = len, .metadata = &md};
         edxbus_err_t err = ops->produce(be, &msg, on_delivery, &r, errstr, sizeof errstr);
         free(value); /* the backend copied it */
         ASSERT_EQ_INT(err, EDXBUS_OK);
@@ -238,8 +244,11 @@ static void *open_consumer(const char *stream, const char *group, const char *st
 {
     char errstr[EDXBUS_ERRSTR_SIZE];
     edxbus_conf_t *conf = test_redis_conf(server.url);
-    struct edxbus_consumer_opts opts = {.topic = stream, .group = group, .consumer_name = "c1",
-                                        .start = start, .start_time_ms = -1};
+    struct edxbus_consumer_opts opts = {.topic = stream,
+                                        .group = group,
+                                        .consumer_name = "c1",
+                                        .start = start,
+                                        .start_time_ms = -1};
     void *be = NULL;
     if (ops->consumer_open(conf, &opts, &be, errstr, sizeof errstr) != EDXBUS_OK)
         fprintf(stderr, "consumer_open: %s\n", errstr);
@@ -271,8 +280,8 @@ TEST(test_every_reference_entry_consumes_to_same_metadata_and_bytes)
             ASSERT_EQ_STR(msg->topic, "vectors-consume");
             for (int f = 0; f < 7; f++) {
                 edxbus_buf_reset(&text);
-                ASSERT_EQ_INT(edxbus_metadata_field_text(msg->metadata, meta_of_wire[f][1],
-                                                         &text), EDXBUS_OK);
+                ASSERT_EQ_INT(edxbus_metadata_field_text(msg->metadata, meta_of_wire[f][1], &text),
+                              EDXBUS_OK);
                 char *hex = test_hex(text.data, text.len);
                 const json_t *pair = json_array_get(fields, (size_t)f);
                 ASSERT_EQ_STR(json_string_value(json_array_get(pair, 0)), meta_of_wire[f][0]);
@@ -306,8 +315,12 @@ TEST(test_headers_follow_event_data_and_round_trip)
     unsigned char *value = row_message(json_array_get(rows, 2), &md, &len);
     struct edxbus_header headers[2] = {{"error", (const uint8_t *)"boom", 4},
                                        {"attempts", (const uint8_t *)"4", 1}};
-    struct edxbus_msg msg = {.topic = "dlq-headers", .value = value, .value_len = len,
-                             .metadata = &md, .headers = headers, .nheaders = 2};
+    struct edxbus_msg msg = {.topic = "dlq-headers",
+                             .value = value,
+                             .value_len = len,
+                             .metadata = &md,
+                             .headers = headers,
+                             .nheaders = 2};
     char errstr[EDXBUS_ERRSTR_SIZE];
     ASSERT_EQ_INT(ops->produce(prod, &msg, NULL, NULL, errstr, sizeof errstr), EDXBUS_OK);
     redisReply *r = test_redis_cmd(&server, "XRANGE dlq-headers - +");
@@ -339,10 +352,10 @@ TEST(test_missing_fields_defaults_and_garbage_entries)
     void *cons = open_consumer("garbage", "g", "earliest");
     ASSERT_TRUE(cons != NULL);
     redisContext *c = test_redis_connect(&server);
-    freeReplyObject(redisCommand(c, "XADD garbage * type t.v1 id abc"));       /* no data */
-    freeReplyObject(redisCommand(c, "XADD garbage * id abc event_data xyz"));  /* no type */
-    freeReplyObject(redisCommand(c, "XADD garbage * type t.v1 id %s source %s event_data xyz",
-                                 "", "")); /* empty id/source: defaults */
+    freeReplyObject(redisCommand(c, "XADD garbage * type t.v1 id abc"));      /* no data */
+    freeReplyObject(redisCommand(c, "XADD garbage * id abc event_data xyz")); /* no type */
+    freeReplyObject(redisCommand(c, "XADD garbage * type t.v1 id %s source %s event_data xyz", "",
+                                 "")); /* empty id/source: defaults */
     freeReplyObject(redisCommand(c, "XADD garbage * type t.v1 time yesterday event_data x"));
     redisFree(c);
     char errstr[EDXBUS_ERRSTR_SIZE];
