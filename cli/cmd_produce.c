@@ -263,14 +263,19 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         rc = cli_error(cli, CLI_USAGE, "%s", err);
         goto out_events;
     }
+    /* Every failure is reported once, by cli_error(): the library's log lines about the same
+     * failure (producer inactive, a send that failed) would repeat it. */
+    edxbus_conf_set_log(conf, NULL, NULL);
     p.bus = cli_bus_new(cli, conf, &rc);
     if (p.bus == NULL)
         goto out_events;
     if (edxbus_bus_producer(p.bus) == NULL) {
         const char *why = edxbus_bus_producer_problem(p.bus);
-        rc = cli_error(cli, CLI_FAIL, "no producer: %s",
-                       why != NULL ? why
-                                   : "EVENT_BUS_PRODUCER_CONFIG routes nothing; give --topic");
+        if (why != NULL)
+            rc = cli_error(cli, CLI_FAIL, "no producer: %s", why);
+        else
+            rc = cli_error(cli, CLI_USAGE,
+                           "EVENT_BUS_PRODUCER_CONFIG routes nothing; give --topic");
         goto out_bus;
     }
     if (edxbus_signal_receiver_count(edxbus_bus_signal(p.bus, type)) == 0) {

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# tests/cli/test_bus_commands.sh EDXBUS — produce, consume, config, dlq and lag: --help, exit
+# codes (2 usage/bad input, 1 failure), one-line errors, the --print line, dead letters through
+# --exec, replay once. Runs on a fresh embedded broker in the scratch directory.
+source "$(dirname "$0")/lib.sh" "$@"
+
+export EVENT_BUS_SQLITE_PATH="$SCRATCH/bus.db"
+export EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS=1
+export EVENT_BUS_AUDIT_LOGGING_ENABLED=false
+unset EDXBUS_CONFIG EVENT_BUS_TOPIC_PREFIX EVENT_BUS_PRODUCER_CONFIG
+
+TYPE=org.openedx.content_authoring.xblock.published.v1
+DATA='{"xblock_info": {"block_type": "problem", "usage_key": "block-v1:edX+DemoX+Demo_Course+type@problem+block@d2", "version": null}}'
+
+for c in produce consume "config check" "dlq list" "dlq replay" lag; do
+  run $c --help
+  expect_ok
+  expect_grep "Usage: edxbus $c"
+done
+
+# Usage errors: exit 2, one line.
+run produce --topic t --data "$DATA"
+expect_error 2 "produce" "--event-type"
+run produce -e org.openedx.nope.v1 -t t -d "$DATA"
+expect_error 2 "unknown event type"
+run produce -e $TYPE -t t -d '{"xblock_info": {"block_type": 1}}'
+expect_error 2 "xblock_info"
+run produce -e $TYPE -t t -d '{not json'
+expect_error 2 "--data"
+run produce -e $TYPE -t t -d "$DATA" --count many
+expect_error 2 "--count"
+run produce -e $TYPE -d "$DATA"
+expect_error 2 "EVENT_BUS_PRODUCER_CONFIG"
+run consume -t t
+expect_error 2 "GROUP"
+run consume -t t -g g --extra '[1]'
+expect_error 2 "--extra"
+run consume -t t -g g --offset-time yesterday
+expect_error 2 "offset_time"
+run lag t
+expect_error 2 "GROUP"
+
+# Failures: exit 1.
+run produce -e $TYPE -t t -d "$DATA" --config "$SCRATCH/missing.yaml"
+expect_error 2 "missing.yaml"
+EVENT_BUS_PRODUCER=redsi run produce -e $TYPE -t t -d "$DATA"
+expect_error 1 "EVENT_BUS_PRODUCER"
+
+# produce -> consume --print: the line carries the metadata and the data.
+run produce -e $TYPE -t blocks -d "$DATA" --count 3 --print-ids \
+  --metadata '{"source": "openedx/cms/web"}'
+expect_ok
+expect_lines 3
+cp "$OUT" "$SCRATCH/ids"
+run consume -t blocks -g printer --extra '{"start": "earliest"}' --max-events 3
+check
+[[ $RC -eq 0 ]] || fail "consume exit $RC"
+expect_lines 3
+expect_grep '^\{"metadata": \{"event_type": "'$TYPE'", "id": "[0-9a-f-]*", "minorversion": 0, "source": "openedx/cms/web", "sourcehost": "[^"]*", "time": "[^"]*", "sourcelib": \[11, 2, 0\]\}, "data": \{"xblock_info": \{"usage_key": "block-v1:edX\+DemoX\+Demo_Course\+type@problem\+block@d2", "block_type": "problem", "version": null\}\}\}$'
+check
+diff <(sed 's/.*"id": "\([^"]*\)".*/\1/' "$OUT" | sort) <(sort "$SCRATCH/ids") >/dev/null ||
+  fail "consumed ids differ from produced ids"
+
+# --exec failing: retried, dead-lettered, acked; dlq list shows them; replay once.
+run consume -t blocks -g failing --extra '{"start": "earliest"}' --max-events 3 \
+  --exec 'cat >/dev/null; exit 3'
+check
+[[ $RC -eq 0 ]] || fail "consume --exec exit $RC"
+check
+grep -q "dead-lettered" "$ERR" || fail "no dead-letter line on stderr"
+run dlq list blocks
+check
+[[ $RC -eq 0 ]] || fail "dlq list exit $RC"
+expect_lines 3
+expect_grep '"original_topic": "blocks"'
+expect_grep '"attempts": "3"'
+run dlq replay blocks
+expect_ok
+expect_stdout "replayed 3 dead letter(s)"
+run dlq replay blocks
+expect_ok
+expect_stdout "replayed 0 dead letter(s)"
+
+# --exec succeeding gets the line on stdin.
+run consume -t blocks -g exec-ok --extra '{"start": "earliest"}' --max-events 1 \
+  --exec "cat >>$SCRATCH/exec.out"
+check
+grep -q '"xblock_info"' "$SCRATCH/exec.out" || fail "--exec got no event on stdin"
+
+run lag -g printer blocks --json
+expect_ok
+expect_grep '"pending": 0'
+
+# config check: every error with its place, exit 1.
+printf 'EVENT_BUS_CONSUMER_RETRIES: many\n' >"$SCRATCH/bad.yaml"
+run config check --config "$SCRATCH/bad.yaml"
+expect_error 1 "bad.yaml:1" "EVENT_BUS_CONSUMER_RETRIES"
+printf 'EVENT_BUS_KAFKA_API_SECRET: hunter2\nEVENT_BUS_TOPIC_PREFIX: dev\n' >"$SCRATCH/ok.yaml"
+run --config "$SCRATCH/ok.yaml" config check
+expect_ok
+expect_grep '"EVENT_BUS_TOPIC_PREFIX": "dev"'
+check
+! grep -q hunter2 "$OUT" || fail "a secret was printed"
+
+finish
