@@ -118,9 +118,9 @@ int main(void)
         return 1;
     }
     char err[EDXBUS_ERRSTR_SIZE] = "";
-    struct result encode = {"encode", 1e9}, meta = {"metadata", 1e9}, send_noop = {"send_noop", 1e9},
-                  send_enc = {"send_encoded", 1e9}, backend = {"backend_async", 1e9},
-                  produce = {"send_produce", 1e9};
+    struct result encode = {"encode", 1e9}, meta = {"metadata", 1e9},
+                  send_noop = {"send_noop", 1e9}, send_enc = {"send_encoded", 1e9},
+                  backend = {"backend_async", 1e9}, produce = {"send_produce", 1e9};
 
     edxbus_bus_t *bus = edxbus_bus_new(conf_for(NULL), err, sizeof err);
     if (bus == NULL) {
@@ -179,9 +179,14 @@ int main(void)
             fprintf(stderr, "bench_bus: %s\n", err);
             break;
         }
-        struct edxbus_msg m = {.topic = "dev-enrollments", .value = b.data, .value_len = b.len,
-                               .metadata = &md, .key = (const uint8_t *)"\x08" "abcd",
-                               .key_len = 5, .key_schema = "{\"name\": \"k\", \"type\": \"string\"}",
+        struct edxbus_msg m = {.topic = "dev-enrollments",
+                               .value = b.data,
+                               .value_len = b.len,
+                               .metadata = &md,
+                               .key = (const uint8_t *)"\x08"
+                                                       "abcd",
+                               .key_len = 5,
+                               .key_schema = "{\"name\": \"k\", \"type\": \"string\"}",
                                .value_schema = edxbus_event_type_schema_text(et)};
         double t0 = now_s();
         for (int i = 0; i < N_BROKER; i++) {

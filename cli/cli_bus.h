@@ -15,7 +15,10 @@
 #include "edxbus/edxbus.h"
 
 /** The option row every bus command adds to its table: {"config", 0, true}. */
-#define CLI_BUS_CONFIG_OPT {"config", 0, true}
+#define CLI_BUS_CONFIG_OPT                                                                         \
+    {                                                                                              \
+        "config", 0, true                                                                          \
+    }
 
 /** Build the settings (see above) from @p config_path (NULL: EDXBUS_CONFIG, else none).
  *  Returns new, or NULL after reporting (*@p rc gets the exit code: 2 for a bad file). */

@@ -55,8 +55,8 @@ static edxbus_err_t format_line(struct consume *c, const edxbus_event_t *ev, cha
     if (err == EDXBUS_OK && value == NULL)
         err = EDXBUS_ERR_NOMEM;
     if (err == EDXBUS_OK)
-        err = edxbus_event_decode_to_text(edxbus_event_get_type(ev), value, len, &c->line,
-                                          errstr, errstr_size);
+        err = edxbus_event_decode_to_text(edxbus_event_get_type(ev), value, len, &c->line, errstr,
+                                          errstr_size);
     if (err == EDXBUS_OK)
         err = edxbus_buf_puts(&c->line, "}\n");
     return err;
@@ -126,8 +126,7 @@ static edxbus_err_t exec_receiver(const edxbus_event_t *ev, void *opaque, char *
     if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
         return EDXBUS_OK;
     if (WIFEXITED(status))
-        snprintf(errstr, errstr_size, "--exec command exited with status %d",
-                 WEXITSTATUS(status));
+        snprintf(errstr, errstr_size, "--exec command exited with status %d", WEXITSTATUS(status));
     else
         snprintf(errstr, errstr_size, "--exec command killed by signal %d",
                  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
@@ -137,10 +136,10 @@ static edxbus_err_t exec_receiver(const edxbus_event_t *ev, void *opaque, char *
 int cmd_consume(struct cli *cli, int argc, char **argv)
 {
     static const struct cli_opt opts[] = {
-        {"topic", 't', true},      {"group", 'g', true}, {"extra", 0, true},
-        {"print", 0, false},       {"exec", 0, true},    {"max-events", 'n', true},
-        {"offset-time", 0, true},  {"name", 0, true},    CLI_BUS_CONFIG_OPT,
-        {"group-id", 0, true},     {NULL, 0, false},
+        {"topic", 't', true},     {"group", 'g', true}, {"extra", 0, true},
+        {"print", 0, false},      {"exec", 0, true},    {"max-events", 'n', true},
+        {"offset-time", 0, true}, {"name", 0, true},    CLI_BUS_CONFIG_OPT,
+        {"group-id", 0, true},    {NULL, 0, false},
     };
     const char *topic = NULL, *group = NULL, *extra_arg = NULL, *exec_cmd = NULL;
     const char *offset_time = NULL, *name = NULL, *config = NULL;
@@ -191,8 +190,9 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
         }
     }
     if (topic == NULL || group == NULL)
-        return cli_error(cli, CLI_USAGE, "-t TOPIC and -g GROUP are required (see edxbus "
-                                         "consume --help)");
+        return cli_error(cli, CLI_USAGE,
+                         "-t TOPIC and -g GROUP are required (see edxbus "
+                         "consume --help)");
     json_t *extra = NULL;
     if (extra_arg != NULL) {
         extra = cli_json_arg(cli, "--extra", extra_arg);
@@ -200,8 +200,9 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
             return CLI_USAGE;
         if (!json_is_object(extra)) {
             json_decref(extra);
-            return cli_error(cli, CLI_USAGE, "--extra: expected a JSON object, e.g. "
-                                             "{\"start\": \"earliest\"}");
+            return cli_error(cli, CLI_USAGE,
+                             "--extra: expected a JSON object, e.g. "
+                             "{\"start\": \"earliest\"}");
         }
     }
     if (offset_time != NULL) {
@@ -247,8 +248,8 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
     char err[EDXBUS_ERRSTR_SIZE] = "";
     cons = edxbus_consumer_new(bus, &cfg, err, sizeof err);
     if (cons == NULL) {
-        rc = cli_error(cli, strstr(err, "--extra") || strstr(err, "offset_time") ? CLI_USAGE
-                                                                                 : CLI_FAIL,
+        rc = cli_error(cli,
+                       strstr(err, "--extra") || strstr(err, "offset_time") ? CLI_USAGE : CLI_FAIL,
                        "%s", err);
         goto out;
     }

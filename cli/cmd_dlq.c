@@ -13,8 +13,8 @@
 
 #include "cli_bus.h"
 
-static const char *const dlq_headers[] = {"original_topic", "original_position", "group",
-                                          "attempts", "error", NULL};
+static const char *const dlq_headers[] = {
+    "original_topic", "original_position", "group", "attempts", "error", NULL};
 
 struct dlq_list {
     struct cli *cli;

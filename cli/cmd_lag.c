@@ -94,7 +94,8 @@ int cmd_lag(struct cli *cli, int argc, char **argv)
                "undelivered", "idle_ms");
     size_t i;
     const json_t *row;
-    json_array_foreach(out, i, row) {
+    json_array_foreach(out, i, row)
+    {
         const json_t *c = json_object_get(row, "consumer");
         cli_printf(cli, "%-32s ", json_is_string(c) ? json_string_value(c) : "-");
         cell(cli, json_object_get(row, "partition"), 10);

@@ -28,8 +28,8 @@ struct produce {
     const char *type;
     json_t *metadata; /* --metadata object, or NULL */
     bool print_ids;
-    bool progress;    /* stderr is a terminal and the run is long */
-    uint64_t total;   /* events to send (0: unknown) */
+    bool progress;  /* stderr is a terminal and the run is long */
+    uint64_t total; /* events to send (0: unknown) */
     uint64_t sent, delivered, failed;
     char first_error[EDXBUS_ERRSTR_SIZE];
 };
@@ -39,8 +39,7 @@ static void on_delivery(void *opaque, const struct edxbus_delivery *d)
     struct produce *p = opaque;
     if (d->err != EDXBUS_OK) {
         if (p->failed++ == 0)
-            snprintf(p->first_error, sizeof p->first_error, "event %s: %s", d->event_id,
-                     d->errstr);
+            snprintf(p->first_error, sizeof p->first_error, "event %s: %s", d->event_id, d->errstr);
         return;
     }
     p->delivered++;
@@ -76,9 +75,8 @@ static int send_one(struct produce *p, const json_t *data, const char *where, bo
                 return cli_error(p->cli, CLI_USAGE,
                                  "--metadata: event_type \"%s\" differs from --event-type %s",
                                  md.event_type, p->type);
-            e = edxbus_send_event_with_custom_metadata(p->bus, &md, data,
-                                                       EDXBUS_SEND_OWN_METADATA, &rep, err,
-                                                       sizeof err);
+            e = edxbus_send_event_with_custom_metadata(p->bus, &md, data, EDXBUS_SEND_OWN_METADATA,
+                                                       &rep, err, sizeof err);
         } else {
             e = edxbus_send_event(p->bus, p->type, data, 0, &rep, err, sizeof err);
         }
@@ -166,9 +164,9 @@ static json_t *read_events(struct cli *cli, const char *arg)
 int cmd_produce(struct cli *cli, int argc, char **argv)
 {
     static const struct cli_opt opts[] = {
-        {"event-type", 'e', true}, {"topic", 't', true},    {"key-field", 'k', true},
-        {"data", 'd', true},       {"count", 'n', true},    {"metadata", 'm', true},
-        {"print-ids", 0, false},   CLI_BUS_CONFIG_OPT,      {"signal", 0, true},
+        {"event-type", 'e', true}, {"topic", 't', true}, {"key-field", 'k', true},
+        {"data", 'd', true},       {"count", 'n', true}, {"metadata", 'm', true},
+        {"print-ids", 0, false},   CLI_BUS_CONFIG_OPT,   {"signal", 0, true},
         {NULL, 0, false},
     };
     const char *type = NULL, *topic = NULL, *key = NULL, *data_arg = NULL, *md_arg = NULL;
@@ -218,8 +216,9 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         }
     }
     if (type == NULL || data_arg == NULL)
-        return cli_error(cli, CLI_USAGE, "--event-type and --data are required "
-                                         "(see edxbus produce --help)");
+        return cli_error(cli, CLI_USAGE,
+                         "--event-type and --data are required "
+                         "(see edxbus produce --help)");
     const edxbus_event_type_t *et = cli_find_event(cli, type);
     if (et == NULL)
         return CLI_USAGE;
@@ -239,8 +238,9 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
     if (md_arg != NULL) {
         p.metadata = cli_json_arg(cli, "--metadata", md_arg);
         if (p.metadata == NULL || !json_is_object(p.metadata)) {
-            rc = cli_error(cli, CLI_USAGE, "--metadata: expected a JSON object of metadata "
-                                           "fields, e.g. {\"source\": \"openedx/lms/web\"}");
+            rc = cli_error(cli, CLI_USAGE,
+                           "--metadata: expected a JSON object of metadata "
+                           "fields, e.g. {\"source\": \"openedx/lms/web\"}");
             goto out_events;
         }
     }
@@ -253,8 +253,8 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
     char err[EDXBUS_ERRSTR_SIZE] = "";
     edxbus_err_t e = EDXBUS_OK;
     if (topic != NULL) {
-        json_t *routing = json_pack("{s:{s:{s:s, s:b}}}", type, topic, "event_key_field", key,
-                                    "enabled", 1);
+        json_t *routing =
+            json_pack("{s:{s:{s:s, s:b}}}", type, topic, "event_key_field", key, "enabled", 1);
         e = edxbus_conf_set_json(conf, "EVENT_BUS_PRODUCER_CONFIG", routing, err, sizeof err);
         json_decref(routing);
     }
@@ -274,14 +274,13 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         if (why != NULL)
             rc = cli_error(cli, CLI_FAIL, "no producer: %s", why);
         else
-            rc = cli_error(cli, CLI_USAGE,
-                           "EVENT_BUS_PRODUCER_CONFIG routes nothing; give --topic");
+            rc =
+                cli_error(cli, CLI_USAGE, "EVENT_BUS_PRODUCER_CONFIG routes nothing; give --topic");
         goto out_bus;
     }
     if (edxbus_signal_receiver_count(edxbus_bus_signal(p.bus, type)) == 0) {
         rc = cli_error(cli, CLI_USAGE,
-                       "EVENT_BUS_PRODUCER_CONFIG does not route %s; give --topic or add it",
-                       type);
+                       "EVENT_BUS_PRODUCER_CONFIG does not route %s; give --topic or add it", type);
         goto out_bus;
     }
 
@@ -307,8 +306,7 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
             rc = cli_error(cli, CLI_FAIL, "flush: %s", err);
         if (rc == CLI_OK && p.failed > 0)
             rc = cli_error(cli, CLI_FAIL, "%llu of %llu events not delivered; first: %s",
-                           (unsigned long long)p.failed, (unsigned long long)p.sent,
-                           p.first_error);
+                           (unsigned long long)p.failed, (unsigned long long)p.sent, p.first_error);
     }
     if (fflush(stdout) != 0 && rc == CLI_OK)
         rc = cli_error(cli, CLI_FAIL, "cannot write to standard output");

@@ -15,18 +15,18 @@
 #ifndef EDXBUS_EDXBUS_H
 #define EDXBUS_EDXBUS_H
 
-#include "edxbus/error.h"
-#include "edxbus/buf.h"
-#include "edxbus/conf.h"
-#include "edxbus/metadata.h"
 #include "edxbus/avro.h"
-#include "edxbus/catalog.h"
 #include "edxbus/backend.h"
-#include "edxbus/signal.h"
-#include "edxbus/producer.h"
+#include "edxbus/buf.h"
 #include "edxbus/bus.h"
-#include "edxbus/routing.h"
+#include "edxbus/catalog.h"
+#include "edxbus/conf.h"
 #include "edxbus/consumer.h"
+#include "edxbus/error.h"
+#include "edxbus/metadata.h"
+#include "edxbus/producer.h"
+#include "edxbus/routing.h"
+#include "edxbus/signal.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -66,8 +66,8 @@ EDXBUS_API edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxb
                                              char *errstr, size_t errstr_size);
 
 /** Wait until every queued event is reported, or @p timeout_ms passes (EDXBUS_ERR_TIMEOUT). */
-EDXBUS_API edxbus_err_t edxbus_producer_flush(edxbus_producer_t *prod, int timeout_ms,
-                                              char *errstr, size_t errstr_size);
+EDXBUS_API edxbus_err_t edxbus_producer_flush(edxbus_producer_t *prod, int timeout_ms, char *errstr,
+                                              size_t errstr_size);
 
 /** The full topic for @p topic under the producer's EVENT_BUS_TOPIC_PREFIX. Borrowed until the
  *  next call on @p prod. */

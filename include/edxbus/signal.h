@@ -147,8 +147,8 @@ EDXBUS_API edxbus_err_t edxbus_signal_send(edxbus_signal_t *sig, const json_t *d
  *  receiver asks for one). The bytes are trusted, not checked. */
 EDXBUS_API edxbus_err_t edxbus_signal_send_encoded(edxbus_signal_t *sig, const uint8_t *value,
                                                    size_t len, unsigned flags,
-                                                   struct edxbus_send_report *report,
-                                                   char *errstr, size_t errstr_size);
+                                                   struct edxbus_send_report *report, char *errstr,
+                                                   size_t errstr_size);
 
 /** Re-emit an event with the metadata it already has (@p md, whose event_type selects the
  *  signal); receivers see it marked as coming from the bus, so it is never produced again

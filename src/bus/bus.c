@@ -62,8 +62,8 @@ edxbus_signal_t *edxbus__bus_signal_of(edxbus_bus_t *bus, const edxbus_event_typ
 }
 
 /* EVENT_BUS_SCHEMA_PATH: one directory, several separated by ':', or a JSON list of them. */
-static edxbus_err_t load_schema_dirs(edxbus_catalog_t *cat, const edxbus_conf_t *conf,
-                                     char *errstr, size_t errstr_size)
+static edxbus_err_t load_schema_dirs(edxbus_catalog_t *cat, const edxbus_conf_t *conf, char *errstr,
+                                     size_t errstr_size)
 {
     const json_t *v = edxbus_conf_get(conf, "EVENT_BUS_SCHEMA_PATH");
     if (v == NULL || json_is_null(v))
@@ -71,7 +71,8 @@ static edxbus_err_t load_schema_dirs(edxbus_catalog_t *cat, const edxbus_conf_t 
     if (json_is_array(v)) {
         size_t i;
         const json_t *item;
-        json_array_foreach(v, i, item) {
+        json_array_foreach(v, i, item)
+        {
             if (!json_is_string(item))
                 continue;
             edxbus_err_t err =
@@ -150,13 +151,14 @@ static void setup_producer(edxbus_bus_t *bus)
     if (bus->producer_problem != NULL) {
         edxbus_producer_destroy(bus->prod);
         bus->prod = NULL;
-        edxbus_conf_log(bus->conf, EDXBUS_LOG_WARNING,
-                        "event bus producer inactive: %s", bus->producer_problem);
+        edxbus_conf_log(bus->conf, EDXBUS_LOG_WARNING, "event bus producer inactive: %s",
+                        bus->producer_problem);
         return;
     }
     size_t ntypes = bus->prod != NULL ? edxbus_routing_count(bus->routing) : 0;
     for (size_t i = 0; i < ntypes; i++) {
-        edxbus_signal_t *sig = edxbus_bus_signal(bus, edxbus_routing_event_type_at(bus->routing, i));
+        edxbus_signal_t *sig =
+            edxbus_bus_signal(bus, edxbus_routing_event_type_at(bus->routing, i));
         if (sig == NULL)
             continue;
         if (edxbus_signal_connect(sig, PRODUCER_RECEIVER_NAME, edxbus__producer_receiver, bus) !=

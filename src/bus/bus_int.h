@@ -35,7 +35,7 @@ struct edxbus_signal {
 
 struct edxbus_event {
     const edxbus_event_type_t *et;
-    const json_t *data;  /* borrowed, or data_owned, or NULL until asked for */
+    const json_t *data; /* borrowed, or data_owned, or NULL until asked for */
     json_t *data_owned;
     const uint8_t *value; /* borrowed, or value_buf.data, or NULL until asked for */
     size_t value_len;
@@ -63,9 +63,8 @@ void edxbus__event_fini(struct edxbus_event *ev);
 /** Call the receivers of @p sig on @p ev. @p done (may be NULL) has one flag per receiver:
  *  receivers already done are skipped, and each one that succeeds is marked done (the worker's
  *  retries call only the failed ones). @p report is reset first except its results/cap. */
-edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *ev,
-                                     unsigned flags, bool *done,
-                                     struct edxbus_send_report *report, char *errstr,
+edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *ev, unsigned flags,
+                                     bool *done, struct edxbus_send_report *report, char *errstr,
                                      size_t errstr_size);
 
 /** Find the signal of an event type descriptor (NULL when not of this bus's catalog). */

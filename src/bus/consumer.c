@@ -91,8 +91,7 @@ static edxbus_err_t parse_time_ms(const char *text, int64_t *ms, char *errstr, s
 {
     struct edxbus_metadata md = {0};
     char err[EDXBUS_ERRSTR_SIZE];
-    if (edxbus_metadata_set_field(&md, "time", text, strlen(text), err, sizeof err) !=
-        EDXBUS_OK) {
+    if (edxbus_metadata_set_field(&md, "time", text, strlen(text), err, sizeof err) != EDXBUS_OK) {
         edxbus__errf(errstr, errstr_size,
                      "offset_time: \"%s\" is not an ISO-8601 time with an offset; expected e.g. "
                      "2024-05-01T00:00:00+00:00",
@@ -104,16 +103,16 @@ static edxbus_err_t parse_time_ms(const char *text, int64_t *ms, char *errstr, s
 }
 
 static edxbus_err_t read_extra(const struct edxbus_consumer_config *cfg,
-                               struct edxbus_consumer_opts *opts, char *errstr,
-                               size_t errstr_size)
+                               struct edxbus_consumer_opts *opts, char *errstr, size_t errstr_size)
 {
     const json_t *extra = cfg->extra;
     opts->start_time_ms = cfg->start_time_ms;
     if (extra == NULL || json_is_null(extra))
         return EDXBUS_OK;
     if (!json_is_object(extra)) {
-        edxbus__errf(errstr, errstr_size, "--extra: expected a JSON object, e.g. "
-                                          "{\"start\": \"earliest\"}");
+        edxbus__errf(errstr, errstr_size,
+                     "--extra: expected a JSON object, e.g. "
+                     "{\"start\": \"earliest\"}");
         return EDXBUS_ERR_INVALID_ARG;
     }
     const json_t *start = json_object_get(extra, "start");
@@ -199,12 +198,13 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
     cons->dlq_enabled = edxbus_conf_get_bool(conf, "EVENT_BUS_DEAD_LETTER_ENABLED", true);
     cons->errors_limit = setting_int(conf, ops, "CONSUMER_CONSECUTIVE_ERRORS_LIMIT",
                                      "EVENT_BUS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", 0);
-    cons->poll_failure_sleep_ms = setting_seconds_ms(conf, ops, "CONSUMER_POLL_FAILURE_SLEEP", 1000);
+    cons->poll_failure_sleep_ms =
+        setting_seconds_ms(conf, ops, "CONSUMER_POLL_FAILURE_SLEEP", 1000);
     int64_t poll_ms = setting_seconds_ms(conf, ops, "CONSUMER_POLL_TIMEOUT", 500);
     /* Short slices so a stop request is noticed within half a second. */
     cons->poll_slice_ms = (int)(poll_ms <= 0 ? 1 : (poll_ms > 500 ? 500 : poll_ms));
-    cons->audit = setting_bool(conf, ops, "AUDIT_LOGGING_ENABLED", "EVENT_BUS_AUDIT_LOGGING_ENABLED",
-                               true);
+    cons->audit =
+        setting_bool(conf, ops, "AUDIT_LOGGING_ENABLED", "EVENT_BUS_AUDIT_LOGGING_ENABLED", true);
     int64_t batch = edxbus_conf_get_int(conf, "EVENT_BUS_CONSUMER_BATCH_SIZE", 16);
     cons->batch_max = batch < 1 ? 1 : (size_t)batch;
 

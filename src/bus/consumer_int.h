@@ -8,8 +8,8 @@
 
 /* A writer schema named by the broker, resolved against the catalog's reader schema. */
 struct edxbus__resolver_entry {
-    char *text;                     /* the writer schema text, as the message named it */
-    const edxbus_event_type_t *et;  /* the reader */
+    char *text;                    /* the writer schema text, as the message named it */
+    const edxbus_event_type_t *et; /* the reader */
     edxbus_avro_schema_t *writer;
     edxbus_avro_resolver_t *res;
 };

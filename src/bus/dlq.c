@@ -87,8 +87,9 @@ static edxbus_err_t open_dlq(const edxbus_conf_t *conf, const char *topic, const
     if (name == NULL || name[0] == '\0')
         name = edxbus_conf_get_str(conf, "EVENT_BUS_PRODUCER", NULL);
     if (name == NULL || name[0] == '\0') {
-        edxbus__errf(errstr, errstr_size, "EVENT_BUS_CONSUMER: not set; expected sqlite, redis, "
-                                          "kafka or /path/lib.so:symbol");
+        edxbus__errf(errstr, errstr_size,
+                     "EVENT_BUS_CONSUMER: not set; expected sqlite, redis, "
+                     "kafka or /path/lib.so:symbol");
         return EDXBUS_ERR_CONF;
     }
     *ops = edxbus_backend_find(name, "EVENT_BUS_CONSUMER", errstr, errstr_size);
@@ -146,8 +147,8 @@ edxbus_err_t edxbus_dlq_replay(const edxbus_conf_t *conf, const char *topic, uin
     char *dlq_topic = NULL;
     uint64_t n = 0;
     edxbus_catalog_t *cat = NULL;
-    edxbus_err_t err = open_dlq(conf, topic, EDXBUS_DLQ_REPLAY_GROUP, &ops, &be, &dlq_topic,
-                                errstr, errstr_size);
+    edxbus_err_t err =
+        open_dlq(conf, topic, EDXBUS_DLQ_REPLAY_GROUP, &ops, &be, &dlq_topic, errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out;
     err = ops->producer_open(conf, &prod, errstr, errstr_size);
@@ -167,9 +168,9 @@ edxbus_err_t edxbus_dlq_replay(const edxbus_conf_t *conf, const char *topic, uin
                 size_t len = strlen(dl->topic);
                 orig = len > 4 ? strndup(dl->topic, len - 4) : strdup(dl->topic);
             }
-            const edxbus_event_type_t *et =
-                dl->metadata != NULL && cat != NULL ? edxbus_catalog_find(cat, dl->metadata->event_type)
-                                                    : NULL;
+            const edxbus_event_type_t *et = dl->metadata != NULL && cat != NULL
+                                                ? edxbus_catalog_find(cat, dl->metadata->event_type)
+                                                : NULL;
             struct edxbus_msg m = {
                 .topic = orig,
                 .key = dl->key,

@@ -166,7 +166,8 @@ static const json_t *find_named(const json_t *node, const char *name)
     if (json_is_array(node)) {
         size_t i;
         const json_t *item;
-        json_array_foreach(node, i, item) {
+        json_array_foreach(node, i, item)
+        {
             const json_t *r = find_named(item, name);
             if (r != NULL)
                 return r;
@@ -219,7 +220,8 @@ static void resolve_key(const edxbus_event_type_t *et, const char *path, struct 
         field = NULL;
         size_t i;
         const json_t *f;
-        json_array_foreach(json_object_get(record, "fields"), i, f) {
+        json_array_foreach(json_object_get(record, "fields"), i, f)
+        {
             const char *fname = json_string_value(json_object_get(f, "name"));
             if (fname != NULL && strcmp(fname, seg) == 0) {
                 field = f;
@@ -260,8 +262,7 @@ static void resolve_key(const edxbus_event_type_t *et, const char *path, struct 
             break;
         }
         if (!json_is_object(type) || json_object_get(type, "fields") == NULL) {
-            snprintf(err, sizeof err, "event_key_field \"%s\": \"%s\" is not a record", path,
-                     seg);
+            snprintf(err, sizeof err, "event_key_field \"%s\": \"%s\" is not a record", path, seg);
             break;
         }
         record = type;
@@ -338,8 +339,8 @@ static edxbus_err_t encode_key(edxbus_producer_t *prod, const struct key_entry *
     }
     edxbus__errf(errstr, errstr_size, "event_key_field \"%s\": %s in the event data", e->path,
                  v == NULL || json_is_null(v) ? "null"
-                 : e->kind == KEY_STRING     ? "expected a string"
-                                             : "expected an integer");
+                 : e->kind == KEY_STRING      ? "expected a string"
+                                              : "expected an integer");
     return EDXBUS_ERR_ENCODE;
 }
 
@@ -374,8 +375,7 @@ edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t 
 {
     if (edxbus_event_is_from_bus(ev)) {
         edxbus__errf(errstr, errstr_size,
-                     "event %s came from the event bus; it is never produced again",
-                     ev->md->id);
+                     "event %s came from the event bus; it is never produced again", ev->md->id);
         return EDXBUS_ERR_STATE;
     }
     struct edxbus_msg msg = {

@@ -206,8 +206,8 @@ static void report_reset(struct edxbus_send_report *report)
     report->disabled = false;
 }
 
-static edxbus_err_t disabled(edxbus_signal_t *sig, struct edxbus_send_report *report,
-                             char *errstr, size_t errstr_size)
+static edxbus_err_t disabled(edxbus_signal_t *sig, struct edxbus_send_report *report, char *errstr,
+                             size_t errstr_size)
 {
     if (report != NULL)
         report->disabled = true;
@@ -217,9 +217,8 @@ static edxbus_err_t disabled(edxbus_signal_t *sig, struct edxbus_send_report *re
     return EDXBUS_ERR_STATE;
 }
 
-edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *ev,
-                                     unsigned flags, bool *done,
-                                     struct edxbus_send_report *report, char *errstr,
+edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *ev, unsigned flags,
+                                     bool *done, struct edxbus_send_report *report, char *errstr,
                                      size_t errstr_size)
 {
     struct edxbus_send_report local = {0};
@@ -336,8 +335,8 @@ static edxbus_err_t unknown_type(edxbus_bus_t *bus, const char *event_type, char
 {
     const char *near = edxbus_catalog_suggest(bus->cat, event_type);
     if (near != NULL)
-        edxbus__errf(errstr, errstr_size, "unknown event type \"%s\"; did you mean %s?",
-                     event_type, near);
+        edxbus__errf(errstr, errstr_size, "unknown event type \"%s\"; did you mean %s?", event_type,
+                     near);
     else
         edxbus__errf(errstr, errstr_size,
                      "unknown event type \"%s\"; `edxbus events list` shows the known ones",
@@ -346,8 +345,7 @@ static edxbus_err_t unknown_type(edxbus_bus_t *bus, const char *event_type, char
 }
 
 edxbus_err_t edxbus_signal_send(edxbus_signal_t *sig, const json_t *data, unsigned flags,
-                                struct edxbus_send_report *report, char *errstr,
-                                size_t errstr_size)
+                                struct edxbus_send_report *report, char *errstr, size_t errstr_size)
 {
     return send_common(sig, data, NULL, 0, NULL, flags, report, errstr, errstr_size);
 }
@@ -374,8 +372,8 @@ edxbus_err_t edxbus_send_event(edxbus_bus_t *bus, const char *event_type, const 
 edxbus_err_t edxbus_send_event_with_custom_metadata(edxbus_bus_t *bus,
                                                     const struct edxbus_metadata *md,
                                                     const json_t *data, unsigned flags,
-                                                    struct edxbus_send_report *report,
-                                                    char *errstr, size_t errstr_size)
+                                                    struct edxbus_send_report *report, char *errstr,
+                                                    size_t errstr_size)
 {
     edxbus_signal_t *sig = edxbus_bus_signal(bus, md->event_type);
     if (sig == NULL)

@@ -305,10 +305,9 @@ edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, 
         if (handled != NULL)
             (*handled)++;
         if (cons->errors_limit > 0 && cons->consecutive_errors >= cons->errors_limit) {
-            edxbus__errf(errstr, errstr_size,
-                         "%lld consecutive errors on %s (limit %lld); stopping",
-                         (long long)cons->consecutive_errors, cons->topic,
-                         (long long)cons->errors_limit);
+            edxbus__errf(
+                errstr, errstr_size, "%lld consecutive errors on %s (limit %lld); stopping",
+                (long long)cons->consecutive_errors, cons->topic, (long long)cons->errors_limit);
             return EDXBUS_ERR_FATAL;
         }
         if (cons->max_events > 0 && cons->stats.events >= cons->max_events)
@@ -333,8 +332,8 @@ edxbus_err_t edxbus_consumer_run(edxbus_consumer_t *cons, char *errstr, size_t e
         if (cons->max_events > 0 && cons->stats.events >= cons->max_events)
             break;
         char perr[EDXBUS_ERRSTR_SIZE] = "";
-        edxbus_err_t err = edxbus_consumer_poll_once(cons, cons->poll_slice_ms, NULL, perr,
-                                                     sizeof perr);
+        edxbus_err_t err =
+            edxbus_consumer_poll_once(cons, cons->poll_slice_ms, NULL, perr, sizeof perr);
         if (err == EDXBUS_OK)
             continue;
         if (err == EDXBUS_ERR_FATAL || !edxbus_err_is_retriable(err)) {

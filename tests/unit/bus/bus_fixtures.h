@@ -13,11 +13,11 @@
 #include "edxbus/edxbus.h"
 
 #define ENROLLMENT_TYPE "org.openedx.learning.course.enrollment.created.v1"
-#define ENROLLMENT_JSON                                                                         \
-    "{\"enrollment\": {\"user\": {\"id\": 42, \"is_active\": true, \"pii\": {\"username\": "    \
-    "\"ada\", \"email\": \"ada@example.com\", \"name\": \"Ada\"}}, \"course\": {\"course_key\": " \
-    "\"course-v1:edX+DemoX+2024\", \"display_name\": \"Demo\", \"start\": null, \"end\": null}, " \
-    "\"mode\": \"audit\", \"is_active\": true, \"creation_date\": "                             \
+#define ENROLLMENT_JSON                                                                            \
+    "{\"enrollment\": {\"user\": {\"id\": 42, \"is_active\": true, \"pii\": {\"username\": "       \
+    "\"ada\", \"email\": \"ada@example.com\", \"name\": \"Ada\"}}, \"course\": {\"course_key\": "  \
+    "\"course-v1:edX+DemoX+2024\", \"display_name\": \"Demo\", \"start\": null, \"end\": null}, "  \
+    "\"mode\": \"audit\", \"is_active\": true, \"creation_date\": "                                \
     "\"2024-05-01T10:00:00+00:00\", \"created_by\": null}}"
 
 /* Log lines caught from the conf's callback, one per line. */
@@ -123,15 +123,15 @@ struct fx_recorder {
     char id[EDXBUS_METADATA_ID_MAX];
     char source[EDXBUS_METADATA_TEXT_MAX];
     int64_t minorversion;
-    char *data;  /* json_dumps of the data, sorted keys */
-    int *order;  /* where to log the call order, or NULL */
+    char *data; /* json_dumps of the data, sorted keys */
+    int *order; /* where to log the call order, or NULL */
     int *order_n;
     int tag;
     volatile sig_atomic_t *stop_after; /* set to 1 after the call, or NULL */
 };
 
 static inline edxbus_err_t fx_record(const edxbus_event_t *ev, void *opaque, char *errstr,
-                              size_t errstr_size)
+                                     size_t errstr_size)
 {
     struct fx_recorder *r = opaque;
     r->calls++;

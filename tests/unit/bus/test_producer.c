@@ -6,10 +6,10 @@
 
 #include "unit/bus/bus_fixtures.h"
 
-#define ROUTES                                                                                  \
-    "{\"" ENROLLMENT_TYPE "\": {"                                                              \
+#define ROUTES                                                                                     \
+    "{\"" ENROLLMENT_TYPE "\": {"                                                                  \
     "\"enrollments\": {\"event_key_field\": \"enrollment.course.course_key\", \"enabled\": true}," \
-    "\"by-user\": {\"event_key_field\": \"enrollment.user.id\", \"enabled\": true},"           \
+    "\"by-user\": {\"event_key_field\": \"enrollment.user.id\", \"enabled\": true},"               \
     "\"off\": {\"event_key_field\": \"enrollment.course.course_key\", \"enabled\": false}}}"
 
 /* Read every message of @p full_topic (tail, from the start) into a JSON array of
@@ -20,8 +20,8 @@ static json_t *read_topic(const edxbus_bus_t *bus, const char *full_topic)
     const struct edxbus_backend_ops *ops = edxbus_backend_find("sqlite", NULL, err, sizeof err);
     if (ops == NULL)
         return NULL;
-    struct edxbus_consumer_opts opts = {.topic = full_topic, .start = "earliest",
-                                        .start_time_ms = -1};
+    struct edxbus_consumer_opts opts = {
+        .topic = full_topic, .start = "earliest", .start_time_ms = -1};
     void *be = NULL;
     if (ops->consumer_open(edxbus_bus_conf(bus), &opts, &be, err, sizeof err) != EDXBUS_OK) {
         fprintf(stderr, "read_topic: %s\n", err);
@@ -37,13 +37,12 @@ static json_t *read_topic(const edxbus_bus_t *bus, const char *full_topic)
             char hex[256] = "";
             for (size_t k = 0; k < m->key_len && k < 100; k++)
                 snprintf(hex + 2 * k, sizeof hex - 2 * k, "%02x", m->key[k]);
-            json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "key", hex, "id", m->metadata->id,
-                                  "type", m->metadata->event_type, "value_len",
-                                  (json_int_t)m->value_len);
+            json_t *o = json_pack("{s:s, s:s, s:s, s:I}", "key", hex, "id", m->metadata->id, "type",
+                                  m->metadata->event_type, "value_len", (json_int_t)m->value_len);
             for (size_t h = 0; h < m->nheaders; h++)
-                json_object_set_new(o, m->headers[h].name,
-                                    json_stringn((const char *)m->headers[h].value,
-                                                 m->headers[h].len));
+                json_object_set_new(
+                    o, m->headers[h].name,
+                    json_stringn((const char *)m->headers[h].value, m->headers[h].len));
             json_array_append_new(out, o);
         }
     }
@@ -69,8 +68,7 @@ TEST(test_routes_to_every_enabled_topic_with_prefix)
     ASSERT_EQ_INT(json_array_size(b), 1);
     ASSERT_EQ_INT(json_array_size(off), 0);
     ASSERT_EQ_INT(json_array_size(bare), 0);
-    ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(a, 0), "id")),
-                  rep.metadata.id);
+    ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(a, 0), "id")), rep.metadata.id);
     ASSERT_EQ_STR(json_string_value(json_object_get(json_array_get(a, 0), "type")),
                   ENROLLMENT_TYPE);
     /* Avro string "course-v1:edX+DemoX+2024" (24 bytes: zigzag 48 = 0x30) */

@@ -90,8 +90,8 @@ TEST(test_unknown_event_type_suggests)
     edxbus_bus_t *bus = plain_bus();
     json_t *data = fx_json(ENROLLMENT_JSON);
     char err[EDXBUS_ERRSTR_SIZE] = "";
-    ASSERT_EQ_INT(edxbus_send_event(bus, "org.openedx.learning.course.enrollment.created.v2",
-                                    data, 0, NULL, err, sizeof err),
+    ASSERT_EQ_INT(edxbus_send_event(bus, "org.openedx.learning.course.enrollment.created.v2", data,
+                                    0, NULL, err, sizeof err),
                   EDXBUS_ERR_NOT_FOUND);
     ASSERT_CONTAINS(err, "did you mean");
     json_decref(data);

@@ -6,9 +6,10 @@
 
 #include "unit/bus/bus_fixtures.h"
 
-#define ROUTES                                                                                  \
-    "{\"" ENROLLMENT_TYPE "\": {"                                                              \
-    "\"enrollments\": {\"event_key_field\": \"enrollment.course.course_key\", \"enabled\": true}}}"
+#define ROUTES                                                                                     \
+    "{\"" ENROLLMENT_TYPE "\": {"                                                                  \
+    "\"enrollments\": {\"event_key_field\": \"enrollment.course.course_key\", \"enabled\": "       \
+    "true}}}"
 
 static void send_n(edxbus_bus_t *bus, int n, char ids[][EDXBUS_METADATA_ID_MAX])
 {
@@ -28,8 +29,12 @@ static edxbus_consumer_t *consumer(edxbus_bus_t *bus, const char *group, const c
                                    uint64_t max, volatile sig_atomic_t *stop)
 {
     json_t *x = extra ? fx_json(extra) : NULL;
-    struct edxbus_consumer_config cfg = {.topic = "enrollments", .group = group, .extra = x,
-                                         .start_time_ms = -1, .max_events = max, .stop = stop};
+    struct edxbus_consumer_config cfg = {.topic = "enrollments",
+                                         .group = group,
+                                         .extra = x,
+                                         .start_time_ms = -1,
+                                         .max_events = max,
+                                         .stop = stop};
     char err[EDXBUS_ERRSTR_SIZE] = "";
     edxbus_consumer_t *cons = edxbus_consumer_new(bus, &cfg, err, sizeof err);
     json_decref(x);
@@ -118,9 +123,9 @@ TEST(test_failing_receiver_is_retried_then_dead_lettered)
     edxbus_signal_connect(sig, "ok", fx_record, &ok);
     edxbus_signal_connect(sig, "bad", fx_record, &bad);
     drain(cons);
-    ASSERT_EQ_INT(bad.calls, 3);  /* EVENT_BUS_CONSUMER_RETRIES: 3 tries in all */
+    ASSERT_EQ_INT(bad.calls, 3); /* EVENT_BUS_CONSUMER_RETRIES: 3 tries in all */
     ASSERT_EQ_INT(bad.attempt, 3);
-    ASSERT_EQ_INT(ok.calls, 1);   /* the receiver that succeeded is not called again */
+    ASSERT_EQ_INT(ok.calls, 1); /* the receiver that succeeded is not called again */
     const struct edxbus_consumer_stats *st = edxbus_consumer_stats(cons);
     ASSERT_EQ_INT(st->dead_lettered, 1);
     ASSERT_EQ_INT(st->retries, 2);
@@ -201,8 +206,10 @@ TEST(test_undecodable_message_is_dead_lettered_without_retries)
     ASSERT_EQ_INT(ops->producer_open(edxbus_bus_conf(bus), &be, err, sizeof err), EDXBUS_OK);
     struct edxbus_metadata md;
     edxbus_metadata_generate(&md, ENROLLMENT_TYPE, 0, "lms", err, sizeof err);
-    struct edxbus_msg m = {.topic = "enrollments", .value = (const uint8_t *)"\x07\x01",
-                           .value_len = 2, .metadata = &md};
+    struct edxbus_msg m = {.topic = "enrollments",
+                           .value = (const uint8_t *)"\x07\x01",
+                           .value_len = 2,
+                           .metadata = &md};
     ASSERT_EQ_INT(ops->produce(be, &m, NULL, NULL, err, sizeof err), EDXBUS_OK);
     ops->producer_close(be);
     struct fx_recorder r = {0};
@@ -269,8 +276,8 @@ TEST(test_offset_time_replays_from_a_time)
     ASSERT_EQ_INT(r.calls, 0);
     edxbus_consumer_destroy(cons);
     json_t *x = fx_json("{\"offset_time\": \"yesterday\"}");
-    struct edxbus_consumer_config cfg = {.topic = "enrollments", .group = "g", .extra = x,
-                                         .start_time_ms = -1};
+    struct edxbus_consumer_config cfg = {
+        .topic = "enrollments", .group = "g", .extra = x, .start_time_ms = -1};
     char err[EDXBUS_ERRSTR_SIZE] = "";
     ASSERT_TRUE(edxbus_consumer_new(bus, &cfg, err, sizeof err) == NULL);
     ASSERT_CONTAINS(err, "offset_time");
