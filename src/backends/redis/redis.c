@@ -10,6 +10,8 @@
  * a call fail instead of hang), authenticates (password, or ACL user and password), SELECTs the
  * database, and reconnects with doubling backoff after the connection breaks. hiredis marks a
  * context dead after any I/O error, so a failed command drops it and the next call reconnects.
+ * Commands are formatted by hiredis but sent by us with send(MSG_NOSIGNAL), so a server that
+ * went away cannot kill the process with SIGPIPE; hiredis reads and parses the replies.
  * Errors fall into the classes the worker acts on: AUTH (NOAUTH, WRONGPASS, NOPERM: fatal, never
  * retried), IO and TIMEOUT (retriable), BROKER (other error replies). Passwords never reach a
  * message or a log line: both name the URL in its masked form.
@@ -19,11 +21,10 @@
  * src/bus/conf_table.c.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include "backends/redis/redis_int.h"
@@ -51,35 +52,6 @@ static struct timeval ms_to_tv(int ms)
 {
     struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
     return tv;
-}
-
-void edxbus__redis_sigpipe_block(const struct redis_conn *conn, struct redis_sigpipe *g)
-{
-    g->active = conn->guard_sigpipe;
-    if (!g->active)
-        return;
-    sigset_t pipe_set;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &g->old);
-    /* Already blocked by the application: its business, and nothing of ours to undo. */
-    g->active = sigismember(&g->old, SIGPIPE) == 0;
-}
-
-void edxbus__redis_sigpipe_unblock(struct redis_sigpipe *g, bool failed)
-{
-    if (!g->active)
-        return;
-    /* SIGPIPE was not blocked before, so (with the default action) none could be pending
-     * then: one pending now is ours. Only a failed write can have raised it. */
-    sigset_t pipe_set, pending;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    if (failed && sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE) == 1) {
-        struct timespec zero = {0, 0};
-        sigtimedwait(&pipe_set, NULL, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
 }
 
 bool edxbus__redis_reply_is(const redisReply *reply, const char *code)
@@ -147,6 +119,31 @@ void edxbus__redis_conn_read_timeout(struct redis_conn *conn, int ms)
         conn->cur_timeout_ms = ms;
 }
 
+edxbus_err_t edxbus__redis_conn_send(struct redis_conn *conn, const char *data, size_t len,
+                                     const char *what, char *errstr, size_t errstr_size)
+{
+    while (len > 0) {
+        ssize_t n = send(conn->ctx->fd, data, len, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            /* A blocking socket whose write timeout expired fails with EAGAIN. */
+            bool timeout = errno == EAGAIN || errno == EWOULDBLOCK;
+            if (timeout)
+                snprintf(errstr, errstr_size, "redis: %s: %s did not take the command within %d ms",
+                         what, conn->url.display, conn->io_timeout_ms);
+            else
+                snprintf(errstr, errstr_size, "redis: %s: %s: %s", what, conn->url.display,
+                         strerror(errno));
+            edxbus__redis_conn_drop(conn);
+            return timeout ? EDXBUS_ERR_TIMEOUT : EDXBUS_ERR_IO;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return EDXBUS_OK;
+}
+
 edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const char **argv,
                                         const size_t *lens, redisReply **out, const char *what,
                                         char *errstr, size_t errstr_size)
@@ -156,15 +153,22 @@ edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const
         snprintf(errstr, errstr_size, "redis: %s: not connected to %s", what, conn->url.display);
         return EDXBUS_ERR_IO;
     }
-    struct redis_sigpipe guard;
-    edxbus__redis_sigpipe_block(conn, &guard);
-    redisReply *reply = redisCommandArgv(conn->ctx, argc, argv, lens);
-    edxbus__redis_sigpipe_unblock(&guard, reply == NULL);
-    if (reply == NULL)
+    char *cmd = NULL;
+    long long len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    if (len < 0) {
+        snprintf(errstr, errstr_size, "redis: %s: out of memory", what);
+        return EDXBUS_ERR_NOMEM;
+    }
+    edxbus_err_t err = edxbus__redis_conn_send(conn, cmd, (size_t)len, what, errstr, errstr_size);
+    redisFreeCommand(cmd);
+    if (err != EDXBUS_OK)
+        return err;
+    void *reply = NULL; /* the output buffer of hiredis is empty: this only reads */
+    if (redisGetReply(conn->ctx, &reply) != REDIS_OK || reply == NULL)
         return edxbus__redis_conn_io_error(conn, what, errstr, errstr_size);
     *out = reply;
-    if (reply->type == REDIS_REPLY_ERROR)
-        return edxbus__redis_reply_error(reply, what, errstr, errstr_size);
+    if ((*out)->type == REDIS_REPLY_ERROR)
+        return edxbus__redis_reply_error(*out, what, errstr, errstr_size);
     return EDXBUS_OK;
 }
 
@@ -199,8 +203,6 @@ static edxbus_err_t connect_once(struct redis_conn *conn, char *errstr, size_t e
     }
     conn->ctx = ctx;
     conn->cur_timeout_ms = 0;
-    struct sigaction sa;
-    conn->guard_sigpipe = sigaction(SIGPIPE, NULL, &sa) != 0 || sa.sa_handler == SIG_DFL;
     edxbus__redis_conn_read_timeout(conn, conn->io_timeout_ms);
     if (url->path == NULL)
         redisEnableKeepAlive(ctx);

@@ -14,7 +14,6 @@
 #define EDXBUS_REDIS_INT_H
 
 #include <hiredis/hiredis.h>
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -79,20 +78,14 @@ struct redis_conn {
     int io_timeout_ms;  /* connect, read and write timeout */
     int cur_timeout_ms; /* the read timeout the socket has now */
     bool audit;         /* EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED */
-    bool guard_sigpipe; /* SIGPIPE is at its default (fatal) action: block it on writes */
 };
 
-/** Writing to a socket the server closed raises SIGPIPE, which kills a process that kept the
- *  default action, and hiredis 0.14 cannot ask for MSG_NOSIGNAL. Around every write the
- *  backend blocks SIGPIPE for the calling thread and swallows one it caused (libpq's way),
- *  unless the application already ignores or handles the signal. */
-struct redis_sigpipe {
-    bool active; /* we blocked SIGPIPE and must restore the mask */
-    sigset_t old;
-};
-void edxbus__redis_sigpipe_block(const struct redis_conn *conn, struct redis_sigpipe *g);
-/** Restore the mask; @p failed: the write failed, so swallow the SIGPIPE it may have raised. */
-void edxbus__redis_sigpipe_unblock(struct redis_sigpipe *g, bool failed);
+/** Send @p len bytes of formatted commands on the connected @p conn. The backend writes the
+ *  socket itself with MSG_NOSIGNAL: hiredis 0.14 writes with write(), and a write to a socket
+ *  the server closed would raise SIGPIPE and kill a process that kept the default action.
+ *  hiredis only reads. Errors: EDXBUS_ERR_IO, EDXBUS_ERR_TIMEOUT (connection dropped). */
+edxbus_err_t edxbus__redis_conn_send(struct redis_conn *conn, const char *data, size_t len,
+                                     const char *what, char *errstr, size_t errstr_size);
 
 /** Read the settings, parse the URL and connect (retrying with backoff).
  *  Errors: EDXBUS_ERR_CONF, EDXBUS_ERR_AUTH (wrong password: never fatal-retried),

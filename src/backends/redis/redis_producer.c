@@ -15,8 +15,9 @@
  * a message naming its stream and event id; the core logs what it needs to replay it.
  *
  * Invariants: q holds, oldest first, every asynchronous message not yet reported; when the
- * connection is up, all of them have been appended to it (pumped or not) exactly once since it
- * was (re)made. Synchronous produce first settles the FIFO, so replies never interleave.
+ * connection is up, each of them is exactly once either sent on it or waiting in `out` (sent
+ * by the next pump) since it was (re)made. Synchronous produce first settles the FIFO, so
+ * replies never interleave. We write the socket ourselves (MSG_NOSIGNAL); hiredis only reads.
  */
 #include <errno.h>
 #include <poll.h>
@@ -46,6 +47,7 @@ struct redis_producer {
     int64_t max_len;           /* EVENT_BUS_REDIS_STREAM_MAX_LEN */
     struct redis_wire_cmd cmd; /* reused for every XADD */
     struct inflight **q;       /* ring buffer of messages in flight, oldest at head */
+    struct edxbus_buf out;     /* formatted commands not yet sent */
     size_t q_cap, q_head, q_len;
     size_t since_pump; /* messages appended since the last pump */
 };
@@ -190,34 +192,33 @@ static void settle_reply(struct redis_producer *prod, redisReply *reply)
     freeReplyObject(reply);
 }
 
-/* After a reconnect: append every message in flight again, oldest first. */
+/* After a reconnect: queue every message in flight again, oldest first (what the old
+ * connection had not sent is among them). */
 static edxbus_err_t resend_all(struct redis_producer *prod)
 {
+    edxbus_buf_reset(&prod->out);
     for (size_t i = 0; i < prod->q_len; i++) {
         struct inflight *f = q_at(prod, i);
-        if (redisAppendFormattedCommand(prod->conn.ctx, f->cmd, f->cmd_len) != REDIS_OK)
+        if (edxbus_buf_append(&prod->out, f->cmd, f->cmd_len) != EDXBUS_OK)
             return EDXBUS_ERR_NOMEM;
     }
     return EDXBUS_OK;
 }
 
-/* Write all pending output, then read replies until at most @p target messages are in flight
+/* Send all pending output, then read replies until at most @p target messages are in flight
  * (or, with @p target == SIZE_MAX, whatever is ready without waiting). Waits at most until
  * @p deadline_ms (monotonic; -1: one io timeout without progress counts as a dead server).
  * On an I/O error: EDXBUS_ERR_IO etc. with the connection dropped, the FIFO intact. */
 static edxbus_err_t pump_once(struct redis_producer *prod, size_t target, int64_t deadline_ms,
                               char *errstr, size_t errstr_size)
 {
+    edxbus_err_t err =
+        edxbus__redis_conn_send(&prod->conn, (const char *)prod->out.data, prod->out.len,
+                                "XADD (pipelined)", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    edxbus_buf_reset(&prod->out);
     redisContext *ctx = prod->conn.ctx;
-    int done = 0;
-    struct redis_sigpipe guard;
-    edxbus__redis_sigpipe_block(&prod->conn, &guard);
-    int rc = REDIS_OK;
-    while (!done && rc == REDIS_OK)
-        rc = redisBufferWrite(ctx, &done);
-    edxbus__redis_sigpipe_unblock(&guard, rc != REDIS_OK);
-    if (rc != REDIS_OK)
-        return edxbus__redis_conn_io_error(&prod->conn, "XADD (pipelined)", errstr, errstr_size);
     bool opportunistic = target == SIZE_MAX;
     for (;;) {
         void *reply = NULL;
@@ -317,6 +318,7 @@ edxbus_err_t edxbus__redis_producer_open(const edxbus_conf_t *conf, void **be, c
         return EDXBUS_ERR_CONF;
     }
     edxbus__redis_wire_cmd_init(&prod->cmd);
+    edxbus_buf_init(&prod->out);
     edxbus_err_t err = edxbus__redis_conn_open(&prod->conn, conf, errstr, errstr_size);
     if (err != EDXBUS_OK) {
         edxbus__redis_wire_cmd_fini(&prod->cmd);
@@ -377,11 +379,10 @@ static edxbus_err_t produce_async(struct redis_producer *prod, const struct edxb
     f->cmd_len = (size_t)len;
     if (q_push(prod, f) != EDXBUS_OK)
         goto nomem;
-    if (prod->conn.ctx != NULL &&
-        redisAppendFormattedCommand(prod->conn.ctx, f->cmd, f->cmd_len) != REDIS_OK)
-        edxbus__redis_conn_drop(&prod->conn); /* pump() reconnects and sends it again */
+    if (prod->conn.ctx != NULL && edxbus_buf_append(&prod->out, f->cmd, f->cmd_len) != EDXBUS_OK)
+        edxbus__redis_conn_drop(&prod->conn); /* pump() reconnects and queues it again */
     prod->since_pump++;
-    bool big = prod->conn.ctx != NULL && sdslen(prod->conn.ctx->obuf) >= PUMP_BYTES;
+    bool big = prod->out.len >= PUMP_BYTES;
     if (prod->since_pump >= PUMP_EVERY || big || prod->conn.ctx == NULL) {
         prod->since_pump = 0;
         char why[EDXBUS_ERRSTR_SIZE];
@@ -434,6 +435,7 @@ void edxbus__redis_producer_close(void *be)
         settle_all_failed(prod, EDXBUS_ERR_TIMEOUT, errstr);
     edxbus__redis_conn_close(&prod->conn);
     edxbus__redis_wire_cmd_fini(&prod->cmd);
+    edxbus_buf_fini(&prod->out);
     free(prod->q);
     free(prod);
 }
