@@ -25,19 +25,19 @@
 
 /* One group's rows of the lag report. */
 static edxbus_err_t lag_group(struct sq_db *db, int64_t gid, const char *group, int64_t next_id,
-                              const char *topic, json_t *arr, char *errstr, size_t errstr_size)
+                              int64_t hi, json_t *arr, char *errstr, size_t errstr_size)
 {
     sqlite3_stmt *st = NULL;
     int64_t undelivered = 0, total_pending = 0, now = edxbus__sq_now_ms();
     bool any = false;
     edxbus_err_t err = edxbus__sq_prepare(db,
-                                          "SELECT (SELECT count(*) FROM messages WHERE topic = ?1"
+                                          "SELECT (SELECT count(*) FROM messages WHERE id <= ?1"
                                           " AND id >= ?2), (SELECT count(*) FROM pending WHERE"
                                           " gid = ?3)",
                                           &st, "count undelivered", errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
-    sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, hi);
     sqlite3_bind_int64(st, 2, next_id);
     sqlite3_bind_int64(st, 3, gid);
     int rc = sqlite3_step(st);
@@ -97,11 +97,17 @@ edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const 
 {
     struct sq_db db;
     sqlite3_stmt *st = NULL;
+    json_t *arr = NULL;
     *out = NULL;
     edxbus_err_t err = edxbus__sq_db_open(&db, conf, false, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
-    json_t *arr = json_array();
+    int64_t tid = 0;
+    err = edxbus__sq_topic_id(&db, topic, false, &tid, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
+    int64_t hi = (tid << SQ_SEQ_BITS) | SQ_SEQ_MASK;
+    arr = json_array();
     if (arr == NULL) {
         err = EDXBUS_ERR_NOMEM;
         goto out_close;
@@ -124,7 +130,7 @@ edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const 
             break;
         found = true;
         err = lag_group(&db, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                        sqlite3_column_int64(st, 2), topic, arr, errstr, errstr_size);
+                        sqlite3_column_int64(st, 2), hi, arr, errstr, errstr_size);
         if (err != EDXBUS_OK)
             goto out_close;
     }

@@ -1,8 +1,8 @@
 /* src/backends/sqlite/sqlite_consumer.c — joining a group (or tailing), polling, acks, seeking.
  *
  * consumer_open() creates the group when it is new, at opts->start: "latest" (default: the
- * cursor goes past the newest row in the file), "earliest" (cursor 0) or a position (a row id:
- * that row is the first delivered). An existing group keeps its cursor. opts->start_time_ms
+ * cursor goes past the topic's newest message), "earliest" or a position (a message number:
+ * that message is the first delivered). An existing group keeps its cursor. opts->start_time_ms
  * >= 0 then moves the cursor to the first row of the topic stored at or after that time
  * (replay). The member registers under its name (default "<host>-<pid>"); a member that
  * restarts under the same name gets its unacknowledged messages first.
@@ -66,7 +66,7 @@ static const struct stmt_def STMTS[] = {
          true),
     STMT(st_cursor, "SELECT next_id FROM groups WHERE gid = ?1", true),
     STMT(st_new,
-         "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.topic = ?1 AND m.id >= ?2"
+         "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id <= ?1 AND m.id >= ?2"
          " ORDER BY m.id LIMIT ?3",
          false),
     STMT(st_pend,
@@ -77,7 +77,7 @@ static const struct stmt_def STMTS[] = {
          true),
     STMT(st_set_cursor, "UPDATE groups SET next_id = ?2 WHERE gid = ?1", true),
     STMT(st_unpend, "DELETE FROM pending WHERE gid = ?1 AND msg_id = ?2", true),
-    STMT(st_has_new, "SELECT 1 FROM messages WHERE topic = ?1 AND id >= ?2 LIMIT 1", false),
+    STMT(st_has_new, "SELECT 1 FROM messages WHERE id <= ?1 AND id >= ?2 LIMIT 1", false),
     STMT(st_dv, "PRAGMA data_version", false),
     STMT(st_count_own, "SELECT count(*) FROM pending WHERE gid = ?1 AND cid = ?2", true),
     STMT(st_idle_any,
@@ -89,42 +89,49 @@ static sqlite3_stmt **stmt_at(struct sq_consumer *cons, size_t i)
     return (sqlite3_stmt **)((char *)cons + STMTS[i].offset);
 }
 
-/* One-off query returning an integer, bound to (text, int). */
-static edxbus_err_t query_int(struct sq_consumer *cons, const char *sql, const char *topic,
-                              int64_t arg, int64_t def, int64_t *out, const char *what,
-                              char *errstr, size_t errstr_size)
+/* One-off query returning an integer, its parameters bound to @p a, @p b, @p c in turn. */
+static edxbus_err_t query_int(struct sq_consumer *cons, const char *sql, int64_t a, int64_t b,
+                              int64_t c, int64_t def, int64_t *out, const char *what, char *errstr,
+                              size_t errstr_size)
 {
     sqlite3_stmt *st = NULL;
+    const int64_t args[3] = {a, b, c};
     int rc = sqlite3_prepare_v2(cons->db.h, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return edxbus__sq_fail(&cons->db, rc, what, errstr, errstr_size);
-    if (sqlite3_bind_parameter_count(st) == 2) {
-        sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, arg);
-    }
+    for (int i = 0; i < sqlite3_bind_parameter_count(st) && i < 3; i++)
+        sqlite3_bind_int64(st, i + 1, args[i]);
     edxbus_err_t err = edxbus__sq_int(&cons->db, st, def, out, what, errstr, errstr_size);
     sqlite3_finalize(st);
     return err;
 }
 
-/* The row id a start or seek text means: "earliest", "latest" or a position. */
+/* The id a start or seek text means: "earliest", "latest" or a position (a seq). */
 static edxbus_err_t resolve(struct sq_consumer *cons, const char *text, int64_t *id, char *errstr,
                             size_t errstr_size)
 {
-    if (text == NULL || strcmp(text, "latest") == 0)
-        return query_int(cons, "SELECT COALESCE(MAX(id), 0) + 1 FROM messages", NULL, 0, 1, id,
-                         "find the latest position", errstr, errstr_size);
+    int64_t seq;
+    if (text == NULL || strcmp(text, "latest") == 0) {
+        edxbus_err_t err = query_int(cons,
+                                     "SELECT id FROM messages WHERE id >= ?1 AND id <= ?2"
+                                     " ORDER BY id DESC LIMIT 1",
+                                     cons->lo, cons->hi, 0, cons->lo, id,
+                                     "find the latest position", errstr, errstr_size);
+        *id += 1;
+        return err;
+    }
     if (strcmp(text, "earliest") == 0) {
-        *id = 0;
+        *id = cons->lo;
         return EDXBUS_OK;
     }
-    if (!edxbus__sq_parse_position(text, id)) {
+    if (!edxbus__sq_parse_position(text, &seq) || seq > SQ_SEQ_MASK) {
         snprintf(errstr, errstr_size,
-                 "sqlite: \"%s\" is not a position; expected \"earliest\", \"latest\" or a row "
-                 "id such as 42",
+                 "sqlite: \"%s\" is not a position; expected \"earliest\", \"latest\" or a "
+                 "message number such as 42",
                  text);
         return EDXBUS_ERR_INVALID_ARG;
     }
+    *id = cons->lo | seq;
     return EDXBUS_OK;
 }
 
@@ -132,11 +139,11 @@ static edxbus_err_t resolve_time(struct sq_consumer *cons, int64_t unix_ms, int6
                                  char *errstr, size_t errstr_size)
 {
     int64_t first;
-    edxbus_err_t err =
-        query_int(cons,
-                  "SELECT MIN(id) FROM messages WHERE topic = ?1 AND"
-                  " stored_ms >= ?2",
-                  cons->topic, unix_ms, -1, &first, "find a position by time", errstr, errstr_size);
+    edxbus_err_t err = query_int(cons,
+                                 "SELECT id FROM messages WHERE id >= ?1 AND id <= ?2 AND"
+                                 " stored_ms >= ?3 ORDER BY id LIMIT 1",
+                                 cons->lo, cons->hi, unix_ms, -1, &first, "find a position by time",
+                                 errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
     if (first >= 0) {
@@ -144,6 +151,16 @@ static edxbus_err_t resolve_time(struct sq_consumer *cons, int64_t unix_ms, int6
         return EDXBUS_OK;
     }
     return resolve(cons, "latest", id, errstr, errstr_size);
+}
+
+/* The topic's id range, creating the topic if needed (inside the caller's transaction). */
+static edxbus_err_t topic_range(struct sq_consumer *cons, char *errstr, size_t errstr_size)
+{
+    int64_t tid;
+    edxbus_err_t err = edxbus__sq_topic_id(&cons->db, cons->topic, true, &tid, errstr, errstr_size);
+    cons->lo = tid << SQ_SEQ_BITS;
+    cons->hi = cons->lo | SQ_SEQ_MASK;
+    return err;
 }
 
 static edxbus_err_t set_group_cursor(struct sq_consumer *cons, int64_t id, char *errstr,
@@ -164,6 +181,9 @@ static edxbus_err_t join_group(struct sq_consumer *cons, const struct edxbus_con
     edxbus_err_t err = edxbus__sq_begin(&cons->db, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
+    err = topic_range(cons, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_rollback;
     int rc = sqlite3_prepare_v2(cons->db.h,
                                 "SELECT gid, next_id FROM groups WHERE topic = ?1 AND name = ?2",
                                 -1, &st, NULL);
@@ -294,6 +314,15 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
         cons->own_after = -1;
         cons->beat_ms = edxbus__sq_now_ms();
     } else {
+        err = edxbus__sq_begin(&cons->db, errstr, errstr_size);
+        if (err == EDXBUS_OK)
+            err = topic_range(cons, errstr, errstr_size);
+        if (err == EDXBUS_OK)
+            err = edxbus__sq_commit(&cons->db, errstr, errstr_size);
+        else
+            edxbus__sq_rollback(&cons->db);
+        if (err != EDXBUS_OK)
+            goto out_close;
         err = opts->start_time_ms >= 0
                   ? resolve_time(cons, opts->start_time_ms, &cons->cursor, errstr, errstr_size)
                   : resolve(cons, opts->start, &cons->cursor, errstr, errstr_size);
@@ -321,7 +350,7 @@ static edxbus_err_t maybe_new(struct sq_consumer *cons, bool *yes, char *errstr,
         int64_t one;
         cons->data_version = dv;
         cons->checked = true;
-        sqlite3_bind_text(cons->st_has_new, 1, cons->topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(cons->st_has_new, 1, cons->hi);
         sqlite3_bind_int64(cons->st_has_new, 2, cons->cursor);
         err = edxbus__sq_int(&cons->db, cons->st_has_new, 0, &one, "look for new messages", errstr,
                              errstr_size);
@@ -409,7 +438,7 @@ edxbus_err_t edxbus__sq_ack(void *be, const struct edxbus_msg *msg, char *errstr
     int64_t id;
     if (cons->group == NULL)
         return EDXBUS_OK;
-    if (msg == NULL || !edxbus__sq_parse_position(msg->position, &id)) {
+    if (msg == NULL || !edxbus__sq_parse_position(msg->position, &id) || id > SQ_SEQ_MASK) {
         snprintf(errstr, errstr_size, "sqlite: ack: \"%s\" is not a position of this backend",
                  msg ? msg->position : "(null)");
         return EDXBUS_ERR_INVALID_ARG;
@@ -424,7 +453,7 @@ edxbus_err_t edxbus__sq_ack(void *be, const struct edxbus_msg *msg, char *errstr
         cons->acked = grown;
         cons->acked_cap = cap;
     }
-    cons->acked[cons->nacked++] = id;
+    cons->acked[cons->nacked++] = cons->lo | id;
     return EDXBUS_OK;
 }
 

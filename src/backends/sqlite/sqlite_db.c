@@ -27,14 +27,16 @@
 #include "edxbus/conf.h"
 
 static const char *const SCHEMA_SQL =
+    /* id = tid << SQ_SEQ_BITS | seq: a topic's rows are one range of the rowid, so reading a
+     * topic needs no index and an insert writes one table page (plain SQLite's cost). */
     "CREATE TABLE IF NOT EXISTS messages("
-    " id INTEGER PRIMARY KEY AUTOINCREMENT,"
-    " topic TEXT NOT NULL,"
+    " id INTEGER PRIMARY KEY,"
     " stored_ms INTEGER NOT NULL," /* when the producer committed it (ms since the epoch) */
     " event_type TEXT, event_id TEXT, minorversion INTEGER, source TEXT, sourcehost TEXT,"
     " time_us INTEGER, sourcelib TEXT," /* EventsMetadata; time in µs, exact */
     " key BLOB, value BLOB NOT NULL, headers BLOB);"
-    "CREATE INDEX IF NOT EXISTS messages_topic_id ON messages(topic, id);"
+    "CREATE TABLE IF NOT EXISTS topics("
+    " tid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS groups("
     " gid INTEGER PRIMARY KEY, topic TEXT NOT NULL, name TEXT NOT NULL,"
     " next_id INTEGER NOT NULL, created_ms INTEGER NOT NULL, UNIQUE(topic, name));"
@@ -331,6 +333,14 @@ edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, boo
         goto out_close;
 
     int v = user_version(db);
+    if (v > 0 && v < SQ_SCHEMA_VERSION) {
+        snprintf(errstr, errstr_size,
+                 "sqlite: %s has schema version %d, from a development build of edxbus; move it "
+                 "away or delete it",
+                 db->path, v);
+        err = EDXBUS_ERR_BROKER;
+        goto out_close;
+    }
     if (v > SQ_SCHEMA_VERSION) {
         snprintf(errstr, errstr_size,
                  "sqlite: %s has schema version %d; this edxbus knows up to %d; upgrade edxbus",
@@ -356,6 +366,41 @@ void edxbus__sq_db_close(struct sq_db *db)
     sqlite3_close_v2(db->h); /* statements a handle still holds are finalized by its owner */
     db->h = NULL;
     db->begin = db->commit = NULL;
+}
+
+edxbus_err_t edxbus__sq_topic_id(struct sq_db *db, const char *topic, bool create, int64_t *tid,
+                                 char *errstr, size_t errstr_size)
+{
+    sqlite3_stmt *st = NULL;
+    edxbus_err_t err = EDXBUS_OK;
+    *tid = 0;
+    if (create) {
+        err = edxbus__sq_prepare(db,
+                                 "INSERT INTO topics(name, created_ms) VALUES(?1, ?2)"
+                                 " ON CONFLICT(name) DO NOTHING",
+                                 &st, "prepare a topic insert", errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, edxbus__sq_now_ms());
+        err = edxbus__sq_exec(db, st, "create the topic", errstr, errstr_size);
+        sqlite3_finalize(st);
+        if (err != EDXBUS_OK)
+            return err;
+    }
+    err = edxbus__sq_prepare(db, "SELECT tid FROM topics WHERE name = ?1", &st,
+                             "prepare a topic lookup", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+    err = edxbus__sq_int(db, st, 0, tid, "look up the topic", errstr, errstr_size);
+    sqlite3_finalize(st);
+    if (err == EDXBUS_OK && *tid > SQ_TID_MAX) {
+        snprintf(errstr, errstr_size, "sqlite: %s holds more than %lld topics", db->path,
+                 (long long)SQ_TID_MAX);
+        err = EDXBUS_ERR_BROKER;
+    }
+    return err;
 }
 
 /* --- column forms -------------------------------------------------------------------------- */

@@ -3,9 +3,11 @@
  * The broker is one SQLite file in WAL mode shared by any number of producer and consumer
  * processes on one machine. Four tables (sqlite_db.c creates them):
  *
- *   messages(id, topic, stored_ms, key, value, <seven metadata columns>, headers)
- *       the log; id is the position (AUTOINCREMENT, so an id is never reused even after
- *       trimming), indexed by (topic, id)
+ *   messages(id, stored_ms, <seven metadata columns>, key, value, headers)
+ *       the log; id = tid << SQ_SEQ_BITS | seq, so a topic is one range of the rowid (no index
+ *       to maintain); seq counts from 1 per topic and is the position clients see. The newest
+ *       row of a topic is never trimmed, so max + 1 never reuses a position
+ *   topics(tid, name)                          topic names and their ids
  *   groups(gid, topic, name, next_id)          a consumer group's cursor: the first id not yet
  *                                              handed out to any member
  *   consumers(cid, gid, name, host, pid, pstart, seen_ms)
@@ -29,7 +31,10 @@
 #include "edxbus/buf.h"
 
 #define SQ_DEFAULT_PATH "edxbus.db"
-#define SQ_SCHEMA_VERSION 1     /* PRAGMA user_version of the layout above */
+#define SQ_SEQ_BITS 40 /* a message id is tid << SQ_SEQ_BITS | seq; its position is seq */
+#define SQ_SEQ_MASK ((INT64_C(1) << SQ_SEQ_BITS) - 1)
+#define SQ_TID_MAX ((INT64_C(1) << (63 - SQ_SEQ_BITS)) - 1)
+#define SQ_SCHEMA_VERSION 2     /* PRAGMA user_version of the layout above */
 #define SQ_BUSY_MS 5000         /* how long a writer waits for the file lock (ms) */
 #define SQ_HEARTBEAT_MS 5000    /* a polling member with nothing to do writes seen_ms this often */
 #define SQ_CLAIM_CHECK_MS 1000  /* how often a member looks for dead members' entries (ms) */
@@ -67,6 +72,7 @@ struct sq_consumer {
     pid_t pid;
     int64_t pstart;        /* our start time (/proc), to tell a reused pid */
     int64_t gid, cid;      /* group and member row ids */
+    int64_t lo, hi;        /* the topic's id range: tid << SQ_SEQ_BITS, | SQ_SEQ_MASK */
     int64_t cursor;        /* tail: next id to read; group: the group cursor as last seen */
     bool own_left;         /* entries taken before a restart may still be pending */
     int64_t own_after;     /* ... with ids above this one */
@@ -106,6 +112,11 @@ edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size
 #define SQ_MSG_COLS                                                                                \
     "m.id, m.stored_ms, m.event_type, m.event_id, m.minorversion, m.source, m.sourcehost,"         \
     " m.time_us, m.sourcelib, m.key, m.value, m.headers"
+
+/** The id of @p topic, creating it when @p create (inside the caller's write transaction);
+ *  *@p tid is 0 when it does not exist. */
+edxbus_err_t edxbus__sq_topic_id(struct sq_db *db, const char *topic, bool create, int64_t *tid,
+                                 char *errstr, size_t errstr_size);
 
 /** Open (and create, when @p create) the file named by EVENT_BUS_SQLITE_PATH: WAL mode, the
  *  synchronous level of EVENT_BUS_SQLITE_SYNCHRONOUS (default FULL), the schema. @p conf may be

@@ -8,12 +8,15 @@
  * every callback runs, in produce order, with the row id as position. A failed batch commit
  * reports the error to each message's callback; nothing is dropped silently.
  *
+ * Ids: the first message of a topic in a transaction looks up the topic's newest id; the rest
+ * count up in memory (the transaction holds the write lock). See sqlite_int.h for the layout.
+ *
  * Length cap (EVENT_BUS_SQLITE_MAX_LEN, 0 = none, like Redis' STREAM_MAX_LEN): every
  * max(1, min(cap / 10, 1000)) messages a producer writes to a topic, the same transaction
- * deletes that topic's oldest rows beyond the newest `cap`. So a topic holds about cap rows
- * (at most cap + cap/10 per producer). Rows still pending in some group (taken by a member, not
- * acknowledged) are never trimmed, so at-least-once holds for every message handed out; rows not
- * yet delivered to a slow group are trimmed, as in Redis.
+ * deletes that topic's oldest rows beyond the newest `cap` (one range delete on the rowid). So a
+ * topic holds about cap rows (at most cap + cap/10 per producer). Rows still pending in some group
+ * (taken by a member, not acknowledged) are never trimmed, so at-least-once holds for every message
+ * handed out; rows not yet delivered to a slow group are trimmed, as in Redis.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,8 +35,12 @@ struct pq_entry {
     void *cb_opaque;
 };
 
+/* What a producer remembers per topic it wrote to. */
 struct topic_count {
     char *topic;
+    int64_t tid;     /* 0 until looked up */
+    int64_t last_id; /* the newest id, valid inside transaction number txn only */
+    uint64_t txn;
     int64_t since_trim; /* messages written since the last trim */
 };
 
@@ -41,8 +48,10 @@ struct sq_producer {
     struct sq_db db;
     sqlite3_stmt *insert;
     sqlite3_stmt *trim;
-    int64_t max_len;    /* 0: no cap */
-    int64_t trim_every; /* messages between trims of one topic */
+    sqlite3_stmt *newest; /* the newest id of a topic */
+    uint64_t txn;         /* transactions begun, to tell topic_count.last_id's age */
+    int64_t max_len;      /* 0: no cap */
+    int64_t trim_every;   /* messages between trims of one topic */
     struct topic_count *topics;
     size_t ntopics;
     struct pq_entry *queue;
@@ -52,13 +61,16 @@ struct sq_producer {
 };
 
 static const char *const INSERT_SQL =
-    "INSERT INTO messages(topic, stored_ms, event_type, event_id, minorversion, source,"
+    "INSERT INTO messages(id, stored_ms, event_type, event_id, minorversion, source,"
     " sourcehost, time_us, sourcelib, key, value, headers) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
 
+/* The oldest rows of a topic (?1 = its first id .. ?2), except those pending in a group. */
 static const char *const TRIM_SQL =
-    "DELETE FROM messages WHERE topic = ?1 AND id < (SELECT id FROM messages WHERE topic = ?1"
-    " ORDER BY id DESC LIMIT 1 OFFSET ?2) AND id NOT IN (SELECT p.msg_id FROM pending p"
-    " JOIN groups g ON g.gid = p.gid WHERE g.topic = ?1)";
+    "DELETE FROM messages WHERE id >= ?1 AND id <= ?2 AND id NOT IN (SELECT p.msg_id FROM"
+    " pending p JOIN groups g ON g.gid = p.gid WHERE g.topic = ?3)";
+
+static const char *const NEWEST_SQL =
+    "SELECT id FROM messages WHERE id >= ?1 AND id <= ?2 ORDER BY id DESC LIMIT 1";
 
 edxbus_err_t edxbus__sq_producer_open(const edxbus_conf_t *conf, void **be, char *errstr,
                                       size_t errstr_size)
@@ -92,44 +104,91 @@ edxbus_err_t edxbus__sq_producer_open(const edxbus_conf_t *conf, void **be, char
                              errstr_size);
     if (err != EDXBUS_OK)
         goto out_close;
+    err = edxbus__sq_prepare(&prod->db, NEWEST_SQL, &prod->newest, "prepare the newest lookup",
+                             errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
     *be = prod;
     return EDXBUS_OK;
 out_close:
     sqlite3_finalize(prod->insert);
+    sqlite3_finalize(prod->trim);
     edxbus__sq_db_close(&prod->db);
     free(prod);
     return err;
 }
 
-/* Count one message to @p topic; trim it inside the open transaction when its turn comes. */
-static edxbus_err_t count_and_trim(struct sq_producer *prod, const char *topic, char *errstr,
-                                   size_t errstr_size)
+static struct topic_count *topic_entry(struct sq_producer *prod, const char *topic)
 {
-    if (prod->max_len == 0)
-        return EDXBUS_OK;
-    struct topic_count *tc = NULL;
-    for (size_t i = 0; i < prod->ntopics && tc == NULL; i++)
+    for (size_t i = 0; i < prod->ntopics; i++)
         if (strcmp(prod->topics[i].topic, topic) == 0)
-            tc = &prod->topics[i];
-    if (tc == NULL) {
-        struct topic_count *grown = realloc(prod->topics, (prod->ntopics + 1) * sizeof *grown);
-        if (grown == NULL)
-            return EDXBUS_ERR_NOMEM;
-        prod->topics = grown;
-        tc = &grown[prod->ntopics];
-        tc->topic = strdup(topic);
-        if (tc->topic == NULL)
-            return EDXBUS_ERR_NOMEM;
-        tc->since_trim = prod->trim_every - 1; /* trim on the first message: the cap may be new */
-        prod->ntopics++;
+            return &prod->topics[i];
+    struct topic_count *grown = realloc(prod->topics, (prod->ntopics + 1) * sizeof *grown);
+    if (grown == NULL)
+        return NULL;
+    prod->topics = grown;
+    struct topic_count *tc = &grown[prod->ntopics];
+    memset(tc, 0, sizeof *tc);
+    tc->topic = strdup(topic);
+    if (tc->topic == NULL)
+        return NULL;
+    tc->since_trim = prod->trim_every - 1; /* trim on the first message: the cap may be new */
+    prod->ntopics++;
+    return tc;
+}
+
+/* The id for the next message to @p tc (inside the open transaction, which holds the write
+ * lock: nobody else appends meanwhile, so after one lookup per transaction ids count up). */
+static edxbus_err_t next_id(struct sq_producer *prod, struct topic_count *tc, int64_t *id,
+                            char *errstr, size_t errstr_size)
+{
+    edxbus_err_t err;
+    if (tc->tid == 0) {
+        err = edxbus__sq_topic_id(&prod->db, tc->topic, true, &tc->tid, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
     }
-    if (++tc->since_trim < prod->trim_every)
+    int64_t lo = tc->tid << SQ_SEQ_BITS;
+    if (tc->txn != prod->txn) {
+        sqlite3_bind_int64(prod->newest, 1, lo);
+        sqlite3_bind_int64(prod->newest, 2, lo | SQ_SEQ_MASK);
+        err = edxbus__sq_int(&prod->db, prod->newest, lo, &tc->last_id, "find the newest id",
+                             errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        tc->txn = prod->txn;
+    }
+    if ((tc->last_id & SQ_SEQ_MASK) == SQ_SEQ_MASK) {
+        snprintf(errstr, errstr_size, "sqlite: topic %s is full (%lld messages)", tc->topic,
+                 (long long)SQ_SEQ_MASK);
+        return EDXBUS_ERR_BROKER;
+    }
+    *id = ++tc->last_id;
+    return EDXBUS_OK;
+}
+
+/* After a message to @p tc: trim the topic inside the open transaction when its turn comes. */
+static edxbus_err_t maybe_trim(struct sq_producer *prod, struct topic_count *tc, char *errstr,
+                               size_t errstr_size)
+{
+    if (prod->max_len == 0 || ++tc->since_trim < prod->trim_every)
         return EDXBUS_OK;
     tc->since_trim = 0;
-    sqlite3_bind_text(prod->trim, 1, topic, -1, SQLITE_STATIC);
-    sqlite3_bind_int64(prod->trim, 2, prod->max_len - 1);
+    int64_t lo = tc->tid << SQ_SEQ_BITS;
+    if (tc->last_id - prod->max_len < lo + 1)
+        return EDXBUS_OK; /* fewer rows than the cap */
+    sqlite3_bind_int64(prod->trim, 1, lo);
+    sqlite3_bind_int64(prod->trim, 2, tc->last_id - prod->max_len);
+    sqlite3_bind_text(prod->trim, 3, tc->topic, -1, SQLITE_STATIC);
     return edxbus__sq_exec(&prod->db, prod->trim, "trim to EVENT_BUS_SQLITE_MAX_LEN", errstr,
                            errstr_size);
+}
+
+/* BEGIN IMMEDIATE, numbering the transaction for next_id(). */
+static edxbus_err_t begin(struct sq_producer *prod, char *errstr, size_t errstr_size)
+{
+    prod->txn++;
+    return edxbus__sq_begin(&prod->db, errstr, errstr_size);
 }
 
 /* INSERT one message inside the open transaction; *id gets its row id. */
@@ -138,6 +197,14 @@ static edxbus_err_t insert_one(struct sq_producer *prod, const struct edxbus_msg
 {
     sqlite3_stmt *st = prod->insert;
     char sourcelib[EDXBUS_SOURCELIB_MAX * 24];
+    struct topic_count *tc = topic_entry(prod, msg->topic);
+    if (tc == NULL) {
+        snprintf(errstr, errstr_size, "sqlite: out of memory producing to %s", msg->topic);
+        return EDXBUS_ERR_NOMEM;
+    }
+    edxbus_err_t err = next_id(prod, tc, id, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
     edxbus_buf_reset(&prod->hdrbuf);
     if (msg->nheaders &&
         edxbus__sq_headers_encode(msg->headers, msg->nheaders, &prod->hdrbuf) != EDXBUS_OK) {
@@ -149,7 +216,7 @@ static edxbus_err_t insert_one(struct sq_producer *prod, const struct edxbus_msg
         snprintf(errstr, errstr_size, "sqlite: metadata sourcelib does not fit");
         return EDXBUS_ERR_INVALID_ARG;
     }
-    sqlite3_bind_text(st, 1, msg->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 1, *id);
     sqlite3_bind_int64(st, 2, stored_ms);
     if (msg->key != NULL)
         sqlite3_bind_blob(st, 10, msg->key, (int)msg->key_len, SQLITE_STATIC);
@@ -169,8 +236,7 @@ static edxbus_err_t insert_one(struct sq_producer *prod, const struct edxbus_msg
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
         return edxbus__sq_fail(&prod->db, rc, "insert a message", errstr, errstr_size);
-    *id = sqlite3_last_insert_rowid(prod->db.h);
-    return count_and_trim(prod, msg->topic, errstr, errstr_size);
+    return maybe_trim(prod, tc, errstr, errstr_size);
 }
 
 static bool msg_valid(const struct edxbus_msg *msg, char *errstr, size_t errstr_size)
@@ -206,7 +272,7 @@ static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t 
     int64_t *ids = calloc(prod->nqueue, sizeof *ids);
     edxbus_err_t err = ids ? EDXBUS_OK : EDXBUS_ERR_NOMEM;
     if (err == EDXBUS_OK)
-        err = edxbus__sq_begin(&prod->db, why, sizeof why);
+        err = begin(prod, why, sizeof why);
     if (err == EDXBUS_OK) {
         int64_t now = edxbus__sq_now_ms();
         for (size_t i = 0; i < prod->nqueue && err == EDXBUS_OK; i++)
@@ -227,7 +293,7 @@ static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t 
         struct pq_entry *e = &queue[i];
         char pos[EDXBUS_POSITION_MAX];
         if (err == EDXBUS_OK)
-            snprintf(pos, sizeof pos, "%lld", (long long)ids[i]);
+            snprintf(pos, sizeof pos, "%lld", (long long)(ids[i] & SQ_SEQ_MASK));
         e->cb(e->cb_opaque, &e->msg, err, err == EDXBUS_OK ? NULL : why,
               err == EDXBUS_OK ? pos : NULL);
         entry_free(e);
@@ -304,7 +370,7 @@ edxbus_err_t edxbus__sq_produce(void *be, const struct edxbus_msg *msg, edxbus_d
         if (err != EDXBUS_OK)
             return err;
         int64_t id;
-        err = edxbus__sq_begin(&prod->db, errstr, errstr_size);
+        err = begin(prod, errstr, errstr_size);
         if (err != EDXBUS_OK)
             return err;
         err = insert_one(prod, msg, edxbus__sq_now_ms(), &id, errstr, errstr_size);
@@ -352,6 +418,7 @@ void edxbus__sq_producer_close(void *be)
     commit_queue(prod, ignored, sizeof ignored);
     sqlite3_finalize(prod->insert);
     sqlite3_finalize(prod->trim);
+    sqlite3_finalize(prod->newest);
     edxbus__sq_db_close(&prod->db);
     for (size_t i = 0; i < prod->ntopics; i++)
         free(prod->topics[i].topic);

@@ -79,7 +79,7 @@ static edxbus_err_t slot_fill(struct sq_consumer *cons, size_t i, sqlite3_stmt *
     memset(m, 0, sizeof *m);
     s->id = sqlite3_column_int64(st, 0);
     m->topic = cons->topic;
-    snprintf(m->position, sizeof m->position, "%lld", (long long)s->id);
+    snprintf(m->position, sizeof m->position, "%lld", (long long)(s->id & SQ_SEQ_MASK));
     m->broker_time_ms = sqlite3_column_int64(st, 1);
     m->deliveries = deliveries;
     m->metadata = &s->md;
@@ -246,7 +246,7 @@ static edxbus_err_t take_new(struct sq_consumer *cons, size_t base, size_t room,
                                       "read the group cursor", errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
-    sqlite3_bind_text(cons->st_new, 1, cons->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(cons->st_new, 1, cons->hi);
     sqlite3_bind_int64(cons->st_new, 2, cursor);
     sqlite3_bind_int64(cons->st_new, 3, (int64_t)room);
     err = fill_from(cons, cons->st_new, base, took, "read new messages", errstr, errstr_size);
@@ -383,7 +383,7 @@ edxbus_err_t edxbus__sq_claim_check(struct sq_consumer *cons, int64_t now, char 
 edxbus_err_t edxbus__sq_tail_read(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,
                                   size_t errstr_size)
 {
-    sqlite3_bind_text(cons->st_new, 1, cons->topic, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(cons->st_new, 1, cons->hi);
     sqlite3_bind_int64(cons->st_new, 2, cons->cursor);
     sqlite3_bind_int64(cons->st_new, 3, (int64_t)max);
     edxbus_err_t err = fill_from(cons, cons->st_new, 0, n, "read messages", errstr, errstr_size);
