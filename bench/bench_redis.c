@@ -10,7 +10,7 @@
  *   consume            ops->poll (100 at a time) + ops->ack of each (parsing the metadata)
  *                      vs raw XREADGROUP COUNT 100 + one XACK of the 100 ids (no parsing).
  * The raw side is the ceiling: text forms prepared once, no copies, no parsing. Each pair runs
- * in alternation for three rounds and the fastest round of each counts (the machine is shared).
+ * in alternation for five rounds and the fastest round of each counts (the machine is shared).
  * Output: a fixed-column table, then `ratio <name> <value>` lines (edxbus / raw; 1.0 = as fast
  * as the ceiling). `bench_redis --rss` instead reports the resident set size of a consume loop
  * after 100k and 1M events (produced alongside, the stream capped). Nothing asserts on time.
@@ -30,7 +30,7 @@
 #define N_SYNC 20000
 #define N_PIPE 100000
 #define N_CONSUME 100000
-#define ROUNDS 3
+#define ROUNDS 5
 #define CHUNK 1000
 
 static struct test_redis server;
