@@ -23,10 +23,12 @@
 
 extern const struct edxbus_backend_ops edxbus_backend_sqlite;
 extern const struct edxbus_backend_ops edxbus_backend_redis;
+extern const struct edxbus_backend_ops edxbus_backend_kafka;
 
 static const struct edxbus_backend_ops *const BUILTINS[] = {
     &edxbus_backend_sqlite,
     &edxbus_backend_redis,
+    &edxbus_backend_kafka,
 };
 #define NBUILTINS (sizeof BUILTINS / sizeof BUILTINS[0])
 

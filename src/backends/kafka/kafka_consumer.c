@@ -1,0 +1,693 @@
+/* src/backends/kafka/kafka_consumer.c — consume records in a group (or tail a topic).
+ *
+ * Group mode: subscribe with group.id and enable.auto.commit=false. A new group starts at the
+ * end of the topic (auto.offset.reset=latest) unless opts->start is "earliest"; an existing
+ * group resumes from its committed offsets. Offsets are committed only for acknowledged
+ * records: per partition the backend keeps the offsets it handed out, in order, with an acked
+ * flag, and commits (offset + 1) of the last record of the contiguous acked prefix, so an
+ * out-of-order ack inside a batch never skips an unacknowledged record (contract 2). Commits
+ * are sent asynchronously at the next poll(), synchronously on revocation and at close.
+ *
+ * Replay (opts->start_time_ms or seek_time()): the assigned partitions are moved with
+ * offsets_for_times to the first record stored at or after the time; those offsets are
+ * committed for the group, and consuming goes on from there (the reference only commits and
+ * idles). When nothing is assigned yet the move waits for the assignment.
+ *
+ * Each record's writer schema is fetched from the registry by the id in its framing (cached)
+ * and handed to the core as msg->value_schema; when the registry cannot be reached, poll()
+ * fails and keeps the batch, so nothing is lost and the next poll() tries again.
+ *
+ * Tail mode (no group): the partitions are assigned directly, from the end (or the start, or
+ * a time); ack() does nothing.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backends/kafka/kafka_int.h"
+
+/* The offsets of one partition handed out and not yet committed, in order. */
+struct kafka_part {
+    int32_t partition;
+    int64_t *offs;
+    bool *acked;
+    size_t head, n, cap; /* live entries are [head, n) */
+    int64_t commit_to;   /* next offset to commit (last acked prefix + 1); -1: none */
+    bool dirty;          /* commit_to not yet sent */
+};
+
+struct kafka_consumer {
+    edxbus_conf_t *conf; /* first: the log callback reads it through the opaque */
+    rd_kafka_t *rk;
+    kreg_t *reg;
+    char *topic;
+    char *group;         /* NULL: tail mode */
+    char *service_name;
+    int64_t pending_time_ms; /* move there at the next assignment; -1: none */
+    char *pending_seek;      /* seek there at the next assignment; NULL: none */
+    bool assigned;
+    /* the current batch */
+    rd_kafka_message_t **rkms;
+    struct edxbus_msg *msgs;
+    struct kafka_slot *slots;
+    size_t nbatch, cap_batch, resolved;
+    /* ack tracking */
+    struct kafka_part *parts;
+    size_t nparts, cap_parts;
+    bool audit;
+};
+
+static void free_batch(struct kafka_consumer *c)
+{
+    for (size_t i = 0; i < c->nbatch; i++)
+        rd_kafka_message_destroy(c->rkms[i]);
+    c->nbatch = c->resolved = 0;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Ack tracking and commits */
+
+static struct kafka_part *part_get(struct kafka_consumer *c, int32_t partition, bool create)
+{
+    for (size_t i = 0; i < c->nparts; i++)
+        if (c->parts[i].partition == partition)
+            return &c->parts[i];
+    if (!create)
+        return NULL;
+    if (c->nparts == c->cap_parts) {
+        size_t cap = c->cap_parts ? c->cap_parts * 2 : 8;
+        struct kafka_part *grown = realloc(c->parts, cap * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        c->parts = grown;
+        c->cap_parts = cap;
+    }
+    struct kafka_part *kp = &c->parts[c->nparts++];
+    memset(kp, 0, sizeof *kp);
+    kp->partition = partition;
+    kp->commit_to = -1;
+    return kp;
+}
+
+static bool part_push(struct kafka_part *kp, int64_t offset)
+{
+    if (kp->head > 0 && kp->head == kp->n)
+        kp->head = kp->n = 0;
+    if (kp->n == kp->cap) {
+        if (kp->head > kp->cap / 2) {
+            memmove(kp->offs, kp->offs + kp->head, (kp->n - kp->head) * sizeof *kp->offs);
+            memmove(kp->acked, kp->acked + kp->head, (kp->n - kp->head) * sizeof *kp->acked);
+            kp->n -= kp->head;
+            kp->head = 0;
+        } else {
+            size_t cap = kp->cap ? kp->cap * 2 : 64;
+            int64_t *offs = realloc(kp->offs, cap * sizeof *offs);
+            if (offs == NULL)
+                return false;
+            kp->offs = offs;
+            bool *acked = realloc(kp->acked, cap * sizeof *acked);
+            if (acked == NULL)
+                return false;
+            kp->acked = acked;
+            kp->cap = cap;
+        }
+    }
+    /* A record at or below one still tracked (a seek back): forget the old ones. */
+    if (kp->n > kp->head && offset <= kp->offs[kp->n - 1])
+        kp->head = kp->n = 0;
+    kp->offs[kp->n] = offset;
+    kp->acked[kp->n] = false;
+    kp->n++;
+    return true;
+}
+
+static void parts_clear(struct kafka_consumer *c)
+{
+    for (size_t i = 0; i < c->nparts; i++) {
+        free(c->parts[i].offs);
+        free(c->parts[i].acked);
+    }
+    c->nparts = 0;
+}
+
+/* Commit every partition's acked prefix not yet sent. */
+static edxbus_err_t commit_dirty(struct kafka_consumer *c, bool async, char *errstr,
+                                 size_t errstr_size)
+{
+    if (c->group == NULL)
+        return EDXBUS_OK;
+    rd_kafka_topic_partition_list_t *list = NULL;
+    for (size_t i = 0; i < c->nparts; i++) {
+        struct kafka_part *kp = &c->parts[i];
+        if (!kp->dirty)
+            continue;
+        if (list == NULL)
+            list = rd_kafka_topic_partition_list_new((int)c->nparts);
+        rd_kafka_topic_partition_list_add(list, c->topic, kp->partition)->offset = kp->commit_to;
+        kp->dirty = false;
+    }
+    if (list == NULL)
+        return EDXBUS_OK;
+    rd_kafka_resp_err_t rerr = rd_kafka_commit(c->rk, list, async ? 1 : 0);
+    rd_kafka_topic_partition_list_destroy(list);
+    if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR || rerr == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return EDXBUS_OK;
+    snprintf(errstr, errstr_size, "kafka: committing offsets of group %.80s on %.80s: %s",
+             c->group, c->topic, rd_kafka_err2str(rerr));
+    edxbus_conf_log(c->conf, EDXBUS_LOG_WARNING, "%s", errstr);
+    return edxbus__kafka_err(rerr);
+}
+
+static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    (void)rk;
+    (void)offsets;
+    struct kafka_consumer *c = opaque;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+        edxbus_conf_log(c->conf, EDXBUS_LOG_WARNING,
+                        "kafka: an offset commit of group %s failed: %s (the records after the "
+                        "last committed offset will be delivered again)",
+                        c->group ? c->group : "", rd_kafka_err2str(err));
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Positions */
+
+/* Set every element's offset in @p parts to the first at or after @p unix_ms (the end when
+ * none is). */
+static rd_kafka_resp_err_t offsets_at(struct kafka_consumer *c,
+                                      rd_kafka_topic_partition_list_t *parts, int64_t unix_ms)
+{
+    for (int i = 0; i < parts->cnt; i++)
+        parts->elems[i].offset = unix_ms;
+    rd_kafka_resp_err_t rerr = rd_kafka_offsets_for_times(c->rk, parts, KAFKA_META_TIMEOUT_MS);
+    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+        return rerr;
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].offset < 0)
+            parts->elems[i].offset = RD_KAFKA_OFFSET_END;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+/* Commit the absolute offsets of @p parts for the group (what the reference's replay does). */
+static void commit_positions(struct kafka_consumer *c, rd_kafka_topic_partition_list_t *parts)
+{
+    if (c->group == NULL)
+        return;
+    rd_kafka_topic_partition_list_t *abs = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].offset >= 0)
+            rd_kafka_topic_partition_list_add(abs, parts->elems[i].topic,
+                                              parts->elems[i].partition)
+                ->offset = parts->elems[i].offset;
+    if (abs->cnt > 0) {
+        rd_kafka_resp_err_t rerr = rd_kafka_commit(c->rk, abs, 0);
+        if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR)
+            edxbus_conf_log(c->conf, EDXBUS_LOG_WARNING,
+                            "kafka: committing the replay offsets of group %s: %s", c->group,
+                            rd_kafka_err2str(rerr));
+    }
+    rd_kafka_topic_partition_list_destroy(abs);
+}
+
+/* Parse "earliest", "latest" or "partition:offset" into (@p partition or -1 for all, @p off). */
+static bool parse_position(const char *position, int32_t *partition, int64_t *off)
+{
+    if (strcmp(position, "earliest") == 0 || strcmp(position, "beginning") == 0) {
+        *partition = -1;
+        *off = RD_KAFKA_OFFSET_BEGINNING;
+        return true;
+    }
+    if (strcmp(position, "latest") == 0 || strcmp(position, "end") == 0) {
+        *partition = -1;
+        *off = RD_KAFKA_OFFSET_END;
+        return true;
+    }
+    char *end;
+    long p = strtol(position, &end, 10);
+    if (end == position || *end != ':' || p < 0)
+        return false;
+    const char *o = end + 1;
+    long long v = strtoll(o, &end, 10);
+    if (end == o || *end != '\0' || v < 0)
+        return false;
+    *partition = (int32_t)p;
+    *off = v;
+    return true;
+}
+
+/* Set the starting offsets of @p parts from the pending time or position, if any. Returns
+ * whether it changed anything. */
+static bool apply_pending(struct kafka_consumer *c, rd_kafka_topic_partition_list_t *parts)
+{
+    if (c->pending_time_ms >= 0) {
+        rd_kafka_resp_err_t rerr = offsets_at(c, parts, c->pending_time_ms);
+        if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            edxbus_conf_log(c->conf, EDXBUS_LOG_ERROR,
+                            "kafka: finding the offsets at %" PRId64 " ms on %s: %s; starting "
+                            "from the group's offsets instead",
+                            c->pending_time_ms, c->topic, rd_kafka_err2str(rerr));
+            for (int i = 0; i < parts->cnt; i++)
+                parts->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+            return false;
+        }
+        c->pending_time_ms = -1;
+        commit_positions(c, parts);
+        return true;
+    }
+    if (c->pending_seek != NULL) {
+        int32_t partition;
+        int64_t off;
+        if (parse_position(c->pending_seek, &partition, &off))
+            for (int i = 0; i < parts->cnt; i++)
+                if (partition < 0 || parts->elems[i].partition == partition)
+                    parts->elems[i].offset = off;
+        free(c->pending_seek);
+        c->pending_seek = NULL;
+        commit_positions(c, parts);
+        return true;
+    }
+    return false;
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    struct kafka_consumer *c = opaque;
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        apply_pending(c, parts);
+        rd_kafka_assign(rk, parts);
+        c->assigned = true;
+        edxbus_conf_log(c->conf, EDXBUS_LOG_INFO, "kafka: group %s assigned %d partition(s) of %s",
+                        c->group, parts->cnt, c->topic);
+        return;
+    }
+    /* Revoked (or an error): commit what was acknowledged, forget the rest. */
+    commit_dirty(c, false, errstr, sizeof errstr);
+    parts_clear(c);
+    free_batch(c);
+    rd_kafka_assign(rk, NULL);
+    c->assigned = false;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Lifecycle */
+
+edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
+                                         const struct edxbus_consumer_opts *opts, void **be,
+                                         char *errstr, size_t errstr_size)
+{
+    *be = NULL;
+    if (opts->topic == NULL || opts->topic[0] == '\0') {
+        snprintf(errstr, errstr_size, "kafka: a consumer needs a topic");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    struct kafka_consumer *c = calloc(1, sizeof *c);
+    if (c == NULL || (c->conf = edxbus_conf_dup(conf)) == NULL ||
+        (c->topic = strdup(opts->topic)) == NULL ||
+        (opts->group != NULL && (c->group = strdup(opts->group)) == NULL)) {
+        edxbus__kafka_consumer_close(c);
+        snprintf(errstr, errstr_size, "kafka: out of memory");
+        return EDXBUS_ERR_NOMEM;
+    }
+    const char *service = edxbus_conf_service_name(conf);
+    c->service_name = service ? strdup(service) : NULL;
+    c->pending_time_ms = opts->start_time_ms >= 0 ? opts->start_time_ms : -1;
+    c->audit = edxbus_conf_get_bool(conf, KAFKA_SETTING_AUDIT, true);
+    rd_kafka_conf_t *rdconf = NULL;
+    edxbus_err_t err = edxbus__kafka_registry(conf, &c->reg, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus__kafka_rdconf(conf, &rdconf, errstr, errstr_size);
+    bool earliest = opts->start != NULL && (strcmp(opts->start, "earliest") == 0 ||
+                                            strcmp(opts->start, "beginning") == 0);
+    if (opts->start != NULL && !earliest && strcmp(opts->start, "latest") != 0) {
+        int32_t partition;
+        int64_t off;
+        if (!parse_position(opts->start, &partition, &off)) {
+            snprintf(errstr, errstr_size,
+                     "kafka: start position \"%.80s\" is not earliest, latest or "
+                     "partition:offset",
+                     opts->start);
+            err = EDXBUS_ERR_INVALID_ARG;
+        } else if (c->group == NULL) {
+            c->pending_seek = strdup(opts->start); /* a tail starts there */
+        }
+        /* A new group given a position starts at the end; move it with seek(). */
+    }
+    const json_t *extra = edxbus_conf_get(conf, KAFKA_SETTING_CONFIG);
+    if (err == EDXBUS_OK && c->group != NULL)
+        err = edxbus__kafka_rdconf_set(rdconf, "group.id", c->group, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus__kafka_rdconf_set(rdconf, "enable.auto.commit", "false", errstr, errstr_size);
+    if (err == EDXBUS_OK && json_object_get(extra, "auto.offset.reset") == NULL)
+        err = edxbus__kafka_rdconf_set(rdconf, "auto.offset.reset",
+                                       earliest ? "earliest" : "latest", errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus__kafka_rdconf_set(rdconf, "enable.partition.eof", "false", errstr,
+                                       errstr_size);
+    if (err == EDXBUS_OK && opts->consumer_name != NULL && c->group != NULL &&
+        json_object_get(extra, "client.id") == NULL)
+        err = edxbus__kafka_rdconf_set(rdconf, "client.id", opts->consumer_name, errstr,
+                                       errstr_size);
+    if (err != EDXBUS_OK) {
+        if (rdconf != NULL)
+            rd_kafka_conf_destroy(rdconf);
+        edxbus__kafka_consumer_close(c);
+        return err;
+    }
+    rd_kafka_conf_set_opaque(rdconf, c);
+    if (c->group != NULL) {
+        rd_kafka_conf_set_rebalance_cb(rdconf, on_rebalance);
+        rd_kafka_conf_set_offset_commit_cb(rdconf, on_commit);
+    }
+    char why[256];
+    c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, rdconf, why, sizeof why);
+    if (c->rk == NULL) {
+        rd_kafka_conf_destroy(rdconf);
+        snprintf(errstr, errstr_size, "kafka: cannot make a consumer: %.200s", why);
+        edxbus__kafka_consumer_close(c);
+        return EDXBUS_ERR_CONF;
+    }
+    rd_kafka_poll_set_consumer(c->rk);
+    if (c->group != NULL) {
+        rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+        rd_kafka_topic_partition_list_add(sub, c->topic, RD_KAFKA_PARTITION_UA);
+        rd_kafka_resp_err_t rerr = rd_kafka_subscribe(c->rk, sub);
+        rd_kafka_topic_partition_list_destroy(sub);
+        if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(errstr, errstr_size, "kafka: subscribing to %.100s: %s", c->topic,
+                     rd_kafka_err2str(rerr));
+            edxbus__kafka_consumer_close(c);
+            return edxbus__kafka_err(rerr);
+        }
+    } else {
+        rd_kafka_topic_partition_list_t *parts =
+            edxbus__kafka_partitions(c->rk, c->topic, &err, errstr, errstr_size);
+        if (parts == NULL) {
+            edxbus__kafka_consumer_close(c);
+            return err;
+        }
+        for (int i = 0; i < parts->cnt; i++)
+            parts->elems[i].offset = earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+        apply_pending(c, parts);
+        rd_kafka_assign(c->rk, parts);
+        rd_kafka_topic_partition_list_destroy(parts);
+        c->assigned = true;
+    }
+    *be = c;
+    return EDXBUS_OK;
+}
+
+void edxbus__kafka_consumer_close(void *be)
+{
+    struct kafka_consumer *c = be;
+    if (c == NULL)
+        return;
+    if (c->rk != NULL) {
+        char errstr[EDXBUS_ERRSTR_SIZE];
+        commit_dirty(c, false, errstr, sizeof errstr);
+        free_batch(c);
+        rd_kafka_consumer_close(c->rk);
+        rd_kafka_destroy(c->rk);
+    }
+    parts_clear(c);
+    free(c->parts);
+    for (size_t i = 0; i < c->cap_batch; i++)
+        free(c->slots[i].headers);
+    free(c->slots);
+    free(c->msgs);
+    free(c->rkms);
+    edxbus__kreg_free(c->reg);
+    free(c->pending_seek);
+    free(c->service_name);
+    free(c->topic);
+    free(c->group);
+    edxbus_conf_destroy(c->conf);
+    free(c);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Polling */
+
+static bool reserve_batch(struct kafka_consumer *c, size_t n)
+{
+    if (n <= c->cap_batch)
+        return true;
+    rd_kafka_message_t **rkms = realloc(c->rkms, n * sizeof *rkms);
+    if (rkms == NULL)
+        return false;
+    c->rkms = rkms;
+    struct edxbus_msg *msgs = realloc(c->msgs, n * sizeof *msgs);
+    if (msgs == NULL)
+        return false;
+    c->msgs = msgs;
+    struct kafka_slot *slots = realloc(c->slots, n * sizeof *slots);
+    if (slots == NULL)
+        return false;
+    memset(slots + c->cap_batch, 0, (n - c->cap_batch) * sizeof *slots);
+    c->slots = slots;
+    c->cap_batch = n;
+    return true;
+}
+
+/* Parse records [resolved, nbatch) and fetch their writer schemas. On a registry failure the
+ * batch is kept and the error returned; the next poll() resumes here. */
+static edxbus_err_t resolve_batch(struct kafka_consumer *c, char *errstr, size_t errstr_size)
+{
+    for (; c->resolved < c->nbatch; c->resolved++) {
+        size_t i = c->resolved;
+        struct edxbus_msg *msg = &c->msgs[i];
+        int64_t key_id, value_id;
+        if (edxbus__kafka_wire_parse(c->rkms[i], c->service_name, msg, &c->slots[i], &key_id,
+                                     &value_id) != EDXBUS_OK) {
+            snprintf(errstr, errstr_size, "kafka: out of memory");
+            return EDXBUS_ERR_NOMEM;
+        }
+        const char *schema = NULL;
+        char why[EDXBUS_ERRSTR_SIZE];
+        if (value_id >= 0) {
+            edxbus_err_t err =
+                edxbus__kreg_schema_by_id(c->reg, (uint32_t)value_id, &schema, why, sizeof why);
+            if (err == EDXBUS_ERR_NOT_FOUND || err == EDXBUS_ERR_BROKER) {
+                if (msg->unusable == NULL) {
+                    snprintf(c->slots[i].why, sizeof c->slots[i].why,
+                             "kafka record %s of topic %.80s: writer schema: %.150s",
+                             msg->position, msg->topic, why);
+                    msg->unusable = c->slots[i].why;
+                }
+            } else if (err != EDXBUS_OK) {
+                snprintf(errstr, errstr_size, "%s (record %s of %.80s kept for the next poll)", why,
+                         msg->position, c->topic);
+                return err;
+            }
+            msg->value_schema = schema;
+        }
+        if (key_id >= 0 && edxbus__kreg_schema_by_id(c->reg, (uint32_t)key_id, &schema, why,
+                                                     sizeof why) == EDXBUS_OK)
+            msg->key_schema = schema;
+        if (c->group != NULL) {
+            struct kafka_part *kp = part_get(c, c->rkms[i]->partition, true);
+            if (kp == NULL || !part_push(kp, c->rkms[i]->offset)) {
+                snprintf(errstr, errstr_size, "kafka: out of memory");
+                return EDXBUS_ERR_NOMEM;
+            }
+        }
+        if (c->audit)
+            edxbus_conf_log(c->conf, EDXBUS_LOG_INFO,
+                            "kafka: received record %s of topic %s: event %s (%s)%s%s",
+                            msg->position, msg->topic, c->slots[i].md.id,
+                            c->slots[i].md.event_type, msg->unusable ? "; unusable: " : "",
+                            msg->unusable ? msg->unusable : "");
+    }
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, int timeout_ms,
+                                char *errstr, size_t errstr_size)
+{
+    struct kafka_consumer *c = be;
+    out->msgs = NULL;
+    out->n = 0;
+    if (max == 0)
+        max = 1;
+    /* A batch whose schemas could not all be fetched is handed out again, first. */
+    if (c->nbatch > 0 && c->resolved < c->nbatch) {
+        edxbus_err_t err = resolve_batch(c, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        out->msgs = c->msgs;
+        out->n = c->nbatch;
+        return EDXBUS_OK;
+    }
+    free_batch(c);
+    commit_dirty(c, true, errstr, errstr_size);
+    if (!reserve_batch(c, max)) {
+        snprintf(errstr, errstr_size, "kafka: out of memory");
+        return EDXBUS_ERR_NOMEM;
+    }
+    int wait = timeout_ms;
+    while (c->nbatch < max) {
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, wait);
+        if (rkm == NULL)
+            break;
+        wait = 0;
+        if (rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            rd_kafka_resp_err_t rerr = rkm->err;
+            char what[200];
+            snprintf(what, sizeof what, "%s", rd_kafka_message_errstr(rkm));
+            rd_kafka_message_destroy(rkm);
+            if (rerr == RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                continue;
+            if (rerr == RD_KAFKA_RESP_ERR__FATAL) {
+                char fatal[256];
+                rd_kafka_fatal_error(c->rk, fatal, sizeof fatal);
+                snprintf(errstr, errstr_size, "kafka: fatal consumer error: %.200s", fatal);
+                return EDXBUS_ERR_FATAL;
+            }
+            edxbus_conf_log(c->conf, EDXBUS_LOG_WARNING, "kafka: consumer of %s: %s", c->topic,
+                            what);
+            if (c->nbatch > 0)
+                break;
+            snprintf(errstr, errstr_size, "kafka: consumer of %.100s: %.140s", c->topic, what);
+            return edxbus__kafka_err(rerr);
+        }
+        c->rkms[c->nbatch++] = rkm;
+    }
+    edxbus_err_t err = resolve_batch(c, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    out->msgs = c->msgs;
+    out->n = c->nbatch;
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__kafka_ack(void *be, const struct edxbus_msg *msg, char *errstr,
+                               size_t errstr_size)
+{
+    struct kafka_consumer *c = be;
+    if (c->group == NULL)
+        return EDXBUS_OK;
+    int32_t partition;
+    int64_t offset;
+    if (!parse_position(msg->position, &partition, &offset) || partition < 0) {
+        snprintf(errstr, errstr_size, "kafka: ack: \"%.60s\" is not a partition:offset position",
+                 msg->position);
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    struct kafka_part *kp = part_get(c, partition, false);
+    if (kp == NULL)
+        return EDXBUS_OK; /* the partition was revoked since: the new owner has it */
+    /* Binary search among the live offsets (ascending). */
+    size_t lo = kp->head, hi = kp->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (kp->offs[mid] < offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == kp->n || kp->offs[lo] != offset)
+        return EDXBUS_OK; /* already committed, or from before a seek */
+    kp->acked[lo] = true;
+    while (kp->head < kp->n && kp->acked[kp->head]) {
+        kp->commit_to = kp->offs[kp->head] + 1;
+        kp->dirty = true;
+        kp->head++;
+    }
+    return EDXBUS_OK;
+}
+
+/* Move the current assignment (or the next one) to @p parts' offsets. */
+static edxbus_err_t seek_parts(struct kafka_consumer *c, rd_kafka_topic_partition_list_t *parts,
+                               char *errstr, size_t errstr_size)
+{
+    rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, parts, KAFKA_META_TIMEOUT_MS);
+    if (error != NULL) {
+        snprintf(errstr, errstr_size, "kafka: seeking %.100s: %.140s", c->topic,
+                 rd_kafka_error_string(error));
+        edxbus_err_t err = edxbus__kafka_err(rd_kafka_error_code(error));
+        rd_kafka_error_destroy(error);
+        return err;
+    }
+    for (int i = 0; i < parts->cnt; i++)
+        if (parts->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            snprintf(errstr, errstr_size, "kafka: seeking %.100s partition %" PRId32 ": %s",
+                     c->topic, parts->elems[i].partition,
+                     rd_kafka_err2str(parts->elems[i].err));
+            return edxbus__kafka_err(parts->elems[i].err);
+        }
+    commit_positions(c, parts);
+    /* Forget the batch and the acks of the old position. */
+    free_batch(c);
+    parts_clear(c);
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__kafka_seek(void *be, const char *position, char *errstr,
+                                size_t errstr_size)
+{
+    struct kafka_consumer *c = be;
+    int32_t partition;
+    int64_t off;
+    if (!parse_position(position, &partition, &off)) {
+        snprintf(errstr, errstr_size,
+                 "kafka: position \"%.80s\" is not earliest, latest or partition:offset",
+                 position);
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || parts->cnt == 0) {
+        if (parts != NULL)
+            rd_kafka_topic_partition_list_destroy(parts);
+        free(c->pending_seek);
+        c->pending_seek = strdup(position);
+        c->pending_time_ms = -1;
+        return c->pending_seek ? EDXBUS_OK : EDXBUS_ERR_NOMEM;
+    }
+    rd_kafka_topic_partition_list_t *sel = rd_kafka_topic_partition_list_new(parts->cnt);
+    for (int i = 0; i < parts->cnt; i++)
+        if (partition < 0 || parts->elems[i].partition == partition)
+            rd_kafka_topic_partition_list_add(sel, c->topic, parts->elems[i].partition)->offset =
+                off;
+    rd_kafka_topic_partition_list_destroy(parts);
+    edxbus_err_t err = EDXBUS_OK;
+    if (sel->cnt == 0) {
+        snprintf(errstr, errstr_size, "kafka: partition %" PRId32 " of %.100s is not assigned here",
+                 partition, c->topic);
+        err = EDXBUS_ERR_NOT_FOUND;
+    } else {
+        err = seek_parts(c, sel, errstr, errstr_size);
+    }
+    rd_kafka_topic_partition_list_destroy(sel);
+    return err;
+}
+
+edxbus_err_t edxbus__kafka_seek_time(void *be, int64_t unix_ms, char *errstr,
+                                     size_t errstr_size)
+{
+    struct kafka_consumer *c = be;
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(c->rk, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || parts->cnt == 0) {
+        if (parts != NULL)
+            rd_kafka_topic_partition_list_destroy(parts);
+        c->pending_time_ms = unix_ms;
+        free(c->pending_seek);
+        c->pending_seek = NULL;
+        return EDXBUS_OK;
+    }
+    rd_kafka_resp_err_t rerr = offsets_at(c, parts, unix_ms);
+    edxbus_err_t err = EDXBUS_OK;
+    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errstr_size, "kafka: finding the offsets at %" PRId64 " ms on %.100s: %s",
+                 unix_ms, c->topic, rd_kafka_err2str(rerr));
+        err = edxbus__kafka_err(rerr);
+    } else {
+        err = seek_parts(c, parts, errstr, errstr_size);
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return err;
+}

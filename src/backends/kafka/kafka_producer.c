@@ -1,0 +1,371 @@
+/* src/backends/kafka/kafka_producer.c — produce one record per event.
+ *
+ * produce() registers the key and value schemas (once per topic and schema text: a small
+ * cache in front of the registry client's), frames key and value, builds the ten headers and
+ * hands the record to librdkafka, which is configured acks=all and enable.idempotence=true (the
+ * reference keeps librdkafka's defaults). Without a callback produce() waits for the delivery
+ * report (contract 1); with one it returns at once and the report arrives from inside a later
+ * produce(), flush() or close(), on the calling thread: every call serves librdkafka's
+ * callbacks with rd_kafka_poll(). A failed delivery is logged with everything needed to replay
+ * the event (topic, key, metadata, value), then reported.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backends/kafka/kafka_int.h"
+
+struct schema_id {
+    char *topic;
+    char *schema;
+    size_t schema_len;
+    bool is_key;
+    uint32_t id;
+};
+
+struct kafka_producer {
+    edxbus_conf_t *conf; /* first: the log callback reads it through the opaque */
+    rd_kafka_t *rk;
+    kreg_t *reg;
+    struct schema_id *ids;
+    size_t nids, cap_ids;
+    struct edxbus_buf key, value, scratch;
+    bool audit;
+};
+
+/* What travels with one record to its delivery report. Synchronous sends keep it on the
+ * stack; asynchronous ones allocate it with a copy of the message behind it. */
+struct kafka_dr {
+    edxbus_delivery_fn cb; /* NULL: synchronous */
+    void *cb_opaque;
+    bool done;
+    edxbus_err_t err;
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    char position[EDXBUS_POSITION_MAX];
+    struct edxbus_msg msg;
+    struct edxbus_metadata md;
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Delivery reports */
+
+static void log_failure(struct kafka_producer *p, const struct edxbus_msg *msg,
+                        const char *errstr)
+{
+    struct edxbus_buf md = EDXBUS_BUF_INIT;
+    edxbus_metadata_to_json(msg->metadata, &md);
+    edxbus_buf_terminate(&md);
+    char *value = malloc(2 * msg->value_len + 1), *key = malloc(2 * msg->key_len + 1);
+    if (value != NULL)
+        for (size_t i = 0; i < msg->value_len; i++)
+            sprintf(value + 2 * i, "%02x", msg->value[i]);
+    if (key != NULL)
+        for (size_t i = 0; i < msg->key_len; i++)
+            sprintf(key + 2 * i, "%02x", msg->key[i]);
+    if (value != NULL)
+        value[2 * msg->value_len] = '\0';
+    if (key != NULL)
+        key[2 * msg->key_len] = '\0';
+    edxbus_conf_log(p->conf, EDXBUS_LOG_ERROR,
+                    "kafka: event %s (%s) was not delivered to topic %s: %s; to replay it: "
+                    "metadata %s key_avro_hex %s value_avro_hex %s",
+                    msg->metadata->id, msg->metadata->event_type, msg->topic, errstr,
+                    md.data ? (const char *)md.data : "{}", key && msg->key ? key : "(none)",
+                    value ? value : "?");
+    free(value);
+    free(key);
+    edxbus_buf_fini(&md);
+}
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
+{
+    (void)rk;
+    struct kafka_producer *p = opaque;
+    struct kafka_dr *dr = rkm->_private;
+    if (dr == NULL)
+        return;
+    dr->err = edxbus__kafka_err(rkm->err);
+    dr->position[0] = '\0';
+    if (rkm->err) {
+        snprintf(dr->errstr, sizeof dr->errstr, "kafka: delivery to topic %.100s failed: %s",
+                 dr->msg.topic, rd_kafka_err2str(rkm->err));
+        log_failure(p, &dr->msg, dr->errstr);
+    } else {
+        snprintf(dr->position, sizeof dr->position, "%" PRId32 ":%" PRId64, rkm->partition,
+                 rkm->offset);
+        if (p->audit) {
+            char key[128];
+            edxbus__kafka_key_text(dr->msg.key, dr->msg.key_len, key, sizeof key);
+            edxbus_conf_log(p->conf, EDXBUS_LOG_INFO,
+                            "kafka: delivered event %s (%s) to topic %s partition %" PRId32
+                            " offset %" PRId64 " key %s",
+                            dr->msg.metadata->id, dr->msg.metadata->event_type, dr->msg.topic,
+                            rkm->partition, rkm->offset, key);
+        }
+    }
+    if (dr->cb == NULL) {
+        dr->done = true;
+        return;
+    }
+    dr->cb(dr->cb_opaque, &dr->msg, dr->err, dr->err ? dr->errstr : NULL,
+           dr->err ? NULL : dr->position);
+    free(dr);
+}
+
+/* A heap copy of @p msg (bytes, strings, headers) behind a struct kafka_dr. */
+static struct kafka_dr *dr_copy(const struct edxbus_msg *msg)
+{
+    size_t topic_len = strlen(msg->topic) + 1;
+    size_t total = sizeof(struct kafka_dr) + topic_len + msg->key_len + msg->value_len +
+                   msg->nheaders * sizeof(struct edxbus_header);
+    for (size_t i = 0; i < msg->nheaders; i++)
+        total += strlen(msg->headers[i].name) + 1 + msg->headers[i].len;
+    struct kafka_dr *dr = malloc(total);
+    if (dr == NULL)
+        return NULL;
+    memset(dr, 0, sizeof *dr);
+    /* Headers first (pointer alignment), then bytes. */
+    struct edxbus_header *hdrs = (struct edxbus_header *)(dr + 1);
+    char *p = (char *)(hdrs + msg->nheaders);
+    dr->md = *msg->metadata;
+    dr->msg.metadata = &dr->md;
+    dr->msg.topic = memcpy(p, msg->topic, topic_len);
+    p += topic_len;
+    if (msg->key != NULL) {
+        dr->msg.key = memcpy(p, msg->key, msg->key_len);
+        dr->msg.key_len = msg->key_len;
+        p += msg->key_len;
+    }
+    dr->msg.value = msg->value_len ? memcpy(p, msg->value, msg->value_len) : (const uint8_t *)p;
+    dr->msg.value_len = msg->value_len;
+    p += msg->value_len;
+    for (size_t i = 0; i < msg->nheaders; i++) {
+        size_t n = strlen(msg->headers[i].name) + 1;
+        hdrs[i].name = memcpy(p, msg->headers[i].name, n);
+        p += n;
+        hdrs[i].value = msg->headers[i].len ? memcpy(p, msg->headers[i].value, msg->headers[i].len)
+                                            : (const uint8_t *)p;
+        hdrs[i].len = msg->headers[i].len;
+        p += msg->headers[i].len;
+    }
+    dr->msg.headers = msg->nheaders ? hdrs : NULL;
+    dr->msg.nheaders = msg->nheaders;
+    /* Schemas are not copied: the report names the event, not its schema. */
+    return dr;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Lifecycle */
+
+edxbus_err_t edxbus__kafka_producer_open(const edxbus_conf_t *conf, void **be, char *errstr,
+                                         size_t errstr_size)
+{
+    *be = NULL;
+    struct kafka_producer *p = calloc(1, sizeof *p);
+    if (p == NULL || (p->conf = edxbus_conf_dup(conf)) == NULL) {
+        free(p);
+        snprintf(errstr, errstr_size, "kafka: out of memory");
+        return EDXBUS_ERR_NOMEM;
+    }
+    edxbus_buf_init(&p->key);
+    edxbus_buf_init(&p->value);
+    edxbus_buf_init(&p->scratch);
+    p->audit = edxbus_conf_get_bool(conf, KAFKA_SETTING_AUDIT, true);
+    rd_kafka_conf_t *rdconf = NULL;
+    /* The registry is contacted on the first send (as the reference does), not here. */
+    edxbus_err_t err = edxbus__kafka_registry(conf, &p->reg, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus__kafka_rdconf(conf, &rdconf, errstr, errstr_size);
+    /* Durability the reference leaves at librdkafka's defaults, unless EVENT_BUS_KAFKA_CONFIG
+     * says otherwise. */
+    if (err == EDXBUS_OK) {
+        const json_t *extra = edxbus_conf_get(conf, KAFKA_SETTING_CONFIG);
+        if (err == EDXBUS_OK && json_object_get(extra, "acks") == NULL)
+            err = edxbus__kafka_rdconf_set(rdconf, "acks", "all", errstr, errstr_size);
+        if (err == EDXBUS_OK && json_object_get(extra, "enable.idempotence") == NULL)
+            err = edxbus__kafka_rdconf_set(rdconf, "enable.idempotence", "true", errstr,
+                                           errstr_size);
+    }
+    if (err != EDXBUS_OK) {
+        if (rdconf != NULL)
+            rd_kafka_conf_destroy(rdconf);
+        edxbus__kafka_producer_close(p);
+        return err;
+    }
+    rd_kafka_conf_set_dr_msg_cb(rdconf, on_delivery);
+    rd_kafka_conf_set_opaque(rdconf, p);
+    char why[256];
+    p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, rdconf, why, sizeof why);
+    if (p->rk == NULL) {
+        rd_kafka_conf_destroy(rdconf);
+        snprintf(errstr, errstr_size, "kafka: cannot make a producer: %.200s", why);
+        edxbus__kafka_producer_close(p);
+        return EDXBUS_ERR_CONF;
+    }
+    *be = p;
+    return EDXBUS_OK;
+}
+
+void edxbus__kafka_producer_close(void *be)
+{
+    struct kafka_producer *p = be;
+    if (p == NULL)
+        return;
+    if (p->rk != NULL) {
+        if (rd_kafka_flush(p->rk, KAFKA_CLOSE_FLUSH_MS) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            edxbus_conf_log(p->conf, EDXBUS_LOG_ERROR,
+                            "kafka: %d message(s) still undelivered after %d ms at close; they "
+                            "are reported as failed",
+                            rd_kafka_outq_len(p->rk), KAFKA_CLOSE_FLUSH_MS);
+            rd_kafka_purge(p->rk, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
+            rd_kafka_poll(p->rk, 0);
+        }
+        rd_kafka_destroy(p->rk);
+    }
+    edxbus__kreg_free(p->reg);
+    for (size_t i = 0; i < p->nids; i++) {
+        free(p->ids[i].topic);
+        free(p->ids[i].schema);
+    }
+    free(p->ids);
+    edxbus_buf_fini(&p->key);
+    edxbus_buf_fini(&p->value);
+    edxbus_buf_fini(&p->scratch);
+    edxbus_conf_destroy(p->conf);
+    free(p);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Sending */
+
+/* The registry id of @p schema for @p topic (registering it on first use). */
+static edxbus_err_t schema_id(struct kafka_producer *p, const char *topic, const char *schema,
+                              bool is_key, uint32_t *id, char *errstr, size_t errstr_size)
+{
+    size_t len = strlen(schema);
+    for (size_t i = 0; i < p->nids; i++) {
+        const struct schema_id *e = &p->ids[i];
+        if (e->schema_len == len && e->is_key == is_key && strcmp(e->topic, topic) == 0 &&
+            memcmp(e->schema, schema, len) == 0) {
+            *id = e->id;
+            return EDXBUS_OK;
+        }
+    }
+    char *subject = edxbus__kafka_subject(topic, schema, is_key);
+    if (subject == NULL) {
+        snprintf(errstr, errstr_size, "kafka: out of memory");
+        return EDXBUS_ERR_NOMEM;
+    }
+    edxbus_err_t err = edxbus__kreg_register(p->reg, subject, schema, id, errstr, errstr_size);
+    free(subject);
+    if (err != EDXBUS_OK)
+        return err;
+    if (p->nids == p->cap_ids) {
+        size_t cap = p->cap_ids ? p->cap_ids * 2 : 8;
+        struct schema_id *grown = realloc(p->ids, cap * sizeof *grown);
+        if (grown == NULL)
+            return EDXBUS_OK; /* uncached; the registry client still caches */
+        p->ids = grown;
+        p->cap_ids = cap;
+    }
+    struct schema_id e = {strdup(topic), strdup(schema), len, is_key, *id};
+    if (e.topic != NULL && e.schema != NULL) {
+        p->ids[p->nids++] = e;
+    } else {
+        free(e.topic);
+        free(e.schema);
+    }
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__kafka_produce(void *be, const struct edxbus_msg *msg, edxbus_delivery_fn cb,
+                                   void *cb_opaque, char *errstr, size_t errstr_size)
+{
+    struct kafka_producer *p = be;
+    if (msg->topic == NULL || msg->metadata == NULL) {
+        snprintf(errstr, errstr_size, "kafka: a message needs a topic and metadata");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    rd_kafka_poll(p->rk, 0); /* reports due from earlier sends */
+    /* Value: framed with its registry id. Without a schema (a dead letter of an unusable
+     * record) the bytes go as they came. */
+    const void *value = msg->value_len ? msg->value : NULL;
+    size_t value_len = msg->value_len;
+    uint32_t id;
+    edxbus_err_t err;
+    if (msg->value_schema != NULL) {
+        err = schema_id(p, msg->topic, msg->value_schema, false, &id, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        if (edxbus__kafka_frame(&p->value, id, msg->value, msg->value_len) != EDXBUS_OK)
+            goto nomem;
+        value = p->value.data;
+        value_len = p->value.len;
+    }
+    const void *key = msg->key;
+    size_t key_len = msg->key_len;
+    if (msg->key != NULL && msg->key_schema != NULL) {
+        err = schema_id(p, msg->topic, msg->key_schema, true, &id, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        if (edxbus__kafka_frame(&p->key, id, msg->key, msg->key_len) != EDXBUS_OK)
+            goto nomem;
+        key = p->key.data;
+        key_len = p->key.len;
+    }
+    rd_kafka_headers_t *hdrs = edxbus__kafka_headers(msg, &p->scratch, errstr, errstr_size);
+    if (hdrs == NULL)
+        return EDXBUS_ERR_INVALID_ARG;
+
+    struct kafka_dr sync_dr;
+    struct kafka_dr *dr;
+    if (cb == NULL) {
+        memset(&sync_dr, 0, sizeof sync_dr);
+        sync_dr.msg = *msg;
+        dr = &sync_dr;
+    } else {
+        dr = dr_copy(msg);
+        if (dr == NULL) {
+            rd_kafka_headers_destroy(hdrs);
+            goto nomem;
+        }
+        dr->cb = cb;
+        dr->cb_opaque = cb_opaque;
+    }
+    rd_kafka_resp_err_t rerr = rd_kafka_producev(
+        p->rk, RD_KAFKA_V_TOPIC(msg->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_KEY(key, key_len),
+        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(dr), RD_KAFKA_V_END);
+    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_headers_destroy(hdrs);
+        if (dr != &sync_dr)
+            free(dr);
+        snprintf(errstr, errstr_size, "kafka: producing to topic %.100s: %s", msg->topic,
+                 rd_kafka_err2str(rerr));
+        return edxbus__kafka_err(rerr);
+    }
+    if (cb != NULL) {
+        rd_kafka_poll(p->rk, 0);
+        return EDXBUS_OK;
+    }
+    while (!sync_dr.done)
+        rd_kafka_poll(p->rk, 100);
+    if (sync_dr.err != EDXBUS_OK)
+        snprintf(errstr, errstr_size, "%s", sync_dr.errstr);
+    return sync_dr.err;
+nomem:
+    snprintf(errstr, errstr_size, "kafka: out of memory");
+    return EDXBUS_ERR_NOMEM;
+}
+
+edxbus_err_t edxbus__kafka_flush(void *be, int timeout_ms, char *errstr, size_t errstr_size)
+{
+    struct kafka_producer *p = be;
+    rd_kafka_resp_err_t rerr = rd_kafka_flush(p->rk, timeout_ms);
+    if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return EDXBUS_OK;
+    snprintf(errstr, errstr_size, "kafka: %d message(s) still undelivered after %d ms",
+             rd_kafka_outq_len(p->rk), timeout_ms);
+    return edxbus__kafka_err(rerr);
+}
