@@ -9,7 +9,6 @@ packages=(
   libjansson-dev                             # JSON
   libsqlite3-dev                             # the embedded broker
   libyaml-dev                                # settings files
-  uuid-dev                                   # event ids (UUID version 1)
   libhiredis-dev redis-server                # Redis Streams backend and its tests
   librdkafka-dev                             # Kafka backend (and its mock cluster for tests)
   libcurl4-openssl-dev                       # Schema Registry client

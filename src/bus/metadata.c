@@ -31,7 +31,8 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <uuid/uuid.h>
+
+#include "util/uuid1_int.h"
 
 #define US_PER_SEC INT64_C(1000000)
 #define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
@@ -304,7 +305,7 @@ edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *ev
 {
     struct edxbus_metadata tmp;
     struct timespec ts;
-    uuid_t uu;
+    uint8_t uu[16];
 
     memset(&tmp, 0, sizeof tmp);
     size_t type_len = event_type ? strlen(event_type) : 0;
@@ -326,10 +327,9 @@ edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *ev
                      strlen(service_name), EDXBUS_METADATA_TEXT_MAX - 1 - 12);
         return EDXBUS_ERR_INVALID_ARG;
     }
-    /* Version 1, as Python's uuid1(). The _safe variant returns -1 when uuidd is not running
-     * (then uniqueness across processes rests on the clock sequence); the UUID is v1 anyway. */
-    (void)uuid_generate_time_safe(uu);
-    uuid_unparse_lower(uu, tmp.id);
+    /* Version 1, as Python's uuid1(); made in-process (src/util/uuid1.c), not by libuuid. */
+    edxbus__uuid1_generate(uu);
+    edxbus__uuid_unparse(uu, tmp.id);
     tmp.minorversion = minorversion;
     if (gethostname(tmp.sourcehost, sizeof tmp.sourcehost - 1) != 0)
         tmp.sourcehost[0] = '\0';
