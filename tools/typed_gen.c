@@ -368,7 +368,7 @@ static void collect(const struct ctype *t, int depth)
         die("%s: lists and maps nest deeper than %d", t->name, MAX_NEST);
     if (t->kind != CT_LIST && t->kind != CT_DICT)
         return;
-    if ((t->item->kind == CT_UNSUPPORTED))
+    if (t->item->kind == CT_UNSUPPORTED)
         die("%s: a container of an unsupported type", t->name);
     collect(t->item, depth + 1);
     char *tg = tag(t);

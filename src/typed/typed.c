@@ -207,9 +207,14 @@ edxbus_err_t edxbus__tdec_block(struct edxbus__tdec *d, uint64_t *count, size_t 
         if (c == INT64_MIN)
             return edxbus__tdec_fail(d, EDXBUS_ERR_DECODE, at, path, "block count out of range");
         c = -c;
-        EDXBUS__TRY(read_long(d, &bytes, path, "block byte size"));
-        if (bytes < 0)
-            return edxbus__tdec_fail(d, EDXBUS_ERR_DECODE, at, path, "negative block byte size");
+        const uint8_t *size_at = d->p;
+        EDXBUS__TRY(read_long(d, &bytes, path, "block size"));
+        /* the size is not used, but a size the input cannot hold is refused, as the generic
+         * decoder does, so both agree on every input */
+        if (bytes < 0 || (uint64_t)bytes > (uint64_t)(d->end - d->p))
+            return edxbus__tdec_fail(d, EDXBUS_ERR_DECODE, size_at, path,
+                                     "block size %lld does not fit the %zu bytes left",
+                                     (long long)bytes, (size_t)(d->end - d->p));
     }
     uint64_t u = (uint64_t)c;
     if (min_item_bytes == 0) {

@@ -269,6 +269,10 @@ static inline edxbus_err_t edxbus__tdec_branch(struct edxbus__tdec *d, bool *pre
     const uint8_t *at = d->p;
     int64_t b;
     EDXBUS__TRY(edxbus__tdec_long(d, &b, path));
+    if (b == 0 || b == 1) { /* a legal but overlong varint */
+        *present = b == 1;
+        return EDXBUS_OK;
+    }
     return edxbus__tdec_fail(d, EDXBUS_ERR_DECODE, at, path,
                              "union branch %lld out of range (2 branches)", (long long)b);
 }
