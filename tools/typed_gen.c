@@ -847,8 +847,9 @@ static void write_encode(FILE *out, const char *name)
         fprintf(out,
                 "edxbus_err_t edxbus_%s_encode(const struct edxbus_%s_data *data, unsigned flags,\n"
                 "    struct edxbus_buf *out, char *errstr, size_t errstr_size)\n{\n"
-                "    struct edxbus__tenc e = {.out = out, .start = out->len, .flags = flags,\n"
-                "                             .errstr = errstr, .errstr_size = errstr_size};\n"
+                "    struct edxbus__tenc e; /* e.where is set by the loops that use it: not zeroed */\n"
+                "    e.out = out;\n    e.start = out->len;\n    e.flags = flags;\n"
+                "    e.errstr = errstr;\n    e.errstr_size = errstr_size;\n"
                 "    return encode_%s(&e, data);\n}\n\n",
                 ev->sig, ev->sig, ev->sig);
     }

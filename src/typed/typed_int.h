@@ -109,22 +109,24 @@ edxbus_err_t edxbus__tenc_check_str_slow(struct edxbus__tenc *e, struct edxbus_s
 static inline edxbus_err_t edxbus__tenc_check_str(struct edxbus__tenc *e, struct edxbus_str s,
                                                   const char *path)
 {
-    if (s.len <= 16 && s.ptr != NULL) {
-        /* the common short case: ASCII in two loads */
-        uint64_t a = 0, b = 0;
-        if (s.len > 8) {
-            memcpy(&a, s.ptr, 8);
-            memcpy(&b, s.ptr + s.len - 8, 8);
-        } else if (s.len >= 4) {
-            uint32_t x, y;
-            memcpy(&x, s.ptr, 4);
-            memcpy(&y, s.ptr + s.len - 4, 4);
-            a = x | y;
+    if (s.ptr != NULL && s.len <= 4096) {
+        /* the common case: ASCII, checked 8 bytes at a time (the last word overlaps) */
+        uint64_t acc = 0;
+        if (s.len >= 8) {
+            size_t i = 0;
+            for (; i + 8 <= s.len; i += 8) {
+                uint64_t x;
+                memcpy(&x, s.ptr + i, 8);
+                acc |= x;
+            }
+            uint64_t last;
+            memcpy(&last, s.ptr + s.len - 8, 8);
+            acc |= last;
         } else {
             for (size_t i = 0; i < s.len; i++)
-                a |= (uint8_t)s.ptr[i];
+                acc |= (uint8_t)s.ptr[i];
         }
-        if (((a | b) & 0x8080808080808080ull) == 0)
+        if ((acc & 0x8080808080808080ull) == 0)
             return EDXBUS_OK;
     }
     return edxbus__tenc_check_str_slow(e, s, path);
