@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "util/uuid1_int.h"
+#include "uuid1_int.h"
 
 #define US_PER_SEC INT64_C(1000000)
 #define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
@@ -327,7 +327,7 @@ edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *ev
                      strlen(service_name), EDXBUS_METADATA_TEXT_MAX - 1 - 12);
         return EDXBUS_ERR_INVALID_ARG;
     }
-    /* Version 1, as Python's uuid1(); made in-process (src/util/uuid1.c), not by libuuid. */
+    /* Version 1, as Python's uuid1(); made in-process (uuid1.c), not by libuuid. */
     edxbus__uuid1_generate(uu);
     edxbus__uuid_unparse(uu, tmp.id);
     tmp.minorversion = minorversion;

@@ -1,4 +1,4 @@
-/* src/util/uuid1.c — UUID version 1 ids made in-process, as Python's uuid.uuid1() makes them.
+/* src/bus/uuid1.c — UUID version 1 ids made in-process, as Python's uuid.uuid1() makes them.
  *
  * Why not libuuid: uuid_generate_time_safe() asks the uuidd daemon over a socket or, without
  * it, locks and rewrites a clock file; that was ~7 µs of the ~7.7 µs edxbus_send_event() took.
@@ -21,7 +21,7 @@
  *    hosts, uniqueness rests on these 61 random bits, as Python's uuid1() (random clock_seq)
  *    rests on its 14.
  */
-#include "util/uuid1_int.h"
+#include "uuid1_int.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,7 +1,7 @@
-/* src/util/uuid1_int.h — in-process UUID version 1 generator (private to the library).
+/* src/bus/uuid1_int.h — in-process UUID version 1 generator (private to the library).
  *
  * Thread rule: every function here may be called from any thread at once, and in the child of
- * a fork() (which draws its own clock sequence and node; see src/util/uuid1.c).
+ * a fork() (which draws its own clock sequence and node; see src/bus/uuid1.c).
  */
 #ifndef EDXBUS_UUID1_INT_H
 #define EDXBUS_UUID1_INT_H

@@ -1,4 +1,4 @@
-/* tests/unit/util/test_uuid1.c — the in-process UUID version 1 generator (src/util/uuid1.c).
+/* tests/unit/bus/test_uuid1.c — the in-process UUID version 1 generator (src/bus/uuid1.c).
  *
  * The bits RFC 4122 fixes (version, variant, the multicast bit of the random node), the text
  * form against a known UUID, uniqueness and non-decreasing timestamps over 10,000 ids (from one
@@ -12,8 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bus/uuid1_int.h"
 #include "test.h"
-#include "util/uuid1_int.h"
 
 #define N_IDS 10000
 #define N_THREADS 4
