@@ -9,7 +9,8 @@
  * is logged as a warning and leaves the producer inactive: a service keeps running with its
  * bus off, as with the reference. edxbus_bus_producer_problem() tells the CLI, which fails.
  *
- * Routing (validation, enabled topics) is routing.c's; the bus only connects the receiver.
+ * Routing (validation, enabled topics, the prefix rule, key paths) is routing.c's; the bus only
+ * connects the receiver.
  * Invariants: bus->prod is NULL exactly when no receiver of ours is connected.
  */
 #include "bus_int.h"
@@ -30,15 +31,13 @@ const char *edxbus_version(void)
 char *edxbus__full_topic(const edxbus_conf_t *conf, const char *topic)
 {
     const char *prefix = edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL);
-    size_t n = strlen(topic) + (prefix != NULL ? strlen(prefix) + 1 : 0) + 1;
-    char *out = malloc(n);
-    if (out == NULL)
+    struct edxbus_buf b = EDXBUS_BUF_INIT;
+    if (edxbus_routing_full_topic(prefix, topic, &b) != EDXBUS_OK ||
+        edxbus_buf_terminate(&b) != EDXBUS_OK) {
+        edxbus_buf_fini(&b);
         return NULL;
-    if (prefix != NULL && prefix[0] != '\0')
-        snprintf(out, n, "%s-%s", prefix, topic);
-    else
-        snprintf(out, n, "%s", topic);
-    return out;
+    }
+    return (char *)b.data; /* the buffer's storage, handed over */
 }
 
 edxbus_signal_t *edxbus__bus_signal_of(edxbus_bus_t *bus, const edxbus_event_type_t *et)

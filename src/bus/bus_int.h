@@ -74,8 +74,21 @@ edxbus_signal_t *edxbus__bus_signal_of(edxbus_bus_t *bus, const edxbus_event_typ
 edxbus_err_t edxbus__producer_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
                                        size_t errstr_size);
 
-/** Full topic of @p topic under EVENT_BUS_TOPIC_PREFIX of @p conf. Returns new (free()). */
+/** Full topic of @p topic under EVENT_BUS_TOPIC_PREFIX of @p conf, by edxbus_routing_full_topic().
+ *  Returns new (free()); NULL when out of memory. */
 char *edxbus__full_topic(const edxbus_conf_t *conf, const char *topic);
+
+#define EDXBUS__KEY_NAME_MAX 256 /* bytes, with the NUL, of one name of an event_key_field */
+
+/** The dotted-path rule of event_key_field, shared by the walk through the event data
+ *  (edxbus_routing_key()) and the one through the event's schema (producer.c): reads the name
+ *  at *@p pos (start with *@p pos == @p path) into @p name, moves *@p pos past it and its dot,
+ *  and sets *@p last when it was the final name.
+ *  Errors: EDXBUS_ERR_INVALID_ARG for an empty path, an empty name (`"a..b": empty name at
+ *  byte 2`, `"a.": empty name at the end`) or a name of EDXBUS__KEY_NAME_MAX bytes or more. */
+edxbus_err_t edxbus__key_path_next(const char *path, const char **pos,
+                                   char name[EDXBUS__KEY_NAME_MAX], bool *last, char *errstr,
+                                   size_t errstr_size);
 
 /** The backend's name in capitals for EVENT_BUS_<BACKEND>_... settings ("SQLITE"). */
 void edxbus__backend_setting(char *out, size_t out_size, const struct edxbus_backend_ops *ops,

@@ -1,11 +1,14 @@
 /* src/bus/producer.c — the producer front end (producer.h): topic, key, then the backend.
  *
- * A send turns one event into one struct edxbus_msg: the full topic (prefix rule of
- * edx-event-bus-redis/-kafka config.py), the key and its schema text, the Avro body the signal
- * already encoded, the metadata, and the event's schema text. Backends see nothing else.
+ * A send turns one event into one struct edxbus_msg: the full topic (the prefix rule of
+ * edx-event-bus-redis/-kafka config.py, edxbus_routing_full_topic()), the key and its schema
+ * text, the Avro body the signal already encoded, the metadata, and the event's schema text.
+ * Backends see nothing else.
  *
- * The key (WIRE.md §4.1): the value at the dotted event_key_field, walked through the data, and
- * encoded as the Avro body of that field's own schema, a plain string or long. The key schema
+ * The key (WIRE.md §4.1): the value at the dotted event_key_field, walked through the data by
+ * edxbus_routing_key(), and encoded as the Avro body of that field's own schema, a plain string
+ * or long; the walk through the schema reads the path by the same rule
+ * (edxbus__key_path_next(), routing.c), so both refuse the same paths. The key schema
  * text is json.dumps(field definition, sort_keys=True), name included. A nullable key field
  * cannot be produced (fastavro raises on it in the reference), nor can any other type. What a
  * (type, key field) pair resolves to is cached per producer: the schema is walked once.
@@ -35,9 +38,8 @@ struct edxbus_producer {
     void *be;
     edxbus_delivery_cb cb;
     void *cb_opaque;
-    char *prefix; /* EVENT_BUS_TOPIC_PREFIX, or NULL */
-    char *topic;  /* last full topic built */
-    size_t topic_cap;
+    char *prefix;                /* EVENT_BUS_TOPIC_PREFIX, or NULL */
+    struct edxbus_buf topic_buf; /* the last full topic built, NUL-terminated */
     struct key_entry *keys;
     size_t nkeys, capkeys;
     struct edxbus_buf keybuf;
@@ -118,7 +120,7 @@ void edxbus_producer_destroy(edxbus_producer_t *prod)
     }
     free(prod->keys);
     edxbus_buf_fini(&prod->keybuf);
-    free(prod->topic);
+    edxbus_buf_fini(&prod->topic_buf);
     free(prod->prefix);
     edxbus_conf_destroy(prod->conf);
     free(prod);
@@ -126,19 +128,11 @@ void edxbus_producer_destroy(edxbus_producer_t *prod)
 
 const char *edxbus_producer_full_topic(edxbus_producer_t *prod, const char *topic)
 {
-    size_t need = strlen(topic) + (prod->prefix ? strlen(prod->prefix) + 1 : 0) + 1;
-    if (need > prod->topic_cap) {
-        char *t = realloc(prod->topic, need);
-        if (t == NULL)
-            return NULL;
-        prod->topic = t;
-        prod->topic_cap = need;
-    }
-    if (prod->prefix != NULL)
-        snprintf(prod->topic, need, "%s-%s", prod->prefix, topic);
-    else
-        snprintf(prod->topic, need, "%s", topic);
-    return prod->topic;
+    edxbus_buf_reset(&prod->topic_buf);
+    if (edxbus_routing_full_topic(prod->prefix, topic, &prod->topic_buf) != EDXBUS_OK ||
+        edxbus_buf_terminate(&prod->topic_buf) != EDXBUS_OK)
+        return NULL;
+    return (const char *)prod->topic_buf.data;
 }
 
 const char *edxbus_producer_backend_name(const edxbus_producer_t *prod)
@@ -201,22 +195,22 @@ static void resolve_key(const edxbus_event_type_t *et, const char *path, struct 
     const char *text = edxbus_event_type_schema_text(et);
     e->kind = KEY_BAD;
     if (text == NULL) {
-        snprintf(err, sizeof err, "%s cannot be serialized", edxbus_event_type_name(et));
+        edxbus__errf(err, sizeof err, "%s cannot be serialized", edxbus_event_type_name(et));
         goto out;
     }
     root = json_loads(text, 0, NULL);
     const json_t *record = root;
     const json_t *field = NULL;
-    char *copy = strdup(path);
-    if (copy == NULL || root == NULL) {
-        free(copy);
-        snprintf(err, sizeof err, "out of memory");
+    if (root == NULL) {
+        edxbus__errf(err, sizeof err, "out of memory");
         goto out;
     }
-    for (char *seg = copy, *next; seg != NULL; seg = next) {
-        next = strchr(seg, '.');
-        if (next != NULL)
-            *next++ = '\0';
+    const char *pos = path;
+    char seg[EDXBUS__KEY_NAME_MAX];
+    bool last = false;
+    while (!last) {
+        if (edxbus__key_path_next(path, &pos, seg, &last, err, sizeof err) != EDXBUS_OK)
+            break;
         field = NULL;
         size_t i;
         const json_t *f;
@@ -229,51 +223,51 @@ static void resolve_key(const edxbus_event_type_t *et, const char *path, struct 
             }
         }
         if (field == NULL) {
-            snprintf(err, sizeof err, "event_key_field \"%s\": no field \"%s\" in %s", path, seg,
-                     edxbus_event_type_name(et));
+            edxbus__errf(err, sizeof err, "event_key_field \"%s\": no field \"%s\" in %s", path,
+                         seg, edxbus_event_type_name(et));
             break;
         }
         const json_t *type = json_object_get(field, "type");
-        if (next == NULL) {
+        if (last) {
             const char *tname = json_string_value(type);
             if (json_is_object(type))
                 tname = json_string_value(json_object_get(type, "type"));
             if (json_is_array(type))
-                snprintf(err, sizeof err,
-                         "event_key_field \"%s\" is nullable; a nullable key cannot be produced",
-                         path);
+                edxbus__errf(
+                    err, sizeof err,
+                    "event_key_field \"%s\" is nullable; a nullable key cannot be produced", path);
             else if (tname != NULL && strcmp(tname, "string") == 0)
                 e->kind = KEY_STRING;
             else if (tname != NULL && (strcmp(tname, "long") == 0 || strcmp(tname, "int") == 0))
                 e->kind = KEY_LONG;
             else
-                snprintf(err, sizeof err,
-                         "event_key_field \"%s\" has type %s; a key must be a string or a long",
-                         path, tname != NULL ? tname : "(complex)");
+                edxbus__errf(err, sizeof err,
+                             "event_key_field \"%s\" has type %s; a key must be a string or a long",
+                             path, tname != NULL ? tname : "(complex)");
             break;
         }
         if (json_is_string(type))
             type = find_named(root, json_string_value(type));
         if (json_is_array(type)) {
-            snprintf(err, sizeof err,
-                     "event_key_field \"%s\": \"%s\" is nullable; a nullable key cannot be "
-                     "produced",
-                     path, seg);
+            edxbus__errf(err, sizeof err,
+                         "event_key_field \"%s\": \"%s\" is nullable; a nullable key cannot be "
+                         "produced",
+                         path, seg);
             break;
         }
         if (!json_is_object(type) || json_object_get(type, "fields") == NULL) {
-            snprintf(err, sizeof err, "event_key_field \"%s\": \"%s\" is not a record", path, seg);
+            edxbus__errf(err, sizeof err, "event_key_field \"%s\": \"%s\" is not a record", path,
+                         seg);
             break;
         }
         record = type;
     }
-    free(copy);
     if (e->kind != KEY_BAD) {
         /* Python's json.dumps(sort_keys=True): ", " and ": ", ASCII only. */
         e->schema_text = json_dumps(field, JSON_SORT_KEYS | JSON_ENSURE_ASCII);
         if (e->schema_text == NULL) {
             e->kind = KEY_BAD;
-            snprintf(err, sizeof err, "out of memory");
+            edxbus__errf(err, sizeof err, "out of memory");
         }
     }
 out:

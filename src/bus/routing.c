@@ -19,6 +19,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bus_int.h"
+
 #define SETTING "EVENT_BUS_PRODUCER_CONFIG"
 #define NAME_SHOW 96 /* bytes of an event type or topic name shown in an error line */
 
@@ -298,71 +300,92 @@ nomem:
 edxbus_err_t edxbus_routing_full_topic(const char *prefix, const char *topic,
                                        struct edxbus_buf *out)
 {
-    if (prefix != NULL && prefix[0] != '\0')
-        return edxbus_buf_printf(out, "%s-%s", prefix, topic);
-    return edxbus_buf_puts(out, topic);
+    size_t start = out->len;
+    edxbus_err_t err = EDXBUS_OK;
+    if (prefix != NULL && prefix[0] != '\0') {
+        err = edxbus_buf_puts(out, prefix);
+        if (err == EDXBUS_OK)
+            err = edxbus_buf_append(out, "-", 1);
+    }
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, topic);
+    if (err != EDXBUS_OK)
+        out->len = start;
+    return err;
+}
+
+edxbus_err_t edxbus__key_path_next(const char *path, const char **pos,
+                                   char name[EDXBUS__KEY_NAME_MAX], bool *last, char *errstr,
+                                   size_t errstr_size)
+{
+    const char *p = *pos;
+    char p_shown[NAME_SHOW + 8];
+    size_t n = strcspn(p, ".");
+    if (n == 0 || n >= EDXBUS__KEY_NAME_MAX) {
+        if (path[0] == '\0')
+            edxbus__errf(errstr, errstr_size,
+                         "event_key_field: empty path; expected e.g. \"user.pii.username\"");
+        else if (n == 0 && *p == '\0')
+            edxbus__errf(errstr, errstr_size, "event_key_field \"%s\": empty name at the end",
+                         shown(path, p_shown, sizeof p_shown));
+        else
+            edxbus__errf(errstr, errstr_size, "event_key_field \"%s\": %s name at byte %zu",
+                         shown(path, p_shown, sizeof p_shown), n ? "too long a" : "empty",
+                         (size_t)(p - path));
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    memcpy(name, p, n);
+    name[n] = '\0';
+    *last = p[n] == '\0';
+    *pos = *last ? p + n : p + n + 1; /* past the dot */
+    return EDXBUS_OK;
+}
+
+/* The not-found line of edxbus_routing_key(): @p cur is the value reached by the first @p at
+ * bytes of @p path (at < 0: the event data itself), @p name the one missing from it. */
+static void key_not_found(const char *path, int at, const json_t *cur, const char *name,
+                          char *errstr, size_t errstr_size)
+{
+    char p_shown[NAME_SHOW + 8], n_shown[NAME_SHOW + 8];
+    shown(path, p_shown, sizeof p_shown);
+    shown(name, n_shown, sizeof n_shown);
+    if (!json_is_object(cur) && at < 0)
+        edxbus__errf(errstr, errstr_size,
+                     "event_key_field \"%s\": the event data is %s, not a mapping", p_shown,
+                     kind(cur));
+    else if (!json_is_object(cur))
+        edxbus__errf(errstr, errstr_size,
+                     "event_key_field \"%s\": \"%.*s\" is %s, not a mapping with \"%s\"", p_shown,
+                     at, path, kind(cur), n_shown);
+    else if (at < 0)
+        edxbus__errf(errstr, errstr_size,
+                     "event_key_field \"%s\": no field \"%s\" in the event data", p_shown, n_shown);
+    else
+        edxbus__errf(errstr, errstr_size, "event_key_field \"%s\": no field \"%s\" in \"%.*s\"",
+                     p_shown, n_shown, at, path);
 }
 
 edxbus_err_t edxbus_routing_key(const json_t *data, const char *dotted_path, const json_t **out,
                                 char *errstr, size_t errstr_size)
 {
     const char *path = dotted_path ? dotted_path : "";
-    const char *p = path;
+    const char *pos = path;
     const json_t *cur = data;
-    char name[256], p_shown[NAME_SHOW + 8];
+    char name[EDXBUS__KEY_NAME_MAX];
+    bool last = false;
 
-    shown(path, p_shown, sizeof p_shown);
-    if (path[0] == '\0') {
-        if (errstr_size)
-            snprintf(errstr, errstr_size,
-                     "event_key_field: empty path; expected e.g. "
-                     "\"user.pii.username\"");
-        return EDXBUS_ERR_INVALID_ARG;
-    }
-    while (true) {
-        size_t n = strcspn(p, ".");
-        if (n == 0 || n >= sizeof name) {
-            if (errstr_size)
-                snprintf(errstr, errstr_size, "event_key_field \"%s\": %s name at byte %zu",
-                         p_shown, n ? "too long a" : "empty", (size_t)(p - path));
-            return EDXBUS_ERR_INVALID_ARG;
-        }
-        memcpy(name, p, n);
-        name[n] = '\0';
+    while (!last) {
+        const char *start = pos;
+        edxbus_err_t err = edxbus__key_path_next(path, &pos, name, &last, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
         const json_t *next = json_is_object(cur) ? json_object_get(cur, name) : NULL;
         if (next == NULL) {
-            char n_shown[NAME_SHOW + 8];
-            int at = (int)(p - path) - 1; /* the walked part, without the dot */
-            if (!json_is_object(cur) && at < 0)
-                snprintf(errstr, errstr_size,
-                         "event_key_field \"%s\": the event data is %s, not a mapping", p_shown,
-                         kind(cur));
-            else if (!json_is_object(cur))
-                snprintf(errstr, errstr_size,
-                         "event_key_field \"%s\": \"%.*s\" is %s, not a mapping with \"%s\"",
-                         p_shown, at, path, kind(cur), shown(name, n_shown, sizeof n_shown));
-            else if (at < 0)
-                snprintf(errstr, errstr_size,
-                         "event_key_field \"%s\": no field \"%s\" in the event data", p_shown,
-                         shown(name, n_shown, sizeof n_shown));
-            else
-                snprintf(errstr, errstr_size,
-                         "event_key_field \"%s\": no field \"%s\" in "
-                         "\"%.*s\"",
-                         p_shown, shown(name, n_shown, sizeof n_shown), at, path);
+            /* the walked part, without the dot before @p name */
+            key_not_found(path, (int)(start - path) - 1, cur, name, errstr, errstr_size);
             return EDXBUS_ERR_NOT_FOUND;
         }
         cur = next;
-        p += n;
-        if (*p == '\0')
-            break;
-        p++; /* the dot */
-        if (*p == '\0') {
-            if (errstr_size)
-                snprintf(errstr, errstr_size, "event_key_field \"%s\": empty name at the end",
-                         p_shown);
-            return EDXBUS_ERR_INVALID_ARG;
-        }
     }
     *out = cur;
     return EDXBUS_OK;

@@ -160,6 +160,27 @@ TEST(test_bad_key_fields_are_errors_of_the_send)
     edxbus_bus_destroy(bus);
 }
 
+/* The schema walk of the key reads the path by routing.c's rule, as the data walk does. */
+TEST(test_key_path_rule_is_routing_s)
+{
+    edxbus_bus_t *bus = fx_bus("{\"" ENROLLMENT_TYPE "\": {"
+                               "\"t1\": {\"event_key_field\": \"enrollment..user\", "
+                               "\"enabled\": true}}}",
+                               NULL);
+    ASSERT_TRUE(edxbus_bus_producer(bus) != NULL);
+    json_t *data = fx_json(ENROLLMENT_JSON);
+    const json_t *key;
+    char err[EDXBUS_ERRSTR_SIZE] = "", rerr[EDXBUS_ERRSTR_SIZE] = "";
+    ASSERT_EQ_INT(edxbus_send_event(bus, ENROLLMENT_TYPE, data, 0, NULL, err, sizeof err),
+                  EDXBUS_ERR_RECEIVER);
+    ASSERT_EQ_INT(edxbus_routing_key(data, "enrollment..user", &key, rerr, sizeof rerr),
+                  EDXBUS_ERR_INVALID_ARG);
+    ASSERT_CONTAINS(rerr, "empty name at byte 11");
+    ASSERT_CONTAINS(err, rerr);
+    json_decref(data);
+    edxbus_bus_destroy(bus);
+}
+
 static int deliveries_ok, deliveries_failed;
 static void on_delivery(void *opaque, const struct edxbus_delivery *d)
 {
@@ -210,6 +231,7 @@ int main(void)
     RUN(test_broken_producer_settings_leave_producer_inactive_with_warning);
     RUN(test_no_routing_means_no_producer_and_no_problem);
     RUN(test_bad_key_fields_are_errors_of_the_send);
+    RUN(test_key_path_rule_is_routing_s);
     RUN(test_async_produce_reports_every_delivery_after_flush);
     RUN(test_full_topic_rule);
     fx_cleanup();
