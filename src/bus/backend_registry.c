@@ -12,7 +12,6 @@
  * plugin's constructor may itself call edxbus_backend_register().
  * To add a built-in broker: declare its table below and add it to BUILTINS.
  */
-#include <ctype.h>
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -20,6 +19,7 @@
 #include <string.h>
 
 #include "edxbus/backend.h"
+#include "util/suggest_int.h"
 
 extern const struct edxbus_backend_ops edxbus_backend_sqlite;
 extern const struct edxbus_backend_ops edxbus_backend_redis;
@@ -139,65 +139,27 @@ out_unlock:
     return err;
 }
 
-/* Levenshtein distance, case-insensitive, for short names (longer ones count as far). */
-static size_t distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t row[65];
-    if (la > 64 || lb > 64)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost =
-                tolower((unsigned char)a[i - 1]) == tolower((unsigned char)b[j - 1]) ? 0 : 1;
-            size_t best = diag + cost;
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
-static void consider(const char *cand, const char *name, const char **best, size_t *best_d)
-{
-    size_t d = distance(name, cand);
-    if (d < *best_d) {
-        *best = cand;
-        *best_d = d;
-    }
-}
-
 /* The unknown-name message: a suggestion when one is close, else the list of names. */
 static void unknown_name(const char *name, const char *prefix, char *errstr, size_t errstr_size)
 {
-    const char *best = NULL;
-    size_t best_d = (size_t)-1;
+    struct edxbus__nearest nr;
     char names[256] = "";
     size_t used = 0;
+    edxbus__nearest_init(&nr, name, strlen(name) / 3 > 2 ? strlen(name) / 3 : 2);
     pthread_mutex_lock(&registry_lock);
     for (size_t i = 0; i < NBUILTINS + nregistered; i++) {
         const struct edxbus_backend_ops *ops =
             i < NBUILTINS ? BUILTINS[i] : registered[i - NBUILTINS];
-        consider(ops->name, name, &best, &best_d);
+        edxbus__nearest_add(&nr, ops->name);
         for (const char *const *a = ops->aliases; a != NULL && *a != NULL; a++)
-            consider(*a, name, &best, &best_d);
+            edxbus__nearest_add(&nr, *a);
         int w = snprintf(names + used, sizeof names - used, "%s%s", used ? ", " : "", ops->name);
         if (w > 0 && (size_t)w < sizeof names - used)
             used += (size_t)w;
     }
-    size_t limit = strlen(name) / 3 > 2 ? strlen(name) / 3 : 2;
-    if (best != NULL && best_d <= limit)
+    if (nr.best != NULL)
         snprintf(errstr, errstr_size, "%sunknown backend \"%s\"; did you mean %s?", prefix, name,
-                 best);
+                 nr.best);
     else
         snprintf(errstr, errstr_size,
                  "%sunknown backend \"%s\"; known backends: %s; or name a plugin as "

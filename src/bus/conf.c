@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "conf_int.h"
+#include "util/suggest_int.h"
 
 extern char **environ;
 
@@ -214,45 +215,14 @@ const char *edxbus__conf_show(const char *name, const json_t *v, const char *tex
  * Unknown names: "did you mean"
  * ------------------------------------------------------------------------------------------- */
 
-static size_t edit_distance(const char *a, const char *b)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    size_t row[128];
-    if (lb >= sizeof row / sizeof row[0] || la >= 128)
-        return (size_t)-1;
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0];
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = toupper((unsigned char)a[i - 1]) != toupper((unsigned char)b[j - 1]);
-            size_t best = diag + cost;
-            if (up + 1 < best)
-                best = up + 1;
-            if (row[j - 1] + 1 < best)
-                best = row[j - 1] + 1;
-            row[j] = best;
-            diag = up;
-        }
-    }
-    return row[lb];
-}
-
 /* The known setting nearest to @p name, when near enough to be a typo; else NULL. */
 static const char *suggest(const char *name)
 {
-    const char *best = NULL;
-    size_t best_d = (size_t)-1, limit = strlen(name) / 4 > 3 ? strlen(name) / 4 : 3;
-    for (size_t i = 0; i < edxbus__conf_nsettings; i++) {
-        size_t d = edit_distance(name, edxbus__conf_settings[i].name);
-        if (d < best_d) {
-            best_d = d;
-            best = edxbus__conf_settings[i].name;
-        }
-    }
-    return best_d <= limit ? best : NULL;
+    struct edxbus__nearest nr;
+    edxbus__nearest_init(&nr, name, strlen(name) / 4 > 3 ? strlen(name) / 4 : 3);
+    for (size_t i = 0; i < edxbus__conf_nsettings; i++)
+        edxbus__nearest_add(&nr, edxbus__conf_settings[i].name);
+    return nr.best;
 }
 
 static void warn_unknown(const edxbus_conf_t *conf, const char *name, const char *where)

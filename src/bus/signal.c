@@ -199,11 +199,16 @@ void edxbus__event_fini(struct edxbus_event *ev)
  * Dispatch
  * ------------------------------------------------------------------------------------------- */
 
-static void report_reset(struct edxbus_send_report *report)
+/* The report a send fills: the caller's, or @p local when the caller passed none; reset. */
+static struct edxbus_send_report *report_start(struct edxbus_send_report *report,
+                                               struct edxbus_send_report *local)
 {
+    if (report == NULL)
+        report = local;
     report->ncalled = 0;
     report->nfailed = 0;
     report->disabled = false;
+    return report;
 }
 
 static edxbus_err_t disabled(edxbus_signal_t *sig, struct edxbus_send_report *report, char *errstr,
@@ -222,9 +227,7 @@ edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *
                                      size_t errstr_size)
 {
     struct edxbus_send_report local = {0};
-    if (report == NULL)
-        report = &local;
-    report_reset(report);
+    report = report_start(report, &local);
     if (!sig->enabled)
         return disabled(sig, report, errstr, errstr_size);
 
@@ -293,9 +296,7 @@ static edxbus_err_t send_common(edxbus_signal_t *sig, const json_t *data, const 
                                 size_t errstr_size)
 {
     struct edxbus_send_report local = {0};
-    if (report == NULL)
-        report = &local;
-    report_reset(report);
+    report = report_start(report, &local);
     if (!sig->enabled)
         return disabled(sig, report, errstr, errstr_size);
 

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/suggest_int.h"
+
 /* ---------------------------------------------------------------------------------------------
  * Descriptors
  * ------------------------------------------------------------------------------------------- */
@@ -201,50 +203,16 @@ const edxbus_event_type_t *edxbus_catalog_find(const edxbus_catalog_t *cat, cons
     return found ? cat->types[i] : NULL;
 }
 
-/* Levenshtein distance, giving up (returning @p limit + 1) once it exceeds @p limit. */
-static size_t distance(const char *a, const char *b, size_t limit)
-{
-    size_t la = strlen(a), lb = strlen(b);
-    if ((la > lb ? la - lb : lb - la) > limit || lb > 1024)
-        return limit + 1;
-    size_t row[1025];
-    for (size_t j = 0; j <= lb; j++)
-        row[j] = j;
-    for (size_t i = 1; i <= la; i++) {
-        size_t diag = row[0], best = i;
-        row[0] = i;
-        for (size_t j = 1; j <= lb; j++) {
-            size_t up = row[j];
-            size_t cost = diag + (a[i - 1] != b[j - 1]);
-            size_t v = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
-            row[j] = cost < v ? cost : v;
-            diag = up;
-            if (row[j] < best)
-                best = row[j];
-        }
-        if (best > limit)
-            return limit + 1;
-    }
-    return row[lb];
-}
-
 const char *edxbus_catalog_suggest(const edxbus_catalog_t *cat, const char *event_type)
 {
+    struct edxbus__nearest nr;
     if (event_type == NULL)
         return NULL;
     /* a suggestion further than a third of the name away is noise, not a typo */
-    size_t limit = strlen(event_type) / 3 + 1;
-    const char *best = NULL;
-    size_t best_d = limit + 1;
-    for (size_t i = 0; i < cat->n; i++) {
-        size_t d =
-            distance(event_type, cat->types[i]->name, best_d - 1 < limit ? best_d - 1 : limit);
-        if (d < best_d) {
-            best_d = d;
-            best = cat->types[i]->name;
-        }
-    }
-    return best_d <= limit ? best : NULL;
+    edxbus__nearest_init(&nr, event_type, strlen(event_type) / 3 + 1);
+    for (size_t i = 0; i < cat->n; i++)
+        edxbus__nearest_add(&nr, cat->types[i]->name);
+    return nr.best;
 }
 
 /* ---------------------------------------------------------------------------------------------

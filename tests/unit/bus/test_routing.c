@@ -62,6 +62,9 @@ TEST(test_validation_rules)
     ASSERT_EQ_STR(problems("{\"org.openedx.learning.course.enrolment.created.v1\": {}}", cat),
                   "EVENT_BUS_PRODUCER_CONFIG[\"org.openedx.learning.course.enrolment.created.v1"
                   "\"]: unknown event type; did you mean " ENROLL "?");
+    ASSERT_EQ_STR(problems("{\"ORG.OPENEDX.LEARNING.COURSE.ENROLLMENT.CREATED.V1\": {}}", cat),
+                  "EVENT_BUS_PRODUCER_CONFIG[\"ORG.OPENEDX.LEARNING.COURSE.ENROLLMENT.CREATED.V1"
+                  "\"]: unknown event type; did you mean " ENROLL "?");
     ASSERT_EQ_STR(problems("{\"" ENROLL "\": {\"topic-a\": {\"enabled\": true}}}", cat),
                   "EVENT_BUS_PRODUCER_CONFIG[\"" ENROLL "\"][\"topic-a\"]: missing "
                   "\"event_key_field\"");
