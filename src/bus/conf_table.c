@@ -12,7 +12,8 @@
  *     cap would drop entries a slow consumer group has not read yet; set it (like Redis'
  *     10000) when disk use matters more.
  *   EVENT_BUS_CONSUMER_RETRIES 3, EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS 1000, dead-lettering on:
- *     a failing receiver gets three more tries and the event is then kept aside, not lost.
+ *     a failing receiver is tried three times in all (the first try and two retries, 1 s then
+ *     2 s apart) and the event is then kept aside, not lost.
  *     EVENT_BUS_DEAD_LETTER_ENABLED false restores the reference behaviour (log and ack).
  *   EVENT_BUS_CONSUMER_POLL_TIMEOUT 1.0 s (as Kafka's): how long a poll of the embedded log
  *     waits for new entries.
@@ -66,13 +67,17 @@ const struct edxbus__conf_setting edxbus__conf_settings[] = {
      EDXBUS__CHECK_NONE, 0, "1.0", "Seconds to sleep after a failed poll of the embedded log"},
     {"EVENT_BUS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", EDXBUS__CONF_INT_NULL, "null",
      EDXBUS__SECRET_NONE, EDXBUS__CHECK_NONE, 0, "10",
-     "Consecutive failed polls of the embedded log before the consumer stops (null: never)"},
+     "Errors in a row (failed polls, events that failed, failed acks; an event delivered "
+     "resets it) before a consumer stops (null or 0: never)"},
     {"EVENT_BUS_CONSUMER_BATCH_SIZE", EDXBUS__CONF_INT, "16", EDXBUS__SECRET_NONE,
      EDXBUS__CHECK_NONE, 1, "16", "Most events a consumer takes from the broker per poll"},
     {"EVENT_BUS_CONSUMER_RETRIES", EDXBUS__CONF_INT, "3", EDXBUS__SECRET_NONE, EDXBUS__CHECK_NONE,
-     0, "3", "Extra attempts of a receiver that failed on an event"},
+     0, "3",
+     "Tries in all (not retries) of a receiver on an event before it is dead-lettered; 3: the "
+     "first and two retries (0 counts as 1)"},
     {"EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS", EDXBUS__CONF_INT, "1000", EDXBUS__SECRET_NONE,
-     EDXBUS__CHECK_NONE, 0, "1000", "Milliseconds to wait before retrying a failed receiver"},
+     EDXBUS__CHECK_NONE, 0, "1000",
+     "Milliseconds before the first retry of a failed receiver; doubled each retry, at most 30 s"},
     {"EVENT_BUS_DEAD_LETTER_ENABLED", EDXBUS__CONF_BOOL, "true", EDXBUS__SECRET_NONE,
      EDXBUS__CHECK_NONE, 0, "false",
      "Keep events whose receivers still fail after the retries (false: log and ack, as the "
@@ -92,7 +97,8 @@ const struct edxbus__conf_setting edxbus__conf_settings[] = {
      EDXBUS__CHECK_NONE, 0, "1.0", "Seconds to sleep after a failed read"},
     {"EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", EDXBUS__CONF_INT_NULL, "null",
      EDXBUS__SECRET_NONE, EDXBUS__CHECK_NONE, 0, "10",
-     "Consecutive failures before the consumer stops (null: never)"},
+     "Errors in a row (failed reads, events that failed, failed acks) before a consumer stops "
+     "(null: EVENT_BUS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT)"},
     {"EVENT_BUS_REDIS_CONSUMERS_ENABLED", EDXBUS__CONF_BOOL, "true", EDXBUS__SECRET_NONE,
      EDXBUS__CHECK_NONE, 0, "false", "Whether Redis consumers run at all"},
     {"EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED", EDXBUS__CONF_BOOL, "true", EDXBUS__SECRET_NONE,
@@ -120,7 +126,8 @@ const struct edxbus__conf_setting edxbus__conf_settings[] = {
      EDXBUS__CHECK_NONE, 0, "1.0", "Seconds to sleep after a failed poll"},
     {"EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", EDXBUS__CONF_INT_NULL, "null",
      EDXBUS__SECRET_NONE, EDXBUS__CHECK_NONE, 0, "10",
-     "Consecutive failures before the consumer stops (null: never)"},
+     "Errors in a row (failed reads, events that failed, failed acks) before a consumer stops "
+     "(null: EVENT_BUS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT)"},
     {"EVENT_BUS_KAFKA_CONSUMERS_ENABLED", EDXBUS__CONF_BOOL, "true", EDXBUS__SECRET_NONE,
      EDXBUS__CHECK_NONE, 0, "false", "Whether Kafka consumers run at all"},
     {"EVENT_BUS_KAFKA_AUDIT_LOGGING_ENABLED", EDXBUS__CONF_BOOL, "true", EDXBUS__SECRET_NONE,

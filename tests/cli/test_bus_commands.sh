@@ -101,5 +101,16 @@ expect_ok
 expect_grep '"EVENT_BUS_TOPIC_PREFIX": "dev"'
 check
 ! grep -q hunter2 "$OUT" || fail "a secret was printed"
+# Unknown names are warnings, not errors (a Tutor settings file holds many unrelated ones):
+# exit 0, the settings on stdout, and a warning with a suggestion for each EVENT_BUS_* typo on
+# stderr; a name that is not ours stays quiet.
+printf 'EVENT_BUS_TOPIC_PREFX: dev\nLMS_BASE: lms.example.com\n' >"$SCRATCH/typo.yaml"
+run config check --config "$SCRATCH/typo.yaml"
+check
+[[ $RC -eq 0 ]] || fail "exit $RC, expected 0"
+grep -q '"EVENT_BUS_TOPIC_PREFIX": null' "$OUT" || fail "no settings on stdout"
+grep -q 'warning: .*typo.yaml:1: unknown setting "EVENT_BUS_TOPIC_PREFX"; did you mean EVENT_BUS_TOPIC_PREFIX?' \
+  "$ERR" || fail "no warning on stderr: $(cat "$ERR")"
+! grep -q LMS_BASE "$ERR" || fail "a setting that is not ours was warned about"
 
 finish
