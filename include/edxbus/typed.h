@@ -97,7 +97,9 @@ EDXBUS_API const struct edxbus_typed_event *edxbus_typed_find(const char *event_
  *  edxbus_signal_send_encoded(): receivers and the producer get the bytes, no JSON tree is built
  *  unless a receiver asks for one. @p report may be NULL.
  *  Ownership: borrows everything during the call only.
- *  Errors: EDXBUS_ERR_ENCODE (a check failed; the line names the field, nothing is sent),
+ *  The report's counts are reset first, so a refused send leaves them at 0.
+ *  Errors: EDXBUS_ERR_ENCODE (a check failed, nothing is sent; the line names the event type
+ *          and the field: `<event type>: enrollment.creation_date: "…" is not a valid datetime…`),
  *          EDXBUS_ERR_NOT_FOUND (the bus's catalog lacks the event), or as
  *          edxbus_signal_send_encoded(). */
 EDXBUS_API edxbus_err_t edxbus_typed_send(edxbus_bus_t *bus, const struct edxbus_typed_event *tev,

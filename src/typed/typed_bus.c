@@ -17,10 +17,14 @@
 #define RECEIVE_STACK 2048
 
 edxbus_err_t edxbus_typed_send(edxbus_bus_t *bus, const struct edxbus_typed_event *tev,
-                               const void *data, unsigned flags,
-                               struct edxbus_send_report *report, char *errstr,
-                               size_t errstr_size)
+                               const void *data, unsigned flags, struct edxbus_send_report *report,
+                               char *errstr, size_t errstr_size)
 {
+    if (report != NULL) { /* nothing sent yet: a reused report must not keep its old counts */
+        report->ncalled = 0;
+        report->nfailed = 0;
+        report->disabled = false;
+    }
     edxbus_signal_t *sig = edxbus_bus_signal(bus, tev->event_type);
     if (sig == NULL) {
         if (errstr != NULL && errstr_size > 0)
@@ -30,10 +34,15 @@ edxbus_err_t edxbus_typed_send(edxbus_bus_t *bus, const struct edxbus_typed_even
     }
     struct edxbus_buf buf = EDXBUS_BUF_INIT;
     unsigned enc_flags = (flags & EDXBUS_SEND_NO_CHECKS) ? EDXBUS_AVRO_NO_CHECKS : 0;
-    edxbus_err_t err = tev->encode(data, enc_flags, &buf, errstr, errstr_size);
-    if (err == EDXBUS_OK)
-        err = edxbus_signal_send_encoded(sig, buf.data, buf.len, flags, report, errstr,
-                                         errstr_size);
+    char eerr[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_err_t err = tev->encode(data, enc_flags, &buf, eerr, sizeof eerr);
+    if (err == EDXBUS_OK) {
+        err =
+            edxbus_signal_send_encoded(sig, buf.data, buf.len, flags, report, errstr, errstr_size);
+    } else if (errstr != NULL && errstr_size > 0) {
+        /* as edxbus_send_event() words it: the event type, then the encoder's line */
+        snprintf(errstr, errstr_size, "%s: %s", tev->event_type, eerr);
+    }
     edxbus_buf_fini(&buf);
     return err;
 }
@@ -43,9 +52,12 @@ static edxbus_err_t trampoline(const edxbus_event_t *ev, void *opaque, char *err
 {
     const struct edxbus_typed_receiver *rcv = opaque;
     size_t len = 0;
+    /* NULL only when the event came as JSON and encoding it failed (out of memory, or data a
+     * resolved writer schema let through): a valid empty body is "" with len 0, never NULL */
     const uint8_t *value = edxbus_event_get_value(ev, &len);
-    if (value == NULL && len != 0) {
-        snprintf(errstr, errstr_size, "out of memory");
+    if (value == NULL) {
+        snprintf(errstr, errstr_size,
+                 "no Avro body for the event (out of memory, or JSON data the schema refuses)");
         return EDXBUS_ERR_NOMEM;
     }
     _Alignas(EDXBUS_ARENA_ALIGN) uint8_t stack[RECEIVE_STACK];
