@@ -5,7 +5,7 @@
  * machine share it (WAL journal, busy timeout). It keeps topics, consumer groups with committed
  * cursors, per-group pending entries for at-least-once delivery (what a member took and did not
  * acknowledge is delivered again after it dies), seeking by position or time, and a length cap
- * (EVENT_BUS_SQLITE_MAX_LEN). Positions are row ids as decimal text.
+ * (EVENT_BUS_SQLITE_MAX_LEN). Positions are message numbers within a topic (1, 2, …) as text.
  *
  * Settings read (all optional):
  *   EVENT_BUS_SQLITE_PATH          the file (default edxbus.db)

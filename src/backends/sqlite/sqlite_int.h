@@ -59,7 +59,7 @@ struct sq_slot {
     struct edxbus_buf data; /* key, value, then per header its name NUL and value */
     struct edxbus_header *hdrs;
     size_t hcap; /* headers allocated */
-    int64_t id;  /* row id */
+    int64_t id;  /* message id: tid << SQ_SEQ_BITS | seq */
 };
 
 /** A consumer handle: a group member, or a tail (group NULL: in-memory cursor, no acks). */
@@ -155,7 +155,7 @@ void edxbus__sq_sleep_ms(int ms);
 /** When the process @p pid started (clock ticks since boot, from /proc), or 0 if unknown. */
 int64_t edxbus__sq_proc_start(pid_t pid);
 
-/** Parse a position text (a decimal row id >= 0) into @p id. */
+/** Parse a position text (a decimal number >= 0) into @p id. */
 bool edxbus__sq_parse_position(const char *text, int64_t *id);
 
 /** Encode @p n headers as the headers column: per header a 4-byte little-endian name length,

@@ -5,7 +5,7 @@
  * Asynchronous produce() (a callback) copies the message into an in-memory queue; the queue is
  * committed as one transaction when it holds SQ_ASYNC_BATCH messages, when its oldest message
  * is older than SQ_ASYNC_LINGER_MS (checked on the next produce), and at flush()/close(). Then
- * every callback runs, in produce order, with the row id as position. A failed batch commit
+ * every callback runs, in produce order, with the message number as position. A failed batch commit
  * reports the error to each message's callback; nothing is dropped silently.
  *
  * Ids: the first message of a topic in a transaction looks up the topic's newest id; the rest
@@ -191,7 +191,7 @@ static edxbus_err_t begin(struct sq_producer *prod, char *errstr, size_t errstr_
     return edxbus__sq_begin(&prod->db, errstr, errstr_size);
 }
 
-/* INSERT one message inside the open transaction; *id gets its row id. */
+/* INSERT one message inside the open transaction; *id gets its id. */
 static edxbus_err_t insert_one(struct sq_producer *prod, const struct edxbus_msg *msg,
                                int64_t stored_ms, int64_t *id, char *errstr, size_t errstr_size)
 {

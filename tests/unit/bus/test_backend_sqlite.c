@@ -89,10 +89,16 @@ TEST(test_dead_member_is_claimed)
     void *other = suite_open(topic, "g", "survivor", "earliest"); /* joins before the victim */
     fflush(NULL);
     pid_t pid = fork();
-    if (pid == 0) {
-        void *victim = suite_open(topic, "g", "victim", "earliest");
-        size_t n = suite_poll(victim, 4, 0, NULL, false, NULL);
-        _exit(n == 4 ? 0 : 3); /* dies holding v0..v3, without closing */
+    if (pid == 0) { /* never back into the harness: failures are the exit status */
+        char errstr[EDXBUS_ERRSTR_SIZE];
+        void *victim = NULL;
+        struct edxbus_batch b = {0};
+        struct edxbus_consumer_opts opts = {
+            .topic = topic, .group = "g", .consumer_name = "victim", .start_time_ms = -1};
+        if (suite.ops->consumer_open(suite.conf, &opts, &victim, errstr, sizeof errstr) ||
+            suite.ops->poll(victim, &b, 4, 0, errstr, sizeof errstr))
+            _exit(2);
+        _exit(b.n == 4 ? 0 : 3); /* dies holding v0..v3, without closing */
     }
     int status = 0;
     ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
@@ -172,12 +178,16 @@ static void mp_consumer(const char *topic, int who, int gen)
                                         .consumer_name = name,
                                         .start = "earliest",
                                         .start_time_ms = -1};
-    if (fd < 0 || suite.ops->consumer_open(suite.conf, &opts, &cons, errstr, sizeof errstr))
+    if (fd < 0 || suite.ops->consumer_open(suite.conf, &opts, &cons, errstr, sizeof errstr)) {
+        fprintf(stderr, "mp consumer: %s\n", errstr);
         _exit(2);
+    }
     for (;;) { /* until killed */
         struct edxbus_batch b = {0};
-        if (suite.ops->poll(cons, &b, 5, 50, errstr, sizeof errstr) != EDXBUS_OK)
+        if (suite.ops->poll(cons, &b, 5, 50, errstr, sizeof errstr) != EDXBUS_OK) {
+            fprintf(stderr, "mp consumer: %s\n", errstr);
             _exit(3);
+        }
         for (size_t i = 0; i < b.n; i++) {
             int len = snprintf(line, sizeof line, "%d\n", suite_index(&b.msgs[i]));
             if (write(fd, line, (size_t)len) != len)
@@ -188,6 +198,9 @@ static void mp_consumer(const char *topic, int who, int gen)
     }
 }
 
+static pid_t children[8]; /* killed at the end even when a check failed half-way */
+static int nchildren;
+
 static pid_t spawn(void (*fn)(const char *, int, int), const char *topic, int who, int gen)
 {
     fflush(NULL);
@@ -196,15 +209,59 @@ static pid_t spawn(void (*fn)(const char *, int, int), const char *topic, int wh
         fn(topic, who, gen);
         _exit(0);
     }
+    if (pid > 0 && nchildren < 8)
+        children[nchildren++] = pid;
     return pid;
 }
 
+/* Wait for child @p pid (after killing it when @p kill_it) and forget it. */
+static int reap(pid_t pid, bool kill_it)
+{
+    int status = -1;
+    for (int i = 0; i < nchildren; i++) {
+        if (children[i] == pid) {
+            if (kill_it)
+                kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            children[i] = children[--nchildren];
+            break;
+        }
+    }
+    return status;
+}
+
+static void kill_children(void)
+{
+    while (nchildren > 0)
+        reap(children[0], true);
+}
+
+/* A child never returns into the test harness: a failure is its exit status. */
 static void mp_producer(const char *topic, int who, int gen)
 {
-    for (int i = 0; i < MP_N; i += 10) {
-        suite_produce(topic, i, i + 10);
-        usleep(2000);
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    void *prod = NULL;
+    if (suite.ops->producer_open(suite.conf, &prod, errstr, sizeof errstr) != EDXBUS_OK) {
+        fprintf(stderr, "mp producer: %s\n", errstr);
+        _exit(5);
     }
+    for (int i = 0; i < MP_N; i++) {
+        char value[16];
+        struct edxbus_metadata md;
+        suite_metadata(&md, i);
+        snprintf(value, sizeof value, "v%d", i);
+        struct edxbus_msg msg = {.topic = topic,
+                                 .value = (const uint8_t *)value,
+                                 .value_len = strlen(value),
+                                 .metadata = &md};
+        if (suite.ops->produce(prod, &msg, NULL, NULL, errstr, sizeof errstr) != EDXBUS_OK) {
+            fprintf(stderr, "mp producer: %s\n", errstr);
+            _exit(6);
+        }
+        if (i % 10 == 9)
+            usleep(2000);
+    }
+    suite.ops->producer_close(prod);
 }
 
 /* Lines in seen files: per index how often it was recorded; returns how many indexes seen. */
@@ -246,22 +303,18 @@ TEST(test_processes_share_a_group_and_survive_sigkill)
         usleep(2000);
     }
     ASSERT_TRUE(lines >= 40);
-    kill(c0, SIGKILL);
-    ASSERT_EQ_INT(waitpid(c0, NULL, 0), c0); /* reaped: its pid is gone, not a zombie */
+    reap(c0, true); /* reaped: its pid is gone, not a zombie */
     usleep(20000);
     pid_t c0b = spawn(mp_consumer, topic, 0, 1); /* restarted under the same name */
-    int status = 0;
-    ASSERT_EQ_INT(waitpid(prod, &status, 0), prod);
+    int status = reap(prod, false);
     ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     int distinct = 0;
     while (distinct < MP_N && suite_now_ms() < deadline) {
         distinct = mp_count(seen, NULL);
         usleep(5000);
     }
-    kill(c1, SIGKILL);
-    kill(c0b, SIGKILL);
-    waitpid(c1, NULL, 0);
-    waitpid(c0b, NULL, 0);
+    reap(c1, true);
+    reap(c0b, true);
     for (int i = 0; i < MP_N; i++)
         if (seen[i] == 0)
             TEST_FAIL_("message v%d was never delivered", i);
@@ -301,6 +354,7 @@ int main(void)
     RUN(test_claim_msgs_older_than_takes_from_live_members);
     RUN(test_settings_errors);
     RUN(test_processes_share_a_group_and_survive_sigkill);
+    kill_children();
     edxbus_conf_destroy(conf);
     rm_dir();
     return test_report();
