@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backends/kafka/kafka_int.h"
 
@@ -339,8 +340,15 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         /* A new group given a position starts at the end; move it with seek(). */
     }
     const json_t *extra = edxbus_conf_get(conf, KAFKA_SETTING_CONFIG);
-    if (err == EDXBUS_OK && c->group != NULL)
+    if (err == EDXBUS_OK && c->group != NULL) {
         err = edxbus__kafka_rdconf_set(rdconf, "group.id", c->group, errstr, errstr_size);
+    } else if (err == EDXBUS_OK) {
+        /* A tail assigns its partitions and never joins or commits, but librdkafka's consumer
+         * queue needs a group id; one of its own keeps it clear of real groups. */
+        char tail_group[96];
+        snprintf(tail_group, sizeof tail_group, "edxbus-tail-%ld-%p", (long)getpid(), (void *)c);
+        err = edxbus__kafka_rdconf_set(rdconf, "group.id", tail_group, errstr, errstr_size);
+    }
     if (err == EDXBUS_OK)
         err = edxbus__kafka_rdconf_set(rdconf, "enable.auto.commit", "false", errstr, errstr_size);
     if (err == EDXBUS_OK && json_object_get(extra, "auto.offset.reset") == NULL)

@@ -31,6 +31,8 @@ struct kafka_producer {
     struct schema_id *ids;
     size_t nids, cap_ids;
     struct edxbus_buf key, value, scratch;
+    char **topics; /* topics whose metadata this producer asked for */
+    size_t ntopics, cap_topics;
     bool audit;
 };
 
@@ -229,6 +231,9 @@ void edxbus__kafka_producer_close(void *be)
         free(p->ids[i].schema);
     }
     free(p->ids);
+    for (size_t i = 0; i < p->ntopics; i++)
+        free(p->topics[i]);
+    free(p->topics);
     edxbus_buf_fini(&p->key);
     edxbus_buf_fini(&p->value);
     edxbus_buf_fini(&p->scratch);
@@ -279,6 +284,31 @@ static edxbus_err_t schema_id(struct kafka_producer *p, const char *topic, const
     return EDXBUS_OK;
 }
 
+/* Ask for @p topic's metadata the first time it is produced to. librdkafka 2.0 can miss the
+ * metadata request of a topic first seen after the connection came up, and then holds its
+ * messages until the next full refresh (minutes); one explicit request per topic avoids it. */
+static void know_topic(struct kafka_producer *p, const char *topic)
+{
+    for (size_t i = 0; i < p->ntopics; i++)
+        if (strcmp(p->topics[i], topic) == 0)
+            return;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(p->rk, topic, NULL);
+    const struct rd_kafka_metadata *md = NULL;
+    if (rd_kafka_metadata(p->rk, 0, rkt, &md, KAFKA_META_TIMEOUT_MS) == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    if (p->ntopics == p->cap_topics) {
+        size_t cap = p->cap_topics ? p->cap_topics * 2 : 8;
+        char **grown = realloc(p->topics, cap * sizeof *grown);
+        if (grown == NULL)
+            return;
+        p->topics = grown;
+        p->cap_topics = cap;
+    }
+    if ((p->topics[p->ntopics] = strdup(topic)) != NULL)
+        p->ntopics++;
+}
+
 edxbus_err_t edxbus__kafka_produce(void *be, const struct edxbus_msg *msg, edxbus_delivery_fn cb,
                                    void *cb_opaque, char *errstr, size_t errstr_size)
 {
@@ -288,23 +318,12 @@ edxbus_err_t edxbus__kafka_produce(void *be, const struct edxbus_msg *msg, edxbu
         return EDXBUS_ERR_INVALID_ARG;
     }
     rd_kafka_poll(p->rk, 0); /* reports due from earlier sends */
-    /* Value: framed with its registry id. Without a schema (a dead letter of an unusable
-     * record) the bytes go as they came. */
-    const void *value = msg->value_len ? msg->value : NULL;
-    size_t value_len = msg->value_len;
-    uint32_t id;
-    edxbus_err_t err;
-    if (msg->value_schema != NULL) {
-        err = schema_id(p, msg->topic, msg->value_schema, false, &id, errstr, errstr_size);
-        if (err != EDXBUS_OK)
-            return err;
-        if (edxbus__kafka_frame(&p->value, id, msg->value, msg->value_len) != EDXBUS_OK)
-            goto nomem;
-        value = p->value.data;
-        value_len = p->value.len;
-    }
+    know_topic(p, msg->topic);
+    /* Key first, then value, as confluent-kafka's SerializingProducer registers them. */
     const void *key = msg->key;
     size_t key_len = msg->key_len;
+    uint32_t id;
+    edxbus_err_t err;
     if (msg->key != NULL && msg->key_schema != NULL) {
         err = schema_id(p, msg->topic, msg->key_schema, true, &id, errstr, errstr_size);
         if (err != EDXBUS_OK)
@@ -313,6 +332,19 @@ edxbus_err_t edxbus__kafka_produce(void *be, const struct edxbus_msg *msg, edxbu
             goto nomem;
         key = p->key.data;
         key_len = p->key.len;
+    }
+    /* Value: framed with its registry id. Without a schema (a dead letter of an unusable
+     * record) the bytes go as they came. */
+    const void *value = msg->value_len ? msg->value : NULL;
+    size_t value_len = msg->value_len;
+    if (msg->value_schema != NULL) {
+        err = schema_id(p, msg->topic, msg->value_schema, false, &id, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        if (edxbus__kafka_frame(&p->value, id, msg->value, msg->value_len) != EDXBUS_OK)
+            goto nomem;
+        value = p->value.data;
+        value_len = p->value.len;
     }
     rd_kafka_headers_t *hdrs = edxbus__kafka_headers(msg, &p->scratch, errstr, errstr_size);
     if (hdrs == NULL)

@@ -75,20 +75,31 @@ static inline void test_kafka_topic(struct test_kafka *k, const char *topic, int
     rd_kafka_mock_topic_create(k->mcluster, topic, partitions, 1);
 }
 
-/* Settings pointing at the mock cluster and the registry; quick timeouts for tests. */
+static void test_kafka_log(edxbus_log_level_t level, const char *line, void *opaque)
+{
+    (void)opaque;
+    if (level <= EDXBUS_LOG_WARNING || getenv("EDXBUS_TEST_VERBOSE") != NULL)
+        fprintf(stderr, "log %d: %s\n", (int)level, line);
+}
+
+/* Settings pointing at the mock cluster and the registry; quick timeouts for tests. Set
+ * EDXBUS_TEST_VERBOSE to see every log line, EDXBUS_TEST_KAFKA_DEBUG to librdkafka's debug. */
 static inline edxbus_conf_t *test_kafka_conf(const struct test_kafka *k)
 {
     char errstr[256];
     edxbus_conf_t *conf = edxbus_conf_new();
+    edxbus_conf_set_log(conf, test_kafka_log, NULL);
     edxbus_conf_set(conf, "EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS", k->bootstraps, errstr, sizeof errstr);
     edxbus_conf_set(conf, "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL", k->registry.url, errstr,
                     sizeof errstr);
     edxbus_conf_set(conf, "EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT", "0.2", errstr, sizeof errstr);
     edxbus_conf_set(conf, "EVENT_BUS_KAFKA_AUDIT_LOGGING_ENABLED", "false", errstr, sizeof errstr);
-    if (edxbus_conf_set(conf, "EVENT_BUS_KAFKA_CONFIG",
-                        "{\"session.timeout.ms\": 6000, \"heartbeat.interval.ms\": 500, "
-                        "\"topic.metadata.refresh.interval.ms\": 1000}",
-                        errstr, sizeof errstr) != EDXBUS_OK)
+    char extra[256];
+    const char *debug = getenv("EDXBUS_TEST_KAFKA_DEBUG");
+    snprintf(extra, sizeof extra,
+             "{\"topic.metadata.refresh.interval.ms\": 1000%s%s%s}",
+             debug ? ", \"debug\": \"" : "", debug ? debug : "", debug ? "\"" : "");
+    if (edxbus_conf_set(conf, "EVENT_BUS_KAFKA_CONFIG", extra, errstr, sizeof errstr) != EDXBUS_OK)
         fprintf(stderr, "conf: %s\n", errstr);
     return conf;
 }
@@ -189,6 +200,10 @@ static inline rd_kafka_t *test_kafka_raw_reader(const struct test_kafka *k, cons
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     rd_kafka_conf_set(conf, "bootstrap.servers", k->bootstraps, errstr, sizeof errstr);
     rd_kafka_conf_set(conf, "enable.partition.eof", "false", errstr, sizeof errstr);
+    /* A group id only so that consumer_poll() works; assign() never joins it. */
+    rd_kafka_conf_set(conf, "group.id", "test-raw-reader", errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr);
+    rd_kafka_conf_set(conf, "log_level", "3", errstr, sizeof errstr);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
     rd_kafka_poll_set_consumer(rk);
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(partitions);
