@@ -69,14 +69,18 @@ static const struct stmt_def STMTS[] = {
          "SELECT " SQ_MSG_COLS " FROM messages m WHERE m.id <= ?1 AND m.id >= ?2"
          " ORDER BY m.id LIMIT ?3",
          false),
+    STMT(st_pend_probe,
+         "SELECT msg_id, deliveries FROM pending WHERE gid = ?1 AND msg_id >= ?2"
+         " AND msg_id <= ?3 ORDER BY msg_id",
+         true),
     STMT(st_pend,
-         "INSERT INTO pending(gid, msg_id, cid, delivered_ms, deliveries) VALUES(?1,?2,?3,?4,1)"
+         "INSERT INTO pending(gid, msg_id, cid, delivered_ms, deliveries)"
+         " SELECT ?1, id, ?2, ?3, 1 FROM messages WHERE id >= ?4 AND id <= ?5"
          " ON CONFLICT(gid, msg_id) DO UPDATE SET cid = excluded.cid,"
-         " delivered_ms = excluded.delivered_ms, deliveries = deliveries + 1"
-         " RETURNING deliveries",
+         " delivered_ms = excluded.delivered_ms, deliveries = deliveries + 1",
          true),
     STMT(st_set_cursor, "UPDATE groups SET next_id = ?2 WHERE gid = ?1", true),
-    STMT(st_unpend, "DELETE FROM pending WHERE gid = ?1 AND msg_id = ?2", true),
+    STMT(st_unpend, "DELETE FROM pending WHERE gid = ?1 AND msg_id >= ?2 AND msg_id <= ?3", true),
     STMT(st_has_new, "SELECT 1 FROM messages WHERE id <= ?1 AND id >= ?2 LIMIT 1", false),
     STMT(st_dv, "PRAGMA data_version", false),
     STMT(st_count_own, "SELECT count(*) FROM pending WHERE gid = ?1 AND cid = ?2", true),

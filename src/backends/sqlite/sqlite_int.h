@@ -37,6 +37,7 @@
 #define SQ_SCHEMA_VERSION 2     /* PRAGMA user_version of the layout above */
 #define SQ_BUSY_MS 5000         /* how long a writer waits for the file lock (ms) */
 #define SQ_HEARTBEAT_MS 5000    /* a polling member with nothing to do writes seen_ms this often */
+#define SQ_BEAT_MIN_MS 1000     /* a busy member writes seen_ms at most this often */
 #define SQ_CLAIM_CHECK_MS 1000  /* how often a member looks for dead members' entries (ms) */
 #define SQ_POLL_SLEEP_MAX_MS 20 /* a blocked poll checks for new rows at least this often */
 #define SQ_ASYNC_BATCH 1000     /* queued async messages committed in one transaction */
@@ -92,7 +93,7 @@ struct sq_consumer {
     size_t nslots; /* allocated */
     sqlite3_stmt *st_upsert, *st_own, *st_retake, *st_members, *st_drop_member, *st_idle,
         *st_cursor, *st_new, *st_pend, *st_set_cursor, *st_unpend, *st_has_new, *st_dv,
-        *st_count_own, *st_idle_any;
+        *st_count_own, *st_idle_any, *st_pend_probe;
 };
 
 /** The write transaction of a group poll: commit acks, heartbeat, then take up to @p max

@@ -236,6 +236,49 @@ static edxbus_err_t claim(struct sq_consumer *cons, size_t base, size_t room, si
     return err;
 }
 
+/* The new rows in slots[base, base + n) are one id range (the write lock is ours): record them
+ * pending with one INSERT ... SELECT. A row already pending (the cursor was moved back by a
+ * seek) is taken over, its delivery count going on; the probe finds those first. */
+static edxbus_err_t record_pending(struct sq_consumer *cons, size_t base, size_t n, int64_t now,
+                                   char *errstr, size_t errstr_size)
+{
+    int64_t first = cons->slots[base].id, last = cons->slots[base + n - 1].id;
+    for (size_t i = 0; i < n; i++)
+        cons->msgs[base + i].deliveries = 1;
+    sqlite3_stmt *st = cons->st_pend_probe;
+    sqlite3_bind_int64(st, 1, cons->gid);
+    sqlite3_bind_int64(st, 2, first);
+    sqlite3_bind_int64(st, 3, last);
+    size_t at = base;
+    int rc;
+    for (;;) {
+        rc = sqlite3_step(st);
+        if (rc != SQLITE_ROW)
+            break;
+        int64_t id = sqlite3_column_int64(st, 0); /* ascending, as the slots */
+        while (at < base + n && cons->slots[at].id < id)
+            at++;
+        if (at < base + n && cons->slots[at].id == id)
+            cons->msgs[at].deliveries = sqlite3_column_int64(st, 1) + 1;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return edxbus__sq_fail(&cons->db, rc, "look for pending messages", errstr, errstr_size);
+    st = cons->st_pend;
+    sqlite3_bind_int64(st, 1, cons->gid);
+    sqlite3_bind_int64(st, 2, cons->cid);
+    sqlite3_bind_int64(st, 3, now);
+    sqlite3_bind_int64(st, 4, first);
+    sqlite3_bind_int64(st, 5, last);
+    return edxbus__sq_exec(&cons->db, st, "record pending messages", errstr, errstr_size);
+}
+
+static int cmp_id(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 /* Step 5: new rows from the group cursor. */
 static edxbus_err_t take_new(struct sq_consumer *cons, size_t base, size_t room, size_t *took,
                              int64_t now, char *errstr, size_t errstr_size)
@@ -250,14 +293,8 @@ static edxbus_err_t take_new(struct sq_consumer *cons, size_t base, size_t room,
     sqlite3_bind_int64(cons->st_new, 2, cursor);
     sqlite3_bind_int64(cons->st_new, 3, (int64_t)room);
     err = fill_from(cons, cons->st_new, base, took, "read new messages", errstr, errstr_size);
-    for (size_t i = 0; i < *took && err == EDXBUS_OK; i++) {
-        sqlite3_bind_int64(cons->st_pend, 1, cons->gid);
-        sqlite3_bind_int64(cons->st_pend, 2, cons->slots[base + i].id);
-        sqlite3_bind_int64(cons->st_pend, 3, cons->cid);
-        sqlite3_bind_int64(cons->st_pend, 4, now);
-        err = step_returning(cons, cons->st_pend, &cons->msgs[base + i].deliveries,
-                             "record a pending message", errstr, errstr_size);
-    }
+    if (err == EDXBUS_OK && *took > 0)
+        err = record_pending(cons, base, *took, now, errstr, errstr_size);
     if (err == EDXBUS_OK && *took > 0) {
         cursor = cons->slots[base + *took - 1].id + 1;
         sqlite3_bind_int64(cons->st_set_cursor, 1, cons->gid);
@@ -274,11 +311,19 @@ static edxbus_err_t take_new(struct sq_consumer *cons, size_t base, size_t room,
 
 edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size_t errstr_size)
 {
+    /* Acks of a batch are usually consecutive ids: one range DELETE per run of them. */
     edxbus_err_t err = EDXBUS_OK;
-    for (size_t i = 0; i < cons->nacked && err == EDXBUS_OK; i++) {
+    if (cons->nacked > 1)
+        qsort(cons->acked, cons->nacked, sizeof *cons->acked, cmp_id);
+    for (size_t i = 0; i < cons->nacked && err == EDXBUS_OK;) {
+        size_t j = i + 1;
+        while (j < cons->nacked && cons->acked[j] <= cons->acked[j - 1] + 1)
+            j++;
         sqlite3_bind_int64(cons->st_unpend, 1, cons->gid);
         sqlite3_bind_int64(cons->st_unpend, 2, cons->acked[i]);
+        sqlite3_bind_int64(cons->st_unpend, 3, cons->acked[j - 1]);
         err = edxbus__sq_exec(&cons->db, cons->st_unpend, "acknowledge", errstr, errstr_size);
+        i = j;
     }
     return err;
 }
@@ -309,7 +354,7 @@ edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, ch
     if (err != EDXBUS_OK)
         return err;
     err = edxbus__sq_commit_acks(cons, errstr, errstr_size);
-    if (err == EDXBUS_OK)
+    if (err == EDXBUS_OK && now - cons->beat_ms >= SQ_BEAT_MIN_MS)
         err = heartbeat(cons, now, errstr, errstr_size);
     if (err == EDXBUS_OK && cons->own_left) {
         sqlite3_bind_int64(cons->st_own, 1, cons->gid);
@@ -341,8 +386,9 @@ edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, ch
         cons->checked = false;
         return err;
     }
+    if (now - cons->beat_ms >= SQ_BEAT_MIN_MS)
+        cons->beat_ms = now;
     cons->nacked = 0;
-    cons->beat_ms = now;
     return EDXBUS_OK;
 }
 
