@@ -5,7 +5,7 @@
  *   1. delete the pending rows this member acknowledged since its last poll (acks are
  *      committed here, or at close: one write per batch instead of one per message; a crash
  *      between ack() and the next poll only means the message comes again: at least once);
- *   2. heartbeat: upsert the member's row (host, pid, process start time, seen_ms);
+ *   2. heartbeat (at most once a second): upsert the member row (host, pid, start, seen_ms);
  *   3. this member's own pending rows (taken before a restart, never acknowledged) first;
  *   4. when the last check (edxbus__sq_claim_check, read-only, every SQ_CLAIM_CHECK_MS while
  *      polling) found some: pending rows of dead members (closed cleanly with
