@@ -84,7 +84,7 @@ static void test_kafka_log(edxbus_log_level_t level, const char *line, void *opa
 
 /* Settings pointing at the mock cluster and the registry; quick timeouts for tests. Set
  * EDXBUS_TEST_VERBOSE to see every log line, EDXBUS_TEST_KAFKA_DEBUG to librdkafka's debug. */
-static inline edxbus_conf_t *test_kafka_conf(const struct test_kafka *k)
+static inline edxbus_conf_t *test_kafka_conf_with(const struct test_kafka *k, const char *more)
 {
     char errstr[256];
     edxbus_conf_t *conf = edxbus_conf_new();
@@ -97,11 +97,23 @@ static inline edxbus_conf_t *test_kafka_conf(const struct test_kafka *k)
     char extra[256];
     const char *debug = getenv("EDXBUS_TEST_KAFKA_DEBUG");
     snprintf(extra, sizeof extra,
-             "{\"topic.metadata.refresh.interval.ms\": 1000%s%s%s}",
-             debug ? ", \"debug\": \"" : "", debug ? debug : "", debug ? "\"" : "");
+             "{\"topic.metadata.refresh.interval.ms\": 1000%s%s%s%s}",
+             debug ? ", \"debug\": \"" : "", debug ? debug : "", debug ? "\"" : "", more);
     if (edxbus_conf_set(conf, "EVENT_BUS_KAFKA_CONFIG", extra, errstr, sizeof errstr) != EDXBUS_OK)
         fprintf(stderr, "conf: %s\n", errstr);
     return conf;
+}
+
+static inline edxbus_conf_t *test_kafka_conf(const struct test_kafka *k)
+{
+    return test_kafka_conf_with(k, "");
+}
+
+/* For consumers: the mock coordinator waits for a departed member's session timeout before it
+ * answers the next JoinGroup, so keep sessions short. */
+static inline edxbus_conf_t *test_kafka_consumer_conf(const struct test_kafka *k)
+{
+    return test_kafka_conf_with(k, ", \"session.timeout.ms\": 6000, \"heartbeat.interval.ms\": 500");
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -31,7 +31,7 @@ static void *open_producer(void)
 static void *open_consumer(const char *topic, const char *group, const char *start)
 {
     char errstr[EDXBUS_ERRSTR_SIZE];
-    edxbus_conf_t *conf = test_kafka_conf(&k);
+    edxbus_conf_t *conf = test_kafka_consumer_conf(&k);
     struct edxbus_consumer_opts opts = {.topic = topic, .group = group, .start = start,
                                         .start_time_ms = -1};
     void *be = NULL;
