@@ -11,7 +11,8 @@ struct edxbus__resolver_entry {
     char *text;                    /* the writer schema text, as the message named it */
     const edxbus_event_type_t *et; /* the reader */
     edxbus_avro_schema_t *writer;
-    edxbus_avro_resolver_t *res;
+    edxbus_avro_resolver_t *res;   /* NULL when identity */
+    bool identity;                 /* same Parsing Canonical Form as the reader: same bytes */
 };
 
 struct edxbus_consumer {

@@ -31,22 +31,36 @@ static bool stopping(const edxbus_consumer_t *cons)
     return cons->stop != NULL && *cons->stop;
 }
 
-/* The reader for a writer schema the broker named, cached by schema text. */
-static const edxbus_avro_resolver_t *resolver_for(edxbus_consumer_t *cons,
-                                                  const edxbus_event_type_t *et, const char *text,
-                                                  char *errstr, size_t errstr_size)
+/* The reader for a writer schema the broker named, cached by schema text. A writer schema
+ * with the reader's Parsing Canonical Form writes the same bytes the catalog's schema does:
+ * such an entry is marked identity and the message is decoded directly, its body kept as the
+ * event's value (the common case: producers on the same openedx-events version). */
+static const struct edxbus__resolver_entry *resolver_for(edxbus_consumer_t *cons,
+                                                         const edxbus_event_type_t *et,
+                                                         const char *text, char *errstr,
+                                                         size_t errstr_size)
 {
     for (size_t i = 0; i < cons->nresolvers; i++) {
-        if (cons->resolvers[i].et == et && strcmp(cons->resolvers[i].text, text) == 0)
-            return cons->resolvers[i].res;
+        const struct edxbus__resolver_entry *e = &cons->resolvers[i];
+        if (e->et == et && strcmp(e->text, text) == 0)
+            return e;
     }
     if (cons->nresolvers == cons->capresolvers) {
         size_t cap = cons->capresolvers ? cons->capresolvers * 2 : 4;
         struct edxbus__resolver_entry *r = realloc(cons->resolvers, cap * sizeof *r);
-        if (r == NULL)
+        if (r == NULL) {
+            edxbus__errf(errstr, errstr_size, "out of memory");
             return NULL;
+        }
         cons->resolvers = r;
         cons->capresolvers = cap;
+    }
+    const edxbus_avro_schema_t *reader = edxbus_event_type_schema(et);
+    if (reader == NULL) {
+        const char *why = edxbus_event_type_unserializable_reason(et);
+        edxbus__errf(errstr, errstr_size, "%s has no schema: %s", edxbus_event_type_name(et),
+                     why != NULL ? why : "it cannot be serialized");
+        return NULL;
     }
     char err[EDXBUS_ERRSTR_SIZE];
     edxbus_avro_schema_t *writer = edxbus_avro_schema_parse(text, strlen(text), err, sizeof err);
@@ -54,20 +68,22 @@ static const edxbus_avro_resolver_t *resolver_for(edxbus_consumer_t *cons,
         edxbus__errf(errstr, errstr_size, "writer schema: %s", err);
         return NULL;
     }
+    bool identity =
+        edxbus_avro_schema_fingerprint(writer) == edxbus_avro_schema_fingerprint(reader);
     edxbus_avro_resolver_t *res =
-        edxbus_avro_resolver_new(writer, edxbus_event_type_schema(et), err, sizeof err);
+        identity ? NULL : edxbus_avro_resolver_new(writer, reader, err, sizeof err);
     char *copy = strdup(text);
-    if (res == NULL || copy == NULL) {
+    if ((res == NULL && !identity) || copy == NULL) {
         edxbus__errf(errstr, errstr_size, "writer schema does not resolve to %s: %s",
-                     edxbus_event_type_name(et), res == NULL ? err : "out of memory");
+                     edxbus_event_type_name(et), copy == NULL ? "out of memory" : err);
         edxbus_avro_resolver_destroy(res);
         edxbus_avro_schema_destroy(writer);
         free(copy);
         return NULL;
     }
-    cons->resolvers[cons->nresolvers++] =
-        (struct edxbus__resolver_entry){.text = copy, .et = et, .writer = writer, .res = res};
-    return res;
+    cons->resolvers[cons->nresolvers] = (struct edxbus__resolver_entry){
+        .text = copy, .et = et, .writer = writer, .res = res, .identity = identity};
+    return &cons->resolvers[cons->nresolvers++];
 }
 
 /* Grow the per-receiver arrays to @p n. */
@@ -198,12 +214,15 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
     const edxbus_event_type_t *et = edxbus_signal_event_type(sig);
     struct edxbus_event ev = {.et = et, .md = md, .from_bus = true, .msg = msg};
     edxbus_err_t err;
-    if (msg->value_schema != NULL) {
-        const edxbus_avro_resolver_t *res =
-            resolver_for(cons, et, msg->value_schema, errstr, sizeof errstr);
-        err = res == NULL ? EDXBUS_ERR_DECODE
-                          : edxbus_avro_resolver_decode(res, msg->value, msg->value_len,
-                                                        &ev.data_owned, errstr, sizeof errstr);
+    const struct edxbus__resolver_entry *re =
+        msg->value_schema != NULL
+            ? resolver_for(cons, et, msg->value_schema, errstr, sizeof errstr)
+            : NULL;
+    if (msg->value_schema != NULL && re == NULL) {
+        err = EDXBUS_ERR_DECODE;
+    } else if (re != NULL && !re->identity) {
+        err = edxbus_avro_resolver_decode(re->res, msg->value, msg->value_len, &ev.data_owned,
+                                          errstr, sizeof errstr);
     } else {
         err = edxbus_event_decode(et, msg->value, msg->value_len, &ev.data_owned, errstr,
                                   sizeof errstr);
