@@ -53,6 +53,49 @@ static inline edxbus_err_t put(struct text_ctx *c, const char *s, size_t n)
     return edxbus_buf_append(out, s, n) == EDXBUS_OK ? EDXBUS_OK : nomem(c);
 }
 
+/* A string or map key (@p what) straight from the input to the output, checked for UTF-8 in the
+ * same pass that escapes it; *@p s and *@p len get the input bytes. On bad UTF-8 the message and
+ * the reader's position are those of edxbus__avro_read_string. */
+static edxbus_err_t text_utf8(struct text_ctx *c, const uint8_t **s, size_t *len, const char *what)
+{
+    struct edxbus__avro_reader *r = &c->r;
+    const uint8_t *at = r->p;
+    edxbus_err_t err = edxbus__avro_read_len(r, len, what);
+    if (err != EDXBUS_OK)
+        return err;
+    size_t bad = 0;
+    err = edxbus__json_write_utf8(c->out, r->p, *len, &bad);
+    if (err == EDXBUS_ERR_DECODE) {
+        const uint8_t *where = r->p + bad;
+        r->p = at;
+        return edxbus__avro_fail(r, where, "invalid UTF-8 in %s", what);
+    }
+    if (err != EDXBUS_OK)
+        return nomem(c);
+    *s = r->p;
+    r->p += *len;
+    return EDXBUS_OK;
+}
+
+static edxbus_err_t text_int(struct text_ctx *c, int64_t v)
+{
+    struct edxbus_buf *out = c->out;
+    if (out->cap - out->len < EDXBUS_JSON_INT_MAX &&
+        edxbus_buf_reserve(out, EDXBUS_JSON_INT_MAX) != EDXBUS_OK)
+        return nomem(c);
+    out->len += edxbus__json_int_text((char *)out->data + out->len, v);
+    return EDXBUS_OK;
+}
+
+/* Make room for @p n more output bytes. */
+static inline bool room(struct text_ctx *c, size_t n)
+{
+    return c->out->cap - c->out->len >= n || edxbus_buf_reserve(c->out, n) == EDXBUS_OK;
+}
+
+/* Containers leave the path alone while all goes well; when a value inside fails, they push
+ * their own segment as the error passes (see lazy_path in reader.h). */
+
 static edxbus_err_t text_record(struct text_ctx *c, const struct edxbus_avro_node *node)
 {
     struct edxbus__avro_reader *r = &c->r;
@@ -61,15 +104,12 @@ static edxbus_err_t text_record(struct text_ctx *c, const struct edxbus_avro_nod
         return err;
     if (put(c, "{", 1) != EDXBUS_OK)
         return EDXBUS_ERR_NOMEM;
-    size_t seg = r->path.n;
-    for (size_t i = 0; i < node->u.record.nfields; i++) {
-        const struct edxbus_avro_field *f = &node->u.record.fields[i];
-        r->path.n = seg;
-        edxbus__avro_path_field(&r->path, f->name);
+    const struct edxbus_avro_field *f = node->u.record.fields;
+    for (size_t i = 0; i < node->u.record.nfields; i++, f++) {
         /* field names are Avro names ([A-Za-z_][A-Za-z0-9_]*, checked by the parser): nothing
            to escape, so `, "name": ` goes out in one piece */
         size_t nlen = strlen(f->name);
-        if (edxbus_buf_reserve(c->out, nlen + 6) != EDXBUS_OK)
+        if (!room(c, nlen + 6))
             return nomem(c);
         uint8_t *o = c->out->data + c->out->len;
         if (i > 0) {
@@ -84,10 +124,11 @@ static edxbus_err_t text_record(struct text_ctx *c, const struct edxbus_avro_nod
         *o++ = ' ';
         c->out->len = (size_t)(o - c->out->data);
         err = text_value(c, f->type);
-        if (err != EDXBUS_OK)
+        if (err != EDXBUS_OK) {
+            edxbus__avro_path_field(&r->path, f->name);
             return err;
+        }
     }
-    r->path.n = seg;
     r->depth--;
     return put(c, "}", 1);
 }
@@ -102,9 +143,7 @@ static edxbus_err_t text_array(struct text_ctx *c, const struct edxbus_avro_node
         return EDXBUS_ERR_NOMEM;
     struct edxbus__avro_blocks b;
     edxbus__avro_blocks_init(&b, node->u.array.items);
-    struct edxbus__avro_seg *seg = &r->path.segs[r->path.n];
-    seg->kind = EDXBUS_AVRO_SEG_INDEX;
-    seg->index = 0;
+    int64_t index = 0;
     for (;;) {
         uint64_t count;
         err = edxbus__avro_read_block(r, &b, &count);
@@ -113,14 +152,14 @@ static edxbus_err_t text_array(struct text_ctx *c, const struct edxbus_avro_node
         if (count == 0)
             break;
         for (uint64_t i = 0; i < count; i++) {
-            if (seg->index > 0 && put(c, ", ", 2) != EDXBUS_OK)
+            if (index > 0 && put(c, ", ", 2) != EDXBUS_OK)
                 return EDXBUS_ERR_NOMEM;
-            r->path.n++;
             err = text_value(c, node->u.array.items);
-            r->path.n--;
-            if (err != EDXBUS_OK)
+            if (err != EDXBUS_OK) {
+                edxbus__avro_path_push_index(&r->path, index);
                 return err;
-            seg->index++;
+            }
+            index++;
         }
     }
     r->depth--;
@@ -167,8 +206,6 @@ static edxbus_err_t text_map(struct text_ctx *c, const struct edxbus_avro_node *
     edxbus__avro_blocks_init(&b, NULL);
     size_t base = c->keys.len;
     size_t nkeys = 0;
-    struct edxbus__avro_seg *seg = &r->path.segs[r->path.n];
-    seg->kind = EDXBUS_AVRO_SEG_KEY;
     for (;;) {
         uint64_t count;
         err = edxbus__avro_read_block(r, &b, &count);
@@ -178,24 +215,21 @@ static edxbus_err_t text_map(struct text_ctx *c, const struct edxbus_avro_node *
             break;
         for (uint64_t i = 0; i < count; i++) {
             struct key_ref k;
-            err = edxbus__avro_read_string(r, &k.s, &k.len, "map key");
+            if (nkeys > 0 && put(c, ", ", 2) != EDXBUS_OK)
+                return EDXBUS_ERR_NOMEM;
+            err = text_utf8(c, &k.s, &k.len, "map key");
             if (err != EDXBUS_OK)
                 return err;
             if (edxbus_buf_append(&c->keys, &k, sizeof k) != EDXBUS_OK)
                 return nomem(c);
-            if (nkeys > 0 && put(c, ", ", 2) != EDXBUS_OK)
-                return EDXBUS_ERR_NOMEM;
             nkeys++;
-            if (edxbus__json_write_str(c->out, k.s, k.len, 0) != EDXBUS_OK ||
-                put(c, ": ", 2) != EDXBUS_OK)
-                return nomem(c);
-            seg->text = (const char *)k.s;
-            seg->len = k.len;
-            r->path.n++;
+            if (put(c, ": ", 2) != EDXBUS_OK)
+                return EDXBUS_ERR_NOMEM;
             err = text_value(c, node->u.map.values);
-            r->path.n--;
-            if (err != EDXBUS_OK)
+            if (err != EDXBUS_OK) {
+                edxbus__avro_path_push_key(&r->path, k.s, k.len);
                 return err;
+            }
         }
     }
     /* keys_repeat reorders the entries; struct key_ref holds only pointers, so alignment is
@@ -205,17 +239,6 @@ static edxbus_err_t text_map(struct text_ctx *c, const struct edxbus_avro_node *
     c->keys.len = base;
     r->depth--;
     return put(c, "}", 1);
-}
-
-/* A string straight from the input: checked for UTF-8, then escaped. */
-static edxbus_err_t text_string(struct text_ctx *c)
-{
-    const uint8_t *s;
-    size_t n = 0;
-    edxbus_err_t err = edxbus__avro_read_string(&c->r, &s, &n, "string");
-    if (err != EDXBUS_OK)
-        return err;
-    return edxbus__json_write_str(c->out, s, n, 0) == EDXBUS_OK ? EDXBUS_OK : nomem(c);
 }
 
 static edxbus_err_t text_real(struct text_ctx *c, double d)
@@ -246,14 +269,14 @@ static edxbus_err_t text_value(struct text_ctx *c, const struct edxbus_avro_node
         err = edxbus__avro_read_int(r, &v);
         if (err != EDXBUS_OK)
             return err;
-        return edxbus__json_write_int(c->out, v) == EDXBUS_OK ? EDXBUS_OK : nomem(c);
+        return text_int(c, v);
     }
     case EDXBUS_AVRO_LONG: {
         int64_t v = 0;
         err = edxbus__avro_read_long(r, &v, "long");
         if (err != EDXBUS_OK)
             return err;
-        return edxbus__json_write_int(c->out, v) == EDXBUS_OK ? EDXBUS_OK : nomem(c);
+        return text_int(c, v);
     }
     case EDXBUS_AVRO_FLOAT:
         err = edxbus__avro_take(r, 4, &raw, "float");
@@ -266,7 +289,7 @@ static edxbus_err_t text_value(struct text_ctx *c, const struct edxbus_avro_node
             return err;
         return text_real(c, edxbus__get_double_le(raw));
     case EDXBUS_AVRO_STRING:
-        return text_string(c);
+        return text_utf8(c, &raw, &n, "string");
     case EDXBUS_AVRO_BYTES:
         err = edxbus__avro_read_len(r, &n, "bytes");
         if (err != EDXBUS_OK)
@@ -285,10 +308,18 @@ static edxbus_err_t text_value(struct text_ctx *c, const struct edxbus_avro_node
         err = edxbus__avro_read_enum(r, node->u.enm.nsymbols, &n);
         if (err != EDXBUS_OK)
             return err;
+        /* symbols are Avro names ([A-Za-z_][A-Za-z0-9_]*, checked by the parser): nothing to
+           escape */
         const char *sym = node->u.enm.symbols[n];
-        return edxbus__json_write_str(c->out, (const uint8_t *)sym, strlen(sym), 0) == EDXBUS_OK
-                   ? EDXBUS_OK
-                   : nomem(c);
+        size_t slen = strlen(sym);
+        if (edxbus_buf_reserve(c->out, slen + 2) != EDXBUS_OK)
+            return nomem(c);
+        uint8_t *o = c->out->data + c->out->len;
+        o[0] = '"';
+        memcpy(o + 1, sym, slen);
+        o[slen + 1] = '"';
+        c->out->len += slen + 2;
+        return EDXBUS_OK;
     }
     case EDXBUS_AVRO_UNION:
         err = edxbus__avro_read_branch(r, node->u.uni.nbranches, &n);
@@ -313,6 +344,7 @@ edxbus_err_t edxbus_avro_decode_to_text(const edxbus_avro_schema_t *schema, cons
         return EDXBUS_ERR_INVALID_ARG;
     struct text_ctx c;
     edxbus__avro_reader_init(&c.r, data, len, errstr, errstr_size);
+    c.r.lazy_path = true;
     c.out = out;
     edxbus_buf_init(&c.keys);
     size_t len0 = out->len;
@@ -323,6 +355,8 @@ edxbus_err_t edxbus_avro_decode_to_text(const edxbus_avro_schema_t *schema, cons
     if (err == EDXBUS_OK)
         err = edxbus__avro_finish(&c.r);
     edxbus_buf_fini(&c.keys);
+    if (err == EDXBUS_ERR_DECODE)
+        edxbus__avro_fail_finish(&c.r);
     if (err != EDXBUS_OK)
         out->len = len0;
     return err;

@@ -70,24 +70,131 @@ static size_t put_ascii_escape(char *o, uint8_t c)
     return 2;
 }
 
+#define BYTES_1 0x0101010101010101ull
+#define BYTES_80 0x8080808080808080ull
+
+/* The high bit of every byte of @p w that a JSON string cannot take as it is: a control byte,
+ * '"', '\\', or a byte >= 0x80 (part of a multi-byte sequence, to check or copy alone). The
+ * subtractions may also flag bytes above a real hit (a borrow travels up, never down), so only
+ * the lowest flag is exact; that is the only one the scanner uses. */
+static inline uint64_t special_bytes(uint64_t w)
+{
+    uint64_t q = w ^ (BYTES_1 * '"');
+    uint64_t b = w ^ (BYTES_1 * '\\');
+    uint64_t ctl = (w - BYTES_1 * 0x20) & ~w;
+    uint64_t zq = (q - BYTES_1) & ~q;
+    uint64_t zb = (b - BYTES_1) & ~b;
+    return (w | ctl | zq | zb) & BYTES_80;
+}
+
+/* The n (1..7) bytes at p as the low bytes of a word, the rest zero, reading nothing outside
+ * [p, p+n): two overlapping loads that agree where they overlap. */
+static inline uint64_t load_tail(const uint8_t *p, size_t n)
+{
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        return (uint64_t)lo | ((uint64_t)hi << (8 * (n - 4)));
+    }
+    return (uint64_t)p[0] | ((uint64_t)p[n / 2] << (8 * (n / 2))) |
+           ((uint64_t)p[n - 1] << (8 * (n - 1)));
+}
+
+/* Most bytes one step of write_plain writes: 7 plain bytes, then a 6-byte escape. */
+#define STEP_ROOM 13
+
+/* The non-ASCII writer: copies 8 bytes at a time (the last 1-7 as one word too) while none
+ * needs attention, then handles the first one that does (an escape, or a multi-byte sequence
+ * checked when @p check) and goes on. The room left is checked once a step; a string with
+ * nothing to escape fits the first reserve, and each escape (5 bytes more) may make it grow to
+ * what the rest needs if nothing else is escaped, which the buffer's doubling keeps amortised. */
+static inline __attribute__((always_inline)) edxbus_err_t
+write_plain(struct edxbus_buf *out, const uint8_t *s, size_t len, bool check, size_t *bad)
+{
+    if (out->cap - out->len < len + 1 + STEP_ROOM &&
+        edxbus_buf_reserve(out, len + 1 + STEP_ROOM) != EDXBUS_OK)
+        return EDXBUS_ERR_NOMEM;
+    uint8_t *o = out->data + out->len;
+    const uint8_t *lim = out->data + out->cap;
+    *o++ = '"';
+    size_t i = 0;
+    while (i < len) {
+        if ((size_t)(lim - o) < STEP_ROOM) {
+            out->len = (size_t)(o - out->data);
+            if (edxbus_buf_reserve(out, len - i + STEP_ROOM) != EDXBUS_OK)
+                return EDXBUS_ERR_NOMEM;
+            o = out->data + out->len;
+            lim = out->data + out->cap;
+        }
+        size_t left = len - i;
+        uint64_t w, sp;
+        if (left >= 8) {
+            memcpy(&w, s + i, 8);
+            sp = special_bytes(w);
+        } else {
+            w = load_tail(s + i, left);
+            /* the zero bytes above the tail look like control bytes: ignore them */
+            sp = special_bytes(w) & ((1ull << (8 * left)) - 1);
+        }
+        memcpy(o, &w, 8); /* kept only up to the first byte that needs attention */
+        if (sp == 0) {
+            size_t k = left >= 8 ? 8 : left;
+            i += k;
+            o += k;
+            continue;
+        }
+        size_t k = (size_t)__builtin_ctzll(sp) >> 3;
+        i += k;
+        o += k;
+        uint8_t c = s[i];
+        if (c < 0x80) {
+            o += put_ascii_escape((char *)o, c);
+            i++;
+        } else if (!check) {
+            *o++ = c;
+            i++;
+        } else {
+            size_t n = edxbus__utf8_seq(s + i, len - i);
+            if (n == 0) {
+                out->len = (size_t)(o - out->data);
+                *bad = i;
+                return EDXBUS_ERR_DECODE;
+            }
+            memcpy(o, s + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    out->len = (size_t)(o - out->data);
+    if (o == lim && edxbus_buf_reserve(out, 1) != EDXBUS_OK)
+        return EDXBUS_ERR_NOMEM;
+    out->data[out->len++] = '"';
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__json_write_utf8(struct edxbus_buf *out, const uint8_t *s, size_t len,
+                                     size_t *bad)
+{
+    return write_plain(out, s, len, true, bad);
+}
+
 edxbus_err_t edxbus__json_write_str(struct edxbus_buf *out, const uint8_t *s, size_t len,
                                     unsigned flags)
 {
-    /* Reserve for the common case (nothing to escape); escapes reserve as they go. */
+    if (!(flags & EDXBUS_JSON_ASCII)) {
+        size_t bad;
+        return write_plain(out, s, len, false, &bad);
+    }
+    /* ASCII mode. Reserve for the common case (nothing to escape); escapes reserve as they go. */
     if (edxbus_buf_reserve(out, len + 2) != EDXBUS_OK)
         return EDXBUS_ERR_NOMEM;
-    bool ascii = (flags & EDXBUS_JSON_ASCII) != 0;
     out->data[out->len++] = '"';
     size_t i = 0;
     while (i < len) {
         size_t run = i;
-        if (ascii) {
-            while (run < len && s[run] >= 0x20 && s[run] < 0x7f && ascii_escape[s[run]] == 0)
-                run++;
-        } else {
-            while (run < len && (s[run] >= 0x80 || ascii_escape[s[run]] == 0))
-                run++;
-        }
+        while (run < len && s[run] >= 0x20 && s[run] < 0x7f && ascii_escape[s[run]] == 0)
+            run++;
         if (run > i) {
             /* the first run fits what was reserved above; later ones follow escapes */
             if (i == 0) {
@@ -109,7 +216,7 @@ edxbus_err_t edxbus__json_write_str(struct edxbus_buf *out, const uint8_t *s, si
             i++;
             continue;
         }
-        /* ASCII mode, a multi-byte sequence (valid by contract) */
+        /* a multi-byte sequence (valid by contract) */
         uint32_t cp;
         size_t n;
         if (c < 0xe0) {
@@ -170,17 +277,8 @@ edxbus_err_t edxbus__json_write_latin1(struct edxbus_buf *out, const uint8_t *s,
 
 edxbus_err_t edxbus__json_write_int(struct edxbus_buf *out, int64_t v)
 {
-    char tmp[24];
-    size_t n = sizeof tmp;
-    /* work on the magnitude as unsigned so INT64_MIN has one */
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        tmp[--n] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    if (v < 0)
-        tmp[--n] = '-';
-    return edxbus_buf_append(out, tmp + n, sizeof tmp - n);
+    char tmp[EDXBUS_JSON_INT_MAX];
+    return edxbus_buf_append(out, tmp, edxbus__json_int_text(tmp, v));
 }
 
 /* Step the decimal digit string d[0..n) (no dot) by +1 or -1 in its last place.

@@ -15,6 +15,8 @@
  */
 #include "avro/reader.h"
 
+#include "avro/json_text.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,24 +59,46 @@ void edxbus__avro_path_format(const struct edxbus__avro_path *path, char *out, s
     }
 }
 
+static void fail_write(struct edxbus__avro_reader *r, size_t off, const char *msg)
+{
+    char path[160];
+    edxbus__avro_path_format(&r->path, path, sizeof path);
+    if (path[0] != '\0')
+        snprintf(r->errstr, r->errstr_size, "avro: byte %zu: %s in field \"%s\"", off, msg, path);
+    else
+        snprintf(r->errstr, r->errstr_size, "avro: byte %zu: %s", off, msg);
+}
+
 edxbus_err_t edxbus__avro_fail(struct edxbus__avro_reader *r, const uint8_t *at, const char *fmt,
                                ...)
 {
     if (r->errstr == NULL || r->errstr_size == 0)
         return EDXBUS_ERR_DECODE;
-    char msg[160];
+    char msg[sizeof r->msg];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(r->lazy_path ? r->msg : msg, sizeof msg, fmt, ap);
     va_end(ap);
-    char path[160];
-    edxbus__avro_path_format(&r->path, path, sizeof path);
-    size_t off = (size_t)(at - r->start);
-    if (path[0] != '\0')
-        snprintf(r->errstr, r->errstr_size, "avro: byte %zu: %s in field \"%s\"", off, msg, path);
-    else
-        snprintf(r->errstr, r->errstr_size, "avro: byte %zu: %s", off, msg);
+    if (r->lazy_path) {
+        r->fail_off = (size_t)(at - r->start);
+        r->path.n = 0; /* the containers being left push their segments from here */
+        return EDXBUS_ERR_DECODE;
+    }
+    fail_write(r, (size_t)(at - r->start), msg);
     return EDXBUS_ERR_DECODE;
+}
+
+void edxbus__avro_fail_finish(struct edxbus__avro_reader *r)
+{
+    if (r->errstr == NULL || r->errstr_size == 0)
+        return;
+    struct edxbus__avro_seg *segs = r->path.segs;
+    for (size_t i = 0, j = r->path.n; i + 1 < j; i++, j--) {
+        struct edxbus__avro_seg t = segs[i];
+        segs[i] = segs[j - 1];
+        segs[j - 1] = t;
+    }
+    fail_write(r, r->fail_off, r->msg);
 }
 
 edxbus_err_t edxbus__avro_varint_fail(struct edxbus__avro_reader *r, edxbus_varint_status_t st,
@@ -85,7 +109,7 @@ edxbus_err_t edxbus__avro_varint_fail(struct edxbus__avro_reader *r, edxbus_vari
     return edxbus__avro_fail(r, r->p, "overlong varint for %s: more than 64 bits", what);
 }
 
-edxbus_err_t edxbus__avro_read_int(struct edxbus__avro_reader *r, int32_t *out)
+edxbus_err_t edxbus__avro_read_int_slow(struct edxbus__avro_reader *r, int32_t *out)
 {
     const uint8_t *at = r->p;
     int64_t v = 0;
@@ -100,7 +124,8 @@ edxbus_err_t edxbus__avro_read_int(struct edxbus__avro_reader *r, int32_t *out)
     return EDXBUS_OK;
 }
 
-edxbus_err_t edxbus__avro_read_len(struct edxbus__avro_reader *r, size_t *out, const char *what)
+edxbus_err_t edxbus__avro_read_len_slow(struct edxbus__avro_reader *r, size_t *out,
+                                        const char *what)
 {
     const uint8_t *at = r->p;
     int64_t v = 0;
@@ -121,7 +146,7 @@ edxbus_err_t edxbus__avro_read_len(struct edxbus__avro_reader *r, size_t *out, c
     return EDXBUS_OK;
 }
 
-edxbus_err_t edxbus__avro_read_bool(struct edxbus__avro_reader *r, bool *out)
+edxbus_err_t edxbus__avro_read_bool_slow(struct edxbus__avro_reader *r, bool *out)
 {
     if (r->p >= r->end)
         return edxbus__avro_fail(r, r->p, "truncated boolean: no bytes left");
@@ -134,7 +159,8 @@ edxbus_err_t edxbus__avro_read_bool(struct edxbus__avro_reader *r, bool *out)
     return EDXBUS_OK;
 }
 
-edxbus_err_t edxbus__avro_read_branch(struct edxbus__avro_reader *r, size_t nbranches, size_t *out)
+edxbus_err_t edxbus__avro_read_branch_slow(struct edxbus__avro_reader *r, size_t nbranches,
+                                           size_t *out)
 {
     const uint8_t *at = r->p;
     int64_t v = 0;
@@ -150,7 +176,8 @@ edxbus_err_t edxbus__avro_read_branch(struct edxbus__avro_reader *r, size_t nbra
     return EDXBUS_OK;
 }
 
-edxbus_err_t edxbus__avro_read_enum(struct edxbus__avro_reader *r, size_t nsymbols, size_t *out)
+edxbus_err_t edxbus__avro_read_enum_slow(struct edxbus__avro_reader *r, size_t nsymbols,
+                                         size_t *out)
 {
     const uint8_t *at = r->p;
     int64_t v = 0;
@@ -252,36 +279,14 @@ size_t edxbus__utf8_check(const uint8_t *s, size_t len)
         }
         if (i >= len)
             break;
-        uint8_t c = s[i];
-        if (c < 0x80) {
+        if (s[i] < 0x80) {
             i++;
             continue;
         }
-        size_t need;
-        uint32_t cp;
-        if (c >= 0xc2 && c <= 0xdf) {
-            need = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            need = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            need = 3;
-            cp = c & 0x07;
-        } else {
+        size_t n = edxbus__utf8_seq(s + i, len - i);
+        if (n == 0)
             return i;
-        }
-        if (len - i <= need)
-            return i;
-        for (size_t k = 1; k <= need; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return i;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff))
-            return i;
-        i += need + 1;
+        i += n;
     }
     return len;
 }

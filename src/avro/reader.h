@@ -66,6 +66,12 @@ struct edxbus__avro_reader {
     struct edxbus__avro_path path;
     char *errstr;
     size_t errstr_size;
+    /* Lazy path (the text decoder): path is left empty while reading, a failure keeps its
+       message in msg and its offset in fail_off, each container pushes its own segment while
+       the error unwinds (innermost first), and edxbus__avro_fail_finish() writes errstr. */
+    bool lazy_path;
+    size_t fail_off;
+    char msg[160];
 };
 
 static inline void edxbus__avro_reader_init(struct edxbus__avro_reader *r, const uint8_t *data,
@@ -81,6 +87,7 @@ static inline void edxbus__avro_reader_init(struct edxbus__avro_reader *r, const
     r->path.n = 0;
     r->errstr = errstr;
     r->errstr_size = errstr_size;
+    r->lazy_path = false;
     if (errstr != NULL && errstr_size > 0)
         errstr[0] = '\0';
 }
@@ -89,6 +96,28 @@ static inline void edxbus__avro_reader_init(struct edxbus__avro_reader *r, const
  *  EDXBUS_ERR_DECODE. @p at is where the bad item starts. */
 edxbus_err_t edxbus__avro_fail(struct edxbus__avro_reader *r, const uint8_t *at, const char *fmt,
                                ...) __attribute__((format(printf, 3, 4)));
+
+/** Lazy path only: write errstr for the failure being unwound, from the message, the offset
+ *  and the segments pushed on the way out (innermost first), exactly as edxbus__avro_fail
+ *  would have written it with the path in place. */
+void edxbus__avro_fail_finish(struct edxbus__avro_reader *r);
+
+/** Lazy path only: while a failure unwinds, add the segment of the container being left. */
+static inline void edxbus__avro_path_push_index(struct edxbus__avro_path *path, int64_t index)
+{
+    struct edxbus__avro_seg *s = &path->segs[path->n++];
+    s->kind = EDXBUS_AVRO_SEG_INDEX;
+    s->index = index;
+}
+
+static inline void edxbus__avro_path_push_key(struct edxbus__avro_path *path, const uint8_t *key,
+                                              size_t len)
+{
+    struct edxbus__avro_seg *s = &path->segs[path->n++];
+    s->kind = EDXBUS_AVRO_SEG_KEY;
+    s->text = (const char *)key;
+    s->len = len;
+}
 
 /** Enter a container (record, array, map); fails past EDXBUS_AVRO_MAX_DEPTH. */
 static inline edxbus_err_t edxbus__avro_enter(struct edxbus__avro_reader *r)
@@ -120,11 +149,42 @@ static inline edxbus_err_t edxbus__avro_read_long(struct edxbus__avro_reader *r,
     return EDXBUS_OK;
 }
 
+/* The primitives below take one-byte varints inline (lengths under 64, indexes, small ints:
+ * nearly every varint of an event) and leave the rest, and every failure, to reader.c. */
+
+edxbus_err_t edxbus__avro_read_int_slow(struct edxbus__avro_reader *r, int32_t *out);
+edxbus_err_t edxbus__avro_read_len_slow(struct edxbus__avro_reader *r, size_t *out,
+                                        const char *what);
+edxbus_err_t edxbus__avro_read_bool_slow(struct edxbus__avro_reader *r, bool *out);
+edxbus_err_t edxbus__avro_read_branch_slow(struct edxbus__avro_reader *r, size_t nbranches,
+                                           size_t *out);
+edxbus_err_t edxbus__avro_read_enum_slow(struct edxbus__avro_reader *r, size_t nsymbols,
+                                         size_t *out);
+
 /** Read an int: a long that must fit in 32 bits. */
-edxbus_err_t edxbus__avro_read_int(struct edxbus__avro_reader *r, int32_t *out);
+static inline edxbus_err_t edxbus__avro_read_int(struct edxbus__avro_reader *r, int32_t *out)
+{
+    if (r->p < r->end && r->p[0] < 0x80) {
+        *out = (int32_t)edxbus__zigzag_decode(r->p[0]);
+        r->p++;
+        return EDXBUS_OK;
+    }
+    return edxbus__avro_read_int_slow(r, out);
+}
 
 /** Read the length of a string, bytes or map key (@p what) and check that many bytes are left. */
-edxbus_err_t edxbus__avro_read_len(struct edxbus__avro_reader *r, size_t *out, const char *what);
+static inline edxbus_err_t edxbus__avro_read_len(struct edxbus__avro_reader *r, size_t *out,
+                                                 const char *what)
+{
+    /* an even byte is a zig-zag non-negative length */
+    if (r->p < r->end && r->p[0] < 0x80 && !(r->p[0] & 1) &&
+        (size_t)(r->p[0] >> 1) < (size_t)(r->end - r->p)) {
+        *out = r->p[0] >> 1;
+        r->p++;
+        return EDXBUS_OK;
+    }
+    return edxbus__avro_read_len_slow(r, out, what);
+}
 
 /** Take @p n raw bytes (fixed, float, double); fails if fewer are left. */
 static inline edxbus_err_t edxbus__avro_take(struct edxbus__avro_reader *r, size_t n,
@@ -139,13 +199,39 @@ static inline edxbus_err_t edxbus__avro_take(struct edxbus__avro_reader *r, size
 }
 
 /** Read a boolean byte (0 or 1 only). */
-edxbus_err_t edxbus__avro_read_bool(struct edxbus__avro_reader *r, bool *out);
+static inline edxbus_err_t edxbus__avro_read_bool(struct edxbus__avro_reader *r, bool *out)
+{
+    if (r->p < r->end && r->p[0] <= 1) {
+        *out = r->p[0] == 1;
+        r->p++;
+        return EDXBUS_OK;
+    }
+    return edxbus__avro_read_bool_slow(r, out);
+}
 
 /** Read a union branch index and check it against @p nbranches. */
-edxbus_err_t edxbus__avro_read_branch(struct edxbus__avro_reader *r, size_t nbranches, size_t *out);
+static inline edxbus_err_t edxbus__avro_read_branch(struct edxbus__avro_reader *r, size_t nbranches,
+                                                    size_t *out)
+{
+    if (r->p < r->end && r->p[0] < 0x80 && !(r->p[0] & 1) && (size_t)(r->p[0] >> 1) < nbranches) {
+        *out = r->p[0] >> 1;
+        r->p++;
+        return EDXBUS_OK;
+    }
+    return edxbus__avro_read_branch_slow(r, nbranches, out);
+}
 
 /** Read an enum symbol index and check it against @p nsymbols. */
-edxbus_err_t edxbus__avro_read_enum(struct edxbus__avro_reader *r, size_t nsymbols, size_t *out);
+static inline edxbus_err_t edxbus__avro_read_enum(struct edxbus__avro_reader *r, size_t nsymbols,
+                                                  size_t *out)
+{
+    if (r->p < r->end && r->p[0] < 0x80 && !(r->p[0] & 1) && (size_t)(r->p[0] >> 1) < nsymbols) {
+        *out = r->p[0] >> 1;
+        r->p++;
+        return EDXBUS_OK;
+    }
+    return edxbus__avro_read_enum_slow(r, nsymbols, out);
+}
 
 /** State of one array or map being read block by block. */
 struct edxbus__avro_blocks {
