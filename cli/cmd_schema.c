@@ -1,4 +1,5 @@
-/* cli/cmd_schema.c — `edxbus schema generate | show | fingerprint`: the events' Avro schemas.
+/* cli/cmd_schema.c — `edxbus schema generate | show | fingerprint | register | check`: the
+ * events' Avro schemas.
  *
  * The schema of an event is the one openedx-events builds at run time (the catalog's schema
  * text). `generate` writes it as openedx-events' own schema files are written: one
@@ -7,6 +8,13 @@
  * openedx_events/event_bus/avro/tests/schemas/ folder. `show` prints one schema (pretty, or
  * compact as schema_string() makes it, or in Parsing Canonical Form); `fingerprint` prints the
  * CRC-64-AVRO of the canonical form as 16 lowercase hex digits.
+ *
+ * `register` and `check` talk to the Confluent Schema Registry of the Kafka backend
+ * (EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL) through its schema tools (kafka_schema.h), under the
+ * value subjects its producer uses, "<full topic>-<type>.CloudEvent". Each prints one line per
+ * event as soon as the registry answers, straight to stdout (as `produce --print-ids` does), so
+ * a failure part way still shows what was done; `check` exits 1 when any schema is
+ * incompatible, after printing every line.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,7 +24,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "cli.h"
+#include "backends/kafka/kafka_schema.h"
+#include "cli_bus.h"
 
 /* Parse options common to the single-TYPE commands; returns CLI_OK with *type set, or the
  * exit code to return (CLI_OK after --help, with *type NULL). */
@@ -227,6 +236,233 @@ out_types:
     return rc;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * register, check: the Schema Registry of the Kafka backend
+ * ------------------------------------------------------------------------------------------- */
+
+/* What register and check share: settings, the full topic, the registry and the events. */
+struct registry_run {
+    edxbus_conf_t *conf;
+    edxbus__kafka_schemas_t *ks;
+    struct edxbus_buf full_topic; /* NUL-terminated */
+    const edxbus_event_type_t **types;
+    size_t ntypes;
+};
+
+static void registry_run_fini(struct registry_run *r)
+{
+    edxbus__kafka_schemas_close(r->ks);
+    edxbus_conf_destroy(r->conf);
+    edxbus_buf_fini(&r->full_topic);
+    free(r->types);
+}
+
+/* The events EVENT_BUS_PRODUCER_CONFIG routes to @p topic, into r->types. */
+static int routed_types(struct cli *cli, struct registry_run *r, const edxbus_catalog_t *cat,
+                        const char *topic)
+{
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    const json_t *config = edxbus_conf_get(r->conf, "EVENT_BUS_PRODUCER_CONFIG");
+    edxbus_routing_t *routing = edxbus_routing_new(config, cat, err, sizeof err);
+    if (routing == NULL)
+        return cli_error(cli, CLI_USAGE, "%s", err);
+    size_t n = edxbus_routing_count(routing);
+    int rc = CLI_OK;
+    r->types = calloc(n + 1, sizeof *r->types);
+    if (r->types == NULL) {
+        rc = cli_nomem(cli);
+        goto out_routing;
+    }
+    for (size_t i = 0; i < n; i++) {
+        const char *type = edxbus_routing_event_type_at(routing, i);
+        const struct edxbus_route *routes = NULL;
+        size_t nroutes = edxbus_routing_routes(routing, type, &routes);
+        for (size_t j = 0; j < nroutes; j++) {
+            const edxbus_event_type_t *et = edxbus_catalog_find(cat, type);
+            if (strcmp(routes[j].topic, topic) == 0 && et != NULL &&
+                edxbus_event_type_is_serializable(et)) {
+                r->types[r->ntypes++] = et;
+                break;
+            }
+        }
+    }
+    if (r->ntypes == 0)
+        rc = cli_error(cli, CLI_USAGE,
+                       "no TYPE given, and EVENT_BUS_PRODUCER_CONFIG routes no event to topic "
+                       "\"%s\"; name the event types",
+                       topic);
+out_routing:
+    edxbus_routing_destroy(routing);
+    return rc;
+}
+
+/* Parse `--topic TOPIC [--config FILE] [TYPE...]`, load the settings, check every TYPE (or find
+ * the routed ones) and open the registry client. CLI_OK with r filled; CLI_OK with r->conf
+ * NULL after --help; otherwise the exit code, after reporting. */
+static int registry_start(struct cli *cli, int argc, char **argv, struct registry_run *r)
+{
+    static const struct cli_opt opts[] = {
+        {"topic", 't', true}, CLI_BUS_CONFIG_OPT, {NULL, 0, false}};
+    const char *topic = NULL, *config = NULL;
+    struct cli_args args;
+    cli_args_init(&args, argc, argv);
+    memset(r, 0, sizeof *r);
+    edxbus_buf_init(&r->full_topic);
+    const char **named = calloc((size_t)argc + 1, sizeof *named);
+    if (named == NULL)
+        return cli_nomem(cli);
+    size_t nnamed = 0;
+    int rc = CLI_OK;
+    for (;;) {
+        const char *value = NULL;
+        int opt = cli_next_opt(cli, &args, opts, &value);
+        if (opt == CLI_OPT_END)
+            break;
+        if (opt == CLI_OPT_HELP)
+            goto out_named;
+        if (opt == CLI_OPT_ERR) {
+            rc = CLI_USAGE;
+            goto out_named;
+        }
+        if (opt == 0)
+            topic = value;
+        else if (opt == 1)
+            config = value;
+        else
+            named[nnamed++] = value;
+    }
+    if (topic == NULL || topic[0] == '\0') {
+        rc = cli_error(cli, CLI_USAGE, "--topic TOPIC is required (see edxbus %s --help)",
+                       cli->path);
+        goto out_named;
+    }
+    edxbus_catalog_t *cat = cli_catalog(cli);
+    if (cat == NULL) {
+        rc = cli->error_code;
+        goto out_named;
+    }
+    for (size_t i = 0; i < nnamed; i++) {
+        const edxbus_event_type_t *et = cli_find_event(cli, named[i]);
+        if (et == NULL) {
+            rc = cli->error_code;
+            goto out_named;
+        }
+        if (!edxbus_event_type_is_serializable(et)) {
+            const char *why = edxbus_event_type_unserializable_reason(et);
+            rc = cli_error(cli, CLI_USAGE, "%s has no schema: %s", named[i],
+                           why != NULL ? why : "it cannot be serialized");
+            goto out_named;
+        }
+    }
+    r->conf = cli_conf_load(cli, config, &rc);
+    if (r->conf == NULL)
+        goto out_named;
+    if (nnamed > 0) {
+        r->types = calloc(nnamed, sizeof *r->types);
+        if (r->types == NULL) {
+            rc = cli_nomem(cli);
+            goto out_named;
+        }
+        for (size_t i = 0; i < nnamed; i++)
+            r->types[r->ntypes++] = edxbus_catalog_find(cat, named[i]);
+    } else {
+        rc = routed_types(cli, r, cat, topic);
+        if (rc != CLI_OK)
+            goto out_named;
+    }
+    const char *prefix = edxbus_conf_get_str(r->conf, "EVENT_BUS_TOPIC_PREFIX", NULL);
+    if (edxbus_routing_full_topic(prefix, topic, &r->full_topic) != EDXBUS_OK ||
+        edxbus_buf_terminate(&r->full_topic) != EDXBUS_OK) {
+        rc = cli_nomem(cli);
+        goto out_named;
+    }
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_err_t e = edxbus__kafka_schemas_open(r->conf, &r->ks, err, sizeof err);
+    if (e != EDXBUS_OK)
+        rc = cli_error(cli, e == EDXBUS_ERR_CONF ? CLI_USAGE : CLI_FAIL, "%s", err);
+out_named:
+    free(named);
+    return rc;
+}
+
+/* One result line, straight to stdout (see the top of the file). */
+static bool print_now(struct cli *cli, const char *subject, const char *what)
+{
+    if (printf("%s %s\n", subject, what) < 0 || fflush(stdout) != 0) {
+        cli_error(cli, CLI_FAIL, "cannot write to standard output");
+        return false;
+    }
+    return true;
+}
+
+static int schema_register(struct cli *cli, int argc, char **argv)
+{
+    struct registry_run r;
+    int rc = registry_start(cli, argc, argv, &r);
+    if (rc != CLI_OK || r.conf == NULL)
+        goto out;
+    const char *full_topic = (const char *)r.full_topic.data;
+    for (size_t i = 0; i < r.ntypes && rc == CLI_OK; i++) {
+        char err[EDXBUS_ERRSTR_SIZE] = "";
+        char *subject = NULL;
+        uint32_t id = 0;
+        edxbus_err_t e = edxbus__kafka_schema_register(r.ks, full_topic,
+                                                       edxbus_event_type_schema_text(r.types[i]),
+                                                       &subject, &id, err, sizeof err);
+        char text[16];
+        snprintf(text, sizeof text, "%" PRIu32, id);
+        if (e != EDXBUS_OK)
+            rc = cli_error(cli, CLI_FAIL, "%s: %s", edxbus_event_type_name(r.types[i]), err);
+        else if (!print_now(cli, subject, text))
+            rc = CLI_FAIL;
+        free(subject);
+    }
+out:
+    registry_run_fini(&r);
+    return rc;
+}
+
+static int schema_check(struct cli *cli, int argc, char **argv)
+{
+    static const char *const words[] = {
+        [EDXBUS__KAFKA_COMPATIBLE] = "compatible",
+        [EDXBUS__KAFKA_INCOMPATIBLE] = "incompatible",
+        [EDXBUS__KAFKA_NOT_REGISTERED] = "not registered",
+    };
+    struct registry_run r;
+    int rc = registry_start(cli, argc, argv, &r);
+    if (rc != CLI_OK || r.conf == NULL)
+        goto out;
+    const char *full_topic = (const char *)r.full_topic.data;
+    size_t incompatible = 0;
+    const char *first_bad = NULL;
+    for (size_t i = 0; i < r.ntypes && rc == CLI_OK; i++) {
+        char err[EDXBUS_ERRSTR_SIZE] = "";
+        char *subject = NULL;
+        enum edxbus__kafka_compat compat = EDXBUS__KAFKA_NOT_REGISTERED;
+        edxbus_err_t e =
+            edxbus__kafka_schema_check(r.ks, full_topic, edxbus_event_type_schema_text(r.types[i]),
+                                       &subject, &compat, err, sizeof err);
+        if (e != EDXBUS_OK) {
+            rc = cli_error(cli, CLI_FAIL, "%s: %s", edxbus_event_type_name(r.types[i]), err);
+        } else if (!print_now(cli, subject, words[compat])) {
+            rc = CLI_FAIL;
+        } else if (compat == EDXBUS__KAFKA_INCOMPATIBLE) {
+            if (incompatible++ == 0)
+                first_bad = edxbus_event_type_name(r.types[i]);
+        }
+        free(subject);
+    }
+    if (rc == CLI_OK && incompatible > 0)
+        rc = cli_error(cli, CLI_FAIL,
+                       "%zu of %zu schemas are incompatible with what the registry holds for "
+                       "topic %s (first: %s)",
+                       incompatible, r.ntypes, full_topic, first_bad);
+out:
+    registry_run_fini(&r);
+    return rc;
+}
+
 const struct cli_command cmd_schema_subs[] = {
     {
         .name = "generate",
@@ -270,6 +506,43 @@ const struct cli_command cmd_schema_subs[] = {
                  "  --schemas DIR   also load DIR/*.avsc\n"
                  "  -h, --help      print this help\n",
         .run = schema_fingerprint,
+    },
+    {
+        .name = "register",
+        .summary = "register the events' schemas in the Kafka Schema Registry",
+        .usage = "Usage: edxbus schema register --topic TOPIC [--config FILE] [TYPE...]\n"
+                 "\n"
+                 "Register the schema of each TYPE (default: the events EVENT_BUS_PRODUCER_CONFIG\n"
+                 "routes to TOPIC) in EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL under the subject the\n"
+                 "Kafka producer uses, <full topic>-<type>.CloudEvent (EVENT_BUS_TOPIC_PREFIX is\n"
+                 "added to TOPIC), and print \"<subject> <id>\" per event as it is registered.\n"
+                 "A schema the subject's compatibility level refuses is an error (exit 1).\n"
+                 "\n"
+                 "Options:\n"
+                 "  -t, --topic TOPIC  topic as configured (without the prefix)\n"
+                 "  --config FILE      YAML settings file (default: $EDXBUS_CONFIG)\n"
+                 "  --schemas DIR      also load DIR/*.avsc\n"
+                 "  -h, --help         print this help\n",
+        .run = schema_register,
+    },
+    {
+        .name = "check",
+        .summary = "check the events' schemas against the Kafka Schema Registry",
+        .usage = "Usage: edxbus schema check --topic TOPIC [--config FILE] [TYPE...]\n"
+                 "\n"
+                 "For each TYPE (default: the events EVENT_BUS_PRODUCER_CONFIG routes to TOPIC),\n"
+                 "ask EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL whether the catalog's schema is\n"
+                 "compatible with what it holds under <full topic>-<type>.CloudEvent, by the\n"
+                 "subject's compatibility level, and print \"<subject> compatible\",\n"
+                 "\"<subject> incompatible\" or \"<subject> not registered\". Exit 1 when any is\n"
+                 "incompatible (after every line).\n"
+                 "\n"
+                 "Options:\n"
+                 "  -t, --topic TOPIC  topic as configured (without the prefix)\n"
+                 "  --config FILE      YAML settings file (default: $EDXBUS_CONFIG)\n"
+                 "  --schemas DIR      also load DIR/*.avsc\n"
+                 "  -h, --help         print this help\n",
+        .run = schema_check,
     },
     {.name = NULL},
 };

@@ -215,9 +215,8 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
     struct edxbus_event ev = {.et = et, .md = md, .from_bus = true, .msg = msg};
     edxbus_err_t err;
     const struct edxbus__resolver_entry *re =
-        msg->value_schema != NULL
-            ? resolver_for(cons, et, msg->value_schema, errstr, sizeof errstr)
-            : NULL;
+        msg->value_schema != NULL ? resolver_for(cons, et, msg->value_schema, errstr, sizeof errstr)
+                                  : NULL;
     if (msg->value_schema != NULL && re == NULL) {
         err = EDXBUS_ERR_DECODE;
     } else if (re != NULL && !re->identity) {

@@ -5,8 +5,9 @@
  * libmicrohttpd on a free loopback port, from its own thread. Every request is recorded
  * (method, path with query, body) so tests can compare them with the reference's requests.
  * Ids are given from 1 up; a schema text registered again (under any subject) keeps its id, as
- * a real registry does. Knobs for failure tests: fail the next N requests with a status, demand
- * basic auth, answer "incompatible", stop and restart on the same port.
+ * a real registry does. Compatibility checks apply BACKWARD (the registry default) with edxbus's
+ * resolver. Knobs for failure tests: fail the next N requests with a status, demand basic auth,
+ * answer "incompatible" to every check, stop and restart on the same port.
  *
  * Header-only (static functions) so each test program includes it; programs link
  * libmicrohttpd (tests/integration/kafka/link.cmake).
@@ -24,21 +25,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "edxbus/avro.h"
+
 #define TEST_REGISTRY_MAX 4096 /* schemas, subjects and recorded requests each */
 
 struct test_registry_request {
     char method[8];
-    char *path;  /* "/subjects/x/versions?normalize=False" */
-    char *body;  /* "" for none */
+    char *path; /* "/subjects/x/versions?normalize=False" */
+    char *body; /* "" for none */
 };
 
 struct test_registry {
     struct MHD_Daemon *daemon;
     int port;
-    char url[64];                   /* "http://127.0.0.1:<port>" */
+    char url[64]; /* "http://127.0.0.1:<port>" */
     pthread_mutex_t lock;
     /* state */
-    char *schemas[TEST_REGISTRY_MAX];   /* id - 1 -> text */
+    char *schemas[TEST_REGISTRY_MAX]; /* id - 1 -> text */
     int nschemas;
     char *subjects[TEST_REGISTRY_MAX];
     int versions[TEST_REGISTRY_MAX][8]; /* schema ids per subject, in version order */
@@ -48,10 +51,10 @@ struct test_registry {
     struct test_registry_request requests[TEST_REGISTRY_MAX];
     int nrequests;
     /* knobs */
-    int fail_next;                  /* answer this many requests with fail_status */
+    int fail_next; /* answer this many requests with fail_status */
     int fail_status;
-    bool incompatible;              /* compatibility checks answer false */
-    const char *user, *password;    /* demand basic auth when user != NULL */
+    bool incompatible;           /* compatibility checks answer false, whatever the schemas */
+    const char *user, *password; /* demand basic auth when user != NULL */
 };
 
 struct test_registry_upload {
@@ -87,6 +90,21 @@ static int test_registry_find_subject(struct test_registry *reg, const char *sub
     return -1;
 }
 
+/* BACKWARD compatibility, a registry's default level: data written with the latest version
+ * @p latest can be read with the new schema @p schema (edxbus's own resolver decides). */
+static bool test_registry_backward(const char *latest, const char *schema)
+{
+    char err[256];
+    edxbus_avro_schema_t *w = edxbus_avro_schema_parse(latest, strlen(latest), err, sizeof err);
+    edxbus_avro_schema_t *r = edxbus_avro_schema_parse(schema, strlen(schema), err, sizeof err);
+    edxbus_avro_resolver_t *res = w && r ? edxbus_avro_resolver_new(w, r, err, sizeof err) : NULL;
+    bool ok = res != NULL;
+    edxbus_avro_resolver_destroy(res);
+    edxbus_avro_schema_destroy(w);
+    edxbus_avro_schema_destroy(r);
+    return ok;
+}
+
 /* Serve one complete request; the caller holds reg->lock. */
 static int test_registry_serve(struct test_registry *reg, struct MHD_Connection *conn,
                                const char *method, const char *url, const char *body)
@@ -109,10 +127,10 @@ static int test_registry_serve(struct test_registry *reg, struct MHD_Connection 
     }
     const char *p;
     if (strcmp(method, "GET") == 0 && strncmp(url, "/schemas/ids/", 13) == 0) {
-        int id = atoi(url + 13);
+        int id = (int)strtol(url + 13, NULL, 10);
         if (id < 1 || id > reg->nschemas)
-            return test_registry_reply(conn, 404,
-                                       "{\"error_code\": 40403, \"message\": \"Schema not found\"}");
+            return test_registry_reply(
+                conn, 404, "{\"error_code\": 40403, \"message\": \"Schema not found\"}");
         json_t *o = json_pack("{s:s}", "schema", reg->schemas[id - 1]);
         char *s = json_dumps(o, 0);
         int ret = test_registry_reply(conn, 200, s);
@@ -131,15 +149,19 @@ static int test_registry_serve(struct test_registry *reg, struct MHD_Connection 
         return ret;
     }
     bool compat = strncmp(url, "/compatibility/subjects/", 24) == 0;
-    const char *subject_start = compat ? url + 24 : strncmp(url, "/subjects/", 10) == 0 ? url + 10 : NULL;
+    const char *subject_start = compat                                ? url + 24
+                                : strncmp(url, "/subjects/", 10) == 0 ? url + 10
+                                                                      : NULL;
     if (subject_start == NULL || (p = strchr(subject_start, '/')) == NULL)
-        return test_registry_reply(conn, 404, "{\"error_code\": 404, \"message\": \"HTTP 404 Not Found\"}");
+        return test_registry_reply(conn, 404,
+                                   "{\"error_code\": 404, \"message\": \"HTTP 404 Not Found\"}");
     char subject[512];
     snprintf(subject, sizeof subject, "%.*s", (int)(p - subject_start), subject_start);
     int si = test_registry_find_subject(reg, subject);
     if (strcmp(method, "GET") == 0 && strcmp(p, "/versions") == 0) {
         if (si < 0)
-            return test_registry_reply(conn, 404, "{\"error_code\": 40401, \"message\": \"Subject not found.\"}");
+            return test_registry_reply(
+                conn, 404, "{\"error_code\": 40401, \"message\": \"Subject not found.\"}");
         json_t *a = json_array();
         for (int v = 0; v < reg->nversions[si]; v++)
             json_array_append_new(a, json_integer(v + 1));
@@ -150,19 +172,25 @@ static int test_registry_serve(struct test_registry *reg, struct MHD_Connection 
         return ret;
     }
     if (strcmp(method, "POST") != 0)
-        return test_registry_reply(conn, 405, "{\"error_code\": 405, \"message\": \"Method Not Allowed\"}");
+        return test_registry_reply(conn, 405,
+                                   "{\"error_code\": 405, \"message\": \"Method Not Allowed\"}");
     json_t *req = json_loads(body, 0, NULL);
     const char *schema = json_string_value(json_object_get(req, "schema"));
     if (schema == NULL) {
         json_decref(req);
-        return test_registry_reply(conn, 422, "{\"error_code\": 42201, \"message\": \"Invalid schema\"}");
+        return test_registry_reply(conn, 422,
+                                   "{\"error_code\": 42201, \"message\": \"Invalid schema\"}");
     }
     if (compat && strcmp(p, "/versions/latest") == 0) {
-        json_decref(req);
+        bool ok = si >= 0 && !reg->incompatible &&
+                  test_registry_backward(
+                      reg->schemas[reg->versions[si][reg->nversions[si] - 1] - 1], schema);
+        json_decref(req); /* schema points into it */
         if (si < 0)
-            return test_registry_reply(conn, 404, "{\"error_code\": 40401, \"message\": \"Subject not found.\"}");
-        return test_registry_reply(conn, 200, reg->incompatible ? "{\"is_compatible\": false}"
-                                                                : "{\"is_compatible\": true}");
+            return test_registry_reply(
+                conn, 404, "{\"error_code\": 40401, \"message\": \"Subject not found.\"}");
+        return test_registry_reply(conn, 200,
+                                   ok ? "{\"is_compatible\": true}" : "{\"is_compatible\": false}");
     }
     if (!compat && strcmp(p, "/versions") == 0) {
         int id = 0;
@@ -188,7 +216,8 @@ static int test_registry_serve(struct test_registry *reg, struct MHD_Connection 
         return test_registry_reply(conn, 200, buf);
     }
     json_decref(req);
-    return test_registry_reply(conn, 404, "{\"error_code\": 404, \"message\": \"HTTP 404 Not Found\"}");
+    return test_registry_reply(conn, 404,
+                               "{\"error_code\": 404, \"message\": \"HTTP 404 Not Found\"}");
 }
 
 static enum MHD_Result test_registry_handler(void *cls, struct MHD_Connection *conn,
@@ -252,8 +281,8 @@ static bool test_registry_listen(struct test_registry *reg, int port)
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     reg->daemon = MHD_start_daemon(
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, test_registry_handler,
-        reg, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_LISTENING_ADDRESS_REUSE,
-        1u, MHD_OPTION_NOTIFY_COMPLETED, test_registry_completed, reg, MHD_OPTION_END);
+        reg, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+        MHD_OPTION_NOTIFY_COMPLETED, test_registry_completed, reg, MHD_OPTION_END);
     if (reg->daemon == NULL)
         return false;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(reg->daemon, MHD_DAEMON_INFO_BIND_PORT);

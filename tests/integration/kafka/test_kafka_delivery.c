@@ -67,7 +67,7 @@ static void send_range(const char *topic, int from, int to)
 static int event_number(const struct edxbus_msg *msg)
 {
     return msg->metadata != NULL && strncmp(msg->metadata->id, "ev-", 3) == 0
-               ? atoi(msg->metadata->id + 3)
+               ? (int)strtol(msg->metadata->id + 3, NULL, 10)
                : -1;
 }
 

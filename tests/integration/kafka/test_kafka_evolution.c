@@ -31,7 +31,7 @@ static const char *topic = "evolution";
 #define MAX_SEEN 8
 static json_t *seen[MAX_SEEN];
 static char *seen_writer[MAX_SEEN]; /* msg->value_schema of each */
-static bool seen_body[MAX_SEEN]; /* the event's value is the record's body, not re-encoded */
+static bool seen_body[MAX_SEEN];    /* the event's value is the record's body, not re-encoded */
 static int nseen;
 static int value_mismatches;
 
@@ -135,8 +135,11 @@ static void produce(void *be, const char *writer_text, const json_t *data)
     ASSERT_EQ_INT(err, EDXBUS_OK);
     struct edxbus_metadata md;
     ASSERT_EQ_INT(edxbus_metadata_generate(&md, type, 0, "lms", errstr, sizeof errstr), EDXBUS_OK);
-    struct edxbus_msg msg = {.topic = topic, .metadata = &md, .value = body.data,
-                             .value_len = body.len, .value_schema = writer_text};
+    struct edxbus_msg msg = {.topic = topic,
+                             .metadata = &md,
+                             .value = body.data,
+                             .value_len = body.len,
+                             .value_schema = writer_text};
     err = ops->produce(be, &msg, NULL, NULL, errstr, sizeof errstr);
     if (err != EDXBUS_OK)
         fprintf(stderr, "produce: %s\n", errstr);
@@ -166,9 +169,9 @@ TEST(test_writer_schemas_resolve_to_the_catalog_schema)
     edxbus_conf_set_log(conf, log_errors, NULL);
     ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_CONSUMER", "kafka", errstr, sizeof errstr),
                   EDXBUS_OK);
-    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_DEAD_LETTER_ENABLED", "false", errstr,
-                                  sizeof errstr),
-                  EDXBUS_OK);
+    ASSERT_EQ_INT(
+        edxbus_conf_set(conf, "EVENT_BUS_DEAD_LETTER_ENABLED", "false", errstr, sizeof errstr),
+        EDXBUS_OK);
     edxbus_bus_t *bus = edxbus_bus_new(conf, errstr, sizeof errstr);
     ASSERT_TRUE(bus != NULL);
     edxbus_signal_t *sig = edxbus_bus_signal(bus, type);
@@ -184,12 +187,12 @@ TEST(test_writer_schemas_resolve_to_the_catalog_schema)
 
     /* Newer: CourseData.language and a top-level trace_id, both with defaults. */
     json_t *newer = json_loads(catalog_text, 0, NULL);
-    json_array_append_new(record_fields(newer, "CourseData"),
-                          json_pack("{s:s, s:[s,s], s:n}", "name", "language", "type", "null",
-                                    "string", "default"));
-    json_array_append_new(json_object_get(newer, "fields"),
-                          json_pack("{s:s, s:s, s:s}", "name", "trace_id", "type", "string",
-                                    "default", ""));
+    json_array_append_new(
+        record_fields(newer, "CourseData"),
+        json_pack("{s:s, s:[s,s], s:n}", "name", "language", "type", "null", "string", "default"));
+    json_array_append_new(
+        json_object_get(newer, "fields"),
+        json_pack("{s:s, s:s, s:s}", "name", "trace_id", "type", "string", "default", ""));
     char *newer_text = dump(newer);
     json_t *newer_data = json_deep_copy(data);
     json_object_set_new(json_object_get(json_object_get(newer_data, "enrollment"), "course"),
@@ -230,8 +233,8 @@ TEST(test_writer_schemas_resolve_to_the_catalog_schema)
     ASSERT_EQ_INT(k.registry.nversions[si], 4);
 
     json_t *extra = json_pack("{s:s}", "start", "earliest");
-    struct edxbus_consumer_config cfg = {.topic = topic, .group = "g-evolution", .extra = extra,
-                                         .start_time_ms = -1};
+    struct edxbus_consumer_config cfg = {
+        .topic = topic, .group = "g-evolution", .extra = extra, .start_time_ms = -1};
     edxbus_consumer_t *cons = edxbus_consumer_new(bus, &cfg, errstr, sizeof errstr);
     json_decref(extra);
     if (cons == NULL)
@@ -254,8 +257,8 @@ TEST(test_writer_schemas_resolve_to_the_catalog_schema)
     ASSERT_EQ_STR(seen_writer[0], newer_text);
     /* older: created_by took the reader's default */
     ASSERT_TRUE(json_equal(seen[1], expect_older));
-    ASSERT_TRUE(json_is_null(json_object_get(json_object_get(seen[1], "enrollment"),
-                                             "created_by")));
+    ASSERT_TRUE(
+        json_is_null(json_object_get(json_object_get(seen[1], "enrollment"), "created_by")));
     ASSERT_EQ_STR(seen_writer[1], older_text);
     ASSERT_TRUE(!seen_body[0] && !seen_body[1]); /* re-encoded under the catalog schema */
     /* same schema: decoded directly, the record's body is the event's value */

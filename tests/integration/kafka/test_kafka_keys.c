@@ -27,8 +27,8 @@ static edxbus_bus_t *kafka_bus(const char *type, const char *topic, const char *
     edxbus_conf_t *conf = test_kafka_conf(&k);
     edxbus_conf_set(conf, "EVENT_BUS_PRODUCER", "kafka", errstr, sizeof errstr);
     edxbus_conf_set(conf, "EVENT_BUS_TOPIC_PREFIX", "dev", errstr, sizeof errstr);
-    json_t *routing = json_pack("{s:{s:{s:s, s:b}}}", type, topic, "event_key_field", key_field,
-                                "enabled", 1);
+    json_t *routing =
+        json_pack("{s:{s:{s:s, s:b}}}", type, topic, "event_key_field", key_field, "enabled", 1);
     if (edxbus_conf_set_json(conf, "EVENT_BUS_PRODUCER_CONFIG", routing, errstr, sizeof errstr) !=
         EDXBUS_OK)
         fprintf(stderr, "routing: %s\n", errstr);
@@ -113,8 +113,8 @@ TEST(test_every_row_keyed_through_the_producer_matches_reference_bytes)
             test_row_metadata(row, &md);
             struct edxbus_send_report report = {0};
             edxbus_err_t err = edxbus_send_event_with_custom_metadata(
-                bus, &md, data, EDXBUS_SEND_OWN_METADATA | EDXBUS_SEND_NO_CHECKS, &report,
-                errstr, sizeof errstr);
+                bus, &md, data, EDXBUS_SEND_OWN_METADATA | EDXBUS_SEND_NO_CHECKS, &report, errstr,
+                sizeof errstr);
             json_decref(data);
             if (err != EDXBUS_OK)
                 fprintf(stderr, "send %s/%s: %s\n", type, test_row_str(row, "case"), errstr);
@@ -217,8 +217,8 @@ static int count_records(const char *topic, int wait_ms)
 TEST(test_nullable_key_fields_are_refused)
 {
     static const char *const paths[] = {
-        "enrollment.course.start",   /* ["null", "string"] */
-        "enrollment.created_by.id",  /* reached through ["null", "UserData"] */
+        "enrollment.course.start",  /* ["null", "string"] */
+        "enrollment.created_by.id", /* reached through ["null", "UserData"] */
     };
     const char *topic = "dev-event-bus-nullable";
     test_kafka_topic(&k, topic, 1);
