@@ -31,13 +31,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The field path is built only when an error unwinds: enc_fail keeps the message in msg and
+ * empties path, each container pushes its own segment as the error passes it (innermost first),
+ * and edxbus_avro_encode writes errstr from both at the top. Nothing is spent on paths while
+ * all goes well. */
 struct enc_ctx {
     struct edxbus_buf *out;
     unsigned flags;
     int depth;
-    struct edxbus__avro_path path;
+    struct edxbus__avro_path path; /* filled only while an error unwinds */
     char *errstr;
     size_t errstr_size;
+    char msg[200]; /* the failure being unwound */
 };
 
 static edxbus_err_t encode_value(struct enc_ctx *c, const struct edxbus_avro_node *node,
@@ -48,20 +53,33 @@ static edxbus_err_t enc_fail(struct enc_ctx *c, const char *fmt, ...)
 
 static edxbus_err_t enc_fail(struct enc_ctx *c, const char *fmt, ...)
 {
+    c->path.n = 0;
     if (c->errstr == NULL || c->errstr_size == 0)
         return EDXBUS_ERR_ENCODE;
-    char msg[200];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    vsnprintf(c->msg, sizeof c->msg, fmt, ap);
     va_end(ap);
+    return EDXBUS_ERR_ENCODE;
+}
+
+/* Write errstr for the failure that has unwound to the top: `path: message`. */
+static void fail_finish(struct enc_ctx *c)
+{
+    if (c->errstr == NULL || c->errstr_size == 0)
+        return;
+    struct edxbus__avro_seg *segs = c->path.segs;
+    for (size_t i = 0, j = c->path.n; i + 1 < j; i++, j--) {
+        struct edxbus__avro_seg t = segs[i];
+        segs[i] = segs[j - 1];
+        segs[j - 1] = t;
+    }
     char path[160];
     edxbus__avro_path_format(&c->path, path, sizeof path);
     if (path[0] != '\0')
-        snprintf(c->errstr, c->errstr_size, "%s: %s", path, msg);
+        snprintf(c->errstr, c->errstr_size, "%s: %s", path, c->msg);
     else
-        snprintf(c->errstr, c->errstr_size, "%s", msg);
-    return EDXBUS_ERR_ENCODE;
+        snprintf(c->errstr, c->errstr_size, "%s", c->msg);
 }
 
 static edxbus_err_t nomem(struct enc_ctx *c)
@@ -165,7 +183,26 @@ static inline edxbus_err_t put_long(struct enc_ctx *c, int64_t v)
 
 static inline edxbus_err_t put_raw(struct enc_ctx *c, const void *p, size_t n)
 {
-    return edxbus_buf_append(c->out, p, n) == EDXBUS_OK ? EDXBUS_OK : nomem(c);
+    struct edxbus_buf *out = c->out;
+    if (out->cap - out->len < n && edxbus_buf_reserve(out, n) != EDXBUS_OK)
+        return nomem(c);
+    memcpy(out->data + out->len, p, n);
+    out->len += n;
+    return EDXBUS_OK;
+}
+
+/* A length and that many bytes, with one check for room. */
+static inline edxbus_err_t put_bytes(struct enc_ctx *c, const void *p, size_t n)
+{
+    struct edxbus_buf *out = c->out;
+    if (out->cap - out->len < n + EDXBUS_AVRO_MAX_VARINT &&
+        edxbus_buf_reserve(out, n + EDXBUS_AVRO_MAX_VARINT) != EDXBUS_OK)
+        return nomem(c);
+    uint8_t *o = out->data + out->len;
+    o += edxbus__varint_put(o, (int64_t)n);
+    memcpy(o, p, n);
+    out->len = (size_t)(o + n - out->data);
+    return EDXBUS_OK;
 }
 
 /* Code points of a JSON string if all are <= 0xff, else (size_t)-1. */
@@ -321,8 +358,7 @@ static edxbus_err_t encode_string(struct enc_ctx *c, const json_t *v,
                             checked->check_name ? checked->check_name : "value", why);
         }
     }
-    edxbus_err_t err = put_long(c, (int64_t)len);
-    return err == EDXBUS_OK ? put_raw(c, s, len) : err;
+    return put_bytes(c, s, len);
 }
 
 static edxbus_err_t encode_record(struct enc_ctx *c, const struct edxbus_avro_node *node,
@@ -330,12 +366,10 @@ static edxbus_err_t encode_record(struct enc_ctx *c, const struct edxbus_avro_no
 {
     if (!json_is_object(v))
         return mismatch(c, node, v);
-    size_t seg = c->path.n, present = 0;
+    size_t present = 0;
     edxbus_err_t err;
     for (size_t i = 0; i < node->u.record.nfields; i++) {
         const struct edxbus_avro_field *f = &node->u.record.fields[i];
-        c->path.n = seg;
-        edxbus__avro_path_field(&c->path, f->name);
         const json_t *fv = json_object_get(v, f->name);
         if (fv != NULL) {
             present++;
@@ -354,10 +388,11 @@ static edxbus_err_t encode_record(struct enc_ctx *c, const struct edxbus_avro_no
             node_desc(f->type, want, sizeof want);
             err = enc_fail(c, "missing field (%s, no default)", want);
         }
-        if (err != EDXBUS_OK)
+        if (err != EDXBUS_OK) {
+            edxbus__avro_path_field(&c->path, f->name);
             return err;
+        }
     }
-    c->path.n = seg;
     if (present == json_object_size(v))
         return EDXBUS_OK;
     /* name the first key that is not a field, and list the fields */
@@ -393,15 +428,13 @@ static edxbus_err_t encode_array(struct enc_ctx *c, const struct edxbus_avro_nod
         err = put_long(c, (int64_t)n);
         if (err != EDXBUS_OK)
             return err;
-        struct edxbus__avro_seg *seg = &c->path.segs[c->path.n++];
-        seg->kind = EDXBUS_AVRO_SEG_INDEX;
         for (size_t i = 0; i < n; i++) {
-            seg->index = (int64_t)i;
             err = encode_value(c, node->u.array.items, json_array_get(v, i), NULL);
-            if (err != EDXBUS_OK)
+            if (err != EDXBUS_OK) {
+                edxbus__avro_path_push_index(&c->path, (int64_t)i);
                 return err;
+            }
         }
-        c->path.n--;
     }
     return put_long(c, 0);
 }
@@ -417,24 +450,20 @@ static edxbus_err_t encode_map(struct enc_ctx *c, const struct edxbus_avro_node 
         err = put_long(c, (int64_t)n);
         if (err != EDXBUS_OK)
             return err;
-        struct edxbus__avro_seg *seg = &c->path.segs[c->path.n++];
-        seg->kind = EDXBUS_AVRO_SEG_KEY;
         const char *key;
         size_t klen;
         json_t *item;
         json_object_keylen_foreach((json_t *)v, key, klen, item)
         {
-            seg->text = key;
-            seg->len = klen;
-            err = put_long(c, (int64_t)klen);
-            if (err == EDXBUS_OK)
-                err = put_raw(c, key, klen);
-            if (err == EDXBUS_OK)
-                err = encode_value(c, node->u.map.values, item, NULL);
+            err = put_bytes(c, key, klen);
             if (err != EDXBUS_OK)
                 return err;
+            err = encode_value(c, node->u.map.values, item, NULL);
+            if (err != EDXBUS_OK) {
+                edxbus__avro_path_push_key(&c->path, (const uint8_t *)key, klen);
+                return err;
+            }
         }
-        c->path.n--;
     }
     return put_long(c, 0);
 }
@@ -539,11 +568,20 @@ edxbus_err_t edxbus_avro_encode(const edxbus_avro_schema_t *schema, const json_t
 {
     if (schema == NULL || value == NULL || out == NULL)
         return EDXBUS_ERR_INVALID_ARG;
-    struct enc_ctx c = {.out = out, .flags = flags, .errstr = errstr, .errstr_size = errstr_size};
+    /* member by member: an initializer would zero the whole path, 2 KB, on every call */
+    struct enc_ctx c;
+    c.out = out;
+    c.flags = flags;
+    c.depth = 0;
+    c.path.n = 0;
+    c.errstr = errstr;
+    c.errstr_size = errstr_size;
     if (errstr != NULL && errstr_size > 0)
         errstr[0] = '\0';
     size_t len0 = out->len;
     edxbus_err_t err = encode_value(&c, schema->root, value, NULL);
+    if (err == EDXBUS_ERR_ENCODE)
+        fail_finish(&c);
     if (err != EDXBUS_OK)
         out->len = len0;
     return err;
