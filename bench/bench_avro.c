@@ -14,10 +14,12 @@
  *                its avro_value_to_json.
  * Before timing, every implementation is checked on the record (bytes equal to the vector's
  * avro_hex, decoded values equal to its "decoded", avro-c's value written back to the same
- * bytes); the program aborts on any mismatch. Each measurement is a time-based loop of ~0.5 s on
- * CLOCK_MONOTONIC, in five rounds of which the fastest counts. Output: a fixed-column table (name,
- * ns/event, events/s), then lines `ratio <name> <value>` where a value above 1 means edxbus is that
- * many times faster. Nothing here asserts on time.
+ * bytes); the program aborts on any mismatch. Each measurement is a time-based loop on
+ * CLOCK_MONOTONIC in five rounds, and the whole list is measured in PASSES passes; the fastest
+ * round of all counts. Passes spread each measurement over the run, so a neighbour's burst on a
+ * shared machine (a build, seconds long) spoils one pass, not the result. Output: a fixed-column
+ * table (name, ns/event, events/s), then lines `ratio <name> <value>` where a value above 1 means
+ * edxbus is that many times faster. Nothing here asserts on time.
  */
 #include <avro.h>
 #include <inttypes.h>
@@ -31,7 +33,8 @@
 #include "edxbus/catalog.h"
 
 #define ENROLLMENT_TYPE "org.openedx.learning.course.enrollment.created.v1"
-#define TARGET_SECONDS 0.5
+#define TARGET_SECONDS 0.25 /* per measurement and pass */
+#define PASSES 3
 
 static void die(const char *what, const char *detail)
 {
@@ -529,11 +532,22 @@ struct result {
 static struct result results[64];
 static size_t n_results;
 
+/* Measure @p op and keep the fastest time seen for its name over the passes. */
 static double run(const char *name, const char *label, int (*op)(struct ctx *), struct ctx *c)
 {
+    char full[64];
+    snprintf(full, sizeof full, name, label);
+    double ns = measure(op, c);
+    for (size_t i = 0; i < n_results; i++) {
+        if (strcmp(results[i].name, full) == 0) {
+            if (ns < results[i].ns)
+                results[i].ns = ns;
+            return results[i].ns;
+        }
+    }
     struct result *r = &results[n_results++];
-    snprintf(r->name, sizeof r->name, name, label);
-    r->ns = measure(op, c);
+    snprintf(r->name, sizeof r->name, "%s", full);
+    r->ns = ns;
     return r->ns;
 }
 
@@ -620,8 +634,10 @@ int main(void)
            big.type, big.len);
     printf("avro-c: libavro-dev, generic value interface; *_edxbus_checked: edxbus_event_encode "
            "with the catalog's checks\n\n");
-    bench_record(&enr, true, enr.data);
-    bench_record(&big, false, NULL);
+    for (int pass = 0; pass < PASSES; pass++) {
+        bench_record(&enr, true, enr.data);
+        bench_record(&big, false, NULL);
+    }
 
     printf("%-44s %12s %14s\n", "name", "ns/event", "events/s");
     for (size_t k = 0; k < n_results; k++)
