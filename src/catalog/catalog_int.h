@@ -42,6 +42,10 @@ enum edxbus__check {
 /** The validator for @p kind (NULL for EDXBUS__CHECK_NONE). */
 edxbus_avro_check_fn edxbus__check_fn(enum edxbus__check kind);
 
+/** The validators indexed by kind, for callers whose kind is a constant (the typed encoders):
+ *  one load and a call, with no range test. */
+extern const edxbus_avro_check_fn edxbus__check_fns[EDXBUS__CHECK_COUNT_];
+
 /** The Python type a check stands for ("datetime", "CourseKey"…); static. */
 const char *edxbus__check_name(enum edxbus__check kind);
 

@@ -16,9 +16,12 @@
  *     usage id; "word" characters (Python's \w) are ASCII letters, digits, '_' and any non-ASCII
  *     byte (the UTF-8 of a letter in practice). Aside keys (aside-usage-v1/v2) are refused:
  *     no event carries one.
- * To add a key type: a validator here, a row in check_fns[] and in classes.c CUSTOM_TYPES.
+ * To add a key type: a validator here, a row in edxbus__check_fns[] and in classes.c
+ * CUSTOM_TYPES. The common forms of the checks every event runs have fast paths in
+ * checks_fast.h, tried first; the validators below are the grammar and word the failures.
  */
 #include "catalog/catalog_int.h"
+#include "catalog/checks_fast.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -186,7 +189,9 @@ static bool clock(const char *s, size_t len, size_t *i, bool need_seconds, char 
     return true;
 }
 
-static bool check_datetime(const char *s, size_t len, char *why, size_t why_size)
+/* Out of line (as course_key_full()), so check_datetime() is its fast path and a jump. */
+__attribute__((noinline)) static bool datetime_full(const char *s, size_t len, char *why,
+                                                    size_t why_size)
 {
     size_t i = 0;
     int y, mo, d;
@@ -379,7 +384,8 @@ static bool i4x_ok(struct slice rest)
     return all_word(name, "-.:%");
 }
 
-static bool check_course_key(const char *s, size_t len, char *why, size_t why_size)
+__attribute__((noinline)) static bool course_key_full(const char *s, size_t len, char *why,
+                                                      size_t why_size)
 {
     struct slice rest;
     bool ok;
@@ -484,10 +490,24 @@ static bool check_usage_key(const char *s, size_t len, char *why, size_t why_siz
 }
 
 /* ---------------------------------------------------------------------------------------------
+ * The checks: a fast path for the common forms (checks_fast.h), then the full check
+ * ------------------------------------------------------------------------------------------- */
+
+static bool check_datetime(const char *s, size_t len, char *why, size_t why_size)
+{
+    return edxbus__datetime_fast(s, len) || datetime_full(s, len, why, why_size);
+}
+
+static bool check_course_key(const char *s, size_t len, char *why, size_t why_size)
+{
+    return edxbus__course_key_fast(s, len) || course_key_full(s, len, why, why_size);
+}
+
+/* ---------------------------------------------------------------------------------------------
  * Lookup and attachment
  * ------------------------------------------------------------------------------------------- */
 
-static const edxbus_avro_check_fn check_fns[EDXBUS__CHECK_COUNT_] = {
+const edxbus_avro_check_fn edxbus__check_fns[EDXBUS__CHECK_COUNT_] = {
     [EDXBUS__CHECK_NONE] = NULL,
     [EDXBUS__CHECK_DATETIME] = check_datetime,
     [EDXBUS__CHECK_UUID] = check_uuid,
@@ -504,7 +524,7 @@ edxbus_avro_check_fn edxbus__check_fn(enum edxbus__check kind)
 {
     if ((int)kind < 0 || kind >= EDXBUS__CHECK_COUNT_)
         return NULL;
-    return check_fns[kind];
+    return edxbus__check_fns[kind];
 }
 
 /* Step through a ["null", T] union to T. */

@@ -3,11 +3,17 @@
  *
  * Encoder: the generated code sums the bytes a run of fields can take, reserves them once, then
  * writes through a bare pointer `w` with the inline writers below; a list or map ends the run
- * (its items reserve their own). Decoder: one bounds-checked read per field from a cursor; every
- * read takes the field's path as a template ("enrollment.user.id", "contexts[].usage_key": `[]`
- * a list index, `{}` a map key) that is only expanded, with the indexes and keys the loops record
- * in idx[]/key[], when a read fails. So the hot path carries no path bookkeeping beyond one store
- * per list item.
+ * (its items reserve their own). The checks ride along without a test per field: each string's
+ * copy ORs its bytes into a sticky `hi` (non-ASCII shows in the top bits), and the custom-type
+ * checks (their inline fast paths, catalog/checks_fast.h), finite doubles and sane pointers AND
+ * into a sticky `ok`. One test at the end of the run; only when it fires are the run's fields
+ * checked again one by one, in schema order, which words the first failure exactly as a
+ * field-by-field encoder would (or finds valid non-ASCII UTF-8 and carries on).
+ *
+ * Decoder: one bounds-checked read per field from a cursor; every read takes the field's path
+ * as a template ("enrollment.user.id", "contexts[].usage_key": `[]` a list index, `{}` a map
+ * key) that is only expanded, with the indexes and keys the loops record in idx[]/key[], when a
+ * read fails. So the hot path carries no path bookkeeping beyond one store per list item.
  *
  * Messages follow the generic codecs: `avro: byte N: <what> in field "<path>"` for decoding,
  * `<path>: <what>` for encoding and JSON conversion.
@@ -20,17 +26,18 @@
 
 #include "avro/binary.h"
 #include "catalog/catalog_int.h"
+#include "catalog/checks_fast.h"
 #include "edxbus/events.h"
 
 /** Deepest nesting of lists and maps in a payload class (the catalog has 2; the generator
  *  refuses more). */
 #define EDXBUS__TYPED_MAX_NEST 8
 
-#define EDXBUS__TRY(expr)                                                                      \
-    do {                                                                                       \
-        edxbus_err_t err_ = (expr);                                                            \
-        if (err_ != EDXBUS_OK)                                                                 \
-            return err_;                                                                       \
+#define EDXBUS__TRY(expr)                                                                          \
+    do {                                                                                           \
+        edxbus_err_t err_ = (expr);                                                                \
+        if (err_ != EDXBUS_OK)                                                                     \
+            return err_;                                                                           \
     } while (0)
 
 /** Every event with a typed codec, sorted by event type (generated: typed_json.c). */
@@ -39,7 +46,7 @@ extern const size_t edxbus__typed_nevents;
 
 /** Where a failing field sits, for messages: the template and the loop positions. */
 struct edxbus__typed_where {
-    int64_t idx[EDXBUS__TYPED_MAX_NEST];    /* list index at each nesting level */
+    int64_t idx[EDXBUS__TYPED_MAX_NEST];     /* list index at each nesting level */
     const char *key[EDXBUS__TYPED_MAX_NEST]; /* map key at each level (NULL: a list) */
     size_t keylen[EDXBUS__TYPED_MAX_NEST];
 };
@@ -76,65 +83,133 @@ static inline edxbus_err_t edxbus__tenc_reserve(struct edxbus__tenc *e, size_t n
     return EDXBUS_OK;
 }
 
-static inline uint8_t *edxbus__tenc_long(uint8_t *w, int64_t n)
+/* The primitives the generated code calls per field are forced inline: an event's encoder or
+ * decoder is one long function, and GCC otherwise stops inlining them partway through it. */
+#define EDXBUS__TYPED_HOT static inline __attribute__((always_inline))
+
+/** The high bit of every byte of a word: a word ANDed with it is 0 when all 8 bytes are ASCII. */
+#define EDXBUS__TYPED_HI8 0x8080808080808080ull
+
+EDXBUS__TYPED_HOT uint8_t *edxbus__tenc_long(uint8_t *w, int64_t n)
 {
     return w + edxbus__varint_put(w, n);
 }
 
-static inline uint8_t *edxbus__tenc_bool(uint8_t *w, bool b)
+EDXBUS__TYPED_HOT uint8_t *edxbus__tenc_bool(uint8_t *w, bool b)
 {
     *w = b ? 1 : 0;
     return w + 1;
 }
 
-static inline uint8_t *edxbus__tenc_double(uint8_t *w, double d)
+EDXBUS__TYPED_HOT uint8_t *edxbus__tenc_double(uint8_t *w, double d, bool *ok)
 {
+    *ok &= isfinite(d) != 0;
     edxbus__put_double_le(w, d);
     return w + 8;
 }
 
-static inline uint8_t *edxbus__tenc_str(uint8_t *w, struct edxbus_str s)
+/** Write @p s (length, bytes) at @p w and fold what validating it needs into the run's sticky
+ *  state: *@p hi collects the bytes' high bits (non-zero: not all ASCII, so the run's UTF-8 is
+ *  checked properly afterwards), *@p ok turns false for a NULL with a length or a length past
+ *  int64 (nothing is read from it). The copy and the ASCII test are one pass, in 16- or 8-byte
+ *  pieces that overlap at the end instead of a byte loop; nothing past w + the string's bytes
+ *  is written.
+ *  The generated code tests *@p hi and *@p ok once per run of fields, and only when they say
+ *  so re-checks the run field by field for the message (edxbus__tenc_check_str_slow()…). */
+EDXBUS__TYPED_HOT uint8_t *edxbus__tenc_str(uint8_t *w, struct edxbus_str s, uint64_t *hi, bool *ok)
 {
-    w += edxbus__varint_put(w, (int64_t)s.len);
-    if (s.len != 0)
-        memcpy(w, s.ptr, s.len);
-    return w + s.len;
+    const uint8_t *p = (const uint8_t *)s.ptr;
+    size_t n = s.len;
+    bool good = (p != NULL || n == 0) && n <= (size_t)INT64_MAX / 2;
+    *ok &= good;
+    if (!good)
+        n = 0; /* a failure for sure: write a length, read nothing */
+    if (n < 64)
+        *w++ = (uint8_t)(n << 1); /* the zig-zag varint of a short length is one byte */
+    else
+        w += edxbus__varint_put(w, (int64_t)n);
+    uint64_t acc = 0;
+    if (n >= 16) {
+        size_t i = 0;
+        for (; i + 16 < n; i += 16) {
+            uint64_t x[2];
+            memcpy(x, p + i, 16);
+            memcpy(w + i, x, 16);
+            acc |= x[0] | x[1];
+        }
+        uint64_t x[2];
+        memcpy(x, p + n - 16, 16);
+        memcpy(w + n - 16, x, 16);
+        acc |= x[0] | x[1];
+    } else if (n >= 8) {
+        uint64_t x, y;
+        memcpy(&x, p, 8);
+        memcpy(&y, p + n - 8, 8);
+        memcpy(w, &x, 8);
+        memcpy(w + n - 8, &y, 8);
+        acc = x | y;
+    } else if (n >= 4) {
+        uint32_t x, y;
+        memcpy(&x, p, 4);
+        memcpy(&y, p + n - 4, 4);
+        memcpy(w, &x, 4);
+        memcpy(w + n - 4, &y, 4);
+        acc = x | y;
+    } else if (n != 0) {
+        uint8_t x = p[0], y = p[n / 2], z = p[n - 1];
+        w[0] = x;
+        w[n / 2] = y;
+        w[n - 1] = z;
+        acc = (uint64_t)(x | y | z);
+    }
+    *hi |= acc;
+    return w + n;
 }
 
-edxbus_err_t edxbus__tenc_check_str_slow(struct edxbus__tenc *e, struct edxbus_str s, const char *path)
-    __attribute__((cold));
+/** Whether @p s passes the catalog's check @p kind (no message; the run's re-check words it).
+ *  The generated code calls it only when the checks are on, with a constant @p kind, so the
+ *  switch folds away: the fast paths of the checks every enrollment-like event runs are inline
+ *  (catalog/checks_fast.h), the rest and anything they do not recognise are a call. */
+EDXBUS__TYPED_HOT bool edxbus__tenc_check_ok(enum edxbus__check kind, struct edxbus_str s)
+{
+    if (s.ptr == NULL) /* a NULL with a length already failed *ok; read nothing from it */
+        return edxbus__check_fns[kind]("", 0, NULL, 0);
+    switch (kind) {
+    case EDXBUS__CHECK_DATETIME:
+        if (edxbus__datetime_fast(s.ptr, s.len))
+            return true;
+        break;
+    case EDXBUS__CHECK_COURSE_KEY:
+        if (edxbus__course_key_fast(s.ptr, s.len))
+            return true;
+        break;
+    default:
+        break;
+    }
+    return edxbus__check_fns[kind](s.ptr, s.len, NULL, 0);
+}
+
+/** Whether a run's sticky state says something is wrong or not ASCII (then the run is checked
+ *  again field by field, which words the first failure or finds valid non-ASCII UTF-8). */
+EDXBUS__TYPED_HOT bool edxbus__tenc_run_suspect(uint64_t hi, bool ok)
+{
+    return __builtin_expect(((hi & EDXBUS__TYPED_HI8) != 0) | !ok, 0);
+}
+
+edxbus_err_t edxbus__tenc_check_str_slow(struct edxbus__tenc *e, struct edxbus_str s,
+                                         const char *path) __attribute__((cold));
 
 /** Check that @p s is a string the generic path could carry: UTF-8, and no NULL with a length
- *  (or longer than int64). */
+ *  (or longer than int64). The slow, wording half of edxbus__tenc_str()'s test. */
 static inline edxbus_err_t edxbus__tenc_check_str(struct edxbus__tenc *e, struct edxbus_str s,
                                                   const char *path)
 {
-    if (s.ptr != NULL && s.len <= 4096) {
-        /* the common case: ASCII, checked 8 bytes at a time (the last word overlaps) */
-        uint64_t acc = 0;
-        if (s.len >= 8) {
-            size_t i = 0;
-            for (; i + 8 <= s.len; i += 8) {
-                uint64_t x;
-                memcpy(&x, s.ptr + i, 8);
-                acc |= x;
-            }
-            uint64_t last;
-            memcpy(&last, s.ptr + s.len - 8, 8);
-            acc |= last;
-        } else {
-            for (size_t i = 0; i < s.len; i++)
-                acc |= (uint8_t)s.ptr[i];
-        }
-        if ((acc & 0x8080808080808080ull) == 0)
-            return EDXBUS_OK;
-    }
     return edxbus__tenc_check_str_slow(e, s, path);
 }
 
-/** Run the catalog's check @p kind on @p s unless EDXBUS_AVRO_NO_CHECKS. */
+/** Run the catalog's check @p kind on @p s unless EDXBUS_AVRO_NO_CHECKS; words the failure. */
 edxbus_err_t edxbus__tenc_check(struct edxbus__tenc *e, enum edxbus__check kind,
-                                struct edxbus_str s, const char *path);
+                                struct edxbus_str s, const char *path) __attribute__((cold));
 
 static inline edxbus_err_t edxbus__tenc_check_double(struct edxbus__tenc *e, double d,
                                                      const char *path)
@@ -187,8 +262,8 @@ edxbus_err_t edxbus__tdec_fail(struct edxbus__tdec *d, edxbus_err_t err, const u
 
 edxbus_err_t edxbus__tdec_long_slow(struct edxbus__tdec *d, int64_t *out, const char *path);
 
-static inline edxbus_err_t edxbus__tdec_long(struct edxbus__tdec *d, int64_t *out,
-                                             const char *path)
+EDXBUS__TYPED_HOT edxbus_err_t edxbus__tdec_long(struct edxbus__tdec *d, int64_t *out,
+                                                 const char *path)
 {
     if (d->p < d->end && d->p[0] < 0x80) {
         *out = edxbus__zigzag_decode(d->p[0]);
@@ -198,7 +273,8 @@ static inline edxbus_err_t edxbus__tdec_long(struct edxbus__tdec *d, int64_t *ou
     return edxbus__tdec_long_slow(d, out, path);
 }
 
-static inline edxbus_err_t edxbus__tdec_bool(struct edxbus__tdec *d, bool *out, const char *path)
+EDXBUS__TYPED_HOT edxbus_err_t edxbus__tdec_bool(struct edxbus__tdec *d, bool *out,
+                                                 const char *path)
 {
     if (d->p < d->end && d->p[0] <= 1) {
         *out = d->p[0] != 0;
@@ -211,8 +287,8 @@ static inline edxbus_err_t edxbus__tdec_bool(struct edxbus__tdec *d, bool *out, 
                              d->p[0]);
 }
 
-static inline edxbus_err_t edxbus__tdec_double(struct edxbus__tdec *d, double *out,
-                                               const char *path)
+EDXBUS__TYPED_HOT edxbus_err_t edxbus__tdec_double(struct edxbus__tdec *d, double *out,
+                                                   const char *path)
 {
     if ((size_t)(d->end - d->p) < 8)
         return edxbus__tdec_fail(d, EDXBUS_ERR_DECODE, d->p, path,
@@ -231,24 +307,34 @@ edxbus_err_t edxbus__tdec_str_slow(struct edxbus__tdec *d, struct edxbus_str *ou
                                    const char *path);
 
 /** A string: length, then that many bytes of UTF-8, borrowed from the input. */
-static inline edxbus_err_t edxbus__tdec_str(struct edxbus__tdec *d, struct edxbus_str *out,
-                                            const char *path)
+EDXBUS__TYPED_HOT edxbus_err_t edxbus__tdec_str(struct edxbus__tdec *d, struct edxbus_str *out,
+                                                const char *path)
 {
-    /* fast path: a one-byte length and ASCII text in 8-byte words */
+    /* fast path: a one-byte length and ASCII text, tested in pieces that overlap at the end
+     * (no byte loop); anything else is the slow path, which also words the failure */
     if (d->p < d->end && d->p[0] < 0x80 && !(d->p[0] & 1)) {
         size_t n = d->p[0] >> 1;
         const uint8_t *s = d->p + 1;
         if ((size_t)(d->end - s) >= n) {
             uint64_t acc = 0;
-            size_t i = 0;
-            for (; i + 8 <= n; i += 8) {
+            if (n >= 8) {
+                for (size_t i = 0; i + 8 < n; i += 8) {
+                    uint64_t x;
+                    memcpy(&x, s + i, 8);
+                    acc |= x;
+                }
                 uint64_t x;
-                memcpy(&x, s + i, 8);
+                memcpy(&x, s + n - 8, 8);
                 acc |= x;
+            } else if (n >= 4) {
+                uint32_t x, y;
+                memcpy(&x, s, 4);
+                memcpy(&y, s + n - 4, 4);
+                acc = x | y;
+            } else if (n != 0) {
+                acc = (uint64_t)(s[0] | s[n / 2] | s[n - 1]);
             }
-            for (; i < n; i++)
-                acc |= s[i];
-            if ((acc & 0x8080808080808080ull) == 0) {
+            if ((acc & EDXBUS__TYPED_HI8) == 0) {
                 out->ptr = (const char *)s;
                 out->len = n;
                 d->p = s + n;
@@ -260,8 +346,8 @@ static inline edxbus_err_t edxbus__tdec_str(struct edxbus__tdec *d, struct edxbu
 }
 
 /** The branch of a ["null", T] union: false for null, true for T. */
-static inline edxbus_err_t edxbus__tdec_branch(struct edxbus__tdec *d, bool *present,
-                                               const char *path)
+EDXBUS__TYPED_HOT edxbus_err_t edxbus__tdec_branch(struct edxbus__tdec *d, bool *present,
+                                                   const char *path)
 {
     if (d->p < d->end && (d->p[0] == 0 || d->p[0] == 2)) {
         *present = d->p[0] == 2;

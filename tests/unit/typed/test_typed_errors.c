@@ -63,10 +63,50 @@ TEST(test_encode_refuses_bad_utf8_null_strings_and_nan)
     g.grade.percent_grade = 0.0 / 0.0;
     g.grade.letter_grade = EDXBUS_STR("A");
     g.grade.passed_timestamp = EDXBUS_STR("2024-05-17T14:03:27+00:00");
-    ASSERT_EQ_INT(edxbus_persistent_grade_summary_changed_encode(&g, 0, &out, errstr,
-                                                                 sizeof errstr),
-                  EDXBUS_ERR_ENCODE);
+    ASSERT_EQ_INT(
+        edxbus_persistent_grade_summary_changed_encode(&g, 0, &out, errstr, sizeof errstr),
+        EDXBUS_ERR_ENCODE);
     ASSERT_CONTAINS(errstr, "grade.percent_grade: NaN");
+    edxbus_buf_fini(&out);
+}
+
+/* The encoder checks a run of fields together (one test per run) but names the first failing
+ * field in schema order, and lets valid non-ASCII text through. */
+TEST(test_encode_names_the_first_failure_in_field_order)
+{
+    struct edxbus_course_enrollment_created_data d = enrollment();
+    struct edxbus_buf out = EDXBUS_BUF_INIT;
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    /* later fields bad in three ways; the course key comes first */
+    d.enrollment.course.course_key = EDXBUS_STR("course-v1:edX+DemoX");
+    d.enrollment.mode = (struct edxbus_str){"x\xc3", 2};
+    d.enrollment.creation_date = EDXBUS_STR("2024-13-01T00:00:00");
+    d.enrollment.has_created_by = true;
+    d.enrollment.created_by.pii.name = (struct edxbus_str){NULL, 1};
+    ASSERT_EQ_INT(edxbus_course_enrollment_created_encode(&d, 0, &out, errstr, sizeof errstr),
+                  EDXBUS_ERR_ENCODE);
+    ASSERT_CONTAINS(errstr, "enrollment.course.course_key: \"course-v1:edX+DemoX\" is not a valid");
+    d.enrollment.course.course_key = EDXBUS_STR("course-v1:edX+DemoX+Demo_Course");
+    ASSERT_EQ_INT(edxbus_course_enrollment_created_encode(&d, 0, &out, errstr, sizeof errstr),
+                  EDXBUS_ERR_ENCODE);
+    ASSERT_CONTAINS(errstr, "enrollment.mode: invalid UTF-8 at byte 1");
+    d.enrollment.mode = EDXBUS_STR("verified");
+    ASSERT_EQ_INT(edxbus_course_enrollment_created_encode(&d, 0, &out, errstr, sizeof errstr),
+                  EDXBUS_ERR_ENCODE);
+    ASSERT_CONTAINS(errstr, "enrollment.creation_date: \"2024-13-01T00:00:00\" is not a valid "
+                            "datetime: no such date");
+    /* with the checks off the datetime passes, the NULL still fails */
+    ASSERT_EQ_INT(edxbus_course_enrollment_created_encode(&d, EDXBUS_AVRO_NO_CHECKS, &out, errstr,
+                                                          sizeof errstr),
+                  EDXBUS_ERR_ENCODE);
+    ASSERT_CONTAINS(errstr, "enrollment.created_by.pii.name: string of 1 bytes at NULL");
+    ASSERT_EQ_INT(out.len, 0);
+    /* all fixed, with multibyte UTF-8 of every length in the run: it goes through */
+    d.enrollment.creation_date = EDXBUS_STR("2024-02-29T23:59:59.999999-05:30");
+    d.enrollment.created_by.pii.name = EDXBUS_STR("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80 Ada");
+    d.enrollment.user.pii.name = EDXBUS_STR("Ad\xc3\xa9");
+    ASSERT_EQ_INT(edxbus_course_enrollment_created_encode(&d, 0, &out, errstr, sizeof errstr),
+                  EDXBUS_OK);
     edxbus_buf_fini(&out);
 }
 
@@ -89,7 +129,8 @@ TEST(test_list_item_errors_carry_the_index)
     char errstr[EDXBUS_ERRSTR_SIZE];
     ASSERT_EQ_INT(edxbus_course_discussions_changed_encode(&d, 0, &out, errstr, sizeof errstr),
                   EDXBUS_ERR_ENCODE);
-    ASSERT_CONTAINS(errstr, "configuration.contexts[1].usage_key: \"nope\" is not a valid UsageKey");
+    ASSERT_CONTAINS(errstr,
+                    "configuration.contexts[1].usage_key: \"nope\" is not a valid UsageKey");
     ASSERT_EQ_INT(out.len, 0);
     d.configuration.contexts.items = NULL;
     ASSERT_EQ_INT(edxbus_course_discussions_changed_encode(&d, 0, &out, errstr, sizeof errstr),
@@ -112,9 +153,9 @@ TEST(test_decode_errors_give_offset_and_path)
     for (size_t n = 0; n < out.len; n++) {
         uint8_t *copy = malloc(n + 1);
         memcpy(copy, out.data, n);
-        ASSERT_EQ_INT(edxbus_course_enrollment_created_decode(copy, n, &arena, &back, errstr,
-                                                              sizeof errstr),
-                      EDXBUS_ERR_DECODE);
+        ASSERT_EQ_INT(
+            edxbus_course_enrollment_created_decode(copy, n, &arena, &back, errstr, sizeof errstr),
+            EDXBUS_ERR_DECODE);
         ASSERT_CONTAINS(errstr, "avro: byte ");
         free(copy);
     }
@@ -163,6 +204,7 @@ int main(void)
 {
     RUN(test_encode_check_failure_names_the_field_and_keeps_the_buffer);
     RUN(test_encode_refuses_bad_utf8_null_strings_and_nan);
+    RUN(test_encode_names_the_first_failure_in_field_order);
     RUN(test_list_item_errors_carry_the_index);
     RUN(test_decode_errors_give_offset_and_path);
     RUN(test_from_json_names_the_field);
