@@ -2,9 +2,9 @@
  *
  * Commits only for acknowledged records (an out-of-order ack never skips an unacked one); a
  * consumer closed without acking (killed) and restarted loses nothing; new groups start at the
- * end unless "earliest"; replay from a time keeps consuming; seek; lag; broker errors injected
- * through the mock (request errors, a broker down) are ridden out; a registry that is down at
- * start, at send or at consume gives clear errors and loses nothing.
+ * end unless "earliest"; lag; broker errors injected through the mock (request errors, a broker
+ * down) are ridden out; a registry that is down at start, at send or at consume gives clear
+ * errors and loses nothing. Replay by time and seek: test_kafka_replay.c.
  */
 #include "backends/kafka/kafka_int.h"
 #include "kafka_harness.h"
@@ -186,62 +186,6 @@ TEST(test_new_group_starts_at_the_end)
     ops->consumer_close(be);
 }
 
-/* Whether the mock answers offsets_for_times by timestamp (librdkafka 2.0's does not). */
-static bool mock_finds_times(const char *topic)
-{
-    rd_kafka_t *rk = test_kafka_raw_reader(&k, topic, 1);
-    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(parts, topic, 0)->offset = 1;
-    rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(rk, parts, 5000);
-    bool ok = err == 0 && parts->elems[0].offset == 0;
-    rd_kafka_topic_partition_list_destroy(parts);
-    rd_kafka_destroy(rk);
-    return ok;
-}
-
-TEST(test_replay_from_a_time_keeps_consuming)
-{
-    const char *topic = "d-time";
-    test_kafka_topic(&k, topic, 2);
-    send_range(topic, 0, 5);
-    if (!mock_finds_times(topic)) {
-        fprintf(stderr, "SKIP test_replay_from_a_time_keeps_consuming: this librdkafka's mock "
-                        "cluster cannot look offsets up by time\n");
-        return;
-    }
-    test_kafka_sleep_ms(20);
-    int64_t t = test_kafka_now_ms();
-    test_kafka_sleep_ms(20);
-    send_range(topic, 5, 10);
-    void *be = open_consumer(topic, "g-time", NULL, t);
-    int got[16];
-    ASSERT_EQ_INT(collect(be, 5, got, NULL), 5);
-    bool seen[10] = {false};
-    for (int i = 0; i < 5; i++) {
-        ASSERT_TRUE(got[i] >= 5 && got[i] < 10);
-        seen[got[i]] = true;
-    }
-    for (int i = 5; i < 10; i++)
-        ASSERT_TRUE(seen[i]);
-    /* And on: a new event arrives through the same consumer. */
-    send_range(topic, 10, 11);
-    ASSERT_EQ_INT(collect(be, 1, got, NULL), 1);
-    ASSERT_EQ_INT(got[0], 10);
-    /* seek_time on a running consumer moves it back. */
-    char errstr[EDXBUS_ERRSTR_SIZE];
-    ASSERT_EQ_INT(ops->seek_time(be, t, errstr, sizeof errstr), EDXBUS_OK);
-    ASSERT_EQ_INT(collect(be, 6, got, NULL), 6);
-    /* seek to the start of every partition. */
-    ASSERT_EQ_INT(ops->seek(be, "earliest", errstr, sizeof errstr), EDXBUS_OK);
-    ASSERT_EQ_INT(collect(be, 11, got, NULL), 11);
-    ASSERT_EQ_INT(ops->seek(be, "bogus", errstr, sizeof errstr), EDXBUS_ERR_INVALID_ARG);
-    ops->consumer_close(be);
-    /* The group's offsets were moved too: a tail from the time sees the same five first. */
-    be = open_consumer(topic, NULL, NULL, t);
-    ASSERT_EQ_INT(collect(be, 6, got, NULL), 6);
-    ops->consumer_close(be);
-}
-
 TEST(test_lag)
 {
     const char *topic = "d-lag";
@@ -401,7 +345,6 @@ int main(void)
     RUN(test_out_of_order_acks_commit_the_contiguous_prefix);
     RUN(test_killed_consumer_loses_nothing);
     RUN(test_new_group_starts_at_the_end);
-    RUN(test_replay_from_a_time_keeps_consuming);
     RUN(test_lag);
     RUN(test_broker_errors_are_survived);
     RUN(test_registry_down_gives_clear_errors);
