@@ -6,7 +6,7 @@
  * the environment variable EDXBUS_CONFIG; then environment variables named like settings;
  * then --schemas DIR, which adds to EVENT_BUS_SCHEMA_PATH.
  * Log lines of the library go to stderr as `edxbus <command>: <level>: <line>`.
- * Implemented in cmd_config.c.
+ * Implemented in cmd_config.c; the event line (consume, tail) in cli_bus.c.
  */
 #ifndef EDXBUS_CLI_BUS_H
 #define EDXBUS_CLI_BUS_H
@@ -32,5 +32,13 @@ json_t *cli_json_arg(struct cli *cli, const char *opt, const char *text);
 
 /** Parse a non-negative decimal integer for option @p opt; false after reporting. */
 bool cli_u64_arg(struct cli *cli, const char *opt, const char *text, uint64_t *out);
+
+/** The line `consume --print` and `tail` print for one event, into @p out (reset first):
+ *  {"metadata": {...}, "data": {...}} and a newline. The data is @p data when not NULL, else
+ *  the Avro body @p value (@p len bytes, in the catalog schema of @p et) decoded to text.
+ *  Errors: the decoder's (EDXBUS_ERR_DECODE…) or EDXBUS_ERR_NOMEM, with one line in @p errstr. */
+edxbus_err_t cli_event_line(const struct edxbus_metadata *md, const edxbus_event_type_t *et,
+                            const json_t *data, const uint8_t *value, size_t len,
+                            struct edxbus_buf *out, char *errstr, size_t errstr_size);
 
 #endif /* EDXBUS_CLI_BUS_H */

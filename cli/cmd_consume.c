@@ -40,26 +40,12 @@ struct consume {
 static edxbus_err_t format_line(struct consume *c, const edxbus_event_t *ev, char *errstr,
                                 size_t errstr_size)
 {
-    edxbus_buf_reset(&c->line);
-    json_t *md = edxbus_metadata_to_json_value(edxbus_event_get_metadata(ev));
-    if (md == NULL)
-        return EDXBUS_ERR_NOMEM;
-    edxbus_err_t err = edxbus_buf_puts(&c->line, "{\"metadata\": ");
-    if (err == EDXBUS_OK)
-        err = edxbus_json_write(md, 0, &c->line);
-    json_decref(md);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(&c->line, ", \"data\": ");
     size_t len = 0;
     const uint8_t *value = edxbus_event_get_value(ev, &len);
-    if (err == EDXBUS_OK && value == NULL)
-        err = EDXBUS_ERR_NOMEM;
-    if (err == EDXBUS_OK)
-        err = edxbus_event_decode_to_text(edxbus_event_get_type(ev), value, len, &c->line, errstr,
-                                          errstr_size);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(&c->line, "}\n");
-    return err;
+    if (value == NULL)
+        return EDXBUS_ERR_NOMEM;
+    return cli_event_line(edxbus_event_get_metadata(ev), edxbus_event_get_type(ev), NULL, value,
+                          len, &c->line, errstr, errstr_size);
 }
 
 static edxbus_err_t print_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,

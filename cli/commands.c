@@ -12,12 +12,14 @@
 extern const struct cli_command cmd_events_subs[];
 extern const struct cli_command cmd_schema_subs[];
 extern const struct cli_command cmd_avro_subs[];
-/* The bus commands (cmd_produce.c, cmd_consume.c, cmd_config.c, cmd_dlq.c, cmd_lag.c). */
+/* The bus commands (cmd_produce.c, cmd_consume.c, cmd_tail.c, cmd_config.c, cmd_dlq.c,
+ * cmd_lag.c). */
 extern const struct cli_command cmd_config_subs[];
 extern const struct cli_command cmd_dlq_subs[];
 int cmd_produce(struct cli *cli, int argc, char **argv);
 int cmd_consume(struct cli *cli, int argc, char **argv);
 int cmd_lag(struct cli *cli, int argc, char **argv);
+int cmd_tail(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
     {
@@ -102,6 +104,28 @@ const struct cli_command cli_commands[] = {
                  "  --name NAME            member name (default: host-pid)\n"
                  "  --config FILE          YAML settings file (default: $EDXBUS_CONFIG)\n",
         .run = cmd_consume,
+    },
+    {
+        .name = "tail",
+        .summary = "print a topic's events as they arrive, without joining a group",
+        .usage = "Usage: edxbus tail TOPIC [--from POSITION|--from-time ISO] [--max-events N]\n"
+                 "                   [--timeout SECONDS] [--config FILE]\n"
+                 "\n"
+                 "Reads TOPIC (the prefix is added) from EVENT_BUS_CONSUMER without a consumer\n"
+                 "group: nothing is acknowledged and no group's position moves. Prints one JSON\n"
+                 "line per event as it arrives, as consume --print does:\n"
+                 "{\"metadata\": {...}, \"data\": {...}}. An entry that does not decode is one\n"
+                 "warning on stderr naming its position. SIGINT/SIGTERM exit 0.\n"
+                 "\n"
+                 "Options:\n"
+                 "  --from POSITION        where to begin: latest (default: only new events),\n"
+                 "                         earliest, or a position of the backend\n"
+                 "  --from-time ISO        begin at the first event stored at or after this\n"
+                 "                         time (2024-05-01T00:00:00+00:00)\n"
+                 "  -n, --max-events N     exit 0 after N entries\n"
+                 "  --timeout SECONDS      exit 0 after SECONDS with no new entry\n"
+                 "  --config FILE          YAML settings file (default: $EDXBUS_CONFIG)\n",
+        .run = cmd_tail,
     },
     {
         .name = "config",

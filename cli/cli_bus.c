@@ -1,0 +1,39 @@
+/* cli/cli_bus.c — the one output line per event that `consume --print`, `consume --exec` and
+ * `tail` share (cli_bus.h):
+ *
+ *     {"metadata": {...seven fields as to_json types them...}, "data": {...}}
+ *
+ * The data is written straight from the Avro bytes (no JSON tree) when the value is in the
+ * catalog's schema; a value the broker says was written under another schema (Kafka, by registry
+ * id) is resolved to a tree first, which edxbus_json_write() prints identically. Keeping this in
+ * one place is what makes a line from `tail` and a line from `consume` comparable byte for byte.
+ */
+#include <stdio.h>
+
+#include "cli_bus.h"
+
+edxbus_err_t cli_event_line(const struct edxbus_metadata *md, const edxbus_event_type_t *et,
+                            const json_t *data, const uint8_t *value, size_t len,
+                            struct edxbus_buf *out, char *errstr, size_t errstr_size)
+{
+    edxbus_buf_reset(out);
+    json_t *mdj = edxbus_metadata_to_json_value(md);
+    if (mdj == NULL)
+        return EDXBUS_ERR_NOMEM;
+    edxbus_err_t err = edxbus_buf_puts(out, "{\"metadata\": ");
+    if (err == EDXBUS_OK)
+        err = edxbus_json_write(mdj, 0, out);
+    json_decref(mdj);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, ", \"data\": ");
+    if (err == EDXBUS_OK && data != NULL)
+        err = edxbus_json_write(data, 0, out);
+    else if (err == EDXBUS_OK)
+        err = edxbus_event_decode_to_text(et, value != NULL ? value : (const uint8_t *)"", len, out,
+                                          errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, "}\n");
+    if (err == EDXBUS_ERR_NOMEM)
+        snprintf(errstr, errstr_size, "out of memory");
+    return err;
+}
