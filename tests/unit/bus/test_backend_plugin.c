@@ -135,7 +135,8 @@ int main(void)
         return 1;
     }
     suite.conf = NULL; /* the memory backend reads no settings */
-    suite.caps = SUITE_CAP_REDELIVERY | SUITE_CAP_SHARE | SUITE_CAP_TAIL | SUITE_CAP_HEADERS;
+    suite.caps = SUITE_CAP_REDELIVERY | SUITE_CAP_SHARE | SUITE_CAP_TAIL | SUITE_CAP_HEADERS |
+                 SUITE_CAP_KEYS;
     suite.poll_ms = 10;
     suite_run();
     return test_report();
