@@ -34,7 +34,7 @@ const struct cli_command cli_commands[] = {
     },
     {
         .name = "schema",
-        .summary = "generate, show and fingerprint the events' Avro schemas",
+        .summary = "generate, show, fingerprint, register and check the events' Avro schemas",
         .usage =
             "Usage: edxbus schema <command> [options]\n"
             "\n"

@@ -217,7 +217,20 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
                         cons->topic, cons->group, sname);
         return cons;
     }
-    if (ops->consumer_open(conf, &opts, &cons->be, errstr, errstr_size) != EDXBUS_OK)
+    /* "start" and "offset_time" are the core's, already folded into opts; a backend gets only
+     * the options that are its own (Redis refuses names it does not know). */
+    json_t *backend_extra = NULL;
+    if (json_is_object(cfg->extra)) {
+        backend_extra = json_copy((json_t *)cfg->extra);
+        if (backend_extra == NULL)
+            goto out_nomem;
+        json_object_del(backend_extra, "start");
+        json_object_del(backend_extra, "offset_time");
+        opts.extra = backend_extra;
+    }
+    edxbus_err_t err = ops->consumer_open(conf, &opts, &cons->be, errstr, errstr_size);
+    json_decref(backend_extra);
+    if (err != EDXBUS_OK)
         goto out_cons;
     return cons;
 

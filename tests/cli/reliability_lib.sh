@@ -92,6 +92,14 @@ covers() {
     [ -z "$(comm -23 <(sort -u "$ids") <(ids_of "$@"))" ]
 }
 
+# exited PID...: none of the processes is still running.
+exited() {
+    local p
+    for p in "$@"; do
+        ! kill -0 "$p" 2>/dev/null || return 1
+    done
+}
+
 at_least() { [ "$(lines "$1")" -ge "$2" ]; }
 
 # stop PID: SIGTERM, then its exit status.
@@ -169,22 +177,27 @@ scenario_sigkill() {
 # --- 2. two consumers in one group share the work ------------------------------------------
 scenario_shared_group() {
     : >"$tmp/ids2"
-    start_consumer t2 shared "$tmp/c2a.out"
+    # Each member stops by itself after its 1000th event, so neither can take all 2000: the
+    # group must split the work whatever the scheduling, and the union must be every event.
+    start_consumer t2 shared "$tmp/c2a.out" --max-events 1000
     local c2a=$last_pid
-    start_consumer t2 shared "$tmp/c2b.out"
+    start_consumer t2 shared "$tmp/c2b.out" --max-events 1000
     local c2b=$last_pid
     for _ in 1 2 3 4; do produce t2 500 "$tmp/ids2" || fail "2: produce failed"; done
-    if wait_until 120 covers "$tmp/ids2" "$tmp/c2a.out" "$tmp/c2b.out"; then
-        local a b
-        a=$(lines "$tmp/c2a.out")
-        b=$(lines "$tmp/c2b.out")
-        [ "$a" -gt 0 ] && [ "$b" -gt 0 ] && ok "2: one group, two members: $a + $b events, all 2000" ||
-            fail "2: the work was not shared ($a and $b)"
-    else
-        fail "2: the group did not get every event"
+    if ! wait_until 120 exited "$c2a" "$c2b"; then
+        fail "2: the members did not finish 1000 events each"
+        kill -TERM "$c2a" "$c2b" 2>/dev/null
     fi
-    stop "$c2a" || fail "2: member a exited $?"
-    stop "$c2b" || fail "2: member b exited $?"
+    wait "$c2a" || fail "2: member a exited $?"
+    wait "$c2b" || fail "2: member b exited $?"
+    local a b
+    a=$(ids_of "$tmp/c2a.out" | wc -l)
+    b=$(ids_of "$tmp/c2b.out" | wc -l)
+    if covers "$tmp/ids2" "$tmp/c2a.out" "$tmp/c2b.out" && [ "$a" -gt 0 ] && [ "$b" -gt 0 ]; then
+        ok "2: one group, two members: $a + $b events, all 2000"
+    else
+        fail "2: the group did not share all 2000 events ($a and $b distinct)"
+    fi
 }
 
 # --- 3. two groups each get everything (the events of scenario 2) ---------------------------
