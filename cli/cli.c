@@ -175,18 +175,14 @@ static int run_group(struct cli *cli, const struct cli_command *group, int argc,
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     /* Options before the subcommand's name; the first positional is that name. */
-    for (;;) {
-        const char *value = NULL;
-        int opt = cli_next_opt(cli, &args, no_opts, &value);
-        if (opt == CLI_OPT_HELP)
-            return CLI_OK;
-        if (opt == CLI_OPT_ERR)
-            return CLI_USAGE;
-        if (opt == CLI_OPT_END)
-            break;
+    int opt;
+    const char *value;
+    while (cli_opt_next(cli, &args, no_opts, &opt, &value)) {
         if (opt == CLI_OPT_ARG) /* the subcommand's name was argv[args.i - 1] */
             return cli_dispatch(cli, group->subs, argc - (args.i - 1), argv + (args.i - 1));
     }
+    if (args.exit_code >= 0)
+        return args.exit_code;
     const char *names[32];
     names_of(group->subs, names, 32);
     char list[256] = "";
@@ -233,6 +229,7 @@ void cli_args_init(struct cli_args *args, int argc, char **argv)
     args->argv = argv;
     args->i = 1;
     args->only_args = false;
+    args->exit_code = -1;
 }
 
 /* Take the value of an option that needs one: "=X" attached, "-tX" attached or the next arg. */
@@ -367,6 +364,18 @@ int cli_next_opt(struct cli *cli, struct cli_args *args, const struct cli_opt *o
     if (arg[1] == '-')
         return long_opt(cli, args, opts, arg, value);
     return short_opt(cli, args, opts, arg, value);
+}
+
+bool cli_opt_next(struct cli *cli, struct cli_args *args, const struct cli_opt *opts, int *o,
+                  const char **value)
+{
+    *value = NULL;
+    *o = cli_next_opt(cli, args, opts, value);
+    if (*o == CLI_OPT_HELP)
+        args->exit_code = CLI_OK;
+    else if (*o == CLI_OPT_ERR)
+        args->exit_code = CLI_USAGE;
+    return *o >= 0 || *o == CLI_OPT_ARG;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -117,6 +117,8 @@ struct cli_args {
     char **argv;
     int i;          /* next argument */
     bool only_args; /* after "--": everything is positional */
+    int exit_code;  /* once cli_opt_next() returned false: -1 at the end of the arguments, else
+                       the code the handler returns (CLI_OK after --help, CLI_USAGE) */
 };
 
 /** Start walking @p argv (argv[0] is skipped). */
@@ -126,6 +128,18 @@ void cli_args_init(struct cli_args *args, int argc, char **argv);
  *  option that takes one), or one of CLI_OPT_*. Handles -h/--help and --schemas DIR itself. */
 int cli_next_opt(struct cli *cli, struct cli_args *args, const struct cli_opt *opts,
                  const char **value);
+
+/** cli_next_opt() for a handler's option loop, with the ends folded in:
+ *
+ *      while (cli_opt_next(cli, &args, opts, &o, &value)) { ...o, value... }
+ *      if (args.exit_code >= 0)
+ *          return args.exit_code;
+ *
+ *  Returns true with *o (an index into @p opts, or CLI_OPT_ARG) and *value set; false when the
+ *  walk is over, with args->exit_code -1 at the end of the arguments, CLI_OK after -h/--help
+ *  (the help text is in cli->out) or CLI_USAGE after a bad option (reported). */
+bool cli_opt_next(struct cli *cli, struct cli_args *args, const struct cli_opt *opts, int *o,
+                  const char **value);
 
 /* ---------------------------------------------------------------------------------------------
  * Input, hex, catalog

@@ -41,20 +41,10 @@ static int parse_avro_args(struct cli *cli, int argc, char **argv, bool encode, 
     memset(a, 0, sizeof *a);
     struct cli_args args;
     cli_args_init(&args, argc, argv);
-    for (;;) {
-        const char *value = NULL;
-        int opt = cli_next_opt(cli, &args, encode ? encode_opts : decode_opts, &value);
+    int opt;
+    const char *value;
+    while (cli_opt_next(cli, &args, encode ? encode_opts : decode_opts, &opt, &value)) {
         switch (opt) {
-        case CLI_OPT_END:
-            if (a->type == NULL)
-                return cli_error(cli, CLI_USAGE, "missing --event-type TYPE (see edxbus %s --help)",
-                                 cli->path);
-            return CLI_OK;
-        case CLI_OPT_HELP:
-            a->type = NULL;
-            return CLI_OK;
-        case CLI_OPT_ERR:
-            return CLI_USAGE;
         case CLI_OPT_ARG:
             if (a->file != NULL)
                 return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\": one FILE only",
@@ -74,6 +64,14 @@ static int parse_avro_args(struct cli *cli, int argc, char **argv, bool encode, 
             return CLI_USAGE;
         }
     }
+    if (args.exit_code >= 0) {
+        a->type = NULL;
+        return args.exit_code;
+    }
+    if (a->type == NULL)
+        return cli_error(cli, CLI_USAGE, "missing --event-type TYPE (see edxbus %s --help)",
+                         cli->path);
+    return CLI_OK;
 }
 
 /* Report a JSON syntax error. jansson says "too big integer" for integers beyond int64 and
@@ -103,15 +101,27 @@ static int json_syntax_error(struct cli *cli, const char *input, size_t len, con
                      e->text);
 }
 
+/* What encode and decode start with: their options, then the event type they name. Returns the
+ * type, or NULL with *rc the exit code (CLI_OK after --help). */
+static const edxbus_event_type_t *avro_event(struct cli *cli, int argc, char **argv, bool encode,
+                                             struct avro_args *a, int *rc)
+{
+    *rc = parse_avro_args(cli, argc, argv, encode, a);
+    if (*rc != CLI_OK || a->type == NULL)
+        return NULL;
+    const edxbus_event_type_t *et = cli_find_event(cli, a->type);
+    if (et == NULL)
+        *rc = cli->error_code;
+    return et;
+}
+
 static int avro_encode(struct cli *cli, int argc, char **argv)
 {
     struct avro_args a;
-    int rc = parse_avro_args(cli, argc, argv, true, &a);
-    if (rc != CLI_OK || a.type == NULL)
-        return rc;
-    const edxbus_event_type_t *et = cli_find_event(cli, a.type);
+    int rc = CLI_OK;
+    const edxbus_event_type_t *et = avro_event(cli, argc, argv, true, &a, &rc);
     if (et == NULL)
-        return cli->error_code;
+        return rc;
 
     struct edxbus_buf in = EDXBUS_BUF_INIT;
     struct edxbus_buf bin = EDXBUS_BUF_INIT;
@@ -153,12 +163,10 @@ out:
 static int avro_decode(struct cli *cli, int argc, char **argv)
 {
     struct avro_args a;
-    int rc = parse_avro_args(cli, argc, argv, false, &a);
-    if (rc != CLI_OK || a.type == NULL)
-        return rc;
-    const edxbus_event_type_t *et = cli_find_event(cli, a.type);
+    int rc = CLI_OK;
+    const edxbus_event_type_t *et = avro_event(cli, argc, argv, false, &a, &rc);
     if (et == NULL)
-        return cli->error_code;
+        return rc;
 
     struct edxbus_buf in = EDXBUS_BUF_INIT;
     struct edxbus_buf bin = EDXBUS_BUF_INIT;

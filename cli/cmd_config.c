@@ -134,19 +134,15 @@ static int cmd_config_check(struct cli *cli, int argc, char **argv)
     const char *config = NULL;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
-    for (;;) {
-        const char *value = NULL;
-        int o = cli_next_opt(cli, &args, opts, &value);
-        if (o == CLI_OPT_END)
-            break;
-        if (o == CLI_OPT_HELP)
-            return CLI_OK;
-        if (o == CLI_OPT_ERR)
-            return CLI_USAGE;
+    int o;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &o, &value)) {
         if (o == CLI_OPT_ARG)
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
         config = value;
     }
+    if (args.exit_code >= 0)
+        return args.exit_code;
     int rc = CLI_OK;
     edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);
     if (conf == NULL)

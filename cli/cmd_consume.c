@@ -132,15 +132,9 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
     uint64_t max_events = 0;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
-    for (;;) {
-        const char *value = NULL;
-        int o = cli_next_opt(cli, &args, opts, &value);
-        if (o == CLI_OPT_END)
-            break;
-        if (o == CLI_OPT_HELP)
-            return CLI_OK;
-        if (o == CLI_OPT_ERR)
-            return CLI_USAGE;
+    int o;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &o, &value)) {
         switch (o) {
         case 0:
             topic = value;
@@ -175,6 +169,8 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
         }
     }
+    if (args.exit_code >= 0)
+        return args.exit_code;
     if (topic == NULL || group == NULL)
         return cli_error(cli, CLI_USAGE,
                          "-t TOPIC and -g GROUP are required (see edxbus "

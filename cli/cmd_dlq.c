@@ -49,17 +49,9 @@ static int parse(struct cli *cli, int argc, char **argv, const char **topic, con
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     *help = false;
-    for (;;) {
-        const char *value = NULL;
-        int o = cli_next_opt(cli, &args, opts, &value);
-        if (o == CLI_OPT_END)
-            break;
-        if (o == CLI_OPT_HELP) {
-            *help = true;
-            return CLI_OK;
-        }
-        if (o == CLI_OPT_ERR)
-            return CLI_USAGE;
+    int o;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &o, &value)) {
         if (o == 0) {
             *config = value;
         } else if (*topic == NULL) {
@@ -68,19 +60,32 @@ static int parse(struct cli *cli, int argc, char **argv, const char **topic, con
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
         }
     }
+    *help = args.exit_code == CLI_OK;
+    if (args.exit_code >= 0)
+        return args.exit_code;
     if (*topic == NULL)
         return cli_error(cli, CLI_USAGE, "missing TOPIC (see --help)");
     return CLI_OK;
 }
 
+/* What both subcommands start with: parse() then the settings. Returns new settings with
+ * *topic set, or NULL with *rc the exit code (CLI_OK after --help). */
+static edxbus_conf_t *parse_and_load(struct cli *cli, int argc, char **argv, const char **topic,
+                                     int *rc)
+{
+    const char *config = NULL;
+    bool help;
+    *rc = parse(cli, argc, argv, topic, &config, &help);
+    if (*rc != CLI_OK || help)
+        return NULL;
+    return cli_conf_load(cli, config, rc);
+}
+
 static int cmd_dlq_list(struct cli *cli, int argc, char **argv)
 {
-    const char *topic = NULL, *config = NULL;
-    bool help;
-    int rc = parse(cli, argc, argv, &topic, &config, &help);
-    if (rc != CLI_OK || help)
-        return rc;
-    edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);
+    const char *topic = NULL;
+    int rc = CLI_OK;
+    edxbus_conf_t *conf = parse_and_load(cli, argc, argv, &topic, &rc);
     if (conf == NULL)
         return rc;
     struct dlq_list l = {.cli = cli, .ok = true};
@@ -95,12 +100,9 @@ static int cmd_dlq_list(struct cli *cli, int argc, char **argv)
 
 static int cmd_dlq_replay(struct cli *cli, int argc, char **argv)
 {
-    const char *topic = NULL, *config = NULL;
-    bool help;
-    int rc = parse(cli, argc, argv, &topic, &config, &help);
-    if (rc != CLI_OK || help)
-        return rc;
-    edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);
+    const char *topic = NULL;
+    int rc = CLI_OK;
+    edxbus_conf_t *conf = parse_and_load(cli, argc, argv, &topic, &rc);
     if (conf == NULL)
         return rc;
     uint64_t n = 0;

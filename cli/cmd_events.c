@@ -15,15 +15,9 @@ static int events_list(struct cli *cli, int argc, char **argv)
     bool as_json = false;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
-    for (;;) {
-        const char *value = NULL;
-        int opt = cli_next_opt(cli, &args, opts, &value);
-        if (opt == CLI_OPT_END)
-            break;
-        if (opt == CLI_OPT_HELP)
-            return CLI_OK;
-        if (opt == CLI_OPT_ERR)
-            return CLI_USAGE;
+    int opt;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &opt, &value)) {
         if (opt == CLI_OPT_ARG)
             return cli_error(cli, CLI_USAGE,
                              "unexpected argument \"%s\" (see edxbus events list "
@@ -31,6 +25,8 @@ static int events_list(struct cli *cli, int argc, char **argv)
                              value);
         as_json = true;
     }
+    if (args.exit_code >= 0)
+        return args.exit_code;
 
     edxbus_catalog_t *cat = cli_catalog(cli);
     if (cat == NULL)
@@ -68,19 +64,15 @@ static int events_show(struct cli *cli, int argc, char **argv)
     const char *type = NULL;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
-    for (;;) {
-        const char *value = NULL;
-        int opt = cli_next_opt(cli, &args, opts, &value);
-        if (opt == CLI_OPT_END)
-            break;
-        if (opt == CLI_OPT_HELP)
-            return CLI_OK;
-        if (opt == CLI_OPT_ERR)
-            return CLI_USAGE;
+    int opt;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &opt, &value)) {
         if (type != NULL)
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\": one TYPE only", value);
         type = value;
     }
+    if (args.exit_code >= 0)
+        return args.exit_code;
     if (type == NULL)
         return cli_error(cli, CLI_USAGE, "missing TYPE (see edxbus events show --help)");
 

@@ -28,15 +28,9 @@ int cmd_lag(struct cli *cli, int argc, char **argv)
     bool as_json = false;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
-    for (;;) {
-        const char *value = NULL;
-        int o = cli_next_opt(cli, &args, opts, &value);
-        if (o == CLI_OPT_END)
-            break;
-        if (o == CLI_OPT_HELP)
-            return CLI_OK;
-        if (o == CLI_OPT_ERR)
-            return CLI_USAGE;
+    int o;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &o, &value)) {
         if (o == 0)
             group = value;
         else if (o == 1)
@@ -48,6 +42,8 @@ int cmd_lag(struct cli *cli, int argc, char **argv)
         else
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
     }
+    if (args.exit_code >= 0)
+        return args.exit_code;
     if (group == NULL || topic == NULL)
         return cli_error(cli, CLI_USAGE, "-g GROUP and TOPIC are required (see edxbus lag --help)");
 

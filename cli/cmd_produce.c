@@ -175,15 +175,9 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
     bool print_ids = false;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
-    for (;;) {
-        const char *value = NULL;
-        int o = cli_next_opt(cli, &args, opts, &value);
-        if (o == CLI_OPT_END)
-            break;
-        if (o == CLI_OPT_HELP)
-            return CLI_OK;
-        if (o == CLI_OPT_ERR)
-            return CLI_USAGE;
+    int o;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &o, &value)) {
         switch (o) {
         case 0:
         case 8:
@@ -215,6 +209,8 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
         }
     }
+    if (args.exit_code >= 0)
+        return args.exit_code;
     if (type == NULL || data_arg == NULL)
         return cli_error(cli, CLI_USAGE,
                          "--event-type and --data are required "

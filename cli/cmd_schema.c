@@ -27,6 +27,22 @@
 #include "backends/kafka/kafka_schema.h"
 #include "cli_bus.h"
 
+/* Look up @p type, which must have a schema; NULL after reporting (unknown: cli_find_event()'s
+ * error; no schema: CLI_USAGE with the reason). */
+static const edxbus_event_type_t *find_with_schema(struct cli *cli, const char *type)
+{
+    const edxbus_event_type_t *et = cli_find_event(cli, type);
+    if (et == NULL)
+        return NULL;
+    if (!edxbus_event_type_is_serializable(et)) {
+        const char *why = edxbus_event_type_unserializable_reason(et);
+        cli_error(cli, CLI_USAGE, "%s has no schema: %s", type,
+                  why != NULL ? why : "it cannot be serialized");
+        return NULL;
+    }
+    return et;
+}
+
 /* Parse options common to the single-TYPE commands; returns CLI_OK with *type set, or the
  * exit code to return (CLI_OK after --help, with *type NULL). */
 static int one_type(struct cli *cli, int argc, char **argv, const struct cli_opt *opts, bool *flags,
@@ -35,17 +51,9 @@ static int one_type(struct cli *cli, int argc, char **argv, const struct cli_opt
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     *type = NULL;
-    for (;;) {
-        const char *value = NULL;
-        int opt = cli_next_opt(cli, &args, opts, &value);
-        if (opt == CLI_OPT_END)
-            break;
-        if (opt == CLI_OPT_HELP) {
-            *type = NULL;
-            return CLI_OK;
-        }
-        if (opt == CLI_OPT_ERR)
-            return CLI_USAGE;
+    int opt;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &opt, &value)) {
         if (opt >= 0) {
             flags[opt] = true;
             continue;
@@ -53,6 +61,10 @@ static int one_type(struct cli *cli, int argc, char **argv, const struct cli_opt
         if (*type != NULL)
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\": one TYPE only", value);
         *type = value;
+    }
+    if (args.exit_code >= 0) {
+        *type = NULL;
+        return args.exit_code;
     }
     if (*type == NULL)
         return cli_error(cli, CLI_USAGE, "missing TYPE (see edxbus %s --help)", cli->path);
@@ -75,14 +87,9 @@ static int schema_show(struct cli *cli, int argc, char **argv)
     if (flags[OPT_COMPACT] && flags[OPT_CANONICAL])
         return cli_error(cli, CLI_USAGE, "--compact and --canonical exclude each other");
 
-    const edxbus_event_type_t *et = cli_find_event(cli, type);
+    const edxbus_event_type_t *et = find_with_schema(cli, type);
     if (et == NULL)
         return cli->error_code;
-    if (!edxbus_event_type_is_serializable(et)) {
-        const char *why = edxbus_event_type_unserializable_reason(et);
-        return cli_error(cli, CLI_USAGE, "%s has no schema: %s", type,
-                         why != NULL ? why : "it cannot be serialized");
-    }
     if (flags[OPT_COMPACT])
         return cli_printf(cli, "%s\n", edxbus_event_type_schema_text(et)) ? CLI_OK : CLI_FAIL;
     if (flags[OPT_CANONICAL]) {
@@ -173,21 +180,17 @@ static int schema_generate(struct cli *cli, int argc, char **argv)
     size_t n_types = 0;
     int rc = CLI_OK;
     struct edxbus_buf text = EDXBUS_BUF_INIT;
-    for (;;) {
-        const char *value = NULL;
-        int opt = cli_next_opt(cli, &args, opts, &value);
-        if (opt == CLI_OPT_END)
-            break;
-        if (opt == CLI_OPT_HELP)
-            goto out_types;
-        if (opt == CLI_OPT_ERR) {
-            rc = CLI_USAGE;
-            goto out_types;
-        }
+    int opt;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &opt, &value)) {
         if (opt == 0)
             dir = value;
         else
             types[n_types++] = (char *)value;
+    }
+    if (args.exit_code >= 0) {
+        rc = args.exit_code;
+        goto out_types;
     }
     if (dir[0] == '\0') {
         rc = cli_error(cli, CLI_USAGE, "--output needs a directory");
@@ -201,15 +204,8 @@ static int schema_generate(struct cli *cli, int argc, char **argv)
         goto out_types;
     }
     for (size_t i = 0; i < n_types; i++) {
-        const edxbus_event_type_t *et = cli_find_event(cli, types[i]);
-        if (et == NULL) {
+        if (find_with_schema(cli, types[i]) == NULL) {
             rc = cli->error_code;
-            goto out_types;
-        }
-        if (!edxbus_event_type_is_serializable(et)) {
-            const char *why = edxbus_event_type_unserializable_reason(et);
-            rc = cli_error(cli, CLI_USAGE, "%s has no schema: %s", types[i],
-                           why != NULL ? why : "it cannot be serialized");
             goto out_types;
         }
     }
@@ -313,23 +309,19 @@ static int registry_start(struct cli *cli, int argc, char **argv, struct registr
         return cli_nomem(cli);
     size_t nnamed = 0;
     int rc = CLI_OK;
-    for (;;) {
-        const char *value = NULL;
-        int opt = cli_next_opt(cli, &args, opts, &value);
-        if (opt == CLI_OPT_END)
-            break;
-        if (opt == CLI_OPT_HELP)
-            goto out_named;
-        if (opt == CLI_OPT_ERR) {
-            rc = CLI_USAGE;
-            goto out_named;
-        }
+    int opt;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &opt, &value)) {
         if (opt == 0)
             topic = value;
         else if (opt == 1)
             config = value;
         else
             named[nnamed++] = value;
+    }
+    if (args.exit_code >= 0) {
+        rc = args.exit_code;
+        goto out_named;
     }
     if (topic == NULL || topic[0] == '\0') {
         rc = cli_error(cli, CLI_USAGE, "--topic TOPIC is required (see edxbus %s --help)",
@@ -342,15 +334,8 @@ static int registry_start(struct cli *cli, int argc, char **argv, struct registr
         goto out_named;
     }
     for (size_t i = 0; i < nnamed; i++) {
-        const edxbus_event_type_t *et = cli_find_event(cli, named[i]);
-        if (et == NULL) {
+        if (find_with_schema(cli, named[i]) == NULL) {
             rc = cli->error_code;
-            goto out_named;
-        }
-        if (!edxbus_event_type_is_serializable(et)) {
-            const char *why = edxbus_event_type_unserializable_reason(et);
-            rc = cli_error(cli, CLI_USAGE, "%s has no schema: %s", named[i],
-                           why != NULL ? why : "it cannot be serialized");
             goto out_named;
         }
     }

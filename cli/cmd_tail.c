@@ -289,15 +289,9 @@ int cmd_tail(struct cli *cli, int argc, char **argv)
     int64_t timeout_ms = -1, start_time_ms = -1;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
-    for (;;) {
-        const char *value = NULL;
-        int o = cli_next_opt(cli, &args, opts, &value);
-        if (o == CLI_OPT_END)
-            break;
-        if (o == CLI_OPT_HELP)
-            return CLI_OK;
-        if (o == CLI_OPT_ERR)
-            return CLI_USAGE;
+    int o;
+    const char *value;
+    while (cli_opt_next(cli, &args, opts, &o, &value)) {
         if (o == 0) {
             from = value;
         } else if (o == 1) {
@@ -318,6 +312,8 @@ int cmd_tail(struct cli *cli, int argc, char **argv)
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
         }
     }
+    if (args.exit_code >= 0)
+        return args.exit_code;
     if (topic == NULL || topic[0] == '\0')
         return cli_error(cli, CLI_USAGE, "TOPIC is required (see edxbus tail --help)");
     if (from != NULL && from_time != NULL)
