@@ -70,19 +70,20 @@ fail:
     return err;
 }
 
-static edxbus_err_t decode_array(struct edxbus__avro_reader *r, const struct edxbus_avro_node *node,
-                                 json_t **out)
+edxbus_err_t edxbus__avro_decode_blocks(struct edxbus__avro_reader *r, bool is_map,
+                                        const struct edxbus_avro_node *items,
+                                        edxbus__avro_item_fn item, void *ctx, json_t **out)
 {
     edxbus_err_t err = edxbus__avro_enter(r);
     if (err != EDXBUS_OK)
         return err;
-    json_t *arr = json_array();
-    if (arr == NULL)
+    json_t *c = is_map ? json_object() : json_array();
+    if (c == NULL)
         return nomem(r);
     struct edxbus__avro_blocks b;
-    edxbus__avro_blocks_init(&b, node->u.array.items);
+    edxbus__avro_blocks_init(&b, is_map ? NULL : items);
     struct edxbus__avro_seg *seg = &r->path.segs[r->path.n];
-    seg->kind = EDXBUS_AVRO_SEG_INDEX;
+    seg->kind = is_map ? EDXBUS_AVRO_SEG_KEY : EDXBUS_AVRO_SEG_INDEX;
     seg->index = 0;
     for (;;) {
         uint64_t count;
@@ -92,13 +93,29 @@ static edxbus_err_t decode_array(struct edxbus__avro_reader *r, const struct edx
         if (count == 0)
             break;
         for (uint64_t i = 0; i < count; i++) {
+            const uint8_t *key = NULL, *at = r->p;
+            size_t klen = 0;
+            if (is_map) {
+                err = edxbus__avro_read_string(r, &key, &klen, "map key");
+                if (err != EDXBUS_OK)
+                    goto fail;
+                seg->text = (const char *)key;
+                seg->len = klen;
+            }
             r->path.n++;
+            if (is_map && json_object_getn(c, (const char *)key, klen) != NULL) {
+                err = edxbus__avro_fail(r, at, "repeated map key");
+                r->path.n--;
+                goto fail;
+            }
             json_t *v = NULL;
-            err = decode_value(r, node->u.array.items, &v);
+            err = item(r, ctx, &v);
             r->path.n--;
             if (err != EDXBUS_OK)
                 goto fail;
-            if (json_array_append_new(arr, v) != 0) {
+            int rc = is_map ? json_object_setn_new_nocheck(c, (const char *)key, klen, v)
+                            : json_array_append_new(c, v);
+            if (rc != 0) {
                 err = nomem(r);
                 goto fail;
             }
@@ -106,65 +123,17 @@ static edxbus_err_t decode_array(struct edxbus__avro_reader *r, const struct edx
         }
     }
     r->depth--;
-    *out = arr;
+    *out = c;
     return EDXBUS_OK;
 fail:
-    json_decref(arr);
+    json_decref(c);
     return err;
 }
 
-static edxbus_err_t decode_map(struct edxbus__avro_reader *r, const struct edxbus_avro_node *node,
-                               json_t **out)
+/* An array item or map value: ctx is its schema node. */
+static edxbus_err_t decode_item(struct edxbus__avro_reader *r, void *ctx, json_t **out)
 {
-    edxbus_err_t err = edxbus__avro_enter(r);
-    if (err != EDXBUS_OK)
-        return err;
-    json_t *obj = json_object();
-    if (obj == NULL)
-        return nomem(r);
-    struct edxbus__avro_blocks b;
-    edxbus__avro_blocks_init(&b, NULL);
-    struct edxbus__avro_seg *seg = &r->path.segs[r->path.n];
-    seg->kind = EDXBUS_AVRO_SEG_KEY;
-    for (;;) {
-        uint64_t count;
-        err = edxbus__avro_read_block(r, &b, &count);
-        if (err != EDXBUS_OK)
-            goto fail;
-        if (count == 0)
-            break;
-        for (uint64_t i = 0; i < count; i++) {
-            const uint8_t *at = r->p;
-            const uint8_t *key;
-            size_t klen;
-            err = edxbus__avro_read_string(r, &key, &klen, "map key");
-            if (err != EDXBUS_OK)
-                goto fail;
-            seg->text = (const char *)key;
-            seg->len = klen;
-            r->path.n++;
-            if (json_object_getn(obj, (const char *)key, klen) != NULL) {
-                err = edxbus__avro_fail(r, at, "repeated map key");
-                r->path.n--;
-                goto fail;
-            }
-            json_t *v = NULL;
-            err = decode_value(r, node->u.map.values, &v);
-            r->path.n--;
-            if (err != EDXBUS_OK)
-                goto fail;
-            if (json_object_setn_new_nocheck(obj, (const char *)key, klen, v) != 0) {
-                err = nomem(r);
-                goto fail;
-            }
-        }
-    }
-    r->depth--;
-    *out = obj;
-    return EDXBUS_OK;
-fail:
-    json_decref(obj);
-    return err;
+    return decode_value(r, ctx, out);
 }
 
 static edxbus_err_t decode_value(struct edxbus__avro_reader *r, const struct edxbus_avro_node *node,
@@ -244,9 +213,11 @@ static edxbus_err_t decode_value(struct edxbus__avro_reader *r, const struct edx
     case EDXBUS_AVRO_RECORD:
         return decode_record(r, node, out);
     case EDXBUS_AVRO_ARRAY:
-        return decode_array(r, node, out);
+        return edxbus__avro_decode_blocks(r, false, node->u.array.items, decode_item,
+                                          (void *)node->u.array.items, out);
     case EDXBUS_AVRO_MAP:
-        return decode_map(r, node, out);
+        return edxbus__avro_decode_blocks(r, true, node->u.map.values, decode_item,
+                                          (void *)node->u.map.values, out);
     }
     return edxbus__avro_fail(r, at, "unknown type %d in schema", (int)node->type);
 }

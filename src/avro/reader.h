@@ -268,6 +268,18 @@ edxbus_err_t edxbus__avro_finish(struct edxbus__avro_reader *r);
 edxbus_err_t edxbus__avro_decode_value(struct edxbus__avro_reader *r,
                                        const struct edxbus_avro_node *node, json_t **out);
 
+/** Decode one array item or map value into *@p out (returns new); @p ctx is the caller's. */
+typedef edxbus_err_t (*edxbus__avro_item_fn)(struct edxbus__avro_reader *r, void *ctx,
+                                             json_t **out);
+
+/** Decode an array (@p is_map false) or a map block by block into a JSON array or object,
+ *  calling @p item for each item or value; @p items is the writer's item type (bounds the
+ *  count when items take no bytes; unused for a map). Fails on a map that repeats a key (a JSON
+ *  object cannot hold it twice). Shared by decode.c and the resolver (resolve.c). */
+edxbus_err_t edxbus__avro_decode_blocks(struct edxbus__avro_reader *r, bool is_map,
+                                        const struct edxbus_avro_node *items,
+                                        edxbus__avro_item_fn item, void *ctx, json_t **out);
+
 /** Convert bytes to the plain JSON form of bytes/fixed: each byte becomes the code point of the
  *  same value, UTF-8 encoded (so 2 output bytes at most per input byte). Returns new or NULL. */
 json_t *edxbus__avro_bytes_to_json(const uint8_t *s, size_t len);

@@ -445,66 +445,30 @@ cleanup:
     return err;
 }
 
+/* An array item or map value read as the reader's item type. */
+struct rdecode_item {
+    const edxbus_avro_resolver_t *res;
+    const struct edxbus_avro_node *wi; /* the writer's item type */
+    const struct edxbus_avro_node *ri; /* the reader's */
+};
+
+static edxbus_err_t rdecode_one_item(struct edxbus__avro_reader *r, void *ctx, json_t **out)
+{
+    const struct rdecode_item *it = ctx;
+    return rdecode(it->res, r, it->wi, it->ri, out);
+}
+
 static edxbus_err_t rdecode_blocks(const edxbus_avro_resolver_t *res, struct edxbus__avro_reader *r,
                                    const struct edxbus_avro_node *w,
                                    const struct edxbus_avro_node *rd, json_t **out)
 {
     bool is_map = w->type == EDXBUS_AVRO_MAP;
-    const struct edxbus_avro_node *wi = is_map ? w->u.map.values : w->u.array.items;
-    const struct edxbus_avro_node *ri = is_map ? rd->u.map.values : rd->u.array.items;
-    edxbus_err_t err = edxbus__avro_enter(r);
-    if (err != EDXBUS_OK)
-        return err;
-    json_t *c = is_map ? json_object() : json_array();
-    if (c == NULL)
-        return nomem(r);
-    struct edxbus__avro_blocks blk;
-    edxbus__avro_blocks_init(&blk, is_map ? NULL : wi);
-    struct edxbus__avro_seg *seg = &r->path.segs[r->path.n];
-    seg->kind = is_map ? EDXBUS_AVRO_SEG_KEY : EDXBUS_AVRO_SEG_INDEX;
-    seg->index = 0;
-    for (;;) {
-        uint64_t count;
-        err = edxbus__avro_read_block(r, &blk, &count);
-        if (err != EDXBUS_OK)
-            goto fail;
-        if (count == 0)
-            break;
-        for (uint64_t i = 0; i < count; i++) {
-            const uint8_t *key = NULL, *at = r->p;
-            size_t klen = 0;
-            if (is_map) {
-                err = edxbus__avro_read_string(r, &key, &klen, "map key");
-                if (err != EDXBUS_OK)
-                    goto fail;
-                seg->text = (const char *)key;
-                seg->len = klen;
-            }
-            r->path.n++;
-            if (is_map && json_object_getn(c, (const char *)key, klen) != NULL) {
-                err = edxbus__avro_fail(r, at, "repeated map key");
-                goto fail;
-            }
-            json_t *v = NULL;
-            err = rdecode(res, r, wi, ri, &v);
-            r->path.n--;
-            if (err != EDXBUS_OK)
-                goto fail;
-            int rc = is_map ? json_object_setn_new_nocheck(c, (const char *)key, klen, v)
-                            : json_array_append_new(c, v);
-            if (rc != 0) {
-                err = nomem(r);
-                goto fail;
-            }
-            seg->index++;
-        }
-    }
-    r->depth--;
-    *out = c;
-    return EDXBUS_OK;
-fail:
-    json_decref(c);
-    return err;
+    struct rdecode_item it = {
+        .res = res,
+        .wi = is_map ? w->u.map.values : w->u.array.items,
+        .ri = is_map ? rd->u.map.values : rd->u.array.items,
+    };
+    return edxbus__avro_decode_blocks(r, is_map, it.wi, rdecode_one_item, &it, out);
 }
 
 static edxbus_err_t rdecode(const edxbus_avro_resolver_t *res, struct edxbus__avro_reader *r,
