@@ -2,7 +2,7 @@
 # straight-line codecs), generated at build time and built as the edxbus_typed layer.
 #
 # Included by src/CMakeLists.txt after the bus layer. It builds the host tool edxbus_typed_gen
-# (tools/typed_gen.c + the payload-class parser of src/catalog + src/util), runs it on
+# (tools/typed_gen*.c + the payload-class parser of src/catalog + src/util), runs it on
 # catalog/openedx_events.classes into ${EDXBUS_GENERATED_DIR} (include/edxbus/events.h,
 # typed_encode.c, typed_decode.c, typed_json.c), and defines the layer from those and
 # src/typed/*.c. Editing the .classes file or the generator reruns it.
@@ -16,6 +16,10 @@ file(GLOB TYPED_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/typed/*.c)
 
 add_executable(edxbus_typed_gen
   ${CMAKE_SOURCE_DIR}/tools/typed_gen.c
+  ${CMAKE_SOURCE_DIR}/tools/typed_gen_header.c
+  ${CMAKE_SOURCE_DIR}/tools/typed_gen_encode.c
+  ${CMAKE_SOURCE_DIR}/tools/typed_gen_decode.c
+  ${CMAKE_SOURCE_DIR}/tools/typed_gen_json.c
   ${CMAKE_SOURCE_DIR}/src/catalog/classes.c
   ${CMAKE_SOURCE_DIR}/src/catalog/classes_schema.c
   ${TYPED_GEN_UTIL})
