@@ -12,6 +12,7 @@ file(GLOB CATALOG_GEN_UTIL CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/util/*.c)
 add_executable(edxbus_catalog_gen
   ${CMAKE_SOURCE_DIR}/tools/catalog_gen.c
   ${CMAKE_SOURCE_DIR}/src/catalog/classes.c
+  ${CMAKE_SOURCE_DIR}/src/catalog/classes_type.c
   ${CMAKE_SOURCE_DIR}/src/catalog/classes_schema.c
   ${CATALOG_GEN_UTIL})
 target_include_directories(edxbus_catalog_gen PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)

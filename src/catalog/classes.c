@@ -13,9 +13,13 @@
  * then unique among the built-in classes) and checks bases for cycles. Errors always say
  * `file:line: what`, and the first error ends the parse.
  *
- * To add a custom type (a new opaque key), add a row to CUSTOM_TYPES and a validator to checks.c.
+ * The type expressions of fields (str, List[T], a class…) and the Python type tables are parsed
+ * in classes_type.c; what the two files share is in classes_parse.h.
+ *
+ * To add a custom type (a new opaque key), add a row to CUSTOM_TYPES (classes_type.c) and a
+ * validator to checks.c.
  */
-#include "catalog/classes_int.h"
+#include "catalog/classes_parse.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -24,72 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The Python types that are strings on the wire, and what checks them. */
-static const struct {
-    const char *name;
-    enum edxbus__check check;
-    const char *enum_name;
-} CUSTOM_TYPES[] = {
-    {"datetime", EDXBUS__CHECK_DATETIME, "EDXBUS__CHECK_DATETIME"},
-    {"UUID", EDXBUS__CHECK_UUID, "EDXBUS__CHECK_UUID"},
-    {"CourseKey", EDXBUS__CHECK_COURSE_KEY, "EDXBUS__CHECK_COURSE_KEY"},
-    {"UsageKey", EDXBUS__CHECK_USAGE_KEY, "EDXBUS__CHECK_USAGE_KEY"},
-    {"LibraryLocatorV2", EDXBUS__CHECK_LIBRARY_LOCATOR_V2, "EDXBUS__CHECK_LIBRARY_LOCATOR_V2"},
-    {"LibraryUsageLocatorV2", EDXBUS__CHECK_LIBRARY_USAGE_LOCATOR_V2,
-     "EDXBUS__CHECK_LIBRARY_USAGE_LOCATOR_V2"},
-    {"LibraryCollectionLocator", EDXBUS__CHECK_LIBRARY_COLLECTION_LOCATOR,
-     "EDXBUS__CHECK_LIBRARY_COLLECTION_LOCATOR"},
-    {"LibraryContainerLocator", EDXBUS__CHECK_LIBRARY_CONTAINER_LOCATOR,
-     "EDXBUS__CHECK_LIBRARY_CONTAINER_LOCATOR"},
-    {"CCXLocator", EDXBUS__CHECK_CCX_LOCATOR, "EDXBUS__CHECK_CCX_LOCATOR"},
-};
-
-/* The Python types that map straight to an Avro type (openedx-events types.py). */
-static const struct {
-    const char *name;
-    const char *avro;
-} PRIM_TYPES[] = {
-    {"str", "string"},   {"int", "long"},    {"bool", "boolean"},
-    {"float", "double"}, {"bytes", "bytes"},
-};
-
-#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
-
-const char *edxbus__check_name(enum edxbus__check kind)
-{
-    for (size_t i = 0; i < N_OF(CUSTOM_TYPES); i++) {
-        if (CUSTOM_TYPES[i].check == kind)
-            return CUSTOM_TYPES[i].name;
-    }
-    return "string";
-}
-
-const char *edxbus__check_enum_name(enum edxbus__check kind)
-{
-    for (size_t i = 0; i < N_OF(CUSTOM_TYPES); i++) {
-        if (CUSTOM_TYPES[i].check == kind)
-            return CUSTOM_TYPES[i].enum_name;
-    }
-    return "EDXBUS__CHECK_NONE";
-}
-
 /* ---------------------------------------------------------------------------------------------
  * Memory: everything goes on the file's list and is freed together
  * ------------------------------------------------------------------------------------------- */
 
-struct parser {
-    struct edxbus__classes *cs;
-    const char *module;
-    int line;
-    char *errstr;
-    size_t errstr_size;
-    bool failed;
-};
-
-static void fail(struct parser *p, int line, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void fail(struct parser *p, int line, const char *fmt, ...)
+void edxbus__classes_fail(struct parser *p, int line, const char *fmt, ...)
 {
     if (p->failed)
         return;
@@ -105,7 +48,7 @@ static void fail(struct parser *p, int line, const char *fmt, ...)
     va_end(ap);
 }
 
-static void *cs_alloc(struct parser *p, size_t size)
+void *edxbus__classes_alloc(struct parser *p, size_t size)
 {
     struct edxbus__classes *cs = p->cs;
     if (cs->nallocs == cs->allocs_cap) {
@@ -122,13 +65,13 @@ static void *cs_alloc(struct parser *p, size_t size)
     cs->allocs[cs->nallocs++] = mem;
     return mem;
 nomem:
-    fail(p, p->line, "out of memory");
+    edxbus__classes_fail(p, p->line, "out of memory");
     return NULL;
 }
 
-static char *cs_strndup(struct parser *p, const char *s, size_t len)
+char *edxbus__classes_strndup(struct parser *p, const char *s, size_t len)
 {
-    char *copy = cs_alloc(p, len + 1);
+    char *copy = edxbus__classes_alloc(p, len + 1);
     if (copy != NULL)
         memcpy(copy, s, len);
     return copy;
@@ -140,7 +83,7 @@ static bool push_ptr(struct parser *p, void ***v, size_t *n, size_t *cap, void *
         size_t ncap = *cap ? *cap * 2 : 16;
         void **nv = realloc(*v, ncap * sizeof *nv);
         if (nv == NULL) {
-            fail(p, p->line, "out of memory");
+            edxbus__classes_fail(p, p->line, "out of memory");
             return false;
         }
         *v = nv;
@@ -174,49 +117,8 @@ const struct edxbus__event_def *edxbus__classes_event(const struct edxbus__class
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Lexical helpers
+ * Event types
  * ------------------------------------------------------------------------------------------- */
-
-static bool is_ident_start(char c)
-{
-    return isalpha((unsigned char)c) || c == '_';
-}
-
-static bool is_ident_char(char c)
-{
-    return isalnum((unsigned char)c) || c == '_';
-}
-
-/* Length of the identifier at @p s (0 if none). */
-static size_t ident_len(const char *s, size_t len)
-{
-    if (len == 0 || !is_ident_start(s[0]))
-        return 0;
-    size_t i = 1;
-    while (i < len && is_ident_char(s[i]))
-        i++;
-    return i;
-}
-
-static bool is_ident(const char *s, size_t len)
-{
-    return len > 0 && ident_len(s, len) == len;
-}
-
-static void trim(const char **s, size_t *len)
-{
-    while (*len > 0 && (**s == ' ' || **s == '\t')) {
-        (*s)++;
-        (*len)--;
-    }
-    while (*len > 0 && ((*s)[*len - 1] == ' ' || (*s)[*len - 1] == '\t'))
-        (*len)--;
-}
-
-static bool eq(const char *s, size_t len, const char *word)
-{
-    return strlen(word) == len && memcmp(s, word, len) == 0;
-}
 
 /* An event type: dotted parts of letters, digits, '_' and '-' ("org.openedx.x.y.v1"). */
 static bool valid_event_type(const char *s, size_t len)
@@ -233,138 +135,6 @@ static bool valid_event_type(const char *s, size_t len)
         start = i + 1;
     }
     return len > 0;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Types: str | int | … | datetime | … | List[T] | Dict[str, T] | Class | module.Class
- * ------------------------------------------------------------------------------------------- */
-
-static struct ctype *parse_type(struct parser *p, const char **s, const char *end, int depth);
-
-static struct ctype *type_new(struct parser *p, enum ctype_kind kind, const char *name, size_t len)
-{
-    struct ctype *t = cs_alloc(p, sizeof *t);
-    if (t == NULL)
-        return NULL;
-    t->kind = kind;
-    t->name = cs_strndup(p, name, len);
-    return t->name ? t : NULL;
-}
-
-static void skip_spaces(const char **s, const char *end)
-{
-    while (*s < end && **s == ' ')
-        (*s)++;
-}
-
-static struct ctype *parse_generic(struct parser *p, const char **s, const char *end,
-                                   const char *name, size_t nlen, bool is_list, int depth)
-{
-    (*s)++; /* '[' */
-    skip_spaces(s, end);
-    if (!is_list) {
-        size_t klen = ident_len(*s, (size_t)(end - *s));
-        if (!eq(*s, klen, "str")) {
-            fail(p, p->line, "%.*s keys must be str (Avro maps have string keys)", (int)nlen, name);
-            return NULL;
-        }
-        *s += klen;
-        skip_spaces(s, end);
-        if (*s == end || **s != ',') {
-            fail(p, p->line, "%.*s needs two arguments, as in Dict[str, int]", (int)nlen, name);
-            return NULL;
-        }
-        (*s)++;
-        skip_spaces(s, end);
-    }
-    struct ctype *item = parse_type(p, s, end, depth + 1);
-    if (item == NULL)
-        return NULL;
-    skip_spaces(s, end);
-    if (*s == end || **s != ']') {
-        fail(p, p->line, "expected ']' to close %.*s[", (int)nlen, name);
-        return NULL;
-    }
-    (*s)++;
-    struct ctype *t = type_new(p, is_list ? CT_LIST : CT_DICT, name, nlen);
-    if (t != NULL)
-        t->item = item;
-    return t;
-}
-
-static struct ctype *parse_type(struct parser *p, const char **s, const char *end, int depth)
-{
-    if (depth > 16) {
-        fail(p, p->line, "type nested too deeply");
-        return NULL;
-    }
-    skip_spaces(s, end);
-    const char *name = *s;
-    size_t nlen = ident_len(name, (size_t)(end - name));
-    if (nlen == 0) {
-        fail(p, p->line, "expected a type name, got \"%.*s\"", (int)(end - name), name);
-        return NULL;
-    }
-    *s += nlen;
-    if (*s < end && **s == '.') { /* module.Class */
-        size_t clen = ident_len(*s + 1, (size_t)(end - *s - 1));
-        if (clen == 0) {
-            fail(p, p->line, "expected a class name after \"%.*s.\"", (int)nlen, name);
-            return NULL;
-        }
-        *s += 1 + clen;
-        return type_new(p, CT_CLASS, name, nlen + 1 + clen);
-    }
-    bool list = eq(name, nlen, "List") || eq(name, nlen, "list");
-    bool dict = eq(name, nlen, "Dict") || eq(name, nlen, "dict");
-    if (list || dict) {
-        if (*s < end && **s == '[')
-            return parse_generic(p, s, end, name, nlen, list, depth);
-        fail(p, p->line,
-             "a %.*s needs its item type, as in %s; openedx-events cannot serialize "
-             "one without",
-             (int)nlen, name, list ? "List[str]" : "Dict[str, str]");
-        return NULL;
-    }
-    if (*s < end && **s == '[') {
-        fail(p, p->line, "%.*s[...] is not supported; use List[T] or Dict[str, T]", (int)nlen,
-             name);
-        return NULL;
-    }
-    for (size_t i = 0; i < N_OF(PRIM_TYPES); i++) {
-        if (eq(name, nlen, PRIM_TYPES[i].name)) {
-            struct ctype *t = type_new(p, CT_PRIM, name, nlen);
-            if (t != NULL)
-                t->avro = PRIM_TYPES[i].avro;
-            return t;
-        }
-    }
-    for (size_t i = 0; i < N_OF(CUSTOM_TYPES); i++) {
-        if (eq(name, nlen, CUSTOM_TYPES[i].name)) {
-            struct ctype *t = type_new(p, CT_CUSTOM, name, nlen);
-            if (t != NULL)
-                t->check = CUSTOM_TYPES[i].check;
-            return t;
-        }
-    }
-    if (eq(name, nlen, "BinaryIO"))
-        return type_new(p, CT_UNSUPPORTED, name, nlen);
-    return type_new(p, CT_CLASS, name, nlen);
-}
-
-/* A whole type expression: the entire text must be one type. */
-static struct ctype *parse_type_text(struct parser *p, const char *s, size_t len)
-{
-    const char *end = s + len;
-    struct ctype *t = parse_type(p, &s, end, 0);
-    if (t == NULL)
-        return NULL;
-    skip_spaces(&s, end);
-    if (s != end) {
-        fail(p, p->line, "unexpected \"%.*s\" after the type", (int)(end - s), s);
-        return NULL;
-    }
-    return t;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -408,14 +178,15 @@ static struct cfield *parse_field_line(struct parser *p, const char *s, size_t l
     trim(&s, &len);
     const char *colon = memchr(s, ':', len);
     if (colon == NULL) {
-        fail(p, p->line, "expected \"name: type\", got \"%.*s\"", (int)len, s);
+        edxbus__classes_fail(p, p->line, "expected \"name: type\", got \"%.*s\"", (int)len, s);
         return NULL;
     }
     const char *name = s;
     size_t nlen = (size_t)(colon - s);
     trim(&name, &nlen);
     if (!is_ident(name, nlen)) {
-        fail(p, p->line, "\"%.*s\" is not a field name (letters, digits and _)", (int)nlen, name);
+        edxbus__classes_fail(p, p->line, "\"%.*s\" is not a field name (letters, digits and _)",
+                             (int)nlen, name);
         return NULL;
     }
     const char *type = colon + 1;
@@ -429,29 +200,30 @@ static struct cfield *parse_field_line(struct parser *p, const char *s, size_t l
         tlen = (size_t)(equals - type);
         trim(&dflt, &dlen);
         if (!in_class) {
-            fail(p, p->line,
-                 "an event's data field has no default (openedx-events requires "
-                 "every data kwarg)");
+            edxbus__classes_fail(p, p->line,
+                                 "an event's data field has no default (openedx-events requires "
+                                 "every data kwarg)");
             return NULL;
         }
         if (!valid_default(dflt, dlen)) {
-            fail(p, p->line,
-                 "default \"%.*s\" of %.*s: expected None, True, False, a number, a "
-                 "quoted string, dict, list or factory(T)",
-                 (int)dlen, dflt, (int)nlen, name);
+            edxbus__classes_fail(
+                p, p->line,
+                "default \"%.*s\" of %.*s: expected None, True, False, a number, a "
+                "quoted string, dict, list or factory(T)",
+                (int)dlen, dflt, (int)nlen, name);
             return NULL;
         }
     }
     trim(&type, &tlen);
-    struct cfield *f = cs_alloc(p, sizeof *f);
+    struct cfield *f = edxbus__classes_alloc(p, sizeof *f);
     if (f == NULL)
         return NULL;
     f->line = p->line;
-    f->name = cs_strndup(p, name, nlen);
-    f->type_text = cs_strndup(p, type, tlen);
-    f->type = parse_type_text(p, type, tlen);
+    f->name = edxbus__classes_strndup(p, name, nlen);
+    f->type_text = edxbus__classes_strndup(p, type, tlen);
+    f->type = edxbus__classes_parse_type(p, type, tlen);
     if (dflt != NULL) {
-        f->default_text = cs_strndup(p, dflt, dlen);
+        f->default_text = edxbus__classes_strndup(p, dflt, dlen);
         f->optional = eq(dflt, dlen, "None");
     }
     if (f->name == NULL || f->type_text == NULL || f->type == NULL ||
@@ -483,28 +255,29 @@ static bool begin_class(struct parser *p, const char *s, size_t len, struct ccla
     trim(&s, &len);
     size_t nlen = ident_len(s, len);
     if (nlen == 0) {
-        fail(p, p->line, "expected a class name after \"class\"");
+        edxbus__classes_fail(p, p->line, "expected a class name after \"class\"");
         return false;
     }
     size_t count;
     struct cclass *dup = find_class_in(p->cs, p->module, s, nlen, &count);
     if (dup != NULL) {
-        fail(p, p->line, "class %.*s is already defined at line %d", (int)nlen, s, dup->line);
+        edxbus__classes_fail(p, p->line, "class %.*s is already defined at line %d", (int)nlen, s,
+                             dup->line);
         return false;
     }
-    struct cclass *c = cs_alloc(p, sizeof *c);
+    struct cclass *c = edxbus__classes_alloc(p, sizeof *c);
     if (c == NULL)
         return false;
     c->line = p->line;
     c->module = p->module;
-    c->name = cs_strndup(p, s, nlen);
+    c->name = edxbus__classes_strndup(p, s, nlen);
     c->tail = &c->fields;
     const char *rest = s + nlen;
     size_t rlen = len - nlen;
     trim(&rest, &rlen);
     if (rlen > 0) {
         if (rest[0] != '(' || rest[rlen - 1] != ')') {
-            fail(p, p->line, "expected \"class Name:\" or \"class Name(Base):\"");
+            edxbus__classes_fail(p, p->line, "expected \"class Name:\" or \"class Name(Base):\"");
             return false;
         }
         const char *b = rest + 1;
@@ -515,13 +288,13 @@ static bool begin_class(struct parser *p, const char *s, size_t len, struct ccla
             dot ? is_ident(b, (size_t)(dot - b)) && is_ident(dot + 1, blen - (size_t)(dot - b) - 1)
                 : is_ident(b, blen);
         if (!ok) {
-            fail(p, p->line,
-                 "base class \"%.*s\": expected one class name (multiple bases are "
-                 "not supported)",
-                 (int)blen, b);
+            edxbus__classes_fail(p, p->line,
+                                 "base class \"%.*s\": expected one class name (multiple bases are "
+                                 "not supported)",
+                                 (int)blen, b);
             return false;
         }
-        c->base_name = cs_strndup(p, b, blen);
+        c->base_name = edxbus__classes_strndup(p, b, blen);
     }
     if (c->name == NULL ||
         !push_ptr(p, (void ***)&p->cs->classes, &p->cs->nclasses, &p->cs->classes_cap, c))
@@ -534,24 +307,24 @@ static bool begin_event(struct parser *p, const char *s, size_t len, struct ceve
 {
     trim(&s, &len);
     if (!valid_event_type(s, len)) {
-        fail(p, p->line,
-             "\"%.*s\" is not an event type (dotted names, e.g. "
-             "org.openedx.learning.thing.happened.v1)",
-             (int)len, s);
+        edxbus__classes_fail(p, p->line,
+                             "\"%.*s\" is not an event type (dotted names, e.g. "
+                             "org.openedx.learning.thing.happened.v1)",
+                             (int)len, s);
         return false;
     }
     for (size_t i = 0; i < p->cs->nevents; i++) {
         if (eq(s, len, p->cs->events[i]->def.type)) {
-            fail(p, p->line, "event %.*s is already defined at line %d", (int)len, s,
-                 p->cs->events[i]->def.line);
+            edxbus__classes_fail(p, p->line, "event %.*s is already defined at line %d", (int)len,
+                                 s, p->cs->events[i]->def.line);
             return false;
         }
     }
-    struct cevent *ev = cs_alloc(p, sizeof *ev);
+    struct cevent *ev = edxbus__classes_alloc(p, sizeof *ev);
     if (ev == NULL)
         return false;
     ev->def.line = p->line;
-    ev->def.type = cs_strndup(p, s, len);
+    ev->def.type = edxbus__classes_strndup(p, s, len);
     ev->module = p->module;
     ev->tail = &ev->data;
     if (ev->def.type == NULL ||
@@ -566,21 +339,21 @@ static bool set_text(struct parser *p, const char **slot, const char *v, size_t 
                      const char *key, size_t klen)
 {
     if (*slot != NULL) {
-        fail(p, p->line, "%.*s is given twice", (int)klen, key);
+        edxbus__classes_fail(p, p->line, "%.*s is given twice", (int)klen, key);
         return false;
     }
     if (vlen == 0) {
-        fail(p, p->line, "%.*s: empty value", (int)klen, key);
+        edxbus__classes_fail(p, p->line, "%.*s: empty value", (int)klen, key);
         return false;
     }
-    *slot = cs_strndup(p, v, vlen);
+    *slot = edxbus__classes_strndup(p, v, vlen);
     return *slot != NULL;
 }
 
 static bool append_text(struct parser *p, const char **slot, const char *v, size_t vlen)
 {
     size_t old = strlen(*slot);
-    char *joined = cs_alloc(p, old + 1 + vlen + 1);
+    char *joined = edxbus__classes_alloc(p, old + 1 + vlen + 1);
     if (joined == NULL)
         return false;
     memcpy(joined, *slot, old);
@@ -612,7 +385,7 @@ static bool event_key(struct parser *p, struct cevent *ev, const char *s, size_t
 {
     const char *colon = memchr(s, ':', len);
     if (colon == NULL) {
-        fail(p, p->line, "expected \"key: value\" in event %s", ev->def.type);
+        edxbus__classes_fail(p, p->line, "expected \"key: value\" in event %s", ev->def.type);
         return false;
     }
     const char *key = s;
@@ -625,13 +398,14 @@ static bool event_key(struct parser *p, struct cevent *ev, const char *s, size_t
     *state = K_NONE;
     if (eq(key, klen, "signal")) {
         if (!is_ident(v, vlen)) {
-            fail(p, p->line, "signal \"%.*s\" is not a Python name", (int)vlen, v);
+            edxbus__classes_fail(p, p->line, "signal \"%.*s\" is not a Python name", (int)vlen, v);
             return false;
         }
         slot = &d->signal;
     } else if (eq(key, klen, "minor_version")) {
         if (!parse_int(v, vlen, &d->minor_version)) {
-            fail(p, p->line, "minor_version \"%.*s\" is not a non-negative integer", (int)vlen, v);
+            edxbus__classes_fail(p, p->line, "minor_version \"%.*s\" is not a non-negative integer",
+                                 (int)vlen, v);
             return false;
         }
         return true;
@@ -648,19 +422,19 @@ static bool event_key(struct parser *p, struct cevent *ev, const char *s, size_t
         *state = K_TEXT;
     } else if (eq(key, klen, "data")) {
         if (vlen != 0 || ev->has_data) {
-            fail(p, p->line,
-                 vlen ? "data: list its fields on the lines below, one per line"
-                      : "data is given twice");
+            edxbus__classes_fail(p, p->line,
+                                 vlen ? "data: list its fields on the lines below, one per line"
+                                      : "data is given twice");
             return false;
         }
         ev->has_data = true;
         *state = K_DATA;
         return true;
     } else {
-        fail(p, p->line,
-             "unknown key \"%.*s\" in event %s; expected signal, minor_version, "
-             "key_field, description, warning, unserializable or data",
-             (int)klen, key, d->type);
+        edxbus__classes_fail(p, p->line,
+                             "unknown key \"%.*s\" in event %s; expected signal, minor_version, "
+                             "key_field, description, warning, unserializable or data",
+                             (int)klen, key, d->type);
         return false;
     }
     *text_slot = slot;
@@ -691,7 +465,7 @@ static struct cclass *lookup(struct parser *p, const char *module, const char *n
                     return c;
             }
         }
-        fail(p, line, "unknown class %s", name);
+        edxbus__classes_fail(p, line, "unknown class %s", name);
         return NULL;
     }
     struct cclass *c = find_class_in(p->cs, module, name, strlen(name), &count);
@@ -708,20 +482,21 @@ static struct cclass *lookup(struct parser *p, const char *module, const char *n
                 if (strcmp(sets[i]->classes[j]->name, name) == 0)
                     m1 = sets[i]->classes[j]->module;
             }
-            fail(p, line, "class %s is ambiguous: write %s.%s or %s.%s", name, m1, name, c->module,
-                 name);
+            edxbus__classes_fail(p, line, "class %s is ambiguous: write %s.%s or %s.%s", name, m1,
+                                 name, c->module, name);
             return NULL;
         }
         if (c != NULL)
             return c;
     }
     if (is_base)
-        fail(p, line, "unknown class %s", name);
+        edxbus__classes_fail(p, line, "unknown class %s", name);
     else
-        fail(p, line,
-             "unknown type %s; expected str, int, bool, float, bytes, datetime, UUID, "
-             "an opaque key type, List[T], Dict[str, T] or a class",
-             name);
+        edxbus__classes_fail(
+            p, line,
+            "unknown type %s; expected str, int, bool, float, bytes, datetime, UUID, "
+            "an opaque key type, List[T], Dict[str, T] or a class",
+            name);
     return NULL;
 }
 
@@ -757,7 +532,7 @@ static bool resolve(struct parser *p)
         size_t steps = 0;
         for (struct cclass *b = c->base; b != NULL; b = b->base) {
             if (b == c || ++steps > cs->nclasses) {
-                fail(p, c->line, "class %s inherits from itself", c->name);
+                edxbus__classes_fail(p, c->line, "class %s inherits from itself", c->name);
                 return false;
             }
         }
@@ -767,7 +542,7 @@ static bool resolve(struct parser *p)
         if (ev->def.description == NULL)
             ev->def.description = "";
         if (!ev->has_data) {
-            fail(p, ev->def.line, "event %s has no data: section", ev->def.type);
+            edxbus__classes_fail(p, ev->def.line, "event %s has no data: section", ev->def.type);
             return false;
         }
         for (struct cfield *f = ev->data; f != NULL; f = f->next) {
@@ -786,7 +561,8 @@ static bool dup_field(struct parser *p, struct cfield *list, struct cfield *f)
 {
     for (struct cfield *g = list; g != NULL; g = g->next) {
         if (strcmp(g->name, f->name) == 0) {
-            fail(p, f->line, "field %s is already defined at line %d", f->name, g->line);
+            edxbus__classes_fail(p, f->line, "field %s is already defined at line %d", f->name,
+                                 g->line);
             return true;
         }
     }
@@ -813,7 +589,7 @@ static bool parse_lines(struct parser *p, const char *text, size_t len)
         while (indent < llen && s[indent] == ' ')
             indent++;
         if (indent < llen && s[indent] == '\t') {
-            fail(p, p->line, "tab in indentation; indent with spaces");
+            edxbus__classes_fail(p, p->line, "tab in indentation; indent with spaces");
             return false;
         }
         const char *body = s + indent;
@@ -823,7 +599,7 @@ static bool parse_lines(struct parser *p, const char *text, size_t len)
         if (blen == 0 || body[0] == '#')
             continue;
         if (memchr(body, '\0', blen) != NULL) {
-            fail(p, p->line, "NUL byte in the file");
+            edxbus__classes_fail(p, p->line, "NUL byte in the file");
             return false;
         }
         if (indent == 0) {
@@ -836,11 +612,12 @@ static bool parse_lines(struct parser *p, const char *text, size_t len)
                 size_t mlen = blen - 7;
                 trim(&m, &mlen);
                 if (!is_ident(m, mlen)) {
-                    fail(p, p->line, "\"%.*s\" is not a module name (letters, digits and _)",
-                         (int)mlen, m);
+                    edxbus__classes_fail(p, p->line,
+                                         "\"%.*s\" is not a module name (letters, digits and _)",
+                                         (int)mlen, m);
                     return false;
                 }
-                p->module = cs_strndup(p, m, mlen);
+                p->module = edxbus__classes_strndup(p, m, mlen);
                 if (p->module == NULL)
                     return false;
             } else if (blen > 6 && memcmp(body, "class ", 6) == 0 && body[blen - 1] == ':') {
@@ -850,27 +627,28 @@ static bool parse_lines(struct parser *p, const char *text, size_t len)
                 if (!begin_event(p, body + 6, blen - 7, &ev))
                     return false;
             } else {
-                fail(p, p->line,
-                     "expected \"module name\", \"class Name:\" or \"event type:\", "
-                     "got \"%.*s\"",
-                     (int)(blen > 40 ? 40 : blen), body);
+                edxbus__classes_fail(
+                    p, p->line,
+                    "expected \"module name\", \"class Name:\" or \"event type:\", "
+                    "got \"%.*s\"",
+                    (int)(blen > 40 ? 40 : blen), body);
                 return false;
             }
             continue;
         }
         if (cls == NULL && ev == NULL) {
-            fail(p, p->line, "indented line outside a class or event");
+            edxbus__classes_fail(p, p->line, "indented line outside a class or event");
             return false;
         }
         if (body_indent == 0)
             body_indent = indent;
         if (indent < body_indent) {
-            fail(p, p->line, "indentation does not match the lines above");
+            edxbus__classes_fail(p, p->line, "indentation does not match the lines above");
             return false;
         }
         if (cls != NULL) {
             if (indent != body_indent) {
-                fail(p, p->line, "unexpected indentation in class %s", cls->name);
+                edxbus__classes_fail(p, p->line, "unexpected indentation in class %s", cls->name);
                 return false;
             }
             if (eq(body, blen, "pass"))
@@ -895,7 +673,7 @@ static bool parse_lines(struct parser *p, const char *text, size_t len)
             *ev->tail = f;
             ev->tail = &f->next;
         } else {
-            fail(p, p->line, "unexpected indentation in event %s", ev->def.type);
+            edxbus__classes_fail(p, p->line, "unexpected indentation in event %s", ev->def.type);
             return false;
         }
     }

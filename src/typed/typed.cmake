@@ -21,6 +21,7 @@ add_executable(edxbus_typed_gen
   ${CMAKE_SOURCE_DIR}/tools/typed_gen_decode.c
   ${CMAKE_SOURCE_DIR}/tools/typed_gen_json.c
   ${CMAKE_SOURCE_DIR}/src/catalog/classes.c
+  ${CMAKE_SOURCE_DIR}/src/catalog/classes_type.c
   ${CMAKE_SOURCE_DIR}/src/catalog/classes_schema.c
   ${TYPED_GEN_UTIL})
 target_include_directories(edxbus_typed_gen PRIVATE ${CMAKE_SOURCE_DIR}/include ${CMAKE_SOURCE_DIR}/src)
