@@ -32,6 +32,9 @@
  * EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP, as the reference does. A group that vanished
  * (server restarted without persistence) is created again at 0, so nothing that producers
  * wrote since is skipped.
+ *
+ * This file reads, acknowledges and seeks; opening, joining and closing are in
+ * redis_consumer_open.c (what they share is at the bottom of redis_int.h).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -42,40 +45,6 @@
 #include <unistd.h>
 
 #include "backends/redis/redis_int.h"
-
-/* Per message of a batch: what its edxbus_msg points at, reused across batches. */
-struct slot {
-    struct edxbus_metadata md;
-    struct edxbus_header *headers;
-    size_t headers_cap;
-    char why[EDXBUS_ERRSTR_SIZE];
-};
-
-struct redis_consumer {
-    struct redis_conn conn;
-    char *stream;
-    char *group; /* NULL: tail mode */
-    char *consumer;
-    char *service_name; /* for default metadata */
-    bool pending_phase; /* still reading own pending entries */
-    char pending_cursor[EDXBUS_POSITION_MAX];
-    int64_t claim_ms;      /* claim_msgs_older_than; -1: never */
-    int64_t next_claim_ms; /* monotonic time of the next XAUTOCLAIM scan */
-    char claim_cursor[EDXBUS_POSITION_MAX];
-    char tail_last[EDXBUS_POSITION_MAX]; /* tail mode: the last id read */
-    int default_timeout_ms;              /* EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT */
-    int64_t failure_sleep_ms;            /* EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP */
-    int errors_limit;                    /* consecutive failed polls before FATAL */
-    int errors;                          /* consecutive failed polls so far */
-    redisReply *batch_reply;             /* what the current batch borrows */
-    struct edxbus_msg *msgs;
-    struct slot *slots;
-    size_t cap;                        /* msgs/slots allocated */
-    size_t batch_n;                    /* messages in the current batch */
-    char (*acks)[EDXBUS_POSITION_MAX]; /* ids acknowledged, not yet sent */
-    size_t nacks, acks_cap;
-    size_t batch_acked; /* acks of the current batch */
-};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Stream ids */
@@ -107,8 +76,8 @@ void edxbus__redis_id_before(uint64_t ms, uint64_t seq, char *out, size_t out_si
 
 /* The group/tail id that makes @p position ("earliest", "latest" or an id) the next read:
  * "0-0", "$" or the id before it. */
-static edxbus_err_t position_to_id(const char *position, char *out, size_t out_size, char *errstr,
-                                   size_t errstr_size)
+edxbus_err_t edxbus__redis_position_to_id(const char *position, char *out, size_t out_size,
+                                          char *errstr, size_t errstr_size)
 {
     uint64_t ms, seq;
     if (position == NULL || strcmp(position, "latest") == 0) {
@@ -130,8 +99,8 @@ static edxbus_err_t position_to_id(const char *position, char *out, size_t out_s
 /* ------------------------------------------------------------------------------------------ */
 /* Commands */
 
-static edxbus_err_t command(struct redis_consumer *cons, int argc, const char **argv,
-                            redisReply **out, char *errstr, size_t errstr_size)
+edxbus_err_t edxbus__redis_cons_command(struct redis_consumer *cons, int argc, const char **argv,
+                                        redisReply **out, char *errstr, size_t errstr_size)
 {
     char what[320];
     bool sub = strcmp(argv[0], "XGROUP") == 0 || strcmp(argv[0], "XINFO") == 0;
@@ -146,25 +115,25 @@ static edxbus_err_t command_ok(struct redis_consumer *cons, int argc, const char
                                char *errstr, size_t errstr_size)
 {
     redisReply *reply;
-    edxbus_err_t err = command(cons, argc, argv, &reply, errstr, errstr_size);
+    edxbus_err_t err = edxbus__redis_cons_command(cons, argc, argv, &reply, errstr, errstr_size);
     freeReplyObject(reply);
     return err;
 }
 
-static edxbus_err_t group_setid(struct redis_consumer *cons, const char *id, char *errstr,
-                                size_t errstr_size)
+edxbus_err_t edxbus__redis_group_setid(struct redis_consumer *cons, const char *id, char *errstr,
+                                       size_t errstr_size)
 {
     const char *argv[] = {"XGROUP", "SETID", cons->stream, cons->group, id};
     return command_ok(cons, 5, argv, errstr, errstr_size);
 }
 
 /* XGROUP CREATE at @p id; an existing group is left where it is (BUSYGROUP). */
-static edxbus_err_t group_create(struct redis_consumer *cons, const char *id, bool *created,
-                                 char *errstr, size_t errstr_size)
+edxbus_err_t edxbus__redis_group_create(struct redis_consumer *cons, const char *id, bool *created,
+                                        char *errstr, size_t errstr_size)
 {
     const char *argv[] = {"XGROUP", "CREATE", cons->stream, cons->group, id, "MKSTREAM"};
     redisReply *reply;
-    edxbus_err_t err = command(cons, 6, argv, &reply, errstr, errstr_size);
+    edxbus_err_t err = edxbus__redis_cons_command(cons, 6, argv, &reply, errstr, errstr_size);
     *created = err == EDXBUS_OK;
     if (edxbus__redis_reply_is(reply, "BUSYGROUP"))
         err = EDXBUS_OK;
@@ -181,11 +150,11 @@ static edxbus_err_t group_recreate(struct redis_consumer *cons, const char *why,
                     "%s; creating group %s again from the start of the stream", why, cons->group);
     bool created;
     cons->nacks = 0; /* acknowledgements of a group that no longer exists */
-    return group_create(cons, "0-0", &created, errstr, errstr_size);
+    return edxbus__redis_group_create(cons, "0-0", &created, errstr, errstr_size);
 }
 
 /* Send the acknowledged ids in one XACK; they stay queued when that fails. */
-static edxbus_err_t flush_acks(struct redis_consumer *cons, char *errstr, size_t errstr_size)
+edxbus_err_t edxbus__redis_flush_acks(struct redis_consumer *cons, char *errstr, size_t errstr_size)
 {
     if (cons->nacks == 0 || cons->group == NULL)
         return EDXBUS_OK;
@@ -202,7 +171,8 @@ static edxbus_err_t flush_acks(struct redis_consumer *cons, char *errstr, size_t
     redisReply *reply = NULL;
     edxbus_err_t err = edxbus__redis_conn_ensure(&cons->conn, 1, errstr, errstr_size);
     if (err == EDXBUS_OK)
-        err = command(cons, (int)cons->nacks + 3, argv, &reply, errstr, errstr_size);
+        err = edxbus__redis_cons_command(cons, (int)cons->nacks + 3, argv, &reply, errstr,
+                                         errstr_size);
     free(argv);
     if (edxbus__redis_reply_is(reply, "NOGROUP"))
         err = group_recreate(cons, errstr, errstr, errstr_size);
@@ -293,7 +263,7 @@ static void fill_deliveries(struct redis_consumer *cons)
                           cons->consumer};
     redisReply *reply;
     char errstr[EDXBUS_ERRSTR_SIZE];
-    if (command(cons, 7, argv, &reply, errstr, sizeof errstr) == EDXBUS_OK &&
+    if (edxbus__redis_cons_command(cons, 7, argv, &reply, errstr, sizeof errstr) == EDXBUS_OK &&
         reply->type == REDIS_REPLY_ARRAY) {
         size_t j = 0;
         for (size_t i = 0; i < reply->elements; i++) {
@@ -318,7 +288,7 @@ static edxbus_err_t poll_pending(struct redis_consumer *cons, size_t max, char *
     const char *argv[] = {"XREADGROUP", "GROUP",   cons->group,  cons->consumer,      "COUNT",
                           count,        "STREAMS", cons->stream, cons->pending_cursor};
     redisReply *reply;
-    edxbus_err_t err = command(cons, 9, argv, &reply, errstr, errstr_size);
+    edxbus_err_t err = edxbus__redis_cons_command(cons, 9, argv, &reply, errstr, errstr_size);
     if (edxbus__redis_reply_is(reply, "NOGROUP")) {
         cons->pending_phase = false; /* a new group has nothing pending */
         err = group_recreate(cons, errstr, errstr, errstr_size);
@@ -352,7 +322,7 @@ static edxbus_err_t poll_claim(struct redis_consumer *cons, size_t max, char *er
     const char *argv[] = {"XAUTOCLAIM", cons->stream,       cons->group, cons->consumer,
                           idle,         cons->claim_cursor, "COUNT",     count};
     redisReply *reply;
-    edxbus_err_t err = command(cons, 8, argv, &reply, errstr, errstr_size);
+    edxbus_err_t err = edxbus__redis_cons_command(cons, 8, argv, &reply, errstr, errstr_size);
     if (edxbus__redis_reply_is(reply, "NOGROUP")) {
         err = group_recreate(cons, errstr, errstr, errstr_size);
     } else if (err == EDXBUS_ERR_BROKER && strstr(reply->str, "unknown command") != NULL) {
@@ -413,7 +383,7 @@ static edxbus_err_t poll_new(struct redis_consumer *cons, size_t max, int timeou
     argv[argc++] = cons->group ? ">" : cons->tail_last;
     edxbus__redis_conn_read_timeout(&cons->conn, timeout_ms + cons->conn.io_timeout_ms);
     redisReply *reply;
-    edxbus_err_t err = command(cons, argc, argv, &reply, errstr, errstr_size);
+    edxbus_err_t err = edxbus__redis_cons_command(cons, argc, argv, &reply, errstr, errstr_size);
     if (edxbus__redis_reply_is(reply, "NOGROUP")) {
         freeReplyObject(reply);
         return group_recreate(cons, errstr, errstr, errstr_size);
@@ -429,7 +399,7 @@ static edxbus_err_t poll_new(struct redis_consumer *cons, size_t max, int timeou
     return err;
 }
 
-static void batch_release(struct redis_consumer *cons)
+void edxbus__redis_batch_release(struct redis_consumer *cons)
 {
     freeReplyObject(cons->batch_reply);
     cons->batch_reply = NULL;
@@ -442,20 +412,20 @@ static edxbus_err_t poll_once(struct redis_consumer *cons, size_t max, int timeo
 {
     edxbus_err_t err = edxbus__redis_conn_ensure(&cons->conn, 1, errstr, errstr_size);
     if (err == EDXBUS_OK)
-        err = flush_acks(cons, errstr, errstr_size);
+        err = edxbus__redis_flush_acks(cons, errstr, errstr_size);
     if (err != EDXBUS_OK || cons->group == NULL)
         return err == EDXBUS_OK ? poll_new(cons, max, timeout_ms, errstr, errstr_size) : err;
     if (cons->pending_phase) {
         err = poll_pending(cons, max, errstr, errstr_size);
         if (err != EDXBUS_OK || cons->batch_n > 0)
             return err;
-        batch_release(cons);
+        edxbus__redis_batch_release(cons);
     }
     if (cons->claim_ms >= 0 && edxbus__redis_now_ms() >= cons->next_claim_ms) {
         err = poll_claim(cons, max, errstr, errstr_size);
         if (err != EDXBUS_OK || cons->batch_n > 0)
             return err;
-        batch_release(cons);
+        edxbus__redis_batch_release(cons);
     }
     return poll_new(cons, max, timeout_ms, errstr, errstr_size);
 }
@@ -466,7 +436,7 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
     struct redis_consumer *cons = be;
     out->msgs = NULL;
     out->n = 0;
-    batch_release(cons);
+    edxbus__redis_batch_release(cons);
     if (max == 0)
         max = 1;
     if (timeout_ms < 0)
@@ -478,7 +448,7 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
         out->n = cons->batch_n;
         return EDXBUS_OK;
     }
-    batch_release(cons);
+    edxbus__redis_batch_release(cons);
     if (!edxbus_err_is_retriable(err))
         return err;
     cons->errors++;
@@ -514,7 +484,7 @@ edxbus_err_t edxbus__redis_ack(void *be, const struct edxbus_msg *msg, char *err
     cons->batch_acked++;
     if (cons->batch_acked < cons->batch_n)
         return EDXBUS_OK;
-    return flush_acks(cons, errstr, errstr_size);
+    return edxbus__redis_flush_acks(cons, errstr, errstr_size);
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -526,7 +496,7 @@ static edxbus_err_t last_id(struct redis_consumer *cons, char *out, size_t out_s
 {
     const char *argv[] = {"XREVRANGE", cons->stream, "+", "-", "COUNT", "1"};
     redisReply *reply;
-    edxbus_err_t err = command(cons, 6, argv, &reply, errstr, errstr_size);
+    edxbus_err_t err = edxbus__redis_cons_command(cons, 6, argv, &reply, errstr, errstr_size);
     snprintf(out, out_size, "0-0");
     if (err == EDXBUS_OK && reply->elements == 1 && reply->element[0]->elements == 2)
         snprintf(out, out_size, "%s", reply->element[0]->element[0]->str);
@@ -534,17 +504,17 @@ static edxbus_err_t last_id(struct redis_consumer *cons, char *out, size_t out_s
     return err;
 }
 
-static edxbus_err_t move_to(struct redis_consumer *cons, const char *id, char *errstr,
-                            size_t errstr_size)
+edxbus_err_t edxbus__redis_move_to(struct redis_consumer *cons, const char *id, char *errstr,
+                                   size_t errstr_size)
 {
     edxbus_err_t err =
         edxbus__redis_conn_ensure(&cons->conn, REDIS_CONNECT_ATTEMPTS, errstr, errstr_size);
     if (err == EDXBUS_OK)
-        err = flush_acks(cons, errstr, errstr_size);
+        err = edxbus__redis_flush_acks(cons, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
     if (cons->group != NULL)
-        return group_setid(cons, id, errstr, errstr_size);
+        return edxbus__redis_group_setid(cons, id, errstr, errstr_size);
     if (strcmp(id, "$") == 0)
         return last_id(cons, cons->tail_last, sizeof cons->tail_last, errstr, errstr_size);
     snprintf(cons->tail_last, sizeof cons->tail_last, "%s", id);
@@ -554,279 +524,13 @@ static edxbus_err_t move_to(struct redis_consumer *cons, const char *id, char *e
 edxbus_err_t edxbus__redis_seek(void *be, const char *position, char *errstr, size_t errstr_size)
 {
     char id[EDXBUS_POSITION_MAX];
-    edxbus_err_t err = position_to_id(position, id, sizeof id, errstr, errstr_size);
-    return err == EDXBUS_OK ? move_to(be, id, errstr, errstr_size) : err;
+    edxbus_err_t err = edxbus__redis_position_to_id(position, id, sizeof id, errstr, errstr_size);
+    return err == EDXBUS_OK ? edxbus__redis_move_to(be, id, errstr, errstr_size) : err;
 }
 
 edxbus_err_t edxbus__redis_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size)
 {
     char id[EDXBUS_POSITION_MAX];
     edxbus__redis_id_before(unix_ms < 0 ? 0 : (uint64_t)unix_ms, 0, id, sizeof id);
-    return move_to(be, id, errstr, errstr_size);
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Opening */
-
-struct extra {
-    const char *consumer_name;
-    const char *last_read_msg_id;
-    bool check_backlog;
-    int64_t claim_ms;
-};
-
-static edxbus_err_t parse_extra(const json_t *obj, struct extra *x, char *errstr,
-                                size_t errstr_size)
-{
-    memset(x, 0, sizeof *x);
-    x->claim_ms = -1;
-    if (obj == NULL || json_is_null(obj))
-        return EDXBUS_OK;
-    if (!json_is_object(obj)) {
-        snprintf(errstr, errstr_size, "redis: --extra must be a JSON object");
-        return EDXBUS_ERR_INVALID_ARG;
-    }
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        bool ok = true;
-        if (strcmp(key, "consumer_name") == 0) {
-            ok = json_is_string(v);
-            x->consumer_name = json_string_value(v);
-        } else if (strcmp(key, "last_read_msg_id") == 0) {
-            ok = json_is_string(v) || json_is_null(v);
-            x->last_read_msg_id = json_string_value(v);
-        } else if (strcmp(key, "check_backlog") == 0) {
-            ok = json_is_boolean(v);
-            x->check_backlog = json_is_true(v);
-        } else if (strcmp(key, "claim_msgs_older_than") == 0) {
-            ok = json_is_integer(v) || json_is_null(v);
-            x->claim_ms = json_is_integer(v) ? json_integer_value(v) : -1;
-            ok = ok && (json_is_null(v) || x->claim_ms >= 0);
-        } else {
-            snprintf(errstr, errstr_size,
-                     "redis: unknown --extra option \"%s\"; known: consumer_name, "
-                     "last_read_msg_id, check_backlog, claim_msgs_older_than",
-                     key);
-            return EDXBUS_ERR_INVALID_ARG;
-        }
-        if (!ok) {
-            snprintf(errstr, errstr_size,
-                     "redis: --extra option \"%s\" has the wrong type; "
-                     "expected e.g. {\"consumer_name\": \"c1\", \"last_read_msg_id\": "
-                     "\"1700000000000-0\", \"check_backlog\": true, \"claim_msgs_older_than\": "
-                     "60000}",
-                     key);
-            return EDXBUS_ERR_INVALID_ARG;
-        }
-    }
-    return EDXBUS_OK;
-}
-
-static char *default_consumer_name(void)
-{
-    char host[256] = "localhost";
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = '\0';
-    char name[300];
-    snprintf(name, sizeof name, "%s-%ld", host, (long)getpid());
-    return strdup(name);
-}
-
-/* With the default name "<host>-<pid>" a restarted worker joins under a new name, and what
- * its previous run left unacknowledged would wait for a claim_msgs_older_than that may never
- * come. So a member with a default name takes over the pending entries of members named
- * "<this host>-<pid>" whose process is gone (kill(pid, 0) says ESRCH), then removes them from
- * the group. A live process (or a reused pid) is left alone. Members on other hosts (pods whose
- * host name changes) need claim_msgs_older_than. Best effort: failures are only logged. */
-static void adopt_orphans(struct redis_consumer *cons)
-{
-    char host[256] = "";
-    gethostname(host, sizeof host - 1);
-    size_t hlen = strlen(host);
-    const char *argv[8] = {"XINFO", "CONSUMERS", cons->stream, cons->group};
-    redisReply *members = NULL;
-    char errstr[EDXBUS_ERRSTR_SIZE];
-    if (hlen == 0 || command(cons, 4, argv, &members, errstr, sizeof errstr) != EDXBUS_OK ||
-        members->type != REDIS_REPLY_ARRAY) {
-        freeReplyObject(members);
-        return;
-    }
-    for (size_t i = 0; i < members->elements; i++) {
-        const redisReply *m = members->element[i];
-        if (m->type != REDIS_REPLY_ARRAY || m->elements < 2 ||
-            m->element[1]->type != REDIS_REPLY_STRING)
-            continue;
-        const char *name = m->element[1]->str; /* [name, <name>, pending, n, idle, ms…] */
-        char *end;
-        if (strncmp(name, host, hlen) != 0 || name[hlen] != '-' || name[hlen + 1] < '1' ||
-            name[hlen + 1] > '9')
-            continue;
-        long pid = strtol(name + hlen + 1, &end, 10);
-        if (*end != '\0' || pid == (long)getpid() || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-            continue;
-        size_t taken = 0;
-        for (;;) { /* XPENDING a page of its ids, XCLAIM them, until none are left */
-            const char *pargv[] = {"XPENDING", cons->stream, cons->group, "-", "+", "100", name};
-            redisReply *page = NULL;
-            if (command(cons, 7, pargv, &page, errstr, sizeof errstr) != EDXBUS_OK ||
-                page->type != REDIS_REPLY_ARRAY || page->elements == 0) {
-                freeReplyObject(page);
-                break;
-            }
-            const char *cargv[5 + 100 + 1] = {"XCLAIM", cons->stream, cons->group, cons->consumer,
-                                              "0"};
-            int cargc = 5;
-            for (size_t k = 0; k < page->elements && k < 100; k++)
-                cargv[cargc++] = page->element[k]->element[0]->str;
-            cargv[cargc++] = "JUSTID";
-            redisReply *claimed = NULL;
-            edxbus_err_t err = command(cons, cargc, cargv, &claimed, errstr, sizeof errstr);
-            taken += page->elements;
-            freeReplyObject(claimed);
-            freeReplyObject(page);
-            if (err != EDXBUS_OK)
-                break;
-        }
-        const char *dargv[] = {"XGROUP", "DELCONSUMER", cons->stream, cons->group, name};
-        redisReply *del = NULL;
-        command(cons, 5, dargv, &del, errstr, sizeof errstr);
-        freeReplyObject(del);
-        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
-                        "redis: %s took over %zu unacknowledged entries of %s (a process of "
-                        "this host that is gone) in group %s of stream %s",
-                        cons->consumer, taken, name, cons->group, cons->stream);
-    }
-    freeReplyObject(members);
-}
-
-static edxbus_err_t join_group(struct redis_consumer *cons, const struct edxbus_consumer_opts *opts,
-                               const struct extra *x, char *errstr, size_t errstr_size)
-{
-    char id[EDXBUS_POSITION_MAX];
-    const char *start = opts->start;
-    if (x->check_backlog && (start == NULL || strcmp(start, "latest") == 0))
-        start = "earliest"; /* the reference's check_backlog: a new group reads the backlog */
-    edxbus_err_t err = position_to_id(start, id, sizeof id, errstr, errstr_size);
-    bool created = false;
-    if (err == EDXBUS_OK)
-        err = group_create(cons, id, &created, errstr, errstr_size);
-    if (err == EDXBUS_OK)
-        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_INFO, "redis: %s group %s on stream %s as %s",
-                        created ? "created" : "joined", cons->group, cons->stream, cons->consumer);
-    if (err == EDXBUS_OK && x->last_read_msg_id != NULL)
-        err = group_setid(cons, x->last_read_msg_id, errstr, errstr_size);
-    if (err == EDXBUS_OK && opts->start_time_ms >= 0) {
-        edxbus__redis_id_before((uint64_t)opts->start_time_ms, 0, id, sizeof id);
-        err = group_setid(cons, id, errstr, errstr_size);
-    }
-    return err;
-}
-
-static edxbus_err_t join_tail(struct redis_consumer *cons, const struct edxbus_consumer_opts *opts,
-                              char *errstr, size_t errstr_size)
-{
-    char id[EDXBUS_POSITION_MAX];
-    edxbus_err_t err = position_to_id(opts->start, id, sizeof id, errstr, errstr_size);
-    if (err == EDXBUS_OK && opts->start_time_ms >= 0)
-        edxbus__redis_id_before((uint64_t)opts->start_time_ms, 0, id, sizeof id);
-    if (err == EDXBUS_OK)
-        err = move_to(cons, id, errstr, errstr_size);
-    return err;
-}
-
-static void read_settings(struct redis_consumer *cons, const edxbus_conf_t *conf)
-{
-    double poll_s = edxbus_conf_get_double(conf, REDIS_SETTING_POLL_TIMEOUT, 60.0);
-    cons->default_timeout_ms = poll_s >= 0 && poll_s < 86400 ? (int)(poll_s * 1000) : 60000;
-    double sleep_s = edxbus_conf_get_double(conf, REDIS_SETTING_FAILURE_SLEEP, 1.0);
-    cons->failure_sleep_ms = sleep_s >= 0 && sleep_s < 3600 ? (int64_t)(sleep_s * 1000) : 1000;
-    int64_t limit = edxbus_conf_get_int(conf, REDIS_SETTING_ERRORS_LIMIT, 0);
-    cons->errors_limit = limit > 0 && limit < 1000000 ? (int)limit : REDIS_DEFAULT_ERRORS_BUDGET;
-    const char *svc = edxbus_conf_service_name(conf);
-    cons->service_name = svc ? strdup(svc) : NULL;
-}
-
-edxbus_err_t edxbus__redis_consumer_open(const edxbus_conf_t *conf,
-                                         const struct edxbus_consumer_opts *opts, void **be,
-                                         char *errstr, size_t errstr_size)
-{
-    *be = NULL;
-    if (!edxbus_conf_get_bool(conf, REDIS_SETTING_CONSUMERS_ENABLED, true)) {
-        snprintf(errstr, errstr_size,
-                 "redis: consumers are disabled (" REDIS_SETTING_CONSUMERS_ENABLED " is false)");
-        return EDXBUS_ERR_STATE;
-    }
-    if (opts == NULL || opts->topic == NULL || opts->topic[0] == '\0') {
-        snprintf(errstr, errstr_size, "redis: a consumer needs a topic (the stream name)");
-        return EDXBUS_ERR_INVALID_ARG;
-    }
-    struct extra x;
-    edxbus_err_t err = parse_extra(opts->extra, &x, errstr, errstr_size);
-    if (err != EDXBUS_OK)
-        return err;
-    struct redis_consumer *cons = calloc(1, sizeof *cons);
-    if (cons == NULL)
-        goto nomem;
-    read_settings(cons, conf);
-    cons->stream = strdup(opts->topic);
-    cons->group = opts->group ? strdup(opts->group) : NULL;
-    if (opts->consumer_name != NULL)
-        cons->consumer = strdup(opts->consumer_name);
-    else if (x.consumer_name != NULL)
-        cons->consumer = strdup(x.consumer_name);
-    else
-        cons->consumer = default_consumer_name();
-    if (cons->stream == NULL || cons->consumer == NULL || (opts->group && !cons->group))
-        goto nomem;
-    cons->pending_phase = true;
-    snprintf(cons->pending_cursor, sizeof cons->pending_cursor, "0-0");
-    snprintf(cons->claim_cursor, sizeof cons->claim_cursor, "0-0");
-    cons->claim_ms = x.claim_ms;
-    err = edxbus__redis_conn_open(&cons->conn, conf, errstr, errstr_size);
-    if (err != EDXBUS_OK) {
-        cons->conn.conf = NULL; /* conn_open cleaned up after itself */
-        edxbus__redis_consumer_close(cons);
-        return err;
-    }
-    err = cons->group ? join_group(cons, opts, &x, errstr, errstr_size)
-                      : join_tail(cons, opts, errstr, errstr_size);
-    if (err == EDXBUS_OK && cons->group != NULL && opts->consumer_name == NULL &&
-        x.consumer_name == NULL)
-        adopt_orphans(cons);
-    if (err != EDXBUS_OK) {
-        edxbus__redis_consumer_close(cons);
-        return err;
-    }
-    *be = cons;
-    return EDXBUS_OK;
-nomem:
-    edxbus__redis_consumer_close(cons);
-    snprintf(errstr, errstr_size, "redis: out of memory");
-    return EDXBUS_ERR_NOMEM;
-}
-
-void edxbus__redis_consumer_close(void *be)
-{
-    struct redis_consumer *cons = be;
-    if (cons == NULL)
-        return;
-    char errstr[EDXBUS_ERRSTR_SIZE];
-    if (cons->conn.ctx != NULL && flush_acks(cons, errstr, sizeof errstr) != EDXBUS_OK)
-        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
-                        "%s (these entries will be delivered again)", errstr);
-    batch_release(cons);
-    if (cons->conn.conf != NULL)
-        edxbus__redis_conn_close(&cons->conn);
-    for (size_t i = 0; i < cons->cap; i++)
-        free(cons->slots[i].headers);
-    free(cons->slots);
-    free(cons->msgs);
-    free(cons->acks);
-    free(cons->stream);
-    free(cons->group);
-    free(cons->consumer);
-    free(cons->service_name);
-    free(cons);
+    return edxbus__redis_move_to(be, id, errstr, errstr_size);
 }

@@ -1,12 +1,13 @@
 /* src/backends/redis/redis_int.h — private to the Redis Streams backend (src/backends/redis/).
  *
- * The backend is five files behind the one ops table at the bottom of redis.c:
+ * The backend is six files behind the one ops table at the bottom of redis.c:
  *   redis_url.c       EVENT_BUS_REDIS_CONNECTION_URL -> struct redis_url (redis-py's URL forms)
  *   redis.c           the connection (connect, AUTH, SELECT, timeouts, reconnect with backoff,
  *                     error classes), lag() and the ops table
  *   redis_wire.c      one stream entry <-> one edxbus_msg (edx-event-bus-redis's field layout)
  *   redis_producer.c  XADD, synchronous or pipelined with delivery callbacks
  *   redis_consumer.c  consumer groups (pending first, then new entries), tail mode, ack, seek
+ *   redis_consumer_open.c  opening a consumer: settings, joining a group or tail mode, close
  * Nothing outside this folder includes this header. Thread rule: every struct here belongs to
  * one backend handle, used by one thread at a time.
  */
@@ -181,5 +182,65 @@ edxbus_err_t edxbus__redis_ack(void *be, const struct edxbus_msg *msg, char *err
 edxbus_err_t edxbus__redis_seek(void *be, const char *position, char *errstr, size_t errstr_size);
 edxbus_err_t edxbus__redis_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size);
 void edxbus__redis_consumer_close(void *be);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Consumer internals, shared by redis_consumer.c (reading, acks, seek) and
+ * redis_consumer_open.c (open, join, close). */
+
+/* Per message of a batch: what its edxbus_msg points at, reused across batches. */
+struct slot {
+    struct edxbus_metadata md;
+    struct edxbus_header *headers;
+    size_t headers_cap;
+    char why[EDXBUS_ERRSTR_SIZE];
+};
+
+struct redis_consumer {
+    struct redis_conn conn;
+    char *stream;
+    char *group; /* NULL: tail mode */
+    char *consumer;
+    char *service_name; /* for default metadata */
+    bool pending_phase; /* still reading own pending entries */
+    char pending_cursor[EDXBUS_POSITION_MAX];
+    int64_t claim_ms;      /* claim_msgs_older_than; -1: never */
+    int64_t next_claim_ms; /* monotonic time of the next XAUTOCLAIM scan */
+    char claim_cursor[EDXBUS_POSITION_MAX];
+    char tail_last[EDXBUS_POSITION_MAX]; /* tail mode: the last id read */
+    int default_timeout_ms;              /* EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT */
+    int64_t failure_sleep_ms;            /* EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP */
+    int errors_limit;                    /* consecutive failed polls before FATAL */
+    int errors;                          /* consecutive failed polls so far */
+    redisReply *batch_reply;             /* what the current batch borrows */
+    struct edxbus_msg *msgs;
+    struct slot *slots;
+    size_t cap;                        /* msgs/slots allocated */
+    size_t batch_n;                    /* messages in the current batch */
+    char (*acks)[EDXBUS_POSITION_MAX]; /* ids acknowledged, not yet sent */
+    size_t nacks, acks_cap;
+    size_t batch_acked; /* acks of the current batch */
+};
+
+/** Run a command on the consumer's stream; messages name the command and the stream. */
+edxbus_err_t edxbus__redis_cons_command(struct redis_consumer *cons, int argc, const char **argv,
+                                        redisReply **out, char *errstr, size_t errstr_size);
+/** The group/tail id that makes @p position ("earliest", "latest" or an id) the next read:
+ *  "0-0", "$" or the id before it. EDXBUS_ERR_INVALID_ARG for anything else. */
+edxbus_err_t edxbus__redis_position_to_id(const char *position, char *out, size_t out_size,
+                                          char *errstr, size_t errstr_size);
+/** XGROUP SETID to @p id. */
+edxbus_err_t edxbus__redis_group_setid(struct redis_consumer *cons, const char *id, char *errstr,
+                                       size_t errstr_size);
+/** XGROUP CREATE at @p id; an existing group is left where it is (BUSYGROUP). */
+edxbus_err_t edxbus__redis_group_create(struct redis_consumer *cons, const char *id, bool *created,
+                                        char *errstr, size_t errstr_size);
+/** Send the acknowledged ids in one XACK; they stay queued when that fails. */
+edxbus_err_t edxbus__redis_flush_acks(struct redis_consumer *cons, char *errstr,
+                                      size_t errstr_size);
+/** Free the reply the current batch borrows from and forget the batch. */
+void edxbus__redis_batch_release(struct redis_consumer *cons);
+/** Make @p id (as edxbus__redis_position_to_id() gives) the next read of the group or tail. */
+edxbus_err_t edxbus__redis_move_to(struct redis_consumer *cons, const char *id, char *errstr,
+                                   size_t errstr_size);
 
 #endif /* EDXBUS_REDIS_INT_H */
