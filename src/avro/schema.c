@@ -19,6 +19,9 @@
  * Nesting is capped at EDXBUS_AVRO_MAX_DEPTH so hostile schema JSON cannot exhaust the stack;
  * the canonical-form writer relies on that cap too (it walks the same tree).
  *
+ * Names (validation, the enclosing namespace, lookup, aliases, registering a named type) are in
+ * schema_name.c; what the two files share is in schema_int.h.
+ *
  * To add a new type: add it to edxbus_avro_type_t, parse it in parse_object(), free it in
  * node_free(), check its defaults in schema_default.c, and write it in canonical.c.
  */
@@ -33,18 +36,7 @@
 /* A fixed's size is read into memory whole by the decoder; Java caps it at an int too. */
 #define FIXED_MAX_SIZE INT32_MAX
 
-/* Room for the error path; longer paths are cut, the message still says what failed. */
-#define PATH_MAX_LEN 512
 #define PATH_SHOWN 120 /* bytes of the path an error line shows */
-
-struct parser {
-    edxbus_avro_schema_t *schema;
-    char path[PATH_MAX_LEN];
-    size_t path_len;
-    int depth;
-    char *errstr;
-    size_t errstr_size;
-};
 
 static const char *const type_names[] = {
     [EDXBUS_AVRO_NULL] = "null",     [EDXBUS_AVRO_BOOLEAN] = "boolean",
@@ -76,9 +68,7 @@ static void one_line(char *s)
     }
 }
 
-static void fail(struct parser *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void fail(struct parser *p, const char *fmt, ...)
+void edxbus__avro_schema_fail(struct parser *p, const char *fmt, ...)
 {
     char msg[EDXBUS_ERRSTR_SIZE];
     va_list ap;
@@ -97,10 +87,7 @@ static void fail(struct parser *p, const char *fmt, ...)
 
 /* Append one component to the path; returns the old length, for path_pop(). A component
  * starting with '[' is glued on, others follow a dot. */
-static size_t path_push(struct parser *p, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static size_t path_push(struct parser *p, const char *fmt, ...)
+size_t edxbus__avro_schema_path_push(struct parser *p, const char *fmt, ...)
 {
     size_t saved = p->path_len;
     size_t room = sizeof p->path - p->path_len;
@@ -188,7 +175,7 @@ void edxbus_avro_schema_destroy(edxbus_avro_schema_t *schema)
 }
 
 /* A new node of @p type, already owned by the schema (so any later failure frees it). */
-static struct edxbus_avro_node *node_new(struct parser *p, edxbus_avro_type_t type)
+struct edxbus_avro_node *edxbus__avro_schema_node_new(struct parser *p, edxbus_avro_type_t type)
 {
     edxbus_avro_schema_t *schema = p->schema;
     struct edxbus_avro_node *node;
@@ -209,7 +196,7 @@ static struct edxbus_avro_node *node_new(struct parser *p, edxbus_avro_type_t ty
     return node;
 
 nomem:
-    fail(p, "out of memory");
+    edxbus__avro_schema_fail(p, "out of memory");
     return NULL;
 }
 
@@ -238,262 +225,6 @@ struct edxbus_avro_field *edxbus__avro_record_field(const struct edxbus_avro_nod
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Names
- * ------------------------------------------------------------------------------------------- */
-
-static int primitive_type(const char *s)
-{
-    for (int t = EDXBUS_AVRO_NULL; t <= EDXBUS_AVRO_STRING; t++) {
-        if (strcmp(s, type_names[t]) == 0)
-            return t;
-    }
-    return -1;
-}
-
-static bool is_name_start(char c)
-{
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
-}
-
-static bool is_name_char(char c)
-{
-    return is_name_start(c) || (c >= '0' && c <= '9');
-}
-
-/* [A-Za-z_][A-Za-z0-9_]* over @p len bytes. */
-static bool valid_simple_name(const char *s, size_t len)
-{
-    if (len == 0 || !is_name_start(s[0]))
-        return false;
-    for (size_t i = 1; i < len; i++) {
-        if (!is_name_char(s[i]))
-            return false;
-    }
-    return true;
-}
-
-/* A namespace: names joined by dots, where a part may also hold '-' after its first character.
- * The hyphen is outside the specification, but openedx-events writes namespaces such as
- * "org.openedx.enterprise.subsidy.redemption-reversed.v1" and fastavro and Java accept them. */
-static bool valid_namespace(const char *s, size_t len)
-{
-    size_t start = 0;
-    for (size_t i = 0; i <= len; i++) {
-        if (i < len && s[i] != '.') {
-            if (i == start ? !is_name_start(s[i]) : !(is_name_char(s[i]) || s[i] == '-'))
-                return false;
-            continue;
-        }
-        if (i == start)
-            return false; /* empty part */
-        start = i + 1;
-    }
-    return true;
-}
-
-/* A full name: an optional namespace, a dot, and a simple name. */
-static bool valid_full_name(const char *s)
-{
-    const char *dot = strrchr(s, '.');
-    if (dot == NULL)
-        return valid_simple_name(s, strlen(s));
-    return valid_namespace(s, (size_t)(dot - s)) && valid_simple_name(dot + 1, strlen(dot + 1));
-}
-
-/* "ns" + "." + "name", or a copy of name when ns is empty. Returns new (free), NULL on OOM. */
-static char *join_name(const char *ns, const char *name)
-{
-    size_t nslen = ns ? strlen(ns) : 0, namelen = strlen(name);
-    char *full = malloc(nslen + 1 + namelen + 1);
-    if (full == NULL)
-        return NULL;
-    if (nslen > 0) {
-        memcpy(full, ns, nslen);
-        full[nslen++] = '.';
-    }
-    memcpy(full + nslen, name, namelen + 1);
-    return full;
-}
-
-/* The namespace part of a full name ("" when none). Returns new (free), NULL on OOM. */
-static char *namespace_of(const char *fullname)
-{
-    const char *dot = strrchr(fullname, '.');
-    return strndup(fullname, dot ? (size_t)(dot - fullname) : 0);
-}
-
-static const char *short_name(const char *fullname)
-{
-    const char *dot = strrchr(fullname, '.');
-    return dot ? dot + 1 : fullname;
-}
-
-/* The node a type name means in namespace @p ns: a new primitive node, or a named type
- * defined earlier (the enclosing namespace first, then the name as written). */
-static struct edxbus_avro_node *resolve_name(struct parser *p, const char *name, const char *ns)
-{
-    int prim = primitive_type(name);
-    struct edxbus_avro_node *node = NULL;
-
-    if (prim >= 0)
-        return node_new(p, (edxbus_avro_type_t)prim);
-    if (strchr(name, '.') == NULL && ns != NULL && ns[0] != '\0') {
-        char *full = join_name(ns, name);
-        if (full == NULL) {
-            fail(p, "out of memory");
-            return NULL;
-        }
-        node = edxbus__avro_schema_lookup(p->schema, full);
-        free(full);
-    }
-    if (node == NULL)
-        node = edxbus__avro_schema_lookup(p->schema, name);
-    if (node == NULL)
-        fail(p, "unknown type \"%s\"", name);
-    return node;
-}
-
-/* A NULL-terminated copy of an "aliases" array; with @p ns, aliases become full names.
- * Returns false (error written) on a bad array. *out stays NULL when absent. */
-static bool parse_aliases(struct parser *p, const json_t *json, const char *ns, bool dotted_ok,
-                          char ***out)
-{
-    const json_t *aliases = json_object_get(json, "aliases");
-    size_t n;
-
-    *out = NULL;
-    if (aliases == NULL || json_is_null(aliases))
-        return true;
-    if (!json_is_array(aliases)) {
-        fail(p, "\"aliases\" must be an array of names, got %s", edxbus__avro_json_kind(aliases));
-        return false;
-    }
-    n = json_array_size(aliases);
-    *out = calloc(n + 1, sizeof **out);
-    if (*out == NULL) {
-        fail(p, "out of memory");
-        return false;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const json_t *alias = json_array_get(aliases, i);
-        const char *s = edxbus__avro_json_cstr(alias);
-        bool ok;
-        if (s == NULL) {
-            fail(p, "\"aliases\"[%zu] must be a string, got %s", i, edxbus__avro_json_kind(alias));
-            return false;
-        }
-        ok = dotted_ok ? valid_full_name(s) : valid_simple_name(s, strlen(s));
-        if (!ok) {
-            fail(p, "invalid alias \"%s\": a name must match [A-Za-z_][A-Za-z0-9_]*%s", s,
-                 dotted_ok ? " in each dot-separated part" : "");
-            return false;
-        }
-        (*out)[i] = (dotted_ok && strchr(s, '.') == NULL) ? join_name(ns, s) : strdup(s);
-        if ((*out)[i] == NULL) {
-            fail(p, "out of memory");
-            return false;
-        }
-    }
-    return true;
-}
-
-/* The optional "doc" string; anything else is ignored as the specification allows. */
-static bool copy_doc(struct parser *p, const json_t *json, char **out)
-{
-    const char *doc = edxbus__avro_json_cstr(json_object_get(json, "doc"));
-    *out = NULL;
-    if (doc == NULL)
-        return true;
-    *out = strdup(doc);
-    if (*out == NULL) {
-        fail(p, "out of memory");
-        return false;
-    }
-    return true;
-}
-
-/* Start a named type: work out its full name, check it, make the node and register the name.
- * On success the path has the type's name pushed (the caller pops to *saved). */
-static struct edxbus_avro_node *named_begin(struct parser *p, const json_t *json,
-                                            edxbus_avro_type_t type, const char *ns, size_t *saved)
-{
-    const json_t *jname = json_object_get(json, "name");
-    const json_t *jns = json_object_get(json, "namespace");
-    const char *name = edxbus__avro_json_cstr(jname);
-    const char *space = ns;
-    struct edxbus_avro_node *node;
-    char *full, *own_ns;
-
-    if (jname == NULL) {
-        fail(p, "%s is missing \"name\"", type_names[type]);
-        return NULL;
-    }
-    if (name == NULL) {
-        fail(p, "%s \"name\" must be a string, got %s", type_names[type],
-             edxbus__avro_json_kind(jname));
-        return NULL;
-    }
-    if (jns != NULL && !json_is_null(jns)) {
-        space = edxbus__avro_json_cstr(jns);
-        if (space == NULL) {
-            fail(p, "%s %s: \"namespace\" must be a string, got %s", type_names[type], name,
-                 edxbus__avro_json_kind(jns));
-            return NULL;
-        }
-        if (space[0] != '\0' && !valid_namespace(space, strlen(space))) {
-            fail(p,
-                 "%s %s: invalid namespace \"%s\": each dot-separated part must match "
-                 "[A-Za-z_][A-Za-z0-9_-]*",
-                 type_names[type], name, space);
-            return NULL;
-        }
-    }
-    if (!valid_full_name(name)) {
-        fail(p,
-             "invalid %s name \"%s\": it must match [A-Za-z_][A-Za-z0-9_]*, after an "
-             "optional dotted namespace",
-             type_names[type], name);
-        return NULL;
-    }
-    if (primitive_type(short_name(name)) >= 0) {
-        fail(p, "%s name \"%s\" is a primitive type name, which cannot be redefined",
-             type_names[type], name);
-        return NULL;
-    }
-    full = strchr(name, '.') ? strdup(name) : join_name(space, name);
-    if (full == NULL) {
-        fail(p, "out of memory");
-        return NULL;
-    }
-    if (json_object_get(p->schema->name_table, full) != NULL) {
-        fail(p, "redefinition of %s \"%s\"", type_names[type], full);
-        free(full);
-        return NULL;
-    }
-    node = node_new(p, type);
-    if (node == NULL) {
-        free(full);
-        return NULL;
-    }
-    node->name = full;
-    if (json_object_set_new(p->schema->name_table, full,
-                            json_integer((json_int_t)(p->schema->nnodes - 1))) != 0) {
-        fail(p, "out of memory");
-        return NULL;
-    }
-    *saved = path_push(p, "%s", short_name(full));
-    own_ns = namespace_of(full);
-    if (own_ns == NULL) {
-        fail(p, "out of memory");
-        return NULL;
-    }
-    if (!copy_doc(p, json, &node->doc) || !parse_aliases(p, json, own_ns, true, &node->aliases))
-        node = NULL;
-    free(own_ns);
-    return node;
-}
-
-/* ---------------------------------------------------------------------------------------------
  * Types
  * ------------------------------------------------------------------------------------------- */
 
@@ -510,40 +241,44 @@ static bool parse_field(struct parser *p, struct edxbus_avro_node *record, size_
     const char *name = edxbus__avro_json_cstr(jname);
 
     if (name == NULL) {
-        path_push(p, "[%zu]", i);
+        edxbus__avro_schema_path_push(p, "[%zu]", i);
         if (jname == NULL)
-            fail(p, "field is missing \"name\"");
+            edxbus__avro_schema_fail(p, "field is missing \"name\"");
         else
-            fail(p, "field \"name\" must be a string, got %s", edxbus__avro_json_kind(jname));
+            edxbus__avro_schema_fail(p, "field \"name\" must be a string, got %s",
+                                     edxbus__avro_json_kind(jname));
         return false;
     }
-    path_push(p, "[%zu] \"%s\"", i, name);
-    if (!valid_simple_name(name, strlen(name))) {
-        fail(p, "invalid field name \"%s\": it must match [A-Za-z_][A-Za-z0-9_]*", name);
+    edxbus__avro_schema_path_push(p, "[%zu] \"%s\"", i, name);
+    if (!edxbus__avro_valid_simple_name(name, strlen(name))) {
+        edxbus__avro_schema_fail(
+            p, "invalid field name \"%s\": it must match [A-Za-z_][A-Za-z0-9_]*", name);
         return false;
     }
     if (edxbus__avro_record_field(record, name) != NULL) {
-        fail(p, "duplicate field \"%s\" in record %s", name, record->name);
+        edxbus__avro_schema_fail(p, "duplicate field \"%s\" in record %s", name, record->name);
         return false;
     }
     field->name = strdup(name);
     record->u.record.nfields++; /* from here the slot is freed with the schema */
     if (field->name == NULL) {
-        fail(p, "out of memory");
+        edxbus__avro_schema_fail(p, "out of memory");
         return false;
     }
-    if (!copy_doc(p, json, &field->doc) || !parse_aliases(p, json, NULL, false, &field->aliases))
+    if (!edxbus__avro_schema_copy_doc(p, json, &field->doc) ||
+        !edxbus__avro_schema_parse_aliases(p, json, NULL, false, &field->aliases))
         return false;
     if (jorder != NULL) {
         const char *order = edxbus__avro_json_cstr(jorder);
         if (order == NULL || (strcmp(order, "ascending") != 0 && strcmp(order, "descending") != 0 &&
                               strcmp(order, "ignore") != 0)) {
-            fail(p, "\"order\" must be \"ascending\", \"descending\" or \"ignore\"");
+            edxbus__avro_schema_fail(
+                p, "\"order\" must be \"ascending\", \"descending\" or \"ignore\"");
             return false;
         }
     }
     if (jtype == NULL) {
-        fail(p, "field is missing \"type\"");
+        edxbus__avro_schema_fail(p, "field is missing \"type\"");
         return false;
     }
     field->type = parse_type(p, jtype, ns);
@@ -552,12 +287,12 @@ static bool parse_field(struct parser *p, struct edxbus_avro_node *record, size_
     if (jdefault != NULL) {
         char why[EDXBUS_ERRSTR_SIZE];
         if (!edxbus__avro_default_check(field->type, jdefault, why, sizeof why)) {
-            fail(p, "%s", why);
+            edxbus__avro_schema_fail(p, "%s", why);
             return false;
         }
         field->default_value = json_deep_copy(jdefault);
         if (field->default_value == NULL) {
-            fail(p, "out of memory");
+            edxbus__avro_schema_fail(p, "out of memory");
             return false;
         }
     }
@@ -571,31 +306,33 @@ static struct edxbus_avro_node *parse_record(struct parser *p, const json_t *jso
     size_t saved = p->path_len, n;
     char *own_ns = NULL;
 
-    node = named_begin(p, json, EDXBUS_AVRO_RECORD, ns, &saved);
+    node = edxbus__avro_schema_named_begin(p, json, EDXBUS_AVRO_RECORD, ns, &saved);
     if (node == NULL)
         goto out;
     if (fields == NULL || !json_is_array(fields)) {
         if (fields == NULL)
-            fail(p, "record is missing \"fields\"");
+            edxbus__avro_schema_fail(p, "record is missing \"fields\"");
         else
-            fail(p, "\"fields\" must be an array, got %s", edxbus__avro_json_kind(fields));
+            edxbus__avro_schema_fail(p, "\"fields\" must be an array, got %s",
+                                     edxbus__avro_json_kind(fields));
         node = NULL;
         goto out;
     }
     n = json_array_size(fields);
     node->u.record.fields = calloc(n ? n : 1, sizeof *node->u.record.fields);
-    own_ns = namespace_of(node->name);
+    own_ns = edxbus__avro_namespace_of(node->name);
     if (node->u.record.fields == NULL || own_ns == NULL) {
-        fail(p, "out of memory");
+        edxbus__avro_schema_fail(p, "out of memory");
         node = NULL;
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
         const json_t *field = json_array_get(fields, i);
-        size_t at = path_push(p, "fields");
+        size_t at = edxbus__avro_schema_path_push(p, "fields");
         if (!json_is_object(field)) {
-            path_push(p, "[%zu]", i);
-            fail(p, "a field must be an object, got %s", edxbus__avro_json_kind(field));
+            edxbus__avro_schema_path_push(p, "[%zu]", i);
+            edxbus__avro_schema_fail(p, "a field must be an object, got %s",
+                                     edxbus__avro_json_kind(field));
             node = NULL;
             goto out;
         }
@@ -620,14 +357,15 @@ static struct edxbus_avro_node *parse_enum(struct parser *p, const json_t *json,
     json_t *seen = NULL;
     size_t saved = p->path_len, n;
 
-    node = named_begin(p, json, EDXBUS_AVRO_ENUM, ns, &saved);
+    node = edxbus__avro_schema_named_begin(p, json, EDXBUS_AVRO_ENUM, ns, &saved);
     if (node == NULL)
         goto out;
     if (symbols == NULL || !json_is_array(symbols)) {
         if (symbols == NULL)
-            fail(p, "enum is missing \"symbols\"");
+            edxbus__avro_schema_fail(p, "enum is missing \"symbols\"");
         else
-            fail(p, "\"symbols\" must be an array, got %s", edxbus__avro_json_kind(symbols));
+            edxbus__avro_schema_fail(p, "\"symbols\" must be an array, got %s",
+                                     edxbus__avro_json_kind(symbols));
         goto fail;
     }
     n = json_array_size(symbols);
@@ -639,15 +377,17 @@ static struct edxbus_avro_node *parse_enum(struct parser *p, const json_t *json,
         const json_t *jsym = json_array_get(symbols, i);
         const char *sym = edxbus__avro_json_cstr(jsym);
         if (sym == NULL) {
-            fail(p, "symbols[%zu] must be a string, got %s", i, edxbus__avro_json_kind(jsym));
+            edxbus__avro_schema_fail(p, "symbols[%zu] must be a string, got %s", i,
+                                     edxbus__avro_json_kind(jsym));
             goto fail;
         }
-        if (!valid_simple_name(sym, strlen(sym))) {
-            fail(p, "invalid symbol \"%s\": it must match [A-Za-z_][A-Za-z0-9_]*", sym);
+        if (!edxbus__avro_valid_simple_name(sym, strlen(sym))) {
+            edxbus__avro_schema_fail(
+                p, "invalid symbol \"%s\": it must match [A-Za-z_][A-Za-z0-9_]*", sym);
             goto fail;
         }
         if (json_object_get(seen, sym) != NULL) {
-            fail(p, "duplicate symbol \"%s\" in enum %s", sym, node->name);
+            edxbus__avro_schema_fail(p, "duplicate symbol \"%s\" in enum %s", sym, node->name);
             goto fail;
         }
         if (json_object_set(seen, sym, json_true()) != 0)
@@ -660,8 +400,9 @@ static struct edxbus_avro_node *parse_enum(struct parser *p, const json_t *json,
     if (jdefault != NULL) {
         const char *def = edxbus__avro_json_cstr(jdefault);
         if (def == NULL || json_object_get(seen, def) == NULL) {
-            fail(p, "enum default %s%s%s is not one of its symbols", def ? "\"" : "",
-                 def ? def : edxbus__avro_json_kind(jdefault), def ? "\"" : "");
+            edxbus__avro_schema_fail(p, "enum default %s%s%s is not one of its symbols",
+                                     def ? "\"" : "", def ? def : edxbus__avro_json_kind(jdefault),
+                                     def ? "\"" : "");
             goto fail;
         }
         node->u.enm.default_symbol = strdup(def);
@@ -672,7 +413,7 @@ static struct edxbus_avro_node *parse_enum(struct parser *p, const json_t *json,
     goto out;
 
 nomem:
-    fail(p, "out of memory");
+    edxbus__avro_schema_fail(p, "out of memory");
 fail:
     node = NULL;
 out:
@@ -686,25 +427,27 @@ static struct edxbus_avro_node *parse_fixed(struct parser *p, const json_t *json
     struct edxbus_avro_node *node;
     size_t saved = p->path_len;
 
-    node = named_begin(p, json, EDXBUS_AVRO_FIXED, ns, &saved);
+    node = edxbus__avro_schema_named_begin(p, json, EDXBUS_AVRO_FIXED, ns, &saved);
     if (node == NULL)
         return NULL;
     if (size == NULL) {
-        fail(p, "fixed is missing \"size\"");
+        edxbus__avro_schema_fail(p, "fixed is missing \"size\"");
         return NULL;
     }
     if (!json_is_integer(size)) {
-        fail(p, "\"size\" must be a non-negative integer, got %s", edxbus__avro_json_kind(size));
+        edxbus__avro_schema_fail(p, "\"size\" must be a non-negative integer, got %s",
+                                 edxbus__avro_json_kind(size));
         return NULL;
     }
     if (json_integer_value(size) < 0) {
-        fail(p, "\"size\" must be a non-negative integer, got %" JSON_INTEGER_FORMAT,
-             json_integer_value(size));
+        edxbus__avro_schema_fail(
+            p, "\"size\" must be a non-negative integer, got %" JSON_INTEGER_FORMAT,
+            json_integer_value(size));
         return NULL;
     }
     if (json_integer_value(size) > FIXED_MAX_SIZE) {
-        fail(p, "\"size\" %" JSON_INTEGER_FORMAT " is too large (at most %d)",
-             json_integer_value(size), FIXED_MAX_SIZE);
+        edxbus__avro_schema_fail(p, "\"size\" %" JSON_INTEGER_FORMAT " is too large (at most %d)",
+                                 json_integer_value(size), FIXED_MAX_SIZE);
         return NULL;
     }
     node->u.fixed.size = (size_t)json_integer_value(size);
@@ -722,13 +465,13 @@ static struct edxbus_avro_node *parse_container(struct parser *p, const json_t *
     size_t saved;
 
     if (inner == NULL) {
-        fail(p, "%s is missing \"%s\"", type_names[type], key);
+        edxbus__avro_schema_fail(p, "%s is missing \"%s\"", type_names[type], key);
         return NULL;
     }
-    node = node_new(p, type);
+    node = edxbus__avro_schema_node_new(p, type);
     if (node == NULL)
         return NULL;
-    saved = path_push(p, "%s", key);
+    saved = edxbus__avro_schema_path_push(p, "%s", key);
     child = parse_type(p, inner, ns);
     if (child == NULL)
         return NULL;
@@ -743,22 +486,22 @@ static struct edxbus_avro_node *parse_container(struct parser *p, const json_t *
 static struct edxbus_avro_node *parse_union(struct parser *p, const json_t *json, const char *ns)
 {
     size_t n = json_array_size(json);
-    struct edxbus_avro_node *node = node_new(p, EDXBUS_AVRO_UNION);
+    struct edxbus_avro_node *node = edxbus__avro_schema_node_new(p, EDXBUS_AVRO_UNION);
 
     if (node == NULL)
         return NULL;
     node->u.uni.branches = calloc(n ? n : 1, sizeof *node->u.uni.branches);
     if (node->u.uni.branches == NULL) {
-        fail(p, "out of memory");
+        edxbus__avro_schema_fail(p, "out of memory");
         return NULL;
     }
     for (size_t i = 0; i < n; i++) {
         const json_t *jbranch = json_array_get(json, i);
-        size_t saved = path_push(p, "union[%zu]", i);
+        size_t saved = edxbus__avro_schema_path_push(p, "union[%zu]", i);
         struct edxbus_avro_node *branch;
 
         if (json_is_array(jbranch)) {
-            fail(p, "a union may not directly contain another union");
+            edxbus__avro_schema_fail(p, "a union may not directly contain another union");
             return NULL;
         }
         branch = parse_type(p, jbranch, ns);
@@ -768,12 +511,13 @@ static struct edxbus_avro_node *parse_union(struct parser *p, const json_t *json
             const struct edxbus_avro_node *other = node->u.uni.branches[j];
             if (branch->name != NULL && other->name != NULL &&
                 strcmp(branch->name, other->name) == 0) {
-                fail(p, "union already has a branch named \"%s\" (union[%zu])", branch->name, j);
+                edxbus__avro_schema_fail(p, "union already has a branch named \"%s\" (union[%zu])",
+                                         branch->name, j);
                 return NULL;
             }
             if (branch->name == NULL && other->type == branch->type) {
-                fail(p, "union already has a \"%s\" branch (union[%zu])",
-                     edxbus__avro_type_name(branch->type), j);
+                edxbus__avro_schema_fail(p, "union already has a \"%s\" branch (union[%zu])",
+                                         edxbus__avro_type_name(branch->type), j);
                 return NULL;
             }
         }
@@ -789,17 +533,19 @@ static struct edxbus_avro_node *parse_object(struct parser *p, const json_t *jso
     const char *type = edxbus__avro_json_cstr(jtype);
 
     if (jtype == NULL) {
-        fail(p, "missing \"type\"");
+        edxbus__avro_schema_fail(p, "missing \"type\"");
         return NULL;
     }
     if (type == NULL) {
-        fail(p, "\"type\" must be a string, got %s", edxbus__avro_json_kind(jtype));
+        edxbus__avro_schema_fail(p, "\"type\" must be a string, got %s",
+                                 edxbus__avro_json_kind(jtype));
         return NULL;
     }
     /* Primitives in object form keep only their type; logicalType and other extra attributes
      * are ignored, as the specification asks for unknown logical types. */
-    if (primitive_type(type) >= 0)
-        return node_new(p, (edxbus_avro_type_t)primitive_type(type));
+    if (edxbus__avro_primitive_type(type) >= 0)
+        return edxbus__avro_schema_node_new(p,
+                                            (edxbus_avro_type_t)edxbus__avro_primitive_type(type));
     if (strcmp(type, "record") == 0)
         return parse_record(p, json, ns);
     if (strcmp(type, "enum") == 0)
@@ -811,7 +557,7 @@ static struct edxbus_avro_node *parse_object(struct parser *p, const json_t *jso
     if (strcmp(type, "map") == 0)
         return parse_container(p, json, EDXBUS_AVRO_MAP, "values", ns);
     /* {"type": "UserData"}: a reference in object form, as Java accepts it. */
-    return resolve_name(p, type, ns);
+    return edxbus__avro_schema_resolve_name(p, type, ns);
 }
 
 static struct edxbus_avro_node *parse_type(struct parser *p, const json_t *json, const char *ns)
@@ -819,15 +565,15 @@ static struct edxbus_avro_node *parse_type(struct parser *p, const json_t *json,
     struct edxbus_avro_node *node = NULL;
 
     if (++p->depth > EDXBUS_AVRO_MAX_DEPTH) {
-        fail(p, "schema nested deeper than %d levels", EDXBUS_AVRO_MAX_DEPTH);
+        edxbus__avro_schema_fail(p, "schema nested deeper than %d levels", EDXBUS_AVRO_MAX_DEPTH);
         goto out;
     }
     switch (json_typeof(json)) {
     case JSON_STRING:
         if (edxbus__avro_json_cstr(json) != NULL)
-            node = resolve_name(p, edxbus__avro_json_cstr(json), ns);
+            node = edxbus__avro_schema_resolve_name(p, edxbus__avro_json_cstr(json), ns);
         else
-            fail(p, "a type name may not hold \\u0000");
+            edxbus__avro_schema_fail(p, "a type name may not hold \\u0000");
         break;
     case JSON_OBJECT:
         node = parse_object(p, json, ns);
@@ -836,8 +582,8 @@ static struct edxbus_avro_node *parse_type(struct parser *p, const json_t *json,
         node = parse_union(p, json, ns);
         break;
     default:
-        fail(p, "a type must be a name, an object or an array, got %s",
-             edxbus__avro_json_kind(json));
+        edxbus__avro_schema_fail(p, "a type must be a name, an object or an array, got %s",
+                                 edxbus__avro_json_kind(json));
         break;
     }
 out:
@@ -857,7 +603,7 @@ edxbus_avro_schema_t *edxbus_avro_schema_from_json(const json_t *json, char *err
     if (errstr != NULL && errstr_size > 0)
         errstr[0] = '\0';
     if (json == NULL) {
-        fail(&p, "no schema given");
+        edxbus__avro_schema_fail(&p, "no schema given");
         return NULL;
     }
     p.schema = calloc(1, sizeof *p.schema);
@@ -872,7 +618,7 @@ edxbus_avro_schema_t *edxbus_avro_schema_from_json(const json_t *json, char *err
     return p.schema;
 
 nomem:
-    fail(&p, "out of memory");
+    edxbus__avro_schema_fail(&p, "out of memory");
 fail:
     edxbus_avro_schema_destroy(p.schema);
     return NULL;
