@@ -43,6 +43,20 @@ static const edxbus_event_type_t *find_with_schema(struct cli *cli, const char *
     return et;
 }
 
+/* The catalog, after checking that each of the @p n types in @p names exists and has a schema
+ * (before anything is written). NULL after reporting, as find_with_schema(). */
+static edxbus_catalog_t *catalog_with_schemas(struct cli *cli, const char *const *names, size_t n)
+{
+    edxbus_catalog_t *cat = cli_catalog(cli);
+    if (cat == NULL)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (find_with_schema(cli, names[i]) == NULL)
+            return NULL;
+    }
+    return cat;
+}
+
 /* Parse options common to the single-TYPE commands; returns CLI_OK with *type set, or the
  * exit code to return (CLI_OK after --help, with *type NULL). */
 static int one_type(struct cli *cli, int argc, char **argv, const struct cli_opt *opts, bool *flags,
@@ -174,7 +188,7 @@ static int schema_generate(struct cli *cli, int argc, char **argv)
     const char *dir = ".";
     struct cli_args args;
     cli_args_init(&args, argc, argv);
-    char **types = calloc((size_t)argc + 1, sizeof *types);
+    const char **types = calloc((size_t)argc + 1, sizeof *types);
     if (types == NULL)
         return cli_nomem(cli);
     size_t n_types = 0;
@@ -186,7 +200,7 @@ static int schema_generate(struct cli *cli, int argc, char **argv)
         if (opt == 0)
             dir = value;
         else
-            types[n_types++] = (char *)value;
+            types[n_types++] = value;
     }
     if (args.exit_code >= 0) {
         rc = args.exit_code;
@@ -198,16 +212,10 @@ static int schema_generate(struct cli *cli, int argc, char **argv)
     }
 
     /* Check every named type before writing anything. */
-    edxbus_catalog_t *cat = cli_catalog(cli);
+    edxbus_catalog_t *cat = catalog_with_schemas(cli, types, n_types);
     if (cat == NULL) {
         rc = cli->error_code;
         goto out_types;
-    }
-    for (size_t i = 0; i < n_types; i++) {
-        if (find_with_schema(cli, types[i]) == NULL) {
-            rc = cli->error_code;
-            goto out_types;
-        }
     }
     if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
         rc = cli_error(cli, CLI_FAIL, "cannot create directory %s: %s", dir, strerror(errno));
@@ -328,16 +336,10 @@ static int registry_start(struct cli *cli, int argc, char **argv, struct registr
                        cli->path);
         goto out_named;
     }
-    edxbus_catalog_t *cat = cli_catalog(cli);
+    edxbus_catalog_t *cat = catalog_with_schemas(cli, named, nnamed);
     if (cat == NULL) {
         rc = cli->error_code;
         goto out_named;
-    }
-    for (size_t i = 0; i < nnamed; i++) {
-        if (find_with_schema(cli, named[i]) == NULL) {
-            rc = cli->error_code;
-            goto out_named;
-        }
     }
     r->conf = cli_conf_load(cli, config, &rc);
     if (r->conf == NULL)
