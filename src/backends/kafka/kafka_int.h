@@ -73,10 +73,31 @@ char *edxbus__kafka_subject(const char *topic, const char *schema, bool is_key);
 edxbus_err_t edxbus__kafka_frame(struct edxbus_buf *out, uint32_t id, const uint8_t *body,
                                  size_t len);
 
-/** The ten reference headers for @p md, then @p msg's extra headers. @p scratch is reused.
+/** The text forms of the last metadata numbers a producer sent. A producer sends the same
+ *  minorversion and sourcelib on nearly every record and many records within one second, and
+ *  printf-formatting them was most of the cost of a send; a miss formats them the canonical way
+ *  (edxbus_metadata_field_text / _format_time), so the bytes never differ from it. */
+struct kafka_hdr_cache {
+    struct edxbus_buf scratch;
+    bool has_second, has_minor, has_lib;
+    int64_t second; /* floor(time_us / 1e6) whose text is in second_text */
+    char second_text[EDXBUS_METADATA_TIME_TEXT_MAX]; /* "YYYY-MM-DDTHH:MM:SS", no offset */
+    size_t second_len;
+    int64_t minor;
+    char minor_text[24];
+    size_t minor_len;
+    int64_t lib[EDXBUS_SOURCELIB_MAX];
+    size_t nlib;
+    char lib_text[EDXBUS_SOURCELIB_MAX * 21];
+    size_t lib_len;
+};
+
+/** The ten reference headers for @p md, then @p msg's extra headers. @p cache is reused
+ *  (zero it before first use; edxbus_buf_fini its scratch after the last).
  *  Returns new headers (rd_kafka_headers_destroy, or hand to producev) or NULL with errstr. */
-rd_kafka_headers_t *edxbus__kafka_headers(const struct edxbus_msg *msg, struct edxbus_buf *scratch,
-                                          char *errstr, size_t errstr_size);
+rd_kafka_headers_t *edxbus__kafka_headers(const struct edxbus_msg *msg,
+                                          struct kafka_hdr_cache *cache, char *errstr,
+                                          size_t errstr_size);
 
 /** Per-message storage for a consumed record. */
 struct kafka_slot {

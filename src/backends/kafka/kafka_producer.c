@@ -30,7 +30,10 @@ struct kafka_producer {
     kreg_t *reg;
     struct schema_id *ids;
     size_t nids, cap_ids;
-    struct edxbus_buf key, value, scratch;
+    struct edxbus_buf key, value;
+    struct kafka_hdr_cache hdr_cache;
+    struct kafka_dr *spare; /* reports done with, kept for the next sends (dr_get) */
+    size_t nspare;
     char **topics; /* topics whose metadata this producer asked for */
     size_t ntopics, cap_topics;
     bool audit;
@@ -39,6 +42,8 @@ struct kafka_producer {
 /* What travels with one record to its delivery report. Synchronous sends keep it on the
  * stack; asynchronous ones allocate it with a copy of the message behind it. */
 struct kafka_dr {
+    size_t cap;            /* bytes allocated, this struct included (0: on the stack) */
+    struct kafka_dr *next; /* in kafka_producer.spare */
     edxbus_delivery_fn cb; /* NULL: synchronous */
     void *cb_opaque;
     bool done;
@@ -49,8 +54,25 @@ struct kafka_dr {
     struct edxbus_metadata md;
 };
 
+/* Reports kept for reuse, at most: each is a few KB (the metadata copy), and a malloc and free
+ * of that size per send went through glibc's slow bins (they are past its per-thread cache). */
+#define KAFKA_DR_SPARES 1024
+#define KAFKA_DR_ROUND 1024 /* allocate in these steps, so a kept report fits the next send */
+
 /* ------------------------------------------------------------------------------------------ */
 /* Delivery reports */
+
+/* Done with @p dr: keep it for a later send, or free it. */
+static void dr_put(struct kafka_producer *p, struct kafka_dr *dr)
+{
+    if (p->nspare >= KAFKA_DR_SPARES) {
+        free(dr);
+        return;
+    }
+    dr->next = p->spare;
+    p->spare = dr;
+    p->nspare++;
+}
 
 static void log_failure(struct kafka_producer *p, const struct edxbus_msg *msg,
                         const char *errstr)
@@ -80,6 +102,34 @@ static void log_failure(struct kafka_producer *p, const struct edxbus_msg *msg,
     edxbus_buf_fini(&md);
 }
 
+/* Append the decimal digits of @p v at @p out; returns the end. */
+static char *put_i64(char *out, int64_t v)
+{
+    char digits[20];
+    size_t n = 0;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *out++ = '-';
+    while (n > 0)
+        *out++ = digits[--n];
+    return out;
+}
+
+/* "<partition>:<offset>", as "%" PRId32 ":%" PRId64 would write it: this runs once per
+ * delivered record, where snprintf was a measurable share of a send. 32 bytes always fit. */
+static void position_text(int32_t partition, int64_t offset, char out[EDXBUS_POSITION_MAX])
+{
+    _Static_assert(EDXBUS_POSITION_MAX >= 11 + 1 + 20 + 1, "position text fits");
+    char *p = put_i64(out, partition);
+    *p++ = ':';
+    p = put_i64(p, offset);
+    *p = '\0';
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     (void)rk;
@@ -94,8 +144,7 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
                  dr->msg.topic, rd_kafka_err2str(rkm->err));
         log_failure(p, &dr->msg, dr->errstr);
     } else {
-        snprintf(dr->position, sizeof dr->position, "%" PRId32 ":%" PRId64, rkm->partition,
-                 rkm->offset);
+        position_text(rkm->partition, rkm->offset, dr->position);
         if (p->audit) {
             char key[128];
             edxbus__kafka_key_text(dr->msg.key, dr->msg.key_len, key, sizeof key);
@@ -112,44 +161,70 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
     }
     dr->cb(dr->cb_opaque, &dr->msg, dr->err, dr->err ? dr->errstr : NULL,
            dr->err ? NULL : dr->position);
-    free(dr);
+    dr_put(p, dr);
 }
 
-/* A heap copy of @p msg (bytes, strings, headers) behind a struct kafka_dr. */
-static struct kafka_dr *dr_copy(const struct edxbus_msg *msg)
+/* A heap copy of @p msg (bytes, strings, headers) behind a struct kafka_dr, in a kept report
+ * when the first one kept is large enough. */
+static struct kafka_dr *dr_copy(struct kafka_producer *p, const struct edxbus_msg *msg)
 {
     size_t topic_len = strlen(msg->topic) + 1;
     size_t total = sizeof(struct kafka_dr) + topic_len + msg->key_len + msg->value_len +
                    msg->nheaders * sizeof(struct edxbus_header);
     for (size_t i = 0; i < msg->nheaders; i++)
         total += strlen(msg->headers[i].name) + 1 + msg->headers[i].len;
-    struct kafka_dr *dr = malloc(total);
+    struct kafka_dr *dr = p->spare;
+    if (dr != NULL) {
+        p->spare = dr->next;
+        p->nspare--;
+        if (dr->cap < total) {
+            free(dr);
+            dr = NULL;
+        }
+    }
+    size_t cap = (total + KAFKA_DR_ROUND - 1) / KAFKA_DR_ROUND * KAFKA_DR_ROUND;
+    if (dr != NULL)
+        cap = dr->cap;
+    if (dr == NULL)
+        dr = malloc(cap);
     if (dr == NULL)
         return NULL;
-    memset(dr, 0, sizeof *dr);
+    /* Field by field, not a memset of the whole report: most of it is the metadata copy
+     * written just below, and the report is written once per send. */
+    dr->cap = cap;
+    dr->next = NULL;
+    dr->cb = NULL;
+    dr->cb_opaque = NULL;
+    dr->done = false;
+    dr->err = EDXBUS_OK;
+    dr->errstr[0] = '\0';
+    dr->position[0] = '\0';
+    memset(&dr->msg, 0, sizeof dr->msg);
     /* Headers first (pointer alignment), then bytes. */
     struct edxbus_header *hdrs = (struct edxbus_header *)(dr + 1);
-    char *p = (char *)(hdrs + msg->nheaders);
+    char *bytes = (char *)(hdrs + msg->nheaders);
     dr->md = *msg->metadata;
     dr->msg.metadata = &dr->md;
-    dr->msg.topic = memcpy(p, msg->topic, topic_len);
-    p += topic_len;
+    dr->msg.topic = memcpy(bytes, msg->topic, topic_len);
+    bytes += topic_len;
     if (msg->key != NULL) {
-        dr->msg.key = memcpy(p, msg->key, msg->key_len);
+        dr->msg.key = memcpy(bytes, msg->key, msg->key_len);
         dr->msg.key_len = msg->key_len;
-        p += msg->key_len;
+        bytes += msg->key_len;
     }
-    dr->msg.value = msg->value_len ? memcpy(p, msg->value, msg->value_len) : (const uint8_t *)p;
+    dr->msg.value =
+        msg->value_len ? memcpy(bytes, msg->value, msg->value_len) : (const uint8_t *)bytes;
     dr->msg.value_len = msg->value_len;
-    p += msg->value_len;
+    bytes += msg->value_len;
     for (size_t i = 0; i < msg->nheaders; i++) {
         size_t n = strlen(msg->headers[i].name) + 1;
-        hdrs[i].name = memcpy(p, msg->headers[i].name, n);
-        p += n;
-        hdrs[i].value = msg->headers[i].len ? memcpy(p, msg->headers[i].value, msg->headers[i].len)
-                                            : (const uint8_t *)p;
+        hdrs[i].name = memcpy(bytes, msg->headers[i].name, n);
+        bytes += n;
+        hdrs[i].value = msg->headers[i].len
+                            ? memcpy(bytes, msg->headers[i].value, msg->headers[i].len)
+                            : (const uint8_t *)bytes;
         hdrs[i].len = msg->headers[i].len;
-        p += msg->headers[i].len;
+        bytes += msg->headers[i].len;
     }
     dr->msg.headers = msg->nheaders ? hdrs : NULL;
     dr->msg.nheaders = msg->nheaders;
@@ -172,7 +247,7 @@ edxbus_err_t edxbus__kafka_producer_open(const edxbus_conf_t *conf, void **be, c
     }
     edxbus_buf_init(&p->key);
     edxbus_buf_init(&p->value);
-    edxbus_buf_init(&p->scratch);
+    edxbus_buf_init(&p->hdr_cache.scratch);
     p->audit = edxbus_conf_get_bool(conf, KAFKA_SETTING_AUDIT, true);
     rd_kafka_conf_t *rdconf = NULL;
     /* The registry is contacted on the first send (as the reference does), not here. */
@@ -231,12 +306,17 @@ void edxbus__kafka_producer_close(void *be)
         free(p->ids[i].schema);
     }
     free(p->ids);
+    while (p->spare != NULL) {
+        struct kafka_dr *next = p->spare->next;
+        free(p->spare);
+        p->spare = next;
+    }
     for (size_t i = 0; i < p->ntopics; i++)
         free(p->topics[i]);
     free(p->topics);
     edxbus_buf_fini(&p->key);
     edxbus_buf_fini(&p->value);
-    edxbus_buf_fini(&p->scratch);
+    edxbus_buf_fini(&p->hdr_cache.scratch);
     edxbus_conf_destroy(p->conf);
     free(p);
 }
@@ -309,15 +389,14 @@ static void know_topic(struct kafka_producer *p, const char *topic)
         p->ntopics++;
 }
 
-edxbus_err_t edxbus__kafka_produce(void *be, const struct edxbus_msg *msg, edxbus_delivery_fn cb,
-                                   void *cb_opaque, char *errstr, size_t errstr_size)
+static edxbus_err_t produce_one(struct kafka_producer *p, const struct edxbus_msg *msg,
+                                edxbus_delivery_fn cb, void *cb_opaque, char *errstr,
+                                size_t errstr_size)
 {
-    struct kafka_producer *p = be;
     if (msg->topic == NULL || msg->metadata == NULL) {
         snprintf(errstr, errstr_size, "kafka: a message needs a topic and metadata");
         return EDXBUS_ERR_INVALID_ARG;
     }
-    rd_kafka_poll(p->rk, 0); /* reports due from earlier sends */
     know_topic(p, msg->topic);
     /* Key first, then value, as confluent-kafka's SerializingProducer registers them. */
     const void *key = msg->key;
@@ -346,7 +425,7 @@ edxbus_err_t edxbus__kafka_produce(void *be, const struct edxbus_msg *msg, edxbu
         value = p->value.data;
         value_len = p->value.len;
     }
-    rd_kafka_headers_t *hdrs = edxbus__kafka_headers(msg, &p->scratch, errstr, errstr_size);
+    rd_kafka_headers_t *hdrs = edxbus__kafka_headers(msg, &p->hdr_cache, errstr, errstr_size);
     if (hdrs == NULL)
         return EDXBUS_ERR_INVALID_ARG;
 
@@ -357,7 +436,7 @@ edxbus_err_t edxbus__kafka_produce(void *be, const struct edxbus_msg *msg, edxbu
         sync_dr.msg = *msg;
         dr = &sync_dr;
     } else {
-        dr = dr_copy(msg);
+        dr = dr_copy(p, msg);
         if (dr == NULL) {
             rd_kafka_headers_destroy(hdrs);
             goto nomem;
@@ -372,7 +451,7 @@ edxbus_err_t edxbus__kafka_produce(void *be, const struct edxbus_msg *msg, edxbu
     if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         rd_kafka_headers_destroy(hdrs);
         if (dr != &sync_dr)
-            free(dr);
+            dr_put(p, dr);
         snprintf(errstr, errstr_size, "kafka: producing to topic %.100s: %s", msg->topic,
                  rd_kafka_err2str(rerr));
         return edxbus__kafka_err(rerr);
@@ -389,6 +468,19 @@ edxbus_err_t edxbus__kafka_produce(void *be, const struct edxbus_msg *msg, edxbu
 nomem:
     snprintf(errstr, errstr_size, "kafka: out of memory");
     return EDXBUS_ERR_NOMEM;
+}
+
+edxbus_err_t edxbus__kafka_produce(void *be, const struct edxbus_msg *msg, edxbus_delivery_fn cb,
+                                   void *cb_opaque, char *errstr, size_t errstr_size)
+{
+    struct kafka_producer *p = be;
+    edxbus_err_t err = produce_one(p, msg, cb, cb_opaque, errstr, errstr_size);
+    /* Reports due from earlier sends are served after the hand-over (produce_one polls once
+     * then), one poll per send as a plain librdkafka producer does, not one before and one
+     * after; a failed send polls here, so a caller retrying on a full queue frees it. */
+    if (err != EDXBUS_OK)
+        rd_kafka_poll(p->rk, 0);
+    return err;
 }
 
 edxbus_err_t edxbus__kafka_flush(void *be, int timeout_ms, char *errstr, size_t errstr_size)

@@ -85,25 +85,117 @@ edxbus_err_t edxbus__kafka_frame(struct edxbus_buf *out, uint32_t id, const uint
 /* ------------------------------------------------------------------------------------------ */
 /* Headers */
 
-rd_kafka_headers_t *edxbus__kafka_headers(const struct edxbus_msg *msg, struct edxbus_buf *scratch,
-                                          char *errstr, size_t errstr_size)
+/* Format @p name of @p md the canonical way into @p out (size @p size, at most; the caller's
+ * arrays are far larger than any value). */
+static edxbus_err_t field_text(const struct edxbus_metadata *md, const char *name,
+                               struct edxbus_buf *scratch, char *out, size_t size, size_t *len)
 {
+    edxbus_buf_reset(scratch);
+    edxbus_err_t err = edxbus_metadata_field_text(md, name, scratch);
+    if (err == EDXBUS_OK && scratch->len >= size)
+        err = EDXBUS_ERR_INVALID_ARG;
+    if (err != EDXBUS_OK)
+        return err;
+    if (scratch->len > 0)
+        memcpy(out, scratch->data, scratch->len);
+    *len = scratch->len;
+    return EDXBUS_OK;
+}
+
+/* md->time_us as edxbus_metadata_format_time writes it ("…T10:20:30[.ffffff]+00:00") into
+ * @p out (EDXBUS_METADATA_TIME_TEXT_MAX bytes): the whole-second part from the cache, the
+ * fraction by hand, as "%06" would. */
+static edxbus_err_t time_text(const struct edxbus_metadata *md, struct kafka_hdr_cache *c,
+                              char *out, size_t *len)
+{
+    if (md->time_us < EDXBUS_METADATA_TIME_MIN_US || md->time_us > EDXBUS_METADATA_TIME_MAX_US)
+        return EDXBUS_ERR_INVALID_ARG;
+    int64_t second = md->time_us / 1000000, frac = md->time_us % 1000000;
+    if (frac < 0) {
+        frac += 1000000;
+        second--;
+    }
+    if (!c->has_second || c->second != second) {
+        /* Whole seconds are in range too: both ends of the range are whole seconds apart. */
+        char text[EDXBUS_METADATA_TIME_TEXT_MAX];
+        edxbus_err_t err = edxbus_metadata_format_time(second * 1000000, text, sizeof text);
+        if (err != EDXBUS_OK)
+            return err;
+        size_t n = strlen(text);
+        if (n < 6 || memcmp(text + n - 6, "+00:00", 6) != 0)
+            return EDXBUS_ERR_INVALID_ARG;
+        c->second_len = n - 6;
+        memcpy(c->second_text, text, c->second_len);
+        c->second = second;
+        c->has_second = true;
+    }
+    size_t n = c->second_len;
+    memcpy(out, c->second_text, n);
+    if (frac != 0) {
+        out[n++] = '.';
+        for (int i = 5; i >= 0; i--, frac /= 10)
+            out[n + (size_t)i] = (char)('0' + frac % 10);
+        n += 6;
+    }
+    memcpy(out + n, "+00:00", 6);
+    *len = n + 6;
+    return EDXBUS_OK;
+}
+
+rd_kafka_headers_t *edxbus__kafka_headers(const struct edxbus_msg *msg,
+                                          struct kafka_hdr_cache *cache, char *errstr,
+                                          size_t errstr_size)
+{
+    const struct edxbus_metadata *md = msg->metadata;
+    char when[EDXBUS_METADATA_TIME_TEXT_MAX];
+    size_t when_len = 0;
+    const char *failed = NULL;
+    edxbus_err_t err = time_text(md, cache, when, &when_len);
+    if (err != EDXBUS_OK)
+        failed = "time";
+    if (failed == NULL && (!cache->has_minor || cache->minor != md->minorversion)) {
+        err = field_text(md, "minorversion", &cache->scratch, cache->minor_text,
+                         sizeof cache->minor_text, &cache->minor_len);
+        cache->minor = md->minorversion;
+        cache->has_minor = err == EDXBUS_OK;
+        if (err != EDXBUS_OK)
+            failed = "minorversion";
+    }
+    if (failed == NULL &&
+        (!cache->has_lib || cache->nlib != md->nsourcelib ||
+         md->nsourcelib > EDXBUS_SOURCELIB_MAX ||
+         memcmp(cache->lib, md->sourcelib, md->nsourcelib * sizeof md->sourcelib[0]) != 0)) {
+        err = field_text(md, "sourcelib", &cache->scratch, cache->lib_text,
+                         sizeof cache->lib_text, &cache->lib_len);
+        cache->has_lib = err == EDXBUS_OK;
+        if (err != EDXBUS_OK) {
+            failed = "sourcelib";
+        } else {
+            memcpy(cache->lib, md->sourcelib, md->nsourcelib * sizeof md->sourcelib[0]);
+            cache->nlib = md->nsourcelib;
+        }
+    }
+    if (failed != NULL) {
+        snprintf(errstr, errstr_size, "kafka: metadata field %s: %s", failed,
+                 edxbus_err2str(err));
+        return NULL;
+    }
+    /* In header_names order; the text fields are sent as they are (NUL-terminated arrays). */
+    const char *vals[KAFKA_META_HEADERS] = {
+        md->event_type, md->id, md->source, when, cache->minor_text, md->sourcehost,
+        cache->lib_text,
+    };
+    size_t lens[KAFKA_META_HEADERS] = {
+        strlen(md->event_type), strlen(md->id), strlen(md->source), when_len,
+        cache->minor_len, strlen(md->sourcehost), cache->lib_len,
+    };
     rd_kafka_headers_t *hdrs = rd_kafka_headers_new(KAFKA_NHEADERS + msg->nheaders);
     rd_kafka_header_add(hdrs, "ce_specversion", 14, "1.0", 3);
     rd_kafka_header_add(hdrs, "content-type", 12, "application/avro", 16);
     rd_kafka_header_add(hdrs, "ce_datacontenttype", 18, "application/avro", 16);
-    for (int i = 0; i < KAFKA_META_HEADERS; i++) {
-        edxbus_buf_reset(scratch);
-        edxbus_err_t err = edxbus_metadata_field_text(msg->metadata, meta_names[i], scratch);
-        if (err != EDXBUS_OK) {
-            snprintf(errstr, errstr_size, "kafka: metadata field %s: %s", meta_names[i],
-                     edxbus_err2str(err));
-            rd_kafka_headers_destroy(hdrs);
-            return NULL;
-        }
-        rd_kafka_header_add(hdrs, header_names[i], -1, scratch->len ? scratch->data : (void *)"",
-                            (ssize_t)scratch->len);
-    }
+    for (int i = 0; i < KAFKA_META_HEADERS; i++)
+        rd_kafka_header_add(hdrs, header_names[i], -1, lens[i] ? vals[i] : "",
+                            (ssize_t)lens[i]);
     for (size_t i = 0; i < msg->nheaders; i++)
         rd_kafka_header_add(hdrs, msg->headers[i].name, -1,
                             msg->headers[i].value ? (const void *)msg->headers[i].value : "",
