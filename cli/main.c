@@ -16,9 +16,10 @@ static const struct cli_command edxbus_top = {
     .summary = "the Open edX event bus",
     .usage = "Usage: edxbus [--schemas DIR] <command> [<args>]\n"
              "\n"
-             "edxbus is the Open edX event bus in C: it encodes and decodes the events of\n"
+             "edxbus is the Open edX event bus in C: it sends and receives the events of\n"
              "openedx-events " EDXBUS_OPENEDX_EVENTS_VERSION
-             " byte for byte as the Python reference does.\n"
+             " over an embedded broker (SQLite), Redis Streams or Kafka,\n"
+             "byte for byte as the Python reference does.\n"
              "\n"
              "Options (accepted by every command):\n"
              "  --schemas DIR   also load the event types defined by DIR/*.avsc (repeatable;\n"
@@ -26,8 +27,9 @@ static const struct cli_command edxbus_top = {
              "                  list of directories, is read first)\n"
              "  -h, --help      print the help of the command and exit\n"
              "  --version       print the version and exit\n"
-             "  --config FILE   YAML settings for the bus commands (produce, consume, config,\n"
-             "                  dlq, lag); default: $EDXBUS_CONFIG\n",
+             "  --config FILE   YAML settings for the bus commands (produce, consume, tail,\n"
+             "                  lag, dlq, config, schema register|check); default:\n"
+             "                  $EDXBUS_CONFIG\n",
     .subs = cli_commands,
 };
 
