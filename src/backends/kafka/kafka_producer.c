@@ -32,7 +32,7 @@ struct kafka_producer {
     size_t nids, cap_ids;
     struct edxbus_buf key, value;
     struct kafka_hdr_cache hdr_cache;
-    struct kafka_dr *spare; /* reports done with, kept for the next sends (dr_get) */
+    struct kafka_dr *spare; /* reports done with, kept for the next sends (dr_copy) */
     size_t nspare;
     char **topics; /* topics whose metadata this producer asked for */
     size_t ntopics, cap_topics;
@@ -40,24 +40,38 @@ struct kafka_producer {
 };
 
 /* What travels with one record to its delivery report. Synchronous sends keep it on the
- * stack; asynchronous ones allocate it with a copy of the message behind it. */
+ * stack and point at the caller's metadata; asynchronous ones take a report from the spares
+ * with a compact copy of the metadata behind it (the four texts at their length, not the ~1.7 KB
+ * struct: writing that per send was most of the memory traffic of a send). The topic, key and
+ * value are not copied: the delivery report of librdkafka carries its own copies (the topic
+ * handle's name, the framed key and value), and on_delivery strips the framing again. */
 struct kafka_dr {
     size_t cap;            /* bytes allocated, this struct included (0: on the stack) */
     struct kafka_dr *next; /* in kafka_producer.spare */
     edxbus_delivery_fn cb; /* NULL: synchronous */
     void *cb_opaque;
+    /* Synchronous only: the caller's metadata, and where the result goes. */
+    const struct edxbus_metadata *sync_md;
+    char *sync_errstr;
+    size_t sync_errstr_size;
     bool done;
     edxbus_err_t err;
-    char errstr[EDXBUS_ERRSTR_SIZE];
-    char position[EDXBUS_POSITION_MAX];
-    struct edxbus_msg msg;
-    struct edxbus_metadata md;
+    bool has_key;      /* the message had a key (maybe empty) */
+    bool key_framed;   /* the record's key/value carry the 5-byte framing produce added */
+    bool value_framed;
+    const struct edxbus_header *headers; /* the extra headers, copied behind the texts */
+    size_t nheaders;
+    /* The metadata: the numbers here, the texts behind the struct as NUL-terminated strings
+     * of these lengths, in this order. */
+    int64_t minorversion, time_us;
+    int64_t sourcelib[EDXBUS_SOURCELIB_MAX];
+    size_t nsourcelib;
+    uint16_t type_len, id_len, source_len, host_len;
 };
 
-/* Reports kept for reuse, at most: each is a few KB (the metadata copy), and a malloc and free
- * of that size per send went through glibc's slow bins (they are past its per-thread cache). */
+/* Reports kept for reuse, at most: a malloc and free per send went through glibc's slow bins. */
 #define KAFKA_DR_SPARES 1024
-#define KAFKA_DR_ROUND 1024 /* allocate in these steps, so a kept report fits the next send */
+#define KAFKA_DR_ROUND 128 /* allocate in these steps, so a kept report fits the next send */
 
 /* ------------------------------------------------------------------------------------------ */
 /* Delivery reports */
@@ -130,6 +144,39 @@ static void position_text(int32_t partition, int64_t offset, char out[EDXBUS_POS
     *p = '\0';
 }
 
+/* Strip the framing produce added: @p framed bytes start with KAFKA_FRAME_LEN bytes of it. */
+static const uint8_t *unframe(const void *data, size_t len, bool framed, size_t *out_len)
+{
+    if (data == NULL) {
+        *out_len = 0;
+        return (const uint8_t *)"";
+    }
+    if (framed && len >= KAFKA_FRAME_LEN) {
+        *out_len = len - KAFKA_FRAME_LEN;
+        return (const uint8_t *)data + KAFKA_FRAME_LEN;
+    }
+    *out_len = len;
+    return data;
+}
+
+/* The metadata of an asynchronous report back in a struct edxbus_metadata (@p md, the caller's
+ * stack, which is in cache; only the bytes of the texts are written, not the whole arrays). */
+static void dr_metadata(const struct kafka_dr *dr, struct edxbus_metadata *md)
+{
+    const char *text = (const char *)(dr + 1);
+    memcpy(md->event_type, text, dr->type_len + 1u);
+    text += dr->type_len + 1u;
+    memcpy(md->id, text, dr->id_len + 1u);
+    text += dr->id_len + 1u;
+    memcpy(md->source, text, dr->source_len + 1u);
+    text += dr->source_len + 1u;
+    memcpy(md->sourcehost, text, dr->host_len + 1u);
+    md->minorversion = dr->minorversion;
+    md->time_us = dr->time_us;
+    md->nsourcelib = dr->nsourcelib;
+    memcpy(md->sourcelib, dr->sourcelib, dr->nsourcelib * sizeof dr->sourcelib[0]);
+}
+
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opaque)
 {
     (void)rk;
@@ -137,40 +184,73 @@ static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *rkm, void *opa
     struct kafka_dr *dr = rkm->_private;
     if (dr == NULL)
         return;
-    dr->err = edxbus__kafka_err(rkm->err);
-    dr->position[0] = '\0';
-    if (rkm->err) {
-        snprintf(dr->errstr, sizeof dr->errstr, "kafka: delivery to topic %.100s failed: %s",
-                 dr->msg.topic, rd_kafka_err2str(rkm->err));
-        log_failure(p, &dr->msg, dr->errstr);
+    /* The message as given to produce(), rebuilt from the record and the report. */
+    struct edxbus_metadata md;
+    struct edxbus_msg msg = {
+        .topic = rd_kafka_topic_name(rkm->rkt),
+        .headers = dr->headers,
+        .nheaders = dr->nheaders,
+    };
+    if (dr->sync_md != NULL) {
+        msg.metadata = dr->sync_md;
     } else {
-        position_text(rkm->partition, rkm->offset, dr->position);
+        dr_metadata(dr, &md);
+        msg.metadata = &md;
+    }
+    if (dr->has_key)
+        msg.key = unframe(rkm->key, rkm->key_len, dr->key_framed, &msg.key_len);
+    msg.value = unframe(rkm->payload, rkm->len, dr->value_framed, &msg.value_len);
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    char position[EDXBUS_POSITION_MAX];
+    edxbus_err_t err = edxbus__kafka_err(rkm->err);
+    if (rkm->err) {
+        snprintf(errstr, sizeof errstr, "kafka: delivery to topic %.100s failed: %s", msg.topic,
+                 rd_kafka_err2str(rkm->err));
+        log_failure(p, &msg, errstr);
+    } else {
+        position_text(rkm->partition, rkm->offset, position);
         if (p->audit) {
             char key[128];
-            edxbus__kafka_key_text(dr->msg.key, dr->msg.key_len, key, sizeof key);
+            edxbus__kafka_key_text(msg.key, msg.key_len, key, sizeof key);
             edxbus_conf_log(p->conf, EDXBUS_LOG_INFO,
                             "kafka: delivered event %s (%s) to topic %s partition %" PRId32
                             " offset %" PRId64 " key %s",
-                            dr->msg.metadata->id, dr->msg.metadata->event_type, dr->msg.topic,
+                            msg.metadata->id, msg.metadata->event_type, msg.topic,
                             rkm->partition, rkm->offset, key);
         }
     }
     if (dr->cb == NULL) {
+        dr->err = err;
+        if (err != EDXBUS_OK && dr->sync_errstr_size > 0)
+            snprintf(dr->sync_errstr, dr->sync_errstr_size, "%s", errstr);
         dr->done = true;
         return;
     }
-    dr->cb(dr->cb_opaque, &dr->msg, dr->err, dr->err ? dr->errstr : NULL,
-           dr->err ? NULL : dr->position);
+    dr->cb(dr->cb_opaque, &msg, err, err ? errstr : NULL, err ? NULL : position);
     dr_put(p, dr);
 }
 
-/* A heap copy of @p msg (bytes, strings, headers) behind a struct kafka_dr, in a kept report
- * when the first one kept is large enough. */
+/* The length of a metadata text (its array may lack the NUL when full). */
+static uint16_t text_len(const char *s, size_t size)
+{
+    _Static_assert(EDXBUS_METADATA_TEXT_MAX <= UINT16_MAX, "text lengths fit 16 bits");
+    return (uint16_t)strnlen(s, size - 1);
+}
+
+/* An asynchronous report for @p msg: the compact metadata and the extra headers behind a
+ * struct kafka_dr, in a kept report when the first one kept is large enough. */
 static struct kafka_dr *dr_copy(struct kafka_producer *p, const struct edxbus_msg *msg)
 {
-    size_t topic_len = strlen(msg->topic) + 1;
-    size_t total = sizeof(struct kafka_dr) + topic_len + msg->key_len + msg->value_len +
-                   msg->nheaders * sizeof(struct edxbus_header);
+    const struct edxbus_metadata *md = msg->metadata;
+    uint16_t type_len = text_len(md->event_type, sizeof md->event_type);
+    uint16_t id_len = text_len(md->id, sizeof md->id);
+    uint16_t source_len = text_len(md->source, sizeof md->source);
+    uint16_t host_len = text_len(md->sourcehost, sizeof md->sourcehost);
+    size_t texts = (size_t)type_len + id_len + source_len + host_len + 4;
+    /* Headers after the texts, at pointer alignment, then their bytes. */
+    size_t hdr_off = (sizeof(struct kafka_dr) + texts + sizeof(void *) - 1) / sizeof(void *) *
+                     sizeof(void *);
+    size_t total = hdr_off + msg->nheaders * sizeof(struct edxbus_header);
     for (size_t i = 0; i < msg->nheaders; i++)
         total += strlen(msg->headers[i].name) + 1 + msg->headers[i].len;
     struct kafka_dr *dr = p->spare;
@@ -189,33 +269,40 @@ static struct kafka_dr *dr_copy(struct kafka_producer *p, const struct edxbus_ms
         dr = malloc(cap);
     if (dr == NULL)
         return NULL;
-    /* Field by field, not a memset of the whole report: most of it is the metadata copy
-     * written just below, and the report is written once per send. */
     dr->cap = cap;
     dr->next = NULL;
     dr->cb = NULL;
     dr->cb_opaque = NULL;
+    dr->sync_md = NULL;
+    dr->sync_errstr = NULL;
+    dr->sync_errstr_size = 0;
     dr->done = false;
     dr->err = EDXBUS_OK;
-    dr->errstr[0] = '\0';
-    dr->position[0] = '\0';
-    memset(&dr->msg, 0, sizeof dr->msg);
-    /* Headers first (pointer alignment), then bytes. */
-    struct edxbus_header *hdrs = (struct edxbus_header *)(dr + 1);
+    dr->has_key = msg->key != NULL;
+    dr->key_framed = false;
+    dr->value_framed = false;
+    dr->minorversion = md->minorversion;
+    dr->time_us = md->time_us;
+    dr->nsourcelib = md->nsourcelib <= EDXBUS_SOURCELIB_MAX ? md->nsourcelib : 0;
+    memcpy(dr->sourcelib, md->sourcelib, dr->nsourcelib * sizeof dr->sourcelib[0]);
+    dr->type_len = type_len;
+    dr->id_len = id_len;
+    dr->source_len = source_len;
+    dr->host_len = host_len;
+    char *text = (char *)(dr + 1);
+    memcpy(text, md->event_type, type_len);
+    text[type_len] = '\0';
+    text += type_len + 1u;
+    memcpy(text, md->id, id_len);
+    text[id_len] = '\0';
+    text += id_len + 1u;
+    memcpy(text, md->source, source_len);
+    text[source_len] = '\0';
+    text += source_len + 1u;
+    memcpy(text, md->sourcehost, host_len);
+    text[host_len] = '\0';
+    struct edxbus_header *hdrs = (struct edxbus_header *)((char *)dr + hdr_off);
     char *bytes = (char *)(hdrs + msg->nheaders);
-    dr->md = *msg->metadata;
-    dr->msg.metadata = &dr->md;
-    dr->msg.topic = memcpy(bytes, msg->topic, topic_len);
-    bytes += topic_len;
-    if (msg->key != NULL) {
-        dr->msg.key = memcpy(bytes, msg->key, msg->key_len);
-        dr->msg.key_len = msg->key_len;
-        bytes += msg->key_len;
-    }
-    dr->msg.value =
-        msg->value_len ? memcpy(bytes, msg->value, msg->value_len) : (const uint8_t *)bytes;
-    dr->msg.value_len = msg->value_len;
-    bytes += msg->value_len;
     for (size_t i = 0; i < msg->nheaders; i++) {
         size_t n = strlen(msg->headers[i].name) + 1;
         hdrs[i].name = memcpy(bytes, msg->headers[i].name, n);
@@ -226,9 +313,8 @@ static struct kafka_dr *dr_copy(struct kafka_producer *p, const struct edxbus_ms
         hdrs[i].len = msg->headers[i].len;
         bytes += msg->headers[i].len;
     }
-    dr->msg.headers = msg->nheaders ? hdrs : NULL;
-    dr->msg.nheaders = msg->nheaders;
-    /* Schemas are not copied: the report names the event, not its schema. */
+    dr->headers = msg->nheaders ? hdrs : NULL;
+    dr->nheaders = msg->nheaders;
     return dr;
 }
 
@@ -433,7 +519,12 @@ static edxbus_err_t produce_one(struct kafka_producer *p, const struct edxbus_ms
     struct kafka_dr *dr;
     if (cb == NULL) {
         memset(&sync_dr, 0, sizeof sync_dr);
-        sync_dr.msg = *msg;
+        sync_dr.sync_md = msg->metadata;
+        sync_dr.sync_errstr = errstr;
+        sync_dr.sync_errstr_size = errstr_size;
+        sync_dr.has_key = msg->key != NULL;
+        sync_dr.headers = msg->headers;
+        sync_dr.nheaders = msg->nheaders;
         dr = &sync_dr;
     } else {
         dr = dr_copy(p, msg);
@@ -444,6 +535,8 @@ static edxbus_err_t produce_one(struct kafka_producer *p, const struct edxbus_ms
         dr->cb = cb;
         dr->cb_opaque = cb_opaque;
     }
+    dr->key_framed = key != msg->key;
+    dr->value_framed = msg->value_schema != NULL;
     rd_kafka_resp_err_t rerr = rd_kafka_producev(
         p->rk, RD_KAFKA_V_TOPIC(msg->topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_VALUE((void *)value, value_len), RD_KAFKA_V_KEY(key, key_len),
@@ -460,10 +553,9 @@ static edxbus_err_t produce_one(struct kafka_producer *p, const struct edxbus_ms
         rd_kafka_poll(p->rk, 0);
         return EDXBUS_OK;
     }
+    /* on_delivery writes errstr on failure. */
     while (!sync_dr.done)
         rd_kafka_poll(p->rk, 100);
-    if (sync_dr.err != EDXBUS_OK)
-        snprintf(errstr, errstr_size, "%s", sync_dr.errstr);
     return sync_dr.err;
 nomem:
     snprintf(errstr, errstr_size, "kafka: out of memory");
