@@ -115,8 +115,6 @@ static void check_backend(const edxbus_conf_t *conf, const struct edxbus__conf_s
 static void check_routing(const edxbus_conf_t *conf, const json_t *cfg, json_t *errors, int *count)
 {
     char line[EDXBUS_ERRSTR_SIZE * 2];
-    json_t *found = json_array();
-    edxbus_catalog_t *cat = edxbus_catalog_new();
     const json_t *paths = edxbus_conf_get(conf, "EVENT_BUS_SCHEMA_PATH");
     json_t *list = json_is_array(paths) ? json_incref((json_t *)paths) : json_array();
     if (json_is_string(paths)) { /* "dir1:dir2" */
@@ -128,6 +126,14 @@ static void check_routing(const edxbus_conf_t *conf, const json_t *cfg, json_t *
             p += n + (p[n] == ':');
         }
     }
+    /* Nothing routed and no folder to read: nothing to report, so skip building the catalog
+     * (it parses every built-in schema, the bulk of a check's cost). */
+    if (json_is_object(cfg) && json_object_size(cfg) == 0 && json_array_size(list) == 0) {
+        json_decref(list);
+        return;
+    }
+    json_t *found = json_array();
+    edxbus_catalog_t *cat = edxbus_catalog_new();
     size_t i;
     json_t *dir;
     json_array_foreach(list, i, dir)
