@@ -663,6 +663,11 @@ static edxbus_err_t sourcelib_from_array(struct edxbus_metadata *md, const json_
                      EDXBUS_SOURCELIB_MAX);
         return EDXBUS_ERR_INVALID_ARG;
     }
+    if (n == 0) { /* its text form "" would not parse back (found by fuzz/fuzz_metadata.c) */
+        if (errstr_size)
+            snprintf(errstr, errstr_size, "sourcelib: [] is empty; expected e.g. [11, 2, 0]");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
     for (size_t i = 0; i < n; i++) {
         const json_t *item = json_array_get(arr, i);
         if (!json_is_integer(item)) {

@@ -409,6 +409,7 @@ TEST(test_from_json_errors)
         {"{\"minorversion\": \"2\"}", "minorversion: expected an integer"},
         {"{\"sourcelib\": [11, \"2\"]}", "sourcelib[1]: expected an integer"},
         {"{\"sourcelib\": 11}", "sourcelib: expected an array"},
+        {"{\"sourcelib\": []}", "sourcelib: [] is empty"},
         {"{\"time\": 5}", "time: expected a string"},
         {"{\"time\": \"2024-01-01T00:00:00\"}", "no UTC offset"},
         {"{\"source\": \"ok\", \"colour\": \"red\"}", "unknown metadata field \"colour\""},
