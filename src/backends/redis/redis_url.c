@@ -20,7 +20,20 @@
 
 #define MASK "********"
 
-/* The URL as text with any password masked, for messages. Returns new (free()); NULL: nomem. */
+/* Append [s, s+len) with control bytes as \xNN, so that a message stays one line. */
+static void put_shown(struct edxbus_buf *out, const char *s, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            edxbus_buf_printf(out, "\\x%02x", c);
+        else
+            edxbus_buf_append(out, &s[i], 1);
+    }
+}
+
+/* The URL as text with any password masked and control bytes escaped, for messages.
+ * Returns new (free()); NULL: nomem. */
 static char *masked(const char *text)
 {
     const char *scheme_end = strstr(text, "://");
@@ -29,11 +42,11 @@ static char *masked(const char *text)
     const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
     struct edxbus_buf out = EDXBUS_BUF_INIT;
     if (colon == NULL) {
-        edxbus_buf_puts(&out, text);
+        put_shown(&out, text, strlen(text));
     } else {
-        edxbus_buf_append(&out, text, (size_t)(colon + 1 - text));
+        put_shown(&out, text, (size_t)(colon + 1 - text));
         edxbus_buf_puts(&out, MASK);
-        edxbus_buf_puts(&out, at);
+        put_shown(&out, at, strlen(at));
     }
     if (edxbus_buf_terminate(&out) != EDXBUS_OK) {
         edxbus_buf_fini(&out);

@@ -81,6 +81,12 @@ TEST(test_bad_urls_name_the_setting_and_hide_the_password)
     ASSERT_EQ_INT(edxbus__redis_url_parse("redis://h/abc", &u, errstr, sizeof errstr),
                   EDXBUS_ERR_CONF);
     ASSERT_CONTAINS(errstr, "db");
+    /* Control bytes are escaped, so the message stays one line (found by fuzz_redis_url). */
+    ASSERT_EQ_INT(edxbus__redis_url_parse("redis://u:sekrit@h\n:1/x", &u, errstr, sizeof errstr),
+                  EDXBUS_ERR_CONF);
+    ASSERT_TRUE(strchr(errstr, '\n') == NULL);
+    ASSERT_CONTAINS(errstr, "h\\x0a:1/x");
+    ASSERT_TRUE(strstr(errstr, "sekrit") == NULL);
 }
 
 static edxbus_err_t try_producer(const char *url, char *errstr, size_t errstr_size)
