@@ -314,7 +314,8 @@ edxbus_err_t edxbus__kafka_wire_parse(const rd_kafka_message_t *rkm, const char 
         return EDXBUS_OK;
     }
     char type[EDXBUS_METADATA_TEXT_MAX];
-    if (lens[0] >= sizeof type || memchr(vals[0], '\0', lens[0]) != NULL) {
+    /* A header value can be null (vals[0] NULL, length 0): memchr must not see it. */
+    if (vals[0] == NULL || lens[0] >= sizeof type || memchr(vals[0], '\0', lens[0]) != NULL) {
         unusable(msg, slot, "the ce_type header is not a usable event type%s%s", "", "");
         return EDXBUS_OK;
     }

@@ -323,6 +323,13 @@ TEST(test_header_rules)
     write_with_headers(rk, topic, defaults, value, sizeof value);
     write_with_headers(rk, topic, bad_time, value, sizeof value);
     write_with_headers(rk, topic, defaults, "\x01plain", 6);
+    /* A null ce_type value (found by fuzz_kafka_headers: memchr was handed NULL). */
+    rd_kafka_headers_t *null_type = rd_kafka_headers_new(2);
+    rd_kafka_header_add(null_type, "ce_type", -1, NULL, 0);
+    rd_kafka_header_add(null_type, "ce_id", -1, "x", 1);
+    rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                      RD_KAFKA_V_VALUE(value, sizeof value), RD_KAFKA_V_HEADERS(null_type),
+                      RD_KAFKA_V_END);
     ASSERT_EQ_INT(rd_kafka_flush(rk, 10000), 0);
     rd_kafka_destroy(rk);
 
@@ -357,6 +364,9 @@ TEST(test_header_rules)
     ASSERT_CONTAINS(m->unusable, "not Confluent-framed");
     /* Tail mode: ack is a no-op. */
     ASSERT_EQ_INT(ops->ack(be, m, errstr, sizeof errstr), EDXBUS_OK);
+    m = one(be, &batch);
+    ASSERT_TRUE(m != NULL);
+    ASSERT_CONTAINS(m->unusable, "ce_type header is not a usable event type");
     ops->consumer_close(be);
 }
 
