@@ -12,6 +12,7 @@
 #include "backends/kafka/kafka_int.h"
 #include "kafka_harness.h"
 #include "test.h"
+#include "wire_check.h"
 
 static struct test_kafka k;
 static json_t *rows;
@@ -69,20 +70,7 @@ static void check_record(const rd_kafka_message_t *m, const json_t *row)
     free(key);
     free(value);
     ASSERT_TRUE(same);
-    rd_kafka_headers_t *hdrs = NULL;
-    ASSERT_EQ_INT(rd_kafka_message_headers(m, &hdrs), 0);
-    const json_t *want = json_object_get(row, "headers");
-    ASSERT_EQ_INT(rd_kafka_header_cnt(hdrs), json_array_size(want));
-    for (size_t i = 0; i < json_array_size(want); i++) {
-        const char *name;
-        const void *v;
-        size_t len;
-        ASSERT_EQ_INT(rd_kafka_header_get_all(hdrs, i, &name, &v, &len), 0);
-        ASSERT_EQ_STR(name, json_string_value(json_array_get(json_array_get(want, i), 0)));
-        char text[1024];
-        snprintf(text, sizeof text, "%.*s", (int)len, (const char *)v);
-        ASSERT_EQ_STR(text, json_string_value(json_array_get(json_array_get(want, i), 1)));
-    }
+    assert_headers_equal(m, json_object_get(row, "headers"));
 }
 
 static void check_requests(const json_t *row)
