@@ -1,12 +1,10 @@
 /* cli/cli.c — the helpers every subcommand shares (declared in cli.h): error lines, buffered
- * stdout, table dispatch with --help and "did you mean", option parsing, reading input, hex,
- * and the catalog with the user's schema directories.
+ * stdout, table dispatch with "did you mean", reading input, hex, and the catalog with the
+ * user's schema directories. Option parsing and --help are in cli_opts.c.
  *
  * Design: nothing here exits or prints to stdout. Handlers return an exit code; errors go
  * through cli_error(), which prints one line and only the first time, so that an error deep in
- * a helper and the handler that returns after it can never print two lines. The option parser
- * is a small getopt_long that knows the table of its command and the options every command
- * shares (-h/--help, --schemas DIR), so those need no code in the handlers.
+ * a helper and the handler that returns after it can never print two lines.
  */
 #include "cli.h"
 
@@ -136,23 +134,6 @@ const char *cli_closest(const char *name, const char *const *names)
     return best_d <= limit ? best : NULL;
 }
 
-void cli_help(struct cli *cli, const struct cli_command *cmd)
-{
-    cli_printf(cli, "%s", cmd->usage);
-    if (cmd->subs == NULL)
-        return;
-    size_t width = 0;
-    for (const struct cli_command *c = cmd->subs; c->name != NULL; c++) {
-        if (strlen(c->name) > width)
-            width = strlen(c->name);
-    }
-    cli_printf(cli, "\nCommands:\n");
-    for (const struct cli_command *c = cmd->subs; c->name != NULL; c++)
-        cli_printf(cli, "  %-*s  %s\n", (int)width, c->name, c->summary);
-    cli_printf(cli, "\nRun 'edxbus %s%s<command> --help' for a command's options.\n", cli->path,
-               cli->path[0] != '\0' ? " " : "");
-}
-
 static void names_of(const struct cli_command *table, const char **names, size_t cap)
 {
     size_t n = 0;
@@ -171,13 +152,12 @@ static void path_push(struct cli *cli, const char *name)
 /* A group: its own options (-h, --schemas) then a subcommand. */
 static int run_group(struct cli *cli, const struct cli_command *group, int argc, char **argv)
 {
-    static const struct cli_opt no_opts[] = {{NULL, 0, false}};
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     /* Options before the subcommand's name; the first positional is that name. */
     int opt;
     const char *value;
-    while (cli_opt_next(cli, &args, no_opts, &opt, &value)) {
+    while (cli_opt_next(cli, &args, &opt, &value)) {
         if (opt == CLI_OPT_ARG) /* the subcommand's name was argv[args.i - 1] */
             return cli_dispatch(cli, group->subs, argc - (args.i - 1), argv + (args.i - 1));
     }
@@ -217,165 +197,6 @@ int cli_dispatch(struct cli *cli, const struct cli_command *table, int argc, cha
         return cli_error(cli, CLI_USAGE, "unknown command \"%s\"; did you mean %s?", name, close);
     return cli_error(cli, CLI_USAGE, "unknown command \"%s\" (see edxbus %s%s--help)", name, where,
                      where[0] != '\0' ? " " : "");
-}
-
-/* ---------------------------------------------------------------------------------------------
- * Options
- * ------------------------------------------------------------------------------------------- */
-
-void cli_args_init(struct cli_args *args, int argc, char **argv)
-{
-    args->argc = argc;
-    args->argv = argv;
-    args->i = 1;
-    args->only_args = false;
-    args->exit_code = -1;
-}
-
-/* Take the value of an option that needs one: "=X" attached, "-tX" attached or the next arg. */
-static int take_value(struct cli *cli, struct cli_args *args, const char *attached,
-                      const char *shown, const char **value)
-{
-    if (attached != NULL) {
-        *value = attached;
-        return 0;
-    }
-    if (args->i >= args->argc) {
-        cli_error(cli, CLI_USAGE, "option %s needs a value (see edxbus %s --help)", shown,
-                  cli->path);
-        return CLI_OPT_ERR;
-    }
-    *value = args->argv[args->i++];
-    return 0;
-}
-
-static int add_schema_dir(struct cli *cli, const char *dir)
-{
-    if (cli->n_schema_dirs >= sizeof cli->schema_dirs / sizeof cli->schema_dirs[0]) {
-        cli_error(cli, CLI_USAGE, "too many --schemas options (at most %zu)",
-                  sizeof cli->schema_dirs / sizeof cli->schema_dirs[0]);
-        return CLI_OPT_ERR;
-    }
-    cli->schema_dirs[cli->n_schema_dirs++] = dir;
-    return 0;
-}
-
-static int long_opt(struct cli *cli, struct cli_args *args, const struct cli_opt *opts,
-                    const char *arg, const char **value)
-{
-    const char *name = arg + 2;
-    const char *eq = strchr(name, '=');
-    size_t len = eq != NULL ? (size_t)(eq - name) : strlen(name);
-    const char *attached = eq != NULL ? eq + 1 : NULL;
-
-    if (len == 4 && strncmp(name, "help", 4) == 0) {
-        cli_help(cli, cli->command);
-        return CLI_OPT_HELP;
-    }
-    if (len == 7 && strncmp(name, "schemas", 7) == 0) {
-        const char *dir = NULL;
-        if (take_value(cli, args, attached, "--schemas", &dir) != 0)
-            return CLI_OPT_ERR;
-        if (add_schema_dir(cli, dir) != 0)
-            return CLI_OPT_ERR;
-        return cli_next_opt(cli, args, opts, value);
-    }
-    for (int k = 0; opts[k].name != NULL; k++) {
-        if (strlen(opts[k].name) != len || strncmp(opts[k].name, name, len) != 0)
-            continue;
-        if (!opts[k].has_arg) {
-            if (attached != NULL) {
-                cli_error(cli, CLI_USAGE, "option --%s takes no value", opts[k].name);
-                return CLI_OPT_ERR;
-            }
-            return k;
-        }
-        char shown[64];
-        snprintf(shown, sizeof shown, "--%s", opts[k].name);
-        if (take_value(cli, args, attached, shown, value) != 0)
-            return CLI_OPT_ERR;
-        return k;
-    }
-
-    const char *names[40];
-    char stored[40][48];
-    size_t n = 0;
-    static const char *const shared[] = {"help", "schemas"};
-    for (size_t k = 0; k < 2; k++)
-        snprintf(stored[n++], sizeof stored[0], "%s", shared[k]);
-    for (int k = 0; opts[k].name != NULL && n < 39; k++)
-        snprintf(stored[n++], sizeof stored[0], "%s", opts[k].name);
-    for (size_t k = 0; k < n; k++)
-        names[k] = stored[k];
-    names[n] = NULL;
-    char given[48];
-    snprintf(given, sizeof given, "%.*s", (int)(len < 47 ? len : 47), name);
-    const char *close = cli_closest(given, names);
-    if (close != NULL)
-        cli_error(cli, CLI_USAGE, "unknown option --%s; did you mean --%s?", given, close);
-    else
-        cli_error(cli, CLI_USAGE, "unknown option --%s (see edxbus %s --help)", given, cli->path);
-    return CLI_OPT_ERR;
-}
-
-static int short_opt(struct cli *cli, struct cli_args *args, const struct cli_opt *opts,
-                     const char *arg, const char **value)
-{
-    char c = arg[1];
-    const char *attached = arg[2] != '\0' ? arg + 2 : NULL;
-    if (c == 'h' && attached == NULL) {
-        cli_help(cli, cli->command);
-        return CLI_OPT_HELP;
-    }
-    for (int k = 0; opts[k].name != NULL; k++) {
-        if (opts[k].short_name != c)
-            continue;
-        if (!opts[k].has_arg) {
-            if (attached != NULL) {
-                cli_error(cli, CLI_USAGE, "option -%c takes no value (got \"%s\")", c, arg);
-                return CLI_OPT_ERR;
-            }
-            return k;
-        }
-        char shown[8] = {'-', c, '\0'};
-        if (take_value(cli, args, attached, shown, value) != 0)
-            return CLI_OPT_ERR;
-        return k;
-    }
-    cli_error(cli, CLI_USAGE, "unknown option %s (see edxbus %s --help)", arg, cli->path);
-    return CLI_OPT_ERR;
-}
-
-int cli_next_opt(struct cli *cli, struct cli_args *args, const struct cli_opt *opts,
-                 const char **value)
-{
-    *value = NULL;
-    if (args->i >= args->argc)
-        return CLI_OPT_END;
-    const char *arg = args->argv[args->i++];
-    if (args->only_args || arg[0] != '-' || arg[1] == '\0') {
-        *value = arg;
-        return CLI_OPT_ARG;
-    }
-    if (arg[1] == '-' && arg[2] == '\0') {
-        args->only_args = true;
-        return cli_next_opt(cli, args, opts, value);
-    }
-    if (arg[1] == '-')
-        return long_opt(cli, args, opts, arg, value);
-    return short_opt(cli, args, opts, arg, value);
-}
-
-bool cli_opt_next(struct cli *cli, struct cli_args *args, const struct cli_opt *opts, int *o,
-                  const char **value)
-{
-    *value = NULL;
-    *o = cli_next_opt(cli, args, opts, value);
-    if (*o == CLI_OPT_HELP)
-        args->exit_code = CLI_OK;
-    else if (*o == CLI_OPT_ERR)
-        args->exit_code = CLI_USAGE;
-    return *o >= 0 || *o == CLI_OPT_ARG;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -1,20 +1,48 @@
 /* cli/cli.h — what every `edxbus` subcommand shares: the command table, option parsing, input
  * reading, hex, the catalog, error lines and exit codes.
  *
- * A command is one row of a table (struct cli_command): name, one-line summary, --help text and
- * handler. A group (`events`, `schema`, `avro`) has no handler of its own but a table of
- * subcommands; cli_dispatch() walks down the tables, so `--help`, "did you mean" and dispatch
- * all come from the rows. The top-level table is in commands.c; each command lives in
- * cmd_<name>.c.
+ * A command is one row of a table (struct cli_command): name, one-line summary, usage line,
+ * description, option table and handler. A group (`events`, `schema`, `avro`) has no handler of
+ * its own but a table of subcommands; cli_dispatch() walks down the tables, so `--help`, "did
+ * you mean" and dispatch all come from the rows. The top-level table is in commands.c; each
+ * command lives in cmd_<name>.c.
+ *
+ * Declaring a command's options (one table per command; --help is generated from it, and the
+ * parser reads the same table, so the two cannot disagree):
+ *
+ *     enum { OPT_TOPIC, OPT_GROUP, OPT_JSON, OPT_CONFIG };   // indices into the table
+ *     const struct cli_opt cmd_lag_opts[] = {
+ *         [OPT_TOPIC] = {"topic", 't', "TOPIC", "topic as configured (without the prefix)"},
+ *         [OPT_GROUP] = {"group", 'g', "GROUP", "consumer group"},
+ *         [OPT_JSON] = {"json", 'j', NULL, "print JSON instead of a table"},
+ *         [OPT_CONFIG] = CLI_OPT_CONFIG,
+ *         {NULL},
+ *     };
+ *     // row: {.name = "lag", .usage = "-t TOPIC -g GROUP [options]", .about = "...",
+ *     //       .opts = cmd_lag_opts, .run = cmd_lag}
+ *     // handler: while (cli_opt_next(cli, &args, &o, &value)) switch (o) { case OPT_TOPIC: ... }
+ *
+ * A letter means one thing in every command. Take the letter of this map when your option is
+ * one of these, give no letter otherwise, and never reuse a letter for something else
+ * (tests/cli/test_options.sh walks every command's help and fails on a letter with two
+ * meanings):
+ *     -t --topic TOPIC        -g --group GROUP        -e --event-type TYPE   -c --config FILE
+ *     -n --max-events N       -k --key-field PATH     -d --data JSON|@FILE   -m --metadata JSON
+ *     -j --json               -x --hex                -o --output DIR        -h --help
+ *     -v --verbose            -q --quiet
+ * -h, -v, -q and --schemas DIR are accepted by every command (the parser handles them; never put
+ * them in a table). Values are always given as an option with a value; a positional argument is
+ * for what the command is about (FILE, TYPE), and tail/lag/dlq also take TOPIC so.
  *
  * Output contract: a handler appends what it prints to cli->out and returns an exit code.
  * main() writes cli->out to stdout only when the code is CLI_OK, so a failing command prints
  * nothing on stdout. Errors go through cli_error(), which writes exactly one line on stderr
  * ("edxbus <command>: <text>"), whatever the text holds, and only the first time it is called.
+ * Log lines (cli_bus.h) show warnings and errors by default; -v adds info, -vv debug, -q
+ * leaves errors only.
  *
- * To add a subcommand: write cli/cmd_<name>.c with `int cmd_<name>(struct cli *, int, char **)`,
- * then add its prototype and one row in commands.c. A handler parses its options with
- * cli_next_opt(); -h/--help and --schemas DIR are handled there for every command.
+ * To add a subcommand: write cli/cmd_<name>.c with `int cmd_<name>(struct cli *, int, char **)`
+ * and its option table as above, then add its prototype and one row in commands.c.
  */
 #ifndef EDXBUS_CLI_H
 #define EDXBUS_CLI_H
@@ -36,11 +64,17 @@ enum {
 
 struct cli;
 
-/** One row of a command table. A table ends with a row whose name is NULL. */
+struct cli_opt;
+
+/** One row of a command table. A table ends with a row whose name is NULL. --help prints
+ *  "Usage: edxbus <path> <usage>", the about text, then the options of @p opts and those every
+ *  command takes (and a group's subcommands). */
 struct cli_command {
-    const char *name;    /* "encode": what the user types */
-    const char *summary; /* one line, shown in the parent's --help */
-    const char *usage;   /* the --help text: "Usage: ..." line, description, options */
+    const char *name;           /* "encode": what the user types */
+    const char *summary;        /* one line, shown in the parent's --help */
+    const char *usage;          /* after "Usage: edxbus <path> ": "-e TYPE [options] [FILE|-]" */
+    const char *about;          /* what the command does: lines of at most 78 columns */
+    const struct cli_opt *opts; /* the command's options, or NULL for none */
     /* Runs the command; argv[0] is the command's name, options follow. Returns an exit code.
      * NULL for a group, whose subcommands are in subs. */
     int (*run)(struct cli *cli, int argc, char **argv);
@@ -53,13 +87,14 @@ extern const struct cli_command cli_commands[];
 /** The state one run of `edxbus` carries through its command. */
 struct cli {
     char path[96];                     /* "avro encode": the command, for messages */
-    const struct cli_command *command; /* the row being run (its usage is --help) */
+    const struct cli_command *command; /* the row being run (its table is parsed, its --help) */
     struct edxbus_buf out;             /* stdout, written by main() only on success */
     const char *schema_dirs[32];       /* --schemas DIR, in order (borrowed from argv) */
     size_t n_schema_dirs;
     edxbus_catalog_t *cat; /* built on first use by cli_catalog() */
     bool errored;          /* an error line was already printed */
     int error_code;        /* the exit code of that error */
+    int verbosity;         /* -q: -1, default 0, -v: 1, -vv: 2 (which log lines show) */
 };
 
 /** Print "edxbus <path>: <text>" as one line on stderr (newlines and control characters in the
@@ -85,7 +120,8 @@ bool cli_write(struct cli *cli, const void *data, size_t len);
  *  get the closest known one as a suggestion. Returns the exit code. */
 int cli_dispatch(struct cli *cli, const struct cli_command *table, int argc, char **argv);
 
-/** Append the --help text of @p cmd (its usage, and for a group the list of subcommands). */
+/** Append the --help text of @p cmd: its usage line and about text, its options and those every
+ *  command takes, and for a group the list of subcommands. */
 void cli_help(struct cli *cli, const struct cli_command *cmd);
 
 /** The name in @p names (NULL-terminated) closest to @p name by edit distance, or NULL when
@@ -96,12 +132,20 @@ const char *cli_closest(const char *name, const char *const *names);
  * Options
  * ------------------------------------------------------------------------------------------- */
 
-/** One option a command accepts. A table ends with a row whose name is NULL. */
+/** One option a command accepts (see the top of this file). A table ends with a row whose name
+ *  is NULL. An option with a value is given as --topic X, --topic=X, -t X or -tX. */
 struct cli_opt {
-    const char *name; /* long name without dashes: "event-type" */
-    char short_name;  /* 't', or 0 */
-    bool has_arg;     /* takes a value: --event-type X, --event-type=X, -t X, -tX */
+    const char *name;  /* long name without dashes: "event-type" */
+    char short_name;   /* 'e' (from the letter map above), or 0 */
+    const char *value; /* what the value is, for --help: "TYPE"; NULL for a flag */
+    const char *help;  /* --help text; '\n' starts a continuation line */
 };
+
+/** The --config row every bus command puts in its table. */
+#define CLI_OPT_CONFIG                                                                             \
+    {                                                                                              \
+        "config", 'c', "FILE", "YAML settings file (default: $EDXBUS_CONFIG)"                      \
+    }
 
 /* What cli_next_opt() returns besides an index into the option table. */
 enum {
@@ -124,22 +168,21 @@ struct cli_args {
 /** Start walking @p argv (argv[0] is skipped). */
 void cli_args_init(struct cli_args *args, int argc, char **argv);
 
-/** The next option or argument. Returns the option's index in @p opts (with *value set for an
- *  option that takes one), or one of CLI_OPT_*. Handles -h/--help and --schemas DIR itself. */
-int cli_next_opt(struct cli *cli, struct cli_args *args, const struct cli_opt *opts,
-                 const char **value);
+/** The next option or argument of the command being run (cli->command->opts). Returns the
+ *  option's index in that table (with *value set for an option that takes one), or one of
+ *  CLI_OPT_*. Handles -h/--help, -v/--verbose, -q/--quiet and --schemas DIR itself. */
+int cli_next_opt(struct cli *cli, struct cli_args *args, const char **value);
 
 /** cli_next_opt() for a handler's option loop, with the ends folded in:
  *
- *      while (cli_opt_next(cli, &args, opts, &o, &value)) { ...o, value... }
+ *      while (cli_opt_next(cli, &args, &o, &value)) { ...o, value... }
  *      if (args.exit_code >= 0)
  *          return args.exit_code;
  *
  *  Returns true with *o (an index into @p opts, or CLI_OPT_ARG) and *value set; false when the
  *  walk is over, with args->exit_code -1 at the end of the arguments, CLI_OK after -h/--help
  *  (the help text is in cli->out) or CLI_USAGE after a bad option (reported). */
-bool cli_opt_next(struct cli *cli, struct cli_args *args, const struct cli_opt *opts, int *o,
-                  const char **value);
+bool cli_opt_next(struct cli *cli, struct cli_args *args, int *o, const char **value);
 
 /* ---------------------------------------------------------------------------------------------
  * Input, hex, catalog

@@ -5,7 +5,9 @@
  * every bus command, and before the command: `edxbus --config f.yaml consume ...`) or else by
  * the environment variable EDXBUS_CONFIG; then environment variables named like settings;
  * then --schemas DIR, which adds to EVENT_BUS_SCHEMA_PATH.
- * Log lines of the library go to stderr as `edxbus <command>: <level>: <line>`.
+ * Log lines of the library go to stderr as `edxbus <command>: <level>: <line>`: warnings and
+ * errors by default, info with -v, debug with -vv (or EDXBUS_DEBUG set), errors only with -q.
+ * Every bus command puts CLI_OPT_CONFIG (cli.h) in its option table.
  * Implemented in cmd_config.c; the event line (consume, tail) in cli_bus.c.
  */
 #ifndef EDXBUS_CLI_BUS_H
@@ -13,12 +15,6 @@
 
 #include "cli.h"
 #include "edxbus/edxbus.h"
-
-/** The option row every bus command adds to its table: {"config", 0, true}. */
-#define CLI_BUS_CONFIG_OPT                                                                         \
-    {                                                                                              \
-        "config", 0, true                                                                          \
-    }
 
 /** Build the settings (see above) from @p config_path (NULL: EDXBUS_CONFIG, else none).
  *  Returns new, or NULL after reporting (*@p rc gets the exit code: 2 for a bad file). */

@@ -16,6 +16,23 @@
 
 enum { OPT_EVENT_TYPE, OPT_HEX, OPT_NO_CHECKS };
 
+static const struct cli_opt encode_opts[] = {
+    [OPT_EVENT_TYPE] = {"event-type", 'e', "TYPE",
+                        "the event type, e.g.\n"
+                        "org.openedx.learning.course.enrollment.created.v1"},
+    [OPT_HEX] = {"hex", 'x', NULL, "write lowercase hex and a newline instead of bytes"},
+    [OPT_NO_CHECKS] = {"no-checks", 0, NULL,
+                       "skip the checks of datetimes, course keys, UUIDs...\n"
+                       "(the shape and types are always checked)"},
+    {NULL, 0, NULL, NULL},
+};
+
+static const struct cli_opt decode_opts[] = {
+    [OPT_EVENT_TYPE] = {"event-type", 'e', "TYPE", "the event type"},
+    [OPT_HEX] = {"hex", 'x', NULL, "read hex digits (whitespace allowed) instead of bytes"},
+    {NULL, 0, NULL, NULL},
+};
+
 struct avro_args {
     const char *type;
     const char *file;
@@ -25,25 +42,14 @@ struct avro_args {
 
 /* Parse the options of encode/decode. Returns CLI_OK with a->type set, or an exit code
  * (CLI_OK after --help, with a->type NULL). */
-static int parse_avro_args(struct cli *cli, int argc, char **argv, bool encode, struct avro_args *a)
+static int parse_avro_args(struct cli *cli, int argc, char **argv, struct avro_args *a)
 {
-    static const struct cli_opt encode_opts[] = {
-        [OPT_EVENT_TYPE] = {"event-type", 't', true},
-        [OPT_HEX] = {"hex", 'x', false},
-        [OPT_NO_CHECKS] = {"no-checks", 0, false},
-        {NULL, 0, false},
-    };
-    static const struct cli_opt decode_opts[] = {
-        [OPT_EVENT_TYPE] = {"event-type", 't', true},
-        [OPT_HEX] = {"hex", 'x', false},
-        {NULL, 0, false},
-    };
     memset(a, 0, sizeof *a);
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     int opt;
     const char *value;
-    while (cli_opt_next(cli, &args, encode ? encode_opts : decode_opts, &opt, &value)) {
+    while (cli_opt_next(cli, &args, &opt, &value)) {
         switch (opt) {
         case CLI_OPT_ARG:
             if (a->file != NULL)
@@ -103,10 +109,10 @@ static int json_syntax_error(struct cli *cli, const char *input, size_t len, con
 
 /* What encode and decode start with: their options, then the event type they name. Returns the
  * type, or NULL with *rc the exit code (CLI_OK after --help). */
-static const edxbus_event_type_t *avro_event(struct cli *cli, int argc, char **argv, bool encode,
+static const edxbus_event_type_t *avro_event(struct cli *cli, int argc, char **argv,
                                              struct avro_args *a, int *rc)
 {
-    *rc = parse_avro_args(cli, argc, argv, encode, a);
+    *rc = parse_avro_args(cli, argc, argv, a);
     if (*rc != CLI_OK || a->type == NULL)
         return NULL;
     const edxbus_event_type_t *et = cli_find_event(cli, a->type);
@@ -119,7 +125,7 @@ static int avro_encode(struct cli *cli, int argc, char **argv)
 {
     struct avro_args a;
     int rc = CLI_OK;
-    const edxbus_event_type_t *et = avro_event(cli, argc, argv, true, &a, &rc);
+    const edxbus_event_type_t *et = avro_event(cli, argc, argv, &a, &rc);
     if (et == NULL)
         return rc;
 
@@ -164,7 +170,7 @@ static int avro_decode(struct cli *cli, int argc, char **argv)
 {
     struct avro_args a;
     int rc = CLI_OK;
-    const edxbus_event_type_t *et = avro_event(cli, argc, argv, false, &a, &rc);
+    const edxbus_event_type_t *et = avro_event(cli, argc, argv, &a, &rc);
     if (et == NULL)
         return rc;
 
@@ -201,35 +207,20 @@ const struct cli_command cmd_avro_subs[] = {
     {
         .name = "encode",
         .summary = "event data (plain JSON) to Avro binary",
-        .usage = "Usage: edxbus avro encode --event-type TYPE [--hex] [--no-checks] [FILE|-]\n"
-                 "\n"
-                 "Read the data of one event of type TYPE as JSON (the plain form openedx-events\n"
+        .usage = "-e TYPE [--hex] [--no-checks] [FILE|-]",
+        .about = "Read the data of one event of type TYPE as JSON (the plain form openedx-events\n"
                  "hands to its Avro writer, e.g. {\"enrollment\": {...}}) from FILE or standard\n"
-                 "input, and write its schemaless Avro binary to standard output.\n"
-                 "\n"
-                 "Options:\n"
-                 "  -t, --event-type TYPE  the event type, e.g.\n"
-                 "                         org.openedx.learning.course.enrollment.created.v1\n"
-                 "  -x, --hex              write lowercase hex and a newline instead of bytes\n"
-                 "  --no-checks            skip the checks of datetimes, course keys, UUIDs...\n"
-                 "                         (the shape and types are always checked)\n"
-                 "  --schemas DIR          also load DIR/*.avsc\n"
-                 "  -h, --help             print this help\n",
+                 "input, and write its schemaless Avro binary to standard output.\n",
+        .opts = encode_opts,
         .run = avro_encode,
     },
     {
         .name = "decode",
         .summary = "Avro binary to event data (one line of JSON)",
-        .usage = "Usage: edxbus avro decode --event-type TYPE [--hex] [FILE|-]\n"
-                 "\n"
-                 "Read the schemaless Avro binary of one event of type TYPE from FILE or standard\n"
-                 "input and write its data as one line of JSON.\n"
-                 "\n"
-                 "Options:\n"
-                 "  -t, --event-type TYPE  the event type\n"
-                 "  -x, --hex              read hex digits (whitespace allowed) instead of bytes\n"
-                 "  --schemas DIR          also load DIR/*.avsc\n"
-                 "  -h, --help             print this help\n",
+        .usage = "-e TYPE [--hex] [FILE|-]",
+        .about = "Read the schemaless Avro binary of one event of type TYPE from FILE or standard\n"
+                 "input and write its data as one line of JSON.\n",
+        .opts = decode_opts,
         .run = avro_decode,
     },
     {.name = NULL},

@@ -27,10 +27,18 @@ static const char *level_name(edxbus_log_level_t level)
     }
 }
 
+/* Quiet by default: warnings and errors; -v adds info, -vv (or EDXBUS_DEBUG) debug, -q leaves
+ * errors only. */
 static void log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque)
 {
     struct cli *cli = opaque;
-    if (level == EDXBUS_LOG_DEBUG && getenv("EDXBUS_DEBUG") == NULL)
+    edxbus_log_level_t shown = cli->verbosity < 0    ? EDXBUS_LOG_ERROR
+                               : cli->verbosity == 0 ? EDXBUS_LOG_WARNING
+                               : cli->verbosity == 1 ? EDXBUS_LOG_INFO
+                                                     : EDXBUS_LOG_DEBUG;
+    if (getenv("EDXBUS_DEBUG") != NULL && cli->verbosity >= 0)
+        shown = EDXBUS_LOG_DEBUG;
+    if (level > shown)
         return;
     fprintf(stderr, "edxbus %s: %s: %s\n", cli->path, level_name(level), line);
 }
@@ -128,15 +136,16 @@ bool cli_u64_arg(struct cli *cli, const char *opt, const char *text, uint64_t *o
  * edxbus config check
  * ------------------------------------------------------------------------------------------- */
 
+static const struct cli_opt check_opts[] = {CLI_OPT_CONFIG, {NULL, 0, NULL, NULL}};
+
 static int cmd_config_check(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {CLI_BUS_CONFIG_OPT, {NULL, 0, false}};
     const char *config = NULL;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     int o;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &o, &value)) {
+    while (cli_opt_next(cli, &args, &o, &value)) {
         if (o == CLI_OPT_ARG)
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
         config = value;
@@ -176,15 +185,12 @@ const struct cli_command cmd_config_subs[] = {
     {
         .name = "check",
         .summary = "validate the settings and print them, secrets masked",
-        .usage = "Usage: edxbus config check [--config FILE]\n"
-                 "\n"
-                 "Reads the settings as every bus command does: the YAML file of --config (or\n"
+        .usage = "[options]",
+        .about = "Reads the settings as every bus command does: the YAML file of --config (or\n"
                  "of EDXBUS_CONFIG), then environment variables named like settings. Prints the\n"
                  "effective settings as JSON with secrets masked, or every problem on its own\n"
-                 "line (file and line, setting name, the fix) and exits 1.\n"
-                 "\n"
-                 "Options:\n"
-                 "  --config FILE   YAML settings file (EVENT_BUS_PRODUCER, ...)\n",
+                 "line (file and line, setting name, the fix) and exits 1.\n",
+        .opts = check_opts,
         .run = cmd_config_check,
     },
     {.name = NULL},

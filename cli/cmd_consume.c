@@ -119,14 +119,43 @@ static edxbus_err_t exec_receiver(const edxbus_event_t *ev, void *opaque, char *
     return EDXBUS_ERR_RECEIVER;
 }
 
+enum {
+    OPT_TOPIC,
+    OPT_GROUP,
+    OPT_GROUP_ID,
+    OPT_EXTRA,
+    OPT_PRINT,
+    OPT_EXEC,
+    OPT_MAX_EVENTS,
+    OPT_OFFSET_TIME,
+    OPT_NAME,
+    OPT_CONFIG,
+};
+
+const struct cli_opt cmd_consume_opts[] = {
+    [OPT_TOPIC] = {"topic", 't', "TOPIC", "topic as configured (without the prefix)"},
+    [OPT_GROUP] = {"group", 'g', "GROUP", "consumer group"},
+    [OPT_GROUP_ID] = {"group-id", 0, "GROUP", "same as --group"},
+    [OPT_EXTRA] = {"extra", 0, "JSON",
+                   "{\"start\": \"earliest\"} for a new group to read from\n"
+                   "the oldest event (default: only new ones); backend\n"
+                   "options; {\"offset_time\": ISO} replays from a time"},
+    [OPT_PRINT] = {"print", 0, NULL,
+                   "print one JSON line per event (default):\n"
+                   "{\"metadata\": {...}, \"data\": {...}}"},
+    [OPT_EXEC] = {"exec", 0, "CMD",
+                  "run CMD (/bin/sh) per event with that line on stdin;\n"
+                  "a non-zero exit is a failure of the event"},
+    [OPT_MAX_EVENTS] = {"max-events", 'n', "N", "exit 0 after N events"},
+    [OPT_OFFSET_TIME] = {"offset-time", 0, "ISO",
+                         "replay from this time (2024-05-01T00:00:00+00:00)"},
+    [OPT_NAME] = {"name", 0, "NAME", "member name (default: host-pid)"},
+    [OPT_CONFIG] = CLI_OPT_CONFIG,
+    {NULL, 0, NULL, NULL},
+};
+
 int cmd_consume(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {
-        {"topic", 't', true},     {"group", 'g', true}, {"extra", 0, true},
-        {"print", 0, false},      {"exec", 0, true},    {"max-events", 'n', true},
-        {"offset-time", 0, true}, {"name", 0, true},    CLI_BUS_CONFIG_OPT,
-        {"group-id", 0, true},    {NULL, 0, false},
-    };
     const char *topic = NULL, *group = NULL, *extra_arg = NULL, *exec_cmd = NULL;
     const char *offset_time = NULL, *name = NULL, *config = NULL;
     uint64_t max_events = 0;
@@ -134,35 +163,35 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
     cli_args_init(&args, argc, argv);
     int o;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &o, &value)) {
+    while (cli_opt_next(cli, &args, &o, &value)) {
         switch (o) {
-        case 0:
+        case OPT_TOPIC:
             topic = value;
             break;
-        case 1:
-        case 9:
+        case OPT_GROUP:
+        case OPT_GROUP_ID:
             group = value;
             break;
-        case 2:
+        case OPT_EXTRA:
             extra_arg = value;
             break;
-        case 3:
+        case OPT_PRINT:
             exec_cmd = NULL;
             break;
-        case 4:
+        case OPT_EXEC:
             exec_cmd = value;
             break;
-        case 5:
+        case OPT_MAX_EVENTS:
             if (!cli_u64_arg(cli, "--max-events", value, &max_events))
                 return CLI_USAGE;
             break;
-        case 6:
+        case OPT_OFFSET_TIME:
             offset_time = value;
             break;
-        case 7:
+        case OPT_NAME:
             name = value;
             break;
-        case 8:
+        case OPT_CONFIG:
             config = value;
             break;
         default:

@@ -1,4 +1,4 @@
-/* cli/cmd_dlq.c — `edxbus dlq list|replay TOPIC`: the dead letters of a topic.
+/* cli/cmd_dlq.c — `edxbus dlq list|replay -t TOPIC`: the dead letters of a topic.
  *
  * TOPIC is the topic as in the settings (EVENT_BUS_TOPIC_PREFIX is added, then "-dlq"). `list`
  * prints one JSON line per dead letter (its position, the dead-letter headers and the
@@ -41,20 +41,28 @@ static bool list_one(void *opaque, const struct edxbus_msg *msg)
     return l->ok;
 }
 
+enum { OPT_TOPIC, OPT_CONFIG };
+
+/* The options of both subcommands. */
+static const struct cli_opt dlq_opts[] = {
+    [OPT_TOPIC] = {"topic", 't', "TOPIC", "topic as configured (or the one argument)"},
+    [OPT_CONFIG] = CLI_OPT_CONFIG,
+    {NULL, 0, NULL, NULL},
+};
+
 /* Shared option parsing: TOPIC and --config. Returns CLI_OK with *topic set, or an exit code. */
 static int parse(struct cli *cli, int argc, char **argv, const char **topic, const char **config,
                  bool *help)
 {
-    static const struct cli_opt opts[] = {CLI_BUS_CONFIG_OPT, {NULL, 0, false}};
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     *help = false;
     int o;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &o, &value)) {
-        if (o == 0) {
+    while (cli_opt_next(cli, &args, &o, &value)) {
+        if (o == OPT_CONFIG) {
             *config = value;
-        } else if (*topic == NULL) {
+        } else if (*topic == NULL) { /* -t TOPIC or the positional TOPIC */
             *topic = value;
         } else {
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
@@ -64,7 +72,7 @@ static int parse(struct cli *cli, int argc, char **argv, const char **topic, con
     if (args.exit_code >= 0)
         return args.exit_code;
     if (*topic == NULL)
-        return cli_error(cli, CLI_USAGE, "missing TOPIC (see --help)");
+        return cli_error(cli, CLI_USAGE, "missing -t TOPIC (see edxbus %s --help)", cli->path);
     return CLI_OK;
 }
 
@@ -119,21 +127,21 @@ const struct cli_command cmd_dlq_subs[] = {
     {
         .name = "list",
         .summary = "print the dead letters of a topic",
-        .usage = "Usage: edxbus dlq list TOPIC [--config FILE]\n"
-                 "\n"
-                 "Prints one JSON line per dead letter of TOPIC (the topic as configured; the\n"
+        .usage = "-t TOPIC [options]   (or: dlq list TOPIC)",
+        .about = "Prints one JSON line per dead letter of TOPIC (the topic as configured; the\n"
                  "prefix and \"-dlq\" are added): position, original_topic, original_position,\n"
                  "group, attempts, error, metadata. Changes nothing.\n",
+        .opts = dlq_opts,
         .run = cmd_dlq_list,
     },
     {
         .name = "replay",
         .summary = "send dead letters back to their original topic",
-        .usage = "Usage: edxbus dlq replay TOPIC [--config FILE]\n"
-                 "\n"
-                 "Produces every dead letter of TOPIC not replayed yet back to its original\n"
+        .usage = "-t TOPIC [options]   (or: dlq replay TOPIC)",
+        .about = "Produces every dead letter of TOPIC not replayed yet back to its original\n"
                  "topic, bytes and metadata unchanged, and acknowledges it in the group\n"
                  "\"" EDXBUS_DLQ_REPLAY_GROUP "\": a second replay sends nothing twice.\n",
+        .opts = dlq_opts,
         .run = cmd_dlq_replay,
     },
     {.name = NULL},

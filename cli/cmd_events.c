@@ -9,15 +9,21 @@
 
 #include "cli.h"
 
+static const struct cli_opt list_opts[] = {
+    {"json", 'j', NULL,
+     "print a JSON array of objects instead (type, signal,\n"
+     "minor_version, key_field, description, serializable, ...)"},
+    {NULL, 0, NULL, NULL},
+};
+
 static int events_list(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {{"json", 'j', false}, {NULL, 0, false}};
     bool as_json = false;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     int opt;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &opt, &value)) {
+    while (cli_opt_next(cli, &args, &opt, &value)) {
         if (opt == CLI_OPT_ARG)
             return cli_error(cli, CLI_USAGE,
                              "unexpected argument \"%s\" (see edxbus events list "
@@ -60,13 +66,12 @@ static int events_list(struct cli *cli, int argc, char **argv)
 
 static int events_show(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {{NULL, 0, false}};
     const char *type = NULL;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     int opt;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &opt, &value)) {
+    while (cli_opt_next(cli, &args, &opt, &value)) {
         if (type != NULL)
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\": one TYPE only", value);
         type = value;
@@ -105,28 +110,17 @@ const struct cli_command cmd_events_subs[] = {
     {
         .name = "list",
         .summary = "print every event type, one per line, sorted",
-        .usage = "Usage: edxbus events list [--json]\n"
-                 "\n"
-                 "Print every event type the catalog holds, one per line, sorted.\n"
-                 "\n"
-                 "Options:\n"
-                 "  -j, --json      print a JSON array of objects instead (type, signal,\n"
-                 "                  minor_version, key_field, description, serializable, ...)\n"
-                 "  --schemas DIR   also load DIR/*.avsc\n"
-                 "  -h, --help      print this help\n",
+        .usage = "[options]",
+        .about = "Print every event type the catalog holds, one per line, sorted.\n",
+        .opts = list_opts,
         .run = events_list,
     },
     {
         .name = "show",
         .summary = "describe one event type and print its schema",
-        .usage = "Usage: edxbus events show TYPE\n"
-                 "\n"
-                 "Describe event type TYPE: its signal, minor version, key field, description,\n"
-                 "whether it can be serialized (and why not), and its Avro schema.\n"
-                 "\n"
-                 "Options:\n"
-                 "  --schemas DIR   also load DIR/*.avsc\n"
-                 "  -h, --help      print this help\n",
+        .usage = "TYPE",
+        .about = "Describe event type TYPE: its signal, minor version, key field, description,\n"
+                 "whether it can be serialized (and why not), and its Avro schema.\n",
         .run = events_show,
     },
     {.name = NULL},

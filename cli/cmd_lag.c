@@ -1,4 +1,4 @@
-/* cli/cmd_lag.c — `edxbus lag -g GROUP TOPIC [--json]`: how far behind a consumer group is.
+/* cli/cmd_lag.c — `edxbus lag -t TOPIC -g GROUP [--json]`: how far behind a consumer group is.
  *
  * Asks the backend of EVENT_BUS_CONSUMER through its optional lag hook (backend.h), without
  * joining the group. Prints a table (consumer, partition, pending, undelivered, idle) or, with
@@ -20,24 +20,32 @@ static void cell(struct cli *cli, const json_t *v, int width)
         cli_printf(cli, "%*s", width, "-");
 }
 
+enum { OPT_TOPIC, OPT_GROUP, OPT_JSON, OPT_CONFIG };
+
+const struct cli_opt cmd_lag_opts[] = {
+    [OPT_TOPIC] = {"topic", 't', "TOPIC", "topic as configured (or the one argument)"},
+    [OPT_GROUP] = {"group", 'g', "GROUP", "consumer group"},
+    [OPT_JSON] = {"json", 'j', NULL, "print the backend's JSON array instead of a table"},
+    [OPT_CONFIG] = CLI_OPT_CONFIG,
+    {NULL, 0, NULL, NULL},
+};
+
 int cmd_lag(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {
-        {"group", 'g', true}, {"json", 0, false}, CLI_BUS_CONFIG_OPT, {NULL, 0, false}};
     const char *group = NULL, *topic = NULL, *config = NULL;
     bool as_json = false;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     int o;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &o, &value)) {
-        if (o == 0)
+    while (cli_opt_next(cli, &args, &o, &value)) {
+        if (o == OPT_GROUP)
             group = value;
-        else if (o == 1)
+        else if (o == OPT_JSON)
             as_json = true;
-        else if (o == 2)
+        else if (o == OPT_CONFIG)
             config = value;
-        else if (topic == NULL)
+        else if (topic == NULL) /* -t TOPIC or the positional TOPIC */
             topic = value;
         else
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
@@ -45,7 +53,8 @@ int cmd_lag(struct cli *cli, int argc, char **argv)
     if (args.exit_code >= 0)
         return args.exit_code;
     if (group == NULL || topic == NULL)
-        return cli_error(cli, CLI_USAGE, "-g GROUP and TOPIC are required (see edxbus lag --help)");
+        return cli_error(cli, CLI_USAGE,
+                         "-t TOPIC and -g GROUP are required (see edxbus lag --help)");
 
     int rc = CLI_OK;
     edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);

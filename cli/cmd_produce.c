@@ -161,14 +161,39 @@ static json_t *read_events(struct cli *cli, const char *arg)
     return list;
 }
 
+enum {
+    OPT_EVENT_TYPE,
+    OPT_SIGNAL,
+    OPT_TOPIC,
+    OPT_KEY_FIELD,
+    OPT_DATA,
+    OPT_COUNT,
+    OPT_METADATA,
+    OPT_PRINT_IDS,
+    OPT_CONFIG,
+};
+
+const struct cli_opt cmd_produce_opts[] = {
+    [OPT_EVENT_TYPE] = {"event-type", 'e', "TYPE", "event type (org.openedx...v1)"},
+    [OPT_SIGNAL] = {"signal", 0, "TYPE", "same as --event-type"},
+    [OPT_TOPIC] = {"topic", 't', "TOPIC",
+                   "topic as configured (without the prefix); default:\n"
+                   "the topics EVENT_BUS_PRODUCER_CONFIG gives TYPE"},
+    [OPT_KEY_FIELD] = {"key-field", 'k', "PATH", "dotted path of the key in the data"},
+    [OPT_DATA] = {"data", 'd', "JSON|@FILE",
+                  "the data; @FILE: one JSON object or JSON lines\n"
+                  "(one event each; @- reads standard input)"},
+    [OPT_COUNT] = {"count", 0, "N", "send each event N times (each with its own metadata)"},
+    [OPT_METADATA] = {"metadata", 'm', "JSON",
+                      "override metadata fields: id, source, sourcehost,\n"
+                      "time, minorversion, sourcelib"},
+    [OPT_PRINT_IDS] = {"print-ids", 0, NULL, "print each event id once the broker holds it"},
+    [OPT_CONFIG] = CLI_OPT_CONFIG,
+    {NULL, 0, NULL, NULL},
+};
+
 int cmd_produce(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {
-        {"event-type", 'e', true}, {"topic", 't', true}, {"key-field", 'k', true},
-        {"data", 'd', true},       {"count", 'n', true}, {"metadata", 'm', true},
-        {"print-ids", 0, false},   CLI_BUS_CONFIG_OPT,   {"signal", 0, true},
-        {NULL, 0, false},
-    };
     const char *type = NULL, *topic = NULL, *key = NULL, *data_arg = NULL, *md_arg = NULL;
     const char *config = NULL;
     uint64_t count = 1;
@@ -177,32 +202,32 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
     cli_args_init(&args, argc, argv);
     int o;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &o, &value)) {
+    while (cli_opt_next(cli, &args, &o, &value)) {
         switch (o) {
-        case 0:
-        case 8:
+        case OPT_EVENT_TYPE:
+        case OPT_SIGNAL:
             type = value;
             break;
-        case 1:
+        case OPT_TOPIC:
             topic = value;
             break;
-        case 2:
+        case OPT_KEY_FIELD:
             key = value;
             break;
-        case 3:
+        case OPT_DATA:
             data_arg = value;
             break;
-        case 4:
+        case OPT_COUNT:
             if (!cli_u64_arg(cli, "--count", value, &count))
                 return CLI_USAGE;
             break;
-        case 5:
+        case OPT_METADATA:
             md_arg = value;
             break;
-        case 6:
+        case OPT_PRINT_IDS:
             print_ids = true;
             break;
-        case 7:
+        case OPT_CONFIG:
             config = value;
             break;
         default:

@@ -59,15 +59,14 @@ static edxbus_catalog_t *catalog_with_schemas(struct cli *cli, const char *const
 
 /* Parse options common to the single-TYPE commands; returns CLI_OK with *type set, or the
  * exit code to return (CLI_OK after --help, with *type NULL). */
-static int one_type(struct cli *cli, int argc, char **argv, const struct cli_opt *opts, bool *flags,
-                    const char **type)
+static int one_type(struct cli *cli, int argc, char **argv, bool *flags, const char **type)
 {
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     *type = NULL;
     int opt;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &opt, &value)) {
+    while (cli_opt_next(cli, &args, &opt, &value)) {
         if (opt >= 0) {
             flags[opt] = true;
             continue;
@@ -85,17 +84,21 @@ static int one_type(struct cli *cli, int argc, char **argv, const struct cli_opt
     return CLI_OK;
 }
 
+enum { OPT_COMPACT, OPT_CANONICAL };
+
+static const struct cli_opt show_opts[] = {
+    [OPT_COMPACT] = {"compact", 0, NULL,
+                     "one line, exactly as openedx-events' schema_string()\nbuilds it"},
+    [OPT_CANONICAL] = {"canonical", 0, NULL,
+                       "the Parsing Canonical Form (what the fingerprint\nhashes)"},
+    {NULL, 0, NULL, NULL},
+};
+
 static int schema_show(struct cli *cli, int argc, char **argv)
 {
-    enum { OPT_COMPACT, OPT_CANONICAL };
-    static const struct cli_opt opts[] = {
-        [OPT_COMPACT] = {"compact", 0, false},
-        [OPT_CANONICAL] = {"canonical", 0, false},
-        {NULL, 0, false},
-    };
     bool flags[2] = {false, false};
     const char *type = NULL;
-    int rc = one_type(cli, argc, argv, opts, flags, &type);
+    int rc = one_type(cli, argc, argv, flags, &type);
     if (rc != CLI_OK || type == NULL)
         return rc;
     if (flags[OPT_COMPACT] && flags[OPT_CANONICAL])
@@ -120,10 +123,9 @@ static int schema_show(struct cli *cli, int argc, char **argv)
 
 static int schema_fingerprint(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {{NULL, 0, false}};
     bool flags[1] = {false};
     const char *type = NULL;
-    int rc = one_type(cli, argc, argv, opts, flags, &type);
+    int rc = one_type(cli, argc, argv, flags, &type);
     if (rc != CLI_OK || type == NULL)
         return rc;
     const edxbus_event_type_t *et = cli_find_event(cli, type);
@@ -182,9 +184,13 @@ static int generate_one(struct cli *cli, const edxbus_event_type_t *et, const ch
     return cli_printf(cli, "%s\n", path) ? CLI_OK : CLI_FAIL;
 }
 
+static const struct cli_opt generate_opts[] = {
+    {"output", 'o', "DIR", "the directory to write to (created if missing;\ndefault .)"},
+    {NULL, 0, NULL, NULL},
+};
+
 static int schema_generate(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {{"output", 'o', true}, {NULL, 0, false}};
     const char *dir = ".";
     struct cli_args args;
     cli_args_init(&args, argc, argv);
@@ -196,7 +202,7 @@ static int schema_generate(struct cli *cli, int argc, char **argv)
     struct edxbus_buf text = EDXBUS_BUF_INIT;
     int opt;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &opt, &value)) {
+    while (cli_opt_next(cli, &args, &opt, &value)) {
         if (opt == 0)
             dir = value;
         else
@@ -303,10 +309,16 @@ out_routing:
 /* Parse `--topic TOPIC [--config FILE] [TYPE...]`, load the settings, check every TYPE (or find
  * the routed ones) and open the registry client. CLI_OK with r filled; CLI_OK with r->conf
  * NULL after --help; otherwise the exit code, after reporting. */
+enum { OPT_REG_TOPIC, OPT_REG_CONFIG };
+
+static const struct cli_opt registry_opts[] = {
+    [OPT_REG_TOPIC] = {"topic", 't', "TOPIC", "topic as configured (without the prefix)"},
+    [OPT_REG_CONFIG] = CLI_OPT_CONFIG,
+    {NULL, 0, NULL, NULL},
+};
+
 static int registry_start(struct cli *cli, int argc, char **argv, struct registry_run *r)
 {
-    static const struct cli_opt opts[] = {
-        {"topic", 't', true}, CLI_BUS_CONFIG_OPT, {NULL, 0, false}};
     const char *topic = NULL, *config = NULL;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
@@ -319,10 +331,10 @@ static int registry_start(struct cli *cli, int argc, char **argv, struct registr
     int rc = CLI_OK;
     int opt;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &opt, &value)) {
-        if (opt == 0)
+    while (cli_opt_next(cli, &args, &opt, &value)) {
+        if (opt == OPT_REG_TOPIC)
             topic = value;
-        else if (opt == 1)
+        else if (opt == OPT_REG_CONFIG)
             config = value;
         else
             named[nnamed++] = value;
@@ -454,81 +466,52 @@ const struct cli_command cmd_schema_subs[] = {
     {
         .name = "generate",
         .summary = "write <type>_schema.avsc files as openedx-events names them",
-        .usage = "Usage: edxbus schema generate [-o DIR] [TYPE...]\n"
-                 "\n"
-                 "Write the schema of each TYPE (default: every event that can be serialized)\n"
+        .usage = "[-o DIR] [TYPE...]",
+        .about = "Write the schema of each TYPE (default: every event that can be serialized)\n"
                  "to DIR/<type with '.' replaced by '+'>_schema.avsc, in the format of\n"
-                 "openedx-events' schema files, and print the paths written.\n"
-                 "\n"
-                 "Options:\n"
-                 "  -o, --output DIR  the directory to write to (created if missing; default .)\n"
-                 "  --schemas DIR     also load DIR/*.avsc\n"
-                 "  -h, --help        print this help\n",
+                 "openedx-events' schema files, and print the paths written.\n",
+        .opts = generate_opts,
         .run = schema_generate,
     },
     {
         .name = "show",
         .summary = "print the schema of one event type",
-        .usage =
-            "Usage: edxbus schema show [--compact | --canonical] TYPE\n"
-            "\n"
-            "Print the Avro schema of event type TYPE, indented.\n"
-            "\n"
-            "Options:\n"
-            "  --compact       one line, exactly as openedx-events' schema_string() builds it\n"
-            "  --canonical     the Parsing Canonical Form (what the fingerprint hashes)\n"
-            "  --schemas DIR   also load DIR/*.avsc\n"
-            "  -h, --help      print this help\n",
+        .usage = "[--compact | --canonical] TYPE",
+        .about = "Print the Avro schema of event type TYPE, indented.\n",
+        .opts = show_opts,
         .run = schema_show,
     },
     {
         .name = "fingerprint",
         .summary = "print the CRC-64-AVRO fingerprint of a schema",
-        .usage = "Usage: edxbus schema fingerprint TYPE\n"
-                 "\n"
-                 "Print the CRC-64-AVRO (Rabin) fingerprint of the Parsing Canonical Form of the\n"
-                 "schema of event type TYPE, as 16 lowercase hex digits.\n"
-                 "\n"
-                 "Options:\n"
-                 "  --schemas DIR   also load DIR/*.avsc\n"
-                 "  -h, --help      print this help\n",
+        .usage = "TYPE",
+        .about = "Print the CRC-64-AVRO (Rabin) fingerprint of the Parsing Canonical Form of the\n"
+                 "schema of event type TYPE, as 16 lowercase hex digits.\n",
         .run = schema_fingerprint,
     },
     {
         .name = "register",
         .summary = "register the events' schemas in the Kafka Schema Registry",
-        .usage = "Usage: edxbus schema register --topic TOPIC [--config FILE] [TYPE...]\n"
-                 "\n"
-                 "Register the schema of each TYPE (default: the events EVENT_BUS_PRODUCER_CONFIG\n"
+        .usage = "-t TOPIC [options] [TYPE...]",
+        .about = "Register the schema of each TYPE (default: the events EVENT_BUS_PRODUCER_CONFIG\n"
                  "routes to TOPIC) in EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL under the subject the\n"
                  "Kafka producer uses, <full topic>-<type>.CloudEvent (EVENT_BUS_TOPIC_PREFIX is\n"
                  "added to TOPIC), and print \"<subject> <id>\" per event as it is registered.\n"
-                 "A schema the subject's compatibility level refuses is an error (exit 1).\n"
-                 "\n"
-                 "Options:\n"
-                 "  -t, --topic TOPIC  topic as configured (without the prefix)\n"
-                 "  --config FILE      YAML settings file (default: $EDXBUS_CONFIG)\n"
-                 "  --schemas DIR      also load DIR/*.avsc\n"
-                 "  -h, --help         print this help\n",
+                 "A schema the subject's compatibility level refuses is an error (exit 1).\n",
+        .opts = registry_opts,
         .run = schema_register,
     },
     {
         .name = "check",
         .summary = "check the events' schemas against the Kafka Schema Registry",
-        .usage = "Usage: edxbus schema check --topic TOPIC [--config FILE] [TYPE...]\n"
-                 "\n"
-                 "For each TYPE (default: the events EVENT_BUS_PRODUCER_CONFIG routes to TOPIC),\n"
+        .usage = "-t TOPIC [options] [TYPE...]",
+        .about = "For each TYPE (default: the events EVENT_BUS_PRODUCER_CONFIG routes to TOPIC),\n"
                  "ask EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL whether the catalog's schema is\n"
                  "compatible with what it holds under <full topic>-<type>.CloudEvent, by the\n"
                  "subject's compatibility level, and print \"<subject> compatible\",\n"
                  "\"<subject> incompatible\" or \"<subject> not registered\". Exit 1 when any is\n"
-                 "incompatible (after every line).\n"
-                 "\n"
-                 "Options:\n"
-                 "  -t, --topic TOPIC  topic as configured (without the prefix)\n"
-                 "  --config FILE      YAML settings file (default: $EDXBUS_CONFIG)\n"
-                 "  --schemas DIR      also load DIR/*.avsc\n"
-                 "  -h, --help         print this help\n",
+                 "incompatible (after every line).\n",
+        .opts = registry_opts,
         .run = schema_check,
     },
     {.name = NULL},

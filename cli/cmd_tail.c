@@ -277,13 +277,24 @@ static int tail_loop(struct tail *t, const struct edxbus_backend_ops *ops, void 
     return CLI_OK;
 }
 
+enum { OPT_TOPIC, OPT_FROM, OPT_FROM_TIME, OPT_MAX_EVENTS, OPT_TIMEOUT, OPT_CONFIG };
+
+const struct cli_opt cmd_tail_opts[] = {
+    [OPT_TOPIC] = {"topic", 't', "TOPIC", "topic as configured (or the one argument)"},
+    [OPT_FROM] = {"from", 0, "POSITION",
+                  "where to begin: latest (default: only new events),\n"
+                  "earliest, or a position of the backend"},
+    [OPT_FROM_TIME] = {"from-time", 0, "ISO",
+                       "begin at the first event stored at or after this\n"
+                       "time (2024-05-01T00:00:00+00:00)"},
+    [OPT_MAX_EVENTS] = {"max-events", 'n', "N", "exit 0 after N entries"},
+    [OPT_TIMEOUT] = {"timeout", 0, "SECONDS", "exit 0 after SECONDS with no new entry"},
+    [OPT_CONFIG] = CLI_OPT_CONFIG,
+    {NULL, 0, NULL, NULL},
+};
+
 int cmd_tail(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {
-        {"from", 0, true},    {"from-time", 0, true}, {"max-events", 'n', true},
-        {"timeout", 0, true}, {"topic", 't', true},   CLI_BUS_CONFIG_OPT,
-        {NULL, 0, false},
-    };
     const char *topic = NULL, *from = NULL, *from_time = NULL, *config = NULL;
     uint64_t max_events = 0;
     int64_t timeout_ms = -1, start_time_ms = -1;
@@ -291,20 +302,20 @@ int cmd_tail(struct cli *cli, int argc, char **argv)
     cli_args_init(&args, argc, argv);
     int o;
     const char *value;
-    while (cli_opt_next(cli, &args, opts, &o, &value)) {
-        if (o == 0) {
+    while (cli_opt_next(cli, &args, &o, &value)) {
+        if (o == OPT_FROM) {
             from = value;
-        } else if (o == 1) {
+        } else if (o == OPT_FROM_TIME) {
             from_time = value;
             if (!time_arg(cli, value, &start_time_ms))
                 return CLI_USAGE;
-        } else if (o == 2) {
+        } else if (o == OPT_MAX_EVENTS) {
             if (!cli_u64_arg(cli, "--max-events", value, &max_events))
                 return CLI_USAGE;
-        } else if (o == 3) {
+        } else if (o == OPT_TIMEOUT) {
             if (!seconds_arg(cli, value, &timeout_ms))
                 return CLI_USAGE;
-        } else if (o == 5) {
+        } else if (o == OPT_CONFIG) {
             config = value;
         } else if (topic == NULL) { /* -t TOPIC or the positional TOPIC */
             topic = value;

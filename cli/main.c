@@ -11,25 +11,31 @@
 
 #include "cli.h"
 
+enum { OPT_VERSION, OPT_CONFIG };
+
+static const struct cli_opt top_opts[] = {
+    [OPT_VERSION] = {"version", 0, NULL, "print the version and exit"},
+    [OPT_CONFIG] = {"config", 'c', "FILE",
+                    "YAML settings for the bus commands (produce, consume,\n"
+                    "tail, lag, dlq, config, schema register|check);\n"
+                    "default: $EDXBUS_CONFIG"},
+    {NULL, 0, NULL, NULL},
+};
+
 static const struct cli_command edxbus_top = {
     .name = "edxbus",
     .summary = "the Open edX event bus",
-    .usage = "Usage: edxbus [--schemas DIR] <command> [<args>]\n"
-             "\n"
-             "edxbus is the Open edX event bus in C: it sends and receives the events of\n"
+    .usage = "[options] <command> [<args>]",
+    .about = "edxbus is the Open edX event bus in C: it sends and receives the events of\n"
              "openedx-events " EDXBUS_OPENEDX_EVENTS_VERSION
              " over an embedded broker (SQLite), Redis Streams or Kafka,\n"
              "byte for byte as the Python reference does.\n"
              "\n"
-             "Options (accepted by every command):\n"
-             "  --schemas DIR   also load the event types defined by DIR/*.avsc (repeatable;\n"
-             "                  the environment variable EVENT_BUS_SCHEMA_PATH, a ':'-separated\n"
-             "                  list of directories, is read first)\n"
-             "  -h, --help      print the help of the command and exit\n"
-             "  --version       print the version and exit\n"
-             "  --config FILE   YAML settings for the bus commands (produce, consume, tail,\n"
-             "                  lag, dlq, config, schema register|check); default:\n"
-             "                  $EDXBUS_CONFIG\n",
+             "A letter means the same in every command: -t topic, -g group, -e event type,\n"
+             "-c settings file, -n maximum number of events, -j JSON output, -v more and\n"
+             "-q fewer lines on stderr. --schemas DIR also adds to EVENT_BUS_SCHEMA_PATH\n"
+             "(a ':'-separated list of directories, read first).\n",
+    .opts = top_opts,
     .subs = cli_commands,
 };
 
@@ -45,20 +51,15 @@ static int flush_out(struct cli *cli)
 
 static int run(struct cli *cli, int argc, char **argv)
 {
-    static const struct cli_opt opts[] = {
-        {"version", 0, false},
-        {"config", 0, true},
-        {NULL, 0, false},
-    };
     cli->command = &edxbus_top;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     const char *value = NULL;
-    int o = cli_next_opt(cli, &args, opts, &value);
-    for (; o == 1; o = cli_next_opt(cli, &args, opts, &value))
+    int o = cli_next_opt(cli, &args, &value);
+    for (; o == OPT_CONFIG; o = cli_next_opt(cli, &args, &value))
         setenv("EDXBUS_CONFIG", value, 1); /* --config FILE: every bus command reads it */
     switch (o) {
-    case 0:
+    case OPT_VERSION:
         cli_printf(cli, "edxbus %s (openedx-events %s)\n", EDXBUS_VERSION_STRING,
                    EDXBUS_OPENEDX_EVENTS_VERSION);
         return CLI_OK;
@@ -68,7 +69,7 @@ static int run(struct cli *cli, int argc, char **argv)
         return CLI_USAGE;
     case CLI_OPT_END:
         return cli_error(cli, CLI_USAGE, "missing command (see edxbus --help)");
-    default: /* CLI_OPT_ARG: the command, argv[args.i - 1] (--schemas DIR may come before) */
+    default: /* CLI_OPT_ARG: the command, argv[args.i - 1] (options may come before) */
         return cli_dispatch(cli, cli_commands, argc - (args.i - 1), argv + (args.i - 1));
     }
 }

@@ -105,7 +105,7 @@ for line in sys.stdin:
 done
 
 step "Lag of the group (nothing pending)"
-"$EDXBUS" lag -g demo-workers learning-course-enrollment-lifecycle
+"$EDXBUS" lag -t learning-course-enrollment-lifecycle -g demo-workers
 
 step "Stopping the workers with SIGTERM"
 for pid in "${pids[@]}"; do kill -TERM "$pid"; done

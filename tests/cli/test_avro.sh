@@ -29,7 +29,7 @@ while IFS=$'\t' read -r type case hex data decoded; do
 
   # hex in, with whitespace and upper case, on stdin.
   spaced=$(printf '%s' "$hex" | tr 'a-f' 'A-F' | sed 's/\(..\)/\1 /g' | fold -w 30)
-  run avro decode -t "$type" --hex <<<"$spaced"
+  run avro decode -e "$type" --hex <<<"$spaced"
   CMD="$CMD [$case, spaced hex]"
   expect_ok
   expect_stdout "$decoded"

@@ -33,7 +33,8 @@ wait_lines() {
 # check instead of hanging the test.
 run tail --help
 expect_ok
-expect_grep "Usage: edxbus tail TOPIC"
+expect_grep "Usage: edxbus tail -t TOPIC"
+expect_grep "^  -n, --max-events N"
 
 # --- five events, from the earliest: five lines, the produced ids in order --------------------
 run produce -e $TYPE -t t1 -d "$DATA" --count 5 --print-ids
