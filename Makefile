@@ -6,7 +6,7 @@ FUZZ_BUILD  ?= build-fuzz
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 FUZZ_SECONDS ?= 60
 
-.PHONY: all deps build test test-asan bench fuzz demo install clean format
+.PHONY: all deps build python test test-asan bench fuzz demo install clean format
 
 all: build
 
@@ -18,6 +18,11 @@ $(BUILD)/CMakeCache.txt:
 
 build: $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS)
+
+# The Python extension in place (python/edxbus/_edxbus*.so), for Debian's python3:
+#   PYTHONPATH=python /usr/bin/python3 -c 'import edxbus.openedx'
+python: deps build
+	cd python && EDXBUS_BUILD_DIR=$(CURDIR)/$(BUILD) /usr/bin/python3 setup.py -q build_ext --inplace
 
 test: deps build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)

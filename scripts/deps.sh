@@ -14,6 +14,8 @@ packages=(
   libcurl4-openssl-dev                       # Schema Registry client
   libmicrohttpd-dev                          # the Schema Registry test server (Kafka tests)
   libavro-dev                                # avro-c, the comparison in bench/
+  python3 python3-dev python3-setuptools     # the Python extension (python/)
+  python3-django python3-redis               # its tests: the openedx plug-in, reading Redis back
 )
 
 missing=()
