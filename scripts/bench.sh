@@ -27,4 +27,11 @@ for b in "${benches[@]}"; do
   echo "== $(basename "$b")"
   "$b" || { echo "bench: $(basename "$b") failed (exit $?)" >&2; failed=1; }
 done
+# edxbus from Python (the extension in BUILD/python) against the command doing the same work.
+if [[ -d "$build/python/edxbus" && -x /usr/bin/python3 ]]; then
+  echo
+  echo "== bench_python"
+  PYTHONPATH="$build/python" EDXBUS_CLI="$build/cli/edxbus" /usr/bin/python3 bench/bench_python.py \
+    || { echo "bench: bench_python failed (exit $?)" >&2; failed=1; }
+fi
 exit $failed
