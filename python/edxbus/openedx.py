@@ -162,6 +162,8 @@ def _define_classes():
                 raise ReceiverError(f"{len(failures)} receiver(s) out of {len(results)} failed for "
                                     f"{signal.event_type}: {', '.join(failures)}")
 
+    for cls in (EdxbusEventProducer, EdxbusEventConsumer):
+        cls.__qualname__ = cls.__name__  # edxbus.openedx.EdxbusEventConsumer in logs and reprs
     return {"EdxbusEventProducer": EdxbusEventProducer, "EdxbusEventConsumer": EdxbusEventConsumer}
 
 
