@@ -85,10 +85,10 @@ def main():
         rows = [
             ("produce", python_produce(py, data),
              cli(["produce", "-e", ENROLLMENT, "-t", "bench", "-k", KEY, "-d", "@" + datafile,
-                  "-n", str(N)], config)),
+                  "--count", str(N)], config)),
             ("consume", python_consume(py),
              cli(["consume", "-t", "bench", "-g", "g", "--extra", '{"start": "earliest"}',
-                  "--print", "-n", str(N)], config)),
+                  "--print", "--max-events", str(N)], config)),
         ]
     print(f"{'case':<10}{'events':>10}{'python ev/s':>15}{'C cli ev/s':>15}")
     for name, tp, tc in rows:
