@@ -26,7 +26,8 @@
  * (adopt_orphans()), so restarting a worker without --name loses nothing either.
  *
  * Failures: an I/O error drops the connection and poll() reports it (retriable); the next
- * poll() reconnects. After EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT failed polls in a
+ * poll() reconnects and reads this member's own pending entries again (step 1) before new
+ * ones: a read that timed out may have been served after all once a stalled server resumed. After EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT failed polls in a
  * row (default REDIS_DEFAULT_ERRORS_BUDGET) poll() says EDXBUS_ERR_FATAL; authentication
  * errors are EDXBUS_ERR_AUTH at once. Between failed polls it sleeps
  * EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP, as the reference does. A group that vanished
@@ -449,6 +450,13 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
         return EDXBUS_OK;
     }
     edxbus__redis_batch_release(cons);
+    if (cons->group != NULL) {
+        /* A read that failed or timed out may still have been served: a stalled server runs
+         * the XREADGROUP it received once it resumes, and the entries become pending on this
+         * member although we never saw them. Read our own pending entries again first. */
+        cons->pending_phase = true;
+        snprintf(cons->pending_cursor, sizeof cons->pending_cursor, "0-0");
+    }
     if (!edxbus_err_is_retriable(err))
         return err;
     cons->errors++;
