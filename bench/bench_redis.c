@@ -7,6 +7,10 @@
  *                      vs raw redisCommandArgv XADD of the same 8 fields, one per round trip;
  *   produce_pipelined  ops->produce with a delivery callback, then flush
  *                      vs raw redisAppendCommandArgv in chunks of 1000, then 1000 replies;
+ *                      the raw side writes the reference's `XADD … MAXLEN ~ 10000`, edxbus a
+ *                      plain XADD plus its safe trim (redis_trim.c) every 1000 entries;
+ *   produce_safe_trim_group_behind  the same on a stream whose one group reads nothing: the
+ *                      raw side drops its entries past ~10000, edxbus keeps all 100000;
  *   consume            ops->poll (100 at a time) + ops->ack of each (parsing the metadata)
  *                      vs raw XREADGROUP COUNT 100 + one XACK of the 100 ids (no parsing).
  * The raw side is the ceiling: text forms prepared once, no copies, no parsing. Each pair runs
@@ -287,13 +291,20 @@ static void bench(void)
         die("raw connection", NULL);
     prepare_raw("bench-sync");
     void *prod = open_producer();
-    double best[6] = {1e9, 1e9, 1e9, 1e9, 1e9, 1e9};
+    double best[8] = {1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9};
     char stream[64], group[64];
     for (int round = 0; round < ROUNDS; round++) {
         best[0] = min2(best[0], raw_sync(c, "bench-raw-sync", N_SYNC));
         best[1] = min2(best[1], ours_sync(prod, "bench-sync", N_SYNC));
         best[2] = min2(best[2], raw_pipelined(c, "bench-raw-pipe", N_PIPE));
         best[3] = min2(best[3], ours_pipelined(prod, "bench-pipe", N_PIPE));
+        /* A group that reads nothing: the reference's MAXLEN ~ drops its entries, the safe
+         * trim keeps them all (and checks the groups every 1000 entries). */
+        raw_reply_ok(redisCommand(c, "DEL bench-raw-behind bench-behind"), "DEL");
+        raw_reply_ok(redisCommand(c, "XGROUP CREATE bench-raw-behind g $ MKSTREAM"), "XGROUP");
+        raw_reply_ok(redisCommand(c, "XGROUP CREATE bench-behind g $ MKSTREAM"), "XGROUP");
+        best[6] = min2(best[6], raw_pipelined(c, "bench-raw-behind", N_PIPE));
+        best[7] = min2(best[7], ours_pipelined(prod, "bench-behind", N_PIPE));
         snprintf(stream, sizeof stream, "bench-consume-%d", round);
         fill(c, stream, N_CONSUME);
         snprintf(group, sizeof group, "raw-%d", round);
@@ -311,11 +322,14 @@ static void bench(void)
     row("produce_sync edxbus", N_SYNC, best[1]);
     row("produce_pipelined raw", N_PIPE, best[2]);
     row("produce_pipelined edxbus", N_PIPE, best[3]);
+    row("group_behind raw MAXLEN ~", N_PIPE, best[6]);
+    row("group_behind edxbus safe", N_PIPE, best[7]);
     row("consume raw", N_CONSUME, best[4]);
     row("consume edxbus", N_CONSUME, best[5]);
     printf("ratio produce_sync %.3f\n", best[0] / best[1]);
     printf("ratio produce_pipelined %.3f\n", best[2] / best[3]);
     printf("ratio consume %.3f\n", best[4] / best[5]);
+    printf("ratio produce_safe_trim_group_behind %.3f\n", best[6] / best[7]);
 }
 
 static long rss_kb(void)

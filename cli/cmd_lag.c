@@ -1,7 +1,8 @@
 /* cli/cmd_lag.c — `edxbus lag -t TOPIC -g GROUP [--json]`: how far behind a consumer group is.
  *
  * Asks the backend of EVENT_BUS_CONSUMER through its optional lag hook (backend.h), without
- * joining the group. Prints a table (consumer, partition, pending, undelivered, idle) or, with
+ * joining the group. Prints a table (consumer, partition, pending, undelivered, idle, and when
+ * the backend counts them (Redis) lost: entries trimmed before the group read them) or, with
  * --json, the hook's array as is.
  */
 #include <stdio.h>
@@ -95,10 +96,15 @@ int cmd_lag(struct cli *cli, int argc, char **argv)
         edxbus_buf_fini(&b);
         goto out;
     }
-    cli_printf(cli, "%-32s %10s %10s %12s %10s\n", "consumer", "partition", "pending",
-               "undelivered", "idle_ms");
     size_t i;
     const json_t *row;
+    bool lost = false; /* a backend that counts entries trimmed before they were read */
+    json_array_foreach(out, i, row)
+    {
+        lost = lost || json_object_get(row, "lost") != NULL;
+    }
+    cli_printf(cli, "%-32s %10s %10s %12s %10s%s\n", "consumer", "partition", "pending",
+               "undelivered", "idle_ms", lost ? "       lost" : "");
     json_array_foreach(out, i, row)
     {
         const json_t *c = json_object_get(row, "consumer");
@@ -110,6 +116,10 @@ int cmd_lag(struct cli *cli, int argc, char **argv)
         cell(cli, json_object_get(row, "undelivered"), 12);
         cli_printf(cli, " ");
         cell(cli, json_object_get(row, "idle_ms"), 10);
+        if (lost) {
+            cli_printf(cli, " ");
+            cell(cli, json_object_get(row, "lost"), 10);
+        }
         cli_printf(cli, "\n");
     }
 out:

@@ -90,7 +90,13 @@ const struct edxbus__conf_setting edxbus__conf_settings[] = {
      EDXBUS__CHECK_REDIS_URL, 0, "\"redis://:password@localhost:6379/0\"",
      "Redis server URL (null: redis://localhost:6379/0)"},
     {"EVENT_BUS_REDIS_STREAM_MAX_LEN", EDXBUS__CONF_INT, "10000", EDXBUS__SECRET_NONE,
-     EDXBUS__CHECK_NONE, 0, "10000", "Approximate cap on entries per stream (XADD MAXLEN ~)"},
+     EDXBUS__CHECK_NONE, 0, "10000",
+     "Entries a stream keeps (approximately) once every consumer group acknowledged them; "
+     "entries a group has not acknowledged are kept beyond it"},
+    {"EVENT_BUS_REDIS_STREAM_HARD_MAX_LEN", EDXBUS__CONF_INT, "0", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 0, "1000000",
+     "Entries beyond which a stream is trimmed even though groups have not read them, with an "
+     "error line naming the groups and counts (0: never)"},
     {"EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT", EDXBUS__CONF_DOUBLE, "60", EDXBUS__SECRET_NONE,
      EDXBUS__CHECK_NONE, 0, "60", "Seconds a consumer blocks waiting for new entries"},
     {"EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP", EDXBUS__CONF_DOUBLE, "1.0", EDXBUS__SECRET_NONE,

@@ -301,8 +301,7 @@ void edxbus__redis_conn_close(struct redis_conn *conn)
 /* ------------------------------------------------------------------------------------------ */
 /* lag(): XINFO GROUPS + XINFO CONSUMERS, without joining the group */
 
-/* The value of @p key in a flat [k1, v1, k2, v2, …] reply, or NULL. */
-static const redisReply *info_get(const redisReply *map, const char *key)
+const redisReply *edxbus__redis_info_get(const redisReply *map, const char *key)
 {
     if (map == NULL || map->type != REDIS_REPLY_ARRAY)
         return NULL;
@@ -327,10 +326,40 @@ static json_t *info_int(const redisReply *v)
 }
 
 static json_t *lag_row(const char *group, const char *consumer, json_t *pending,
-                       json_t *undelivered, json_t *idle)
+                       json_t *undelivered, json_t *idle, json_t *lost)
 {
-    return json_pack("{s:s, s:s?, s:n, s:o, s:o, s:o}", "group", group, "consumer", consumer,
-                     "partition", "pending", pending, "undelivered", undelivered, "idle_ms", idle);
+    return json_pack("{s:s, s:s?, s:n, s:o, s:o, s:o, s:o}", "group", group, "consumer",
+                     consumer, "partition", "pending", pending, "undelivered", undelivered,
+                     "idle_ms", idle, "lost", lost);
+}
+
+/* Entries trimmed from the stream before group @p info read them (Redis >= 7.0): the stream
+ * dropped entries-added - length from its front, the group read entries-read of all ever
+ * added (nil with last-delivered-id 0-0: it read none). When entries-read is known Redis's lag
+ * still counts the lost entries, so they are taken off @p undelivered. JSON null (unknown)
+ * without the counters. */
+static json_t *lag_lost(const redisReply *stream, const redisReply *info, json_t **undelivered)
+{
+    const redisReply *added = edxbus__redis_info_get(stream, "entries-added");
+    const redisReply *len = edxbus__redis_info_get(stream, "length");
+    const redisReply *read = edxbus__redis_info_get(info, "entries-read");
+    const redisReply *last = edxbus__redis_info_get(info, "last-delivered-id");
+    if (added == NULL || len == NULL || read == NULL || added->type != REDIS_REPLY_INTEGER ||
+        len->type != REDIS_REPLY_INTEGER)
+        return json_null();
+    bool counted = read->type == REDIS_REPLY_INTEGER;
+    if (!counted && !(last != NULL && last->type == REDIS_REPLY_STRING &&
+                      strcmp(last->str, "0-0") == 0))
+        return json_null();
+    long long lost = added->integer - len->integer - (counted ? read->integer : 0);
+    if (lost <= 0)
+        return json_integer(0);
+    if (counted && json_is_integer(*undelivered)) {
+        long long u = json_integer_value(*undelivered) - lost;
+        json_decref(*undelivered);
+        *undelivered = json_integer(u < 0 ? 0 : u);
+    }
+    return json_integer(lost);
 }
 
 static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const char *group,
@@ -339,7 +368,7 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
     char what[320];
     snprintf(what, sizeof what, "XINFO GROUPS on stream \"%s\"", topic);
     const char *argv[4] = {"XINFO", "GROUPS", topic, group};
-    redisReply *groups = NULL, *consumers = NULL;
+    redisReply *groups = NULL, *consumers = NULL, *stream = NULL;
     edxbus_err_t err =
         edxbus__redis_conn_command(conn, 3, argv, NULL, &groups, what, errstr, errstr_size);
     if (err == EDXBUS_ERR_BROKER && groups != NULL && strstr(groups->str, "no such key")) {
@@ -348,7 +377,7 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
     }
     const redisReply *info = NULL;
     for (size_t i = 0; err == EDXBUS_OK && i < groups->elements; i++) {
-        const redisReply *name = info_get(groups->element[i], "name");
+        const redisReply *name = edxbus__redis_info_get(groups->element[i], "name");
         if (name != NULL && name->type == REDIS_REPLY_STRING && strcmp(name->str, group) == 0)
             info = groups->element[i];
     }
@@ -357,10 +386,16 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
                  group);
         err = EDXBUS_ERR_NOT_FOUND;
     }
-    json_t *undelivered = NULL;
+    json_t *undelivered = NULL, *lost = NULL;
+    if (err == EDXBUS_OK) {
+        argv[1] = "STREAM";
+        snprintf(what, sizeof what, "XINFO STREAM on stream \"%s\"", topic);
+        err = edxbus__redis_conn_command(conn, 3, argv, NULL, &stream, what, errstr, errstr_size);
+    }
     if (err == EDXBUS_OK) {
         /* Redis >= 7.0 counts the group's lag; it is nil when trimming made it unknowable. */
-        undelivered = info_int(info_get(info, "lag"));
+        undelivered = info_int(edxbus__redis_info_get(info, "lag"));
+        lost = lag_lost(stream, info, &undelivered);
         argv[1] = "CONSUMERS";
         snprintf(what, sizeof what, "XINFO CONSUMERS on stream \"%s\"", topic);
         err =
@@ -368,19 +403,25 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
     }
     for (size_t i = 0; err == EDXBUS_OK && i < consumers->elements; i++) {
         const redisReply *c = consumers->element[i];
-        const redisReply *name = info_get(c, "name");
+        const redisReply *name = edxbus__redis_info_get(c, "name");
         if (name == NULL || name->type != REDIS_REPLY_STRING)
             continue;
         json_t *group_lag = undelivered ? undelivered : json_integer(0);
-        undelivered = NULL;
-        json_array_append_new(rows, lag_row(group, name->str, info_int(info_get(c, "pending")),
-                                            group_lag, info_int(info_get(c, "idle"))));
+        json_t *group_lost = lost ? lost : json_integer(0);
+        undelivered = lost = NULL;
+        json_array_append_new(rows, lag_row(group, name->str,
+                                            info_int(edxbus__redis_info_get(c, "pending")),
+                                            group_lag, info_int(edxbus__redis_info_get(c, "idle")),
+                                            group_lost));
     }
-    if (err == EDXBUS_OK && undelivered != NULL) /* a group without members */
-        json_array_append_new(rows,
-                              lag_row(group, NULL, json_integer(0), undelivered, json_null()));
-    else
+    if (err == EDXBUS_OK && undelivered != NULL) { /* a group without members */
+        json_array_append_new(rows, lag_row(group, NULL, json_integer(0), undelivered,
+                                            json_null(), lost));
+    } else {
         json_decref(undelivered);
+        json_decref(lost);
+    }
+    freeReplyObject(stream);
     freeReplyObject(groups);
     freeReplyObject(consumers);
     return err;

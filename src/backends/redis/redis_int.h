@@ -6,6 +6,7 @@
  *                     error classes), lag() and the ops table
  *   redis_wire.c      one stream entry <-> one edxbus_msg (edx-event-bus-redis's field layout)
  *   redis_producer.c  XADD, synchronous or pipelined with delivery callbacks
+ *   redis_trim.c      trimming streams without dropping entries a group has not acknowledged
  *   redis_consumer.c  consumer groups (pending first, then new entries), tail mode, ack, seek
  *   redis_consumer_open.c  opening a consumer: settings, joining a group or tail mode, close
  * Nothing outside this folder includes this header. Thread rule: every struct here belongs to
@@ -36,6 +37,9 @@ extern const struct edxbus_backend_ops edxbus_backend_redis;
 /* edxbus's own: seconds a connect, a read or a write may take before the server counts as
  * gone (the reference has no such setting and so can hang on a silent server). */
 #define REDIS_SETTING_SOCKET_TIMEOUT "EVENT_BUS_REDIS_SOCKET_TIMEOUT"
+/* edxbus's own: entries beyond which a stream is trimmed even though consumer groups have not
+ * read them (0: never; see redis_trim.c). */
+#define REDIS_SETTING_HARD_MAX_LEN "EVENT_BUS_REDIS_STREAM_HARD_MAX_LEN"
 
 #define REDIS_DEFAULT_URL "redis://localhost:6379/0"
 #define REDIS_DEFAULT_MAX_LEN 10000
@@ -111,6 +115,9 @@ edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const
                                         const size_t *lens, redisReply **out, const char *what,
                                         char *errstr, size_t errstr_size);
 
+/** The value of @p key in a flat [k1, v1, k2, v2, …] reply (XINFO), or NULL. */
+const redisReply *edxbus__redis_info_get(const redisReply *map, const char *key);
+
 /** The error class and text for the failed context of @p conn (and drop it). */
 edxbus_err_t edxbus__redis_conn_io_error(struct redis_conn *conn, const char *what, char *errstr,
                                          size_t errstr_size);
@@ -137,7 +144,8 @@ void edxbus__redis_id_before(uint64_t ms, uint64_t seq, char *out, size_t out_si
 
 #define REDIS_WIRE_META_FIELDS 7 /* type, id, source, time, minorversion, sourcehost, sourcelib */
 
-/** The argv of `XADD <stream> MAXLEN ~ <max_len> * <8 fields> <headers…>`, with the metadata
+/** The argv of `XADD <stream> [MAXLEN ~ <max_len>] * <8 fields> <headers…>` (no MAXLEN
+ *  clause when @p max_len is 0: the producer trims on its own, redis_trim.c), with the metadata
  *  text forms held in @p text. Pointers stay valid until @p text is reset. */
 struct redis_wire_cmd {
     struct edxbus_buf text; /* the metadata text forms and the MAXLEN number */
@@ -161,6 +169,38 @@ edxbus_err_t edxbus__redis_wire_parse(const redisReply *entry, const char *strea
                                       const char *service_name, struct edxbus_msg *msg,
                                       struct edxbus_metadata *md, struct edxbus_header **headers,
                                       size_t *headers_cap, char *why);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Trimming (redis_trim.c) */
+
+struct trim_stream {
+    char *name;
+    int64_t adds; /* confirmed entries since the last check */
+};
+
+/** A producer's trimming state: its own connection (opened at the first check) and a counter
+ *  per stream. */
+struct redis_trim {
+    const edxbus_conf_t *conf; /* borrowed: the producer's */
+    struct redis_conn conn;
+    bool connected;
+    int64_t max_len;      /* EVENT_BUS_REDIS_STREAM_MAX_LEN: the target */
+    int64_t hard_max_len; /* EVENT_BUS_REDIS_STREAM_HARD_MAX_LEN; 0: none */
+    int64_t every;        /* confirmed entries per stream between two checks */
+    struct trim_stream *streams;
+    size_t n, cap;
+};
+
+/** Read the two settings. @p conf must outlive @p t. Errors: EDXBUS_ERR_CONF. */
+edxbus_err_t edxbus__redis_trim_init(struct redis_trim *t, const edxbus_conf_t *conf, char *errstr,
+                                     size_t errstr_size);
+void edxbus__redis_trim_fini(struct redis_trim *t);
+/** Count one confirmed entry of @p stream; every t->every of them, trim it (failures are
+ *  logged as warnings, never returned). */
+void edxbus__redis_trim_added(struct redis_trim *t, const char *stream);
+/** Trim @p stream now. Errors: EDXBUS_ERR_IO / TIMEOUT / BROKER (nothing or part trimmed). */
+edxbus_err_t edxbus__redis_trim_now(struct redis_trim *t, const char *stream, char *errstr,
+                                    size_t errstr_size);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Producer and consumer (redis_producer.c, redis_consumer.c): the ops slots. */

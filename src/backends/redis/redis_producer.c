@@ -44,7 +44,7 @@ struct inflight {
 
 struct redis_producer {
     struct redis_conn conn;
-    int64_t max_len;           /* EVENT_BUS_REDIS_STREAM_MAX_LEN */
+    struct redis_trim trim;    /* EVENT_BUS_REDIS_STREAM_MAX_LEN, trimmed safely */
     struct redis_wire_cmd cmd; /* reused for every XADD */
     struct inflight **q;       /* ring buffer of messages in flight, oldest at head */
     struct edxbus_buf out;     /* formatted commands not yet sent */
@@ -147,6 +147,8 @@ static void settle_head(struct redis_producer *prod, edxbus_err_t err, const cha
                         "redis: produced event %s (%s) to stream %s as entry %s", f->md.id,
                         f->md.event_type, f->msg.topic, position);
     f->cb(f->cb_opaque, &f->msg, err, err == EDXBUS_OK ? NULL : errstr, position);
+    if (err == EDXBUS_OK)
+        edxbus__redis_trim_added(&prod->trim, f->msg.topic);
     inflight_free(f);
 }
 
@@ -308,23 +310,20 @@ edxbus_err_t edxbus__redis_producer_open(const edxbus_conf_t *conf, void **be, c
         snprintf(errstr, errstr_size, "redis: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
-    prod->max_len = edxbus_conf_get_int(conf, REDIS_SETTING_MAX_LEN, REDIS_DEFAULT_MAX_LEN);
-    if (prod->max_len <= 0) {
-        snprintf(errstr, errstr_size,
-                 REDIS_SETTING_MAX_LEN ": %lld is not a positive number; "
-                                       "expected e.g. 10000",
-                 (long long)prod->max_len);
+    edxbus_err_t err = edxbus__redis_trim_init(&prod->trim, conf, errstr, errstr_size);
+    if (err != EDXBUS_OK) {
         free(prod);
-        return EDXBUS_ERR_CONF;
+        return err;
     }
     edxbus__redis_wire_cmd_init(&prod->cmd);
     edxbus_buf_init(&prod->out);
-    edxbus_err_t err = edxbus__redis_conn_open(&prod->conn, conf, errstr, errstr_size);
+    err = edxbus__redis_conn_open(&prod->conn, conf, errstr, errstr_size);
     if (err != EDXBUS_OK) {
         edxbus__redis_wire_cmd_fini(&prod->cmd);
         free(prod);
         return err;
     }
+    prod->trim.conf = prod->conn.conf; /* the trimming connection logs where we do */
     *be = prod;
     return EDXBUS_OK;
 }
@@ -351,6 +350,8 @@ static edxbus_err_t produce_sync(struct redis_producer *prod, const struct edxbu
                             "redis: produced event %s (%s) to stream %s as entry %s",
                             msg->metadata->id, msg->metadata->event_type, msg->topic, reply->str);
         freeReplyObject(reply);
+        if (err == EDXBUS_OK)
+            edxbus__redis_trim_added(&prod->trim, msg->topic);
         if (err == EDXBUS_OK || prod->conn.ctx != NULL)
             break; /* stored, or an error reply: retrying would not help */
         edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_WARNING, "%s; reconnecting", why);
@@ -401,7 +402,8 @@ edxbus_err_t edxbus__redis_produce(void *be, const struct edxbus_msg *msg, edxbu
                                    void *cb_opaque, char *errstr, size_t errstr_size)
 {
     struct redis_producer *prod = be;
-    edxbus_err_t err = edxbus__redis_wire_xadd(&prod->cmd, msg, prod->max_len, errstr, errstr_size);
+    /* No trimming clause: redis_trim.c trims without dropping unread entries. */
+    edxbus_err_t err = edxbus__redis_wire_xadd(&prod->cmd, msg, 0, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
     if (cb != NULL)
@@ -433,6 +435,7 @@ void edxbus__redis_producer_close(void *be)
     if (prod->q_len > 0 &&
         edxbus__redis_flush(prod, prod->conn.io_timeout_ms, errstr, sizeof errstr) != EDXBUS_OK)
         settle_all_failed(prod, EDXBUS_ERR_TIMEOUT, errstr);
+    edxbus__redis_trim_fini(&prod->trim);
     edxbus__redis_conn_close(&prod->conn);
     edxbus__redis_wire_cmd_fini(&prod->cmd);
     edxbus_buf_fini(&prod->out);

@@ -29,7 +29,7 @@ static const char *const meta_names[REDIS_WIRE_META_FIELDS] = {
     "event_type", "id", "source", "time", "minorversion", "sourcehost", "sourcelib",
 };
 
-#define XADD_FIXED_ARGS 6 /* XADD <stream> MAXLEN ~ <N> * */
+#define XADD_FIXED_ARGS 6 /* XADD <stream> [MAXLEN ~ <N>] * */
 
 void edxbus__redis_wire_cmd_init(struct redis_wire_cmd *cmd)
 {
@@ -81,7 +81,7 @@ edxbus_err_t edxbus__redis_wire_xadd(struct redis_wire_cmd *cmd, const struct ed
     /* Text forms first (the buffer may move while it grows), pointers after. */
     size_t ends[REDIS_WIRE_META_FIELDS + 1];
     edxbus_buf_reset(&cmd->text);
-    if (edxbus_buf_printf(&cmd->text, "%lld", (long long)max_len) != EDXBUS_OK)
+    if (max_len > 0 && edxbus_buf_printf(&cmd->text, "%lld", (long long)max_len) != EDXBUS_OK)
         goto nomem;
     ends[0] = cmd->text.len;
     for (int i = 0; i < REDIS_WIRE_META_FIELDS; i++) {
@@ -97,9 +97,11 @@ edxbus_err_t edxbus__redis_wire_xadd(struct redis_wire_cmd *cmd, const struct ed
     cmd->argc = 0;
     set_arg(cmd, "XADD", 4);
     set_arg(cmd, msg->topic, strlen(msg->topic));
-    set_arg(cmd, "MAXLEN", 6);
-    set_arg(cmd, "~", 1);
-    set_arg(cmd, text, ends[0]);
+    if (max_len > 0) { /* the reference's trimming clause */
+        set_arg(cmd, "MAXLEN", 6);
+        set_arg(cmd, "~", 1);
+        set_arg(cmd, text, ends[0]);
+    }
     set_arg(cmd, "*", 1);
     for (int i = 0; i < REDIS_WIRE_META_FIELDS; i++) {
         set_arg(cmd, wire_names[i], strlen(wire_names[i]));
