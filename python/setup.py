@@ -71,5 +71,5 @@ setup(
         extra_objects=objects,
         extra_link_args=link_args,
     )],
-    python_requires=">=3.9",
+    python_requires=">=3.10",  # Py_NewRef, PyModule_AddObjectRef,
 )

@@ -26,6 +26,11 @@
  *  NULL for `return edxbus_py_raise(...)`. */
 PyObject *edxbus_py_raise(edxbus_err_t err, const char *errstr);
 
+/** The error class for a constructor that failed with @p errstr but no code
+ *  (edxbus_producer_new, edxbus_consumer_new): EDXBUS_ERR_CONF when the line names a setting or
+ *  an --extra option, EDXBUS_ERR_BROKER otherwise (the broker could not be reached or refused). */
+edxbus_err_t edxbus_py_open_error(const char *errstr);
+
 /** A conf from @p settings (a mapping of setting names to values, or None; str values are set
  *  as text, anything else as its JSON form) and, when @p env is true, the environment after it
  *  (environment wins, as in the library). Log lines go to Python's logging ("edxbus").

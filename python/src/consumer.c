@@ -202,7 +202,7 @@ static PyObject *Consumer_run(Consumer *self, PyObject *args, PyObject *kwargs)
     Py_BEGIN_ALLOW_THREADS
     edxbus_consumer_t *cons = edxbus_consumer_new(self->bus, &cfg, err, sizeof err);
     if (cons == NULL) {
-        e = EDXBUS_ERR_CONF;
+        e = edxbus_py_open_error(err);
     } else {
         e = edxbus_consumer_run(cons, err, sizeof err);
         stats = *edxbus_consumer_stats(cons);

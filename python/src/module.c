@@ -66,6 +66,13 @@ PyObject *edxbus_py_raise(edxbus_err_t err, const char *errstr)
     return NULL;
 }
 
+edxbus_err_t edxbus_py_open_error(const char *errstr)
+{
+    if (strncmp(errstr, "EVENT_BUS_", 10) == 0 || strncmp(errstr, "--extra", 7) == 0)
+        return EDXBUS_ERR_CONF;
+    return EDXBUS_ERR_BROKER;
+}
+
 void edxbus_py_exception_line(char *out, size_t size)
 {
     PyObject *type, *value, *tb;

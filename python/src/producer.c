@@ -168,11 +168,9 @@ static int Producer_init(Producer *self, PyObject *args, PyObject *kwargs)
         if (bus != NULL)
             prod = edxbus_producer_new(pconf, err, sizeof err);
         Py_END_ALLOW_THREADS
-        /* The constructors give no class: a message naming a setting is a settings problem,
-         * anything else the broker's. */
-        e = bus == NULL || (prod == NULL && strncmp(err, "EVENT_BUS_", 10) == 0) ? EDXBUS_ERR_CONF
-            : prod == NULL                                                     ? EDXBUS_ERR_BROKER
-                                                                               : EDXBUS_OK;
+        e = bus == NULL    ? EDXBUS_ERR_CONF
+            : prod == NULL ? edxbus_py_open_error(err)
+                           : EDXBUS_OK;
     }
     if (e != EDXBUS_OK) {
         /* Each constructor takes its conf on success only. */

@@ -164,3 +164,35 @@ class BusCases:
         # acknowledged before exiting: the group owes nothing
         with edxbus.Consumer(topic, "g", settings) as c:
             self.assertEqual(c.poll(timeout=0.2), [])
+
+    def test_the_command_and_python_read_each_other(self):
+        """Same wire as the C side: `edxbus consume` reads what Python sent, and Python reads
+        what `edxbus produce` sent."""
+        exe = os.environ.get("EDXBUS_CLI")
+        if not exe:
+            self.skipTest("EDXBUS_CLI not set (ctest sets it to the built edxbus)")
+        topic = self.topic()
+        data, value = enrollment_data()
+        config = os.path.join(self.dir, "settings.yaml")
+        with open(config, "w", encoding="utf-8") as f:
+            json.dump(self.settings(), f)  # JSON is YAML
+        with edxbus.Producer(self.settings()) as p:
+            md = vector_metadata(ENROLLMENT)
+            p.send(ENROLLMENT, topic, "enrollment.course.course_key", data, md)
+        out = subprocess.run([exe, "consume", "-c", config, "-t", topic, "-g", "cli", "--extra",
+                              '{"start": "earliest"}', "--max-events", "1"], check=True,
+                             capture_output=True, text=True, timeout=60).stdout
+        line = json.loads(out)
+        self.assertEqual(line, {"metadata": md, "data": data})
+
+        back = self.topic()
+        with edxbus.Consumer(back, "py", self.settings(), extra={"start": "earliest"}) as c:
+            c.poll(timeout=0)
+            ids = subprocess.run([exe, "produce", "-c", config, "-e", ENROLLMENT, "-t", back,
+                                  "-d", json.dumps(data), "--count", "2", "--print-ids"],
+                                 check=True, capture_output=True, text=True,
+                                 timeout=60).stdout.split()
+            got = poll_all(self, c, 2)
+        self.assertEqual([m.metadata["id"] for m in got], ids)
+        for m in got:
+            self.assertEqual((m.value, m.data), (value, data))

@@ -6,7 +6,7 @@ import unittest
 
 import edxbus
 from bus_cases import BusCases
-from edxbus_testing import RedisServer, TempDirTest, rows
+from edxbus_testing import RedisServer, TempDirTest, free_port, rows
 
 try:
     import redis  # python3-redis: only to read the stream back as another client would
@@ -59,6 +59,16 @@ class RedisBus(BusCases, TempDirTest):
             expected = [(k.encode(), bytes.fromhex(v))
                         for k, v in r["fields"]]
             self.assertEqual(list(fields.items()), expected, f"{r['event_type']} {r['case']}")
+
+    def test_unreachable_broker_is_a_broker_error(self):
+        settings = self.settings(EVENT_BUS_REDIS_CONNECTION_URL=f"redis://127.0.0.1:{free_port()}/0")
+        with self.assertRaises(edxbus.BrokerError) as e:
+            edxbus.Producer(settings)
+        self.assertIn("cannot connect", str(e.exception))
+        self.assertTrue(e.exception.retriable)
+        with edxbus.Consumer("t", "g", settings) as c:
+            with self.assertRaises(edxbus.BrokerError):
+                c.run(lambda md, d: None, handle_signals=False)
 
 
 _avro_rows = []
