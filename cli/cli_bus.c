@@ -1,5 +1,5 @@
 /* cli/cli_bus.c — the one output line per event that `consume --print`, `consume --exec` and
- * `tail` share (cli_bus.h):
+ * `tail` share (cli_bus.h), and the SECONDS option value of tail and relay:
  *
  *     {"metadata": {...seven fields as to_json types them...}, "data": {...}}
  *
@@ -8,7 +8,10 @@
  * id) is resolved to a tree first, which edxbus_json_write() prints identically. Keeping this in
  * one place is what makes a line from `tail` and a line from `consume` comparable byte for byte.
  */
+#include <errno.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cli_bus.h"
 
@@ -36,4 +39,20 @@ edxbus_err_t cli_event_line(const struct edxbus_metadata *md, const edxbus_event
     if (err == EDXBUS_ERR_NOMEM)
         snprintf(errstr, errstr_size, "out of memory");
     return err;
+}
+
+bool cli_seconds_arg(struct cli *cli, const char *opt, const char *text, int64_t *ms)
+{
+    char *end = NULL;
+    errno = 0;
+    double s = strtod(text, &end);
+    if (text[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(s) || s <= 0 ||
+        s > CLI_SECONDS_MAX) {
+        cli_error(cli, CLI_USAGE, "%s: \"%s\" is not a number of seconds above 0", opt, text);
+        return false;
+    }
+    *ms = (int64_t)(s * 1000);
+    if (*ms < 1)
+        *ms = 1;
+    return true;
 }

@@ -29,6 +29,12 @@ json_t *cli_json_arg(struct cli *cli, const char *opt, const char *text);
 /** Parse a non-negative decimal integer for option @p opt; false after reporting. */
 bool cli_u64_arg(struct cli *cli, const char *opt, const char *text, uint64_t *out);
 
+#define CLI_SECONDS_MAX 864000 /* a SECONDS option: ten days is plenty, and keeps ms in range */
+
+/** Parse a SECONDS value (a decimal number above 0, at most CLI_SECONDS_MAX) of option @p opt
+ *  into milliseconds (at least 1); false after reporting (usage error). */
+bool cli_seconds_arg(struct cli *cli, const char *opt, const char *text, int64_t *ms);
+
 /** The line `consume --print` and `tail` print for one event, into @p out (reset first):
  *  {"metadata": {...}, "data": {...}} and a newline. The data is @p data when not NULL, else
  *  the Avro body @p value (@p len bytes, in the catalog schema of @p et) decoded to text.

@@ -329,6 +329,24 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
             rc = cli_error(cli, CLI_FAIL, "%llu of %llu events not delivered; first: %s",
                            (unsigned long long)p.failed, (unsigned long long)p.sent, p.first_error);
     }
+    edxbus_producer_t *prod = edxbus_bus_producer(p.bus);
+    if (rc == CLI_OK && edxbus_producer_has_outbox(prod)) {
+        /* Every event is durable in the outbox: success. Give the relay a moment, then say
+         * what is left for `edxbus relay`. */
+        uint64_t waiting = 0;
+        double drain_s = edxbus_conf_get_double(edxbus_bus_conf(p.bus),
+                                                "EVENT_BUS_OUTBOX_DRAIN_TIMEOUT", 5.0);
+        e = edxbus_producer_outbox_drain(prod, (int)(drain_s * 1000), &waiting, err, sizeof err);
+        if (e != EDXBUS_OK)
+            fprintf(stderr, "edxbus produce: the events are in the outbox, but it cannot be read: "
+                            "%s\n",
+                    err);
+        else if (waiting > 0)
+            fprintf(stderr,
+                    "edxbus produce: %llu events wait in the outbox %s; `edxbus relay` will "
+                    "send them\n",
+                    (unsigned long long)waiting, edxbus_outbox_path(edxbus_bus_conf(p.bus)));
+    }
     if (fflush(stdout) != 0 && rc == CLI_OK)
         rc = cli_error(cli, CLI_FAIL, "cannot write to standard output");
 out_bus:

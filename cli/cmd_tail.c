@@ -32,7 +32,6 @@
 
 #define POLL_SLICE_MS 500    /* longest single poll: how late a stop request may be seen */
 #define RETRY_SLEEP_MS 1000  /* wait after a retriable broker error */
-#define TIMEOUT_MAX_S 864000 /* --timeout: ten days is plenty, and keeps ms in range */
 
 static volatile sig_atomic_t stop_requested;
 
@@ -182,23 +181,6 @@ static int show(struct tail *t, const struct edxbus_msg *msg)
     return cli_error(t->cli, CLI_FAIL, "cannot write to standard output: %s", strerror(errno));
 }
 
-/* --timeout SECONDS: a positive decimal number. */
-static bool seconds_arg(struct cli *cli, const char *text, int64_t *ms)
-{
-    char *end = NULL;
-    errno = 0;
-    double s = strtod(text, &end);
-    if (text[0] == '\0' || *end != '\0' || errno != 0 || !isfinite(s) || s <= 0 ||
-        s > TIMEOUT_MAX_S) {
-        cli_error(cli, CLI_USAGE, "--timeout: \"%s\" is not a number of seconds above 0", text);
-        return false;
-    }
-    *ms = (int64_t)(s * 1000);
-    if (*ms < 1)
-        *ms = 1;
-    return true;
-}
-
 /* --from-time ISO: ms since the epoch (times before 1970 mean "from the first entry"). */
 static bool time_arg(struct cli *cli, const char *text, int64_t *ms)
 {
@@ -313,7 +295,7 @@ int cmd_tail(struct cli *cli, int argc, char **argv)
             if (!cli_u64_arg(cli, "--max-events", value, &max_events))
                 return CLI_USAGE;
         } else if (o == OPT_TIMEOUT) {
-            if (!seconds_arg(cli, value, &timeout_ms))
+            if (!cli_seconds_arg(cli, "--timeout", value, &timeout_ms))
                 return CLI_USAGE;
         } else if (o == OPT_CONFIG) {
             config = value;

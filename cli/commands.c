@@ -21,6 +21,10 @@ extern const struct cli_opt cmd_produce_opts[];
 extern const struct cli_opt cmd_consume_opts[];
 extern const struct cli_opt cmd_lag_opts[];
 extern const struct cli_opt cmd_tail_opts[];
+/* The outbox (cmd_relay.c, cmd_outbox.c). */
+extern const struct cli_command cmd_outbox_subs[];
+extern const struct cli_opt cmd_relay_opts[];
+int cmd_relay(struct cli *cli, int argc, char **argv);
 int cmd_produce(struct cli *cli, int argc, char **argv);
 int cmd_consume(struct cli *cli, int argc, char **argv);
 int cmd_lag(struct cli *cli, int argc, char **argv);
@@ -87,6 +91,26 @@ const struct cli_command cli_commands[] = {
                  "warning on stderr naming its position. SIGINT/SIGTERM exit 0.\n",
         .opts = cmd_tail_opts,
         .run = cmd_tail,
+    },
+    {
+        .name = "relay",
+        .summary = "forward the events waiting in the outbox to the broker",
+        .usage = "[--once] [--timeout SECONDS] [options]",
+        .about = "Sends the events producers committed to EVENT_BUS_OUTBOX_PATH to\n"
+                 "EVENT_BUS_PRODUCER, in order, and removes each once the broker confirmed it.\n"
+                 "While the broker is unreachable the events wait and the relay retries (one\n"
+                 "log line when it loses the broker, one when it is back). One relay at a time\n"
+                 "works on an outbox; another waits. SIGINT/SIGTERM exit 0.\n",
+        .opts = cmd_relay_opts,
+        .run = cmd_relay,
+    },
+    {
+        .name = "outbox",
+        .summary = "show what waits in the outbox",
+        .usage = "<command> [options]",
+        .about = "With EVENT_BUS_OUTBOX_PATH set, producers commit every event to that file and\n"
+                 "a relay forwards it to the broker (edxbus relay).\n",
+        .subs = cmd_outbox_subs,
     },
     {
         .name = "config",

@@ -24,6 +24,7 @@
 #include "edxbus/consumer.h"
 #include "edxbus/error.h"
 #include "edxbus/metadata.h"
+#include "edxbus/outbox.h"
 #include "edxbus/producer.h"
 #include "edxbus/routing.h"
 #include "edxbus/signal.h"

@@ -11,6 +11,9 @@
  * a delivery callback set, sends queue and return, and the callback reports each outcome later
  * from inside a send, flush or destroy on the calling thread.
  *
+ * With EVENT_BUS_OUTBOX_PATH set, sends go to the outbox file instead and a relay forwards them
+ * (outbox.h): a send then says OK once the event is durable there.
+ *
  * Usually the bus makes the producer and connects it to the signals (bus.h); a C service may
  * also drive one directly with events received from signals.
  * Thread rule: one thread at a time per producer.
@@ -18,6 +21,7 @@
 #ifndef EDXBUS_PRODUCER_H
 #define EDXBUS_PRODUCER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -81,6 +85,17 @@ EDXBUS_API uint64_t edxbus_producer_delivered(const edxbus_producer_t *prod);
 
 /** Number of events whose send or delivery failed so far. */
 EDXBUS_API uint64_t edxbus_producer_failed(const edxbus_producer_t *prod);
+
+/** Whether @p prod commits to an outbox (EVENT_BUS_OUTBOX_PATH, outbox.h): then a send, or a
+ *  delivery report, says OK once the event is durable in the outbox file, not yet in the broker. */
+EDXBUS_API bool edxbus_producer_has_outbox(const edxbus_producer_t *prod);
+
+/** With an outbox: wait up to @p timeout_ms until no entry of the outbox waits for the broker
+ *  (whichever relay forwards them); *@p waiting gets how many still wait (0 without an outbox).
+ *  Errors: the outbox file's (EDXBUS_ERR_IO…), with one line in @p errstr. */
+EDXBUS_API edxbus_err_t edxbus_producer_outbox_drain(edxbus_producer_t *prod, int timeout_ms,
+                                                     uint64_t *waiting, char *errstr,
+                                                     size_t errstr_size);
 
 /** Flush (bounded by EVENT_BUS_PRODUCER_CLOSE_TIMEOUT_MS, default 10 s), then free. NULL is a
  *  no-op. */

@@ -61,8 +61,8 @@ edxbus_signal_t *edxbus__bus_signal_of(edxbus_bus_t *bus, const edxbus_event_typ
 }
 
 /* EVENT_BUS_SCHEMA_PATH: one directory, several separated by ':', or a JSON list of them. */
-static edxbus_err_t load_schema_dirs(edxbus_catalog_t *cat, const edxbus_conf_t *conf, char *errstr,
-                                     size_t errstr_size)
+edxbus_err_t edxbus__load_schema_dirs(edxbus_catalog_t *cat, const edxbus_conf_t *conf,
+                                      char *errstr, size_t errstr_size)
 {
     const json_t *v = edxbus_conf_get(conf, "EVENT_BUS_SCHEMA_PATH");
     if (v == NULL || json_is_null(v))
@@ -210,7 +210,7 @@ edxbus_bus_t *edxbus_bus_new(edxbus_conf_t *conf, char *errstr, size_t errstr_si
     bus->cat = edxbus_catalog_new();
     if (bus->cat == NULL)
         goto out_nomem;
-    if (load_schema_dirs(bus->cat, conf, errstr, errstr_size) != EDXBUS_OK)
+    if (edxbus__load_schema_dirs(bus->cat, conf, errstr, errstr_size) != EDXBUS_OK)
         goto out_bus;
     bus->nsignals = edxbus_catalog_count(bus->cat);
     bus->signals = calloc(bus->nsignals ? bus->nsignals : 1, sizeof *bus->signals);

@@ -90,6 +90,11 @@ edxbus_err_t edxbus__key_path_next(const char *path, const char **pos,
                                    char name[EDXBUS__KEY_NAME_MAX], bool *last, char *errstr,
                                    size_t errstr_size);
 
+/** Add every directory of EVENT_BUS_SCHEMA_PATH of @p conf (one, several separated by ':', or
+ *  a JSON list) to @p cat. Errors: the catalog's, with one line in @p errstr. */
+edxbus_err_t edxbus__load_schema_dirs(edxbus_catalog_t *cat, const edxbus_conf_t *conf,
+                                      char *errstr, size_t errstr_size);
+
 /** The backend's name in capitals for EVENT_BUS_<BACKEND>_... settings ("SQLITE"). */
 void edxbus__backend_setting(char *out, size_t out_size, const struct edxbus_backend_ops *ops,
                              const char *suffix);

@@ -85,6 +85,19 @@ const struct edxbus__conf_setting edxbus__conf_settings[] = {
     {"EVENT_BUS_AUDIT_LOGGING_ENABLED", EDXBUS__CONF_BOOL, "true", EDXBUS__SECRET_NONE,
      EDXBUS__CHECK_NONE, 0, "false", "Log one line per event produced or consumed (embedded log)"},
 
+    /* The producer outbox and effectively-once consumers (edxbus). */
+    {"EVENT_BUS_OUTBOX_PATH", EDXBUS__CONF_STR_NULL, "null", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 0, "\"/var/lib/edxbus/outbox.db\"",
+     "Outbox file: sends commit here and a relay forwards to EVENT_BUS_PRODUCER (null: off)"},
+    {"EVENT_BUS_OUTBOX_RELAY", EDXBUS__CONF_BOOL, "true", EDXBUS__SECRET_NONE, EDXBUS__CHECK_NONE,
+     0, "false", "Whether each producer with an outbox runs a relay thread (else: edxbus relay)"},
+    {"EVENT_BUS_OUTBOX_DRAIN_TIMEOUT", EDXBUS__CONF_DOUBLE, "5.0", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 0, "5.0",
+     "Seconds edxbus produce waits for the relay to empty the outbox before it exits"},
+    {"EVENT_BUS_OUTBOX_RETRY_MAX", EDXBUS__CONF_DOUBLE, "10.0", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 0.01, "10.0",
+     "Longest pause, in seconds, between two tries of a relay whose broker is unreachable"},
+
     /* Redis Streams (edx-event-bus-redis). */
     {"EVENT_BUS_REDIS_CONNECTION_URL", EDXBUS__CONF_STR_NULL, "null", EDXBUS__SECRET_URL,
      EDXBUS__CHECK_REDIS_URL, 0, "\"redis://:password@localhost:6379/0\"",

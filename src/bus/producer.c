@@ -15,9 +15,17 @@
  *
  * Async mode: the backend copies the message and reports through delivery(), which turns its
  * report into a struct edxbus_delivery for the user's callback.
+ *
+ * Outbox (EVENT_BUS_OUTBOX_PATH, outbox.h): the producer's backend is then the embedded log in
+ * the outbox file, and each message is wrapped (edxbus__outbox_wrap(): one topic, destination
+ * and key schema as headers) before it is produced there; a send (or a delivery report) says OK
+ * once the outbox commit is durable. A relay thread (relay.c) forwards the outbox to
+ * EVENT_BUS_PRODUCER unless EVENT_BUS_OUTBOX_RELAY is false; destroy stops it (entries not yet
+ * forwarded stay in the outbox for the next relay).
  */
-#include "bus_int.h"
+#include "outbox_int.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,11 +52,20 @@ struct edxbus_producer {
     size_t nkeys, capkeys;
     struct edxbus_buf keybuf;
     uint64_t delivered, failed;
+    /* Outbox mode: ops/be are the outbox's log, dest_name the broker's backend. */
+    bool outbox;
+    const char *dest_name;
+    edxbus_conf_t *oconf; /* the outbox log's settings (the backend may keep a pointer) */
+    edxbus_relay_t *relay;
+    pthread_t relay_thread;
 };
 
 /* ---------------------------------------------------------------------------------------------
  * Lifecycle
  * ------------------------------------------------------------------------------------------- */
+
+static edxbus_err_t relay_start(edxbus_producer_t *prod, const edxbus_conf_t *conf, char *errstr,
+                                size_t errstr_size);
 
 edxbus_producer_t *edxbus_producer_new(edxbus_conf_t *conf, char *errstr, size_t errstr_size)
 {
@@ -73,6 +90,18 @@ edxbus_producer_t *edxbus_producer_new(edxbus_conf_t *conf, char *errstr, size_t
         edxbus__errf(errstr, errstr_size, "out of memory");
         return NULL;
     }
+    prod->dest_name = ops->name;
+    const edxbus_conf_t *open_conf = conf;
+    if (edxbus_outbox_path(conf) != NULL) {
+        prod->outbox = true;
+        ops = edxbus__outbox_ops(errstr, errstr_size);
+        if (ops == NULL)
+            goto out_prod;
+        prod->oconf = edxbus__outbox_conf(conf, errstr, errstr_size);
+        if (prod->oconf == NULL)
+            goto out_prod;
+        open_conf = prod->oconf;
+    }
     const char *prefix = edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL);
     if (prefix != NULL && prefix[0] != '\0') {
         prod->prefix = strdup(prefix);
@@ -81,16 +110,68 @@ edxbus_producer_t *edxbus_producer_new(edxbus_conf_t *conf, char *errstr, size_t
             goto out_prod;
         }
     }
-    if (ops->producer_open(conf, &prod->be, errstr, errstr_size) != EDXBUS_OK)
+    if (ops->producer_open(open_conf, &prod->be, errstr, errstr_size) != EDXBUS_OK)
         goto out_prod;
     prod->ops = ops;
+    if (prod->outbox && edxbus_conf_get_bool(conf, "EVENT_BUS_OUTBOX_RELAY", true) &&
+        relay_start(prod, conf, errstr, errstr_size) != EDXBUS_OK) {
+        ops->producer_close(prod->be);
+        goto out_prod;
+    }
     prod->conf = conf;
     return prod;
 
 out_prod:
+    edxbus_conf_destroy(prod->oconf);
     free(prod->prefix);
     free(prod);
     return NULL;
+}
+
+static void *relay_main(void *arg)
+{
+    edxbus_producer_t *prod = arg;
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    if (edxbus_relay_run(prod->relay, false, -1, errstr, sizeof errstr) != EDXBUS_OK)
+        edxbus_conf_log(prod->oconf, EDXBUS_LOG_ERROR, "outbox relay stopped: %s", errstr);
+    return NULL;
+}
+
+static edxbus_err_t relay_start(edxbus_producer_t *prod, const edxbus_conf_t *conf, char *errstr,
+                                size_t errstr_size)
+{
+    prod->relay = edxbus_relay_new(conf, errstr, errstr_size);
+    if (prod->relay == NULL)
+        return EDXBUS_ERR_CONF;
+    int rc = pthread_create(&prod->relay_thread, NULL, relay_main, prod);
+    if (rc != 0) {
+        edxbus__errf(errstr, errstr_size, "outbox relay: cannot start its thread: %s",
+                     strerror(rc));
+        edxbus_relay_destroy(prod->relay);
+        prod->relay = NULL;
+        return EDXBUS_ERR_NOMEM;
+    }
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus_producer_outbox_drain(edxbus_producer_t *prod, int timeout_ms,
+                                          uint64_t *waiting, char *errstr, size_t errstr_size)
+{
+    *waiting = 0;
+    if (!prod->outbox)
+        return EDXBUS_OK;
+    int64_t deadline = edxbus__outbox_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    for (;;) {
+        edxbus_err_t err = edxbus__outbox_waiting(prod->conf, waiting, errstr, errstr_size);
+        if (err != EDXBUS_OK || *waiting == 0 || edxbus__outbox_now_ms() >= deadline)
+            return err;
+        edxbus__sleep_ms(20, NULL);
+    }
+}
+
+bool edxbus_producer_has_outbox(const edxbus_producer_t *prod)
+{
+    return prod->outbox;
 }
 
 void edxbus_producer_set_delivery_cb(edxbus_producer_t *prod, edxbus_delivery_cb cb, void *opaque)
@@ -111,8 +192,14 @@ void edxbus_producer_destroy(edxbus_producer_t *prod)
 {
     if (prod == NULL)
         return;
+    if (prod->relay != NULL) {
+        edxbus_relay_stop(prod->relay);
+        pthread_join(prod->relay_thread, NULL);
+        edxbus_relay_destroy(prod->relay);
+    }
     if (prod->ops->producer_close != NULL)
         prod->ops->producer_close(prod->be);
+    edxbus_conf_destroy(prod->oconf);
     for (size_t i = 0; i < prod->nkeys; i++) {
         free(prod->keys[i].path);
         free(prod->keys[i].schema_text);
@@ -137,7 +224,7 @@ const char *edxbus_producer_full_topic(edxbus_producer_t *prod, const char *topi
 
 const char *edxbus_producer_backend_name(const edxbus_producer_t *prod)
 {
-    return prod->ops->name;
+    return prod->dest_name;
 }
 
 uint64_t edxbus_producer_delivered(const edxbus_producer_t *prod)
@@ -352,10 +439,19 @@ static void delivery(void *opaque, const struct edxbus_msg *msg, edxbus_err_t er
         prod->failed++;
     if (prod->cb == NULL)
         return;
+    const char *topic = msg->topic;
+    if (prod->outbox) { /* report the destination, not the outbox's own topic */
+        struct edxbus_msg dest;
+        struct edxbus_header hdrs[4];
+        const char *key_schema;
+        if (edxbus__outbox_unwrap(msg, &dest, hdrs, 4, &key_schema))
+            topic = dest.topic;
+        position = NULL;
+    }
     struct edxbus_delivery d = {
         .event_type = msg->metadata != NULL ? msg->metadata->event_type : "",
         .event_id = msg->metadata != NULL ? msg->metadata->id : "",
-        .topic = msg->topic,
+        .topic = topic,
         .err = err,
         .errstr = errstr != NULL ? errstr : "",
         .position = position,
@@ -399,6 +495,12 @@ edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t 
         msg.key = prod->keybuf.data;
         msg.key_len = prod->keybuf.len;
         msg.key_schema = e->schema_text;
+    }
+    struct edxbus_header ohdrs[2];
+    struct edxbus_msg wrapped;
+    if (prod->outbox) {
+        edxbus__outbox_wrap(&msg, &wrapped, ohdrs);
+        msg = wrapped;
     }
     edxbus_err_t err;
     if (prod->cb != NULL) {

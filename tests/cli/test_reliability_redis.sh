@@ -9,46 +9,16 @@
 # free loopback port in a scratch directory and kills only that pid at exit. Without
 # redis-server (or redis-cli) it exits 77, which ctest reports as skipped, with a loud message.
 HERE=$(cd "$(dirname "$0")" && pwd)
-server=${EDXBUS_REDIS_SERVER:-$(command -v redis-server)}
-if [ -z "$server" ] || [ ! -x "$server" ] || ! command -v redis-cli >/dev/null; then
-    echo "" >&2
-    echo "*** SKIP $(basename "$0"): redis-server/redis-cli not installed, so the CLI was NOT" \
-        "tested against Redis." >&2
-    echo "*** Install them with \`make deps\` (Debian package redis-server) or set" \
-        "EDXBUS_REDIS_SERVER=/path/to/redis-server." >&2
-    echo "" >&2
-    exit 77
-fi
 # The reference Redis consumer's way to read a new group's backlog. (The generic
 # {"start": "earliest"} that consumer.h documents is refused by the Redis backend as an unknown
 # --extra option: the worker passes the whole --extra object on to the backend.)
 START_EXTRA='{"check_backlog": true}'
 source "$HERE/reliability_lib.sh" "$@"
 
-# start_redis: a server of ours on a free port; sets $port (and registers its pid for cleanup).
-start_redis() {
-    mkdir -p "$tmp/redis"
-    local attempt
-    for attempt in 1 2 3 4 5; do
-        port=$((20000 + RANDOM % 40000))
-        # Something already listening there: try another port.
-        (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && continue
-        "$server" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$tmp/redis" \
-            --logfile "$tmp/redis/redis.log" --daemonize no &
-        redis_pid=$!
-        pids+=("$redis_pid")
-        local deadline=$((SECONDS + 30))
-        while kill -0 "$redis_pid" 2>/dev/null && [ $SECONDS -lt $deadline ]; do
-            [ "$(redis-cli -p "$port" ping 2>/dev/null)" = PONG ] && return 0
-            sleep 0.05
-        done
-        kill -KILL "$redis_pid" 2>/dev/null
-        wait "$redis_pid" 2>/dev/null
-    done
-    return 1
-}
+source "$HERE/redis_server_lib.sh"
+redis_require
 
-if ! start_redis; then
+if ! redis_start; then
     echo "FAIL: cannot start redis-server: $(tail -n 3 "$tmp/redis/redis.log" 2>/dev/null)" >&2
     exit 1
 fi

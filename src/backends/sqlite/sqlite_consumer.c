@@ -20,7 +20,11 @@
  * itself first if it comes back under the same name.
  *
  * extra (JSON object, optional): {"claim_msgs_older_than": ms} also takes messages pending that
- * long from live members (a member on another host, or a stuck one). Other keys are ignored.
+ * long from live members (a member on another host, or a stuck one). {"delete_acked": true}
+ * deletes a message's row in the transaction that commits its ack, for a topic this group alone
+ * reads (the outbox relay, src/bus/relay.c): only rows at or below the highest acknowledged id
+ * that no member holds pending, and never the topic's newest row (its id keeps positions from
+ * being reused, sqlite_int.h). Other keys are ignored.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,6 +88,10 @@ static const struct stmt_def STMTS[] = {
     STMT(st_has_new, "SELECT 1 FROM messages WHERE id <= ?1 AND id >= ?2 LIMIT 1", false),
     STMT(st_dv, "PRAGMA data_version", false),
     STMT(st_count_own, "SELECT count(*) FROM pending WHERE gid = ?1 AND cid = ?2", true),
+    STMT(st_retire,
+         "DELETE FROM messages WHERE id >= ?1 AND id <= ?2 AND id < (SELECT max(id) FROM messages"
+         " WHERE id >= ?1 AND id <= ?3) AND id NOT IN (SELECT msg_id FROM pending WHERE gid = ?4)",
+         true),
     STMT(st_idle_any,
          "SELECT 1 FROM pending WHERE gid = ?1 AND cid <> ?2 AND delivered_ms < ?3 LIMIT 1", true),
 };
@@ -258,6 +266,14 @@ out_rollback:
 static edxbus_err_t read_extra(struct sq_consumer *cons, const json_t *extra, char *errstr,
                                size_t errstr_size)
 {
+    const json_t *del = extra ? json_object_get(extra, "delete_acked") : NULL;
+    if (del != NULL && !json_is_null(del)) {
+        if (!json_is_boolean(del)) {
+            snprintf(errstr, errstr_size, "sqlite: extra delete_acked must be true or false");
+            return EDXBUS_ERR_INVALID_ARG;
+        }
+        cons->delete_acked = json_is_true(del);
+    }
     const json_t *v = extra ? json_object_get(extra, "claim_msgs_older_than") : NULL;
     if (v == NULL || json_is_null(v))
         return EDXBUS_OK;

@@ -83,6 +83,8 @@ struct sq_consumer {
     int64_t next_claim_ms; /* when to look for dead members' entries next */
     int64_t claim_idle_ms; /* extra "claim_msgs_older_than": also take entries pending
                               longer than this from live members; 0: only dead ones */
+    bool delete_acked;     /* extra "delete_acked": acknowledged rows are deleted (the group is
+                              the topic's only reader: the outbox relay) */
     bool maybe_new;        /* rows past the cursor may exist */
     int64_t data_version;  /* PRAGMA data_version when maybe_new was computed */
     bool checked;          /* maybe_new is valid for data_version */
@@ -93,7 +95,7 @@ struct sq_consumer {
     size_t nslots; /* allocated */
     sqlite3_stmt *st_upsert, *st_own, *st_retake, *st_members, *st_drop_member, *st_idle,
         *st_cursor, *st_new, *st_pend, *st_set_cursor, *st_unpend, *st_has_new, *st_dv,
-        *st_count_own, *st_idle_any, *st_pend_probe;
+        *st_count_own, *st_idle_any, *st_pend_probe, *st_retire;
 };
 
 /** The write transaction of a group poll: commit acks, heartbeat, then take up to @p max

@@ -325,6 +325,14 @@ edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size
         err = edxbus__sq_exec(&cons->db, cons->st_unpend, "acknowledge", errstr, errstr_size);
         i = j;
     }
+    if (err == EDXBUS_OK && cons->delete_acked && cons->nacked > 0) {
+        sqlite3_bind_int64(cons->st_retire, 1, cons->lo);
+        sqlite3_bind_int64(cons->st_retire, 2, cons->acked[cons->nacked - 1]);
+        sqlite3_bind_int64(cons->st_retire, 3, cons->hi);
+        sqlite3_bind_int64(cons->st_retire, 4, cons->gid);
+        err = edxbus__sq_exec(&cons->db, cons->st_retire, "delete acknowledged messages", errstr,
+                              errstr_size);
+    }
     return err;
 }
 
