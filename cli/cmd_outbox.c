@@ -7,7 +7,6 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
-#include <time.h>
 
 #include "cli_bus.h"
 
@@ -58,13 +57,6 @@ static edxbus_conf_t *parse_and_load(struct cli *cli, int argc, char **argv, boo
     return conf;
 }
 
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int cmd_outbox_status(struct cli *cli, int argc, char **argv)
 {
     bool as_json = false;
@@ -78,12 +70,11 @@ static int cmd_outbox_status(struct cli *cli, int argc, char **argv)
         rc = cli_error(cli, CLI_FAIL, "%s", err);
         goto out;
     }
-    int64_t now = now_ms();
-    int64_t age = st.oldest_ms >= 0 ? now - st.oldest_ms : -1;
+    int64_t age = st.oldest_age_ms;
     if (as_json) {
         json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:s, s:o}", "path", edxbus_outbox_path(conf),
                               "waiting", (json_int_t)st.waiting, "oldest_age_ms",
-                              age >= 0 ? json_integer(age < 0 ? 0 : age) : json_null(),
+                              age >= 0 ? json_integer(age) : json_null(),
                               "relay_state", st.state[0] ? json_string(st.state) : json_null(),
                               "last_error", st.last_error,
                               "state_since_ms", st.state_since_ms >= 0

@@ -70,6 +70,8 @@ struct edxbus_consumer_stats {
     uint64_t logged;        /* failed and only logged (dead letters disabled) */
     uint64_t poll_errors;   /* failed polls */
     bool disabled;          /* the kill switch was off: nothing was consumed */
+    uint64_t duplicates;    /* acknowledged without running receivers: the group had already
+                               handled that event id (EVENT_BUS_CONSUMER_DEDUP) */
 };
 
 /** Join @p cfg->group on @p cfg->topic through the backend named by EVENT_BUS_CONSUMER.

@@ -52,8 +52,8 @@ typedef struct edxbus_relay edxbus_relay_t; /* opaque */
 /** What edxbus_outbox_status() reports. */
 struct edxbus_outbox_status {
     uint64_t waiting;       /* entries not yet confirmed by the broker */
-    int64_t oldest_ms;      /* when the oldest waiting entry was committed (ms since the
-                               epoch), or -1 when none waits */
+    int64_t oldest_age_ms;  /* how long ago the oldest waiting entry was committed (ms), or
+                               -1 when none waits */
     char state[16];         /* the relay's last state: "forwarding", "unreachable", or ""
                                when no relay ever ran on this file */
     char last_error[EDXBUS_ERRSTR_SIZE]; /* the relay's last broker error, or "" */

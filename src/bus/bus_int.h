@@ -104,6 +104,9 @@ edxbus_err_t edxbus__dlq_send(const struct edxbus_backend_ops *ops, void *be,
                               const struct edxbus_msg *msg, const char *group, unsigned attempts,
                               const char *error, char *errstr, size_t errstr_size);
 
+/** Wall clock, ms since the epoch. */
+int64_t edxbus__now_ms(void);
+
 /** Sleep @p ms milliseconds, in slices, returning early when *@p stop becomes non-zero
  *  (@p stop may be NULL). Returns false when stopped early. */
 bool edxbus__sleep_ms(int64_t ms, const volatile sig_atomic_t *stop);

@@ -82,6 +82,15 @@ const struct edxbus__conf_setting edxbus__conf_settings[] = {
      EDXBUS__CHECK_NONE, 0, "false",
      "Keep events whose receivers still fail after the retries (false: log and ack, as the "
      "reference)"},
+    {"EVENT_BUS_CONSUMER_DEDUP", EDXBUS__CONF_BOOL, "false", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 0, "true",
+     "Skip (acknowledge without running receivers) events whose id the group already handled"},
+    {"EVENT_BUS_CONSUMER_DEDUP_PATH", EDXBUS__CONF_STR, "\".\"", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 0, "\"/var/lib/edxbus\"",
+     "Directory of the handled-id files, one per group: edxbus-dedup-<group>.db"},
+    {"EVENT_BUS_CONSUMER_DEDUP_WINDOW", EDXBUS__CONF_INT, "604800", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 1, "604800",
+     "Seconds a handled event id is remembered (default 7 days)"},
     {"EVENT_BUS_AUDIT_LOGGING_ENABLED", EDXBUS__CONF_BOOL, "true", EDXBUS__SECRET_NONE,
      EDXBUS__CHECK_NONE, 0, "false", "Log one line per event produced or consumed (embedded log)"},
 

@@ -29,6 +29,13 @@ void edxbus__backend_setting(char *out, size_t out_size, const struct edxbus_bac
         out[i] = (char)toupper((unsigned char)out[i]);
 }
 
+int64_t edxbus__now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 bool edxbus__sleep_ms(int64_t ms, const volatile sig_atomic_t *stop)
 {
     while (ms > 0) {
@@ -208,6 +215,11 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
     int64_t batch = edxbus_conf_get_int(conf, "EVENT_BUS_CONSUMER_BATCH_SIZE", 16);
     cons->batch_max = batch < 1 ? 1 : (size_t)batch;
 
+    if (edxbus_conf_get_bool(conf, "EVENT_BUS_CONSUMER_DEDUP", false)) {
+        cons->dedup = edxbus__dedup_open(conf, cons->group, errstr, errstr_size);
+        if (cons->dedup == NULL)
+            goto out_cons;
+    }
     if (!setting_bool(conf, ops, "CONSUMERS_ENABLED", NULL, true)) {
         char sname[128];
         edxbus__backend_setting(sname, sizeof sname, ops, "CONSUMERS_ENABLED");
@@ -267,6 +279,7 @@ void edxbus_consumer_destroy(edxbus_consumer_t *cons)
     free(cons->resolvers);
     free(cons->done);
     free(cons->results);
+    edxbus__dedup_close(cons->dedup);
     free(cons->topic);
     free(cons->group);
     free(cons);

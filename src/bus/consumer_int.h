@@ -6,6 +6,8 @@
 
 #include "bus_int.h"
 
+struct edxbus__dedup;
+
 /* A writer schema named by the broker, resolved against the catalog's reader schema. */
 struct edxbus__resolver_entry {
     char *text;                    /* the writer schema text, as the message named it */
@@ -44,6 +46,24 @@ struct edxbus_consumer {
     size_t capdone;
     struct edxbus_receiver_result *results;
     size_t capresults;
+    struct edxbus__dedup *dedup; /* EVENT_BUS_CONSUMER_DEDUP: ids handled; NULL when off */
 };
+
+/* Effectively-once receivers (dedup.c): the ids a group has finished with, per topic. */
+struct edxbus__dedup;
+
+/** Open (creating) the id file of @p group under EVENT_BUS_CONSUMER_DEDUP_PATH. Returns new;
+ *  NULL with one line in @p errstr naming the file. */
+struct edxbus__dedup *edxbus__dedup_open(const edxbus_conf_t *conf, const char *group,
+                                         char *errstr, size_t errstr_size);
+void edxbus__dedup_close(struct edxbus__dedup *d);
+
+/** Whether event @p id of @p topic was recorded within the window. */
+edxbus_err_t edxbus__dedup_seen(struct edxbus__dedup *d, const char *topic, const char *id,
+                                bool *seen, char *errstr, size_t errstr_size);
+
+/** Record (commit) that event @p id of @p topic is done. */
+edxbus_err_t edxbus__dedup_record(struct edxbus__dedup *d, const char *topic, const char *id,
+                                  char *errstr, size_t errstr_size);
 
 #endif /* EDXBUS_CONSUMER_INT_H */

@@ -18,23 +18,14 @@
  */
 #include "outbox_int.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 const char *edxbus_outbox_path(const edxbus_conf_t *conf)
 {
     const char *p = edxbus_conf_get_str(conf, "EVENT_BUS_OUTBOX_PATH", NULL);
     return p != NULL && p[0] != '\0' ? p : NULL;
-}
-
-int64_t edxbus__outbox_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 const struct edxbus_backend_ops *edxbus__outbox_ops(char *errstr, size_t errstr_size)
@@ -209,7 +200,7 @@ edxbus_err_t edxbus_outbox_status(const edxbus_conf_t *conf, struct edxbus_outbo
 {
     const struct edxbus_backend_ops *ops;
     memset(out, 0, sizeof *out);
-    out->oldest_ms = -1;
+    out->oldest_age_ms = -1;
     out->state_since_ms = -1;
     edxbus_conf_t *oconf = open_read(conf, &ops, errstr, errstr_size);
     if (oconf == NULL)
@@ -222,8 +213,12 @@ edxbus_err_t edxbus_outbox_status(const edxbus_conf_t *conf, struct edxbus_outbo
     if (err == EDXBUS_OK) {
         if (none_yet)
             out->waiting = (uint64_t)rows[0];
-        if (out->waiting > 0) /* an acknowledged newest row may come first */
-            out->oldest_ms = (uint64_t)rows[0] > out->waiting ? rows[2] : rows[1];
+        if (out->waiting > 0) { /* an acknowledged newest row may come first */
+            int64_t oldest = (uint64_t)rows[0] > out->waiting ? rows[2] : rows[1];
+            out->oldest_age_ms = oldest >= 0 ? edxbus__now_ms() - oldest : -1;
+            if (out->oldest_age_ms < -1)
+                out->oldest_age_ms = 0;
+        }
         state_read(edxbus_outbox_path(conf), out);
     }
     edxbus_conf_destroy(oconf);

@@ -45,7 +45,4 @@ char *edxbus__outbox_lock_path(const char *path);
 void edxbus__outbox_state_write(const char *path, const char *state, int64_t since_ms,
                                 const char *last_error);
 
-/** Wall clock, ms since the epoch. */
-int64_t edxbus__outbox_now_ms(void);
-
 #endif /* EDXBUS_OUTBOX_INT_H */

@@ -160,10 +160,10 @@ edxbus_err_t edxbus_producer_outbox_drain(edxbus_producer_t *prod, int timeout_m
     *waiting = 0;
     if (!prod->outbox)
         return EDXBUS_OK;
-    int64_t deadline = edxbus__outbox_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = edxbus__now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     for (;;) {
         edxbus_err_t err = edxbus__outbox_waiting(prod->conf, waiting, errstr, errstr_size);
-        if (err != EDXBUS_OK || *waiting == 0 || edxbus__outbox_now_ms() >= deadline)
+        if (err != EDXBUS_OK || *waiting == 0 || edxbus__now_ms() >= deadline)
             return err;
         edxbus__sleep_ms(20, NULL);
     }

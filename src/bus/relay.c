@@ -171,7 +171,7 @@ static void enter_state(edxbus_relay_t *relay, enum relay_state st, const char *
         return;
     bool was_down = relay->state == STATE_UNREACHABLE;
     relay->state = st;
-    int64_t now = edxbus__outbox_now_ms();
+    int64_t now = edxbus__now_ms();
     if (st == STATE_UNREACHABLE) {
         relay->down_since_ms = now;
         uint64_t waiting = 0;
@@ -216,7 +216,7 @@ static edxbus_err_t lock_take(edxbus_relay_t *relay, int64_t deadline, char *err
         }
         if (stopping(relay))
             return EDXBUS_OK;
-        if (deadline >= 0 && edxbus__outbox_now_ms() >= deadline) {
+        if (deadline >= 0 && edxbus__now_ms() >= deadline) {
             edxbus__errf(errstr, errstr_size,
                          "outbox relay: another relay holds %s; it is forwarding this outbox",
                          relay->lock_path);
@@ -362,14 +362,14 @@ static edxbus_err_t forward(edxbus_relay_t *relay, const struct edxbus_batch *b,
         }
         enter_state(relay, STATE_UNREACHABLE, relay->why);
         int64_t deadline = relay->timeout_ms >= 0 ? relay->down_since_ms + relay->timeout_ms : -1;
-        if (deadline >= 0 && edxbus__outbox_now_ms() >= deadline) {
+        if (deadline >= 0 && edxbus__now_ms() >= deadline) {
             edxbus__errf(errstr, errstr_size, "%s stayed unreachable: %s", relay->dops->name,
                          relay->why);
             return EDXBUS_ERR_TIMEOUT;
         }
         int64_t wait = backoff;
-        if (deadline >= 0 && edxbus__outbox_now_ms() + wait > deadline)
-            wait = deadline - edxbus__outbox_now_ms() + 1;
+        if (deadline >= 0 && edxbus__now_ms() + wait > deadline)
+            wait = deadline - edxbus__now_ms() + 1;
         pause_ms(relay, wait);
         backoff = backoff * 2 > relay->retry_max_ms ? relay->retry_max_ms : backoff * 2;
     }
@@ -383,7 +383,7 @@ static edxbus_err_t forward(edxbus_relay_t *relay, const struct edxbus_batch *b,
 edxbus_err_t edxbus_relay_run(edxbus_relay_t *relay, bool once, int64_t timeout_ms, char *errstr,
                               size_t errstr_size)
 {
-    int64_t deadline = timeout_ms >= 0 ? edxbus__outbox_now_ms() + timeout_ms : -1;
+    int64_t deadline = timeout_ms >= 0 ? edxbus__now_ms() + timeout_ms : -1;
     relay->timeout_ms = timeout_ms;
     edxbus_err_t err = lock_take(relay, deadline, errstr, errstr_size);
     if (err != EDXBUS_OK || stopping(relay)) {

@@ -11,6 +11,10 @@
  *   4. a failure goes to the dead-letter topic (dlq.c) or, with dead letters off, to one error
  *      line carrying everything needed to replay it (the reference behaviour);
  *   5. ack. Only now: a process that dies before this line gets the message again.
+ * With EVENT_BUS_CONSUMER_DEDUP (dedup.c), an event whose id the group already finished with is
+ * acknowledged without running receivers, and a handled (or dead-lettered) event's id is
+ * committed to the group's id file just before step 5, so a redelivery after a crash between
+ * the two is skipped.
  * A dead letter that cannot be stored is NOT acked (no message is silently dropped); the loop
  * moves on and the broker redelivers it later.
  *
@@ -276,6 +280,42 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
     return out;
 }
 
+/* With dedup: whether @p msg's event id was already handled by the group (then it is only
+ * acknowledged). A failed lookup runs the receivers: at least once still holds. */
+static bool already_handled(edxbus_consumer_t *cons, const struct edxbus_msg *msg)
+{
+    if (cons->dedup == NULL || msg->unusable != NULL || msg->metadata == NULL)
+        return false;
+    bool seen = false;
+    char err[EDXBUS_ERRSTR_SIZE];
+    if (edxbus__dedup_seen(cons->dedup, cons->topic, msg->metadata->id, &seen, err, sizeof err) !=
+        EDXBUS_OK) {
+        edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR, "event bus: %s", err);
+        return false;
+    }
+    if (seen) {
+        cons->stats.duplicates++;
+        edxbus_conf_log(cons->conf, EDXBUS_LOG_INFO,
+                        "event bus: %s position %s event_id=%s was already handled by group %s; "
+                        "acknowledged without running receivers",
+                        msg->topic, msg->position, msg->metadata->id, cons->group);
+    }
+    return seen;
+}
+
+/* With dedup: commit that @p msg's event is done, before its ack. */
+static void remember(edxbus_consumer_t *cons, const struct edxbus_msg *msg)
+{
+    if (cons->dedup == NULL || msg->metadata == NULL)
+        return;
+    char err[EDXBUS_ERRSTR_SIZE];
+    if (edxbus__dedup_record(cons->dedup, cons->topic, msg->metadata->id, err, sizeof err) !=
+        EDXBUS_OK)
+        edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR,
+                        "event bus: %s; event_id=%s may be handled again if it is redelivered",
+                        err, msg->metadata->id);
+}
+
 edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, size_t *handled,
                                        char *errstr, size_t errstr_size)
 {
@@ -305,11 +345,12 @@ edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, 
         if (stopping(cons))
             break;
         const struct edxbus_msg *msg = &batch.msgs[i];
-        enum handled h = handle(cons, msg);
+        enum handled h = already_handled(cons, msg) ? HANDLED_OK : handle(cons, msg);
         if (h == HANDLED_STOPPED)
             break;
         if (h == HANDLED_NOT_ACKED)
             continue;
+        remember(cons, msg);
         char aerr[EDXBUS_ERRSTR_SIZE] = "";
         err = cons->ops->ack(cons->be, msg, aerr, sizeof aerr);
         if (err != EDXBUS_OK) {
