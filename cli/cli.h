@@ -161,6 +161,8 @@ struct cli_args {
     char **argv;
     int i;          /* next argument */
     bool only_args; /* after "--": everything is positional */
+    uint64_t seen;  /* bit k: option k of the table (k < 64) was given (an option with a value
+                       may be given once) */
     int exit_code;  /* once cli_opt_next() returned false: -1 at the end of the arguments, else
                        the code the handler returns (CLI_OK after --help, CLI_USAGE) */
 };
@@ -170,7 +172,8 @@ void cli_args_init(struct cli_args *args, int argc, char **argv);
 
 /** The next option or argument of the command being run (cli->command->opts). Returns the
  *  option's index in that table (with *value set for an option that takes one), or one of
- *  CLI_OPT_*. Handles -h/--help, -v/--verbose, -q/--quiet and --schemas DIR itself. */
+ *  CLI_OPT_*. Handles -h/--help, -v/--verbose, -q/--quiet and --schemas DIR itself. Refuses
+ *  (CLI_OPT_ERR, reported) an empty value and an option with a value given twice. */
 int cli_next_opt(struct cli *cli, struct cli_args *args, const char **value);
 
 /** cli_next_opt() for a handler's option loop, with the ends folded in:

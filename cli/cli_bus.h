@@ -26,8 +26,9 @@ edxbus_bus_t *cli_bus_new(struct cli *cli, edxbus_conf_t *conf, int *rc);
 /** Parse @p text as a JSON value for option @p opt. NULL after reporting (usage error). */
 json_t *cli_json_arg(struct cli *cli, const char *opt, const char *text);
 
-/** Parse a non-negative decimal integer for option @p opt; false after reporting. */
-bool cli_u64_arg(struct cli *cli, const char *opt, const char *text, uint64_t *out);
+/** Parse a count (a decimal integer of at least 1: --count, --max-events) for option @p opt;
+ *  false after reporting (usage error). */
+bool cli_count_arg(struct cli *cli, const char *opt, const char *text, uint64_t *out);
 
 #define CLI_SECONDS_MAX 864000 /* a SECONDS option: ten days is plenty, and keeps ms in range */
 

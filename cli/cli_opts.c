@@ -106,6 +106,7 @@ void cli_args_init(struct cli_args *args, int argc, char **argv)
     args->i = 1;
     args->only_args = false;
     args->exit_code = -1;
+    args->seen = 0;
 }
 
 /* The row of @p opts named @p name (@p len bytes) or, when @p name is NULL, lettered @p c. */
@@ -227,6 +228,19 @@ int cli_next_opt(struct cli *cli, struct cli_args *args, const char **value)
                 return CLI_OPT_ERR;
             }
             *value = attached != NULL ? attached : args->argv[args->i++];
+            if ((*value)[0] == '\0') {
+                cli_error(cli, CLI_USAGE,
+                          "option %s: empty %s; give a value (see edxbus %s --help)", shown,
+                          o->value, cli->path);
+                return CLI_OPT_ERR;
+            }
+        }
+        if (table != common_opts && o->value != NULL && k < 64) {
+            if (args->seen & ((uint64_t)1 << k)) {
+                cli_error(cli, CLI_USAGE, "option --%s given twice; give it once", o->name);
+                return CLI_OPT_ERR;
+            }
+            args->seen |= (uint64_t)1 << k;
         }
         if (table != common_opts)
             return k;

@@ -119,13 +119,13 @@ json_t *cli_json_arg(struct cli *cli, const char *opt, const char *text)
     return v;
 }
 
-bool cli_u64_arg(struct cli *cli, const char *opt, const char *text, uint64_t *out)
+bool cli_count_arg(struct cli *cli, const char *opt, const char *text, uint64_t *out)
 {
     char *end = NULL;
     errno = 0;
     unsigned long long v = strtoull(text, &end, 10);
-    if (text[0] == '\0' || text[0] == '-' || *end != '\0' || errno != 0) {
-        cli_error(cli, CLI_USAGE, "%s: \"%s\" is not a whole number", opt, text);
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 || v == 0) {
+        cli_error(cli, CLI_USAGE, "%s: \"%s\" is not a whole number of at least 1", opt, text);
         return false;
     }
     *out = (uint64_t)v;

@@ -158,7 +158,8 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
 {
     const char *topic = NULL, *group = NULL, *extra_arg = NULL, *exec_cmd = NULL;
     const char *offset_time = NULL, *name = NULL, *config = NULL;
-    uint64_t max_events = 0;
+    uint64_t max_events = 0; /* 0: no limit */
+    bool print = false;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
     int o;
@@ -176,13 +177,13 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
             extra_arg = value;
             break;
         case OPT_PRINT:
-            exec_cmd = NULL;
+            print = true;
             break;
         case OPT_EXEC:
             exec_cmd = value;
             break;
         case OPT_MAX_EVENTS:
-            if (!cli_u64_arg(cli, "--max-events", value, &max_events))
+            if (!cli_count_arg(cli, "--max-events", value, &max_events))
                 return CLI_USAGE;
             break;
         case OPT_OFFSET_TIME:
@@ -204,6 +205,10 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
         return cli_error(cli, CLI_USAGE,
                          "-t TOPIC and -g GROUP are required (see edxbus "
                          "consume --help)");
+    if (print && exec_cmd != NULL)
+        return cli_error(cli, CLI_USAGE,
+                         "--print and --exec exclude each other: each event is either printed or "
+                         "handed to CMD; give one");
     json_t *extra = NULL;
     if (extra_arg != NULL) {
         extra = cli_json_arg(cli, "--extra", extra_arg);

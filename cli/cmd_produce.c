@@ -28,6 +28,7 @@ struct produce {
     const char *type;
     json_t *metadata; /* --metadata object, or NULL */
     bool print_ids;
+    bool key_given; /* --key-field was given */
     bool progress;  /* stderr is a terminal and the run is long */
     uint64_t total; /* events to send (0: unknown) */
     uint64_t sent, delivered, failed;
@@ -93,6 +94,14 @@ static int send_one(struct produce *p, const json_t *data, const char *where, bo
     }
     if (e == EDXBUS_ERR_ENCODE || e == EDXBUS_ERR_UNSERIALIZABLE || e == EDXBUS_ERR_NOT_FOUND)
         return cli_error(p->cli, CLI_USAGE, "%s%s%s", where, where[0] ? ": " : "", err);
+    /* The producer refused the event itself (its key: a --key-field that names no field, or a
+     * record, or a nullable one; a null key in the data): the input's fault, said in its words
+     * rather than as a failed receiver. Nothing was sent. */
+    for (size_t i = 0; e == EDXBUS_ERR_RECEIVER && i < rep.ncalled && i < rep.cap; i++) {
+        if (res[i].err == EDXBUS_ERR_ENCODE || res[i].err == EDXBUS_ERR_INVALID_ARG)
+            return cli_error(p->cli, CLI_USAGE, "%s%s%s%s", where, where[0] ? ": " : "",
+                             res[i].errstr, p->key_given ? " (check --key-field)" : "");
+    }
     if (e != EDXBUS_OK)
         return cli_error(p->cli, CLI_FAIL, "%s%s%s", where, where[0] ? ": " : "", err);
     p->sent++;
@@ -218,7 +227,7 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
             data_arg = value;
             break;
         case OPT_COUNT:
-            if (!cli_u64_arg(cli, "--count", value, &count))
+            if (!cli_count_arg(cli, "--count", value, &count))
                 return CLI_USAGE;
             break;
         case OPT_METADATA:
@@ -246,13 +255,14 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
     if (!edxbus_event_type_is_serializable(et))
         return cli_error(cli, CLI_USAGE, "%s cannot be put on a bus: %s", type,
                          edxbus_event_type_unserializable_reason(et));
+    bool key_given = key != NULL;
     if (key == NULL)
         key = edxbus_event_type_key_field(et);
     if (key == NULL && topic != NULL)
         return cli_error(cli, CLI_USAGE, "%s has no default key field; give --key-field", type);
 
     int rc = CLI_OK;
-    struct produce p = {.cli = cli, .type = type, .print_ids = print_ids};
+    struct produce p = {.cli = cli, .type = type, .print_ids = print_ids, .key_given = key_given};
     json_t *events = read_events(cli, data_arg);
     if (events == NULL)
         return CLI_USAGE;

@@ -292,7 +292,7 @@ int cmd_tail(struct cli *cli, int argc, char **argv)
             if (!time_arg(cli, value, &start_time_ms))
                 return CLI_USAGE;
         } else if (o == OPT_MAX_EVENTS) {
-            if (!cli_u64_arg(cli, "--max-events", value, &max_events))
+            if (!cli_count_arg(cli, "--max-events", value, &max_events))
                 return CLI_USAGE;
         } else if (o == OPT_TIMEOUT) {
             if (!cli_seconds_arg(cli, "--timeout", value, &timeout_ms))

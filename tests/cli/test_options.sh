@@ -129,7 +129,7 @@ done
 # The topic is -t in lag as in consume; the positional TOPIC of lag, tail and dlq stays accepted.
 run lag -t t
 expect_error 2 "-t TOPIC and -g GROUP are required"
-run lag -g g -t t -t u
+run lag -g g -t t u
 expect_error 2 'unexpected argument "u"'
 run avro encode -t org.openedx.learning.course.enrollment.created.v1
 expect_error 2 "unknown option -t"
