@@ -43,7 +43,12 @@ fuzz: deps
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
 
-demo: deps build
+# The demo's own output is what it is for: the build's goes to a log, shown only if it fails.
+demo: deps
+	@mkdir -p $(BUILD)
+	@echo "demo: building edxbus (output in $(BUILD)/demo-build.log)"
+	@$(MAKE) --no-print-directory build >$(BUILD)/demo-build.log 2>&1 || \
+	  { cat $(BUILD)/demo-build.log; echo "demo: the build failed (output above)" >&2; exit 1; }
 	@bash scripts/demo.sh $(BUILD)
 
 install: build

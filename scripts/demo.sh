@@ -53,7 +53,7 @@ topics=(learning-course-enrollment-lifecycle learning-certificate-lifecycle
 
 step "Starting one worker per topic (group demo-workers, from the earliest event)"
 for t in "${topics[@]}"; do
-    "$EDXBUS" consume -t "$t" -g demo-workers --extra '{"start": "earliest"}' \
+    "$EDXBUS" consume -v -t "$t" -g demo-workers --extra '{"start": "earliest"}' \
         >"$tmp/$t.out" 2>"$tmp/$t.log" &
     pids+=($!)
     echo "  worker for demo-$t: pid $!"
@@ -114,6 +114,6 @@ for pid in "${pids[@]}"; do
     if wait "$pid"; then echo "  pid $pid exited 0"; else echo "  pid $pid exited $?"; status=1; fi
 done
 pids=()
-echo "-- one worker's log:"
+echo "-- one worker's log (consume -v: info lines; quiet by default):"
 sed 's/^/  /' "$tmp/${topics[0]}.log"
 exit $status

@@ -45,4 +45,22 @@ rc=$?
 [ $rc -eq 2 ] && [ "$(lines "$tmp/tail.err")" = 1 ] && ok "tail: a bad position exits 2" ||
     fail "tail --from not-an-id: exit $rc: $(cat "$tmp/tail.err")"
 
+# --- quiet by default: read-only commands and a restart in a group say nothing unless -v -------
+"$EDXBUS" tail tailed --from earliest --max-events 1 --timeout 60 >/dev/null 2>"$tmp/q.err" &&
+    [ ! -s "$tmp/q.err" ] && ok "quiet: tail writes nothing on stderr" ||
+    fail "quiet: tail wrote: $(cat "$tmp/q.err")"
+"$EDXBUS" dlq list tailed >/dev/null 2>"$tmp/q.err" && [ ! -s "$tmp/q.err" ] &&
+    ok "quiet: dlq list writes nothing on stderr" || fail "quiet: dlq list wrote: $(cat "$tmp/q.err")"
+for n in 1 2; do # the second run takes over what the first (gone) left pending: nothing
+    "$EDXBUS" consume -t tailed -g quiet --extra "$START_EXTRA" -n 1 >/dev/null \
+        2>"$tmp/q$n.err" || fail "quiet: consume $n: exit $?: $(cat "$tmp/q$n.err")"
+done
+[ ! -s "$tmp/q1.err" ] && [ ! -s "$tmp/q2.err" ] &&
+    ok "quiet: consume and its restart in the same group write nothing on stderr" ||
+    fail "quiet: consume wrote: $(cat "$tmp/q1.err" "$tmp/q2.err")"
+"$EDXBUS" consume -v -t tailed -g quiet -n 1 >/dev/null 2>"$tmp/q.err"
+grep -q "info: redis: joined group quiet" "$tmp/q.err" && ! grep -q "took over" "$tmp/q.err" &&
+    ok "quiet: -v shows the info lines, and no take-over of nothing" ||
+    fail "quiet: consume -v wrote: $(cat "$tmp/q.err")"
+
 reliability_run

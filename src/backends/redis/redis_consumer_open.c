@@ -150,10 +150,13 @@ static void adopt_orphans(struct redis_consumer *cons)
         redisReply *del = NULL;
         edxbus__redis_cons_command(cons, 5, dargv, &del, errstr, sizeof errstr);
         freeReplyObject(del);
-        edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
-                        "redis: %s took over %zu unacknowledged entries of %s (a process of "
-                        "this host that is gone) in group %s of stream %s",
-                        cons->consumer, taken, name, cons->group, cons->stream);
+        /* Said only when there was something to take over: a restart after a clean exit
+         * leaves a member with nothing pending, and that is no news. */
+        if (taken > 0)
+            edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_INFO,
+                            "redis: %s took over %zu unacknowledged entries of %s (a process of "
+                            "this host that is gone) in group %s of stream %s",
+                            cons->consumer, taken, name, cons->group, cons->stream);
     }
     freeReplyObject(members);
 }
