@@ -9,6 +9,7 @@ import threading
 import unittest
 
 import edxbus
+from bus_cases import poll_all
 from edxbus_testing import ENROLLMENT, SANITIZED, TempDirTest, enrollment_data
 
 KEY = "enrollment.course.course_key"
@@ -185,6 +186,35 @@ class RefcountsAndThreads(TempDirTest):
             ids = [p.send(ENROLLMENT, "async", KEY, data) for _ in range(1000)]
             p.flush()
         self.assertEqual(sorted(reports), sorted((i, None) for i in ids))
+
+
+class Stopping(TempDirTest):
+    def test_system_exit_in_a_receiver_stops_and_leaves_the_event_owed(self):
+        data, _ = enrollment_data()
+        settings = self.sqlite_settings()
+        with edxbus.Producer(settings) as p:
+            ids = [p.send(ENROLLMENT, "stop", KEY, data) for _ in range(3)]
+        seen = []
+
+        def receiver(md, payload):
+            seen.append(md["id"])
+            if len(seen) == 2:
+                raise SystemExit(3)
+
+        with edxbus.Consumer("stop", "g", settings, extra={"start": "earliest"}) as c:
+            with self.assertRaises(SystemExit) as e:
+                c.run(receiver, handle_signals=False)
+        self.assertEqual(e.exception.code, 3)
+        self.assertEqual(seen, ids[:2])
+        with edxbus.Consumer("stop", "g", settings) as c:  # the interrupted event is still owed
+            left = [m.metadata["id"] for m in poll_all(self, c, 2)]
+        self.assertEqual(left, ids[1:])
+
+    def test_stop_from_another_thread(self):
+        with edxbus.Consumer("idle", "g", self.sqlite_settings()) as c:
+            threading.Timer(0.2, c.stop).start()
+            stats = c.run(lambda md, d: None, handle_signals=False)  # returns: no hang
+        self.assertEqual(stats["events"], 0)
 
 
 def rss_kb():
