@@ -5,8 +5,8 @@
  * one batch, each decoded under the catalog's schema (resolved from the writer's schema when the
  * broker names one, as Kafka does), and nothing is acknowledged until ack() says so. No receiver
  * runs, so no retry or dead-letter policy applies: that is the worker's (run()). Start options:
- * extra "start" ("earliest", "latest" or a position) and start_time; the other --extra keys go to
- * the backend as they are.
+ * extra "start" ("earliest", "latest" or a position), extra "offset_time" (ISO time with a UTC
+ * offset) or start_time; the other --extra keys go to the backend as they are.
  *
  * The backend lends a batch's messages until the next poll: ack() takes a message of the latest
  * poll only. Polling and decoding run with the GIL released; Message tuples are built after.
@@ -141,10 +141,31 @@ static int poll_open(Consumer *self)
                         "extra: \"start\" must be \"earliest\", \"latest\" or a position");
         return -1;
     }
-    /* "start" is ours (opts.start); the rest are the backend's options. */
+    /* "start" and "offset_time" are ours (opts); the rest are the backend's options. */
+    int64_t start_time_ms = self->start_time_ms;
+    const json_t *offset_time =
+        self->extra != NULL ? json_object_get(self->extra, "offset_time") : NULL;
+    if (offset_time != NULL) {
+        int64_t us = 0;
+        if (!json_is_string(offset_time)) {
+            edxbus_py_raise(EDXBUS_ERR_INVALID_ARG, "extra: \"offset_time\" must be an ISO time");
+            return -1;
+        }
+        if (edxbus_metadata_parse_time(json_string_value(offset_time),
+                                       json_string_length(offset_time), &us, err,
+                                       sizeof err) != EDXBUS_OK) {
+            char where[EDXBUS_ERRSTR_SIZE + 32];
+            snprintf(where, sizeof where, "extra \"offset_time\": %s", err);
+            edxbus_py_raise(EDXBUS_ERR_INVALID_ARG, where);
+            return -1;
+        }
+        start_time_ms = us / 1000;
+    }
     json_t *backend_extra = self->extra != NULL ? json_deep_copy(self->extra) : NULL;
-    if (backend_extra != NULL)
+    if (backend_extra != NULL) {
         json_object_del(backend_extra, "start");
+        json_object_del(backend_extra, "offset_time");
+    }
     struct edxbus_buf full = EDXBUS_BUF_INIT;
     if ((self->extra != NULL && backend_extra == NULL) ||
         edxbus_routing_full_topic(edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL),
@@ -160,7 +181,7 @@ static int poll_open(Consumer *self)
         .group = self->group,
         .consumer_name = self->consumer_name,
         .start = start != NULL ? json_string_value(start) : NULL,
-        .start_time_ms = self->start_time_ms,
+        .start_time_ms = start_time_ms,
         .extra = backend_extra,
     };
     edxbus_err_t e;

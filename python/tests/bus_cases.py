@@ -2,6 +2,7 @@
 
 A subclass provides settings(**more) for its broker. Each case uses its own topic.
 """
+import datetime
 import json
 import os
 import select
@@ -196,3 +197,29 @@ class BusCases:
         self.assertEqual([m.metadata["id"] for m in got], ids)
         for m in got:
             self.assertEqual((m.value, m.data), (value, data))
+
+    def test_poll_replays_from_offset_time(self):
+        topic = self.topic()
+        data, _ = enrollment_data()
+        settings = self.settings()
+
+        def later_than(t):  # brokers store ms: let the clock move on (no assertion on time)
+            while time.time() <= t + 0.005:
+                time.sleep(0.002)
+
+        with edxbus.Producer(settings) as p:
+            p.send(ENROLLMENT, topic, None, data)
+            later_than(time.time())
+            since = datetime.datetime.now(datetime.timezone.utc)
+            later_than(since.timestamp())
+            wanted = p.send(ENROLLMENT, topic, None, data)
+        with edxbus.Consumer(topic, "replay", settings,
+                             extra={"offset_time": since.isoformat()}) as c:
+            (m,) = poll_all(self, c, 1)
+            self.assertEqual(c.poll(timeout=0.2), [])
+        self.assertEqual(m.metadata["id"], wanted)
+        with edxbus.Consumer(topic, "bad", settings, extra={"offset_time": "yesterday"}) as c:
+            with self.assertRaises(edxbus.ConfigError) as e:
+                c.poll()
+        self.assertIn('extra "offset_time": time: "yesterday" is not an ISO-8601 time',
+                      str(e.exception))
