@@ -82,6 +82,25 @@ static inline int test_report(void)
             TEST_FAIL_("%s does not contain \"%s\": %s", #hay, n_, h_ ? h_ : "(null)");        \
     } while (0)
 
+/* A fresh directory "/tmp/<prefix>-XXXXXX" written into @p dir (the program exits when it
+ * cannot be made), and removing it with everything in it. */
+static inline void test_tmpdir(char *dir, size_t size, const char *prefix)
+{
+    snprintf(dir, size, "/tmp/%s-XXXXXX", prefix);
+    if (mkdtemp(dir) == NULL) {
+        perror("mkdtemp");
+        exit(1);
+    }
+}
+
+static inline void test_rmdir(const char *dir)
+{
+    char cmd[1100];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (strlen(dir) > 1000 || system(cmd) != 0)
+        fprintf(stderr, "could not remove %s\n", dir);
+}
+
 /* Where the test data lives (tests/vectors, fuzz corpora…): set by CMake. */
 #ifndef EDXBUS_TEST_DATA_DIR
 #define EDXBUS_TEST_DATA_DIR "tests/vectors"

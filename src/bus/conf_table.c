@@ -8,9 +8,11 @@
  *
  * Decisions on defaults, where the reference gives none:
  *   EVENT_BUS_PRODUCER/CONSUMER "sqlite": the embedded log works out of the box.
- *   EVENT_BUS_SQLITE_MAX_LEN 0 (no cap): the embedded log is the only copy of an event, and a
- *     cap would drop entries a slow consumer group has not read yet; set it (like Redis'
- *     10000) when disk use matters more.
+ *   EVENT_BUS_SQLITE_RETENTION 7d, EVENT_BUS_SQLITE_MAX_LEN 0 (no cap),
+ *     EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT null: the embedded log removes an event only once every
+ *     consumer group of its topic acknowledged it, then keeps it a week for replay by time; a
+ *     group that stopped for good holds events back until the operator sets an idle limit
+ *     (never dropping what a group has not read unless told to).
  *   EVENT_BUS_CONSUMER_RETRIES 3, EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS 1000, dead-lettering on:
  *     a failing receiver is tried three times in all (the first try and two retries, 1 s then
  *     2 s apart) and the event is then kept aside, not lost.
@@ -53,7 +55,21 @@ const struct edxbus__conf_setting edxbus__conf_settings[] = {
     {"EVENT_BUS_SQLITE_PATH", EDXBUS__CONF_STR, "\"edxbus.db\"", EDXBUS__SECRET_NONE,
      EDXBUS__CHECK_NONE, 0, "\"/var/lib/edxbus/bus.db\"", "File of the embedded SQLite event log"},
     {"EVENT_BUS_SQLITE_MAX_LEN", EDXBUS__CONF_INT, "0", EDXBUS__SECRET_NONE, EDXBUS__CHECK_NONE, 0,
-     "10000", "Entries kept per topic in the embedded log, oldest trimmed first (0: no cap)"},
+     "10000",
+     "Entries kept per topic in the embedded log once every group acknowledged them, oldest "
+     "removed first (0: no cap)"},
+    {"EVENT_BUS_SQLITE_RETENTION", EDXBUS__CONF_STR, "\"7d\"", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 0, "\"12h\"",
+     "How long the embedded log keeps an event every group acknowledged (ms, s, m, h, d, w; 0: "
+     "remove at once; forever: keep)"},
+    {"EVENT_BUS_SQLITE_RETENTION_BYTES", EDXBUS__CONF_INT, "0", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 0, "1000000000",
+     "While the embedded log holds more data than this, acknowledged events go oldest first "
+     "whatever their age (0: no size limit)"},
+    {"EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT", EDXBUS__CONF_STR_NULL, "null", EDXBUS__SECRET_NONE,
+     EDXBUS__CHECK_NONE, 0, "\"30d\"",
+     "A consumer group that has not polled for this long stops holding events back from "
+     "retention, with a warning (null: groups always hold)"},
     {"EVENT_BUS_SQLITE_SYNCHRONOUS", EDXBUS__CONF_STR, "\"FULL\"", EDXBUS__SECRET_NONE,
      EDXBUS__CHECK_SYNC, 0, "\"NORMAL\"",
      "SQLite synchronous level: FULL survives power loss, NORMAL only process crashes"},

@@ -92,6 +92,7 @@ static const struct stmt_def STMTS[] = {
          "DELETE FROM messages WHERE id >= ?1 AND id <= ?2 AND id < (SELECT max(id) FROM messages"
          " WHERE id >= ?1 AND id <= ?3) AND id NOT IN (SELECT msg_id FROM pending WHERE gid = ?4)",
          true),
+    STMT(st_group_seen, "UPDATE groups SET seen_ms = ?2 WHERE gid = ?1", true),
     STMT(st_idle_any,
          "SELECT 1 FROM pending WHERE gid = ?1 AND cid <> ?2 AND delivered_ms < ?3 LIMIT 1", true),
 };
@@ -222,8 +223,8 @@ static edxbus_err_t join_group(struct sq_consumer *cons, const struct edxbus_con
         if (err != EDXBUS_OK)
             goto out_rollback;
         rc = sqlite3_prepare_v2(cons->db.h,
-                                "INSERT INTO groups(topic, name, next_id, created_ms)"
-                                " VALUES(?1, ?2, ?3, ?4)",
+                                "INSERT INTO groups(topic, name, next_id, created_ms, seen_ms)"
+                                " VALUES(?1, ?2, ?3, ?4, ?4)",
                                 -1, &st, NULL);
         if (rc == SQLITE_OK) {
             sqlite3_bind_text(st, 1, cons->topic, -1, SQLITE_STATIC);
@@ -255,6 +256,8 @@ static edxbus_err_t join_group(struct sq_consumer *cons, const struct edxbus_con
     sqlite3_bind_int64(up, 5, cons->pstart);
     sqlite3_bind_int64(up, 6, edxbus__sq_now_ms());
     err = edxbus__sq_int(&cons->db, up, 0, &cons->cid, "register the member", errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus__sq_group_seen(cons, edxbus__sq_now_ms(), errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out_rollback;
     return edxbus__sq_commit(&cons->db, errstr, errstr_size);
@@ -318,6 +321,8 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
             goto out_close;
     }
     err = read_extra(cons, opts->extra, errstr, errstr_size);
+    if (err == EDXBUS_OK && cons->group != NULL)
+        err = edxbus__sq_retain_init(&cons->ret, conf, errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out_close;
     for (size_t i = 0; i < sizeof STMTS / sizeof STMTS[0]; i++) {
@@ -416,6 +421,8 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
     for (;;) {
         bool work = false;
         int64_t now = edxbus__sq_now_ms();
+        if (cons->group != NULL)
+            edxbus__sq_retain_tick(&cons->db, &cons->ret, now);
         edxbus_err_t err = maybe_new(cons, &work, errstr, errstr_size);
         if (err != EDXBUS_OK)
             return err;
@@ -566,5 +573,6 @@ void edxbus__sq_consumer_close(void *be)
     free(cons->topic);
     free(cons->group);
     free(cons->name);
+    edxbus__sq_retain_fini(&cons->ret);
     free(cons);
 }

@@ -39,7 +39,8 @@ static const char *const SCHEMA_SQL =
     " tid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created_ms INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS groups("
     " gid INTEGER PRIMARY KEY, topic TEXT NOT NULL, name TEXT NOT NULL,"
-    " next_id INTEGER NOT NULL, created_ms INTEGER NOT NULL, UNIQUE(topic, name));"
+    " next_id INTEGER NOT NULL, created_ms INTEGER NOT NULL, seen_ms INTEGER,"
+    " UNIQUE(topic, name));"
     "CREATE TABLE IF NOT EXISTS consumers("
     " cid INTEGER PRIMARY KEY, gid INTEGER NOT NULL, name TEXT NOT NULL, host TEXT NOT NULL,"
     " pid INTEGER NOT NULL, pstart INTEGER NOT NULL, seen_ms INTEGER NOT NULL,"
@@ -231,10 +232,14 @@ static edxbus_err_t schema_create(struct sq_db *db, char *errstr, size_t errstr_
     if (err != EDXBUS_OK)
         return err;
     int v = user_version(db); /* again, under the lock: another process may have won */
-    if (v == 0) {
+    if (v == 0)
         err = exec_retry(db, SCHEMA_SQL, "create the schema", errstr, errstr_size);
-        if (err != EDXBUS_OK)
-            goto out_rollback;
+    else if (v == 2) /* version 3 added groups.seen_ms (retention's idle limit) */
+        err = exec_retry(db, "ALTER TABLE groups ADD COLUMN seen_ms INTEGER",
+                         "add the groups' activity column", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_rollback;
+    if (v < SQ_SCHEMA_VERSION) {
         snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SQ_SCHEMA_VERSION);
         err = exec_retry(db, sql, "stamp the schema version", errstr, errstr_size);
         if (err != EDXBUS_OK)
@@ -318,6 +323,13 @@ edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, boo
     }
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, db->busy_ms);
+    /* Only takes effect in a file that has no table yet (a new one): retention then gives
+     * space back with incremental vacuum. The WAL file is cut back to this size after a
+     * checkpoint instead of staying at its largest. */
+    err = exec_retry(db, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_size_limit=67108864",
+                     "set up space reclaiming", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out_close;
     err = set_journal_wal(db, errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out_close;
@@ -333,7 +345,7 @@ edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, boo
         goto out_close;
 
     int v = user_version(db);
-    if (v > 0 && v < SQ_SCHEMA_VERSION) {
+    if (v > 0 && v < 2) {
         snprintf(errstr, errstr_size,
                  "sqlite: %s has schema version %d, from a development build of edxbus; move it "
                  "away or delete it",

@@ -8,8 +8,10 @@
  *       to maintain); seq counts from 1 per topic and is the position clients see. The newest
  *       row of a topic is never trimmed, so max + 1 never reuses a position
  *   topics(tid, name)                          topic names and their ids
- *   groups(gid, topic, name, next_id)          a consumer group's cursor: the first id not yet
- *                                              handed out to any member
+ *   groups(gid, topic, name, next_id, created_ms, seen_ms)
+ *                                              a consumer group's cursor: the first id not yet
+ *                                              handed out to any member; seen_ms: when a member
+ *                                              last polled (NULL: never; retention's idle limit)
  *   consumers(cid, gid, name, host, pid, pstart, seen_ms)
  *                                              members; (host, pid, pstart) tells whether the
  *                                              process is still alive, pid 0 = closed cleanly
@@ -34,7 +36,7 @@
 #define SQ_SEQ_BITS 40 /* a message id is tid << SQ_SEQ_BITS | seq; its position is seq */
 #define SQ_SEQ_MASK ((INT64_C(1) << SQ_SEQ_BITS) - 1)
 #define SQ_TID_MAX ((INT64_C(1) << (63 - SQ_SEQ_BITS)) - 1)
-#define SQ_SCHEMA_VERSION 2     /* PRAGMA user_version of the layout above */
+#define SQ_SCHEMA_VERSION 3     /* PRAGMA user_version of the layout above */
 #define SQ_BUSY_MS 5000         /* how long a writer waits for the file lock (ms) */
 #define SQ_HEARTBEAT_MS 5000    /* a polling member with nothing to do writes seen_ms this often */
 #define SQ_BEAT_MIN_MS 1000     /* a busy member writes seen_ms at most this often */
@@ -45,6 +47,11 @@
     100 /* a queued message waits at most this long (checked by the                                \
            next produce(); flush()/close() commit at once) */
 
+#define SQ_DEFAULT_RETENTION "7d" /* EVENT_BUS_SQLITE_RETENTION's default */
+#define SQ_RETAIN_EVERY_MS 1000    /* a handle runs retention at most this often when idle */
+#define SQ_RETAIN_BATCH 2000       /* events removed per retention transaction at most */
+#define SQ_VACUUM_PAGES 512        /* free pages given back per incremental vacuum step */
+
 /** One open database file, as every handle of this backend holds it. */
 struct sq_db {
     sqlite3 *h;
@@ -53,6 +60,60 @@ struct sq_db {
     sqlite3_stmt *begin;  /* BEGIN IMMEDIATE */
     sqlite3_stmt *commit; /* COMMIT */
 };
+
+/** Retention settings and one handle's state (sqlite_retain.c). */
+struct sq_retain {
+    int64_t age_ms;     /* EVENT_BUS_SQLITE_RETENTION: -1 forever */
+    int64_t max_len;    /* EVENT_BUS_SQLITE_MAX_LEN: 0 none */
+    int64_t max_bytes;  /* EVENT_BUS_SQLITE_RETENTION_BYTES: 0 none */
+    int64_t idle_ms;    /* EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT: -1 groups always hold */
+    bool off;           /* no rule can remove anything */
+    int auto_vacuum;    /* the file's PRAGMA auto_vacuum, -1 until read */
+    int64_t next_ms;    /* when this handle runs retention next */
+    edxbus_conf_t *log; /* a copy of the settings, for their log callback; may be NULL */
+    int64_t *warned;    /* idle groups already named in a warning */
+    size_t nwarned;
+};
+
+/** What one consumer group holds back (a row of SQ_GROUP_HOLDS_SQL). */
+struct sq_group_hold {
+    int64_t gid;
+    char name[256];
+    int64_t next_id; /* its cursor */
+    int64_t hold;    /* the first id it has not acknowledged: min(cursor, oldest pending) */
+    int64_t pending; /* taken by members, not acknowledged */
+    int64_t seen_ms; /* when a member last polled (or the group was made) */
+};
+
+/** The groups of topic ?1 with what each holds back (edxbus__sq_group_hold_row reads a row). */
+#define SQ_GROUP_HOLDS_SQL                                                                         \
+    "SELECT g.gid, g.name, g.next_id, (SELECT min(p.msg_id) FROM pending p WHERE p.gid = g.gid),"  \
+    " (SELECT count(*) FROM pending p WHERE p.gid = g.gid), max(coalesce(g.seen_ms, 0),"           \
+    " g.created_ms, coalesce((SELECT max(c.seen_ms) FROM consumers c WHERE c.gid = g.gid AND"      \
+    " c.pid <> 0), 0)) FROM groups g WHERE g.topic = ?1 ORDER BY g.name"
+edxbus_err_t edxbus__sq_group_hold_row(sqlite3_stmt *st, struct sq_group_hold *g);
+
+/** Read the retention settings (errors name the setting). */
+edxbus_err_t edxbus__sq_retain_init(struct sq_retain *r, const edxbus_conf_t *conf, char *errstr,
+                                    size_t errstr_size);
+void edxbus__sq_retain_fini(struct sq_retain *r);
+/** When due: one retention transaction, then one incremental vacuum step. Never fails; a
+ *  failed run is logged through the settings' log callback and tried again later. */
+void edxbus__sq_retain_tick(struct sq_db *db, struct sq_retain *r, int64_t now);
+/** One retention transaction now; *@p deleted gets how many events it removed. */
+edxbus_err_t edxbus__sq_retain_step(struct sq_db *db, struct sq_retain *r, int64_t now,
+                                    int64_t *deleted, char *errstr, size_t errstr_size);
+/** Give up to @p max_pages free pages back to the file system; *@p left gets the free pages
+ *  that remain. */
+edxbus_err_t edxbus__sq_vacuum_step(struct sq_db *db, int64_t max_pages, int64_t *left,
+                                    char *errstr, size_t errstr_size);
+/** PRAGMA auto_vacuum: 0 none, 1 full, 2 incremental. */
+int edxbus__sq_auto_vacuum(struct sq_db *db);
+/** Is a group last seen at @p last_seen_ms idle past the limit? */
+bool edxbus__sq_group_idle(const struct sq_retain *r, int64_t last_seen_ms, int64_t now);
+/** "7d", "12h", "0", "forever" (-1) <-> milliseconds. */
+bool edxbus__sq_duration_parse(const char *text, int64_t *ms);
+const char *edxbus__sq_duration_text(int64_t ms, char *out, size_t size);
 
 /** One message of the latest batch: the storage its edxbus_msg borrows from. */
 struct sq_slot {
@@ -93,9 +154,10 @@ struct sq_consumer {
     struct sq_slot *slots; /* the latest batch: msgs[i] borrows from slots[i] */
     struct edxbus_msg *msgs;
     size_t nslots; /* allocated */
+    struct sq_retain ret;  /* group members run retention (tails only read) */
     sqlite3_stmt *st_upsert, *st_own, *st_retake, *st_members, *st_drop_member, *st_idle,
         *st_cursor, *st_new, *st_pend, *st_set_cursor, *st_unpend, *st_has_new, *st_dv,
-        *st_count_own, *st_idle_any, *st_pend_probe, *st_retire;
+        *st_count_own, *st_idle_any, *st_pend_probe, *st_retire, *st_group_seen;
 };
 
 /** The write transaction of a group poll: commit acks, heartbeat, then take up to @p max
@@ -109,6 +171,9 @@ edxbus_err_t edxbus__sq_claim_check(struct sq_consumer *cons, int64_t now, char 
 /** The read of a tail poll: up to @p max rows from the in-memory cursor. */
 edxbus_err_t edxbus__sq_tail_read(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,
                                   size_t errstr_size);
+/** Record that the group was active at @p now (groups.seen_ms; inside a transaction). */
+edxbus_err_t edxbus__sq_group_seen(struct sq_consumer *cons, int64_t now, char *errstr,
+                                   size_t errstr_size);
 /** Delete the pending rows of the acknowledged ids (inside an open transaction). */
 edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size_t errstr_size);
 /** The columns every message query selects, in this order (sq_slot_fill reads them). */

@@ -11,12 +11,10 @@
  * Ids: the first message of a topic in a transaction looks up the topic's newest id; the rest
  * count up in memory (the transaction holds the write lock). See sqlite_int.h for the layout.
  *
- * Length cap (EVENT_BUS_SQLITE_MAX_LEN, 0 = none, like Redis' STREAM_MAX_LEN): every
- * max(1, min(cap / 10, 1000)) messages a producer writes to a topic, the same transaction
- * deletes that topic's oldest rows beyond the newest `cap` (one range delete on the rowid). So a
- * topic holds about cap rows (at most cap + cap/10 per producer). Rows still pending in some group
- * (taken by a member, not acknowledged) are never trimmed, so at-least-once holds for every message
- * handed out; rows not yet delivered to a slow group are trimmed, as in Redis.
+ * Removing old messages (retention, EVENT_BUS_SQLITE_MAX_LEN included) is sqlite_retain.c's: a
+ * producer runs it between sends when it is due, in its own short transaction, so a topic that
+ * nobody consumes does not grow for ever either. It never removes what a group has not
+ * acknowledged.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,17 +39,14 @@ struct topic_count {
     int64_t tid;     /* 0 until looked up */
     int64_t last_id; /* the newest id, valid inside transaction number txn only */
     uint64_t txn;
-    int64_t since_trim; /* messages written since the last trim */
 };
 
 struct sq_producer {
     struct sq_db db;
     sqlite3_stmt *insert;
-    sqlite3_stmt *trim;
     sqlite3_stmt *newest; /* the newest id of a topic */
     uint64_t txn;         /* transactions begun, to tell topic_count.last_id's age */
-    int64_t max_len;      /* 0: no cap */
-    int64_t trim_every;   /* messages between trims of one topic */
+    struct sq_retain ret;
     struct topic_count *topics;
     size_t ntopics;
     struct pq_entry *queue;
@@ -63,11 +58,6 @@ struct sq_producer {
 static const char *const INSERT_SQL =
     "INSERT INTO messages(id, stored_ms, event_type, event_id, minorversion, source,"
     " sourcehost, time_us, sourcelib, key, value, headers) VALUES(?,?,?,?,?,?,?,?,?,?,?,?)";
-
-/* The oldest rows of a topic (?1 = its first id .. ?2), except those pending in a group. */
-static const char *const TRIM_SQL =
-    "DELETE FROM messages WHERE id >= ?1 AND id <= ?2 AND id NOT IN (SELECT p.msg_id FROM"
-    " pending p JOIN groups g ON g.gid = p.gid WHERE g.topic = ?3)";
 
 static const char *const NEWEST_SQL =
     "SELECT id FROM messages WHERE id >= ?1 AND id <= ?2 ORDER BY id DESC LIMIT 1";
@@ -83,24 +73,10 @@ edxbus_err_t edxbus__sq_producer_open(const edxbus_conf_t *conf, void **be, char
         free(prod);
         return err;
     }
-    prod->max_len = conf ? edxbus_conf_get_int(conf, "EVENT_BUS_SQLITE_MAX_LEN", 0) : 0;
-    if (prod->max_len < 0) {
-        snprintf(errstr, errstr_size,
-                 "EVENT_BUS_SQLITE_MAX_LEN: %lld is negative; expected 0 (no cap) or a row count",
-                 (long long)prod->max_len);
-        err = EDXBUS_ERR_CONF;
-        goto out_close;
-    }
-    prod->trim_every = prod->max_len / 10;
-    if (prod->trim_every < 1)
-        prod->trim_every = 1;
-    if (prod->trim_every > 1000)
-        prod->trim_every = 1000;
-    err = edxbus__sq_prepare(&prod->db, INSERT_SQL, &prod->insert, "prepare the insert", errstr,
-                             errstr_size);
+    err = edxbus__sq_retain_init(&prod->ret, conf, errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out_close;
-    err = edxbus__sq_prepare(&prod->db, TRIM_SQL, &prod->trim, "prepare the trim", errstr,
+    err = edxbus__sq_prepare(&prod->db, INSERT_SQL, &prod->insert, "prepare the insert", errstr,
                              errstr_size);
     if (err != EDXBUS_OK)
         goto out_close;
@@ -112,7 +88,8 @@ edxbus_err_t edxbus__sq_producer_open(const edxbus_conf_t *conf, void **be, char
     return EDXBUS_OK;
 out_close:
     sqlite3_finalize(prod->insert);
-    sqlite3_finalize(prod->trim);
+    sqlite3_finalize(prod->newest);
+    edxbus__sq_retain_fini(&prod->ret);
     edxbus__sq_db_close(&prod->db);
     free(prod);
     return err;
@@ -132,7 +109,6 @@ static struct topic_count *topic_entry(struct sq_producer *prod, const char *top
     tc->topic = strdup(topic);
     if (tc->topic == NULL)
         return NULL;
-    tc->since_trim = prod->trim_every - 1; /* trim on the first message: the cap may be new */
     prod->ntopics++;
     return tc;
 }
@@ -165,23 +141,6 @@ static edxbus_err_t next_id(struct sq_producer *prod, struct topic_count *tc, in
     }
     *id = ++tc->last_id;
     return EDXBUS_OK;
-}
-
-/* After a message to @p tc: trim the topic inside the open transaction when its turn comes. */
-static edxbus_err_t maybe_trim(struct sq_producer *prod, struct topic_count *tc, char *errstr,
-                               size_t errstr_size)
-{
-    if (prod->max_len == 0 || ++tc->since_trim < prod->trim_every)
-        return EDXBUS_OK;
-    tc->since_trim = 0;
-    int64_t lo = tc->tid << SQ_SEQ_BITS;
-    if (tc->last_id - prod->max_len < lo + 1)
-        return EDXBUS_OK; /* fewer rows than the cap */
-    sqlite3_bind_int64(prod->trim, 1, lo);
-    sqlite3_bind_int64(prod->trim, 2, tc->last_id - prod->max_len);
-    sqlite3_bind_text(prod->trim, 3, tc->topic, -1, SQLITE_STATIC);
-    return edxbus__sq_exec(&prod->db, prod->trim, "trim to EVENT_BUS_SQLITE_MAX_LEN", errstr,
-                           errstr_size);
 }
 
 /* BEGIN IMMEDIATE, numbering the transaction for next_id(). */
@@ -236,7 +195,7 @@ static edxbus_err_t insert_one(struct sq_producer *prod, const struct edxbus_msg
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
         return edxbus__sq_fail(&prod->db, rc, "insert a message", errstr, errstr_size);
-    return maybe_trim(prod, tc, errstr, errstr_size);
+    return EDXBUS_OK;
 }
 
 static bool msg_valid(const struct edxbus_msg *msg, char *errstr, size_t errstr_size)
@@ -305,6 +264,8 @@ static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t 
     free(ids);
     if (err != EDXBUS_OK)
         snprintf(errstr, errstr_size, "%s", why);
+    else
+        edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus__sq_now_ms());
     return err;
 }
 
@@ -378,7 +339,10 @@ edxbus_err_t edxbus__sq_produce(void *be, const struct edxbus_msg *msg, edxbus_d
             edxbus__sq_rollback(&prod->db);
             return err;
         }
-        return edxbus__sq_commit(&prod->db, errstr, errstr_size);
+        err = edxbus__sq_commit(&prod->db, errstr, errstr_size);
+        if (err == EDXBUS_OK)
+            edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus__sq_now_ms());
+        return err;
     }
     if (prod->queue == NULL) {
         prod->queue = calloc(SQ_ASYNC_BATCH, sizeof *prod->queue);
@@ -417,8 +381,8 @@ void edxbus__sq_producer_close(void *be)
     char ignored[EDXBUS_ERRSTR_SIZE];
     commit_queue(prod, ignored, sizeof ignored);
     sqlite3_finalize(prod->insert);
-    sqlite3_finalize(prod->trim);
     sqlite3_finalize(prod->newest);
+    edxbus__sq_retain_fini(&prod->ret);
     edxbus__sq_db_close(&prod->db);
     for (size_t i = 0; i < prod->ntopics; i++)
         free(prod->topics[i].topic);

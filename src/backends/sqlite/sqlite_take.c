@@ -346,8 +346,18 @@ static edxbus_err_t heartbeat(struct sq_consumer *cons, int64_t now, char *errst
     sqlite3_bind_int64(st, 4, cons->pid);
     sqlite3_bind_int64(st, 5, cons->pstart);
     sqlite3_bind_int64(st, 6, now);
-    return edxbus__sq_int(&cons->db, st, cons->cid, &cons->cid, "register the member", errstr,
-                          errstr_size);
+    edxbus_err_t err = edxbus__sq_int(&cons->db, st, cons->cid, &cons->cid,
+                                      "register the member", errstr, errstr_size);
+    return err == EDXBUS_OK ? edxbus__sq_group_seen(cons, now, errstr, errstr_size) : err;
+}
+
+edxbus_err_t edxbus__sq_group_seen(struct sq_consumer *cons, int64_t now, char *errstr,
+                                   size_t errstr_size)
+{
+    sqlite3_bind_int64(cons->st_group_seen, 1, cons->gid);
+    sqlite3_bind_int64(cons->st_group_seen, 2, now);
+    return edxbus__sq_exec(&cons->db, cons->st_group_seen, "record the group's activity", errstr,
+                           errstr_size);
 }
 
 edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,

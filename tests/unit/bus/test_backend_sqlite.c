@@ -1,7 +1,8 @@
 /* tests/unit/bus/test_backend_sqlite.c — the embedded SQLite broker: the conformance suite on a
- * real file, then what only it does: the length cap, claiming a dead member's messages (a
+ * real file, then what only it does: claiming a dead member's messages (a
  * forked member that exits without closing), claim_msgs_older_than, settings errors, and
- * several processes sharing one group while one of them is killed with SIGKILL.
+ * several processes sharing one group while one of them is killed with SIGKILL. Retention and
+ * the length cap: test_sqlite_retention.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -46,39 +47,6 @@ TEST(test_file_is_where_the_setting_says)
     ASSERT_EQ_STR((const char *)sqlite3_column_text(st, 0), "wal");
     sqlite3_finalize(st);
     sqlite3_close(db);
-}
-
-TEST(test_length_cap_trims_oldest_but_keeps_pending)
-{
-    edxbus_conf_t *conf = fresh_conf("cap.db", "EVENT_BUS_SQLITE_MAX_LEN", "10");
-    const edxbus_conf_t *saved = suite.conf;
-    suite.conf = conf;
-    const char *topic = suite_topic();
-    int seen[SUITE_MAX] = {0};
-    suite_produce(topic, 0, 5);
-    void *holder = suite_open(topic, "g", "holder", "earliest");
-    ASSERT_EQ_INT(suite_poll(holder, 2, 0, NULL, false, NULL), 2); /* v0, v1 pending */
-    suite.ops->consumer_close(holder);
-    suite_produce(topic, 5, 40);
-
-    void *tail = suite_open(topic, NULL, NULL, "earliest");
-    suite_drain(tail, seen, false);
-    suite.ops->consumer_close(tail);
-    for (int i = 2; i < 30; i++)
-        ASSERT_EQ_INT(seen[i], 0);       /* trimmed */
-    ASSERT_EQ_INT(seen[0] + seen[1], 2); /* pending in a group: kept */
-    for (int i = 30; i < 40; i++)
-        ASSERT_EQ_INT(seen[i], 1); /* the newest 10 */
-
-    memset(seen, 0, sizeof seen);
-    holder = suite_open(topic, "g", "holder", "earliest");
-    int64_t dl = 0;
-    ASSERT_EQ_INT(suite_poll(holder, 2, 0, seen, true, &dl), 2);
-    ASSERT_EQ_INT(dl, 2);
-    ASSERT_EQ_INT(seen[0] + seen[1], 2);
-    suite.ops->consumer_close(holder);
-    suite.conf = saved;
-    edxbus_conf_destroy(conf);
 }
 
 TEST(test_dead_member_is_claimed)
@@ -346,21 +314,9 @@ TEST(test_processes_share_a_group_and_survive_sigkill)
     }
 }
 
-static void rm_dir(void)
-{
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    if (system(cmd) != 0)
-        fprintf(stderr, "could not remove %s\n", dir);
-}
-
 int main(void)
 {
-    snprintf(dir, sizeof dir, "/tmp/edxbus-sqlite-XXXXXX");
-    if (mkdtemp(dir) == NULL) {
-        perror("mkdtemp");
-        return 1;
-    }
+    test_tmpdir(dir, sizeof dir, "edxbus-sqlite");
     edxbus_conf_t *conf = fresh_conf("suite.db", NULL, NULL);
     suite.ops = &edxbus_backend_sqlite;
     suite.conf = conf;
@@ -368,7 +324,6 @@ int main(void)
     suite.poll_ms = 20;
     suite_run();
     RUN(test_file_is_where_the_setting_says);
-    RUN(test_length_cap_trims_oldest_but_keeps_pending);
     RUN(test_dead_member_is_claimed);
     RUN(test_claim_msgs_older_than_takes_from_live_members);
     RUN(test_settings_errors);
@@ -376,6 +331,6 @@ int main(void)
     RUN(test_processes_share_a_group_and_survive_sigkill);
     kill_children();
     edxbus_conf_destroy(conf);
-    rm_dir();
+    test_rmdir(dir);
     return test_report();
 }

@@ -1,0 +1,428 @@
+/* src/backends/sqlite/sqlite_retain.c — removing what nobody needs any more, and giving the
+ * space back.
+ *
+ * An event is removable once every consumer group of its topic has acknowledged it: its id is
+ * below the group's hold, min(cursor, oldest pending id). A group none of whose members has
+ * polled for EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT (off by default) holds nothing back; it is named
+ * in a warning (once per process). A topic without groups holds nothing back either: its
+ * events live by the rules below only. The newest event of a topic is always kept (its number
+ * gives the next one). Among the removable events, one goes when any rule says so:
+ *   EVENT_BUS_SQLITE_RETENTION        it was stored longer ago than this (default 7d;
+ *                                     "forever" keeps removable events, "0" removes them at once)
+ *   EVENT_BUS_SQLITE_MAX_LEN          more than this many events of the topic are newer (0: off)
+ *   EVENT_BUS_SQLITE_RETENTION_BYTES  the data in the file is larger than this (0: off);
+ *                                     removable events go oldest first, whatever their age
+ *
+ * Every producer and consumer handle runs it (a producer too, so a topic nobody consumes does not
+ * grow for ever): at most every SQ_RETAIN_EVERY_MS, or at once again while a run found a full
+ * batch. A run is one short write transaction that removes at most SQ_RETAIN_BATCH events, so a
+ * producer waits at most that long for the lock; then, in a second short one, PRAGMA
+ * incremental_vacuum hands up to SQ_VACUUM_PAGES free pages back to the file system (the file
+ * shrinks at the next checkpoint). Files are created with auto_vacuum=INCREMENTAL; a file from
+ * before (auto_vacuum NONE) reuses its free pages but only shrinks after a VACUUM, which
+ * `edxbus sqlite status` points out.
+ *
+ * Retention never fails a send or a poll: a run that fails (the lock was busy, the disk is full)
+ * is logged and tried again at the next turn.
+ */
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "backends/sqlite/sqlite_int.h"
+#include "edxbus/conf.h"
+
+static const struct {
+    const char *name;
+    int64_t ms;
+} UNITS[] = {{"ms", 1},           {"s", 1000},         {"m", 60000},
+             {"h", 3600000},      {"d", 86400000},     {"w", 604800000}};
+
+bool edxbus__sq_duration_parse(const char *text, int64_t *ms)
+{
+    if (text == NULL || *text == '\0' || strcasecmp(text, "forever") == 0 ||
+        strcasecmp(text, "never") == 0 || strcasecmp(text, "off") == 0) {
+        *ms = -1;
+        return true;
+    }
+    const char *p = text;
+    if (!isdigit((unsigned char)*p))
+        return false;
+    int64_t n = 0;
+    while (isdigit((unsigned char)*p)) {
+        if (n > INT64_MAX / 10 - 10)
+            return false;
+        n = n * 10 + (*p++ - '0');
+    }
+    if (*p == '\0')
+        return n == 0 ? (*ms = 0, true) : false; /* a bare number needs a unit, except 0 */
+    for (size_t i = 0; i < sizeof UNITS / sizeof UNITS[0]; i++) {
+        if (strcmp(p, UNITS[i].name) == 0) {
+            if (n > INT64_MAX / UNITS[i].ms / 4)
+                return false;
+            *ms = n * UNITS[i].ms;
+            return true;
+        }
+    }
+    return false;
+}
+
+const char *edxbus__sq_duration_text(int64_t ms, char *out, size_t size)
+{
+    if (ms < 0) {
+        snprintf(out, size, "forever");
+        return out;
+    }
+    size_t i = sizeof UNITS / sizeof UNITS[0];
+    while (i > 1 && (ms < UNITS[i - 1].ms || (ms % UNITS[i - 1].ms != 0 && ms < 10 * UNITS[i - 1].ms)))
+        i--;
+    snprintf(out, size, "%" PRId64 "%s", ms / UNITS[i - 1].ms, UNITS[i - 1].name);
+    return out;
+}
+
+/* A duration setting into *@p ms; an error line naming it otherwise. */
+static edxbus_err_t duration_setting(const edxbus_conf_t *conf, const char *name, const char *def,
+                                     int64_t *ms, char *errstr, size_t errstr_size)
+{
+    const char *text = conf ? edxbus_conf_get_str(conf, name, def) : def;
+    if (edxbus__sq_duration_parse(text, ms))
+        return EDXBUS_OK;
+    snprintf(errstr, errstr_size,
+             "%s: \"%s\" is not a duration; expected a number and a unit (ms, s, m, h, d, w) such "
+             "as 7d or 12h, 0, or forever",
+             name, text);
+    return EDXBUS_ERR_CONF;
+}
+
+edxbus_err_t edxbus__sq_retain_init(struct sq_retain *r, const edxbus_conf_t *conf, char *errstr,
+                                    size_t errstr_size)
+{
+    memset(r, 0, sizeof *r);
+    r->auto_vacuum = -1;
+    edxbus_err_t err = duration_setting(conf, "EVENT_BUS_SQLITE_RETENTION", SQ_DEFAULT_RETENTION,
+                                        &r->age_ms, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = duration_setting(conf, "EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT", NULL, &r->idle_ms,
+                               errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    if (r->idle_ms == 0) {
+        snprintf(errstr, errstr_size,
+                 "EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT: 0 would let no group hold events back; give "
+                 "a duration such as 30d, or leave it unset (groups always hold)");
+        return EDXBUS_ERR_CONF;
+    }
+    static const char *const counts[] = {"EVENT_BUS_SQLITE_MAX_LEN",
+                                         "EVENT_BUS_SQLITE_RETENTION_BYTES"};
+    int64_t *dst[] = {&r->max_len, &r->max_bytes};
+    for (size_t i = 0; i < 2; i++) {
+        *dst[i] = conf ? edxbus_conf_get_int(conf, counts[i], 0) : 0;
+        if (*dst[i] < 0) {
+            snprintf(errstr, errstr_size, "%s: %lld is negative; expected 0 (off) or a limit",
+                     counts[i], (long long)*dst[i]);
+            return EDXBUS_ERR_CONF;
+        }
+    }
+    r->off = r->age_ms < 0 && r->max_len == 0 && r->max_bytes == 0;
+    if (conf != NULL && !r->off) {
+        r->log = edxbus_conf_dup(conf);
+        if (r->log == NULL)
+            return EDXBUS_ERR_NOMEM;
+    }
+    return EDXBUS_OK;
+}
+
+void edxbus__sq_retain_fini(struct sq_retain *r)
+{
+    edxbus_conf_destroy(r->log);
+    free(r->warned);
+    memset(r, 0, sizeof *r);
+}
+
+bool edxbus__sq_group_idle(const struct sq_retain *r, int64_t last_seen_ms, int64_t now)
+{
+    return r->idle_ms > 0 && now - last_seen_ms > r->idle_ms;
+}
+
+/* Warn once per process about an idle group. */
+static void warn_idle(struct sq_retain *r, int64_t gid, const char *group, const char *topic,
+                      int64_t idle)
+{
+    for (size_t i = 0; i < r->nwarned; i++)
+        if (r->warned[i] == gid)
+            return;
+    int64_t *grown = realloc(r->warned, (r->nwarned + 1) * sizeof *grown);
+    if (grown == NULL)
+        return;
+    r->warned = grown;
+    r->warned[r->nwarned++] = gid;
+    char a[32], b[32];
+    edxbus_conf_log(r->log, EDXBUS_LOG_WARNING,
+                    "sqlite: consumer group \"%s\" of topic \"%s\" has not polled for %s (over "
+                    "EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT %s): it no longer holds events back, and "
+                    "events it has not read may be removed",
+                    group, topic, edxbus__sq_duration_text(idle, a, sizeof a),
+                    edxbus__sq_duration_text(r->idle_ms, b, sizeof b));
+}
+
+/* The statements of one run, prepared per run (a run is rare; the handles stay lean). */
+struct run {
+    struct sq_db *db;
+    sqlite3_stmt *topics, *first, *newest, *groups, *end, *del, *unpend;
+};
+
+static const char *const TOPICS_SQL = "SELECT tid, name FROM topics ORDER BY tid";
+static const char *const FIRST_SQL =
+    "SELECT id FROM messages WHERE id >= ?1 AND id <= ?2 ORDER BY id LIMIT 1";
+static const char *const NEWEST_SQL =
+    "SELECT id FROM messages WHERE id >= ?1 AND id <= ?2 ORDER BY id DESC LIMIT 1";
+static const char *const END_SQL =
+    "SELECT id FROM messages WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 1 OFFSET ?3";
+static const char *const DEL_SQL = "DELETE FROM messages WHERE id >= ?1 AND id <= ?2 AND"
+                                   " (?3 OR stored_ms < ?4 OR id <= ?5)";
+static const char *const UNPEND_SQL = "DELETE FROM pending WHERE gid = ?1 AND msg_id <= ?2";
+
+static void run_fini(struct run *run)
+{
+    sqlite3_finalize(run->topics);
+    sqlite3_finalize(run->first);
+    sqlite3_finalize(run->newest);
+    sqlite3_finalize(run->groups);
+    sqlite3_finalize(run->end);
+    sqlite3_finalize(run->del);
+    sqlite3_finalize(run->unpend);
+}
+
+static edxbus_err_t run_init(struct run *run, struct sq_db *db, char *errstr, size_t errstr_size)
+{
+    memset(run, 0, sizeof *run);
+    run->db = db;
+    const char *sql[] = {TOPICS_SQL, FIRST_SQL,  NEWEST_SQL, SQ_GROUP_HOLDS_SQL,
+                         END_SQL,    DEL_SQL,    UNPEND_SQL};
+    sqlite3_stmt **st[] = {&run->topics, &run->first, &run->newest, &run->groups,
+                           &run->end,    &run->del,   &run->unpend};
+    for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
+        int rc = sqlite3_prepare_v2(db->h, sql[i], -1, st[i], NULL);
+        if (rc != SQLITE_OK) {
+            edxbus_err_t err = edxbus__sq_fail(db, rc, "prepare retention", errstr, errstr_size);
+            run_fini(run);
+            return err;
+        }
+    }
+    return EDXBUS_OK;
+}
+
+static edxbus_err_t id_at(struct run *run, sqlite3_stmt *st, int64_t a, int64_t b, int64_t def,
+                          int64_t *out, char *errstr, size_t errstr_size)
+{
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, b);
+    return edxbus__sq_int(run->db, st, def, out, "find a topic's bounds", errstr, errstr_size);
+}
+
+edxbus_err_t edxbus__sq_group_hold_row(sqlite3_stmt *st, struct sq_group_hold *g)
+{
+    g->gid = sqlite3_column_int64(st, 0);
+    const unsigned char *name = sqlite3_column_text(st, 1);
+    snprintf(g->name, sizeof g->name, "%s", name ? (const char *)name : "");
+    g->next_id = sqlite3_column_int64(st, 2);
+    g->hold = g->next_id;
+    if (sqlite3_column_type(st, 3) != SQLITE_NULL && sqlite3_column_int64(st, 3) < g->hold)
+        g->hold = sqlite3_column_int64(st, 3);
+    g->pending = sqlite3_column_int64(st, 4);
+    g->seen_ms = sqlite3_column_int64(st, 5);
+    return EDXBUS_OK;
+}
+
+/* One topic: delete up to *@p budget removable events; decrements it. */
+static edxbus_err_t retain_topic(struct sq_retain *r, struct run *run, int64_t tid,
+                                 const char *topic, int64_t now, bool force, int64_t *budget,
+                                 char *errstr, size_t errstr_size)
+{
+    int64_t lo = tid << SQ_SEQ_BITS, hi = lo | SQ_SEQ_MASK, first, newest;
+    edxbus_err_t err = id_at(run, run->first, lo, hi, 0, &first, errstr, errstr_size);
+    if (err == EDXBUS_OK && first != 0)
+        err = id_at(run, run->newest, lo, hi, 0, &newest, errstr, errstr_size);
+    if (err != EDXBUS_OK || first == 0)
+        return err;
+    int64_t safe = newest; /* exclusive: the newest is kept */
+    int64_t idle_gids[16];
+    size_t nidle = 0;
+    sqlite3_stmt *st = run->groups;
+    sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        struct sq_group_hold g;
+        edxbus__sq_group_hold_row(st, &g);
+        if (edxbus__sq_group_idle(r, g.seen_ms, now)) {
+            warn_idle(r, g.gid, g.name, topic, now - g.seen_ms);
+            if (nidle < sizeof idle_gids / sizeof idle_gids[0])
+                idle_gids[nidle++] = g.gid;
+            else if (g.hold < safe)
+                safe = g.hold; /* too many idle groups for one run: next run */
+            continue;
+        }
+        if (g.hold < safe)
+            safe = g.hold;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        return edxbus__sq_fail(run->db, rc, "list the topic's groups", errstr, errstr_size);
+    if (safe <= first)
+        return EDXBUS_OK; /* some group still needs the oldest event */
+    int64_t cutoff = r->age_ms < 0 ? INT64_MIN : now - r->age_ms;
+    int64_t len_bound = lo - 1;
+    if (r->max_len > 0 && newest - r->max_len >= lo)
+        len_bound = newest - r->max_len;
+    if (!force && len_bound < first) {
+        /* Only age can remove anything: is the oldest removable event old enough? */
+        int64_t oldest_ms = 0;
+        sqlite3_stmt *q = NULL;
+        rc = sqlite3_prepare_v2(run->db->h, "SELECT stored_ms FROM messages WHERE id = ?1", -1,
+                                &q, NULL);
+        if (rc != SQLITE_OK)
+            return edxbus__sq_fail(run->db, rc, "read an event's age", errstr, errstr_size);
+        sqlite3_bind_int64(q, 1, first);
+        err = edxbus__sq_int(run->db, q, 0, &oldest_ms, "read an event's age", errstr,
+                             errstr_size);
+        sqlite3_finalize(q);
+        if (err != EDXBUS_OK || oldest_ms >= cutoff)
+            return err;
+    }
+    int64_t end;
+    sqlite3_bind_int64(run->end, 1, first);
+    sqlite3_bind_int64(run->end, 2, safe);
+    sqlite3_bind_int64(run->end, 3, *budget - 1);
+    err = edxbus__sq_int(run->db, run->end, safe - 1, &end, "find a batch", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    sqlite3_bind_int64(run->del, 1, first);
+    sqlite3_bind_int64(run->del, 2, end);
+    sqlite3_bind_int(run->del, 3, force);
+    sqlite3_bind_int64(run->del, 4, cutoff);
+    sqlite3_bind_int64(run->del, 5, len_bound);
+    err = edxbus__sq_exec(run->db, run->del, "remove old events", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    *budget -= sqlite3_changes(run->db->h);
+    for (size_t i = 0; i < nidle && err == EDXBUS_OK; i++) {
+        /* What an idle group had taken and not acknowledged may be gone now. */
+        sqlite3_bind_int64(run->unpend, 1, idle_gids[i]);
+        sqlite3_bind_int64(run->unpend, 2, end < safe - 1 ? end : safe - 1);
+        err = edxbus__sq_exec(run->db, run->unpend, "forget an idle group's pending events",
+                              errstr, errstr_size);
+    }
+    return err;
+}
+
+/* The file's data and free pages, in bytes. */
+static edxbus_err_t pages(struct sq_db *db, int64_t *used, int64_t *free_bytes,
+                          int64_t *page_size, char *errstr, size_t errstr_size)
+{
+    static const char *const sql[] = {"PRAGMA page_count", "PRAGMA freelist_count",
+                                      "PRAGMA page_size"};
+    int64_t v[3] = {0, 0, 0};
+    for (size_t i = 0; i < 3; i++) {
+        sqlite3_stmt *st = NULL;
+        int rc = sqlite3_prepare_v2(db->h, sql[i], -1, &st, NULL);
+        if (rc != SQLITE_OK)
+            return edxbus__sq_fail(db, rc, "measure the file", errstr, errstr_size);
+        edxbus_err_t err = edxbus__sq_int(db, st, 0, &v[i], "measure the file", errstr,
+                                          errstr_size);
+        sqlite3_finalize(st);
+        if (err != EDXBUS_OK)
+            return err;
+    }
+    *used = (v[0] - v[1]) * v[2];
+    *free_bytes = v[1] * v[2];
+    *page_size = v[2];
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__sq_retain_step(struct sq_db *db, struct sq_retain *r, int64_t now,
+                                    int64_t *deleted, char *errstr, size_t errstr_size)
+{
+    struct run run;
+    int64_t budget = SQ_RETAIN_BATCH, used = 0, freeb = 0, page = 0;
+    *deleted = 0;
+    edxbus_err_t err = run_init(&run, db, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    err = edxbus__sq_begin(db, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        goto out;
+    if (r->max_bytes > 0)
+        err = pages(db, &used, &freeb, &page, errstr, errstr_size);
+    bool force = r->max_bytes > 0 && used > r->max_bytes;
+    int rc = SQLITE_DONE;
+    while (err == EDXBUS_OK && budget > 0 && (rc = sqlite3_step(run.topics)) == SQLITE_ROW) {
+        char topic[1024];
+        const unsigned char *name = sqlite3_column_text(run.topics, 1);
+        snprintf(topic, sizeof topic, "%s", name ? (const char *)name : "");
+        err = retain_topic(r, &run, sqlite3_column_int64(run.topics, 0), topic, now, force,
+                           &budget, errstr, errstr_size);
+    }
+    sqlite3_reset(run.topics);
+    if (err == EDXBUS_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
+        err = edxbus__sq_fail(db, rc, "list topics", errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus__sq_commit(db, errstr, errstr_size);
+    else
+        edxbus__sq_rollback(db);
+    if (err == EDXBUS_OK)
+        *deleted = SQ_RETAIN_BATCH - budget;
+out:
+    run_fini(&run);
+    return err;
+}
+
+edxbus_err_t edxbus__sq_vacuum_step(struct sq_db *db, int64_t max_pages, int64_t *left,
+                                    char *errstr, size_t errstr_size)
+{
+    char sql[64];
+    int64_t used, freeb, page = 0;
+    *left = 0;
+    edxbus_err_t err = pages(db, &used, &freeb, &page, errstr, errstr_size);
+    if (err != EDXBUS_OK || freeb == 0)
+        return err;
+    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)max_pages);
+    int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return edxbus__sq_fail(db, rc, "give free space back", errstr, errstr_size);
+    err = pages(db, &used, &freeb, &page, errstr, errstr_size);
+    *left = page > 0 ? freeb / page : 0;
+    return err;
+}
+
+/* PRAGMA auto_vacuum of the file: 0 none, 1 full, 2 incremental. */
+int edxbus__sq_auto_vacuum(struct sq_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    int v = 0;
+    if (sqlite3_prepare_v2(db->h, "PRAGMA auto_vacuum", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+void edxbus__sq_retain_tick(struct sq_db *db, struct sq_retain *r, int64_t now)
+{
+    if (r->off || now < r->next_ms)
+        return;
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    int64_t deleted = 0, left = 0;
+    if (r->auto_vacuum < 0)
+        r->auto_vacuum = edxbus__sq_auto_vacuum(db);
+    edxbus_err_t err = edxbus__sq_retain_step(db, r, now, &deleted, errstr, sizeof errstr);
+    if (err == EDXBUS_OK && r->auto_vacuum == 2)
+        err = edxbus__sq_vacuum_step(db, SQ_VACUUM_PAGES, &left, errstr, sizeof errstr);
+    bool more = err == EDXBUS_OK && (deleted == SQ_RETAIN_BATCH || left > 0);
+    r->next_ms = more ? now : now + SQ_RETAIN_EVERY_MS;
+    if (err != EDXBUS_OK)
+        edxbus_conf_log(r->log, EDXBUS_LOG_WARNING, "%s; removing old events again in %d ms",
+                        errstr, SQ_RETAIN_EVERY_MS);
+}
