@@ -181,6 +181,59 @@ static int cmd_config_check(struct cli *cli, int argc, char **argv)
     return rc;
 }
 
+/* ---------------------------------------------------------------------------------------------
+ * edxbus config list: the settings table (the core's rows and every backend's)
+ * ------------------------------------------------------------------------------------------- */
+
+static const struct cli_opt list_opts[] = {
+    {"json", 'j', NULL, "one JSON array of {name, type, default, secret, description}"},
+    {NULL, 0, NULL, NULL},
+};
+
+static int cmd_config_list(struct cli *cli, int argc, char **argv)
+{
+    bool as_json = false;
+    struct cli_args args;
+    cli_args_init(&args, argc, argv);
+    int o;
+    const char *value;
+    while (cli_opt_next(cli, &args, &o, &value)) {
+        if (o == CLI_OPT_ARG)
+            return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
+        as_json = true;
+    }
+    if (args.exit_code >= 0)
+        return args.exit_code;
+    json_t *rows = edxbus_conf_describe();
+    if (rows == NULL)
+        return cli_nomem(cli);
+    int rc = CLI_OK;
+    size_t i;
+    const json_t *row;
+    if (as_json) {
+        char *text = json_dumps(rows, JSON_INDENT(2));
+        if (text == NULL || !cli_printf(cli, "%s\n", text))
+            rc = text == NULL ? cli_nomem(cli) : CLI_FAIL;
+        free(text);
+    }
+    json_array_foreach(as_json ? NULL : rows, i, row)
+    {
+        char *def = json_dumps(json_object_get(row, "default"), JSON_ENCODE_ANY | JSON_COMPACT);
+        if (def == NULL || !cli_printf(cli, "%-50s %-14s %-12s %s%s\n",
+                                       json_string_value(json_object_get(row, "name")),
+                                       json_string_value(json_object_get(row, "type")), def,
+                                       json_is_true(json_object_get(row, "secret")) ? "(secret) "
+                                                                                    : "",
+                                       json_string_value(json_object_get(row, "description"))))
+            rc = def == NULL ? cli_nomem(cli) : CLI_FAIL;
+        free(def);
+        if (rc != CLI_OK)
+            break;
+    }
+    json_decref(rows);
+    return rc;
+}
+
 const struct cli_command cmd_config_subs[] = {
     {
         .name = "check",
@@ -192,6 +245,16 @@ const struct cli_command cmd_config_subs[] = {
                  "line (file and line, setting name, the fix) and exits 1.\n",
         .opts = check_opts,
         .run = cmd_config_check,
+    },
+    {
+        .name = "list",
+        .summary = "list every setting: name, type, default, description",
+        .usage = "[options]",
+        .about = "Lists every setting edxbus reads: the core's and each backend's own (each\n"
+                 "backend brings its rows), with its type, default and one line of description;\n"
+                 "secret settings are marked.\n",
+        .opts = list_opts,
+        .run = cmd_config_list,
     },
     {.name = NULL},
 };

@@ -1,8 +1,8 @@
 /* cli/cmd_lag.c — `edxbus lag -t TOPIC -g GROUP [--json]`: how far behind a consumer group is.
  *
- * Asks the backend of EVENT_BUS_CONSUMER through its optional lag hook (backend.h), without
- * joining the group. Prints a table (consumer, partition, pending, undelivered, idle, and when
- * the backend counts them (Redis) lost: entries trimmed before the group read them) or, with
+ * Asks the consuming backend through the bus (edxbus_lag(), tail.h), without joining the group.
+ * Prints a table (consumer, partition, pending, undelivered, idle, and when the backend counts
+ * them (Redis) lost: entries trimmed before the group read them) or, with
  * --json, the hook's array as is.
  */
 #include <stdio.h>
@@ -63,29 +63,9 @@ int cmd_lag(struct cli *cli, int argc, char **argv)
         return rc;
     char err[EDXBUS_ERRSTR_SIZE] = "";
     json_t *out = NULL;
-    char *full = NULL;
-    const char *name = edxbus_conf_get_str(conf, "EVENT_BUS_CONSUMER", "sqlite");
-    const struct edxbus_backend_ops *ops =
-        edxbus_backend_find(name, "EVENT_BUS_CONSUMER", err, sizeof err);
-    if (ops == NULL) {
-        rc = cli_error(cli, CLI_USAGE, "%s", err);
-        goto out;
-    }
-    if (ops->lag == NULL) {
-        rc = cli_error(cli, CLI_FAIL, "backend %s cannot report lag", ops->name);
-        goto out;
-    }
-    const char *prefix = edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL);
-    size_t n = strlen(topic) + (prefix ? strlen(prefix) : 0) + 2;
-    full = malloc(n);
-    if (full == NULL) {
-        rc = cli_nomem(cli);
-        goto out;
-    }
-    snprintf(full, n, "%s%s%s", prefix && prefix[0] ? prefix : "", prefix && prefix[0] ? "-" : "",
-             topic);
-    if (ops->lag(conf, full, group, &out, err, sizeof err) != EDXBUS_OK) {
-        rc = cli_error(cli, CLI_FAIL, "%s", err);
+    edxbus_err_t e = edxbus_lag(conf, topic, group, &out, err, sizeof err);
+    if (e != EDXBUS_OK) {
+        rc = cli_error(cli, e == EDXBUS_ERR_CONF ? CLI_USAGE : CLI_FAIL, "%s", err);
         goto out;
     }
     if (as_json) {
@@ -123,7 +103,6 @@ int cmd_lag(struct cli *cli, int argc, char **argv)
         cli_printf(cli, "\n");
     }
 out:
-    free(full);
     json_decref(out);
     edxbus_conf_destroy(conf);
     return rc;

@@ -10,7 +10,7 @@
  * CRC-64-AVRO of the canonical form as 16 lowercase hex digits.
  *
  * `register` and `check` talk to the Confluent Schema Registry of the Kafka backend
- * (EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL) through its schema tools (kafka_schema.h), under the
+ * (EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL) through its admin commands (admin.h), under the
  * value subjects its producer uses, "<full topic>-<type>.CloudEvent". Each prints one line per
  * event as soon as the registry answers, straight to stdout (as `produce --print-ids` does), so
  * a failure part way still shows what was done; `check` exits 1 when any schema is
@@ -24,7 +24,6 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 
-#include "backends/kafka/kafka_schema.h"
 #include "cli_bus.h"
 
 /* Look up @p type, which must have a schema; NULL after reporting (unknown: cli_find_event()'s
@@ -253,7 +252,7 @@ out_types:
 /* What register and check share: settings, the full topic, the registry and the events. */
 struct registry_run {
     edxbus_conf_t *conf;
-    edxbus__kafka_schemas_t *ks;
+    edxbus_admin_t *adm; /* the backend serving the registry commands (Kafka's) */
     struct edxbus_buf full_topic; /* NUL-terminated */
     const edxbus_event_type_t **types;
     size_t ntypes;
@@ -261,7 +260,7 @@ struct registry_run {
 
 static void registry_run_fini(struct registry_run *r)
 {
-    edxbus__kafka_schemas_close(r->ks);
+    edxbus_admin_close(r->adm);
     edxbus_conf_destroy(r->conf);
     edxbus_buf_fini(&r->full_topic);
     free(r->types);
@@ -317,7 +316,8 @@ static const struct cli_opt registry_opts[] = {
     {NULL, 0, NULL, NULL},
 };
 
-static int registry_start(struct cli *cli, int argc, char **argv, struct registry_run *r)
+static int registry_start(struct cli *cli, int argc, char **argv, const char *command,
+                          struct registry_run *r)
 {
     const char *topic = NULL, *config = NULL;
     struct cli_args args;
@@ -376,7 +376,7 @@ static int registry_start(struct cli *cli, int argc, char **argv, struct registr
         goto out_named;
     }
     char err[EDXBUS_ERRSTR_SIZE] = "";
-    edxbus_err_t e = edxbus__kafka_schemas_open(r->conf, &r->ks, err, sizeof err);
+    edxbus_err_t e = edxbus_admin_open(r->conf, command, &r->adm, err, sizeof err);
     if (e != EDXBUS_OK)
         rc = cli_error(cli, e == EDXBUS_ERR_CONF ? CLI_USAGE : CLI_FAIL, "%s", err);
 out_named:
@@ -394,27 +394,38 @@ static bool print_now(struct cli *cli, const char *subject, const char *what)
     return true;
 }
 
+/* Run @p command on one event type's schema: *@p out gets the result, or an error is reported. */
+static int registry_call(struct cli *cli, struct registry_run *r, const char *command, size_t i,
+                         json_t **out)
+{
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    json_t *args = json_pack("{s:s, s:s}", "topic", (const char *)r->full_topic.data, "schema",
+                             edxbus_event_type_schema_text(r->types[i]));
+    if (args == NULL)
+        return cli_nomem(cli);
+    edxbus_err_t e = edxbus_admin_run(r->adm, command, args, out, err, sizeof err);
+    json_decref(args);
+    if (e != EDXBUS_OK)
+        return cli_error(cli, CLI_FAIL, "%s: %s", edxbus_event_type_name(r->types[i]), err);
+    return CLI_OK;
+}
+
 static int schema_register(struct cli *cli, int argc, char **argv)
 {
     struct registry_run r;
-    int rc = registry_start(cli, argc, argv, &r);
+    int rc = registry_start(cli, argc, argv, "schema-register", &r);
     if (rc != CLI_OK || r.conf == NULL)
         goto out;
-    const char *full_topic = (const char *)r.full_topic.data;
     for (size_t i = 0; i < r.ntypes && rc == CLI_OK; i++) {
-        char err[EDXBUS_ERRSTR_SIZE] = "";
-        char *subject = NULL;
-        uint32_t id = 0;
-        edxbus_err_t e = edxbus__kafka_schema_register(r.ks, full_topic,
-                                                       edxbus_event_type_schema_text(r.types[i]),
-                                                       &subject, &id, err, sizeof err);
-        char text[16];
-        snprintf(text, sizeof text, "%" PRIu32, id);
-        if (e != EDXBUS_OK)
-            rc = cli_error(cli, CLI_FAIL, "%s: %s", edxbus_event_type_name(r.types[i]), err);
-        else if (!print_now(cli, subject, text))
+        json_t *res = NULL;
+        rc = registry_call(cli, &r, "schema-register", i, &res);
+        char text[24];
+        snprintf(text, sizeof text, "%" JSON_INTEGER_FORMAT,
+                 json_integer_value(json_object_get(res, "id")));
+        if (rc == CLI_OK &&
+            !print_now(cli, json_string_value(json_object_get(res, "subject")), text))
             rc = CLI_FAIL;
-        free(subject);
+        json_decref(res);
     }
 out:
     registry_run_fini(&r);
@@ -423,40 +434,32 @@ out:
 
 static int schema_check(struct cli *cli, int argc, char **argv)
 {
-    static const char *const words[] = {
-        [EDXBUS__KAFKA_COMPATIBLE] = "compatible",
-        [EDXBUS__KAFKA_INCOMPATIBLE] = "incompatible",
-        [EDXBUS__KAFKA_NOT_REGISTERED] = "not registered",
-    };
     struct registry_run r;
-    int rc = registry_start(cli, argc, argv, &r);
+    int rc = registry_start(cli, argc, argv, "schema-check", &r);
     if (rc != CLI_OK || r.conf == NULL)
         goto out;
-    const char *full_topic = (const char *)r.full_topic.data;
     size_t incompatible = 0;
     const char *first_bad = NULL;
     for (size_t i = 0; i < r.ntypes && rc == CLI_OK; i++) {
-        char err[EDXBUS_ERRSTR_SIZE] = "";
-        char *subject = NULL;
-        enum edxbus__kafka_compat compat = EDXBUS__KAFKA_NOT_REGISTERED;
-        edxbus_err_t e =
-            edxbus__kafka_schema_check(r.ks, full_topic, edxbus_event_type_schema_text(r.types[i]),
-                                       &subject, &compat, err, sizeof err);
-        if (e != EDXBUS_OK) {
-            rc = cli_error(cli, CLI_FAIL, "%s: %s", edxbus_event_type_name(r.types[i]), err);
-        } else if (!print_now(cli, subject, words[compat])) {
+        json_t *res = NULL;
+        rc = registry_call(cli, &r, "schema-check", i, &res);
+        const char *status = json_string_value(json_object_get(res, "status"));
+        if (rc != CLI_OK) {
+            /* reported */
+        } else if (status == NULL ||
+                   !print_now(cli, json_string_value(json_object_get(res, "subject")), status)) {
             rc = CLI_FAIL;
-        } else if (compat == EDXBUS__KAFKA_INCOMPATIBLE) {
+        } else if (strcmp(status, "incompatible") == 0) {
             if (incompatible++ == 0)
                 first_bad = edxbus_event_type_name(r.types[i]);
         }
-        free(subject);
+        json_decref(res);
     }
     if (rc == CLI_OK && incompatible > 0)
         rc = cli_error(cli, CLI_FAIL,
                        "%zu of %zu schemas are incompatible with what the registry holds for "
                        "topic %s (first: %s)",
-                       incompatible, r.ntypes, full_topic, first_bad);
+                       incompatible, r.ntypes, (const char *)r.full_topic.data, first_bad);
 out:
     registry_run_fini(&r);
     return rc;

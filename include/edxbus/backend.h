@@ -40,7 +40,7 @@
 extern "C" {
 #endif
 
-#define EDXBUS_BACKEND_ABI 1
+#define EDXBUS_BACKEND_ABI 2 /* 2: the module slots (settings, extra_options, check, admin) */
 #define EDXBUS_POSITION_MAX 64 /* bytes, with the NUL, of a position's text form */
 
 /** An extra name/value pair carried with a message (dead-letter details: error, group,
@@ -104,6 +104,44 @@ struct edxbus_consumer_opts {
     const json_t *extra;        /* backend-specific options (`--extra`); may be NULL */
 };
 
+/** The type of a setting's value (what edxbus_conf_set() converts text to and checks). */
+enum edxbus_setting_type {
+    EDXBUS_SETTING_STR,      /* a string */
+    EDXBUS_SETTING_STR_NULL, /* a string or null */
+    EDXBUS_SETTING_INT,      /* an integer */
+    EDXBUS_SETTING_INT_NULL, /* an integer or null */
+    EDXBUS_SETTING_DOUBLE,   /* a number (integers are stored as reals) */
+    EDXBUS_SETTING_BOOL,     /* true or false */
+    EDXBUS_SETTING_OBJECT,   /* a JSON object (mapping) */
+    EDXBUS_SETTING_LIST,     /* a JSON array (sequence) */
+    EDXBUS_SETTING_PATHS,    /* null, a string (':'-separated directories) or a list of strings */
+};
+
+/** Which part of a setting's value is secret (masked in every message and dump). */
+enum edxbus_setting_secret {
+    EDXBUS_SECRET_NONE,
+    EDXBUS_SECRET_VALUE, /* the whole value */
+    EDXBUS_SECRET_URL,   /* a URL: its password, and query parameters naming a password, token,
+                            secret or key */
+    EDXBUS_SECRET_KEYS,  /* an object: members whose names contain password/secret/token/key */
+};
+
+/** One setting: a row of the settings table. The core's rows and every registered backend's
+ *  rows form the table `edxbus config check`, `config list` and the docs are made from. */
+struct edxbus_setting {
+    const char *name; /* the Django setting name, verbatim: EVENT_BUS_<BACKEND>_... */
+    enum edxbus_setting_type type;
+    const char *def; /* the default as JSON text ("null" when none) */
+    enum edxbus_setting_secret secret;
+    double min;          /* numbers: the smallest value allowed */
+    const char *example; /* a valid value as JSON text, for error lines ("10000") */
+    const char *desc;    /* one line for `edxbus config list` and the docs */
+};
+
+/** How a backend's check() reports one problem: one line, `SETTING: what; how to fix`, with
+ *  secrets masked (edxbus_conf_show()). @p line is borrowed for the call. */
+typedef void (*edxbus_problem_fn)(void *opaque, const char *line);
+
 struct edxbus_backend_ops {
     int abi_version;            /* EDXBUS_BACKEND_ABI; always first */
     const char *name;           /* "sqlite", "redis", "kafka": what the settings select */
@@ -148,6 +186,34 @@ struct edxbus_backend_ops {
      *   "undelivered" (stored, not yet delivered to the group), "idle_ms" (or null)}. */
     edxbus_err_t (*lag)(const edxbus_conf_t *conf, const char *topic, const char *group,
                         json_t **out, char *errstr, size_t errstr_size);
+
+    /* --- ABI 2: what the module owns (read only when abi_version >= 2) ------------------ */
+    /** Its settings rows, ended by a row whose name is NULL; may be NULL. Borrowed for the life
+     *  of the process. Names must not clash with the core's or another backend's. */
+    const struct edxbus_setting *settings;
+    /** The `--extra` option names its consumer_open() reads, NULL-terminated; may be NULL. The
+     *  core refuses any other name (besides its own "start", "offset_time", "check_backlog" and
+     *  "last_read_msg_id", which it reads and still passes on) before opening,
+     *  with a did-you-mean, so a backend never sees an unknown option. */
+    const char *const *extra_options;
+    /** Optional: check everything a producer or consumer of this backend would refuse in
+     *  @p conf (URLs, ranges, and — when @p selected_by is not NULL, the setting that selects
+     *  this backend — the settings it cannot do without), reporting every problem through
+     *  @p problem (never only the first). Its values that are set are checked even when the
+     *  backend is not selected. The types of its rows are checked by the core already. */
+    void (*check)(const edxbus_conf_t *conf, const char *selected_by, edxbus_problem_fn problem,
+                  void *opaque);
+    /** Optional administration commands (e.g. Kafka's "schema-register", "schema-check"),
+     *  NULL-terminated; NULL when none. */
+    const char *const *admin_commands;
+    /** Optional: run admin command @p command (one of admin_commands) with arguments @p args
+     *  (a JSON object, borrowed); *@p out gets a new JSON object (the result). A session
+     *  (@p adm) from admin_open() carries connections across calls. */
+    edxbus_err_t (*admin_open)(const edxbus_conf_t *conf, void **adm, char *errstr,
+                               size_t errstr_size);
+    edxbus_err_t (*admin_run)(void *adm, const char *command, const json_t *args, json_t **out,
+                              char *errstr, size_t errstr_size);
+    void (*admin_close)(void *adm);
 };
 
 /** The signature of a plugin's entry point, named after the colon in `/path/libx.so:symbol`. */
@@ -166,6 +232,28 @@ EDXBUS_API const struct edxbus_backend_ops *edxbus_backend_find(const char *name
                                                                 const char *setting,
                                                                 char *errstr,
                                                                 size_t errstr_size);
+
+/** Which way a backend is used. */
+typedef enum edxbus_direction {
+    EDXBUS_PRODUCE, /* producers: EVENT_BUS_PRODUCER */
+    EDXBUS_CONSUME, /* consumers, tail, lag, dead letters: EVENT_BUS_CONSUMER */
+} edxbus_direction_t;
+
+/** The backend @p conf selects for @p dir: the direction's own setting when it is set
+ *  (EVENT_BUS_PRODUCER / EVENT_BUS_CONSUMER), else the other direction's when that one is set
+ *  (a conf naming one broker means that broker both ways), else the default (sqlite).
+ *  *@p setting (may be NULL) gets the name of the setting the choice came from, for messages.
+ *  Returns the table (borrowed for the life of the process), or NULL with one line in
+ *  @p errstr naming the setting (unknown backend, plugin that does not load). */
+EDXBUS_API const struct edxbus_backend_ops *edxbus_backend_for(const edxbus_conf_t *conf,
+                                                               edxbus_direction_t dir,
+                                                               const char **setting,
+                                                               char *errstr,
+                                                               size_t errstr_size);
+
+/** The @p i-th registered backend (built-ins first, in the order of their list), or NULL past
+ *  the last. Borrowed for the life of the process. */
+EDXBUS_API const struct edxbus_backend_ops *edxbus_backend_at(size_t i);
 
 #ifdef __cplusplus
 }

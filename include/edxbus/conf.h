@@ -107,6 +107,12 @@ EDXBUS_API const char *edxbus_conf_service_name(const edxbus_conf_t *conf);
  *  static. */
 EDXBUS_API const char *edxbus_conf_backend(const edxbus_conf_t *conf, const char *name);
 
+/** The value of setting @p name as error lines show it: quoted JSON, secrets masked (a secret
+ *  value is "(secret)", a URL's password and secret query parameters "********"), at most about
+ *  60 bytes, one line; "(unset)" when unset with no default. Writes @p out; returns @p out. */
+EDXBUS_API const char *edxbus_conf_show(const edxbus_conf_t *conf, const char *name, char *out,
+                                        size_t size);
+
 /** The settings table, for `edxbus config list` and the docs: an array of
  *  {"name", "type" (string, string-or-null, int, int-or-null, double, bool, object, list,
  *  paths), "default", "secret", "description"}. Returns new; json_decref it. NULL on no memory. */

@@ -15,8 +15,10 @@
 #ifndef EDXBUS_EDXBUS_H
 #define EDXBUS_EDXBUS_H
 
+#include "edxbus/admin.h"
 #include "edxbus/avro.h"
 #include "edxbus/backend.h"
+#include "edxbus/backend_util.h"
 #include "edxbus/buf.h"
 #include "edxbus/bus.h"
 #include "edxbus/catalog.h"
@@ -28,6 +30,7 @@
 #include "edxbus/producer.h"
 #include "edxbus/routing.h"
 #include "edxbus/signal.h"
+#include "edxbus/tail.h"
 
 #ifdef __cplusplus
 extern "C" {

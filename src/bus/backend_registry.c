@@ -10,7 +10,9 @@
  *
  * Thread safety: the registered list is guarded by a mutex; dlopen runs outside it, so a
  * plugin's constructor may itself call edxbus_backend_register().
- * To add a built-in broker: declare its table below and add it to BUILTINS.
+ * edxbus_backend_for() is the one place that decides which backend a direction uses.
+ *
+ * To add a built-in broker: declare its table below and add it to BUILTINS (the one list).
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -18,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "conf_int.h"
 #include "edxbus/backend.h"
 #include "util/suggest_int.h"
 
@@ -245,4 +248,32 @@ const struct edxbus_backend_ops *edxbus_backend_find(const char *name, const cha
     }
     unknown_name(name, prefix, errstr, errstr_size);
     return NULL;
+}
+
+const struct edxbus_backend_ops *edxbus_backend_at(size_t i)
+{
+    if (i < NBUILTINS)
+        return BUILTINS[i];
+    pthread_mutex_lock(&registry_lock);
+    const struct edxbus_backend_ops *ops =
+        i - NBUILTINS < nregistered ? registered[i - NBUILTINS] : NULL;
+    pthread_mutex_unlock(&registry_lock);
+    return ops;
+}
+
+const struct edxbus_backend_ops *edxbus_backend_for(const edxbus_conf_t *conf,
+                                                    edxbus_direction_t dir, const char **setting,
+                                                    char *errstr, size_t errstr_size)
+{
+    const char *own = dir == EDXBUS_PRODUCE ? "EVENT_BUS_PRODUCER" : "EVENT_BUS_CONSUMER";
+    const char *other = dir == EDXBUS_PRODUCE ? "EVENT_BUS_CONSUMER" : "EVENT_BUS_PRODUCER";
+    /* The direction's own setting, else the other one's when only that one is set: a conf
+     * that names one broker means it both ways. Else the default (the table's row). */
+    const char *from = own;
+    if (!edxbus__conf_is_set(conf, own) && edxbus__conf_is_set(conf, other))
+        from = other;
+    if (setting != NULL)
+        *setting = from;
+    const char *name = edxbus_conf_get_str(conf, from, NULL);
+    return edxbus_backend_find(name, from, errstr, errstr_size);
 }

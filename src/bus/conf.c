@@ -52,8 +52,8 @@ edxbus_conf_t *edxbus_conf_new(void)
     conf->defaults = json_object();
     if (conf->values == NULL || conf->defaults == NULL)
         goto fail;
-    for (size_t i = 0; i < edxbus__conf_nsettings; i++) {
-        const struct edxbus__conf_setting *s = &edxbus__conf_settings[i];
+    const struct edxbus_setting *s;
+    for (size_t i = 0; (s = edxbus__conf_row(i)) != NULL; i++) {
         json_t *def = json_loads(s->def, JSON_DECODE_ANY, NULL);
         if (def == NULL || json_object_set_new(conf->defaults, s->name, def) != 0)
             goto fail;
@@ -145,9 +145,9 @@ static bool secret_name(const char *key)
 
 /* A copy of @p v with secrets masked: all of it for SECRET_VALUE, URL passwords in every
  * string, and values under secret-looking keys in objects. Returns new. */
-static json_t *masked(const json_t *v, enum edxbus__conf_secret secret)
+static json_t *masked(const json_t *v, enum edxbus_setting_secret secret)
 {
-    if (secret == EDXBUS__SECRET_VALUE && !json_is_null(v) &&
+    if (secret == EDXBUS_SECRET_VALUE && !json_is_null(v) &&
         !(json_is_string(v) && json_string_length(v) == 0))
         return json_string(MASK);
     if (json_is_string(v)) {
@@ -162,8 +162,8 @@ static json_t *masked(const json_t *v, enum edxbus__conf_secret secret)
         json_t *item;
         json_object_foreach((json_t *)v, key, item)
         {
-            enum edxbus__conf_secret inner =
-                secret_name(key) ? EDXBUS__SECRET_VALUE : EDXBUS__SECRET_NONE;
+            enum edxbus_setting_secret inner =
+                secret_name(key) ? EDXBUS_SECRET_VALUE : EDXBUS_SECRET_NONE;
             json_object_set_new(out, key, masked(item, inner));
         }
         return out;
@@ -173,7 +173,7 @@ static json_t *masked(const json_t *v, enum edxbus__conf_secret secret)
         size_t i;
         json_t *item;
         json_array_foreach(v, i, item)
-            json_array_append_new(out, masked(item, EDXBUS__SECRET_NONE));
+            json_array_append_new(out, masked(item, EDXBUS_SECRET_NONE));
         return out;
     }
     return json_deep_copy(v);
@@ -184,17 +184,17 @@ static json_t *masked(const json_t *v, enum edxbus__conf_secret secret)
 const char *edxbus__conf_show(const char *name, const json_t *v, const char *text, char *out,
                               size_t size)
 {
-    const struct edxbus__conf_setting *s = edxbus__conf_find(name);
-    enum edxbus__conf_secret secret = s ? s->secret : EDXBUS__SECRET_NONE;
-    if (secret == EDXBUS__SECRET_NONE && secret_name(name))
-        secret = EDXBUS__SECRET_VALUE;
-    if (secret == EDXBUS__SECRET_VALUE) {
+    const struct edxbus_setting *s = edxbus__conf_find(name);
+    enum edxbus_setting_secret secret = s ? s->secret : EDXBUS_SECRET_NONE;
+    if (secret == EDXBUS_SECRET_NONE && secret_name(name))
+        secret = EDXBUS_SECRET_VALUE;
+    if (secret == EDXBUS_SECRET_VALUE) {
         snprintf(out, size, "(secret)");
         return out;
     }
     json_t *tmp = text ? json_string(text) : NULL;
     json_t *m =
-        masked(text ? tmp : v, secret == EDXBUS__SECRET_KEYS ? secret : EDXBUS__SECRET_NONE);
+        masked(text ? tmp : v, secret == EDXBUS_SECRET_KEYS ? secret : EDXBUS_SECRET_NONE);
     char *dump = m ? json_dumps(m, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
     if (dump == NULL)
         snprintf(out, size, "(value)");
@@ -220,8 +220,9 @@ static const char *suggest(const char *name)
 {
     struct edxbus__nearest nr;
     edxbus__nearest_init(&nr, name, strlen(name) / 4 > 3 ? strlen(name) / 4 : 3);
-    for (size_t i = 0; i < edxbus__conf_nsettings; i++)
-        edxbus__nearest_add(&nr, edxbus__conf_settings[i].name);
+    const struct edxbus_setting *s;
+    for (size_t i = 0; (s = edxbus__conf_row(i)) != NULL; i++)
+        edxbus__nearest_add(&nr, s->name);
     return nr.best;
 }
 
@@ -242,7 +243,7 @@ static void warn_unknown(const edxbus_conf_t *conf, const char *name, const char
  * Typing values
  * ------------------------------------------------------------------------------------------- */
 
-static json_t *type_error(const struct edxbus__conf_setting *s, const json_t *v, const char *text,
+static json_t *type_error(const struct edxbus_setting *s, const json_t *v, const char *text,
                           const char *what, char *errstr, size_t errstr_size)
 {
     char shown[SHOW_MAX + 8];
@@ -254,23 +255,23 @@ static json_t *type_error(const struct edxbus__conf_setting *s, const json_t *v,
 
 /* Text (an environment variable, a CLI argument, a quoted YAML scalar) -> the row's type.
  * Returns new; NULL with @p errstr set. */
-static json_t *parse_text(const struct edxbus__conf_setting *s, const char *text, char *errstr,
+static json_t *parse_text(const struct edxbus_setting *s, const char *text, char *errstr,
                           size_t errstr_size)
 {
-    bool nullable = s->type == EDXBUS__CONF_STR_NULL || s->type == EDXBUS__CONF_INT_NULL ||
-                    s->type == EDXBUS__CONF_PATHS;
-    if (nullable && s->type != EDXBUS__CONF_STR_NULL &&
+    bool nullable = s->type == EDXBUS_SETTING_STR_NULL || s->type == EDXBUS_SETTING_INT_NULL ||
+                    s->type == EDXBUS_SETTING_PATHS;
+    if (nullable && s->type != EDXBUS_SETTING_STR_NULL &&
         (text[0] == '\0' || strcmp(text, "null") == 0 || strcmp(text, "None") == 0))
         return json_null();
     switch (s->type) {
-    case EDXBUS__CONF_STR:
-    case EDXBUS__CONF_STR_NULL:
-    case EDXBUS__CONF_PATHS:
-        if (s->type == EDXBUS__CONF_PATHS && text[0] == '[')
+    case EDXBUS_SETTING_STR:
+    case EDXBUS_SETTING_STR_NULL:
+    case EDXBUS_SETTING_PATHS:
+        if (s->type == EDXBUS_SETTING_PATHS && text[0] == '[')
             break; /* a JSON list */
         return json_string(text);
-    case EDXBUS__CONF_INT:
-    case EDXBUS__CONF_INT_NULL: {
+    case EDXBUS_SETTING_INT:
+    case EDXBUS_SETTING_INT_NULL: {
         char *end;
         errno = 0;
         long long v = strtoll(text, &end, 10);
@@ -278,7 +279,7 @@ static json_t *parse_text(const struct edxbus__conf_setting *s, const char *text
             return type_error(s, NULL, text, "is not an integer", errstr, errstr_size);
         return json_integer(v);
     }
-    case EDXBUS__CONF_DOUBLE: {
+    case EDXBUS_SETTING_DOUBLE: {
         char *end;
         errno = 0;
         double d = strtod(text, &end);
@@ -287,7 +288,7 @@ static json_t *parse_text(const struct edxbus__conf_setting *s, const char *text
             return type_error(s, NULL, text, "is not a number", errstr, errstr_size);
         return json_real(d);
     }
-    case EDXBUS__CONF_BOOL: {
+    case EDXBUS_SETTING_BOOL: {
         static const char *const yes[] = {"true", "1", "yes", "on"};
         static const char *const no[] = {"false", "0", "no", "off"};
         for (size_t i = 0; i < 4; i++) {
@@ -299,8 +300,8 @@ static json_t *parse_text(const struct edxbus__conf_setting *s, const char *text
         return type_error(s, NULL, text, "is not a boolean (true/false/1/0/yes/no)", errstr,
                           errstr_size);
     }
-    case EDXBUS__CONF_OBJECT:
-    case EDXBUS__CONF_LIST:
+    case EDXBUS_SETTING_OBJECT:
+    case EDXBUS_SETTING_LIST:
         break;
     }
     json_error_t jerr;
@@ -318,12 +319,12 @@ static json_t *parse_text(const struct edxbus__conf_setting *s, const char *text
 
 /* @p v -> the row's type: numbers widened, text parsed as parse_text() does, ranges checked.
  * Returns new; NULL with @p errstr set. */
-json_t *edxbus__conf_coerce(const struct edxbus__conf_setting *s, const json_t *v, char *errstr,
+json_t *edxbus__conf_coerce(const struct edxbus_setting *s, const json_t *v, char *errstr,
                             size_t errstr_size)
 {
     json_t *out = NULL;
-    bool textual = s->type == EDXBUS__CONF_STR || s->type == EDXBUS__CONF_STR_NULL ||
-                   s->type == EDXBUS__CONF_PATHS;
+    bool textual = s->type == EDXBUS_SETTING_STR || s->type == EDXBUS_SETTING_STR_NULL ||
+                   s->type == EDXBUS_SETTING_PATHS;
     if (json_is_string(v) && !textual) {
         out = parse_text(s, json_string_value(v), errstr, errstr_size);
         if (out == NULL)
@@ -333,43 +334,43 @@ json_t *edxbus__conf_coerce(const struct edxbus__conf_setting *s, const json_t *
     json_t *result = NULL;
     const char *want = NULL;
     switch (s->type) {
-    case EDXBUS__CONF_STR:
+    case EDXBUS_SETTING_STR:
         result = json_is_string(v) ? json_incref((json_t *)v) : NULL;
         want = json_is_integer(v) || json_is_real(v) ? "is not a string (quote it)"
                                                      : "is not a string";
         break;
-    case EDXBUS__CONF_STR_NULL:
+    case EDXBUS_SETTING_STR_NULL:
         result = json_is_string(v) || json_is_null(v) ? json_incref((json_t *)v) : NULL;
         want = json_is_integer(v) || json_is_real(v) ? "is not a string (quote it)"
                                                      : "is not a string or null";
         break;
-    case EDXBUS__CONF_INT_NULL:
+    case EDXBUS_SETTING_INT_NULL:
         if (json_is_null(v)) {
             result = json_null();
             break;
         }
         /* fall through */
-    case EDXBUS__CONF_INT:
+    case EDXBUS_SETTING_INT:
         result = json_is_integer(v) ? json_incref((json_t *)v) : NULL;
         want = "is not an integer";
         break;
-    case EDXBUS__CONF_DOUBLE:
+    case EDXBUS_SETTING_DOUBLE:
         result = json_is_number(v) ? json_real(json_number_value(v)) : NULL;
         want = "is not a number";
         break;
-    case EDXBUS__CONF_BOOL:
+    case EDXBUS_SETTING_BOOL:
         result = json_is_boolean(v) ? json_incref((json_t *)v) : NULL;
         want = "is not a boolean (true/false)";
         break;
-    case EDXBUS__CONF_OBJECT:
+    case EDXBUS_SETTING_OBJECT:
         result = json_is_object(v) ? json_deep_copy(v) : NULL;
         want = "is not a mapping";
         break;
-    case EDXBUS__CONF_LIST:
+    case EDXBUS_SETTING_LIST:
         result = json_is_array(v) ? json_deep_copy(v) : NULL;
         want = "is not a list";
         break;
-    case EDXBUS__CONF_PATHS: {
+    case EDXBUS_SETTING_PATHS: {
         bool ok = json_is_null(v) || json_is_string(v) || json_is_array(v);
         size_t i;
         json_t *item;
@@ -399,7 +400,7 @@ static edxbus_err_t put(const edxbus_conf_t *conf, json_t *values, const char *n
                         const json_t *v, const char *text, const char *where, char *errstr,
                         size_t errstr_size)
 {
-    const struct edxbus__conf_setting *s = edxbus__conf_find(name);
+    const struct edxbus_setting *s = edxbus__conf_find(name);
     json_t *value;
     if (s == NULL) {
         warn_unknown(conf, name, where);
@@ -485,12 +486,13 @@ edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr, size_t errs
     char inner[EDXBUS_ERRSTR_SIZE], name[256];
     edxbus_err_t err = values ? EDXBUS_OK : EDXBUS_ERR_NOMEM;
 
-    for (size_t i = 0; i < edxbus__conf_nsettings && err == EDXBUS_OK; i++) {
-        const char *text = getenv(edxbus__conf_settings[i].name);
+    const struct edxbus_setting *s;
+    for (size_t i = 0; err == EDXBUS_OK && (s = edxbus__conf_row(i)) != NULL; i++) {
+        const char *text = getenv(s->name);
         if (text == NULL)
             continue;
         err =
-            put(conf, values, edxbus__conf_settings[i].name, NULL, text, NULL, inner, sizeof inner);
+            put(conf, values, s->name, NULL, text, NULL, inner, sizeof inner);
         if (err != EDXBUS_OK && errstr_size)
             snprintf(errstr, errstr_size, "environment variable %s", inner);
     }
@@ -567,22 +569,36 @@ const char *edxbus_conf_service_name(const edxbus_conf_t *conf)
 
 const char *edxbus_conf_backend(const edxbus_conf_t *conf, const char *name)
 {
-    static const char *const plain[] = {"sqlite", "redis", "kafka"};
     const char *v = edxbus_conf_get_str(conf, name, NULL);
     if (v == NULL)
         return NULL;
-    for (size_t i = 0; i < 3; i++)
-        if (strcmp(v, plain[i]) == 0)
-            return plain[i];
-    /* What the reference's settings name (edx_event_bus_redis.create_producer, ...). */
-    if (strncmp(v, "edx_event_bus_redis.", 20) == 0)
-        return "redis";
-    if (strncmp(v, "edx_event_bus_kafka.", 20) == 0)
-        return "kafka";
+    const struct edxbus_backend_ops *ops;
+    for (size_t i = 0; (ops = edxbus_backend_at(i)) != NULL; i++) {
+        if (strcmp(v, ops->name) == 0)
+            return ops->name;
+        for (const char *const *a = ops->aliases; a != NULL && *a != NULL; a++)
+            if (strcmp(v, *a) == 0)
+                return ops->name;
+    }
     const char *colon = strrchr(v, ':');
     if (colon && colon[1] != '\0' && strstr(v, ".so") != NULL && strstr(v, ".so") < colon)
         return v; /* a plugin: /path/libx.so:symbol */
     return NULL;
+}
+
+bool edxbus__conf_is_set(const edxbus_conf_t *conf, const char *name)
+{
+    return json_object_get(conf->values, name) != NULL;
+}
+
+const char *edxbus_conf_show(const edxbus_conf_t *conf, const char *name, char *out, size_t size)
+{
+    const json_t *v = edxbus_conf_get(conf, name);
+    if (v == NULL) {
+        snprintf(out, size, "(unset)");
+        return out;
+    }
+    return edxbus__conf_show(name, v, NULL, out, size);
 }
 
 json_t *edxbus_conf_dump(const edxbus_conf_t *conf)
@@ -592,8 +608,8 @@ json_t *edxbus_conf_dump(const edxbus_conf_t *conf)
     json_t *v;
     if (out == NULL)
         return NULL;
-    for (size_t i = 0; i < edxbus__conf_nsettings; i++) {
-        const struct edxbus__conf_setting *s = &edxbus__conf_settings[i];
+    const struct edxbus_setting *s;
+    for (size_t i = 0; (s = edxbus__conf_row(i)) != NULL; i++) {
         json_object_set_new(out, s->name, masked(edxbus_conf_get(conf, s->name), s->secret));
     }
     json_object_foreach(conf->values, name, v)
@@ -601,19 +617,19 @@ json_t *edxbus_conf_dump(const edxbus_conf_t *conf)
         if (edxbus__conf_find(name) == NULL)
             json_object_set_new(
                 out, name,
-                masked(v, secret_name(name) ? EDXBUS__SECRET_VALUE : EDXBUS__SECRET_NONE));
+                masked(v, secret_name(name) ? EDXBUS_SECRET_VALUE : EDXBUS_SECRET_NONE));
     }
     return out;
 }
 
-static const char *type_short(enum edxbus__conf_type type)
+static const char *type_short(enum edxbus_setting_type type)
 {
     static const char *const names[] = {
-        [EDXBUS__CONF_STR] = "string",    [EDXBUS__CONF_STR_NULL] = "string-or-null",
-        [EDXBUS__CONF_INT] = "int",       [EDXBUS__CONF_INT_NULL] = "int-or-null",
-        [EDXBUS__CONF_DOUBLE] = "double", [EDXBUS__CONF_BOOL] = "bool",
-        [EDXBUS__CONF_OBJECT] = "object", [EDXBUS__CONF_LIST] = "list",
-        [EDXBUS__CONF_PATHS] = "paths",
+        [EDXBUS_SETTING_STR] = "string",    [EDXBUS_SETTING_STR_NULL] = "string-or-null",
+        [EDXBUS_SETTING_INT] = "int",       [EDXBUS_SETTING_INT_NULL] = "int-or-null",
+        [EDXBUS_SETTING_DOUBLE] = "double", [EDXBUS_SETTING_BOOL] = "bool",
+        [EDXBUS_SETTING_OBJECT] = "object", [EDXBUS_SETTING_LIST] = "list",
+        [EDXBUS_SETTING_PATHS] = "paths",
     };
     return names[type];
 }
@@ -621,12 +637,12 @@ static const char *type_short(enum edxbus__conf_type type)
 json_t *edxbus_conf_describe(void)
 {
     json_t *out = json_array();
-    for (size_t i = 0; out != NULL && i < edxbus__conf_nsettings; i++) {
-        const struct edxbus__conf_setting *s = &edxbus__conf_settings[i];
+    const struct edxbus_setting *s;
+    for (size_t i = 0; out != NULL && (s = edxbus__conf_row(i)) != NULL; i++) {
         json_t *row =
             json_pack("{s:s, s:s, s:o, s:b, s:s}", "name", s->name, "type", type_short(s->type),
                       "default", json_loads(s->def, JSON_DECODE_ANY, NULL), "secret",
-                      s->secret != EDXBUS__SECRET_NONE, "description", s->desc);
+                      s->secret != EDXBUS_SECRET_NONE, "description", s->desc);
         if (row == NULL || json_array_append_new(out, row) != 0) {
             json_decref(out);
             return NULL;

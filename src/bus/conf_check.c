@@ -1,14 +1,14 @@
 /* src/bus/conf_check.c — edxbus_conf_check(): every setting against its row, and beyond.
  *
  * Each setting's value is typed again (unknown-typed values cannot reach a known setting, but a
- * default could be wrong), then the row's extra check runs: backend names (and the settings a
- * backend cannot do without), Redis and HTTP URLs, Kafka's host:port lists, SQLite's
- * synchronous level, and EVENT_BUS_PRODUCER_CONFIG through edxbus_routing_validate() against
- * the built-in catalog plus EVENT_BUS_SCHEMA_PATH. Every problem is one line (secrets masked, as
+ * default could be wrong); the core then checks what is its own: backend names and
+ * EVENT_BUS_PRODUCER_CONFIG (edxbus_routing_validate() against the built-in catalog plus
+ * EVENT_BUS_SCHEMA_PATH). Every registered backend then checks its own settings (its check
+ * slot: URLs, host lists, levels, and, when selected, what it cannot do without). Every problem is one line (secrets masked, as
  * everywhere in conf), appended to the caller's list and logged as an error; checking goes on
  * after a problem so one run shows them all.
  *
- * To add a kind of check: a value in conf_int.h's enum edxbus__conf_check, a case in check_one().
+ * A backend's checks live in its folder (its check slot), never here.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,71 +43,32 @@ static void problem(const edxbus_conf_t *conf, json_t *errors, int *count, const
     edxbus_conf_log(conf, EDXBUS_LOG_ERROR, "%s", line);
 }
 
-/* Whether @p url is scheme://[user[:pass]@]host[:port][/path] with one of @p schemes (a
- * NULL-terminated list); @p why gets the reason when not. unix:// needs a path, not a host. */
-static bool url_ok(const char *url, const char *const *schemes, const char **why)
+/* "sqlite, redis, kafka": the registered backends' names, for messages. */
+static const char *backend_names(char *out, size_t size)
 {
-    const char *sep = strstr(url, "://");
-    bool known = false;
-    for (const char *const *s = schemes; sep && *s; s++)
-        known |= strlen(*s) == (size_t)(sep - url) && strncmp(url, *s, strlen(*s)) == 0;
-    if (!known) {
-        *why = "is not a URL of a supported scheme";
-        return false;
+    size_t used = 0;
+    out[0] = '\0';
+    const struct edxbus_backend_ops *ops;
+    for (size_t i = 0; (ops = edxbus_backend_at(i)) != NULL; i++) {
+        int w = snprintf(out + used, size - used, "%s%s", used ? ", " : "", ops->name);
+        if (w < 0 || (size_t)w >= size - used)
+            break;
+        used += (size_t)w;
     }
-    const char *auth = sep + 3;
-    if (strncmp(url, "unix", 4) == 0) {
-        if (strchr(auth, '/') != NULL)
-            return true;
-        *why = "has no socket path";
-        return false;
-    }
-    const char *end = auth + strcspn(auth, "/?#");
-    const char *host = auth;
-    for (const char *p = auth; p < end; p++)
-        if (*p == '@')
-            host = p + 1;
-    const char *host_end = memchr(host, ':', (size_t)(end - host));
-    if (host < end && *host == '[') { /* [v6 address]:port */
-        const char *rb = memchr(host, ']', (size_t)(end - host));
-        host_end = rb ? rb + 1 : host;
-    }
-    if (host_end == NULL)
-        host_end = end;
-    if (host_end == host) {
-        *why = "has no host";
-        return false;
-    }
-    if (host_end < end) {
-        char *stop;
-        long port = *host_end == ':' ? strtol(host_end + 1, &stop, 10) : 0;
-        if (*host_end != ':' || stop != end || stop == host_end + 1 || port < 1 || port > 65535) {
-            *why = "has a bad port (1..65535)";
-            return false;
-        }
-    }
-    return true;
+    return out;
 }
 
-static void check_backend(const edxbus_conf_t *conf, const struct edxbus__conf_setting *s,
+static void check_backend(const edxbus_conf_t *conf, const struct edxbus_setting *s,
                           json_t *errors, int *count)
 {
     char line[EDXBUS_ERRSTR_SIZE * 2], shown[SHOW_MAX + 8];
-    const char *be = edxbus_conf_backend(conf, s->name);
-    if (be == NULL) {
+    if (edxbus_conf_backend(conf, s->name) == NULL) {
         snprintf(
             line, sizeof line,
-            "%s: %s is not a known backend; expected sqlite, redis, "
-            "kafka or /path/libx.so:symbol",
+            "%s: %s is not a known backend; expected one of %s or /path/libx.so:symbol",
             s->name,
-            edxbus__conf_show(s->name, edxbus_conf_get(conf, s->name), NULL, shown, sizeof shown));
-        problem(conf, errors, count, line);
-        return;
-    }
-    const char *need = strcmp(be, "kafka") == 0 ? "EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS" : NULL;
-    if (need && edxbus_conf_get_str(conf, need, NULL) == NULL) {
-        snprintf(line, sizeof line, "%s: the kafka backend needs %s (e.g. kafka:9092)", s->name,
-                 need);
+            edxbus__conf_show(s->name, edxbus_conf_get(conf, s->name), NULL, shown, sizeof shown),
+            backend_names(shown, sizeof shown));
         problem(conf, errors, count, line);
     }
 }
@@ -159,73 +120,60 @@ static void check_routing(const edxbus_conf_t *conf, const json_t *cfg, json_t *
     edxbus_catalog_destroy(cat);
 }
 
-static void check_one(const edxbus_conf_t *conf, const struct edxbus__conf_setting *s,
+static void check_one(const edxbus_conf_t *conf, const struct edxbus_setting *s,
                       json_t *errors, int *count)
 {
-    static const char *const redis_schemes[] = {"redis", "rediss", "unix", NULL};
-    static const char *const http_schemes[] = {"http", "https", NULL};
-    char line[EDXBUS_ERRSTR_SIZE * 2] = "", shown[SHOW_MAX + 8];
     const json_t *v = edxbus_conf_get(conf, s->name);
     char err[EDXBUS_ERRSTR_SIZE];
     json_t *typed = v ? edxbus__conf_coerce(s, v, err, sizeof err) : NULL;
-    const char *why = NULL;
-
     if (v != NULL && typed == NULL) {
         problem(conf, errors, count, err);
         return;
     }
     json_decref(typed);
-    const char *text = json_string_value(v);
-    switch (s->check) {
-    case EDXBUS__CHECK_NONE:
-        break;
-    case EDXBUS__CHECK_BACKEND:
+    if (strcmp(s->name, "EVENT_BUS_PRODUCER") == 0 || strcmp(s->name, "EVENT_BUS_CONSUMER") == 0)
         check_backend(conf, s, errors, count);
-        break;
-    case EDXBUS__CHECK_REDIS_URL:
-        if (text && !url_ok(text, redis_schemes, &why))
-            snprintf(line, sizeof line, "%s: %s %s; expected redis://[:password@]host:port/db",
-                     s->name, edxbus__conf_show(s->name, v, NULL, shown, sizeof shown), why);
-        break;
-    case EDXBUS__CHECK_HTTP_URL:
-        if (text && !url_ok(text, http_schemes, &why))
-            snprintf(line, sizeof line, "%s: %s %s; expected e.g. %s", s->name,
-                     edxbus__conf_show(s->name, v, NULL, shown, sizeof shown), why, s->example);
-        break;
-    case EDXBUS__CHECK_HOSTPORTS:
-        for (const char *p = text; p && *p && why == NULL;) {
-            size_t n = strcspn(p, ",");
-            const char *colon = memchr(p, ':', n);
-            char *end = NULL;
-            long port = colon ? strtol(colon + 1, &end, 10) : 0;
-            if (colon == NULL || colon == p || end != p + n || port < 1 || port > 65535)
-                why = "is not a list of host:port";
-            p += n + (p[n] == ',');
-        }
-        if (why)
-            snprintf(line, sizeof line, "%s: %s %s; expected e.g. %s", s->name,
-                     edxbus__conf_show(s->name, v, NULL, shown, sizeof shown), why, s->example);
-        break;
-    case EDXBUS__CHECK_ROUTING:
+    else if (strcmp(s->name, "EVENT_BUS_PRODUCER_CONFIG") == 0)
         check_routing(conf, v, errors, count);
-        break;
-    case EDXBUS__CHECK_SYNC:
-        if (text && strcasecmp(text, "OFF") != 0 && strcasecmp(text, "NORMAL") != 0 &&
-            strcasecmp(text, "FULL") != 0 && strcasecmp(text, "EXTRA") != 0)
-            snprintf(line, sizeof line,
-                     "%s: %s is not a synchronous level; expected OFF, "
-                     "NORMAL, FULL or EXTRA",
-                     s->name, edxbus__conf_show(s->name, v, NULL, shown, sizeof shown));
-        break;
+}
+
+struct check_ctx {
+    const edxbus_conf_t *conf;
+    json_t *errors;
+    int *count;
+};
+
+static void backend_problem(void *opaque, const char *line)
+{
+    struct check_ctx *ctx = opaque;
+    problem(ctx->conf, ctx->errors, ctx->count, line);
+}
+
+/* The setting that selects @p ops for producing or consuming, or NULL when neither does. */
+static const char *selected_by(const edxbus_conf_t *conf, const struct edxbus_backend_ops *ops)
+{
+    static const edxbus_direction_t dirs[] = {EDXBUS_PRODUCE, EDXBUS_CONSUME};
+    for (size_t i = 0; i < 2; i++) {
+        const char *setting = NULL;
+        char err[EDXBUS_ERRSTR_SIZE];
+        if (edxbus_backend_for(conf, dirs[i], &setting, err, sizeof err) == ops)
+            return setting;
     }
-    if (line[0] != '\0')
-        problem(conf, errors, count, line);
+    return NULL;
 }
 
 edxbus_err_t edxbus_conf_check(const edxbus_conf_t *conf, json_t *errors)
 {
     int count = 0;
-    for (size_t i = 0; i < edxbus__conf_nsettings; i++)
-        check_one(conf, &edxbus__conf_settings[i], errors, &count);
+    const struct edxbus_setting *s;
+    for (size_t i = 0; (s = edxbus__conf_row(i)) != NULL; i++)
+        check_one(conf, s, errors, &count);
+    /* Each backend checks its own values (all of them, so a bad URL is found before the day
+     * it is selected) and, when selected, what it cannot do without. */
+    struct check_ctx ctx = {conf, errors, &count};
+    const struct edxbus_backend_ops *ops;
+    for (size_t i = 0; (ops = edxbus_backend_at(i)) != NULL; i++)
+        if (ops->abi_version >= 2 && ops->check != NULL)
+            ops->check(conf, selected_by(conf, ops), backend_problem, &ctx);
     return count ? EDXBUS_ERR_CONF : EDXBUS_OK;
 }

@@ -1,10 +1,10 @@
 /* src/bus/conf_int.h — the settings table and the pieces conf.c, conf_table.c and conf_yaml.c
  * share. Not API: nothing outside src/bus/ includes it.
  *
- * One row per known setting (src/bus/conf_table.c). A row says what type the value has, its
- * default (JSON text), whether it is secret, which extra check `edxbus config check` runs, and
- * one line of description. To add a setting, add a row; nothing else needs to change unless it
- * needs a new kind of check (enum edxbus__conf_check, then conf.c's check_one()).
+ * One row per known setting (struct edxbus_setting, backend.h): the core's in
+ * src/bus/conf_table.c, each backend's in its own table. A row says what type the value has,
+ * its default (JSON text), whether it is secret, and one line of description. Checks beyond
+ * the type are the core's (conf_check.c: backends, routing) or the backend's (its check slot).
  */
 #ifndef EDXBUS_CONF_INT_H
 #define EDXBUS_CONF_INT_H
@@ -13,56 +13,25 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "edxbus/backend.h"
 #include "edxbus/conf.h"
 
-enum edxbus__conf_type {
-    EDXBUS__CONF_STR,      /* a string */
-    EDXBUS__CONF_STR_NULL, /* a string or null */
-    EDXBUS__CONF_INT,      /* an integer */
-    EDXBUS__CONF_INT_NULL, /* an integer or null */
-    EDXBUS__CONF_DOUBLE,   /* a number (integers are stored as reals) */
-    EDXBUS__CONF_BOOL,     /* true or false */
-    EDXBUS__CONF_OBJECT,   /* a JSON object (mapping) */
-    EDXBUS__CONF_LIST,     /* a JSON array (sequence) */
-    EDXBUS__CONF_PATHS,    /* null, a string (':'-separated directories) or a list of strings */
-};
-
-enum edxbus__conf_secret {
-    EDXBUS__SECRET_NONE,
-    EDXBUS__SECRET_VALUE, /* the whole value is secret */
-    EDXBUS__SECRET_URL,   /* a URL whose password part is secret */
-    EDXBUS__SECRET_KEYS,  /* an object whose keys naming a password/secret/token are secret */
-};
-
-enum edxbus__conf_check {
-    EDXBUS__CHECK_NONE,
-    EDXBUS__CHECK_BACKEND,   /* sqlite, redis, kafka, a reference dotted path, or lib.so:symbol */
-    EDXBUS__CHECK_REDIS_URL, /* redis://, rediss:// or unix:// URL */
-    EDXBUS__CHECK_HTTP_URL,  /* http:// or https:// URL */
-    EDXBUS__CHECK_HOSTPORTS, /* host:port[,host:port...] */
-    EDXBUS__CHECK_ROUTING,   /* EVENT_BUS_PRODUCER_CONFIG's shape and event types */
-    EDXBUS__CHECK_SYNC,      /* an SQLite synchronous level: OFF, NORMAL, FULL, EXTRA */
-};
-
-struct edxbus__conf_setting {
-    const char *name; /* the Django setting name, verbatim */
-    enum edxbus__conf_type type;
-    const char *def; /* the default as JSON text ("null" when none) */
-    enum edxbus__conf_secret secret;
-    enum edxbus__conf_check check;
-    double min;          /* numbers: the smallest value allowed */
-    const char *example; /* a valid value, for error lines ("10000") */
-    const char *desc;    /* one line for `edxbus config list` and the docs */
-};
-
-extern const struct edxbus__conf_setting edxbus__conf_settings[];
+/* The core's rows (conf_table.c); backends' rows are in their tables (backend.h). */
+extern const struct edxbus_setting edxbus__conf_settings[];
 extern const size_t edxbus__conf_nsettings;
 
+/** The @p i-th row of the whole settings table: the core's rows, then each registered
+ *  backend's (edxbus_backend_at() order); NULL past the last. */
+const struct edxbus_setting *edxbus__conf_row(size_t i);
+
+/** Whether @p name was set (file, environment, edxbus_conf_set*), as opposed to defaulted. */
+bool edxbus__conf_is_set(const edxbus_conf_t *conf, const char *name);
+
 /** The row of @p name, or NULL when the setting is unknown. */
-const struct edxbus__conf_setting *edxbus__conf_find(const char *name);
+const struct edxbus_setting *edxbus__conf_find(const char *name);
 
 /** The type's name for messages ("an integer"). */
-const char *edxbus__conf_type_name(enum edxbus__conf_type type);
+const char *edxbus__conf_type_name(enum edxbus_setting_type type);
 
 /** @p v (or @p text when not NULL) of setting @p name as it may appear in an error line:
  *  quoted JSON, secrets masked, at most about 60 bytes, ASCII, on one line. Returns @p out. */
@@ -71,7 +40,7 @@ const char *edxbus__conf_show(const char *name, const json_t *v, const char *tex
 
 /** @p v converted to row @p s's type (text parsed, integers widened to numbers, ranges checked).
  *  Returns new; NULL with one line in @p errstr naming the setting. */
-json_t *edxbus__conf_coerce(const struct edxbus__conf_setting *s, const json_t *v, char *errstr,
+json_t *edxbus__conf_coerce(const struct edxbus_setting *s, const json_t *v, char *errstr,
                             size_t errstr_size);
 
 /** Load a YAML file whose root is a mapping: returns new a JSON object of its top-level keys,

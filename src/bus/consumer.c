@@ -21,6 +21,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "util/suggest_int.h"
+
 void edxbus__backend_setting(char *out, size_t out_size, const struct edxbus_backend_ops *ops,
                              const char *suffix)
 {
@@ -109,7 +111,54 @@ static edxbus_err_t parse_time_ms(const char *text, int64_t *ms, char *errstr, s
     return EDXBUS_OK;
 }
 
-static edxbus_err_t read_extra(const struct edxbus_consumer_config *cfg,
+/* Every --extra name must be the core's or one the backend declares: a typo
+ * ("chek_backlog") would otherwise be ignored silently. ABI-1 plugins declare none, so they get
+ * every name as before. */
+static edxbus_err_t check_extra_names(const struct edxbus_backend_ops *ops, const json_t *extra,
+                                      char *errstr, size_t errstr_size)
+{
+    /* The core's: the start position in its generic form and in the reference's forms. */
+    static const char *const core[] = {"start", "offset_time", "check_backlog",
+                                       "last_read_msg_id", NULL};
+    if (ops->abi_version < 2)
+        return EDXBUS_OK;
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)extra, key, v)
+    {
+        bool known = false;
+        struct edxbus__nearest nr;
+        edxbus__nearest_init(&nr, key, strlen(key) / 3 > 2 ? strlen(key) / 3 : 2);
+        for (int pass = 0; pass < 2 && !known; pass++)
+            for (const char *const *n = pass ? ops->extra_options : core; n && *n; n++) {
+                known |= strcmp(*n, key) == 0;
+                edxbus__nearest_add(&nr, *n);
+            }
+        if (known)
+            continue;
+        char names[256] = "start, offset_time, check_backlog, last_read_msg_id";
+        size_t used = strlen(names);
+        for (const char *const *n = ops->extra_options; n && *n; n++) {
+            int w = snprintf(names + used, sizeof names - used, ", %s", *n);
+            if (w > 0 && (size_t)w < sizeof names - used)
+                used += (size_t)w;
+        }
+        if (nr.best != NULL)
+            edxbus__errf(errstr, errstr_size,
+                         "--extra: unknown option \"%.100s\" for the %s backend; did you mean "
+                         "%s?",
+                         key, ops->name, nr.best);
+        else
+            edxbus__errf(errstr, errstr_size,
+                         "--extra: unknown option \"%.100s\" for the %s backend; it knows %s", key,
+                         ops->name, names);
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    return EDXBUS_OK;
+}
+
+static edxbus_err_t read_extra(const struct edxbus_backend_ops *ops,
+                               const struct edxbus_consumer_config *cfg,
                                struct edxbus_consumer_opts *opts, char *errstr, size_t errstr_size)
 {
     const json_t *extra = cfg->extra;
@@ -122,6 +171,8 @@ static edxbus_err_t read_extra(const struct edxbus_consumer_config *cfg,
                      "{\"start\": \"earliest\"}");
         return EDXBUS_ERR_INVALID_ARG;
     }
+    if (check_extra_names(ops, extra, errstr, errstr_size) != EDXBUS_OK)
+        return EDXBUS_ERR_INVALID_ARG;
     const json_t *start = json_object_get(extra, "start");
     const json_t *backlog = json_object_get(extra, "check_backlog");
     const json_t *last = json_object_get(extra, "last_read_msg_id");
@@ -157,22 +208,13 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
         edxbus__errf(errstr, errstr_size, "a consumer needs a topic and a group");
         return NULL;
     }
-    const char *name = edxbus_conf_get_str(conf, "EVENT_BUS_CONSUMER", NULL);
-    if (name == NULL || name[0] == '\0')
-        name = edxbus_conf_get_str(conf, "EVENT_BUS_PRODUCER", NULL);
-    if (name == NULL || name[0] == '\0') {
-        edxbus__errf(errstr, errstr_size,
-                     "EVENT_BUS_CONSUMER: not set; expected sqlite, redis, kafka or "
-                     "/path/lib.so:symbol");
-        return NULL;
-    }
+    const char *setting = NULL;
     const struct edxbus_backend_ops *ops =
-        edxbus_backend_find(name, "EVENT_BUS_CONSUMER", errstr, errstr_size);
+        edxbus_backend_for(conf, EDXBUS_CONSUME, &setting, errstr, errstr_size);
     if (ops == NULL)
         return NULL;
     if (ops->consumer_open == NULL || ops->poll == NULL || ops->ack == NULL) {
-        edxbus__errf(errstr, errstr_size, "EVENT_BUS_CONSUMER: backend %s cannot consume",
-                     ops->name);
+        edxbus__errf(errstr, errstr_size, "%s: backend %s cannot consume", setting, ops->name);
         return NULL;
     }
 
@@ -180,7 +222,7 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
                                         .consumer_name = cfg->consumer_name,
                                         .extra = cfg->extra,
                                         .start_time_ms = -1};
-    if (read_extra(cfg, &opts, errstr, errstr_size) != EDXBUS_OK)
+    if (read_extra(ops, cfg, &opts, errstr, errstr_size) != EDXBUS_OK)
         return NULL;
 
     edxbus_consumer_t *cons = calloc(1, sizeof *cons);

@@ -83,16 +83,7 @@ static edxbus_err_t open_dlq(const edxbus_conf_t *conf, const char *topic, const
                              const struct edxbus_backend_ops **ops, void **be, char **dlq_topic,
                              char *errstr, size_t errstr_size)
 {
-    const char *name = edxbus_conf_get_str(conf, "EVENT_BUS_CONSUMER", NULL);
-    if (name == NULL || name[0] == '\0')
-        name = edxbus_conf_get_str(conf, "EVENT_BUS_PRODUCER", NULL);
-    if (name == NULL || name[0] == '\0') {
-        edxbus__errf(errstr, errstr_size,
-                     "EVENT_BUS_CONSUMER: not set; expected sqlite, redis, "
-                     "kafka or /path/lib.so:symbol");
-        return EDXBUS_ERR_CONF;
-    }
-    *ops = edxbus_backend_find(name, "EVENT_BUS_CONSUMER", errstr, errstr_size);
+    *ops = edxbus_backend_for(conf, EDXBUS_CONSUME, NULL, errstr, errstr_size);
     if (*ops == NULL)
         return EDXBUS_ERR_CONF;
     char *full = edxbus__full_topic(conf, topic);

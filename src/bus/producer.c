@@ -69,20 +69,13 @@ static edxbus_err_t relay_start(edxbus_producer_t *prod, const edxbus_conf_t *co
 
 edxbus_producer_t *edxbus_producer_new(edxbus_conf_t *conf, char *errstr, size_t errstr_size)
 {
-    const char *name = edxbus_conf_get_str(conf, "EVENT_BUS_PRODUCER", NULL);
-    if (name == NULL || name[0] == '\0') {
-        edxbus__errf(errstr, errstr_size,
-                     "EVENT_BUS_PRODUCER: not set; expected sqlite, redis, kafka or "
-                     "/path/lib.so:symbol");
-        return NULL;
-    }
+    const char *setting = NULL;
     const struct edxbus_backend_ops *ops =
-        edxbus_backend_find(name, "EVENT_BUS_PRODUCER", errstr, errstr_size);
+        edxbus_backend_for(conf, EDXBUS_PRODUCE, &setting, errstr, errstr_size);
     if (ops == NULL)
         return NULL;
     if (ops->producer_open == NULL || ops->produce == NULL) {
-        edxbus__errf(errstr, errstr_size, "EVENT_BUS_PRODUCER: backend %s cannot produce",
-                     ops->name);
+        edxbus__errf(errstr, errstr_size, "%s: backend %s cannot produce", setting, ops->name);
         return NULL;
     }
     edxbus_producer_t *prod = calloc(1, sizeof *prod);

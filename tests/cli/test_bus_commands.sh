@@ -91,6 +91,14 @@ run lag -g printer blocks --json
 expect_ok
 expect_grep '"pending": 0'
 
+# config list: the core's rows and each backend's own.
+run config list
+expect_ok
+expect_grep 'EVENT_BUS_TOPIC_PREFIX'
+expect_grep 'EVENT_BUS_REDIS_CONNECTION_URL .*(secret)'
+expect_grep 'EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS'
+expect_grep 'EVENT_BUS_SQLITE_SYNCHRONOUS'
+
 # config check: every error with its place, exit 1.
 printf 'EVENT_BUS_CONSUMER_RETRIES: many\n' >"$SCRATCH/bad.yaml"
 run config check --config "$SCRATCH/bad.yaml"

@@ -9,9 +9,7 @@
 # free loopback port in a scratch directory and kills only that pid at exit. Without
 # redis-server (or redis-cli) it exits 77, which ctest reports as skipped, with a loud message.
 HERE=$(cd "$(dirname "$0")" && pwd)
-# The reference Redis consumer's way to read a new group's backlog. (The generic
-# {"start": "earliest"} that consumer.h documents is refused by the Redis backend as an unknown
-# --extra option: the worker passes the whole --extra object on to the backend.)
+# The reference Redis consumer's way to read a new group's backlog.
 START_EXTRA='{"check_backlog": true}'
 source "$HERE/reliability_lib.sh" "$@"
 
@@ -62,5 +60,27 @@ done
 grep -q "info: redis: joined group quiet" "$tmp/q.err" && ! grep -q "took over" "$tmp/q.err" &&
     ok "quiet: -v shows the info lines, and no take-over of nothing" ||
     fail "quiet: consume -v wrote: $(cat "$tmp/q.err")"
+
+# --- EVENT_BUS_PRODUCER=redis alone: every consuming command uses Redis too -------------------
+# (It used to mean the embedded broker: tail created ./edxbus.db and showed nothing.)
+mkdir -p "$tmp/alone"
+(
+    cd "$tmp/alone" || exit 1
+    unset EVENT_BUS_CONSUMER
+    "$EDXBUS" tail tailed --from earliest --max-events 5 --timeout 10 >tail.out 2>tail.err ||
+        echo "tail exit $?: $(cat tail.err)" >>problems
+    [ "$(lines tail.out)" = 5 ] || echo "tail printed $(lines tail.out) of 5 events" >>problems
+    timeout 60 "$EDXBUS" consume -t tailed -g alone --extra '{"check_backlog": true}' --max-events 5 \
+        >consume.out 2>consume.err || echo "consume exit $?: $(cat consume.err)" >>problems
+    [ "$(lines consume.out)" = 5 ] || echo "consume printed $(lines consume.out) of 5" >>problems
+    "$EDXBUS" lag -g alone tailed --json >lag.out 2>lag.err ||
+        echo "lag exit $?: $(cat lag.err)" >>problems
+    grep -q '"group": "alone"' lag.out || echo "lag: no Redis group: $(cat lag.out)" >>problems
+    "$EDXBUS" dlq list tailed >dlq.out 2>dlq.err || echo "dlq list exit $?: $(cat dlq.err)" >>problems
+    [ ! -e edxbus.db ] || echo "edxbus.db was created (the embedded broker was used)" >>problems
+)
+[ ! -s "$tmp/alone/problems" ] &&
+    ok "EVENT_BUS_PRODUCER=redis alone: tail, consume, lag and dlq use Redis" ||
+    fail "EVENT_BUS_PRODUCER=redis alone: $(cat "$tmp/alone/problems")"
 
 reliability_run

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/kafka/kafka_int.h"
+#include "kafka_int.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Settings */
@@ -282,4 +282,10 @@ const struct edxbus_backend_ops edxbus_backend_kafka = {
     .seek_time = edxbus__kafka_seek_time,
     .consumer_close = edxbus__kafka_consumer_close,
     .lag = kafka_lag,
+    .settings = edxbus__kafka_settings,
+    .check = edxbus__kafka_check,
+    .admin_commands = edxbus__kafka_admin_commands,
+    .admin_open = edxbus__kafka_admin_open,
+    .admin_run = edxbus__kafka_admin_run,
+    .admin_close = edxbus__kafka_admin_close,
 };

@@ -32,7 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "backends/kafka/kafka_int.h"
+#include "kafka_int.h"
 
 /* The offsets of one partition handed out and not yet committed, in order. */
 struct kafka_part {

@@ -19,7 +19,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backends/kafka/registry.h"
+#include "registry.h"
 #include "edxbus/backend.h"
 #include "edxbus/buf.h"
 
@@ -146,5 +146,16 @@ void edxbus__kafka_consumer_close(void *be);
 rd_kafka_topic_partition_list_t *edxbus__kafka_partitions(rd_kafka_t *rk, const char *topic,
                                                           edxbus_err_t *err, char *errstr,
                                                           size_t errstr_size);
+
+/* kafka_module.c: the module's rows, config check and admin commands (backend.h, ABI 2). */
+extern const struct edxbus_setting edxbus__kafka_settings[];
+void edxbus__kafka_check(const edxbus_conf_t *conf, const char *selected_by,
+                         edxbus_problem_fn problem, void *opaque);
+extern const char *const edxbus__kafka_admin_commands[];
+edxbus_err_t edxbus__kafka_admin_open(const edxbus_conf_t *conf, void **adm, char *errstr,
+                                      size_t errstr_size);
+edxbus_err_t edxbus__kafka_admin_run(void *adm, const char *command, const json_t *args,
+                                     json_t **out, char *errstr, size_t errstr_size);
+void edxbus__kafka_admin_close(void *adm);
 
 #endif /* EDXBUS_KAFKA_INT_H */

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/kafka/kafka_int.h"
+#include "kafka_int.h"
 
 struct schema_id {
     char *topic;

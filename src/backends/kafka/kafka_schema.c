@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "backends/kafka/kafka_int.h"
-#include "backends/kafka/kafka_schema.h"
+#include "kafka_int.h"
+#include "kafka_schema.h"
 
 struct edxbus__kafka_schemas {
     kreg_t *reg;

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/kafka/kafka_int.h"
+#include "kafka_int.h"
 
 /* Wire header name -> EventsMetadata field name, in wire order (after the three fixed). */
 #define KAFKA_META_HEADERS 7

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "backends/kafka/registry.h"
+#include "registry.h"
 #include "edxbus/buf.h"
 
 #define KREG_CONTENT_TYPE "application/vnd.schemaregistry.v1+json"

@@ -27,7 +27,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
-#include "backends/redis/redis_int.h"
+#include "redis_int.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers */
@@ -475,4 +475,7 @@ const struct edxbus_backend_ops edxbus_backend_redis = {
     .seek_time = edxbus__redis_seek_time,
     .consumer_close = edxbus__redis_consumer_close,
     .lag = redis_lag,
+    .settings = edxbus__redis_settings,
+    .extra_options = edxbus__redis_extra_options,
+    .check = edxbus__redis_check,
 };

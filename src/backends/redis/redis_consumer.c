@@ -45,7 +45,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backends/redis/redis_int.h"
+#include "redis_int.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Stream ids */

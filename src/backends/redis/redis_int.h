@@ -283,4 +283,10 @@ void edxbus__redis_batch_release(struct redis_consumer *cons);
 edxbus_err_t edxbus__redis_move_to(struct redis_consumer *cons, const char *id, char *errstr,
                                    size_t errstr_size);
 
+/* redis_module.c: the module's rows, --extra names and config check (backend.h, ABI 2). */
+extern const struct edxbus_setting edxbus__redis_settings[];
+extern const char *const edxbus__redis_extra_options[];
+void edxbus__redis_check(const edxbus_conf_t *conf, const char *selected_by,
+                         edxbus_problem_fn problem, void *opaque);
+
 #endif /* EDXBUS_REDIS_INT_H */

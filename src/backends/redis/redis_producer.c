@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/redis/redis_int.h"
+#include "redis_int.h"
 
 #define PUMP_EVERY 64           /* messages between two opportunistic pumps */
 #define PUMP_BYTES (256 * 1024) /* or this much unsent output */

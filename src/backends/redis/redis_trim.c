@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/redis/redis_int.h"
+#include "redis_int.h"
 
 #define TRIM_EVERY_MAX 1000 /* confirmed entries per stream between two checks, at most */
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/redis/redis_int.h"
+#include "redis_int.h"
 
 #define MASK "********"
 

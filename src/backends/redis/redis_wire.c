@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/redis/redis_int.h"
+#include "redis_int.h"
 
 /* Wire field name -> EventsMetadata field name, in wire order. */
 static const char *const wire_names[REDIS_WIRE_META_FIELDS] = {

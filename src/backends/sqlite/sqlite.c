@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "backends/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 
 /* One group's rows of the lag report. */
 static edxbus_err_t lag_group(struct sq_db *db, int64_t gid, const char *group, int64_t next_id,
@@ -170,4 +170,7 @@ const struct edxbus_backend_ops edxbus_backend_sqlite = {
     .seek_time = edxbus__sq_seek_time,
     .consumer_close = edxbus__sq_consumer_close,
     .lag = edxbus__sq_lag,
+    .settings = edxbus__sq_settings,
+    .extra_options = edxbus__sq_extra_options,
+    .check = edxbus__sq_check,
 };

@@ -31,7 +31,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "backends/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 
 struct stmt_def {
     size_t offset; /* of the sqlite3_stmt * in struct sq_consumer */

@@ -23,7 +23,7 @@
 #include <strings.h>
 #include <time.h>
 
-#include "backends/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 #include "edxbus/conf.h"
 
 static const char *const SCHEMA_SQL =

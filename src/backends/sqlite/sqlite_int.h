@@ -259,4 +259,10 @@ void edxbus__sq_consumer_close(void *be);
 edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const char *group,
                             json_t **out, char *errstr, size_t errstr_size);
 
+/* sqlite_module.c: the module's rows, --extra names and config check (backend.h, ABI 2). */
+extern const struct edxbus_setting edxbus__sq_settings[];
+extern const char *const edxbus__sq_extra_options[];
+void edxbus__sq_check(const edxbus_conf_t *conf, const char *selected_by,
+                      edxbus_problem_fn problem, void *opaque);
+
 #endif /* EDXBUS_BACKENDS_SQLITE_INT_H */

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 #include "edxbus/conf.h"
 
 /* One queued asynchronous message: a copy of what produce() was given. */

@@ -32,7 +32,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "backends/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 #include "edxbus/conf.h"
 
 static const struct {

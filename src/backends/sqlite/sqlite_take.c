@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backends/sqlite/sqlite_int.h"
+#include "sqlite_int.h"
 
 #define MAX_DEAD_PER_CHECK 32
 

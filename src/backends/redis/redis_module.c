@@ -1,0 +1,52 @@
+/* src/backends/redis/redis_module.c — what the Redis backend owns besides its wire: its
+ * settings rows (the names and defaults of edx-event-bus-redis), its config check and its
+ * `--extra` options (backend.h, ABI 2).
+ *
+ * To add a setting of the Redis backend: a row here, its name in redis_int.h, read it where it
+ * is used.
+ */
+#include "edxbus/backend_util.h"
+#include "redis_int.h"
+
+const struct edxbus_setting edxbus__redis_settings[] = {
+    {"EVENT_BUS_REDIS_CONNECTION_URL", EDXBUS_SETTING_STR_NULL, "null", EDXBUS_SECRET_URL,
+     0, "\"redis://:password@localhost:6379/0\"",
+     "Redis server URL (null: redis://localhost:6379/0)"},
+    {"EVENT_BUS_REDIS_STREAM_MAX_LEN", EDXBUS_SETTING_INT, "10000", EDXBUS_SECRET_NONE,
+     0, "10000",
+     "Entries a stream keeps (approximately) once every consumer group acknowledged them; "
+     "entries a group has not acknowledged are kept beyond it"},
+    {"EVENT_BUS_REDIS_STREAM_HARD_MAX_LEN", EDXBUS_SETTING_INT, "0", EDXBUS_SECRET_NONE, 0,
+     "1000000",
+     "Entries beyond which a stream is trimmed even though groups have not read them, with an "
+     "error line naming the groups and counts (0: never)"},
+    {"EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT", EDXBUS_SETTING_DOUBLE, "60", EDXBUS_SECRET_NONE,
+     0, "60", "Seconds a consumer blocks waiting for new entries"},
+    {"EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP", EDXBUS_SETTING_DOUBLE, "1.0", EDXBUS_SECRET_NONE,
+     0, "1.0", "Seconds to sleep after a failed read"},
+    {"EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", EDXBUS_SETTING_INT_NULL, "null",
+     EDXBUS_SECRET_NONE, 0, "10",
+     "Errors in a row (failed reads, events that failed, failed acks) before a consumer stops "
+     "(null: EVENT_BUS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT)"},
+    {"EVENT_BUS_REDIS_CONSUMERS_ENABLED", EDXBUS_SETTING_BOOL, "true", EDXBUS_SECRET_NONE,
+     0, "false", "Whether Redis consumers run at all"},
+    {"EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED", EDXBUS_SETTING_BOOL, "true", EDXBUS_SECRET_NONE,
+     0, "false", "Log one line per event produced or consumed (Redis)"},
+    {"EVENT_BUS_REDIS_SOCKET_TIMEOUT", EDXBUS_SETTING_DOUBLE, "5.0", EDXBUS_SECRET_NONE,
+     0, "5.0",
+     "Seconds a connect, read or write may take before the server counts as gone"},
+
+    {NULL, 0, NULL, 0, 0, NULL, NULL},
+};
+
+/* The reference consumer's keyword arguments, and the claim age of edxbus. */
+const char *const edxbus__redis_extra_options[] = {
+    "consumer_name", "last_read_msg_id", "check_backlog", "claim_msgs_older_than", NULL};
+
+void edxbus__redis_check(const edxbus_conf_t *conf, const char *selected_by,
+                         edxbus_problem_fn problem, void *opaque)
+{
+    static const char *const schemes[] = {"redis", "rediss", "unix", NULL};
+    edxbus_check_url_setting(conf, REDIS_SETTING_URL, schemes, "redis://[:password@]host:port/db",
+                             problem, opaque);
+}
