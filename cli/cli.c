@@ -208,8 +208,10 @@ int cli_read_input(struct cli *cli, const char *path, struct edxbus_buf *out)
     bool use_stdin = path == NULL || strcmp(path, "-") == 0;
     const char *shown = use_stdin ? "standard input" : path;
     FILE *f = use_stdin ? stdin : fopen(path, "rb");
+    /* A file the user named that is not there (or not readable) is bad input, as a bad
+     * option is: exit 2. A read that fails part way is a failure of the machine: exit 1. */
     if (f == NULL)
-        return cli_error(cli, CLI_FAIL, "cannot open %s: %s", shown, strerror(errno));
+        return cli_error(cli, CLI_USAGE, "cannot open %s: %s", shown, strerror(errno));
 
     int rc = CLI_OK;
     edxbus_buf_reset(out);

@@ -192,7 +192,8 @@ bool cli_opt_next(struct cli *cli, struct cli_args *args, int *o, const char **v
  * ------------------------------------------------------------------------------------------- */
 
 /** Read all of @p path ("-" or NULL: standard input) into @p out (reset first). Reports and
- *  returns CLI_FAIL when the file cannot be read; CLI_OK otherwise. */
+ *  returns CLI_USAGE when the file cannot be opened (missing, not readable), CLI_FAIL when
+ *  reading it fails; CLI_OK otherwise. */
 int cli_read_input(struct cli *cli, const char *path, struct edxbus_buf *out);
 
 /** Append @p len bytes as lowercase hex to @p out. */

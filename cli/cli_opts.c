@@ -120,11 +120,44 @@ static int find_opt(const struct cli_opt *opts, const char *name, size_t len, ch
     return -1;
 }
 
-/* The error for an option no table has: a suggestion for a long name that is close to one. */
+/* "edxbus avro encode --help" (or "edxbus --help" before a command), for error lines. */
+static const char *help_of(const struct cli *cli, char *buf, size_t size)
+{
+    snprintf(buf, size, "edxbus%s%s --help", cli->path[0] != '\0' ? " " : "", cli->path);
+    return buf;
+}
+
+/* The option lettered @p c in any command of @p table and below, or NULL. Letters mean one
+ * thing in every command, so the first found is the meaning. */
+static const struct cli_opt *letter_meaning(const struct cli_command *table, char c)
+{
+    for (const struct cli_command *cmd = table; cmd->name != NULL; cmd++) {
+        for (const struct cli_opt *o = cmd->opts; o != NULL && o->name != NULL; o++) {
+            if (o->short_name == c)
+                return o;
+        }
+        const struct cli_opt *o = cmd->subs != NULL ? letter_meaning(cmd->subs, c) : NULL;
+        if (o != NULL)
+            return o;
+    }
+    return NULL;
+}
+
+/* The error for an option the command does not take: for a letter other commands use, what it
+ * means there (avro took -t for the event type before -t meant the topic everywhere); for a
+ * long name close to one the command takes, that one. */
 static int unknown_opt(struct cli *cli, const char *arg, const char *name, size_t len)
 {
+    char help[128];
+    help_of(cli, help, sizeof help);
     if (name == NULL) {
-        cli_error(cli, CLI_USAGE, "unknown option %s (see edxbus %s --help)", arg, cli->path);
+        const struct cli_opt *o = letter_meaning(cli_commands, arg[1]);
+        if (o != NULL && cli->path[0] != '\0')
+            cli_error(cli, CLI_USAGE,
+                      "unknown option -%c: -%c is --%s, which edxbus %s does not take (see %s)",
+                      arg[1], arg[1], o->name, cli->path, help);
+        else
+            cli_error(cli, CLI_USAGE, "unknown option %s (see %s)", arg, help);
         return CLI_OPT_ERR;
     }
     const char *names[64];
@@ -140,7 +173,7 @@ static int unknown_opt(struct cli *cli, const char *arg, const char *name, size_
     if (close != NULL)
         cli_error(cli, CLI_USAGE, "unknown option --%s; did you mean --%s?", given, close);
     else
-        cli_error(cli, CLI_USAGE, "unknown option --%s (see edxbus %s --help)", given, cli->path);
+        cli_error(cli, CLI_USAGE, "unknown option --%s (see %s)", given, help);
     return CLI_OPT_ERR;
 }
 
@@ -166,6 +199,32 @@ static int take_common(struct cli *cli, int k, const char *value, int times)
         cli_help(cli, cli->command);
         return CLI_OPT_HELP;
     }
+}
+
+/* The value of option @p o (shown as @p shown; @p attached: "=X" or "-tX", else NULL), into
+ * *value: refused when a flag has one, when it is missing or empty. 0, or CLI_OPT_ERR. */
+static int check_value(struct cli *cli, struct cli_args *args, const struct cli_opt *o,
+                       const char *shown, const char *arg, const char *attached, const char **value)
+{
+    char help[128];
+    if (o->value == NULL && attached != NULL) {
+        cli_error(cli, CLI_USAGE, "option %s takes no value (got \"%s\")", shown, arg);
+        return CLI_OPT_ERR;
+    }
+    if (o->value == NULL)
+        return 0;
+    if (attached == NULL && args->i >= args->argc) {
+        cli_error(cli, CLI_USAGE, "option %s needs a value %s (see %s)", shown, o->value,
+                  help_of(cli, help, sizeof help));
+        return CLI_OPT_ERR;
+    }
+    *value = attached != NULL ? attached : args->argv[args->i++];
+    if ((*value)[0] == '\0') {
+        cli_error(cli, CLI_USAGE, "option %s: empty %s; give a value (see %s)", shown, o->value,
+                  help_of(cli, help, sizeof help));
+        return CLI_OPT_ERR;
+    }
+    return 0;
 }
 
 int cli_next_opt(struct cli *cli, struct cli_args *args, const char **value)
@@ -217,24 +276,8 @@ int cli_next_opt(struct cli *cli, struct cli_args *args, const char **value)
             snprintf(shown, sizeof shown, "--%s", o->name);
         else
             snprintf(shown, sizeof shown, "-%c", c);
-        if (o->value == NULL && attached != NULL) {
-            cli_error(cli, CLI_USAGE, "option %s takes no value (got \"%s\")", shown, arg);
+        if (check_value(cli, args, o, shown, arg, attached, value) != 0)
             return CLI_OPT_ERR;
-        }
-        if (o->value != NULL) {
-            if (attached == NULL && args->i >= args->argc) {
-                cli_error(cli, CLI_USAGE, "option %s needs a value %s (see edxbus %s --help)",
-                          shown, o->value, cli->path);
-                return CLI_OPT_ERR;
-            }
-            *value = attached != NULL ? attached : args->argv[args->i++];
-            if ((*value)[0] == '\0') {
-                cli_error(cli, CLI_USAGE,
-                          "option %s: empty %s; give a value (see edxbus %s --help)", shown,
-                          o->value, cli->path);
-                return CLI_OPT_ERR;
-            }
-        }
         if (table != common_opts && o->value != NULL && k < 64) {
             if (args->seen & ((uint64_t)1 << k)) {
                 cli_error(cli, CLI_USAGE, "option --%s given twice; give it once", o->name);

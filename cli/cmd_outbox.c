@@ -24,8 +24,7 @@ static const struct cli_opt list_opts[] = {CLI_OPT_CONFIG, {NULL, 0, NULL, NULL}
 
 /* The options of both subcommands (list has --config only, at index 0), then the settings.
  * NULL with *rc the exit code (CLI_OK after --help). */
-static edxbus_conf_t *parse_and_load(struct cli *cli, int argc, char **argv, bool *as_json,
-                                     int *rc)
+static edxbus_conf_t *parse_and_load(struct cli *cli, int argc, char **argv, bool *as_json, int *rc)
 {
     const char *config = NULL;
     struct cli_args args;
@@ -72,17 +71,15 @@ static int cmd_outbox_status(struct cli *cli, int argc, char **argv)
     }
     int64_t age = st.oldest_age_ms;
     if (as_json) {
-        json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:s, s:o}", "path", edxbus_outbox_path(conf),
-                              "waiting", (json_int_t)st.waiting, "oldest_age_ms",
-                              age >= 0 ? json_integer(age) : json_null(),
-                              "relay_state", st.state[0] ? json_string(st.state) : json_null(),
-                              "last_error", st.last_error,
-                              "state_since_ms", st.state_since_ms >= 0
-                                                    ? json_integer(st.state_since_ms)
-                                                    : json_null());
+        json_t *o = json_pack(
+            "{s:s, s:I, s:o, s:o, s:s, s:o}", "path", edxbus_outbox_path(conf), "waiting",
+            (json_int_t)st.waiting, "oldest_age_ms", age >= 0 ? json_integer(age) : json_null(),
+            "relay_state", st.state[0] ? json_string(st.state) : json_null(), "last_error",
+            st.last_error, "state_since_ms",
+            st.state_since_ms >= 0 ? json_integer(st.state_since_ms) : json_null());
         struct edxbus_buf b = EDXBUS_BUF_INIT;
-        if (o == NULL || edxbus_json_write(o, 0, &b) != EDXBUS_OK || !cli_write(cli, b.data, b.len) ||
-            !cli_printf(cli, "\n"))
+        if (o == NULL || edxbus_json_write(o, 0, &b) != EDXBUS_OK ||
+            !cli_write(cli, b.data, b.len) || !cli_printf(cli, "\n"))
             rc = cli_nomem(cli);
         edxbus_buf_fini(&b);
         json_decref(o);
@@ -108,8 +105,8 @@ struct list_out {
 static bool list_one(void *opaque, const struct edxbus_msg *msg)
 {
     struct list_out *l = opaque;
-    json_t *o = json_pack("{s:s, s:s, s:I}", "topic", msg->topic, "outbox_position",
-                          msg->position, "stored_ms", (json_int_t)msg->broker_time_ms);
+    json_t *o = json_pack("{s:s, s:s, s:I}", "topic", msg->topic, "outbox_position", msg->position,
+                          "stored_ms", (json_int_t)msg->broker_time_ms);
     if (o != NULL && msg->metadata != NULL)
         json_object_set_new(o, "metadata", edxbus_metadata_to_json_value(msg->metadata));
     struct edxbus_buf b = EDXBUS_BUF_INIT;

@@ -344,12 +344,13 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         /* Every event is durable in the outbox: success. Give the relay a moment, then say
          * what is left for `edxbus relay`. */
         uint64_t waiting = 0;
-        double drain_s = edxbus_conf_get_double(edxbus_bus_conf(p.bus),
-                                                "EVENT_BUS_OUTBOX_DRAIN_TIMEOUT", 5.0);
+        double drain_s =
+            edxbus_conf_get_double(edxbus_bus_conf(p.bus), "EVENT_BUS_OUTBOX_DRAIN_TIMEOUT", 5.0);
         e = edxbus_producer_outbox_drain(prod, (int)(drain_s * 1000), &waiting, err, sizeof err);
         if (e != EDXBUS_OK)
-            fprintf(stderr, "edxbus produce: the events are in the outbox, but it cannot be read: "
-                            "%s\n",
+            fprintf(stderr,
+                    "edxbus produce: the events are in the outbox, but it cannot be read: "
+                    "%s\n",
                     err);
         else if (waiting > 0)
             fprintf(stderr,

@@ -30,8 +30,8 @@
 
 #include "cli_bus.h"
 
-#define POLL_SLICE_MS 500    /* longest single poll: how late a stop request may be seen */
-#define RETRY_SLEEP_MS 1000  /* wait after a retriable broker error */
+#define POLL_SLICE_MS 500   /* longest single poll: how late a stop request may be seen */
+#define RETRY_SLEEP_MS 1000 /* wait after a retriable broker error */
 
 static volatile sig_atomic_t stop_requested;
 

@@ -105,7 +105,8 @@ run avro encode "$SCRATCH/enrollment.json"
 expect_error 2 "missing --event-type"
 run avro encode --event-type "$ENROLLMENT" "$SCRATCH/enrollment.json" extra
 expect_error 2 "unexpected argument"
+# A file the user named that is not there is bad input (exit 2), as produce --data @FILE says too.
 run avro encode --event-type "$ENROLLMENT" "$SCRATCH/does-not-exist.json"
-expect_error 1 "cannot open" "does-not-exist.json"
+expect_error 2 "cannot open" "does-not-exist.json"
 
 finish

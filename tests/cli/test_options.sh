@@ -131,7 +131,11 @@ run lag -t t
 expect_error 2 "-t TOPIC and -g GROUP are required"
 run lag -g g -t t u
 expect_error 2 'unexpected argument "u"'
+# A letter a command does not take is explained by what it means everywhere (avro's event type
+# was -t before -t meant the topic in every command).
 run avro encode -t org.openedx.learning.course.enrollment.created.v1
-expect_error 2 "unknown option -t"
+expect_error 2 "unknown option -t" "-t is --topic" "avro encode does not take"
+run -t x
+expect_error 2 "unknown option -t" "see edxbus --help"
 
 finish
