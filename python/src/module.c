@@ -126,11 +126,23 @@ static int set_one(edxbus_conf_t *conf, PyObject *key, PyObject *value)
     if (name == NULL)
         return -1;
     edxbus_err_t e;
+    PyObject *path = NULL; /* a path-like value (pathlib.Path in Django settings) as its text */
+    if (!PyUnicode_Check(value) && PyObject_HasAttrString(value, "__fspath__")) {
+        if ((path = PyOS_FSPath(value)) == NULL)
+            return -1;
+        if (!PyUnicode_Check(path)) {
+            Py_DECREF(path);
+            PyErr_Format(PyExc_TypeError, "%s: a bytes path; give a str path", name);
+            return -1;
+        }
+        value = path;
+    }
     if (PyUnicode_Check(value)) {
         const char *text = PyUnicode_AsUTF8(value);
+        e = text != NULL ? edxbus_conf_set(conf, name, text, err, sizeof err) : EDXBUS_ERR_NOMEM;
+        Py_XDECREF(path);
         if (text == NULL)
             return -1;
-        e = edxbus_conf_set(conf, name, text, err, sizeof err);
     } else {
         json_t *j = edxbus_py_to_json(value, name);
         if (j == NULL)

@@ -3,6 +3,7 @@ import datetime
 import gc
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import threading
@@ -46,6 +47,13 @@ class Settings(TempDirTest):
         self.assertNotEqual(res.returncode, 0)
         self.assertIn("edxbus.ConfigError", res.stderr)
         self.assertIn("EVENT_BUS_CONSUMER_RETRIES", res.stderr)
+
+    def test_path_like_values_are_their_text(self):
+        path = pathlib.Path(self.dir) / "as-path.db"
+        data, _ = enrollment_data()
+        with edxbus.Producer(self.sqlite_settings(EVENT_BUS_SQLITE_PATH=path)) as p:
+            p.send(ENROLLMENT, "t", KEY, data)
+        self.assertTrue(path.exists())
 
     def test_setting_names_come_from_the_library(self):
         names = edxbus.setting_names()
