@@ -219,12 +219,12 @@ static int cmd_config_list(struct cli *cli, int argc, char **argv)
     json_array_foreach(as_json ? NULL : rows, i, row)
     {
         char *def = json_dumps(json_object_get(row, "default"), JSON_ENCODE_ANY | JSON_COMPACT);
-        if (def == NULL || !cli_printf(cli, "%-50s %-14s %-12s %s%s\n",
-                                       json_string_value(json_object_get(row, "name")),
-                                       json_string_value(json_object_get(row, "type")), def,
-                                       json_is_true(json_object_get(row, "secret")) ? "(secret) "
-                                                                                    : "",
-                                       json_string_value(json_object_get(row, "description"))))
+        if (def == NULL ||
+            !cli_printf(cli, "%-50s %-14s %-12s %s%s\n",
+                        json_string_value(json_object_get(row, "name")),
+                        json_string_value(json_object_get(row, "type")), def,
+                        json_is_true(json_object_get(row, "secret")) ? "(secret) " : "",
+                        json_string_value(json_object_get(row, "description"))))
             rc = def == NULL ? cli_nomem(cli) : CLI_FAIL;
         free(def);
         if (rc != CLI_OK)

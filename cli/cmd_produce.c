@@ -11,7 +11,7 @@
  * event per line; "-" reads standard input). --count N sends each N times. More than one event
  * is produced asynchronously and flushed at the end; --print-ids prints each event id once the
  * broker holds it, straight to stdout (so a failure part way still shows what was delivered).
- * A long run on a terminal shows progress on stderr.
+ * A long run on a terminal shows progress on stderr (not with -q).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -317,7 +317,7 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
 
     p.total = count * json_array_size(events);
     bool async = p.total > 1;
-    p.progress = async && p.total >= 5 * PROGRESS_EVERY && isatty(2);
+    p.progress = async && p.total >= 5 * PROGRESS_EVERY && isatty(2) && cli->verbosity >= 0;
     if (async)
         edxbus_producer_set_delivery_cb(edxbus_bus_producer(p.bus), on_delivery, &p);
     for (uint64_t c = 0; c < count && rc == CLI_OK; c++) {

@@ -252,7 +252,7 @@ out_types:
 /* What register and check share: settings, the full topic, the registry and the events. */
 struct registry_run {
     edxbus_conf_t *conf;
-    edxbus_admin_t *adm; /* the backend serving the registry commands (Kafka's) */
+    edxbus_admin_t *adm;          /* the backend serving the registry commands (Kafka's) */
     struct edxbus_buf full_topic; /* NUL-terminated */
     const edxbus_event_type_t **types;
     size_t ntypes;

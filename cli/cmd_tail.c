@@ -93,10 +93,10 @@ static edxbus_err_t show(void *opaque, const struct edxbus_tail_entry *e)
     t->seen++;
     if (t->out_closed)
         return EDXBUS_OK;
-    edxbus_err_t err = e->problem != NULL ? EDXBUS_ERR_DECODE
-                                          : cli_event_line(e->metadata, e->event_type, e->data,
-                                                           e->value, e->value_len, &t->line,
-                                                           errstr, sizeof errstr);
+    edxbus_err_t err = e->problem != NULL
+                           ? EDXBUS_ERR_DECODE
+                           : cli_event_line(e->metadata, e->event_type, e->data, e->value,
+                                            e->value_len, &t->line, errstr, sizeof errstr);
     if (err == EDXBUS_ERR_NOMEM) {
         t->failed = cli_nomem(t->cli);
         return err;
@@ -249,8 +249,8 @@ int cmd_tail(struct cli *cli, int argc, char **argv)
     char err[EDXBUS_ERRSTR_SIZE] = "";
     edxbus_err_t e = edxbus_tail_open(bus, &tcfg, &tail, err, sizeof err);
     if (e != EDXBUS_OK) {
-        rc = cli_error(cli, e == EDXBUS_ERR_INVALID_ARG || e == EDXBUS_ERR_CONF ? CLI_USAGE
-                                                                                 : CLI_FAIL,
+        rc = cli_error(cli,
+                       e == EDXBUS_ERR_INVALID_ARG || e == EDXBUS_ERR_CONF ? CLI_USAGE : CLI_FAIL,
                        "%s", err);
         goto out;
     }

@@ -95,6 +95,20 @@ done
 check
 [[ $n_opts -ge 60 ]] || fail "found $n_opts option lines in all the help texts, expected at least 60"
 
+# The letter map of README.md lists every letter a command uses, with the same meaning.
+readme=${EDXBUS_SOURCE_DIR:-$HERE/../..}/README.md
+check
+if [[ -r $readme ]]; then
+  for letter in "${!long_of[@]}"; do
+    [[ $letter == [hvq] ]] && continue # in the table's last row, with the other common ones
+    check
+    grep -qE "\| \`-$letter\` \| \`--${long_of[$letter]}( |\`)" "$readme" ||
+      { CMD="README.md"; fail "the letter map lacks -$letter = --${long_of[$letter]}"; }
+  done
+else
+  fail "cannot read $readme"
+fi
+
 # has_option "ARGS" LETTER LONG: the help of ARGS lists --LONG with letter LETTER ("-": none).
 has_option() {
   check
