@@ -48,8 +48,8 @@ static edxbus_err_t worker_receiver(const edxbus_event_t *ev, void *opaque, char
     PyGILState_STATE gil = PyGILState_Ensure();
     PyObject *md = edxbus_py_metadata_dict(edxbus_event_get_metadata(ev));
     PyObject *pdata = md != NULL ? edxbus_py_from_json(data) : NULL;
-    PyObject *res = pdata != NULL ? PyObject_CallFunctionObjArgs(self->receiver, md, pdata, NULL)
-                                  : NULL;
+    PyObject *res =
+        pdata != NULL ? PyObject_CallFunctionObjArgs(self->receiver, md, pdata, NULL) : NULL;
     if (res == NULL) {
         if (PyErr_ExceptionMatches(PyExc_KeyboardInterrupt) ||
             PyErr_ExceptionMatches(PyExc_SystemExit)) {
@@ -72,8 +72,8 @@ static edxbus_err_t worker_receiver(const edxbus_event_t *ev, void *opaque, char
 
 static int Consumer_init(Consumer *self, PyObject *args, PyObject *kwargs)
 {
-    static char *kwlist[] = {"topic",  "group",         "settings",   "env",
-                             "extra",  "consumer_name", "start_time", NULL};
+    static char *kwlist[] = {"topic", "group",         "settings",   "env",
+                             "extra", "consumer_name", "start_time", NULL};
     const char *topic, *group, *name = NULL;
     PyObject *settings = Py_None, *extra = Py_None, *start_time = Py_None;
     int env = 0;
@@ -120,10 +120,8 @@ static int Consumer_init(Consumer *self, PyObject *args, PyObject *kwargs)
                                    : EDXBUS_ERR_NOMEM;
     json_decref(empty);
     if (e == EDXBUS_OK) {
-        Py_BEGIN_ALLOW_THREADS
-        self->bus = edxbus_bus_new(conf, err, sizeof err);
-        Py_END_ALLOW_THREADS
-        e = self->bus == NULL ? EDXBUS_ERR_CONF : EDXBUS_OK;
+        Py_BEGIN_ALLOW_THREADS self->bus = edxbus_bus_new(conf, err, sizeof err);
+        Py_END_ALLOW_THREADS e = self->bus == NULL ? EDXBUS_ERR_CONF : EDXBUS_OK;
     }
     if (e != EDXBUS_OK) {
         edxbus_conf_destroy(conf); /* edxbus_bus_new takes it on success only */
@@ -143,13 +141,14 @@ int edxbus_py_consumer_check_open(Consumer *self)
 
 static PyObject *stats_dict(const struct edxbus_consumer_stats *s)
 {
-    return Py_BuildValue("{s:K,s:K,s:K,s:K,s:K,s:K,s:O}", "events", (unsigned long long)s->events,
-                         "delivered", (unsigned long long)s->delivered, "retries",
-                         (unsigned long long)s->retries, "dead_lettered",
-                         (unsigned long long)s->dead_lettered, "logged",
-                         (unsigned long long)s->logged, "poll_errors",
-                         (unsigned long long)s->poll_errors, "disabled",
-                         s->disabled ? Py_True : Py_False);
+    /* seven counters ("s:K"), then disabled ("s:O"): keep the format and the pairs in step */
+    return Py_BuildValue(
+        "{s:K,s:K,s:K,s:K,s:K,s:K,s:K,s:O}", "events", (unsigned long long)s->events, "delivered",
+        (unsigned long long)s->delivered, "retries", (unsigned long long)s->retries,
+        "dead_lettered", (unsigned long long)s->dead_lettered, "logged",
+        (unsigned long long)s->logged, "duplicates", (unsigned long long)s->duplicates,
+        "poll_errors", (unsigned long long)s->poll_errors, "disabled",
+        s->disabled ? Py_True : Py_False);
 }
 
 static PyObject *Consumer_run(Consumer *self, PyObject *args, PyObject *kwargs)
@@ -199,8 +198,8 @@ static PyObject *Consumer_run(Consumer *self, PyObject *args, PyObject *kwargs)
     }
     edxbus_err_t e = EDXBUS_OK;
     struct edxbus_consumer_stats stats = {0};
-    Py_BEGIN_ALLOW_THREADS
-    edxbus_consumer_t *cons = edxbus_consumer_new(self->bus, &cfg, err, sizeof err);
+    Py_BEGIN_ALLOW_THREADS edxbus_consumer_t *cons =
+        edxbus_consumer_new(self->bus, &cfg, err, sizeof err);
     if (cons == NULL) {
         e = edxbus_py_open_error(err);
     } else {
@@ -208,8 +207,8 @@ static PyObject *Consumer_run(Consumer *self, PyObject *args, PyObject *kwargs)
         stats = *edxbus_consumer_stats(cons);
         edxbus_consumer_destroy(cons);
     }
-    Py_END_ALLOW_THREADS
-    if (own_signals) {
+    Py_END_ALLOW_THREADS if (own_signals)
+    {
         sigaction(SIGTERM, &old_term, NULL);
         sigaction(SIGINT, &old_int, NULL);
         signal_target = NULL;
@@ -240,10 +239,8 @@ static PyObject *Consumer_close(Consumer *self, PyObject *unused)
     edxbus_py_consumer_poll_close(self);
     edxbus_bus_t *bus = self->bus;
     self->bus = NULL;
-    Py_BEGIN_ALLOW_THREADS
-    edxbus_bus_destroy(bus);
-    Py_END_ALLOW_THREADS
-    Py_RETURN_NONE;
+    Py_BEGIN_ALLOW_THREADS edxbus_bus_destroy(bus);
+    Py_END_ALLOW_THREADS Py_RETURN_NONE;
 }
 
 static PyObject *Consumer_exit(Consumer *self, PyObject *args)
@@ -289,8 +286,7 @@ static PyMethodDef Consumer_methods[] = {
 };
 
 PyTypeObject EdxbusConsumer_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "edxbus.Consumer",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "edxbus.Consumer",
     .tp_basicsize = sizeof(Consumer),
     .tp_dealloc = (destructor)Consumer_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,

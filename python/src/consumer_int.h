@@ -10,23 +10,22 @@
 #include "_edxbus.h"
 
 typedef struct {
-    PyObject_HEAD
-    edxbus_bus_t *bus;        /* catalog, signals; its routing emptied */
-    char *topic;              /* as in the settings (the prefix is added) */
+    PyObject_HEAD edxbus_bus_t *bus; /* catalog, signals; its routing emptied */
+    char *topic;                     /* as in the settings (the prefix is added) */
     char *group;
-    char *consumer_name;      /* NULL: "<host>-<pid>" */
-    json_t *extra;            /* --extra options, or NULL */
-    int64_t start_time_ms;    /* -1: none */
-    PyThread_type_lock lock;  /* serialises poll/ack between Python threads */
+    char *consumer_name;     /* NULL: "<host>-<pid>" */
+    json_t *extra;           /* --extra options, or NULL */
+    int64_t start_time_ms;   /* -1: none */
+    PyThread_type_lock lock; /* serialises poll/ack between Python threads */
     volatile sig_atomic_t stop;
-    int running;              /* run() is going */
-    PyObject *receiver;       /* during run() */
+    int running;                                            /* run() is going */
+    PyObject *receiver;                                     /* during run() */
     PyObject *stop_exc_type, *stop_exc_value, *stop_exc_tb; /* KeyboardInterrupt/SystemExit */
     /* poll/ack mode */
     const struct edxbus_backend_ops *ops;
-    void *be;                 /* the backend's consumer; NULL until the first poll() */
+    void *be;                  /* the backend's consumer; NULL until the first poll() */
     struct edxbus_batch batch; /* the latest poll's messages, borrowed from the backend */
-    char *acked;              /* one flag per message of batch */
+    char *acked;               /* one flag per message of batch */
 } Consumer;
 
 int edxbus_py_consumer_check_open(Consumer *self);

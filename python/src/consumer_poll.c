@@ -45,7 +45,7 @@ int edxbus_py_message_type_init(void)
 }
 
 struct decoded {
-    json_t *data;                    /* NULL: see error */
+    json_t *data; /* NULL: see error */
     char error[EDXBUS_ERRSTR_SIZE];
 };
 
@@ -60,7 +60,8 @@ static void decode_one(const edxbus_catalog_t *cat, const struct edxbus_msg *m, 
     }
     const edxbus_event_type_t *et = edxbus_catalog_find(cat, m->metadata->event_type);
     if (et == NULL) {
-        snprintf(d->error, sizeof d->error, "unknown event type \"%.200s\"", m->metadata->event_type);
+        snprintf(d->error, sizeof d->error, "unknown event type \"%.200s\"",
+                 m->metadata->event_type);
         return;
     }
     const uint8_t *v = m->value != NULL ? m->value : (const uint8_t *)"";
@@ -68,8 +69,8 @@ static void decode_one(const edxbus_catalog_t *cat, const struct edxbus_msg *m, 
         edxbus_event_decode(et, v, m->value_len, &d->data, d->error, sizeof d->error);
         return;
     }
-    edxbus_avro_schema_t *writer =
-        edxbus_avro_schema_parse(m->value_schema, strlen(m->value_schema), d->error, sizeof d->error);
+    edxbus_avro_schema_t *writer = edxbus_avro_schema_parse(
+        m->value_schema, strlen(m->value_schema), d->error, sizeof d->error);
     edxbus_avro_resolver_t *res =
         writer != NULL ? edxbus_avro_resolver_new(writer, edxbus_event_type_schema(et), d->error,
                                                   sizeof d->error)
@@ -124,8 +125,8 @@ static int poll_open(Consumer *self)
     const char *setting = "EVENT_BUS_CONSUMER";
     const char *name = edxbus_conf_get_str(conf, setting, NULL);
     char err[EDXBUS_ERRSTR_SIZE] = "";
-    const struct edxbus_backend_ops *ops = edxbus_backend_find(name ? name : "sqlite", setting, err,
-                                                               sizeof err);
+    const struct edxbus_backend_ops *ops =
+        edxbus_backend_find(name ? name : "sqlite", setting, err, sizeof err);
     if (ops == NULL) {
         edxbus_py_raise(EDXBUS_ERR_CONF, err);
         return -1;
@@ -186,10 +187,8 @@ static int poll_open(Consumer *self)
     };
     edxbus_err_t e;
     void *be = NULL;
-    Py_BEGIN_ALLOW_THREADS
-    e = ops->consumer_open(conf, &opts, &be, err, sizeof err);
-    Py_END_ALLOW_THREADS
-    edxbus_buf_fini(&full);
+    Py_BEGIN_ALLOW_THREADS e = ops->consumer_open(conf, &opts, &be, err, sizeof err);
+    Py_END_ALLOW_THREADS edxbus_buf_fini(&full);
     json_decref(backend_extra);
     if (e != EDXBUS_OK) {
         edxbus_py_raise(e, err);
@@ -221,8 +220,7 @@ PyObject *edxbus_py_consumer_poll(Consumer *self, PyObject *args, PyObject *kwar
     edxbus_err_t e;
     struct decoded *dec = NULL;
     const edxbus_catalog_t *cat = edxbus_bus_catalog(self->bus);
-    Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, WAIT_LOCK);
     self->batch = (struct edxbus_batch){0};
     e = self->ops->poll(self->be, &self->batch, (size_t)max, ms, err, sizeof err);
     free(self->acked);
@@ -236,8 +234,7 @@ PyObject *edxbus_py_consumer_poll(Consumer *self, PyObject *args, PyObject *kwar
             decode_one(cat, &self->batch.msgs[i], &dec[i]);
     }
     PyThread_release_lock(self->lock);
-    Py_END_ALLOW_THREADS
-    PyObject *out = e == EDXBUS_OK ? PyList_New(0) : NULL;
+    Py_END_ALLOW_THREADS PyObject *out = e == EDXBUS_OK ? PyList_New(0) : NULL;
     for (size_t i = 0; out != NULL && dec != NULL && i < self->batch.n; i++) {
         PyObject *m = message_new(&self->batch.msgs[i], &dec[i]);
         if (m == NULL || PyList_Append(out, m) != 0)
@@ -267,8 +264,7 @@ PyObject *edxbus_py_consumer_ack(Consumer *self, PyObject *msg)
         return NULL;
     char err[EDXBUS_ERRSTR_SIZE] = "";
     edxbus_err_t e = EDXBUS_ERR_STATE;
-    Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, WAIT_LOCK);
     snprintf(err, sizeof err,
              "message %s is not from the latest poll(); acknowledge each message before polling "
              "again",
@@ -283,9 +279,7 @@ PyObject *edxbus_py_consumer_ack(Consumer *self, PyObject *msg)
         break;
     }
     PyThread_release_lock(self->lock);
-    Py_END_ALLOW_THREADS
-    if (e != EDXBUS_OK)
-        return edxbus_py_raise(e, err);
+    Py_END_ALLOW_THREADS if (e != EDXBUS_OK) return edxbus_py_raise(e, err);
     Py_RETURN_NONE;
 }
 
@@ -299,7 +293,6 @@ void edxbus_py_consumer_poll_close(Consumer *self)
     self->acked = NULL;
     if (be == NULL)
         return;
-    Py_BEGIN_ALLOW_THREADS
-    ops->consumer_close(be);
+    Py_BEGIN_ALLOW_THREADS ops->consumer_close(be);
     Py_END_ALLOW_THREADS
 }

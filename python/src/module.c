@@ -55,7 +55,8 @@ PyObject *edxbus_py_raise(edxbus_err_t err, const char *errstr)
         return NULL;
     PyObject *code = PyUnicode_FromString(edxbus_err2name(err));
     if (code == NULL || PyObject_SetAttrString(exc, "code", code) != 0 ||
-        PyObject_SetAttrString(exc, "retriable", edxbus_err_is_retriable(err) ? Py_True : Py_False) != 0) {
+        PyObject_SetAttrString(exc, "retriable",
+                               edxbus_err_is_retriable(err) ? Py_True : Py_False) != 0) {
         Py_XDECREF(code);
         Py_DECREF(exc);
         return NULL;
@@ -210,7 +211,9 @@ static PyObject *py_setting_names(PyObject *mod, PyObject *unused)
     json_t *row;
     json_array_foreach(table, i, row)
     {
-        PyObject *name = out != NULL ? PyUnicode_FromString(json_string_value(json_object_get(row, "name"))) : NULL;
+        PyObject *name = out != NULL
+                             ? PyUnicode_FromString(json_string_value(json_object_get(row, "name")))
+                             : NULL;
         if (name == NULL || PyList_Append(out, name) != 0)
             Py_CLEAR(out);
         Py_XDECREF(name);
@@ -333,7 +336,8 @@ PyMODINIT_FUNC PyInit__edxbus(void)
         PyModule_AddObjectRef(mod, "Consumer", (PyObject *)&EdxbusConsumer_Type) != 0 ||
         PyModule_AddObjectRef(mod, "Message", (PyObject *)EdxbusMessage_Type) != 0 ||
         PyModule_AddStringConstant(mod, "version", edxbus_version()) != 0 ||
-        PyModule_AddStringConstant(mod, "OPENEDX_EVENTS_VERSION", EDXBUS_OPENEDX_EVENTS_VERSION) != 0)
+        PyModule_AddStringConstant(mod, "OPENEDX_EVENTS_VERSION", EDXBUS_OPENEDX_EVENTS_VERSION) !=
+            0)
         goto fail;
     return mod;
 fail:

@@ -32,14 +32,13 @@ struct report {
 };
 
 typedef struct {
-    PyObject_HEAD
-    edxbus_bus_t *bus;
+    PyObject_HEAD edxbus_bus_t *bus;
     edxbus_producer_t *prod;
     PyThread_type_lock lock;
     const char *topic;     /* of the send in progress, read by the receiver */
     const char *key_field; /* idem; NULL: no key */
     int async;
-    PyObject *on_delivery; /* callable or NULL */
+    PyObject *on_delivery;  /* callable or NULL */
     struct report *reports; /* async reports not yet handed to Python (under lock) */
     size_t nreports, capreports;
     uint64_t failures; /* since the last flush (async, no callback) */
@@ -96,7 +95,8 @@ static int dispatch(Producer *self, struct report *r, size_t n)
     int rc = 0;
     for (size_t i = 0; i < n; i++) {
         if (rc == 0 && self->on_delivery != NULL) {
-            PyObject *res = PyObject_CallFunction(self->on_delivery, "sz", r[i].event_id, r[i].error);
+            PyObject *res =
+                PyObject_CallFunction(self->on_delivery, "sz", r[i].event_id, r[i].error);
             if (res == NULL)
                 rc = -1;
             Py_XDECREF(res);
@@ -118,15 +118,12 @@ static void close_handles(Producer *self)
         return;
     struct report *r;
     size_t n;
-    Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, WAIT_LOCK);
     edxbus_producer_destroy(prod); /* flushes: the last reports come now */
     edxbus_bus_destroy(bus);
     r = take_reports(self, &n);
     PyThread_release_lock(self->lock);
-    Py_END_ALLOW_THREADS
-    if (dispatch(self, r, n) != 0)
-        PyErr_WriteUnraisable(self->on_delivery);
+    Py_END_ALLOW_THREADS if (dispatch(self, r, n) != 0) PyErr_WriteUnraisable(self->on_delivery);
 }
 
 static int Producer_init(Producer *self, PyObject *args, PyObject *kwargs)
@@ -163,14 +160,12 @@ static int Producer_init(Producer *self, PyObject *args, PyObject *kwargs)
     edxbus_bus_t *bus = NULL;
     edxbus_producer_t *prod = NULL;
     if (e == EDXBUS_OK) {
-        Py_BEGIN_ALLOW_THREADS
-        bus = edxbus_bus_new(conf, err, sizeof err);
+        Py_BEGIN_ALLOW_THREADS bus = edxbus_bus_new(conf, err, sizeof err);
         if (bus != NULL)
             prod = edxbus_producer_new(pconf, err, sizeof err);
-        Py_END_ALLOW_THREADS
-        e = bus == NULL    ? EDXBUS_ERR_CONF
-            : prod == NULL ? edxbus_py_open_error(err)
-                           : EDXBUS_OK;
+        Py_END_ALLOW_THREADS e = bus == NULL    ? EDXBUS_ERR_CONF
+                                 : prod == NULL ? edxbus_py_open_error(err)
+                                                : EDXBUS_OK;
     }
     if (e != EDXBUS_OK) {
         /* Each constructor takes its conf on success only. */
@@ -233,7 +228,8 @@ static int make_metadata(Producer *self, const char *type, PyObject *given,
         e = edxbus_metadata_from_json_value(md, j, err, sizeof err);
         json_decref(j);
         if (e == EDXBUS_OK && strcmp(md->event_type, type) != 0) {
-            snprintf(err, sizeof err, "metadata: event_type \"%.100s\" differs from the event type %.100s",
+            snprintf(err, sizeof err,
+                     "metadata: event_type \"%.100s\" differs from the event type %.100s",
                      md->event_type, type);
             e = EDXBUS_ERR_INVALID_ARG;
         }
@@ -271,8 +267,7 @@ static PyObject *Producer_send(Producer *self, PyObject *args, PyObject *kwargs)
     edxbus_err_t e;
     struct report *r;
     size_t n;
-    Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, WAIT_LOCK);
     self->topic = topic;
     self->key_field = key_field;
     for (;;) {
@@ -291,8 +286,7 @@ static PyObject *Producer_send(Producer *self, PyObject *args, PyObject *kwargs)
     self->topic = self->key_field = NULL;
     r = take_reports(self, &n);
     PyThread_release_lock(self->lock);
-    Py_END_ALLOW_THREADS
-    json_decref(data);
+    Py_END_ALLOW_THREADS json_decref(data);
     if (dispatch(self, r, n) != 0)
         return NULL;
     if (e != EDXBUS_OK)
@@ -314,17 +308,14 @@ static PyObject *Producer_flush(Producer *self, PyObject *args, PyObject *kwargs
     struct report *r;
     size_t n;
     uint64_t failures;
-    Py_BEGIN_ALLOW_THREADS
-    PyThread_acquire_lock(self->lock, WAIT_LOCK);
+    Py_BEGIN_ALLOW_THREADS PyThread_acquire_lock(self->lock, WAIT_LOCK);
     e = edxbus_producer_flush(self->prod, ms, err, sizeof err);
     r = take_reports(self, &n);
     failures = self->failures;
     memcpy(first, self->first_failure, sizeof first);
     self->failures = 0;
     PyThread_release_lock(self->lock);
-    Py_END_ALLOW_THREADS
-    if (dispatch(self, r, n) != 0)
-        return NULL;
+    Py_END_ALLOW_THREADS if (dispatch(self, r, n) != 0) return NULL;
     if (e != EDXBUS_OK)
         return edxbus_py_raise(e, err);
     if (failures > 0 && self->on_delivery == NULL) {
@@ -383,7 +374,8 @@ static PyMethodDef Producer_methods[] = {
     {"flush", (PyCFunction)(void (*)(void))Producer_flush, METH_VARARGS | METH_KEYWORDS,
      "flush(timeout=30.0)\n\nWait until every queued event is reported (seconds). Raises\n"
      "BrokerError on timeout or, without on_delivery, when events failed since the last flush."},
-    {"close", (PyCFunction)Producer_close, METH_NOARGS, "close()\n\nFlush, then release the broker."},
+    {"close", (PyCFunction)Producer_close, METH_NOARGS,
+     "close()\n\nFlush, then release the broker."},
     {"__enter__", edxbus_py_enter, METH_NOARGS, NULL},
     {"__exit__", (PyCFunction)Producer_exit, METH_VARARGS, NULL},
     {NULL, NULL, 0, NULL},
@@ -397,8 +389,7 @@ static PyGetSetDef Producer_getset[] = {
 };
 
 PyTypeObject EdxbusProducer_Type = {
-    PyVarObject_HEAD_INIT(NULL, 0)
-    .tp_name = "edxbus.Producer",
+    PyVarObject_HEAD_INIT(NULL, 0).tp_name = "edxbus.Producer",
     .tp_basicsize = sizeof(Producer),
     .tp_dealloc = (destructor)Producer_dealloc,
     .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE,

@@ -45,8 +45,8 @@ static json_t *convert_dict(PyObject *obj, struct path *p, int depth)
     size_t saved = p->len;
     while (PyDict_Next(obj, &pos, &key, &value)) {
         if (!PyUnicode_Check(key)) {
-            PyErr_Format(PyExc_TypeError, "%s: key %R is not a string; JSON objects have string keys",
-                         p->text, key);
+            PyErr_Format(PyExc_TypeError,
+                         "%s: key %R is not a string; JSON objects have string keys", p->text, key);
             goto fail;
         }
         Py_ssize_t klen;

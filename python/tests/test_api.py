@@ -196,6 +196,22 @@ class RefcountsAndThreads(TempDirTest):
         self.assertEqual(sorted(reports), sorted((i, None) for i in ids))
 
 
+class Dedup(TempDirTest):
+    def test_an_event_id_sent_twice_reaches_the_receiver_once(self):
+        data, _ = enrollment_data()
+        settings = self.sqlite_settings(EVENT_BUS_CONSUMER_DEDUP=True,
+                                        EVENT_BUS_CONSUMER_DEDUP_PATH=self.dir)
+        md = {"id": "d36ab1b0-1466-11ef-9f8e-0242ac120003"}
+        with edxbus.Producer(settings) as p:
+            p.send(ENROLLMENT, "dup", KEY, data, md)
+            p.send(ENROLLMENT, "dup", KEY, data, md)
+        seen = []
+        with edxbus.Consumer("dup", "g", settings, extra={"start": "earliest"}) as c:
+            stats = c.run(lambda m, d: seen.append(m["id"]), max_events=2, handle_signals=False)
+        self.assertEqual(seen, [md["id"]])
+        self.assertEqual((stats["events"], stats["delivered"], stats["duplicates"]), (2, 1, 1))
+
+
 class Stopping(TempDirTest):
     def test_system_exit_in_a_receiver_stops_and_leaves_the_event_owed(self):
         data, _ = enrollment_data()
