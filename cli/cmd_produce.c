@@ -32,13 +32,28 @@ struct produce {
     bool progress;  /* stderr is a terminal and the run is long */
     uint64_t total; /* events to send (0: unknown) */
     uint64_t sent, delivered, failed;
+    uint64_t unknown; /* of failed: written, never confirmed (may or may not be stored) */
+    bool sending;     /* library warnings are shown */
     char first_error[EDXBUS_ERRSTR_SIZE];
 };
+
+/* While sending, the library's warnings and errors (a broker that stalls, a stream trimmed
+ * past unread entries) go to stderr; its info lines do not. Before, what it would say (an
+ * inactive producer) is reported once by cli_error(). */
+static void log_warnings(edxbus_log_level_t level, const char *line, void *opaque)
+{
+    const struct produce *p = opaque;
+    if (p->sending && level <= EDXBUS_LOG_WARNING)
+        fprintf(stderr, "edxbus %s: %s: %s\n", p->cli->path,
+                level == EDXBUS_LOG_ERROR ? "error" : "warning", line);
+}
 
 static void on_delivery(void *opaque, const struct edxbus_delivery *d)
 {
     struct produce *p = opaque;
     if (d->err != EDXBUS_OK) {
+        if (d->err == EDXBUS_ERR_TIMEOUT)
+            p->unknown++;
         if (p->failed++ == 0)
             snprintf(p->first_error, sizeof p->first_error, "event %s: %s", d->event_id, d->errstr);
         return;
@@ -294,9 +309,9 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         rc = cli_error(cli, CLI_USAGE, "%s", err);
         goto out_events;
     }
-    /* Every failure is reported once, by cli_error(): the library's log lines about the same
-     * failure (producer inactive, a send that failed) would repeat it. */
-    edxbus_conf_set_log(conf, NULL, NULL);
+    /* Every failure is reported once, by cli_error(); the library's warnings (a stalled
+     * broker) are shown as they happen. */
+    edxbus_conf_set_log(conf, log_warnings, &p);
     p.bus = cli_bus_new(cli, conf, &rc);
     if (p.bus == NULL)
         goto out_events;
@@ -320,6 +335,7 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
     p.progress = async && p.total >= 5 * PROGRESS_EVERY && isatty(2) && cli->verbosity >= 0;
     if (async)
         edxbus_producer_set_delivery_cb(edxbus_bus_producer(p.bus), on_delivery, &p);
+    p.sending = true;
     for (uint64_t c = 0; c < count && rc == CLI_OK; c++) {
         for (size_t i = 0; i < json_array_size(events) && rc == CLI_OK; i++) {
             char where[64] = "";
@@ -333,11 +349,15 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         if (p.progress)
             fprintf(stderr, "\rdelivered %llu/%llu\n", (unsigned long long)p.delivered,
                     (unsigned long long)p.total);
-        if (rc == CLI_OK && e != EDXBUS_OK)
+        if (rc == CLI_OK && p.failed == 0 && e != EDXBUS_OK)
             rc = cli_error(cli, CLI_FAIL, "flush: %s", err);
         if (rc == CLI_OK && p.failed > 0)
-            rc = cli_error(cli, CLI_FAIL, "%llu of %llu events not delivered; first: %s",
-                           (unsigned long long)p.failed, (unsigned long long)p.sent, p.first_error);
+            rc = cli_error(cli, CLI_FAIL,
+                           "%llu of %llu events delivered; %llu not delivered, %llu of them not "
+                           "confirmed (the broker may or may not hold them); first: %s",
+                           (unsigned long long)p.delivered, (unsigned long long)p.sent,
+                           (unsigned long long)p.failed, (unsigned long long)p.unknown,
+                           p.first_error);
     }
     edxbus_producer_t *prod = edxbus_bus_producer(p.bus);
     if (rc == CLI_OK && edxbus_producer_has_outbox(prod)) {

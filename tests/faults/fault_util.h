@@ -12,6 +12,16 @@
 #include "edxbus/metadata.h"
 #include "redis_server.h"
 
+/** Start the test's own server (exit 77 when redis-server is missing, 1 when it fails). */
+static inline void fault_start(struct test_redis *r, const char *program)
+{
+    test_redis_require(program);
+    if (!test_redis_start(r, NULL)) {
+        fprintf(stderr, "%s: cannot start redis-server\n", program);
+        exit(1);
+    }
+}
+
 static inline void fault_stall(const struct test_redis *r)
 {
     kill(r->pid, SIGSTOP);

@@ -58,11 +58,7 @@ TEST(test_stall_during_read_leaves_nothing_pending_on_the_live_consumer)
 
 int main(void)
 {
-    test_redis_require("faults/test_redis_stall_consume");
-    if (!test_redis_start(&server, NULL)) {
-        fprintf(stderr, "cannot start redis-server\n");
-        return 1;
-    }
+    fault_start(&server, "faults/test_redis_stall_consume");
     RUN(test_stall_during_read_leaves_nothing_pending_on_the_live_consumer);
     test_redis_stop(&server);
     return test_report();

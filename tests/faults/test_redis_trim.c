@@ -207,11 +207,7 @@ TEST(test_xadd_differs_from_the_reference_only_by_the_trimming_clause)
 
 int main(void)
 {
-    test_redis_require("faults/test_redis_trim");
-    if (!test_redis_start(&server, NULL)) {
-        fprintf(stderr, "cannot start redis-server\n");
-        return 1;
-    }
+    fault_start(&server, "faults/test_redis_trim");
     RUN(test_group_behind_the_default_cap_keeps_every_event);
     RUN(test_pending_entries_are_never_trimmed);
     RUN(test_stream_without_groups_keeps_the_reference_cap);

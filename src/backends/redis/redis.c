@@ -21,6 +21,7 @@
  * src/bus/conf_table.c.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,10 +187,12 @@ static edxbus_err_t handshake(struct redis_conn *conn, int argc, const char **ar
     return err;
 }
 
-static edxbus_err_t connect_once(struct redis_conn *conn, char *errstr, size_t errstr_size)
+/* Connect and authenticate, each step within @p timeout_ms. */
+static edxbus_err_t connect_once(struct redis_conn *conn, int timeout_ms, char *errstr,
+                                 size_t errstr_size)
 {
     const struct redis_url *url = &conn->url;
-    struct timeval tv = ms_to_tv(conn->io_timeout_ms);
+    struct timeval tv = ms_to_tv(timeout_ms);
     redisContext *ctx = url->path ? redisConnectUnixWithTimeout(url->path, tv)
                                   : redisConnectWithTimeout(url->host, url->port, tv);
     if (ctx == NULL) {
@@ -203,7 +206,7 @@ static edxbus_err_t connect_once(struct redis_conn *conn, char *errstr, size_t e
     }
     conn->ctx = ctx;
     conn->cur_timeout_ms = 0;
-    edxbus__redis_conn_read_timeout(conn, conn->io_timeout_ms);
+    edxbus__redis_conn_read_timeout(conn, timeout_ms);
     if (url->path == NULL)
         redisEnableKeepAlive(ctx);
 
@@ -230,7 +233,48 @@ static edxbus_err_t connect_once(struct redis_conn *conn, char *errstr, size_t e
     }
     if (err != EDXBUS_OK)
         edxbus__redis_conn_drop(conn);
+    else
+        edxbus__redis_conn_read_timeout(conn, conn->io_timeout_ms);
     return err;
+}
+
+edxbus_err_t edxbus__redis_conn_ensure_until(struct redis_conn *conn, int64_t deadline_ms,
+                                             char *errstr, size_t errstr_size)
+{
+    if (conn->ctx != NULL)
+        return EDXBUS_OK;
+    int64_t backoff = REDIS_BACKOFF_MS;
+    edxbus_err_t err = EDXBUS_ERR_TIMEOUT;
+    snprintf(errstr, errstr_size, "redis: no time left to connect to %s", conn->url.display);
+    for (int i = 0; i < REDIS_CONNECT_ATTEMPTS; i++) {
+        int64_t left = deadline_ms - edxbus__redis_now_ms();
+        if (i > 0) {
+            if (left <= backoff)
+                break;
+            edxbus__redis_sleep_ms(backoff);
+            backoff *= 2;
+            left = deadline_ms - edxbus__redis_now_ms();
+        }
+        if (left <= 0)
+            break;
+        err = connect_once(conn, left < conn->io_timeout_ms ? (int)left : conn->io_timeout_ms,
+                           errstr, errstr_size);
+        if (err == EDXBUS_OK || !edxbus_err_is_retriable(err))
+            break;
+    }
+    return err;
+}
+
+bool edxbus__redis_conn_idle_closed(const struct redis_conn *conn)
+{
+    if (conn->ctx == NULL)
+        return false;
+    struct pollfd pfd = {.fd = conn->ctx->fd, .events = POLLIN};
+    if (poll(&pfd, 1, 0) <= 0)
+        return false;
+    char byte;
+    ssize_t n = recv(conn->ctx->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, char *errstr,
@@ -247,7 +291,7 @@ edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, ch
             edxbus__redis_sleep_ms(backoff);
             backoff *= 2;
         }
-        err = connect_once(conn, errstr, errstr_size);
+        err = connect_once(conn, conn->io_timeout_ms, errstr, errstr_size);
         if (err == EDXBUS_OK || !edxbus_err_is_retriable(err))
             break;
     }

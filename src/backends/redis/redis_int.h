@@ -40,10 +40,14 @@ extern const struct edxbus_backend_ops edxbus_backend_redis;
 /* edxbus's own: entries beyond which a stream is trimmed even though consumer groups have not
  * read them (0: never; see redis_trim.c). */
 #define REDIS_SETTING_HARD_MAX_LEN "EVENT_BUS_REDIS_STREAM_HARD_MAX_LEN"
+/* edxbus's own: seconds an asynchronously produced event may wait for the server's
+ * confirmation before it is reported not confirmed (or not sent); see redis_producer.c. */
+#define REDIS_SETTING_DELIVERY_TIMEOUT "EVENT_BUS_REDIS_DELIVERY_TIMEOUT"
 
 #define REDIS_DEFAULT_URL "redis://localhost:6379/0"
 #define REDIS_DEFAULT_MAX_LEN 10000
-#define REDIS_DEFAULT_SOCKET_TIMEOUT 5.0 /* s */
+#define REDIS_DEFAULT_SOCKET_TIMEOUT 5.0    /* s */
+#define REDIS_DEFAULT_DELIVERY_TIMEOUT 30.0 /* s */
 /* Consecutive failures a consumer tolerates before poll() reports EDXBUS_ERR_FATAL, when
  * EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT is unset (the reference then gives up on
  * the first connection error; we ride out a restart of the server). */
@@ -100,6 +104,13 @@ edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_
 /** Connect (again) when disconnected: up to @p attempts tries, doubling the backoff. */
 edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, char *errstr,
                                        size_t errstr_size);
+/** As edxbus__redis_conn_ensure, giving up at @p deadline_ms (monotonic): each try's connect
+ *  and handshake wait at most what is left, and no retry is logged. */
+edxbus_err_t edxbus__redis_conn_ensure_until(struct redis_conn *conn, int64_t deadline_ms,
+                                             char *errstr, size_t errstr_size);
+/** Whether the server closed the connection of @p conn (or sent something unasked) while
+ *  nothing was outstanding on it: a command sent on it could not be served. */
+bool edxbus__redis_conn_idle_closed(const struct redis_conn *conn);
 /** Drop the connection (after an I/O error its protocol state is unknown). */
 void edxbus__redis_conn_drop(struct redis_conn *conn);
 void edxbus__redis_conn_close(struct redis_conn *conn);

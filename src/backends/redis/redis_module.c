@@ -35,6 +35,9 @@ const struct edxbus_setting edxbus__redis_settings[] = {
     {"EVENT_BUS_REDIS_SOCKET_TIMEOUT", EDXBUS_SETTING_DOUBLE, "5.0", EDXBUS_SECRET_NONE,
      0, "5.0",
      "Seconds a connect, read or write may take before the server counts as gone"},
+    {"EVENT_BUS_REDIS_DELIVERY_TIMEOUT", EDXBUS_SETTING_DOUBLE, "30", EDXBUS_SECRET_NONE, 0, "30",
+     "Seconds a produced event may wait for the server's confirmation; then it is reported "
+     "not confirmed (never sent twice)"},
 
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };

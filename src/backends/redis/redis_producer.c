@@ -1,35 +1,43 @@
 /* src/backends/redis/redis_producer.c — XADD, one entry per event, sync or pipelined.
  *
  * Synchronous produce (no callback) is one XADD round trip: produce() returns EDXBUS_OK only
- * once Redis answered with the entry id (delivery contract 1). Asynchronous produce (callback
- * given) pipelines: the command is formatted once, appended to the connection's output buffer
- * and kept, with a copy of the message, in a FIFO of commands in flight. Redis answers in
- * order, so each reply settles the oldest entry of the FIFO: its callback runs with the entry
- * id as position, or with the error. Replies are read as they arrive (produce() writes and
- * reads whatever is ready every few messages without waiting) and flush() waits for all.
+ * once Redis answered with the entry id (delivery contract 1). The whole call, connecting
+ * included, takes at most EVENT_BUS_REDIS_SOCKET_TIMEOUT; when the XADD was written but not
+ * answered in time it fails with EDXBUS_ERR_TIMEOUT saying the event may or may not be stored.
  *
- * Lost connections: the socket has read/write timeouts, so a silent server counts as gone.
- * After an I/O error the connection is rebuilt with backoff and every command still in flight
- * is sent again, in order (delivery is at least once: an XADD whose reply was lost may be
- * stored twice). When the server stays away, every message in flight is reported failed with
- * a message naming its stream and event id; the core logs what it needs to replay it.
+ * Asynchronous produce (callback given) pipelines: the command is formatted once and kept, with
+ * a copy of the message, in a FIFO of events in flight; the socket is written without blocking
+ * as it takes data. Redis answers in order, so each reply settles the oldest written event.
  *
- * Invariants: q holds, oldest first, every asynchronous message not yet reported; when the
- * connection is up, each of them is exactly once either sent on it or waiting in `out` (sent
- * by the next pump) since it was (re)made. Synchronous produce first settles the FIFO, so
- * replies never interleave. We write the socket ourselves (MSG_NOSIGNAL); hiredis only reads.
+ * A stalled server: a reply that is late is waited for on the same connection (the server
+ * still runs what it received and answers when it resumes), never sent again. After
+ * EVENT_BUS_REDIS_SOCKET_TIMEOUT without a reply one warning line says so; an event that stays
+ * unconfirmed for EVENT_BUS_REDIS_DELIVERY_TIMEOUT gives the connection up: the events written
+ * on it and not confirmed are reported EDXBUS_ERR_TIMEOUT ("not confirmed: may or may not be
+ * stored"), those never written are sent on a new connection or, once their own delivery
+ * timeout passed, reported EDXBUS_ERR_IO ("not sent"). A connection the server closed is given
+ * up the same way. So no event is ever written twice by this producer, and each report says
+ * exactly whether the event is stored (OK), not stored (not sent) or unknown (not confirmed).
+ *
+ * Invariants: q holds, oldest first, every asynchronous message not yet reported; its first
+ * q_written entries were taken by the socket in full, the next one w_off bytes of it; replies
+ * belong to written entries. Synchronous produce first settles the FIFO, so replies never
+ * interleave. We write the socket ourselves (MSG_NOSIGNAL); hiredis only reads.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
 #include "redis_int.h"
 
 #define PUMP_EVERY 64           /* messages between two opportunistic pumps */
-#define PUMP_BYTES (256 * 1024) /* or this much unsent output */
+#define PUMP_BYTES (256 * 1024) /* or this much unwritten output */
 #define MAX_IN_FLIGHT 20000     /* produce() waits for replies beyond this */
+#define IOV_BATCH 64            /* commands per sendmsg() */
 
 /* One asynchronous message until its reply: a copy of what produce() was given. */
 struct inflight {
@@ -37,8 +45,9 @@ struct inflight {
     struct edxbus_metadata md;
     edxbus_delivery_fn cb;
     void *cb_opaque;
-    char *cmd; /* the formatted RESP command, to send again after a reconnect */
+    char *cmd; /* the formatted RESP command */
     size_t cmd_len;
+    int64_t queued_ms; /* monotonic time produce() took it */
     /* then: topic, key, value, headers, header names and values */
 };
 
@@ -46,10 +55,14 @@ struct redis_producer {
     struct redis_conn conn;
     struct redis_trim trim;    /* EVENT_BUS_REDIS_STREAM_MAX_LEN, trimmed safely */
     struct redis_wire_cmd cmd; /* reused for every XADD */
-    struct inflight **q;       /* ring buffer of messages in flight, oldest at head */
-    struct edxbus_buf out;     /* formatted commands not yet sent */
+    int64_t delivery_timeout_ms; /* EVENT_BUS_REDIS_DELIVERY_TIMEOUT */
+    struct inflight **q;         /* ring buffer of messages in flight, oldest at head */
     size_t q_cap, q_head, q_len;
+    size_t q_written;  /* entries from the head the socket took in full (awaiting replies) */
+    size_t w_off;      /* bytes of the next entry the socket took */
+    size_t unwritten;  /* bytes of commands the socket has not taken yet */
     size_t since_pump; /* messages appended since the last pump */
+    bool stalled;      /* the "has not answered" line was logged for this stall */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -76,6 +89,7 @@ static edxbus_err_t q_push(struct redis_producer *prod, struct inflight *f)
     }
     prod->q[(prod->q_head + prod->q_len) % prod->q_cap] = f;
     prod->q_len++;
+    prod->unwritten += f->cmd_len;
     return EDXBUS_OK;
 }
 
@@ -142,6 +156,12 @@ static void settle_head(struct redis_producer *prod, edxbus_err_t err, const cha
                         const char *position)
 {
     struct inflight *f = q_pop(prod);
+    if (prod->q_written > 0) {
+        prod->q_written--;
+    } else { /* reported without being written (its bytes no longer count) */
+        prod->unwritten -= f->cmd_len - prod->w_off;
+        prod->w_off = 0;
+    }
     if (err == EDXBUS_OK && prod->conn.audit)
         edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_INFO,
                         "redis: produced event %s (%s) to stream %s as entry %s", f->md.id,
@@ -162,14 +182,62 @@ static void fail_message_text(const struct edxbus_msg *msg, const char *why, cha
              msg->metadata->id, msg->topic, copy);
 }
 
-/* Report every message in flight as failed with @p err. */
+/* The report of an event written but never confirmed. */
+static void unknown_message_text(const struct edxbus_msg *msg, const char *why, char *errstr,
+                                 size_t errstr_size)
+{
+    char copy[EDXBUS_ERRSTR_SIZE];
+    snprintf(copy, sizeof copy, "%s", strncmp(why, "redis: ", 7) == 0 ? why + 7 : why);
+    snprintf(errstr, errstr_size,
+             "redis: XADD of event %s to stream \"%s\" not confirmed (%s): it may or may not be "
+             "stored; not sent again, so it is never stored twice",
+             msg->metadata->id, msg->topic, copy);
+}
+
+/* Report every message in flight as failed with @p err (none written: "not sent"). */
 static void settle_all_failed(struct redis_producer *prod, edxbus_err_t err, const char *why)
 {
     char text[EDXBUS_ERRSTR_SIZE];
     while (prod->q_len > 0) {
         struct inflight *f = q_at(prod, 0);
-        fail_message_text(&f->msg, why, text, sizeof text);
-        settle_head(prod, err, text, NULL);
+        bool written = prod->q_written > 0;
+        if (written)
+            unknown_message_text(&f->msg, why, text, sizeof text);
+        else
+            fail_message_text(&f->msg, why, text, sizeof text);
+        settle_head(prod, written ? EDXBUS_ERR_TIMEOUT : err, text, NULL);
+    }
+}
+
+/* Give the connection up: what was written on it and not confirmed is reported unknown (never
+ * sent again); a command the socket took only part of is sent again in full on the next
+ * connection (the server drops an incomplete command with the connection). */
+static void abandon(struct redis_producer *prod, const char *why)
+{
+    char reason[EDXBUS_ERRSTR_SIZE], text[EDXBUS_ERRSTR_SIZE];
+    snprintf(reason, sizeof reason, "%s", why);
+    while (prod->q_written > 0) {
+        unknown_message_text(&q_at(prod, 0)->msg, reason, text, sizeof text);
+        settle_head(prod, EDXBUS_ERR_TIMEOUT, text, NULL);
+    }
+    prod->unwritten += prod->w_off;
+    prod->w_off = 0;
+    prod->stalled = false;
+    edxbus__redis_conn_drop(&prod->conn);
+}
+
+/* Report the unwritten events at the head whose delivery timeout passed as not sent. */
+static void expire_unwritten(struct redis_producer *prod, int64_t now, const char *why)
+{
+    char text[EDXBUS_ERRSTR_SIZE];
+    while (prod->q_len > 0 && prod->q_written == 0 &&
+           now - q_at(prod, 0)->queued_ms >= prod->delivery_timeout_ms) {
+        struct inflight *f = q_at(prod, 0);
+        char reason[EDXBUS_ERRSTR_SIZE];
+        snprintf(reason, sizeof reason, "not sent within %lld ms: %s",
+                 (long long)prod->delivery_timeout_ms, why);
+        fail_message_text(&f->msg, reason, text, sizeof text);
+        settle_head(prod, EDXBUS_ERR_IO, text, NULL);
     }
 }
 
@@ -194,108 +262,166 @@ static void settle_reply(struct redis_producer *prod, redisReply *reply)
     freeReplyObject(reply);
 }
 
-/* After a reconnect: queue every message in flight again, oldest first (what the old
- * connection had not sent is among them). */
-static edxbus_err_t resend_all(struct redis_producer *prod)
+/* Hand the socket what it takes without blocking. Errors: EDXBUS_ERR_IO (connection lost). */
+static edxbus_err_t write_some(struct redis_producer *prod, char *errstr, size_t errstr_size)
 {
-    edxbus_buf_reset(&prod->out);
-    for (size_t i = 0; i < prod->q_len; i++) {
-        struct inflight *f = q_at(prod, i);
-        if (edxbus_buf_append(&prod->out, f->cmd, f->cmd_len) != EDXBUS_OK)
-            return EDXBUS_ERR_NOMEM;
+    while (prod->q_written < prod->q_len) {
+        struct iovec iov[IOV_BATCH];
+        int n = 0;
+        for (size_t i = prod->q_written; i < prod->q_len && n < IOV_BATCH; i++, n++) {
+            struct inflight *f = q_at(prod, i);
+            size_t off = i == prod->q_written ? prod->w_off : 0;
+            iov[n].iov_base = f->cmd + off;
+            iov[n].iov_len = f->cmd_len - off;
+        }
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
+        ssize_t sent = sendmsg(prod->conn.ctx->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (sent < 0 && errno == EINTR)
+            continue;
+        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return EDXBUS_OK;
+        if (sent < 0) {
+            snprintf(errstr, errstr_size, "redis: XADD (pipelined): %s: %s",
+                     prod->conn.url.display, strerror(errno));
+            return EDXBUS_ERR_IO;
+        }
+        prod->unwritten -= (size_t)sent;
+        for (size_t left = (size_t)sent; left > 0;) {
+            size_t rest = q_at(prod, prod->q_written)->cmd_len - prod->w_off;
+            if (left < rest) {
+                prod->w_off += left;
+                break;
+            }
+            left -= rest;
+            prod->q_written++;
+            prod->w_off = 0;
+        }
     }
     return EDXBUS_OK;
 }
 
-/* Send all pending output, then read replies until at most @p target messages are in flight
- * (or, with @p target == SIZE_MAX, whatever is ready without waiting). Waits at most until
- * @p deadline_ms (monotonic; -1: one io timeout without progress counts as a dead server).
- * On an I/O error: EDXBUS_ERR_IO etc. with the connection dropped, the FIFO intact. */
-static edxbus_err_t pump_once(struct redis_producer *prod, size_t target, int64_t deadline_ms,
-                              char *errstr, size_t errstr_size)
+/* Settle every reply hiredis has read. Returns false when the reply stream is broken (the
+ * connection is then given up, @p why says why). */
+static bool drain_replies(struct redis_producer *prod, bool *progress, char *why, size_t why_size)
 {
-    edxbus_err_t err =
-        edxbus__redis_conn_send(&prod->conn, (const char *)prod->out.data, prod->out.len,
-                                "XADD (pipelined)", errstr, errstr_size);
-    if (err != EDXBUS_OK)
-        return err;
-    edxbus_buf_reset(&prod->out);
-    redisContext *ctx = prod->conn.ctx;
-    bool opportunistic = target == SIZE_MAX;
-    for (;;) {
+    while (prod->q_written > 0) {
         void *reply = NULL;
-        while (prod->q_len > 0) {
-            if (redisGetReplyFromReader(ctx, &reply) != REDIS_OK)
-                return edxbus__redis_conn_io_error(&prod->conn, "XADD (pipelined)", errstr,
-                                                   errstr_size);
-            if (reply == NULL)
-                break;
-            settle_reply(prod, reply);
+        if (redisGetReplyFromReader(prod->conn.ctx, &reply) != REDIS_OK) {
+            snprintf(why, why_size, "redis: %s: %s", prod->conn.url.display,
+                     prod->conn.ctx->errstr);
+            return false;
         }
-        if (prod->q_len == 0 || (!opportunistic && prod->q_len <= target))
-            return EDXBUS_OK;
-        int wait_ms = prod->conn.io_timeout_ms;
-        if (opportunistic) {
-            wait_ms = 0;
-        } else if (deadline_ms >= 0) {
-            int64_t left = deadline_ms - edxbus__redis_now_ms();
-            wait_ms = left <= 0 ? 0 : (left < wait_ms ? (int)left : wait_ms);
-        }
-        struct pollfd pfd = {.fd = ctx->fd, .events = POLLIN};
-        int n = poll(&pfd, 1, wait_ms);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n == 0) {
-            if (opportunistic)
-                return EDXBUS_OK;
-            if (deadline_ms >= 0 && edxbus__redis_now_ms() >= deadline_ms) {
-                snprintf(errstr, errstr_size,
-                         "redis: flush: %zu messages still unconfirmed by %s at the deadline",
-                         prod->q_len, prod->conn.url.display);
-                return EDXBUS_ERR_TIMEOUT;
-            }
-            if (wait_ms < prod->conn.io_timeout_ms)
-                continue;
-            snprintf(errstr, errstr_size, "redis: XADD (pipelined): %s did not answer within %d ms",
-                     prod->conn.url.display, prod->conn.io_timeout_ms);
-            edxbus__redis_conn_drop(&prod->conn);
-            return EDXBUS_ERR_TIMEOUT;
-        }
-        if (redisBufferRead(ctx) != REDIS_OK)
-            return edxbus__redis_conn_io_error(&prod->conn, "XADD (pipelined)", errstr,
-                                               errstr_size);
+        if (reply == NULL)
+            break;
+        settle_reply(prod, reply);
+        *progress = true;
     }
+    return true;
 }
 
-/* pump_once, reconnecting (and resending) after connection failures; when the server stays
- * away every message in flight is reported failed and the error returned. */
+static int64_t min_deadline(int64_t a, int64_t b)
+{
+    return a < 0 ? b : (b < 0 ? a : (a < b ? a : b));
+}
+
+/* Write and read until at most @p target messages are in flight (SIZE_MAX: only what is ready
+ * now, without waiting), the queue is empty, or @p deadline_ms (monotonic; -1: none) passes
+ * (EDXBUS_ERR_TIMEOUT, nothing reported). Every wait is bounded by the oldest event's delivery
+ * timeout, after which the connection is given up (see the top of this file). Failures are
+ * reported through the callbacks; the return value is EDXBUS_OK unless the deadline passed or
+ * the settings cannot work (EDXBUS_ERR_AUTH: everything failed). */
 static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t deadline_ms,
                          char *errstr, size_t errstr_size)
 {
-    edxbus_err_t err = EDXBUS_OK;
-    for (int attempt = 0; attempt < 2; attempt++) { /* as it is, and once reconnected */
-        if (prod->conn.ctx == NULL) {
-            if (attempt > 0)
-                edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_WARNING,
-                                "%s; reconnecting and sending %zu messages again", errstr,
-                                prod->q_len);
-            err =
-                edxbus__redis_conn_ensure(&prod->conn, REDIS_CONNECT_ATTEMPTS, errstr, errstr_size);
-            if (err == EDXBUS_OK)
-                err = resend_all(prod);
-            if (err != EDXBUS_OK)
-                break;
+    bool opportunistic = target == SIZE_MAX;
+    int64_t quiet_since = edxbus__redis_now_ms();
+    char why[EDXBUS_ERRSTR_SIZE] = "";
+    for (;;) {
+        if (prod->q_len == 0 || (!opportunistic && prod->q_len <= target))
+            return EDXBUS_OK;
+        int64_t now = edxbus__redis_now_ms();
+        int64_t expiry = q_at(prod, 0)->queued_ms + prod->delivery_timeout_ms;
+        if (now >= expiry) {
+            if (why[0] == '\0' || prod->q_written > 0)
+                snprintf(why, sizeof why, "%s did not confirm within %lld ms",
+                         prod->conn.url.display, (long long)prod->delivery_timeout_ms);
+            if (prod->q_written > 0)
+                abandon(prod, why);
+            expire_unwritten(prod, now, why);
+            continue;
         }
-        err = pump_once(prod, target, deadline_ms, errstr, errstr_size);
-        if (err == EDXBUS_OK || prod->conn.ctx != NULL)
-            return err; /* done, or a flush deadline with the connection still fine */
+        if (deadline_ms >= 0 && now >= deadline_ms) {
+            snprintf(errstr, errstr_size,
+                     "redis: flush: %zu events still unconfirmed by %s at the deadline",
+                     prod->q_len, prod->conn.url.display);
+            return EDXBUS_ERR_TIMEOUT;
+        }
+        if (prod->conn.ctx == NULL) {
+            /* Nothing is written yet: a server that cannot be reached now fails them all. */
+            edxbus_err_t err = edxbus__redis_conn_ensure_until(
+                &prod->conn, min_deadline(expiry, deadline_ms), why, sizeof why);
+            if (err != EDXBUS_OK) {
+                settle_all_failed(prod, err, why);
+                snprintf(errstr, errstr_size, "%s", why);
+                return err;
+            }
+            quiet_since = edxbus__redis_now_ms();
+            continue;
+        }
+        bool progress = false;
+        if (!drain_replies(prod, &progress, why, sizeof why)) {
+            abandon(prod, why);
+            continue;
+        }
+        if (progress) {
+            quiet_since = now;
+            if (prod->stalled)
+                edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_WARNING,
+                                "redis: %s answers again", prod->conn.url.display);
+            prod->stalled = false;
+            continue;
+        }
+        if (prod->q_written == 0 && prod->w_off == 0 &&
+            edxbus__redis_conn_idle_closed(&prod->conn)) {
+            edxbus__redis_conn_drop(&prod->conn); /* nothing was sent on it: reconnect */
+            continue;
+        }
+        if (write_some(prod, why, sizeof why) != EDXBUS_OK) {
+            abandon(prod, why);
+            continue;
+        }
+        int64_t wake = min_deadline(expiry, deadline_ms);
+        if (!prod->stalled && prod->q_written > 0)
+            wake = min_deadline(wake, quiet_since + prod->conn.io_timeout_ms);
+        int wait_ms = opportunistic ? 0 : (int)(wake > now ? wake - now : 0);
+        struct pollfd pfd = {.fd = prod->conn.ctx->fd,
+                             .events = POLLIN | (prod->unwritten > 0 ? POLLOUT : 0)};
+        int n = poll(&pfd, 1, wait_ms);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+            if (redisBufferRead(prod->conn.ctx) != REDIS_OK) {
+                snprintf(why, sizeof why, "redis: %s closed the connection: %s",
+                         prod->conn.url.display, prod->conn.ctx->errstr);
+                abandon(prod, why);
+            }
+            continue;
+        }
+        if (n > 0)
+            continue; /* writable */
+        if (opportunistic)
+            return EDXBUS_OK;
+        now = edxbus__redis_now_ms();
+        if (!prod->stalled && prod->q_written > 0 &&
+            now - quiet_since >= prod->conn.io_timeout_ms) {
+            prod->stalled = true;
+            edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_WARNING,
+                            "redis: %s has not answered for %lld ms; waiting up to %lld ms more "
+                            "for %zu events it has not confirmed (EVENT_BUS_REDIS_DELIVERY_TIMEOUT)",
+                            prod->conn.url.display, (long long)(now - quiet_since),
+                            (long long)(expiry - now), prod->q_len);
+        }
     }
-    if (prod->q_len > 0) {
-        char why[EDXBUS_ERRSTR_SIZE];
-        snprintf(why, sizeof why, "%s", errstr);
-        settle_all_failed(prod, err, why);
-    }
-    return err;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -315,8 +441,18 @@ edxbus_err_t edxbus__redis_producer_open(const edxbus_conf_t *conf, void **be, c
         free(prod);
         return err;
     }
+    double secs = edxbus_conf_get_double(conf, REDIS_SETTING_DELIVERY_TIMEOUT,
+                                         REDIS_DEFAULT_DELIVERY_TIMEOUT);
+    if (!(secs > 0) || secs > 86400) {
+        snprintf(errstr, errstr_size,
+                 REDIS_SETTING_DELIVERY_TIMEOUT ": %g is not a number of seconds between 0 and "
+                                                "86400; expected e.g. 30",
+                 secs);
+        free(prod);
+        return EDXBUS_ERR_CONF;
+    }
+    prod->delivery_timeout_ms = (int64_t)(secs * 1000) > 0 ? (int64_t)(secs * 1000) : 1;
     edxbus__redis_wire_cmd_init(&prod->cmd);
-    edxbus_buf_init(&prod->out);
     err = edxbus__redis_conn_open(&prod->conn, conf, errstr, errstr_size);
     if (err != EDXBUS_OK) {
         edxbus__redis_wire_cmd_fini(&prod->cmd);
@@ -328,36 +464,61 @@ edxbus_err_t edxbus__redis_producer_open(const edxbus_conf_t *conf, void **be, c
     return EDXBUS_OK;
 }
 
-/* One synchronous XADD, reconnecting and retrying while the connection fails. */
+/* One synchronous XADD within the socket timeout. It is sent again only when the first try
+ * could not have reached the server (the connection was already closed, or the write
+ * failed); an XADD written and not answered is never repeated. */
 static edxbus_err_t produce_sync(struct redis_producer *prod, const struct edxbus_msg *msg,
                                  char *errstr, size_t errstr_size)
 {
-    char why[EDXBUS_ERRSTR_SIZE];
-    edxbus_err_t err = EDXBUS_OK;
-    for (int attempt = 0; attempt < 2; attempt++) { /* the send, and one after a reconnect */
-        err = edxbus__redis_conn_ensure(&prod->conn, REDIS_CONNECT_ATTEMPTS, why, sizeof why);
+    char why[EDXBUS_ERRSTR_SIZE] = "";
+    int64_t deadline = edxbus__redis_now_ms() + prod->conn.io_timeout_ms;
+    char *cmd = NULL;
+    long long len = redisFormatCommandArgv(&cmd, prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
+    if (len < 0) {
+        snprintf(errstr, errstr_size, "redis: out of memory building XADD");
+        return EDXBUS_ERR_NOMEM;
+    }
+    edxbus_err_t err = EDXBUS_ERR_IO;
+    bool written = false;
+    for (int attempt = 0; attempt < 2 && !written; attempt++) {
+        if (edxbus__redis_conn_idle_closed(&prod->conn))
+            edxbus__redis_conn_drop(&prod->conn);
+        err = edxbus__redis_conn_ensure_until(&prod->conn, deadline, why, sizeof why);
         if (err != EDXBUS_OK)
             break;
-        redisReply *reply;
-        err = edxbus__redis_conn_command(&prod->conn, prod->cmd.argc, prod->cmd.argv,
-                                         prod->cmd.lens, &reply, "XADD", why, sizeof why);
-        if (err == EDXBUS_OK && reply->type != REDIS_REPLY_STRING) {
+        err = edxbus__redis_conn_send(&prod->conn, cmd, (size_t)len, "XADD", why, sizeof why);
+        written = err == EDXBUS_OK;
+    }
+    redisFreeCommand(cmd);
+    redisReply *reply = NULL;
+    if (written) {
+        int64_t left = deadline - edxbus__redis_now_ms();
+        edxbus__redis_conn_read_timeout(&prod->conn, left < 1 ? 1 : (int)left);
+        void *r = NULL;
+        if (redisGetReply(prod->conn.ctx, &r) != REDIS_OK || r == NULL) {
+            err = edxbus__redis_conn_io_error(&prod->conn, "XADD", why, sizeof why);
+            unknown_message_text(msg, why, errstr, errstr_size);
+            return err == EDXBUS_ERR_IO ? EDXBUS_ERR_IO : EDXBUS_ERR_TIMEOUT;
+        }
+        edxbus__redis_conn_read_timeout(&prod->conn, 0);
+        reply = r;
+        if (reply->type == REDIS_REPLY_ERROR)
+            err = edxbus__redis_reply_error(reply, "XADD", why, sizeof why);
+        else if (reply->type != REDIS_REPLY_STRING) {
             snprintf(why, sizeof why, "redis: XADD: unexpected reply type %d", reply->type);
             err = EDXBUS_ERR_BROKER;
         }
-        if (err == EDXBUS_OK && prod->conn.audit)
+    }
+    if (err == EDXBUS_OK) {
+        if (prod->conn.audit)
             edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_INFO,
                             "redis: produced event %s (%s) to stream %s as entry %s",
                             msg->metadata->id, msg->metadata->event_type, msg->topic, reply->str);
-        freeReplyObject(reply);
-        if (err == EDXBUS_OK)
-            edxbus__redis_trim_added(&prod->trim, msg->topic);
-        if (err == EDXBUS_OK || prod->conn.ctx != NULL)
-            break; /* stored, or an error reply: retrying would not help */
-        edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_WARNING, "%s; reconnecting", why);
-    }
-    if (err != EDXBUS_OK)
+        edxbus__redis_trim_added(&prod->trim, msg->topic);
+    } else {
         fail_message_text(msg, why, errstr, errstr_size);
+    }
+    freeReplyObject(reply);
     return err;
 }
 
@@ -365,28 +526,24 @@ static edxbus_err_t produce_async(struct redis_producer *prod, const struct edxb
                                   edxbus_delivery_fn cb, void *cb_opaque, char *errstr,
                                   size_t errstr_size)
 {
-    if (prod->q_len >= MAX_IN_FLIGHT) {
-        pump(prod, MAX_IN_FLIGHT / 2, -1, errstr, errstr_size);
-        /* On failure the FIFO was reported failed; this message goes on a fresh try. */
-    }
+    char why[EDXBUS_ERRSTR_SIZE];
+    if (prod->q_len >= MAX_IN_FLIGHT) /* bounded by the delivery timeout */
+        pump(prod, MAX_IN_FLIGHT / 2, -1, why, sizeof why);
     struct inflight *f = inflight_new(msg);
     if (f == NULL)
         goto nomem;
     f->cb = cb;
     f->cb_opaque = cb_opaque;
+    f->queued_ms = edxbus__redis_now_ms();
     long long len = redisFormatCommandArgv(&f->cmd, prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
     if (len < 0)
         goto nomem;
     f->cmd_len = (size_t)len;
     if (q_push(prod, f) != EDXBUS_OK)
         goto nomem;
-    if (prod->conn.ctx != NULL && edxbus_buf_append(&prod->out, f->cmd, f->cmd_len) != EDXBUS_OK)
-        edxbus__redis_conn_drop(&prod->conn); /* pump() reconnects and queues it again */
     prod->since_pump++;
-    bool big = prod->out.len >= PUMP_BYTES;
-    if (prod->since_pump >= PUMP_EVERY || big || prod->conn.ctx == NULL) {
+    if (prod->since_pump >= PUMP_EVERY || prod->unwritten >= PUMP_BYTES) {
         prod->since_pump = 0;
-        char why[EDXBUS_ERRSTR_SIZE];
         /* Failures are reported through the callbacks; produce() itself succeeded. */
         pump(prod, SIZE_MAX, -1, why, sizeof why);
     }
@@ -432,13 +589,11 @@ void edxbus__redis_producer_close(void *be)
     if (prod == NULL)
         return;
     char errstr[EDXBUS_ERRSTR_SIZE];
-    if (prod->q_len > 0 &&
-        edxbus__redis_flush(prod, prod->conn.io_timeout_ms, errstr, sizeof errstr) != EDXBUS_OK)
-        settle_all_failed(prod, EDXBUS_ERR_TIMEOUT, errstr);
+    if (prod->q_len > 0 && pump(prod, 0, -1, errstr, sizeof errstr) != EDXBUS_OK)
+        settle_all_failed(prod, EDXBUS_ERR_IO, errstr);
     edxbus__redis_trim_fini(&prod->trim);
     edxbus__redis_conn_close(&prod->conn);
     edxbus__redis_wire_cmd_fini(&prod->cmd);
-    edxbus_buf_fini(&prod->out);
     free(prod->q);
     free(prod);
 }

@@ -24,8 +24,8 @@
  * XINFO GROUPS) plus, for a group with pending entries, an XRANGE over the pending range
  * bounded by N + 1 entries; without lag (Redis < 7, or a lag Redis cannot tell) an XRANGE from
  * S bounded the same way. The cost is a few round trips per `every` entries (see bench_redis).
- * A check that fails is logged (warning) and tried again `every` entries later; it never fails
- * a produce.
+ * A check that fails is logged (info: the server's trouble shows in the produce reports) and
+ * tried again `every` entries later; it never fails a produce.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -385,5 +385,5 @@ void edxbus__redis_trim_added(struct redis_trim *t, const char *stream)
     s->adds = 0;
     char errstr[EDXBUS_ERRSTR_SIZE];
     if (edxbus__redis_trim_now(t, stream, errstr, sizeof errstr) != EDXBUS_OK)
-        edxbus_conf_log(t->conf, EDXBUS_LOG_WARNING, "%s; stream not trimmed this time", errstr);
+        edxbus_conf_log(t->conf, EDXBUS_LOG_INFO, "%s; stream not trimmed this time", errstr);
 }
