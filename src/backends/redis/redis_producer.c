@@ -63,6 +63,8 @@ struct redis_producer {
     size_t unwritten;  /* bytes of commands the socket has not taken yet */
     size_t since_pump; /* messages appended since the last pump */
     bool stalled;      /* the "has not answered" line was logged for this stall */
+    int64_t quiet_since; /* monotonic: the last reply, or when replies were first awaited */
+    int64_t down_until;  /* monotonic: a connect failed; produce() does not retry before */
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -286,6 +288,8 @@ static edxbus_err_t write_some(struct redis_producer *prod, char *errstr, size_t
             return EDXBUS_ERR_IO;
         }
         prod->unwritten -= (size_t)sent;
+        if (prod->q_written == 0)
+            prod->quiet_since = edxbus__redis_now_ms(); /* replies awaited from now */
         for (size_t left = (size_t)sent; left > 0;) {
             size_t rest = q_at(prod, prod->q_written)->cmd_len - prod->w_off;
             if (left < rest) {
@@ -334,7 +338,6 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
                          char *errstr, size_t errstr_size)
 {
     bool opportunistic = target == SIZE_MAX;
-    int64_t quiet_since = edxbus__redis_now_ms();
     char why[EDXBUS_ERRSTR_SIZE] = "";
     for (;;) {
         if (prod->q_len == 0 || (!opportunistic && prod->q_len <= target))
@@ -357,15 +360,23 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
             return EDXBUS_ERR_TIMEOUT;
         }
         if (prod->conn.ctx == NULL) {
-            /* Nothing is written yet: a server that cannot be reached now fails them all. */
-            edxbus_err_t err = edxbus__redis_conn_ensure_until(
-                &prod->conn, min_deadline(expiry, deadline_ms), why, sizeof why);
+            /* produce() tries to connect at most once per socket timeout: the events wait
+             * queued (their delivery timeout still runs) instead of produce() blocking. */
+            if (opportunistic && now < prod->down_until)
+                return EDXBUS_OK;
+            int64_t until = min_deadline(expiry, deadline_ms);
+            if (opportunistic)
+                until = min_deadline(until, now + prod->conn.io_timeout_ms);
+            edxbus_err_t err = edxbus__redis_conn_ensure_until(&prod->conn, until, why, sizeof why);
             if (err != EDXBUS_OK) {
+                prod->down_until = edxbus__redis_now_ms() + prod->conn.io_timeout_ms;
+                if (opportunistic && edxbus_err_is_retriable(err))
+                    return EDXBUS_OK;
+                /* Nothing is written yet: a server that cannot be reached fails them all. */
                 settle_all_failed(prod, err, why);
                 snprintf(errstr, errstr_size, "%s", why);
                 return err;
             }
-            quiet_since = edxbus__redis_now_ms();
             continue;
         }
         bool progress = false;
@@ -374,7 +385,7 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
             continue;
         }
         if (progress) {
-            quiet_since = now;
+            prod->quiet_since = now;
             if (prod->stalled)
                 edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_WARNING,
                                 "redis: %s answers again", prod->conn.url.display);
@@ -392,7 +403,7 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
         }
         int64_t wake = min_deadline(expiry, deadline_ms);
         if (!prod->stalled && prod->q_written > 0)
-            wake = min_deadline(wake, quiet_since + prod->conn.io_timeout_ms);
+            wake = min_deadline(wake, prod->quiet_since + prod->conn.io_timeout_ms);
         int wait_ms = opportunistic ? 0 : (int)(wake > now ? wake - now : 0);
         struct pollfd pfd = {.fd = prod->conn.ctx->fd,
                              .events = POLLIN | (prod->unwritten > 0 ? POLLOUT : 0)};
@@ -409,18 +420,18 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
         }
         if (n > 0)
             continue; /* writable */
-        if (opportunistic)
-            return EDXBUS_OK;
         now = edxbus__redis_now_ms();
         if (!prod->stalled && prod->q_written > 0 &&
-            now - quiet_since >= prod->conn.io_timeout_ms) {
+            now - prod->quiet_since >= prod->conn.io_timeout_ms) {
             prod->stalled = true;
             edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_WARNING,
                             "redis: %s has not answered for %lld ms; waiting up to %lld ms more "
                             "for %zu events it has not confirmed (EVENT_BUS_REDIS_DELIVERY_TIMEOUT)",
-                            prod->conn.url.display, (long long)(now - quiet_since),
+                            prod->conn.url.display, (long long)(now - prod->quiet_since),
                             (long long)(expiry - now), prod->q_len);
         }
+        if (opportunistic)
+            return EDXBUS_OK;
     }
 }
 
