@@ -20,6 +20,10 @@
  *  Returns new, or NULL after reporting (*@p rc gets the exit code: 2 for a bad file). */
 edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc);
 
+/** The log callback cli_conf_load() installs (@p opaque: the struct cli): warnings and errors
+ *  by default, -v info, -vv (or EDXBUS_DEBUG) debug, -q errors only, one line each on stderr. */
+void cli_log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque);
+
 /** Make a bus of @p conf (taken, also on failure). NULL after reporting. */
 edxbus_bus_t *cli_bus_new(struct cli *cli, edxbus_conf_t *conf, int *rc);
 

@@ -29,7 +29,7 @@ static const char *level_name(edxbus_log_level_t level)
 
 /* Quiet by default: warnings and errors; -v adds info, -vv (or EDXBUS_DEBUG) debug, -q leaves
  * errors only. */
-static void log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque)
+void cli_log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque)
 {
     struct cli *cli = opaque;
     edxbus_log_level_t shown = cli->verbosity < 0    ? EDXBUS_LOG_ERROR
@@ -51,7 +51,7 @@ edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc)
         *rc = cli_nomem(cli);
         return NULL;
     }
-    edxbus_conf_set_log(conf, log_to_stderr, cli);
+    edxbus_conf_set_log(conf, cli_log_to_stderr, cli);
     if (config_path == NULL) {
         const char *env = getenv("EDXBUS_CONFIG");
         if (env != NULL && env[0] != '\0')

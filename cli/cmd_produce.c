@@ -33,19 +33,19 @@ struct produce {
     uint64_t total; /* events to send (0: unknown) */
     uint64_t sent, delivered, failed;
     uint64_t unknown; /* of failed: written, never confirmed (may or may not be stored) */
-    bool sending;     /* library warnings are shown */
+    bool sending;     /* library log lines are shown */
     char first_error[EDXBUS_ERRSTR_SIZE];
 };
 
-/* While sending, the library's warnings and errors (a broker that stalls, a stream trimmed
- * past unread entries) go to stderr; its info lines do not. Before, what it would say (an
- * inactive producer) is reported once by cli_error(). */
-static void log_warnings(edxbus_log_level_t level, const char *line, void *opaque)
+/* While sending, the library's warnings and info lines (a broker that stalls) go to stderr as
+ * every command's do (-q, -v). Not repeated: its error lines (a failure cli_error() reports
+ * once at the end), the outbox relay's (the command says itself what waits in the outbox), and
+ * before sending what it would say (an inactive producer, reported the same way). */
+static void log_while_sending(edxbus_log_level_t level, const char *line, void *opaque)
 {
-    const struct produce *p = opaque;
-    if (p->sending && level <= EDXBUS_LOG_WARNING)
-        fprintf(stderr, "edxbus %s: %s: %s\n", p->cli->path,
-                level == EDXBUS_LOG_ERROR ? "error" : "warning", line);
+    struct produce *p = opaque;
+    if (p->sending && level != EDXBUS_LOG_ERROR && strncmp(line, "outbox relay:", 13) != 0)
+        cli_log_to_stderr(level, line, p->cli);
 }
 
 static void on_delivery(void *opaque, const struct edxbus_delivery *d)
@@ -311,7 +311,7 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
     }
     /* Every failure is reported once, by cli_error(); the library's warnings (a stalled
      * broker) are shown as they happen. */
-    edxbus_conf_set_log(conf, log_warnings, &p);
+    edxbus_conf_set_log(conf, log_while_sending, &p);
     p.bus = cli_bus_new(cli, conf, &rc);
     if (p.bus == NULL)
         goto out_events;

@@ -277,8 +277,9 @@ bool edxbus__redis_conn_idle_closed(const struct redis_conn *conn)
     return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
-edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, char *errstr,
-                                       size_t errstr_size)
+/* Up to @p attempts connects, doubling the backoff; @p say_retries logs each retry. */
+static edxbus_err_t ensure(struct redis_conn *conn, int attempts, bool say_retries, char *errstr,
+                           size_t errstr_size)
 {
     if (conn->ctx != NULL)
         return EDXBUS_OK;
@@ -286,8 +287,9 @@ edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, ch
     edxbus_err_t err = EDXBUS_ERR_IO;
     for (int i = 0; i < attempts; i++) {
         if (i > 0) {
-            edxbus_conf_log(conn->conf, EDXBUS_LOG_WARNING, "%s; retrying in %lld ms", errstr,
-                            (long long)backoff);
+            if (say_retries)
+                edxbus_conf_log(conn->conf, EDXBUS_LOG_WARNING, "%s; retrying in %lld ms", errstr,
+                                (long long)backoff);
             edxbus__redis_sleep_ms(backoff);
             backoff *= 2;
         }
@@ -296,6 +298,12 @@ edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, ch
             break;
     }
     return err;
+}
+
+edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, char *errstr,
+                                       size_t errstr_size)
+{
+    return ensure(conn, attempts, true, errstr, errstr_size);
 }
 
 edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_t *conf,
@@ -327,8 +335,9 @@ edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_
                  conn->url.display);
         err = EDXBUS_ERR_UNSUPPORTED;
     }
+    /* Opening: a failure is the caller's error, so the retries are not logged one by one. */
     if (err == EDXBUS_OK)
-        err = edxbus__redis_conn_ensure(conn, REDIS_CONNECT_ATTEMPTS, errstr, errstr_size);
+        err = ensure(conn, REDIS_CONNECT_ATTEMPTS, false, errstr, errstr_size);
     if (err != EDXBUS_OK)
         edxbus__redis_conn_close(conn);
     return err;
