@@ -1,5 +1,5 @@
 /* cli/cli_bus.c — the one output line per event that `consume --print`, `consume --exec` and
- * `tail` share (cli_bus.h), and the SECONDS option value of tail and relay:
+ * `tail` share (cli_bus.h), the SECONDS option value of tail and relay, and --json output:
  *
  *     {"metadata": {...seven fields as to_json types them...}, "data": {...}}
  *
@@ -55,4 +55,13 @@ bool cli_seconds_arg(struct cli *cli, const char *opt, const char *text, int64_t
     if (*ms < 1)
         *ms = 1;
     return true;
+}
+
+int cli_print_json(struct cli *cli, const json_t *value)
+{
+    struct edxbus_buf b = EDXBUS_BUF_INIT;
+    bool ok = edxbus_json_write(value, 0, &b) == EDXBUS_OK && cli_write(cli, b.data, b.len) &&
+              cli_printf(cli, "\n");
+    edxbus_buf_fini(&b);
+    return ok ? CLI_OK : CLI_FAIL;
 }

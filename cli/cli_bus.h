@@ -27,6 +27,10 @@ void cli_log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque)
 /** Make a bus of @p conf (taken, also on failure). NULL after reporting. */
 edxbus_bus_t *cli_bus_new(struct cli *cli, edxbus_conf_t *conf, int *rc);
 
+/** Append @p value as one line of JSON to what the command prints (--json output). Returns
+ *  CLI_OK, or CLI_FAIL when out of memory. */
+int cli_print_json(struct cli *cli, const json_t *value);
+
 /** Parse @p text as a JSON value for option @p opt. NULL after reporting (usage error). */
 json_t *cli_json_arg(struct cli *cli, const char *opt, const char *text);
 

@@ -2,8 +2,8 @@
  *
  * Asks the consuming backend through the bus (edxbus_lag(), tail.h), without joining the group.
  * Prints a table (consumer, partition, pending, undelivered, idle, and when the backend counts
- * them (Redis) lost: entries trimmed before the group read them) or, with
- * --json, the hook's array as is.
+ * them (Redis) lost: entries trimmed before the group read them; when it says them (sqlite) a
+ * line per group on what it holds back from retention) or, with --json, the hook's array as is.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +30,32 @@ const struct cli_opt cmd_lag_opts[] = {
     [OPT_CONFIG] = CLI_OPT_CONFIG,
     {NULL, 0, NULL, NULL},
 };
+
+/* Below the table, when the backend says what a group holds back from retention (sqlite): one
+ * line per group. */
+static void print_retention(struct cli *cli, const json_t *rows)
+{
+    size_t i;
+    const json_t *row;
+    const char *last = NULL;
+    json_array_foreach(rows, i, row)
+    {
+        const json_t *held = json_object_get(row, "holds_back");
+        const char *group = json_string_value(json_object_get(row, "group"));
+        if (!json_is_integer(held) || group == NULL || (last != NULL && strcmp(last, group) == 0))
+            continue;
+        last = group;
+        if (json_is_true(json_object_get(row, "idle_past_limit")))
+            cli_printf(cli,
+                       "retention: group %s is idle past EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT and "
+                       "holds nothing back\n",
+                       group);
+        else
+            cli_printf(cli, "retention: group %s holds back %lld event(s), from position %lld\n",
+                       group, (long long)json_integer_value(held),
+                       (long long)json_integer_value(json_object_get(row, "first_unacknowledged")));
+    }
+}
 
 int cmd_lag(struct cli *cli, int argc, char **argv)
 {
@@ -69,11 +95,7 @@ int cmd_lag(struct cli *cli, int argc, char **argv)
         goto out;
     }
     if (as_json) {
-        struct edxbus_buf b = EDXBUS_BUF_INIT;
-        if (edxbus_json_write(out, 0, &b) != EDXBUS_OK || !cli_write(cli, b.data, b.len) ||
-            !cli_printf(cli, "\n"))
-            rc = CLI_FAIL;
-        edxbus_buf_fini(&b);
+        rc = cli_print_json(cli, out);
         goto out;
     }
     size_t i;
@@ -102,6 +124,7 @@ int cmd_lag(struct cli *cli, int argc, char **argv)
         }
         cli_printf(cli, "\n");
     }
+    print_retention(cli, out);
 out:
     json_decref(out);
     edxbus_conf_destroy(conf);

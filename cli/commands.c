@@ -23,6 +23,8 @@ extern const struct cli_opt cmd_lag_opts[];
 extern const struct cli_opt cmd_tail_opts[];
 /* The outbox (cmd_relay.c, cmd_outbox.c). */
 extern const struct cli_command cmd_outbox_subs[];
+/* The embedded broker's own commands (cmd_sqlite.c). */
+extern const struct cli_command cmd_sqlite_subs[];
 extern const struct cli_opt cmd_relay_opts[];
 int cmd_relay(struct cli *cli, int argc, char **argv);
 int cmd_produce(struct cli *cli, int argc, char **argv);
@@ -133,9 +135,18 @@ const struct cli_command cli_commands[] = {
         .usage = "-t TOPIC -g GROUP [options]   (or: lag -g GROUP TOPIC)",
         .about = "Per consumer of GROUP on TOPIC (the prefix is added): messages delivered but\n"
                  "not acknowledged (pending), stored but not yet delivered (undelivered), and\n"
-                 "idle time. Asks the backend of EVENT_BUS_CONSUMER without joining the group.\n",
+                 "idle time. Asks the backend of EVENT_BUS_CONSUMER without joining the group.\n"
+                 "On the embedded broker, also what the group holds back from retention.\n",
         .opts = cmd_lag_opts,
         .run = cmd_lag,
+    },
+    {
+        .name = "sqlite",
+        .summary = "inspect the embedded broker's file",
+        .usage = "<command> [options]",
+        .about = "The embedded broker keeps every topic in one SQLite file\n"
+                 "(EVENT_BUS_SQLITE_PATH, default edxbus.db).\n",
+        .subs = cmd_sqlite_subs,
     },
     {.name = NULL},
 };

@@ -23,11 +23,16 @@
 
 #include "sqlite_int.h"
 
-/* One group's rows of the lag report. */
-static edxbus_err_t lag_group(struct sq_db *db, int64_t gid, const char *group, int64_t next_id,
-                              int64_t hi, json_t *arr, char *errstr, size_t errstr_size)
+/* One group's rows of the lag report; each also says what the group holds back from
+ * retention (holds_back, first_unacknowledged, idle_past_limit). */
+static edxbus_err_t lag_group(struct sq_db *db, const struct sq_retain *r,
+                              const struct sq_group_hold *g, int64_t hi, json_t *arr, char *errstr,
+                              size_t errstr_size)
 {
     sqlite3_stmt *st = NULL;
+    int64_t gid = g->gid, next_id = g->next_id, held = 0;
+    const char *group = g->name;
+    size_t first_row = json_array_size(arr);
     int64_t undelivered = 0, total_pending = 0, now = edxbus__sq_now_ms();
     bool any = false;
     edxbus_err_t err = edxbus__sq_prepare(db,
@@ -89,19 +94,35 @@ static edxbus_err_t lag_group(struct sq_db *db, int64_t gid, const char *group, 
             return EDXBUS_ERR_NOMEM;
         }
     }
-    return EDXBUS_OK;
+    err = edxbus__sq_holds_back(db, g, hi, &held, errstr, errstr_size);
+    json_t *hold = err == EDXBUS_OK ? edxbus__sq_hold_json(r, g, held, now) : NULL;
+    for (size_t i = first_row; hold != NULL && i < json_array_size(arr); i++)
+        if (json_object_update(json_array_get(arr, i), hold) != 0)
+            err = EDXBUS_ERR_NOMEM;
+    if (err == EDXBUS_OK && hold == NULL)
+        err = EDXBUS_ERR_NOMEM;
+    json_decref(hold);
+    if (err == EDXBUS_ERR_NOMEM)
+        snprintf(errstr, errstr_size, "sqlite: lag: out of memory");
+    return err;
 }
 
 edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const char *group,
                             json_t **out, char *errstr, size_t errstr_size)
 {
     struct sq_db db;
+    struct sq_retain r;
     sqlite3_stmt *st = NULL;
     json_t *arr = NULL;
     *out = NULL;
-    edxbus_err_t err = edxbus__sq_db_open(&db, conf, false, errstr, errstr_size);
+    edxbus_err_t err = edxbus__sq_retain_init(&r, conf, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
+    err = edxbus__sq_db_open(&db, conf, false, errstr, errstr_size);
+    if (err != EDXBUS_OK) {
+        edxbus__sq_retain_fini(&r);
+        return err;
+    }
     int64_t tid = 0;
     err = edxbus__sq_topic_id(&db, topic, false, &tid, errstr, errstr_size);
     if (err != EDXBUS_OK)
@@ -113,24 +134,22 @@ edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const 
         goto out_close;
     }
     /* A group NULL lists every group of the topic. */
-    err = edxbus__sq_prepare(&db,
-                             "SELECT gid, name, next_id FROM groups WHERE topic = ?1 AND"
-                             " (?2 IS NULL OR name = ?2) ORDER BY name",
-                             &st, "list groups", errstr, errstr_size);
+    err = edxbus__sq_prepare(&db, SQ_GROUP_HOLDS_SQL, &st, "list groups", errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out_close;
     sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
-    if (group != NULL)
-        sqlite3_bind_text(st, 2, group, -1, SQLITE_STATIC);
     int rc;
     bool found = false;
     for (;;) {
         rc = sqlite3_step(st);
         if (rc != SQLITE_ROW)
             break;
+        struct sq_group_hold g;
+        edxbus__sq_group_hold_row(st, &g);
+        if (group != NULL && strcmp(g.name, group) != 0)
+            continue;
         found = true;
-        err = lag_group(&db, sqlite3_column_int64(st, 0), (const char *)sqlite3_column_text(st, 1),
-                        sqlite3_column_int64(st, 2), hi, arr, errstr, errstr_size);
+        err = lag_group(&db, &r, &g, hi, arr, errstr, errstr_size);
         if (err != EDXBUS_OK)
             goto out_close;
     }
@@ -152,6 +171,7 @@ out_close:
     json_decref(arr);
     sqlite3_finalize(st);
     edxbus__sq_db_close(&db);
+    edxbus__sq_retain_fini(&r);
     return err;
 }
 
@@ -173,4 +193,8 @@ const struct edxbus_backend_ops edxbus_backend_sqlite = {
     .settings = edxbus__sq_settings,
     .extra_options = edxbus__sq_extra_options,
     .check = edxbus__sq_check,
+    .admin_commands = edxbus__sq_admin_commands,
+    .admin_open = edxbus__sq_admin_open,
+    .admin_run = edxbus__sq_admin_run,
+    .admin_close = edxbus__sq_admin_close,
 };

@@ -176,6 +176,23 @@ static edxbus_err_t topic_range(struct sq_consumer *cons, char *errstr, size_t e
     return err;
 }
 
+/* A tail only reads: it looks the topic up without creating it (the file may be read-only).
+ * Until the topic exists, the range is that of topic id 0, which no topic has, and the cursor
+ * holds only the position to begin at; it moves into the topic's range once it appears. */
+static edxbus_err_t tail_topic(struct sq_consumer *cons, char *errstr, size_t errstr_size)
+{
+    int64_t tid;
+    edxbus_err_t err =
+        edxbus__sq_topic_id(&cons->db, cons->topic, false, &tid, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    cons->topic_known = tid != 0;
+    cons->lo = tid << SQ_SEQ_BITS;
+    cons->hi = cons->lo | SQ_SEQ_MASK;
+    cons->cursor = cons->lo | (cons->cursor & SQ_SEQ_MASK);
+    return EDXBUS_OK;
+}
+
 static edxbus_err_t set_group_cursor(struct sq_consumer *cons, int64_t id, char *errstr,
                                      size_t errstr_size)
 {
@@ -309,6 +326,7 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
     cons->pid = getpid();
     cons->pstart = edxbus__sq_proc_start(cons->pid);
     cons->topic = strdup(opts->topic);
+    cons->topic_known = true; /* a group creates its topic; a tail looks (tail_topic) */
     err = EDXBUS_ERR_NOMEM;
     if (cons->topic == NULL)
         goto out_close;
@@ -339,13 +357,7 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
         cons->own_after = -1;
         cons->beat_ms = edxbus__sq_now_ms();
     } else {
-        err = edxbus__sq_begin(&cons->db, errstr, errstr_size);
-        if (err == EDXBUS_OK)
-            err = topic_range(cons, errstr, errstr_size);
-        if (err == EDXBUS_OK)
-            err = edxbus__sq_commit(&cons->db, errstr, errstr_size);
-        else
-            edxbus__sq_rollback(&cons->db);
+        err = tail_topic(cons, errstr, errstr_size);
         if (err != EDXBUS_OK)
             goto out_close;
         err = opts->start_time_ms >= 0
@@ -375,6 +387,11 @@ static edxbus_err_t maybe_new(struct sq_consumer *cons, bool *yes, char *errstr,
         int64_t one;
         cons->data_version = dv;
         cons->checked = true;
+        if (!cons->topic_known) {
+            err = tail_topic(cons, errstr, errstr_size);
+            if (err != EDXBUS_OK)
+                return err;
+        }
         sqlite3_bind_int64(cons->st_has_new, 1, cons->hi);
         sqlite3_bind_int64(cons->st_has_new, 2, cons->cursor);
         err = edxbus__sq_int(&cons->db, cons->st_has_new, 0, &one, "look for new messages", errstr,
@@ -421,9 +438,12 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
     for (;;) {
         bool work = false;
         int64_t now = edxbus__sq_now_ms();
+        edxbus_err_t err = edxbus__sq_db_still_there(&cons->db, now, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
         if (cons->group != NULL)
             edxbus__sq_retain_tick(&cons->db, &cons->ret, now);
-        edxbus_err_t err = maybe_new(cons, &work, errstr, errstr_size);
+        err = maybe_new(cons, &work, errstr, errstr_size);
         if (err != EDXBUS_OK)
             return err;
         if (cons->group != NULL && now >= cons->next_claim_ms) {

@@ -21,7 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "sqlite_int.h"
 #include "edxbus/conf.h"
@@ -99,15 +102,94 @@ bool edxbus__sq_parse_position(const char *text, int64_t *id)
     return true;
 }
 
+/* The directory of @p path, into @p dir. */
+static void dir_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, size, ".");
+    else if (slash == path)
+        snprintf(dir, size, "/");
+    else
+        snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+/* @p bytes as "12.3 MB". */
+static const char *human(int64_t bytes, char *out, size_t size)
+{
+    static const char *const units[] = {"bytes", "KB", "MB", "GB", "TB"};
+    double v = (double)bytes;
+    size_t u = 0;
+    while (v >= 1000 && u + 1 < sizeof units / sizeof units[0]) {
+        v /= 1000;
+        u++;
+    }
+    snprintf(out, size, u ? "%.1f %s" : "%.0f %s", v, units[u]);
+    return out;
+}
+
+/* What to do about a failure that comes from the file system, or NULL: a full disk or a
+ * file-size limit, a directory or file this user may not write, a missing directory. */
+static const char *fs_advice(struct sq_db *db, int rc, int sys, char *out, size_t size)
+{
+    char dir[4096], a[32];
+    dir_of(db->path, dir, sizeof dir);
+    int prim = rc & 0xff;
+    /* SQLite keeps the OS's reason for a failed write only sometimes (errno may be gone by
+     * the time it asks): treat every failed write as possibly a full disk and say how much
+     * room there is. */
+    if (prim == SQLITE_FULL || sys == ENOSPC || sys == EFBIG || sys == EDQUOT ||
+        rc == SQLITE_IOERR_WRITE || rc == SQLITE_IOERR_FSYNC || rc == SQLITE_IOERR_TRUNCATE) {
+        struct rlimit rl;
+        int64_t free_bytes = edxbus__sq_disk_free(db->path);
+        int used = snprintf(out, size, "could not write: %s free on the disk of %.300s",
+                            free_bytes < 0 ? "unknown" : human(free_bytes, a, sizeof a), dir);
+        if (used > 0 && (size_t)used < size && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+            rl.rlim_cur != RLIM_INFINITY)
+            used += snprintf(out + used, size - (size_t)used,
+                             ", and this process may not write files over %s (ulimit -f)",
+                             human((int64_t)rl.rlim_cur, a, sizeof a));
+        if (used > 0 && (size_t)used < size)
+            snprintf(out + used, size - (size_t)used,
+                     "; nothing stored was changed: free some space (or raise the limit) and "
+                     "send again");
+        return out;
+    }
+    if (prim == SQLITE_READONLY || prim == SQLITE_CANTOPEN || prim == SQLITE_PERM ||
+        sys == EACCES || sys == EROFS || sys == ENOENT) {
+        struct stat sb;
+        if (stat(dir, &sb) != 0)
+            snprintf(out, size, "the directory %.300s does not exist: create it, or set "
+                     "EVENT_BUS_SQLITE_PATH to a file in a directory that does", dir);
+        else if (access(dir, W_OK) != 0 || sys == EROFS)
+            snprintf(out, size, "the directory %.300s must be writable by this user: SQLite keeps "
+                     "the -wal and -shm files beside the database", dir);
+        else if (access(db->path, F_OK) == 0 && access(db->path, W_OK) != 0)
+            snprintf(out, size, "the file is read-only for this user: make it writable");
+        else
+            return NULL;
+        return out;
+    }
+    return NULL;
+}
+
 edxbus_err_t edxbus__sq_fail(struct sq_db *db, int rc, const char *what, char *errstr,
                              size_t errstr_size)
 {
     const char *msg = db->h ? sqlite3_errmsg(db->h) : sqlite3_errstr(rc);
+    int sys = db->h ? sqlite3_system_errno(db->h) : 0;
+    char advice[768], reason[160] = "";
+    if (sys != 0 && (rc & 0xff) != SQLITE_BUSY)
+        snprintf(reason, sizeof reason, " (%s)", strerror(sys));
+    const char *fix = fs_advice(db, rc, sys, advice, sizeof advice);
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
         snprintf(errstr, errstr_size, "sqlite: %s: %s after waiting %d ms (%s)", what, msg,
                  db->busy_ms, db->path);
+    else if (fix != NULL)
+        snprintf(errstr, errstr_size, "sqlite: %s in %s: %s%s; %s", what, db->path, msg, reason,
+                 fix);
     else
-        snprintf(errstr, errstr_size, "sqlite: %s: %s (%s)", what, msg, db->path);
+        snprintf(errstr, errstr_size, "sqlite: %s: %s%s (%s)", what, msg, reason, db->path);
     switch (rc & 0xff) {
     case SQLITE_NOMEM:
         return EDXBUS_ERR_NOMEM;
@@ -214,6 +296,17 @@ static edxbus_err_t exec_retry(struct sq_db *db, const char *sql, const char *wh
     }
 }
 
+static bool file_is_empty(struct sq_db *db)
+{
+    sqlite3_stmt *st = NULL;
+    bool empty = false;
+    if (sqlite3_prepare_v2(db->h, "PRAGMA page_count", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        empty = sqlite3_column_int64(st, 0) == 0;
+    sqlite3_finalize(st);
+    return empty;
+}
+
 static int user_version(struct sq_db *db)
 {
     sqlite3_stmt *st = NULL;
@@ -254,9 +347,12 @@ out_rollback:
 static edxbus_err_t set_journal_wal(struct sq_db *db, char *errstr, size_t errstr_size)
 {
     int64_t deadline = edxbus__sq_now_ms() + db->busy_ms;
+    /* A file in WAL mode already needs no switch (which would write: a read-only file that
+     * a tail may still read would fail here). */
+    const char *sql = "PRAGMA journal_mode";
     for (;;) {
         sqlite3_stmt *st = NULL;
-        int rc = sqlite3_prepare_v2(db->h, "PRAGMA journal_mode=WAL", -1, &st, NULL);
+        int rc = sqlite3_prepare_v2(db->h, sql, -1, &st, NULL);
         if (rc == SQLITE_OK)
             rc = sqlite3_step(st);
         if (rc == SQLITE_ROW) {
@@ -265,6 +361,10 @@ static edxbus_err_t set_journal_wal(struct sq_db *db, char *errstr, size_t errst
             sqlite3_finalize(st);
             if (wal)
                 return EDXBUS_OK;
+            if (strcmp(sql, "PRAGMA journal_mode") == 0) {
+                sql = "PRAGMA journal_mode=WAL";
+                continue;
+            }
             snprintf(errstr, errstr_size,
                      "sqlite: %s cannot use the WAL journal (the file system may not support "
                      "shared memory); put EVENT_BUS_SQLITE_PATH on a local disk",
@@ -288,6 +388,7 @@ static edxbus_err_t set_synchronous(struct sq_db *db, const edxbus_conf_t *conf,
         if (strcasecmp(want, levels[i]) == 0) {
             char sql[48];
             snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", levels[i]);
+            snprintf(db->sync, sizeof db->sync, "%s", levels[i]);
             return exec_retry(db, sql, "set the synchronous level", errstr, errstr_size);
         }
     }
@@ -323,11 +424,15 @@ edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, boo
     }
     sqlite3_extended_result_codes(db->h, 1);
     sqlite3_busy_timeout(db->h, db->busy_ms);
-    /* Only takes effect in a file that has no table yet (a new one): retention then gives
-     * space back with incremental vacuum. The WAL file is cut back to this size after a
-     * checkpoint instead of staying at its largest. */
-    err = exec_retry(db, "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_size_limit=67108864",
-                     "set up space reclaiming", errstr, errstr_size);
+    /* A new (empty) file gets incremental vacuum, so retention can give space back; it must be
+     * set before the first table (and before the WAL switch writes the first page). On an
+     * existing file the pragma would open a write transaction, so it is not run. The WAL file
+     * is cut back to 64 MiB after a checkpoint instead of staying at its largest. */
+    err = exec_retry(db, "PRAGMA journal_size_limit=67108864", "limit the WAL file", errstr,
+                     errstr_size);
+    if (err == EDXBUS_OK && file_is_empty(db))
+        err = exec_retry(db, "PRAGMA auto_vacuum=INCREMENTAL", "set up space reclaiming", errstr,
+                         errstr_size);
     if (err != EDXBUS_OK)
         goto out_close;
     err = set_journal_wal(db, errstr, errstr_size);
@@ -365,10 +470,39 @@ edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, boo
         if (err != EDXBUS_OK)
             goto out_close;
     }
+    struct stat sb;
+    if (stat(db->path, &sb) == 0) {
+        db->dev = sb.st_dev;
+        db->ino = sb.st_ino;
+    }
+    db->next_stat_ms = edxbus__sq_now_ms() + SQ_STAT_EVERY_MS;
     return EDXBUS_OK;
 out_close:
     edxbus__sq_db_close(db);
     return err;
+}
+
+edxbus_err_t edxbus__sq_db_still_there(struct sq_db *db, int64_t now, char *errstr,
+                                       size_t errstr_size)
+{
+    if (now < db->next_stat_ms || db->ino == 0)
+        return EDXBUS_OK;
+    db->next_stat_ms = now + SQ_STAT_EVERY_MS;
+    struct stat sb;
+    bool gone = false;
+    if (stat(db->path, &sb) != 0) {
+        if (errno != ENOENT)
+            return EDXBUS_OK; /* cannot tell */
+        gone = true;
+    } else if (sb.st_dev == db->dev && sb.st_ino == db->ino) {
+        return EDXBUS_OK;
+    }
+    snprintf(errstr, errstr_size,
+             "sqlite: %s was %s while this process was using it: the events it reads and writes "
+             "are no longer the ones other processes see; restart this process to use the %s",
+             db->path, gone ? "deleted" : "replaced by another file",
+             gone ? "file a producer creates next" : "new file");
+    return EDXBUS_ERR_FATAL;
 }
 
 void edxbus__sq_db_close(struct sq_db *db)

@@ -47,10 +47,12 @@
     100 /* a queued message waits at most this long (checked by the                                \
            next produce(); flush()/close() commit at once) */
 
+#define SQ_STAT_EVERY_MS 1000     /* how often a handle checks its file is still the path's */
 #define SQ_DEFAULT_RETENTION "7d" /* EVENT_BUS_SQLITE_RETENTION's default */
 #define SQ_RETAIN_EVERY_MS 1000    /* a handle runs retention at most this often when idle */
 #define SQ_RETAIN_BATCH 2000       /* events removed per retention transaction at most */
 #define SQ_VACUUM_PAGES 512        /* free pages given back per incremental vacuum step */
+#define SQ_VACUUM_MIN_FREE 1024    /* ... once this many are free (new rows reuse fewer) */
 
 /** One open database file, as every handle of this backend holds it. */
 struct sq_db {
@@ -59,6 +61,10 @@ struct sq_db {
     int busy_ms;          /* busy timeout (ms) */
     sqlite3_stmt *begin;  /* BEGIN IMMEDIATE */
     sqlite3_stmt *commit; /* COMMIT */
+    dev_t dev;            /* the file opened, to notice it deleted or replaced */
+    ino_t ino;            /* (0: unknown) */
+    int64_t next_stat_ms; /* when to compare it with the path again */
+    char sync[8];         /* the synchronous level of the settings ("FULL") */
 };
 
 /** Retention settings and one handle's state (sqlite_retain.c). */
@@ -135,6 +141,7 @@ struct sq_consumer {
     int64_t pstart;        /* our start time (/proc), to tell a reused pid */
     int64_t gid, cid;      /* group and member row ids */
     int64_t lo, hi;        /* the topic's id range: tid << SQ_SEQ_BITS, | SQ_SEQ_MASK */
+    bool topic_known;      /* false: a tail waiting for its topic to exist (tail_topic) */
     int64_t cursor;        /* tail: next id to read; group: the group cursor as last seen */
     bool own_left;         /* entries taken before a restart may still be pending */
     int64_t own_after;     /* ... with ids above this one */
@@ -192,6 +199,15 @@ edxbus_err_t edxbus__sq_topic_id(struct sq_db *db, const char *topic, bool creat
 edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, bool create,
                                 char *errstr, size_t errstr_size);
 void edxbus__sq_db_close(struct sq_db *db);
+
+/** At most every SQ_STAT_EVERY_MS: is the file at db->path still the one opened? Errors:
+ *  EDXBUS_ERR_FATAL naming the path when it was deleted or replaced (a consumer would read an
+ *  orphaned file for ever, a producer would write events nobody sees). */
+edxbus_err_t edxbus__sq_db_still_there(struct sq_db *db, int64_t now, char *errstr,
+                                       size_t errstr_size);
+
+/** Free bytes on the file system holding @p path (-1: unknown). */
+int64_t edxbus__sq_disk_free(const char *path);
 
 /** Prepare @p sql on @p db (errors name the statement's purpose @p what). */
 edxbus_err_t edxbus__sq_prepare(struct sq_db *db, const char *sql, sqlite3_stmt **st,
@@ -264,5 +280,22 @@ extern const struct edxbus_setting edxbus__sq_settings[];
 extern const char *const edxbus__sq_extra_options[];
 void edxbus__sq_check(const edxbus_conf_t *conf, const char *selected_by,
                       edxbus_problem_fn problem, void *opaque);
+
+/* sqlite_status.c: the admin command "sqlite-status" (`edxbus sqlite status`), and what a
+ * group holds back (also in lag rows). */
+edxbus_err_t edxbus__sq_status(const edxbus_conf_t *conf, json_t **out, char *errstr,
+                               size_t errstr_size);
+extern const char *const edxbus__sq_admin_commands[];
+edxbus_err_t edxbus__sq_admin_open(const edxbus_conf_t *conf, void **adm, char *errstr,
+                                   size_t errstr_size);
+edxbus_err_t edxbus__sq_admin_run(void *adm, const char *command, const json_t *args,
+                                  json_t **out, char *errstr, size_t errstr_size);
+void edxbus__sq_admin_close(void *adm);
+/** How many stored events group @p g holds back (ids from g->hold up to @p hi). */
+edxbus_err_t edxbus__sq_holds_back(struct sq_db *db, const struct sq_group_hold *g, int64_t hi,
+                                   int64_t *count, char *errstr, size_t errstr_size);
+/** {holds_back, first_unacknowledged, idle_past_limit} for @p g. Returns new; NULL: no memory. */
+json_t *edxbus__sq_hold_json(const struct sq_retain *r, const struct sq_group_hold *g,
+                             int64_t count, int64_t now);
 
 #endif /* EDXBUS_BACKENDS_SQLITE_INT_H */

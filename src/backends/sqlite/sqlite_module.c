@@ -54,4 +54,20 @@ void edxbus__sq_check(const edxbus_conf_t *conf, const char *selected_by,
                         "OFF, NORMAL, FULL or EXTRA",
                         edxbus_conf_show(conf, "EVENT_BUS_SQLITE_SYNCHRONOUS", shown,
                                          sizeof shown));
+    static const char *const durations[] = {"EVENT_BUS_SQLITE_RETENTION",
+                                            "EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT"};
+    for (size_t i = 0; i < sizeof durations / sizeof durations[0]; i++) {
+        const char *text = edxbus_conf_get_str(conf, durations[i], NULL);
+        int64_t ms = -1;
+        if (text != NULL && !edxbus__sq_duration_parse(text, &ms))
+            edxbus_problemf(problem, opaque,
+                            "%s: %s is not a duration; expected a number and a unit (ms, s, m, "
+                            "h, d, w) such as 7d or 12h, 0, or forever",
+                            durations[i],
+                            edxbus_conf_show(conf, durations[i], shown, sizeof shown));
+        else if (i == 1 && ms == 0)
+            edxbus_problemf(problem, opaque,
+                            "EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT: 0 would let no group hold events "
+                            "back; give a duration such as 30d, or leave it unset");
+    }
 }

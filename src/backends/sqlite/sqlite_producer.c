@@ -231,6 +231,8 @@ static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t 
     int64_t *ids = calloc(prod->nqueue, sizeof *ids);
     edxbus_err_t err = ids ? EDXBUS_OK : EDXBUS_ERR_NOMEM;
     if (err == EDXBUS_OK)
+        err = edxbus__sq_db_still_there(&prod->db, edxbus__sq_now_ms(), why, sizeof why);
+    if (err == EDXBUS_OK)
         err = begin(prod, why, sizeof why);
     if (err == EDXBUS_OK) {
         int64_t now = edxbus__sq_now_ms();
@@ -331,7 +333,9 @@ edxbus_err_t edxbus__sq_produce(void *be, const struct edxbus_msg *msg, edxbus_d
         if (err != EDXBUS_OK)
             return err;
         int64_t id;
-        err = begin(prod, errstr, errstr_size);
+        err = edxbus__sq_db_still_there(&prod->db, edxbus__sq_now_ms(), errstr, errstr_size);
+        if (err == EDXBUS_OK)
+            err = begin(prod, errstr, errstr_size);
         if (err != EDXBUS_OK)
             return err;
         err = insert_one(prod, msg, edxbus__sq_now_ms(), &id, errstr, errstr_size);

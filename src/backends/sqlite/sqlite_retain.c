@@ -14,11 +14,13 @@
  *                                     removable events go oldest first, whatever their age
  *
  * Every producer and consumer handle runs it (a producer too, so a topic nobody consumes does not
- * grow for ever): at most every SQ_RETAIN_EVERY_MS, or at once again while a run found a full
- * batch. A run is one short write transaction that removes at most SQ_RETAIN_BATCH events, so a
- * producer waits at most that long for the lock; then, in a second short one, PRAGMA
- * incremental_vacuum hands up to SQ_VACUUM_PAGES free pages back to the file system (the file
- * shrinks at the next checkpoint). Files are created with auto_vacuum=INCREMENTAL; a file from
+ * grow for ever): at most every SQ_RETAIN_EVERY_MS, or, while there is a backlog, again after
+ * nine times as long as the last run took (so catching up takes at most a tenth of a handle's
+ * time). A run is one short write transaction that removes at most SQ_RETAIN_BATCH events, so a
+ * producer waits at most that long for the lock; once more than SQ_VACUUM_MIN_FREE pages are
+ * free, the same transaction hands up to SQ_VACUUM_PAGES of them back to the file system with
+ * PRAGMA incremental_vacuum (the file shrinks at the next checkpoint). It commits at
+ * synchronous=NORMAL: a removal lost to a power cut is simply done again. Files are created with auto_vacuum=INCREMENTAL; a file from
  * before (auto_vacuum NONE) reuses its free pages but only shrinks after a VACUUM, which
  * `edxbus sqlite status` points out.
  *
@@ -342,20 +344,50 @@ static edxbus_err_t pages(struct sq_db *db, int64_t *used, int64_t *free_bytes,
     return EDXBUS_OK;
 }
 
-edxbus_err_t edxbus__sq_retain_step(struct sq_db *db, struct sq_retain *r, int64_t now,
-                                    int64_t *deleted, char *errstr, size_t errstr_size)
+/* Switch the connection's synchronous level (connection-local, no I/O). A retention
+ * transaction runs at NORMAL: it is not fsynced at its commit, as losing it to a power cut
+ * loses nothing (the events come back and are removed again), and the next durable commit
+ * fsyncs the WAL it is in anyway. */
+static void set_sync(struct sq_db *db, const char *level)
+{
+    char sql[48];
+    snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", level);
+    sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+}
+
+/* Up to @p max_pages free pages back to the file system (inside the caller's transaction when
+ * there is one); *@p left gets the free pages that remain. */
+static edxbus_err_t vacuum(struct sq_db *db, int64_t max_pages, int64_t *left, char *errstr,
+                           size_t errstr_size)
+{
+    char sql[64];
+    int64_t used, freeb, page = 0;
+    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)max_pages);
+    int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
+    if (rc != SQLITE_OK)
+        return edxbus__sq_fail(db, rc, "give free space back", errstr, errstr_size);
+    edxbus_err_t err = pages(db, &used, &freeb, &page, errstr, errstr_size);
+    *left = page > 0 ? freeb / page : 0;
+    return err;
+}
+
+/* One run: remove up to SQ_RETAIN_BATCH events, then (@p vacuum_min >= 0) give up to
+ * SQ_VACUUM_PAGES free pages back when more than @p vacuum_min are free, in one transaction. */
+static edxbus_err_t run_once(struct sq_db *db, struct sq_retain *r, int64_t now,
+                             int64_t vacuum_min, int64_t *deleted, int64_t *left, char *errstr,
+                             size_t errstr_size)
 {
     struct run run;
     int64_t budget = SQ_RETAIN_BATCH, used = 0, freeb = 0, page = 0;
-    *deleted = 0;
+    *deleted = *left = 0;
     edxbus_err_t err = run_init(&run, db, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
+    set_sync(db, "NORMAL");
     err = edxbus__sq_begin(db, errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out;
-    if (r->max_bytes > 0)
-        err = pages(db, &used, &freeb, &page, errstr, errstr_size);
+    err = pages(db, &used, &freeb, &page, errstr, errstr_size);
     bool force = r->max_bytes > 0 && used > r->max_bytes;
     int rc = SQLITE_DONE;
     while (err == EDXBUS_OK && budget > 0 && (rc = sqlite3_step(run.topics)) == SQLITE_ROW) {
@@ -368,6 +400,9 @@ edxbus_err_t edxbus__sq_retain_step(struct sq_db *db, struct sq_retain *r, int64
     sqlite3_reset(run.topics);
     if (err == EDXBUS_OK && rc != SQLITE_DONE && rc != SQLITE_ROW)
         err = edxbus__sq_fail(db, rc, "list topics", errstr, errstr_size);
+    if (err == EDXBUS_OK && vacuum_min >= 0 && page > 0 &&
+        freeb / page + (SQ_RETAIN_BATCH - budget) / 8 > vacuum_min)
+        err = vacuum(db, SQ_VACUUM_PAGES, left, errstr, errstr_size);
     if (err == EDXBUS_OK)
         err = edxbus__sq_commit(db, errstr, errstr_size);
     else
@@ -375,25 +410,27 @@ edxbus_err_t edxbus__sq_retain_step(struct sq_db *db, struct sq_retain *r, int64
     if (err == EDXBUS_OK)
         *deleted = SQ_RETAIN_BATCH - budget;
 out:
+    set_sync(db, db->sync[0] ? db->sync : "FULL");
     run_fini(&run);
     return err;
+}
+
+edxbus_err_t edxbus__sq_retain_step(struct sq_db *db, struct sq_retain *r, int64_t now,
+                                    int64_t *deleted, char *errstr, size_t errstr_size)
+{
+    int64_t left;
+    return run_once(db, r, now, -1, deleted, &left, errstr, errstr_size);
 }
 
 edxbus_err_t edxbus__sq_vacuum_step(struct sq_db *db, int64_t max_pages, int64_t *left,
                                     char *errstr, size_t errstr_size)
 {
-    char sql[64];
-    int64_t used, freeb, page = 0;
     *left = 0;
-    edxbus_err_t err = pages(db, &used, &freeb, &page, errstr, errstr_size);
-    if (err != EDXBUS_OK || freeb == 0)
-        return err;
-    snprintf(sql, sizeof sql, "PRAGMA incremental_vacuum(%lld)", (long long)max_pages);
-    int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
-    if (rc != SQLITE_OK)
-        return edxbus__sq_fail(db, rc, "give free space back", errstr, errstr_size);
-    err = pages(db, &used, &freeb, &page, errstr, errstr_size);
-    *left = page > 0 ? freeb / page : 0;
+    if (edxbus__sq_auto_vacuum(db) != 2)
+        return EDXBUS_OK;
+    set_sync(db, "NORMAL");
+    edxbus_err_t err = vacuum(db, max_pages, left, errstr, errstr_size);
+    set_sync(db, db->sync[0] ? db->sync : "FULL");
     return err;
 }
 
@@ -417,11 +454,13 @@ void edxbus__sq_retain_tick(struct sq_db *db, struct sq_retain *r, int64_t now)
     int64_t deleted = 0, left = 0;
     if (r->auto_vacuum < 0)
         r->auto_vacuum = edxbus__sq_auto_vacuum(db);
-    edxbus_err_t err = edxbus__sq_retain_step(db, r, now, &deleted, errstr, sizeof errstr);
-    if (err == EDXBUS_OK && r->auto_vacuum == 2)
-        err = edxbus__sq_vacuum_step(db, SQ_VACUUM_PAGES, &left, errstr, sizeof errstr);
-    bool more = err == EDXBUS_OK && (deleted == SQ_RETAIN_BATCH || left > 0);
-    r->next_ms = more ? now : now + SQ_RETAIN_EVERY_MS;
+    edxbus_err_t err = run_once(db, r, now, r->auto_vacuum == 2 ? SQ_VACUUM_MIN_FREE : -1,
+                                &deleted, &left, errstr, sizeof errstr);
+    bool more = err == EDXBUS_OK && (deleted == SQ_RETAIN_BATCH || left > SQ_VACUUM_MIN_FREE);
+    /* With more to do, come back after nine times as long as this run took: catching up on a
+     * backlog takes at most a tenth of this handle's time. */
+    int64_t took = edxbus__sq_now_ms() - now;
+    r->next_ms = more ? now + 9 * (took > 0 ? took : 1) : now + SQ_RETAIN_EVERY_MS;
     if (err != EDXBUS_OK)
         edxbus_conf_log(r->log, EDXBUS_LOG_WARNING, "%s; removing old events again in %d ms",
                         errstr, SQ_RETAIN_EVERY_MS);
