@@ -357,6 +357,38 @@ TEST(suite_group_resumes_after_acks)
     suite_expect_once(seen, 0, 6);
 }
 
+/* The start rule: a new group starts per `start`, an existing group resumes, whatever `start`
+ * its members give. A worker restarted with no start (the default, "latest") reads what
+ * arrived while it was down; a member joining a group whose other member has acknowledged
+ * nothing yet does not move the group either. */
+TEST(suite_existing_group_resumes)
+{
+    const char *topic = suite_topic();
+    int seen[SUITE_MAX] = {0};
+    suite_produce(topic, 0, 3);
+    void *cons = suite_open(topic, "g", "a", "earliest");
+    size_t got = 0;
+    while (got < 3)
+        got += suite_poll(cons, 3 - got, suite.poll_ms, seen, true, NULL);
+    suite.ops->consumer_close(cons);
+    suite_produce(topic, 3, 9); /* while the worker is down */
+    cons = suite_open(topic, "g", "a", NULL);
+    suite_drain(cons, seen, true);
+    suite.ops->consumer_close(cons);
+    suite_expect_once(seen, 0, 9);
+
+    memset(seen, 0, sizeof seen);
+    void *a = suite_open(topic, "m", "a", NULL); /* a new group, at the end */
+    ASSERT_EQ_INT(suite_poll(a, 8, 0, seen, false, NULL), 0);
+    suite_produce(topic, 9, 12);
+    void *b = suite_open(topic, "m", "b", "latest"); /* the group exists: resumes */
+    suite_drain(a, seen, true);
+    suite_drain(b, seen, true);
+    suite.ops->consumer_close(a);
+    suite.ops->consumer_close(b);
+    suite_expect_once(seen, 9, 12);
+}
+
 TEST(suite_two_groups_each_get_all)
 {
     const char *topic = suite_topic();
@@ -612,6 +644,7 @@ static void suite_run(void)
     RUN(suite_new_group_starts_at_latest);
     RUN(suite_earliest);
     RUN(suite_group_resumes_after_acks);
+    RUN(suite_existing_group_resumes);
     RUN(suite_two_groups_each_get_all);
     if (suite.caps & SUITE_CAP_REDELIVERY)
         RUN(suite_unacked_redelivered_after_reopen);

@@ -198,7 +198,12 @@ rd_kafka_topic_partition_list_t *edxbus__kafka_partitions(rd_kafka_t *rk, const 
 }
 
 /* ------------------------------------------------------------------------------------------ */
-/* Lag: high watermark minus the group's committed offset, per partition, without joining. */
+/* Lag, without joining the group: per partition, the records the group's next member will read,
+ * by the start rule of kafka_offsets.c. A partition with a committed offset counts from there;
+ * in a group that exists, a partition without one counts from its oldest record (where the
+ * member will start). A group without any committed offset on the topic does not exist yet:
+ * where it will start depends on its `start`, so lag reports it as not found. "pending"
+ * (delivered but not acknowledged) is null: Kafka keeps no such count outside the member. */
 
 static edxbus_err_t kafka_lag(const edxbus_conf_t *conf, const char *topic, const char *group,
                               json_t **out, char *errstr, size_t errstr_size)
@@ -232,6 +237,18 @@ static edxbus_err_t kafka_lag(const edxbus_conf_t *conf, const char *topic, cons
     rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
     if (group != NULL && group[0] != '\0')
         rerr = rd_kafka_committed(rk, parts, KAFKA_META_TIMEOUT_MS);
+    bool exists = group == NULL || group[0] == '\0';
+    for (int i = 0; rerr == RD_KAFKA_RESP_ERR_NO_ERROR && i < parts->cnt; i++)
+        exists = exists || parts->elems[i].offset >= 0;
+    if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR && !exists) {
+        rd_kafka_topic_partition_list_destroy(parts);
+        rd_kafka_destroy(rk);
+        snprintf(errstr, errstr_size,
+                 "kafka: group \"%.80s\" has no committed offset on \"%.80s\": it has not "
+                 "consumed this topic yet (check the group name)",
+                 group, topic);
+        return EDXBUS_ERR_NOT_FOUND;
+    }
     json_t *rows = json_array();
     for (int i = 0; rerr == RD_KAFKA_RESP_ERR_NO_ERROR && i < parts->cnt; i++) {
         int64_t lo = 0, hi = 0;
@@ -241,10 +258,10 @@ static edxbus_err_t kafka_lag(const edxbus_conf_t *conf, const char *topic, cons
             break;
         int64_t committed = parts->elems[i].offset;
         int64_t from = committed >= 0 ? committed : lo;
-        json_array_append_new(rows, json_pack("{s:s?, s:n, s:I, s:I, s:I, s:n}", "group", group,
+        json_array_append_new(rows, json_pack("{s:s?, s:n, s:I, s:n, s:I, s:n}", "group", group,
                                               "consumer", "partition",
                                               (json_int_t)parts->elems[i].partition, "pending",
-                                              (json_int_t)0, "undelivered",
+                                              "undelivered",
                                               (json_int_t)(hi > from ? hi - from : 0), "idle_ms"));
     }
     rd_kafka_topic_partition_list_destroy(parts);

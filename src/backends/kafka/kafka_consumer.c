@@ -1,12 +1,11 @@
 /* src/backends/kafka/kafka_consumer.c — consume records in a group (or tail a topic).
  *
- * Group mode: subscribe with group.id and enable.auto.commit=false. A new group starts at the
- * end of the topic (auto.offset.reset=latest) unless opts->start is "earliest"; an existing
- * group resumes from its committed offsets. Offsets are committed only for acknowledged
- * records: per partition the backend keeps the offsets it handed out, in order, with an acked
- * flag, and commits (offset + 1) of the last record of the contiguous acked prefix, so an
- * out-of-order ack inside a batch never skips an unacknowledged record (contract 2). Commits
- * are sent asynchronously at the next poll(), synchronously on revocation and at close.
+ * Group mode: subscribe with group.id and enable.auto.commit=false. Where each assigned
+ * partition starts and which offsets are committed is kafka_offsets.c: a new group starts per
+ * opts->start (the end by default), an existing group resumes (partitions it never committed
+ * in start at their oldest record); only the contiguous acknowledged prefix of each partition
+ * is committed, asynchronously at the next poll(), synchronously on revocation and at close,
+ * and a failed commit is sent again.
  *
  * Replay (opts->start_time_ms or seek_time()): the assigned partitions are moved with
  * offsets_for_times to the first record stored at or after the time; those offsets are
@@ -32,154 +31,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "kafka_int.h"
-
-/* The offsets of one partition handed out and not yet committed, in order. */
-struct kafka_part {
-    int32_t partition;
-    int64_t *offs;
-    bool *acked;
-    size_t head, n, cap; /* live entries are [head, n) */
-    int64_t commit_to;   /* next offset to commit (last acked prefix + 1); -1: none */
-    bool dirty;          /* commit_to not yet sent */
-};
-
-struct kafka_consumer {
-    edxbus_conf_t *conf; /* first: the log callback reads it through the opaque */
-    rd_kafka_t *rk;
-    kreg_t *reg;
-    char *topic;
-    char *group;         /* NULL: tail mode */
-    char *service_name;
-    int64_t pending_time_ms; /* move there at the next assignment; -1: none */
-    char *pending_seek;      /* seek there at the next assignment; NULL: none */
-    bool assigned;
-    bool replay_paused;      /* the time lookup failed: assigned, paused */
-    edxbus_err_t replay_err; /* why (EDXBUS_OK: no failed lookup) */
-    char replay_why[2 * EDXBUS_ERRSTR_SIZE]; /* the line poll() fails with meanwhile */
-    /* the current batch */
-    rd_kafka_message_t **rkms;
-    struct edxbus_msg *msgs;
-    struct kafka_slot *slots;
-    size_t nbatch, cap_batch, resolved;
-    /* ack tracking */
-    struct kafka_part *parts;
-    size_t nparts, cap_parts;
-    bool audit;
-};
+#include "kafka_consumer_int.h"
 
 static void free_batch(struct kafka_consumer *c)
 {
     for (size_t i = 0; i < c->nbatch; i++)
         rd_kafka_message_destroy(c->rkms[i]);
     c->nbatch = c->resolved = 0;
-}
-
-/* ------------------------------------------------------------------------------------------ */
-/* Ack tracking and commits */
-
-static struct kafka_part *part_get(struct kafka_consumer *c, int32_t partition, bool create)
-{
-    for (size_t i = 0; i < c->nparts; i++)
-        if (c->parts[i].partition == partition)
-            return &c->parts[i];
-    if (!create)
-        return NULL;
-    if (c->nparts == c->cap_parts) {
-        size_t cap = c->cap_parts ? c->cap_parts * 2 : 8;
-        struct kafka_part *grown = realloc(c->parts, cap * sizeof *grown);
-        if (grown == NULL)
-            return NULL;
-        c->parts = grown;
-        c->cap_parts = cap;
-    }
-    struct kafka_part *kp = &c->parts[c->nparts++];
-    memset(kp, 0, sizeof *kp);
-    kp->partition = partition;
-    kp->commit_to = -1;
-    return kp;
-}
-
-static bool part_push(struct kafka_part *kp, int64_t offset)
-{
-    if (kp->head > 0 && kp->head == kp->n)
-        kp->head = kp->n = 0;
-    if (kp->n == kp->cap) {
-        if (kp->head > kp->cap / 2) {
-            memmove(kp->offs, kp->offs + kp->head, (kp->n - kp->head) * sizeof *kp->offs);
-            memmove(kp->acked, kp->acked + kp->head, (kp->n - kp->head) * sizeof *kp->acked);
-            kp->n -= kp->head;
-            kp->head = 0;
-        } else {
-            size_t cap = kp->cap ? kp->cap * 2 : 64;
-            int64_t *offs = realloc(kp->offs, cap * sizeof *offs);
-            if (offs == NULL)
-                return false;
-            kp->offs = offs;
-            bool *acked = realloc(kp->acked, cap * sizeof *acked);
-            if (acked == NULL)
-                return false;
-            kp->acked = acked;
-            kp->cap = cap;
-        }
-    }
-    /* A record at or below one still tracked (a seek back): forget the old ones. */
-    if (kp->n > kp->head && offset <= kp->offs[kp->n - 1])
-        kp->head = kp->n = 0;
-    kp->offs[kp->n] = offset;
-    kp->acked[kp->n] = false;
-    kp->n++;
-    return true;
-}
-
-static void parts_clear(struct kafka_consumer *c)
-{
-    for (size_t i = 0; i < c->nparts; i++) {
-        free(c->parts[i].offs);
-        free(c->parts[i].acked);
-    }
-    c->nparts = 0;
-}
-
-/* Commit every partition's acked prefix not yet sent. */
-static edxbus_err_t commit_dirty(struct kafka_consumer *c, bool async, char *errstr,
-                                 size_t errstr_size)
-{
-    if (c->group == NULL)
-        return EDXBUS_OK;
-    rd_kafka_topic_partition_list_t *list = NULL;
-    for (size_t i = 0; i < c->nparts; i++) {
-        struct kafka_part *kp = &c->parts[i];
-        if (!kp->dirty)
-            continue;
-        if (list == NULL)
-            list = rd_kafka_topic_partition_list_new((int)c->nparts);
-        rd_kafka_topic_partition_list_add(list, c->topic, kp->partition)->offset = kp->commit_to;
-        kp->dirty = false;
-    }
-    if (list == NULL)
-        return EDXBUS_OK;
-    rd_kafka_resp_err_t rerr = rd_kafka_commit(c->rk, list, async ? 1 : 0);
-    rd_kafka_topic_partition_list_destroy(list);
-    if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR || rerr == RD_KAFKA_RESP_ERR__NO_OFFSET)
-        return EDXBUS_OK;
-    snprintf(errstr, errstr_size, "kafka: committing offsets of group %.80s on %.80s: %s",
-             c->group, c->topic, rd_kafka_err2str(rerr));
-    edxbus_conf_log(c->conf, EDXBUS_LOG_WARNING, "%s", errstr);
-    return edxbus__kafka_err(rerr);
-}
-
-static void on_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
-                      rd_kafka_topic_partition_list_t *offsets, void *opaque)
-{
-    (void)rk;
-    (void)offsets;
-    struct kafka_consumer *c = opaque;
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-        edxbus_conf_log(c->conf, EDXBUS_LOG_WARNING,
-                        "kafka: an offset commit of group %s failed: %s (the records after the "
-                        "last committed offset will be delivered again)",
-                        c->group ? c->group : "", rd_kafka_err2str(err));
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -206,53 +64,6 @@ static rd_kafka_resp_err_t offsets_at(struct kafka_consumer *c,
     return rerr;
 }
 
-/* Commit the absolute offsets of @p parts for the group (what the reference's replay does). */
-static void commit_positions(struct kafka_consumer *c, rd_kafka_topic_partition_list_t *parts)
-{
-    if (c->group == NULL)
-        return;
-    rd_kafka_topic_partition_list_t *abs = rd_kafka_topic_partition_list_new(parts->cnt);
-    for (int i = 0; i < parts->cnt; i++)
-        if (parts->elems[i].offset >= 0)
-            rd_kafka_topic_partition_list_add(abs, parts->elems[i].topic,
-                                              parts->elems[i].partition)
-                ->offset = parts->elems[i].offset;
-    if (abs->cnt > 0) {
-        rd_kafka_resp_err_t rerr = rd_kafka_commit(c->rk, abs, 0);
-        if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR)
-            edxbus_conf_log(c->conf, EDXBUS_LOG_WARNING,
-                            "kafka: committing the replay offsets of group %s: %s", c->group,
-                            rd_kafka_err2str(rerr));
-    }
-    rd_kafka_topic_partition_list_destroy(abs);
-}
-
-/* Parse "earliest", "latest" or "partition:offset" into (@p partition or -1 for all, @p off). */
-static bool parse_position(const char *position, int32_t *partition, int64_t *off)
-{
-    if (strcmp(position, "earliest") == 0 || strcmp(position, "beginning") == 0) {
-        *partition = -1;
-        *off = RD_KAFKA_OFFSET_BEGINNING;
-        return true;
-    }
-    if (strcmp(position, "latest") == 0 || strcmp(position, "end") == 0) {
-        *partition = -1;
-        *off = RD_KAFKA_OFFSET_END;
-        return true;
-    }
-    char *end;
-    long p = strtol(position, &end, 10);
-    if (end == position || *end != ':' || p < 0)
-        return false;
-    const char *o = end + 1;
-    long long v = strtoll(o, &end, 10);
-    if (end == o || *end != '\0' || v < 0)
-        return false;
-    *partition = (int32_t)p;
-    *off = v;
-    return true;
-}
-
 /* Set the starting offsets of @p parts from the pending time or position, if any. Returns
  * whether it changed anything. A failed time lookup leaves the time pending and sets
  * c->replay_err and c->replay_why (the caller decides: pause, or refuse to open). */
@@ -273,19 +84,19 @@ static bool apply_pending(struct kafka_consumer *c, rd_kafka_topic_partition_lis
         }
         c->pending_time_ms = -1;
         c->replay_err = EDXBUS_OK;
-        commit_positions(c, parts);
+        edxbus__kafka_commit_positions(c, parts);
         return true;
     }
     if (c->pending_seek != NULL) {
         int32_t partition;
         int64_t off;
-        if (parse_position(c->pending_seek, &partition, &off))
+        if (edxbus__kafka_parse_position(c->pending_seek, &partition, &off))
             for (int i = 0; i < parts->cnt; i++)
                 if (partition < 0 || parts->elems[i].partition == partition)
                     parts->elems[i].offset = off;
         free(c->pending_seek);
         c->pending_seek = NULL;
-        commit_positions(c, parts);
+        edxbus__kafka_commit_positions(c, parts);
         return true;
     }
     return false;
@@ -297,6 +108,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     struct kafka_consumer *c = opaque;
     char errstr[EDXBUS_ERRSTR_SIZE];
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        edxbus__kafka_decide_starts(c, parts);
         apply_pending(c, parts);
         rd_kafka_assign(rk, parts);
         if (c->pending_time_ms >= 0 && c->replay_err != EDXBUS_OK) {
@@ -310,8 +122,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         return;
     }
     /* Revoked (or an error): commit what was acknowledged, forget the rest. */
-    commit_dirty(c, false, errstr, sizeof errstr);
-    parts_clear(c);
+    edxbus__kafka_commit_pending(c, false, errstr, sizeof errstr);
+    edxbus__kafka_parts_clear(c);
     free_batch(c);
     rd_kafka_assign(rk, NULL);
     c->assigned = false;
@@ -348,10 +160,11 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         err = edxbus__kafka_rdconf(conf, &rdconf, errstr, errstr_size);
     bool earliest = opts->start != NULL && (strcmp(opts->start, "earliest") == 0 ||
                                             strcmp(opts->start, "beginning") == 0);
+    c->start_earliest = earliest;
     if (opts->start != NULL && !earliest && strcmp(opts->start, "latest") != 0) {
         int32_t partition;
         int64_t off;
-        if (!parse_position(opts->start, &partition, &off)) {
+        if (!edxbus__kafka_parse_position(opts->start, &partition, &off)) {
             snprintf(errstr, errstr_size,
                      "kafka: start position \"%.80s\" is not earliest, latest or "
                      "partition:offset",
@@ -374,9 +187,13 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
     }
     if (err == EDXBUS_OK)
         err = edxbus__kafka_rdconf_set(rdconf, "enable.auto.commit", "false", errstr, errstr_size);
+    /* A group's starts are decided at each assignment (kafka_offsets.c); librdkafka's reset
+     * applies only to a committed offset that no longer exists (trimmed by retention), where
+     * the oldest record loses the least. */
     if (err == EDXBUS_OK && json_object_get(extra, "auto.offset.reset") == NULL)
         err = edxbus__kafka_rdconf_set(rdconf, "auto.offset.reset",
-                                       earliest ? "earliest" : "latest", errstr, errstr_size);
+                                       earliest || c->group != NULL ? "earliest" : "latest",
+                                       errstr, errstr_size);
     if (err == EDXBUS_OK)
         err = edxbus__kafka_rdconf_set(rdconf, "enable.partition.eof", "false", errstr,
                                        errstr_size);
@@ -393,7 +210,7 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
     rd_kafka_conf_set_opaque(rdconf, c);
     if (c->group != NULL) {
         rd_kafka_conf_set_rebalance_cb(rdconf, on_rebalance);
-        rd_kafka_conf_set_offset_commit_cb(rdconf, on_commit);
+        rd_kafka_conf_set_offset_commit_cb(rdconf, edxbus__kafka_on_commit);
     }
     char why[256];
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, rdconf, why, sizeof why);
@@ -447,12 +264,12 @@ void edxbus__kafka_consumer_close(void *be)
         return;
     if (c->rk != NULL) {
         char errstr[EDXBUS_ERRSTR_SIZE];
-        commit_dirty(c, false, errstr, sizeof errstr);
+        edxbus__kafka_commit_pending(c, false, errstr, sizeof errstr);
         free_batch(c);
         rd_kafka_consumer_close(c->rk);
         rd_kafka_destroy(c->rk);
     }
-    parts_clear(c);
+    edxbus__kafka_parts_clear(c);
     free(c->parts);
     for (size_t i = 0; i < c->cap_batch; i++)
         free(c->slots[i].headers);
@@ -528,8 +345,8 @@ static edxbus_err_t resolve_batch(struct kafka_consumer *c, char *errstr, size_t
                                                      sizeof why) == EDXBUS_OK)
             msg->key_schema = schema;
         if (c->group != NULL) {
-            struct kafka_part *kp = part_get(c, c->rkms[i]->partition, true);
-            if (kp == NULL || !part_push(kp, c->rkms[i]->offset)) {
+            struct kafka_part *kp = edxbus__kafka_part_get(c, c->rkms[i]->partition, true);
+            if (kp == NULL || !edxbus__kafka_part_push(kp, c->rkms[i]->offset)) {
                 snprintf(errstr, errstr_size, "kafka: out of memory");
                 return EDXBUS_ERR_NOMEM;
             }
@@ -601,7 +418,7 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
         return EDXBUS_OK;
     }
     free_batch(c);
-    commit_dirty(c, true, errstr, errstr_size);
+    edxbus__kafka_commit_pending(c, true, errstr, errstr_size);
     if (!reserve_batch(c, max)) {
         snprintf(errstr, errstr_size, "kafka: out of memory");
         return EDXBUS_ERR_NOMEM;
@@ -642,42 +459,6 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
     return EDXBUS_OK;
 }
 
-edxbus_err_t edxbus__kafka_ack(void *be, const struct edxbus_msg *msg, char *errstr,
-                               size_t errstr_size)
-{
-    struct kafka_consumer *c = be;
-    if (c->group == NULL)
-        return EDXBUS_OK;
-    int32_t partition;
-    int64_t offset;
-    if (!parse_position(msg->position, &partition, &offset) || partition < 0) {
-        snprintf(errstr, errstr_size, "kafka: ack: \"%.60s\" is not a partition:offset position",
-                 msg->position);
-        return EDXBUS_ERR_INVALID_ARG;
-    }
-    struct kafka_part *kp = part_get(c, partition, false);
-    if (kp == NULL)
-        return EDXBUS_OK; /* the partition was revoked since: the new owner has it */
-    /* Binary search among the live offsets (ascending). */
-    size_t lo = kp->head, hi = kp->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (kp->offs[mid] < offset)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    if (lo == kp->n || kp->offs[lo] != offset)
-        return EDXBUS_OK; /* already committed, or from before a seek */
-    kp->acked[lo] = true;
-    while (kp->head < kp->n && kp->acked[kp->head]) {
-        kp->commit_to = kp->offs[kp->head] + 1;
-        kp->dirty = true;
-        kp->head++;
-    }
-    return EDXBUS_OK;
-}
-
 /* Move the current assignment (or the next one) to @p parts' offsets. */
 static edxbus_err_t seek_parts(struct kafka_consumer *c, rd_kafka_topic_partition_list_t *parts,
                                char *errstr, size_t errstr_size)
@@ -697,10 +478,10 @@ static edxbus_err_t seek_parts(struct kafka_consumer *c, rd_kafka_topic_partitio
                      rd_kafka_err2str(parts->elems[i].err));
             return edxbus__kafka_err(parts->elems[i].err);
         }
-    commit_positions(c, parts);
+    edxbus__kafka_commit_positions(c, parts);
     /* Forget the batch and the acks of the old position. */
     free_batch(c);
-    parts_clear(c);
+    edxbus__kafka_parts_clear(c);
     return EDXBUS_OK;
 }
 
@@ -710,7 +491,7 @@ edxbus_err_t edxbus__kafka_seek(void *be, const char *position, char *errstr,
     struct kafka_consumer *c = be;
     int32_t partition;
     int64_t off;
-    if (!parse_position(position, &partition, &off)) {
+    if (!edxbus__kafka_parse_position(position, &partition, &off)) {
         snprintf(errstr, errstr_size,
                  "kafka: position \"%.80s\" is not earliest, latest or partition:offset",
                  position);

@@ -1,13 +1,15 @@
 /* src/backends/kafka/kafka_int.h — private to the Kafka backend (src/backends/kafka/).
  *
- * The backend is five files behind the one ops table at the bottom of kafka.c:
+ * The backend is six files behind the one ops table at the bottom of kafka.c:
  *   registry.c        the Confluent Schema Registry client (registry.h)
  *   kafka.c           settings -> librdkafka configuration, error classes, lag(), the ops table
  *   kafka_wire.c      one edxbus_msg <-> one Kafka record: Confluent framing, subjects, the ten
  *                     CloudEvents headers of edx-event-bus-kafka (WIRE.md §4)
  *   kafka_producer.c  idempotent producer (acks=all), synchronous or with delivery callbacks
- *   kafka_consumer.c  consumer groups with commits on ack (contiguous acked prefix per
- *                     partition), start rules, replay by time, tail mode
+ *   kafka_consumer.c  consumer groups, replay by time, seek, tail mode
+ *   kafka_offsets.c   where a group starts (per group: a new one per `start`, an existing one
+ *                     resumes), commits on ack (contiguous acked prefix per partition), retried
+ *                     until the broker confirms them (kafka_consumer_int.h)
  * Nothing outside this folder includes this header. Thread rule: every struct here belongs to
  * one backend handle, used by one thread at a time.
  */

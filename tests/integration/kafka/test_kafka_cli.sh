@@ -147,9 +147,9 @@ run lag -g g-cli lag --json
 expect_ok
 expect_grep '"undelivered": 3'
 expect_grep '"partition": 0'
+expect_grep '"pending": null'
 run lag -g g-never lag
-expect_ok
-expect_grep '^- +0 +0 +5 +-$'
+expect_error 1 "g-never" "no committed offset"
 
 # ---------------------------------------------------------------------------------------------
 # tail (when this edxbus has it)
