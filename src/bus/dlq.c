@@ -69,6 +69,7 @@ edxbus_err_t edxbus__dlq_send(const struct edxbus_backend_ops *ops, void *be,
         .value = msg->value != NULL ? msg->value : (const uint8_t *)"",
         .value_len = msg->value_len,
         .metadata = msg->metadata != NULL ? msg->metadata : &empty_md,
+        .key_schema = msg->key_schema,
         .value_schema = msg->value_schema,
         .headers = headers,
         .nheaders = 5,
@@ -169,7 +170,12 @@ edxbus_err_t edxbus_dlq_replay(const edxbus_conf_t *conf, const char *topic, uin
                 .value = dl->value,
                 .value_len = dl->value_len,
                 .metadata = dl->metadata,
-                .value_schema = et != NULL ? edxbus_event_type_schema_text(et) : NULL,
+                /* The writer's schema when the broker names it (Kafka: the registry id in the
+                 * dead letter's framing), so the bytes go back as they were. */
+                .key_schema = dl->key != NULL ? dl->key_schema : NULL,
+                .value_schema = dl->value_schema != NULL ? dl->value_schema
+                                : et != NULL         ? edxbus_event_type_schema_text(et)
+                                                     : NULL,
             };
             err = orig == NULL ? EDXBUS_ERR_NOMEM
                                : ops->produce(prod, &m, NULL, NULL, errstr, errstr_size);

@@ -18,8 +18,10 @@
  * failure path; see docs/internals/kafka.md.
  *
  * Each record's writer schema is fetched from the registry by the id in its framing (cached)
- * and handed to the core as msg->value_schema; when the registry cannot be reached, poll()
- * fails and keeps the batch, so nothing is lost and the next poll() tries again.
+ * and handed to the core as msg->value_schema. When the registry fails in any way but "no such
+ * schema id" (unreachable, 5xx, 429, a timeout), poll() fails and keeps the batch, so nothing is
+ * lost; the registry is asked again after a growing backoff, and each change of state is logged
+ * once. A record whose schema id does not exist is unusable and keeps its stored bytes.
  *
  * Tail mode (no group): the partitions are assigned directly, from the end (or the start, or
  * a time); ack() does nothing.
@@ -309,44 +311,96 @@ static bool reserve_batch(struct kafka_consumer *c, size_t n)
     return true;
 }
 
-/* Parse records [resolved, nbatch) and fetch their writer schemas. On a registry failure the
- * batch is kept and the error returned; the next poll() resumes here. */
+#define REGISTRY_BACKOFF_MIN_MS 500
+#define REGISTRY_BACKOFF_MAX_MS 30000
+
+/* The schema registered as @p id. EDXBUS_ERR_NOT_FOUND only when the registry said that id does
+ * not exist; any other failure (unreachable, 5xx, 429, a timeout, an answer that makes no
+ * sense) is the registry's trouble, not the record's: the caller keeps the record. The state
+ * changes (failing, working again) are logged once each, and while failing the registry is
+ * asked again only after a backoff. */
+static edxbus_err_t fetch_schema(struct kafka_consumer *c, int64_t id, const char **schema,
+                                 char *why, size_t why_size)
+{
+    *schema = NULL;
+    int64_t now = edxbus__kafka_mono_ms();
+    if (c->registry_failing && now < c->registry_retry_ms) {
+        snprintf(why, why_size, "%s", c->registry_why);
+        return c->registry_err;
+    }
+    edxbus_err_t err = edxbus__kreg_schema_by_id(c->reg, (uint32_t)id, schema, why, why_size);
+    if (err == EDXBUS_OK || err == EDXBUS_ERR_NOT_FOUND) {
+        if (c->registry_failing)
+            edxbus_conf_log(c->conf, EDXBUS_LOG_WARNING,
+                            "kafka: consumer of %s: the schema registry answers again; "
+                            "consuming the records kept meanwhile",
+                            c->topic);
+        c->registry_failing = false;
+        c->registry_backoff_ms = 0;
+        return err;
+    }
+    if (!c->registry_failing)
+        edxbus_conf_log(c->conf, EDXBUS_LOG_WARNING,
+                        "kafka: consumer of %s: %s; the records stay where they are and the "
+                        "registry is asked again with a backoff",
+                        c->topic, why);
+    int backoff = c->registry_backoff_ms < REGISTRY_BACKOFF_MIN_MS ? REGISTRY_BACKOFF_MIN_MS
+                                                                   : c->registry_backoff_ms;
+    c->registry_failing = true;
+    c->registry_err = err;
+    snprintf(c->registry_why, sizeof c->registry_why, "%s", why);
+    c->registry_retry_ms = now + backoff;
+    c->registry_backoff_ms =
+        backoff * 2 > REGISTRY_BACKOFF_MAX_MS ? REGISTRY_BACKOFF_MAX_MS : backoff * 2;
+    return err;
+}
+
+/* Parse records [resolved, nbatch) and fetch their writer schemas. When the registry fails for
+ * any reason but "no such schema id", the batch is kept and the error returned; the next poll()
+ * resumes here. A record whose value schema id does not exist is unusable, and its value is its
+ * bytes as stored (framing and id included), so a dead letter keeps them as they were. */
 static edxbus_err_t resolve_batch(struct kafka_consumer *c, char *errstr, size_t errstr_size)
 {
     for (; c->resolved < c->nbatch; c->resolved++) {
         size_t i = c->resolved;
         struct edxbus_msg *msg = &c->msgs[i];
-        int64_t key_id, value_id;
-        if (edxbus__kafka_wire_parse(c->rkms[i], c->service_name, msg, &c->slots[i], &key_id,
-                                     &value_id) != EDXBUS_OK) {
+        const rd_kafka_message_t *rkm = c->rkms[i];
+        int64_t ids[2];
+        if (edxbus__kafka_wire_parse(rkm, c->service_name, msg, &c->slots[i], &ids[0],
+                                     &ids[1]) != EDXBUS_OK) {
             snprintf(errstr, errstr_size, "kafka: out of memory");
             return EDXBUS_ERR_NOMEM;
         }
-        const char *schema = NULL;
-        char why[EDXBUS_ERRSTR_SIZE];
-        if (value_id >= 0) {
-            edxbus_err_t err =
-                edxbus__kreg_schema_by_id(c->reg, (uint32_t)value_id, &schema, why, sizeof why);
-            if (err == EDXBUS_ERR_NOT_FOUND || err == EDXBUS_ERR_BROKER) {
+        for (int k = 0; k < 2; k++) { /* the key's schema, then the value's */
+            if (ids[k] < 0)
+                continue;
+            const char *schema = NULL;
+            char why[EDXBUS_ERRSTR_SIZE];
+            edxbus_err_t err = fetch_schema(c, ids[k], &schema, why, sizeof why);
+            if (err == EDXBUS_ERR_NOT_FOUND && k == 0) {
+                continue; /* the key stays its body, unframed: not needed to deliver */
+            } else if (err == EDXBUS_ERR_NOT_FOUND) {
                 if (msg->unusable == NULL) {
                     snprintf(c->slots[i].why, sizeof c->slots[i].why,
                              "kafka record %s of topic %.80s: writer schema: %.150s",
                              msg->position, msg->topic, why);
                     msg->unusable = c->slots[i].why;
                 }
+                msg->value = rkm->payload;
+                msg->value_len = rkm->len;
             } else if (err != EDXBUS_OK) {
                 snprintf(errstr, errstr_size, "%s (record %s of %.80s kept for the next poll)", why,
                          msg->position, c->topic);
                 return err;
+            } else if (k == 0) {
+                msg->key_schema = schema;
+            } else {
+                msg->value_schema = schema;
             }
-            msg->value_schema = schema;
         }
-        if (key_id >= 0 && edxbus__kreg_schema_by_id(c->reg, (uint32_t)key_id, &schema, why,
-                                                     sizeof why) == EDXBUS_OK)
-            msg->key_schema = schema;
         if (c->group != NULL) {
-            struct kafka_part *kp = edxbus__kafka_part_get(c, c->rkms[i]->partition, true);
-            if (kp == NULL || !edxbus__kafka_part_push(kp, c->rkms[i]->offset)) {
+            struct kafka_part *kp = edxbus__kafka_part_get(c, rkm->partition, true);
+            if (kp == NULL || !edxbus__kafka_part_push(kp, rkm->offset)) {
                 snprintf(errstr, errstr_size, "kafka: out of memory");
                 return EDXBUS_ERR_NOMEM;
             }

@@ -45,9 +45,11 @@ struct kafka_consumer {
     int64_t commit_retry_ms;  /* monotonic time before which no asynchronous retry is sent */
     int commit_backoff_ms;    /* the wait after the next failure (doubles, capped) */
     /* the registry */
-    bool registry_failing;    /* the last schema fetch failed for a retriable reason */
-    int64_t registry_retry_ms;
-    int registry_backoff_ms;
+    bool registry_failing;    /* the last schema fetch failed, not for "no such id" */
+    int64_t registry_retry_ms; /* monotonic time before which the registry is not asked */
+    int registry_backoff_ms;   /* the wait after the next failure (doubles, capped) */
+    edxbus_err_t registry_err; /* the failure meanwhile */
+    char registry_why[EDXBUS_ERRSTR_SIZE];
     bool audit;
 };
 

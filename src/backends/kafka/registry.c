@@ -269,6 +269,16 @@ static void answer_message(const struct edxbus_buf *answer, char *out, size_t si
     json_decref(obj);
 }
 
+/* Whether a 404 answer is the registry's own "no such subject / version / schema id"
+ * (error_code 40401, 40402, 40403), not a wrong URL or a proxy's page. */
+static bool answer_not_found(const struct edxbus_buf *answer)
+{
+    json_t *obj = json_loadb((const char *)answer->data, answer->len, 0, NULL);
+    json_int_t code = json_integer_value(json_object_get(obj, "error_code"));
+    json_decref(obj);
+    return code >= 40401 && code <= 40403;
+}
+
 /* Run @p method on @p path (below the base URL) with @p body (NULL: none). On success
  * reg->answer holds the answer and *@p status its HTTP status (2xx). */
 static edxbus_err_t exchange(struct kreg *reg, const char *method, const char *path,
@@ -337,9 +347,15 @@ static edxbus_err_t exchange(struct kreg *reg, const char *method, const char *p
                          "schema registry %.100s: %s: HTTP %ld (check "
                          "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY and _API_SECRET)%s",
                          reg->display, what, status, said);
-            } else if (status == 404) {
+            } else if (status == 404 && answer_not_found(&reg->answer)) {
                 err = EDXBUS_ERR_NOT_FOUND;
                 snprintf(errstr, errstr_size, "schema registry %.100s: %s: HTTP 404%s",
+                         reg->display, what, said);
+            } else if (status == 404) {
+                err = EDXBUS_ERR_BROKER;
+                snprintf(errstr, errstr_size,
+                         "schema registry %.100s: %s: HTTP 404 without a registry error code "
+                         "(is EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL the registry's address?)%s",
                          reg->display, what, said);
             } else if (status == 409 || status == 422) {
                 err = EDXBUS_ERR_SCHEMA;

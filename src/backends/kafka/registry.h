@@ -17,7 +17,9 @@
  * once. Registered ids are immutable in a registry, so the caches never go stale.
  *
  * Connection failures, timeouts, 5xx and 429 answers are retried with doubling backoff (attempts
- * and timeout from struct kreg_opts); 4xx answers are not. Basic auth comes from
+ * and timeout from struct kreg_opts); 4xx answers are not. Only a 404 carrying the registry's
+ * own error code (40401 subject, 40402 version, 40403 schema id) means "not found"
+ * (EDXBUS_ERR_NOT_FOUND); any other 404 is EDXBUS_ERR_BROKER. Basic auth comes from
  * EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY/_SECRET or from the URL's user info; messages name the
  * registry by its URL with any password masked, and never hold the secret.
  *
