@@ -110,7 +110,8 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     struct kafka_consumer *c = opaque;
     char errstr[EDXBUS_ERRSTR_SIZE];
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-        edxbus__kafka_decide_starts(c, parts);
+        if (c->pending_time_ms < 0) /* a replay by time sets (and commits) every start */
+            edxbus__kafka_decide_starts(c, parts);
         apply_pending(c, parts);
         rd_kafka_assign(rk, parts);
         if (c->pending_time_ms >= 0 && c->replay_err != EDXBUS_OK) {

@@ -9,6 +9,8 @@
  * reference's header rules (duplicates, missing ce_type/ce_id, defaults, empty values), extra
  * headers, unframed values, and the subjects of dotted key fields.
  */
+#include <time.h>
+
 #include "backends/kafka/kafka_int.h"
 #include "kafka_harness.h"
 #include "test.h"
@@ -197,15 +199,17 @@ static size_t consume_n(void *be, size_t n, void (*check)(const struct edxbus_ms
 {
     char errstr[EDXBUS_ERRSTR_SIZE];
     size_t got = 0;
-    for (int idle = 0; got < n && idle < 100;) {
+    /* Give up after 60 s without a record (a deadline, not a count of empty polls: a poll can
+     * return at once, many times, while the group is joining on a loaded machine). */
+    time_t deadline = time(NULL) + 60;
+    while (got < n && time(NULL) < deadline) {
         struct edxbus_batch batch;
         edxbus_err_t err = ops->poll(be, &batch, 64, 200, errstr, sizeof errstr);
         if (err != EDXBUS_OK)
             fprintf(stderr, "poll: %s\n", errstr);
-        if (batch.n == 0) {
-            idle++;
+        if (batch.n == 0)
             continue;
-        }
+        deadline = time(NULL) + 60;
         for (size_t i = 0; i < batch.n; i++) {
             if (check != NULL)
                 check(&batch.msgs[i], got);
