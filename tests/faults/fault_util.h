@@ -41,6 +41,21 @@ static inline long long fault_int(const struct test_redis *r, const char *fmt, c
     return n;
 }
 
+/** Connections the server has accepted so far (INFO stats; the query's own included), -1 on
+ * error. */
+static inline long long fault_connections(const struct test_redis *r)
+{
+    redisReply *reply = test_redis_cmd(r, "INFO %s", "stats");
+    long long n = -1;
+    const char *at = reply != NULL && reply->type == REDIS_REPLY_STRING
+                         ? strstr(reply->str, "total_connections_received:")
+                         : NULL;
+    if (at != NULL)
+        n = strtoll(at + strlen("total_connections_received:"), NULL, 10);
+    freeReplyObject(reply);
+    return n;
+}
+
 /** Entries of group @p group of @p stream that are pending (XPENDING summary), -1 on error. */
 static inline long long fault_pending(const struct test_redis *r, const char *stream,
                                       const char *group)
