@@ -33,12 +33,15 @@
 #include <stdint.h>
 
 #include "edxbus/backend.h"
+#include "edxbus/bus.h"
 #include "edxbus/conf.h"
 #include "edxbus/error.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+struct sqlite3; /* SQLite's connection handle (sqlite3.h): the caller's own database */
 
 /** The outbox's one topic inside its file. Entries carry their destination in headers. */
 #define EDXBUS_OUTBOX_TOPIC "edxbus-outbox"
@@ -105,6 +108,38 @@ EDXBUS_API uint64_t edxbus_relay_sent(const edxbus_relay_t *relay);
 
 /** Free a relay that is not running. NULL is a no-op. */
 EDXBUS_API void edxbus_relay_destroy(edxbus_relay_t *relay);
+
+/* ---------------------------------------------------------------------------------------------
+ * The transactional outbox: the event exists if and only if the caller's transaction commits
+ * ------------------------------------------------------------------------------------------- */
+
+/** Send an event as edxbus_send_event() does (checked against its schema, fresh metadata,
+ *  routed by EVENT_BUS_PRODUCER_CONFIG, keyed, every receiver of its signal called, strictly),
+ *  but the bus's producer writes each routed message as an outbox entry into @p db, the
+ *  caller's own SQLite database, inside the write transaction the caller has open on it
+ *  (BEGIN IMMEDIATE …): commit, and the business change and the event exist together; roll
+ *  back, and neither does. The outbox tables (the embedded log's) are created in @p db on first
+ *  use. A relay with EVENT_BUS_OUTBOX_PATH naming that database file forwards the entries
+ *  (it switches the file to the WAL journal, which the application may keep using).
+ *  The database's PRAGMA user_version becomes the log's; a database whose user_version the
+ *  application uses itself is refused (keep the outbox in a file of its own then).
+ *  Borrows everything during the call only; @p db stays the caller's.
+ *  Errors: EDXBUS_ERR_STATE with one line when no transaction is open on @p db, when
+ *  user_version belongs to something else, or when the bus has no producer; the errors of
+ *  edxbus_send_event(); SQLite's (EDXBUS_ERR_IO, EDXBUS_ERR_BROKER). On an error the caller
+ *  should roll back. */
+EDXBUS_API edxbus_err_t edxbus_send_event_tx(edxbus_bus_t *bus, struct sqlite3 *db,
+                                             const char *event_type, const json_t *data,
+                                             char *errstr, size_t errstr_size);
+
+/** The embedded log's append on a database handle the caller owns (what
+ *  edxbus_send_event_tx() uses; a toolkit call of the sqlite backend): write @p msg (its topic,
+ *  key, value, metadata and headers) into the log's tables of @p db inside the caller's open
+ *  write transaction, creating the tables when @p db has none. Nothing is committed here.
+ *  Errors: as edxbus_send_event_tx() for the transaction and user_version; EDXBUS_ERR_INVALID_ARG
+ *  for a message without a topic. */
+EDXBUS_API edxbus_err_t edxbus_sqlite_append_tx(struct sqlite3 *db, const struct edxbus_msg *msg,
+                                                char *errstr, size_t errstr_size);
 
 #ifdef __cplusplus
 }

@@ -58,6 +58,9 @@ struct edxbus_producer {
     edxbus_conf_t *oconf; /* the outbox log's settings (the backend may keep a pointer) */
     edxbus_relay_t *relay;
     pthread_t relay_thread;
+    struct sqlite3 *tx_db; /* during edxbus_send_event_tx(): write entries there instead */
+    edxbus_err_t tx_err;   /* the first failure of such a write (the signal reports
+                              EDXBUS_ERR_RECEIVER for it) */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -160,6 +163,28 @@ edxbus_err_t edxbus_producer_outbox_drain(edxbus_producer_t *prod, int timeout_m
             return err;
         edxbus__sleep_ms(20, NULL);
     }
+}
+
+edxbus_err_t edxbus_send_event_tx(edxbus_bus_t *bus, struct sqlite3 *db, const char *event_type,
+                                  const json_t *data, char *errstr, size_t errstr_size)
+{
+    edxbus_producer_t *prod = edxbus_bus_producer(bus);
+    if (prod == NULL) {
+        const char *why = edxbus_bus_producer_problem(bus);
+        edxbus__errf(errstr, errstr_size, "no producer: %s",
+                     why != NULL ? why : "EVENT_BUS_PRODUCER_CONFIG routes nothing");
+        return EDXBUS_ERR_STATE;
+    }
+    if (db == NULL) {
+        edxbus__errf(errstr, errstr_size, "no database handle given for the transactional send");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    prod->tx_db = db;
+    prod->tx_err = EDXBUS_OK;
+    edxbus_err_t err =
+        edxbus_send_event(bus, event_type, data, EDXBUS_SEND_STRICT, NULL, errstr, errstr_size);
+    prod->tx_db = NULL;
+    return err == EDXBUS_ERR_RECEIVER && prod->tx_err != EDXBUS_OK ? prod->tx_err : err;
 }
 
 bool edxbus_producer_has_outbox(const edxbus_producer_t *prod)
@@ -491,6 +516,13 @@ edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t 
     }
     struct edxbus_header ohdrs[2];
     struct edxbus_msg wrapped;
+    if (prod->tx_db != NULL) { /* the transactional outbox: into the caller's transaction */
+        edxbus__outbox_wrap(&msg, &wrapped, ohdrs);
+        edxbus_err_t err = edxbus_sqlite_append_tx(prod->tx_db, &wrapped, errstr, errstr_size);
+        if (err != EDXBUS_OK && prod->tx_err == EDXBUS_OK)
+            prod->tx_err = err;
+        return err;
+    }
     if (prod->outbox) {
         edxbus__outbox_wrap(&msg, &wrapped, ohdrs);
         msg = wrapped;

@@ -97,6 +97,13 @@ edxbus_relay_t *edxbus_relay_new(const edxbus_conf_t *conf, char *errstr, size_t
     relay->oconf = edxbus__outbox_conf(conf, errstr, errstr_size);
     if (relay->oconf == NULL)
         goto out_relay;
+    /* The relay's own commits (entries taken, acks, deletions) need not reach the disk at
+     * once: lost on a power cut, they only make the relay send those entries again. The
+     * producers' commits keep EVENT_BUS_SQLITE_SYNCHRONOUS (and their fsync of the log covers
+     * every commit before theirs). */
+    if (edxbus_conf_set(relay->oconf, "EVENT_BUS_SQLITE_SYNCHRONOUS", "NORMAL", errstr,
+                        errstr_size) != EDXBUS_OK)
+        goto out_relay;
     relay->conf = edxbus_conf_dup(conf);
     relay->path = strdup(edxbus_outbox_path(conf));
     relay->cat = edxbus_catalog_new();

@@ -344,6 +344,27 @@ out_rollback:
     return err;
 }
 
+edxbus_err_t edxbus__sq_schema_in_tx(struct sq_db *db, char *errstr, size_t errstr_size)
+{
+    char sql[64];
+    int v = user_version(db);
+    if (v == SQ_SCHEMA_VERSION)
+        return EDXBUS_OK;
+    if (v != 0) {
+        snprintf(errstr, errstr_size,
+                 "sqlite: %s has PRAGMA user_version %d, which is not the embedded log's (%d); "
+                 "the database is used by something else that owns user_version: keep the "
+                 "outbox in a database of its own",
+                 db->path, v, SQ_SCHEMA_VERSION);
+        return EDXBUS_ERR_STATE;
+    }
+    edxbus_err_t err = exec_retry(db, SCHEMA_SQL, "create the schema", errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    snprintf(sql, sizeof sql, "PRAGMA user_version=%d", SQ_SCHEMA_VERSION);
+    return exec_retry(db, sql, "stamp the schema version", errstr, errstr_size);
+}
+
 static edxbus_err_t set_journal_wal(struct sq_db *db, char *errstr, size_t errstr_size)
 {
     int64_t deadline = edxbus__sq_now_ms() + db->busy_ms;

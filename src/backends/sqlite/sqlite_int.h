@@ -209,6 +209,10 @@ edxbus_err_t edxbus__sq_db_still_there(struct sq_db *db, int64_t now, char *errs
 /** Free bytes on the file system holding @p path (-1: unknown). */
 int64_t edxbus__sq_disk_free(const char *path);
 
+/** Inside a transaction already open on @p db: create the tables when the file has none yet
+ *  (user_version 0). Errors: EDXBUS_ERR_STATE when user_version belongs to something else. */
+edxbus_err_t edxbus__sq_schema_in_tx(struct sq_db *db, char *errstr, size_t errstr_size);
+
 /** Prepare @p sql on @p db (errors name the statement's purpose @p what). */
 edxbus_err_t edxbus__sq_prepare(struct sq_db *db, const char *sql, sqlite3_stmt **st,
                                 const char *what, char *errstr, size_t errstr_size);

@@ -8,6 +8,9 @@
  * every callback runs, in produce order, with the message number as position. A failed batch commit
  * reports the error to each message's callback; nothing is dropped silently.
  *
+ * edxbus_sqlite_append_tx() (outbox.h) runs the same insert on a database handle the caller owns,
+ * inside the caller's transaction: a producer that neither begins nor commits.
+ *
  * Ids: the first message of a topic in a transaction looks up the topic's newest id; the rest
  * count up in memory (the transaction holds the write lock). See sqlite_int.h for the layout.
  *
@@ -22,6 +25,7 @@
 
 #include "sqlite_int.h"
 #include "edxbus/conf.h"
+#include "edxbus/outbox.h"
 
 /* One queued asynchronous message: a copy of what produce() was given. */
 struct pq_entry {
@@ -394,4 +398,39 @@ void edxbus__sq_producer_close(void *be)
     free(prod->queue);
     edxbus_buf_fini(&prod->hdrbuf);
     free(prod);
+}
+
+edxbus_err_t edxbus_sqlite_append_tx(sqlite3 *h, const struct edxbus_msg *msg, char *errstr,
+                                     size_t errstr_size)
+{
+    if (h == NULL || sqlite3_get_autocommit(h)) {
+        snprintf(errstr, errstr_size,
+                 "sqlite: no transaction is open on the database; BEGIN IMMEDIATE first, then "
+                 "write the event with the business change and COMMIT both");
+        return EDXBUS_ERR_STATE;
+    }
+    if (!msg_valid(msg, errstr, errstr_size))
+        return EDXBUS_ERR_INVALID_ARG;
+    struct sq_producer prod = {.txn = 1};
+    prod.db.h = h;
+    prod.db.busy_ms = SQ_BUSY_MS;
+    const char *file = sqlite3_db_filename(h, "main");
+    snprintf(prod.db.path, sizeof prod.db.path, "%s", file != NULL && *file ? file : ":memory:");
+    int64_t id;
+    edxbus_err_t err = edxbus__sq_schema_in_tx(&prod.db, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus__sq_prepare(&prod.db, INSERT_SQL, &prod.insert, "prepare the insert", errstr,
+                                 errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus__sq_prepare(&prod.db, NEWEST_SQL, &prod.newest, "prepare the newest lookup",
+                                 errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = insert_one(&prod, msg, edxbus__sq_now_ms(), &id, errstr, errstr_size);
+    sqlite3_finalize(prod.insert);
+    sqlite3_finalize(prod.newest);
+    for (size_t i = 0; i < prod.ntopics; i++)
+        free(prod.topics[i].topic);
+    free(prod.topics);
+    edxbus_buf_fini(&prod.hdrbuf);
+    return err;
 }
