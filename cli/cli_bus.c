@@ -10,8 +10,10 @@
  */
 #include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli_bus.h"
 
@@ -64,4 +66,15 @@ int cli_print_json(struct cli *cli, const json_t *value)
               cli_printf(cli, "\n");
     edxbus_buf_fini(&b);
     return ok ? CLI_OK : CLI_FAIL;
+}
+
+void cli_on_stop_signals(void (*handler)(int))
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = handler;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
 }

@@ -40,6 +40,10 @@ bool cli_count_arg(struct cli *cli, const char *opt, const char *text, uint64_t 
 
 #define CLI_SECONDS_MAX 864000 /* a SECONDS option: ten days is plenty, and keeps ms in range */
 
+/** Route SIGINT and SIGTERM to @p handler (a command's "finish the current event, then exit
+ *  0") and ignore SIGPIPE (a closed output is an error of the write, not a death). */
+void cli_on_stop_signals(void (*handler)(int));
+
 /** Parse a SECONDS value (a decimal number above 0, at most CLI_SECONDS_MAX) of option @p opt
  *  into milliseconds (at least 1); false after reporting (usage error). */
 bool cli_seconds_arg(struct cli *cli, const char *opt, const char *text, int64_t *ms);

@@ -244,13 +244,7 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
         goto out;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_on_stop_signals(on_stop_signal);
 
     struct edxbus_consumer_config cfg = {
         .topic = topic,

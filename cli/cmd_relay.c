@@ -77,14 +77,8 @@ int cmd_relay(struct cli *cli, int argc, char **argv)
     if (relay == NULL)
         return cli_error(cli, CLI_USAGE, "%s", err);
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
     running = relay;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    cli_on_stop_signals(on_stop_signal);
     edxbus_err_t e = edxbus_relay_run(relay, once, timeout_ms, err, sizeof err);
     signal(SIGINT, SIG_DFL);
     signal(SIGTERM, SIG_DFL);

@@ -27,6 +27,8 @@ extern const struct cli_command cmd_outbox_subs[];
 extern const struct cli_command cmd_sqlite_subs[];
 extern const struct cli_opt cmd_relay_opts[];
 int cmd_relay(struct cli *cli, int argc, char **argv);
+extern const struct cli_opt cmd_bridge_opts[];
+int cmd_bridge(struct cli *cli, int argc, char **argv);
 int cmd_produce(struct cli *cli, int argc, char **argv);
 int cmd_consume(struct cli *cli, int argc, char **argv);
 int cmd_lag(struct cli *cli, int argc, char **argv);
@@ -105,6 +107,20 @@ const struct cli_command cli_commands[] = {
                  "works on an outbox; another waits. SIGINT/SIGTERM exit 0.\n",
         .opts = cmd_relay_opts,
         .run = cmd_relay,
+    },
+    {
+        .name = "bridge",
+        .summary = "consume a topic on one bus and produce each event to another",
+        .usage = "--from-config A.yaml -t TOPIC -g GROUP --to-config B.yaml [options]",
+        .about = "Consumes TOPIC in GROUP on the bus of A.yaml and produces each event to the\n"
+                 "bus of B.yaml (to --to-topic, default the same topic), with its original\n"
+                 "metadata and its Avro bytes unchanged. An event is acknowledged on the source\n"
+                 "only once the destination confirmed it; a restarted bridge resumes where its\n"
+                 "group stopped. Failures follow the consumer's policy (retries, then the\n"
+                 "source's dead-letter topic). SIGINT/SIGTERM finish the current event and exit\n"
+                 "0. Environment variables named like settings apply to both sides.\n",
+        .opts = cmd_bridge_opts,
+        .run = cmd_bridge,
     },
     {
         .name = "outbox",

@@ -19,6 +19,7 @@
 #include "edxbus/avro.h"
 #include "edxbus/backend.h"
 #include "edxbus/backend_util.h"
+#include "edxbus/bridge.h"
 #include "edxbus/buf.h"
 #include "edxbus/bus.h"
 #include "edxbus/catalog.h"

@@ -74,6 +74,13 @@ edxbus_signal_t *edxbus__bus_signal_of(edxbus_bus_t *bus, const edxbus_event_typ
 edxbus_err_t edxbus__producer_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
                                        size_t errstr_size);
 
+/** The bridge's send (bridge.c): produce @p ev, an event consumed from another bus, to
+ *  @p topic with its original metadata, Avro body and key (the key's schema from the event
+ *  type's key field, for brokers that register it). What edxbus_producer_send() refuses for
+ *  events from the bus, on purpose. Errors as edxbus_producer_send(). */
+edxbus_err_t edxbus__producer_forward(edxbus_producer_t *prod, const edxbus_event_t *ev,
+                                      const char *topic, char *errstr, size_t errstr_size);
+
 /** Full topic of @p topic under EVENT_BUS_TOPIC_PREFIX of @p conf, by edxbus_routing_full_topic().
  *  Returns new (free()); NULL when out of memory. */
 char *edxbus__full_topic(const edxbus_conf_t *conf, const char *topic);

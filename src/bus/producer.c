@@ -477,43 +477,11 @@ static void delivery(void *opaque, const struct edxbus_msg *msg, edxbus_err_t er
     prod->cb(prod->cb_opaque, &d);
 }
 
-edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t *ev,
-                                  const char *topic, const char *event_key_field, char *errstr,
-                                  size_t errstr_size)
+/* Hand @p msg (built by a send) to the outbox transaction, the outbox or the backend. */
+static edxbus_err_t produce_msg(edxbus_producer_t *prod, const struct edxbus_msg *msg_in,
+                               char *errstr, size_t errstr_size)
 {
-    if (edxbus_event_is_from_bus(ev)) {
-        edxbus__errf(errstr, errstr_size,
-                     "event %s came from the event bus; it is never produced again", ev->md->id);
-        return EDXBUS_ERR_STATE;
-    }
-    struct edxbus_msg msg = {
-        .metadata = ev->md,
-        .value_schema = edxbus_event_type_schema_text(ev->et),
-    };
-    msg.value = edxbus_event_get_value(ev, &msg.value_len);
-    msg.topic = edxbus_producer_full_topic(prod, topic);
-    if (msg.value == NULL || msg.topic == NULL) {
-        edxbus__errf(errstr, errstr_size, "out of memory");
-        return EDXBUS_ERR_NOMEM;
-    }
-    if (event_key_field != NULL && event_key_field[0] != '\0') {
-        const struct key_entry *e = key_entry(prod, ev->et, event_key_field);
-        if (e == NULL) {
-            edxbus__errf(errstr, errstr_size, "out of memory");
-            return EDXBUS_ERR_NOMEM;
-        }
-        if (e->kind == KEY_BAD) {
-            edxbus__errf(errstr, errstr_size, "%s", e->error ? e->error : "bad key field");
-            return EDXBUS_ERR_ENCODE;
-        }
-        const json_t *data = edxbus_event_get_data(ev);
-        edxbus_err_t err = encode_key(prod, e, data, errstr, errstr_size);
-        if (err != EDXBUS_OK)
-            return err;
-        msg.key = prod->keybuf.data;
-        msg.key_len = prod->keybuf.len;
-        msg.key_schema = e->schema_text;
-    }
+    struct edxbus_msg msg = *msg_in;
     struct edxbus_header ohdrs[2];
     struct edxbus_msg wrapped;
     if (prod->tx_db != NULL) { /* the transactional outbox: into the caller's transaction */
@@ -540,4 +508,72 @@ edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t 
             prod->failed++;
     }
     return err;
+}
+
+/* The message of @p ev to @p topic without its key: metadata, value, full topic, schema.
+ * False (out of memory, said in @p errstr) when the value or topic cannot be made. */
+static bool msg_init(edxbus_producer_t *prod, const edxbus_event_t *ev, const char *topic,
+                     struct edxbus_msg *msg, char *errstr, size_t errstr_size)
+{
+    *msg = (struct edxbus_msg){
+        .metadata = ev->md,
+        .value_schema = edxbus_event_type_schema_text(ev->et),
+    };
+    msg->value = edxbus_event_get_value(ev, &msg->value_len);
+    msg->topic = edxbus_producer_full_topic(prod, topic);
+    if (msg->value == NULL || msg->topic == NULL) {
+        edxbus__errf(errstr, errstr_size, "out of memory");
+        return false;
+    }
+    return true;
+}
+
+edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t *ev,
+                                  const char *topic, const char *event_key_field, char *errstr,
+                                  size_t errstr_size)
+{
+    if (edxbus_event_is_from_bus(ev)) {
+        edxbus__errf(errstr, errstr_size,
+                     "event %s came from the event bus; it is never produced again", ev->md->id);
+        return EDXBUS_ERR_STATE;
+    }
+    struct edxbus_msg msg;
+    if (!msg_init(prod, ev, topic, &msg, errstr, errstr_size))
+        return EDXBUS_ERR_NOMEM;
+    if (event_key_field != NULL && event_key_field[0] != '\0') {
+        const struct key_entry *e = key_entry(prod, ev->et, event_key_field);
+        if (e == NULL) {
+            edxbus__errf(errstr, errstr_size, "out of memory");
+            return EDXBUS_ERR_NOMEM;
+        }
+        if (e->kind == KEY_BAD) {
+            edxbus__errf(errstr, errstr_size, "%s", e->error ? e->error : "bad key field");
+            return EDXBUS_ERR_ENCODE;
+        }
+        const json_t *data = edxbus_event_get_data(ev);
+        edxbus_err_t err = encode_key(prod, e, data, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        msg.key = prod->keybuf.data;
+        msg.key_len = prod->keybuf.len;
+        msg.key_schema = e->schema_text;
+    }
+    return produce_msg(prod, &msg, errstr, errstr_size);
+}
+
+edxbus_err_t edxbus__producer_forward(edxbus_producer_t *prod, const edxbus_event_t *ev,
+                                      const char *topic, char *errstr, size_t errstr_size)
+{
+    struct edxbus_msg msg;
+    if (!msg_init(prod, ev, topic, &msg, errstr, errstr_size))
+        return EDXBUS_ERR_NOMEM;
+    const struct edxbus_msg *src = ev->msg;
+    if (src != NULL && src->key != NULL) {
+        msg.key = src->key;
+        msg.key_len = src->key_len;
+        const char *field = edxbus_event_type_key_field(ev->et);
+        const struct key_entry *e = field != NULL ? key_entry(prod, ev->et, field) : NULL;
+        msg.key_schema = e != NULL && e->kind != KEY_BAD ? e->schema_text : NULL;
+    }
+    return produce_msg(prod, &msg, errstr, errstr_size);
 }
