@@ -19,11 +19,15 @@ static void on_stop_signal(int sig)
     stop_requested = 1;
 }
 
-enum { OPT_FROM, OPT_TO, OPT_TOPIC, OPT_GROUP, OPT_TO_TOPIC, OPT_EXTRA, OPT_MAX_EVENTS };
+enum { OPT_FROM, OPT_TO, OPT_TO_URL, OPT_TOPIC, OPT_GROUP, OPT_TO_TOPIC, OPT_EXTRA, OPT_MAX_EVENTS };
 
 const struct cli_opt cmd_bridge_opts[] = {
     [OPT_FROM] = {"from-config", 0, "FILE", "settings of the source bus (YAML)"},
     [OPT_TO] = {"to-config", 0, "FILE", "settings of the destination bus (YAML)"},
+    [OPT_TO_URL] = {"to", 0, "URL",
+                    "instead of --to-config: POST each event as a CloudEvent\nto this "
+                    "http(s) endpoint (auth: EVENT_BUS_BRIDGE_HTTP_TOKEN\nor _BASIC_AUTH "
+                    "in the source settings)"},
     [OPT_TOPIC] = {"topic", 't', "TOPIC", "source topic as configured (without the prefix)"},
     [OPT_GROUP] = {"group", 'g', "GROUP", "source consumer group"},
     [OPT_TO_TOPIC] = {"to-topic", 0, "TOPIC", "destination topic (default: the source topic)"},
@@ -36,7 +40,7 @@ const struct cli_opt cmd_bridge_opts[] = {
 
 int cmd_bridge(struct cli *cli, int argc, char **argv)
 {
-    const char *from = NULL, *to = NULL, *topic = NULL, *group = NULL, *to_topic = NULL;
+    const char *from = NULL, *to = NULL, *to_url = NULL, *topic = NULL, *group = NULL, *to_topic = NULL;
     const char *extra_arg = NULL;
     uint64_t max_events = 0;
     struct cli_args args;
@@ -50,6 +54,9 @@ int cmd_bridge(struct cli *cli, int argc, char **argv)
             break;
         case OPT_TO:
             to = value;
+            break;
+        case OPT_TO_URL:
+            to_url = value;
             break;
         case OPT_TOPIC:
             topic = value;
@@ -73,10 +80,10 @@ int cmd_bridge(struct cli *cli, int argc, char **argv)
     }
     if (args.exit_code >= 0)
         return args.exit_code;
-    if (from == NULL || to == NULL || topic == NULL || group == NULL)
+    if (from == NULL || (to == NULL) == (to_url == NULL) || topic == NULL || group == NULL)
         return cli_error(cli, CLI_USAGE,
-                         "--from-config, --to-config, -t TOPIC and -g GROUP are required (see "
-                         "edxbus bridge --help)");
+                         "--from-config, -t TOPIC, -g GROUP and one of --to-config or --to URL "
+                         "are required (see edxbus bridge --help)");
 
     int rc = CLI_OK;
     json_t *extra = NULL;
@@ -88,8 +95,8 @@ int cmd_bridge(struct cli *cli, int argc, char **argv)
                                              "{\"start\": \"earliest\"}");
         }
     }
-    edxbus_conf_t *to_conf = cli_conf_load(cli, to, &rc);
-    edxbus_conf_t *from_conf = to_conf != NULL ? cli_conf_load(cli, from, &rc) : NULL;
+    edxbus_conf_t *to_conf = to != NULL ? cli_conf_load(cli, to, &rc) : NULL;
+    edxbus_conf_t *from_conf = to_conf != NULL || to == NULL ? cli_conf_load(cli, from, &rc) : NULL;
     edxbus_bus_t *bus = from_conf != NULL ? cli_bus_new(cli, from_conf, &rc) : NULL;
     if (bus == NULL)
         goto out;
@@ -100,6 +107,7 @@ int cmd_bridge(struct cli *cli, int argc, char **argv)
         .topic = topic,
         .group = group,
         .to_topic = to_topic,
+        .to_url = to_url,
         .extra = extra,
         .max_events = max_events,
         .stop = &stop_requested,

@@ -111,14 +111,16 @@ const struct cli_command cli_commands[] = {
     {
         .name = "bridge",
         .summary = "consume a topic on one bus and produce each event to another",
-        .usage = "--from-config A.yaml -t TOPIC -g GROUP --to-config B.yaml [options]",
+        .usage = "--from-config A.yaml -t TOPIC -g GROUP --to-config B.yaml|--to URL [options]",
         .about = "Consumes TOPIC in GROUP on the bus of A.yaml and produces each event to the\n"
                  "bus of B.yaml (to --to-topic, default the same topic), with its original\n"
                  "metadata and its Avro bytes unchanged. An event is acknowledged on the source\n"
                  "only once the destination confirmed it; a restarted bridge resumes where its\n"
                  "group stopped. Failures follow the consumer's policy (retries, then the\n"
                  "source's dead-letter topic). SIGINT/SIGTERM finish the current event and exit\n"
-                 "0. Environment variables named like settings apply to both sides.\n",
+                 "0. Environment variables named like settings apply to both sides. With --to\n"
+                 "URL each event is POSTed as a CloudEvent (binary mode: ce- headers, the data\n"
+                 "as the JSON body); a 2xx answer confirms it.\n",
         .opts = cmd_bridge_opts,
         .run = cmd_bridge,
     },

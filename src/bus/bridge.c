@@ -6,7 +6,8 @@
  * (edxbus__producer_forward(): the original metadata, Avro body and key; the key's schema for
  * a Kafka destination from the event type's key field). The producer is synchronous, so the
  * receiver returns only once the destination holds the event, and only then does the worker
- * acknowledge it on the source.
+ * acknowledge it on the source. With cfg->to_url the receiver is the HTTP destination of
+ * bridge_http.c instead, under the same acks and policy.
  */
 #include "bus_int.h"
 
@@ -38,24 +39,36 @@ edxbus_err_t edxbus_bridge_run(edxbus_bus_t *from, const edxbus_conf_t *to,
 {
     if (forwarded != NULL)
         *forwarded = 0;
-    if (cfg == NULL || cfg->topic == NULL || cfg->group == NULL) {
-        edxbus__errf(errstr, errstr_size, "bridge: a source topic and group are required");
+    if (cfg == NULL || cfg->topic == NULL || cfg->group == NULL ||
+        (cfg->to_url == NULL && to == NULL)) {
+        edxbus__errf(errstr, errstr_size,
+                     "bridge: a source topic and group and a destination are required");
         return EDXBUS_ERR_INVALID_ARG;
     }
     struct bridge b = {.to_topic = cfg->to_topic != NULL ? cfg->to_topic : cfg->topic};
-    edxbus_conf_t *pconf = edxbus_conf_dup(to);
-    if (pconf == NULL) {
-        edxbus__errf(errstr, errstr_size, "out of memory");
-        return EDXBUS_ERR_NOMEM;
+    edxbus_receiver_fn fn = forward;
+    void *opaque = &b;
+    edxbus_err_t err;
+    if (cfg->to_url != NULL) {
+        err = edxbus__bridge_http_open(edxbus_bus_conf(from), cfg->to_url, &fn, &opaque, errstr,
+                                       errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+    } else {
+        edxbus_conf_t *pconf = edxbus_conf_dup(to);
+        if (pconf == NULL) {
+            edxbus__errf(errstr, errstr_size, "out of memory");
+            return EDXBUS_ERR_NOMEM;
+        }
+        char perr[EDXBUS_ERRSTR_SIZE] = "";
+        b.prod = edxbus_producer_new(pconf, perr, sizeof perr);
+        if (b.prod == NULL) {
+            edxbus_conf_destroy(pconf);
+            edxbus__errf(errstr, errstr_size, "destination: %s", perr);
+            return EDXBUS_ERR_CONF;
+        }
     }
-    char perr[EDXBUS_ERRSTR_SIZE] = "";
-    b.prod = edxbus_producer_new(pconf, perr, sizeof perr);
-    if (b.prod == NULL) {
-        edxbus_conf_destroy(pconf);
-        edxbus__errf(errstr, errstr_size, "destination: %s", perr);
-        return EDXBUS_ERR_CONF;
-    }
-    edxbus_err_t err = edxbus_bus_connect_all(from, BRIDGE_RECEIVER_NAME, forward, &b);
+    err = edxbus_bus_connect_all(from, BRIDGE_RECEIVER_NAME, fn, opaque);
     edxbus_consumer_t *cons = NULL;
     if (err == EDXBUS_OK) {
         struct edxbus_consumer_config ccfg = {
@@ -72,7 +85,9 @@ edxbus_err_t edxbus_bridge_run(edxbus_bus_t *from, const edxbus_conf_t *to,
         edxbus__errf(errstr, errstr_size, "out of memory");
     }
     edxbus_consumer_destroy(cons);
-    edxbus_bus_disconnect_all(from, forward, &b);
+    edxbus_bus_disconnect_all(from, fn, opaque);
+    if (cfg->to_url != NULL)
+        b.forwarded = edxbus__bridge_http_close(opaque);
     edxbus_producer_destroy(b.prod);
     if (forwarded != NULL)
         *forwarded = b.forwarded;

@@ -81,6 +81,15 @@ edxbus_err_t edxbus__producer_receiver(const edxbus_event_t *ev, void *opaque, c
 edxbus_err_t edxbus__producer_forward(edxbus_producer_t *prod, const edxbus_event_t *ev,
                                       const char *topic, char *errstr, size_t errstr_size);
 
+/** The bridge's HTTP destination (bridge_http.c): a receiver POSTing each event to @p url
+ *  (borrowed until close) as a CloudEvent, with the auth and timeout settings of @p conf.
+ *  Errors: EDXBUS_ERR_CONF for a URL that is not http(s). */
+edxbus_err_t edxbus__bridge_http_open(const edxbus_conf_t *conf, const char *url,
+                                      edxbus_receiver_fn *fn, void **opaque, char *errstr,
+                                      size_t errstr_size);
+/** Free it; returns how many events the endpoint accepted. */
+uint64_t edxbus__bridge_http_close(void *opaque);
+
 /** Full topic of @p topic under EVENT_BUS_TOPIC_PREFIX of @p conf, by edxbus_routing_full_topic().
  *  Returns new (free()); NULL when out of memory. */
 char *edxbus__full_topic(const edxbus_conf_t *conf, const char *topic);

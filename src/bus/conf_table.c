@@ -74,6 +74,12 @@ const struct edxbus_setting edxbus__conf_settings[] = {
      0, "false",
      "Keep events whose receivers still fail after the retries (false: log and ack, as the "
      "reference)"},
+    {"EVENT_BUS_BRIDGE_HTTP_TOKEN", EDXBUS_SETTING_STR_NULL, "null", EDXBUS_SECRET_VALUE, 0,
+     "\"TOKEN\"", "Bearer token of the bridge's HTTP destination (edxbus bridge --to URL)"},
+    {"EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH", EDXBUS_SETTING_STR_NULL, "null", EDXBUS_SECRET_VALUE, 0,
+     "\"user:password\"", "Basic auth (user:password) of the bridge's HTTP destination"},
+    {"EVENT_BUS_BRIDGE_HTTP_TIMEOUT", EDXBUS_SETTING_DOUBLE, "10.0", EDXBUS_SECRET_NONE, 0.001,
+     "10.0", "Seconds one POST of the bridge's HTTP destination may take"},
     {"EVENT_BUS_CONSUMER_DEDUP", EDXBUS_SETTING_BOOL, "false", EDXBUS_SECRET_NONE, 0, "true",
      "Skip (acknowledge without running receivers) events whose id the group already handled"},
     {"EVENT_BUS_CONSUMER_DEDUP_PATH", EDXBUS_SETTING_STR, "\".\"", EDXBUS_SECRET_NONE, 0,

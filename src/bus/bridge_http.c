@@ -1,0 +1,219 @@
+/* src/bus/bridge_http.c — the bridge's HTTP destination: each event POSTed as a CloudEvent.
+ *
+ * CloudEvents 1.0 HTTP protocol binding, binary content mode: the event's data is the request
+ * body (its plain JSON form, `content-type: application/json`), and its attributes are headers:
+ * ce-specversion "1.0", ce-id, ce-type, ce-source, ce-time from the Open edX metadata, and the
+ * rest of that metadata as extension attributes (ce-minorversion, ce-sourcehost, ce-sourcelib).
+ * Header values are percent-encoded as the binding requires (space, '"', '%' and anything
+ * outside printable ASCII), which also keeps a hostile metadata text from adding headers.
+ *
+ * One request at a time (so at most one in flight, and the order of the source holds), with a
+ * timeout (EVENT_BUS_BRIDGE_HTTP_TIMEOUT). A 2xx answer is the destination's confirmation; any
+ * other answer or a connection error fails the receiver, so the worker retries it with its
+ * backoff (EVENT_BUS_CONSUMER_RETRIES, EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS) and then
+ * dead-letters it on the source. Authentication comes from settings, never from the command
+ * line, and is never written to a log or an error: a bearer token (EVENT_BUS_BRIDGE_HTTP_TOKEN)
+ * or basic auth (EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH, "user:password"); errors name the URL
+ * without any user:password part.
+ */
+#include "bus_int.h"
+
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "edxbus/bridge.h"
+
+struct http_dest {
+    CURL *curl;
+    const char *url;
+    char display[256]; /* the URL without user:password, for messages */
+    const char *token; /* borrowed from the settings */
+    const char *basic;
+    long timeout_ms;
+    struct edxbus_buf body, text, hdr;
+    uint64_t forwarded;
+};
+
+static size_t discard(char *ptr, size_t size, size_t n, void *opaque)
+{
+    (void)ptr;
+    (void)opaque;
+    return size * n;
+}
+
+/* The URL as it may be shown: scheme://host/path, any user:password@ dropped. */
+static void url_display(const char *url, char *out, size_t size)
+{
+    const char *hostp = strstr(url, "://");
+    hostp = hostp != NULL ? hostp + 3 : url;
+    const char *at = strchr(hostp, '@'), *slash = strchr(hostp, '/');
+    if (at != NULL && (slash == NULL || at < slash))
+        snprintf(out, size, "%.*s%s", (int)(hostp - url), url, at + 1);
+    else
+        snprintf(out, size, "%s", url);
+}
+
+/* Append "name: value" with the value percent-encoded per the CloudEvents HTTP binding. */
+static bool header(struct http_dest *d, struct curl_slist **list, const char *name,
+                   const uint8_t *v, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    edxbus_buf_reset(&d->hdr);
+    if (edxbus_buf_puts(&d->hdr, name) != EDXBUS_OK || edxbus_buf_puts(&d->hdr, ": ") != EDXBUS_OK)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        uint8_t c = v[i];
+        if (c > 0x20 && c < 0x7f && c != '"' && c != '%') {
+            if (edxbus_buf_append(&d->hdr, &c, 1) != EDXBUS_OK)
+                return false;
+        } else {
+            char esc[3] = {'%', hex[c >> 4], hex[c & 15]};
+            if (edxbus_buf_append(&d->hdr, esc, 3) != EDXBUS_OK)
+                return false;
+        }
+    }
+    if (edxbus_buf_terminate(&d->hdr) != EDXBUS_OK)
+        return false;
+    struct curl_slist *l = curl_slist_append(*list, (const char *)d->hdr.data);
+    if (l == NULL)
+        return false;
+    *list = l;
+    return true;
+}
+
+/* The headers of one event; NULL when out of memory. */
+static struct curl_slist *event_headers(struct http_dest *d, const struct edxbus_metadata *md)
+{
+    static const char *const fields[][2] = {
+        {"id", "ce-id"},
+        {"event_type", "ce-type"},
+        {"source", "ce-source"},
+        {"time", "ce-time"},
+        {"minorversion", "ce-minorversion"},
+        {"sourcehost", "ce-sourcehost"},
+        {"sourcelib", "ce-sourcelib"},
+    };
+    struct curl_slist *list = curl_slist_append(NULL, "content-type: application/json");
+    struct curl_slist *l = list ? curl_slist_append(list, "ce-specversion: 1.0") : NULL;
+    if (l == NULL)
+        goto out_nomem;
+    l = curl_slist_append(list, "Expect:"); /* no 100-continue round trip */
+    if (l == NULL)
+        goto out_nomem;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+        edxbus_buf_reset(&d->text);
+        if (edxbus_metadata_field_text(md, fields[i][0], &d->text) != EDXBUS_OK ||
+            !header(d, &list, fields[i][1], d->text.data, d->text.len))
+            goto out_nomem;
+    }
+    if (d->token != NULL) {
+        edxbus_buf_reset(&d->hdr);
+        if (edxbus_buf_puts(&d->hdr, "authorization: Bearer ") != EDXBUS_OK ||
+            edxbus_buf_puts(&d->hdr, d->token) != EDXBUS_OK ||
+            edxbus_buf_terminate(&d->hdr) != EDXBUS_OK ||
+            (l = curl_slist_append(list, (const char *)d->hdr.data)) == NULL)
+            goto out_nomem;
+    }
+    return list;
+out_nomem:
+    curl_slist_free_all(list);
+    return NULL;
+}
+
+static edxbus_err_t post(const edxbus_event_t *ev, void *opaque, char *errstr, size_t errstr_size)
+{
+    struct http_dest *d = opaque;
+    const struct edxbus_metadata *md = edxbus_event_get_metadata(ev);
+    const json_t *data = edxbus_event_get_data(ev);
+    edxbus_buf_reset(&d->body);
+    if (data == NULL || edxbus_json_write(data, 0, &d->body) != EDXBUS_OK) {
+        edxbus__errf(errstr, errstr_size, "POST %s: the event's data cannot be written as JSON",
+                     d->display);
+        return EDXBUS_ERR_NOMEM;
+    }
+    struct curl_slist *hdrs = event_headers(d, md);
+    if (hdrs == NULL) {
+        edxbus__errf(errstr, errstr_size, "out of memory");
+        return EDXBUS_ERR_NOMEM;
+    }
+    CURL *c = d->curl;
+    curl_easy_reset(c);
+    curl_easy_setopt(c, CURLOPT_URL, d->url);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, d->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, d->timeout_ms);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_POST, 1L);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)d->body.data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)d->body.len);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
+    curl_easy_setopt(c, CURLOPT_USERAGENT, "edxbus");
+    if (d->basic != NULL) {
+        curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(c, CURLOPT_USERPWD, d->basic);
+    }
+    CURLcode rc = curl_easy_perform(c);
+    long status = 0;
+    if (rc == CURLE_OK)
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+    curl_slist_free_all(hdrs);
+    if (rc != CURLE_OK) {
+        edxbus__errf(errstr, errstr_size, "POST %s: %s", d->display, curl_easy_strerror(rc));
+        return rc == CURLE_OPERATION_TIMEDOUT ? EDXBUS_ERR_TIMEOUT : EDXBUS_ERR_IO;
+    }
+    if (status < 200 || status > 299) {
+        edxbus__errf(errstr, errstr_size, "POST %s: the endpoint answered HTTP %ld", d->display,
+                     status);
+        return EDXBUS_ERR_BROKER;
+    }
+    d->forwarded++;
+    return EDXBUS_OK;
+}
+
+edxbus_err_t edxbus__bridge_http_open(const edxbus_conf_t *conf, const char *url,
+                                      edxbus_receiver_fn *fn, void **opaque, char *errstr,
+                                      size_t errstr_size)
+{
+    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
+        edxbus__errf(errstr, errstr_size,
+                     "--to: \"%.100s\" is not an HTTP URL; expected http(s)://host[:port]/path",
+                     url);
+        return EDXBUS_ERR_CONF;
+    }
+    struct http_dest *d = calloc(1, sizeof *d);
+    if (d == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
+        (d->curl = curl_easy_init()) == NULL) {
+        free(d);
+        edxbus__errf(errstr, errstr_size, "out of memory");
+        return EDXBUS_ERR_NOMEM;
+    }
+    d->url = url;
+    url_display(url, d->display, sizeof d->display);
+    const char *token = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_TOKEN", NULL);
+    const char *basic = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH", NULL);
+    d->token = token != NULL && token[0] != '\0' ? token : NULL;
+    d->basic = basic != NULL && basic[0] != '\0' ? basic : NULL;
+    d->timeout_ms =
+        (long)(edxbus_conf_get_double(conf, "EVENT_BUS_BRIDGE_HTTP_TIMEOUT", 10.0) * 1000);
+    if (d->timeout_ms < 1)
+        d->timeout_ms = 1;
+    *fn = post;
+    *opaque = d;
+    return EDXBUS_OK;
+}
+
+uint64_t edxbus__bridge_http_close(void *opaque)
+{
+    struct http_dest *d = opaque;
+    if (d == NULL)
+        return 0;
+    uint64_t n = d->forwarded;
+    curl_easy_cleanup(d->curl);
+    edxbus_buf_fini(&d->body);
+    edxbus_buf_fini(&d->text);
+    edxbus_buf_fini(&d->hdr);
+    free(d);
+    return n;
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# tests/cli/test_bridge_http.sh EDXBUS — `edxbus bridge --to URL`: events of the embedded
+# broker (a real SQLite file) POSTed as CloudEvents to a real HTTP server of the test's own
+# (tests/cli/http_sink.py, python3):
+#   1. an endpoint that answers 503 to the first three requests, then 200: every event arrives
+#      once accepted (the accepted ce-ids are exactly the source's ids), with ce-specversion,
+#      ce-id, ce-type, ce-source, ce-time and the Open edX extensions from the metadata,
+#      content-type application/json, the data as the body, the bearer token from the settings
+#      — and the token appears in no output;
+#   2. an endpoint that always fails: after the retries the events are dead-lettered on the
+#      source (`edxbus dlq list`) and the bridge exits 0;
+#   3. a URL that is not http(s): exit 2, one line.
+# Only processes this script started are signalled, by pid; waits are bounded.
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/reliability_lib.sh" "$@"
+if ! command -v python3 >/dev/null; then
+    echo "*** SKIP $(basename "$0"): python3 is not installed, so the HTTP destination was NOT" \
+        "tested. Install it with \`make deps\`." >&2
+    exit 77
+fi
+export EVENT_BUS_PRODUCER=sqlite EVENT_BUS_CONSUMER=sqlite EVENT_BUS_SQLITE_PATH="$tmp/a.db"
+export EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS=10 EVENT_BUS_BRIDGE_HTTP_TOKEN=s3cret-t0ken
+printf 'EVENTS_SERVICE_NAME: lms\n' >"$tmp/a.yaml" # the rest comes from the environment
+MD='{"id": "0d1e2f3a-4b5c-11ee-8a6b-0242ac120002", "source": "openedx/cms/web", "sourcehost": "edx host%7", "time": "2024-05-01T10:00:00.123456+00:00"}'
+
+# start_sink NAME FAIL_FIRST: an HTTP server; its port in $sink_port, its log $tmp/NAME.log.
+start_sink() {
+    rm -f "$tmp/$1.port"
+    python3 "$HERE/http_sink.py" "$tmp/$1.port" "$tmp/$1.log" "$2" 2>"$tmp/$1.err" &
+    pids+=($!)
+    wait_until 30 test -s "$tmp/$1.port" || { fail "$1: the HTTP server did not start"; return 1; }
+    sink_port=$(cat "$tmp/$1.port")
+}
+
+# field LOG STATUS PYEXPR: one line per request answered STATUS, PYEXPR of the record r.
+field() {
+    python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["status"] == int(sys.argv[2]):
+        print(eval(sys.argv[3]))' "$@"
+}
+
+# --- 1. 503 three times, then accepted ------------------------------------------------------
+"$EDXBUS" produce -e "$TYPE" -t th -d "$DATA" --count 9 --print-ids >"$tmp/ids1" \
+    2>"$tmp/p.err" && "$EDXBUS" produce -e "$TYPE" -t th -d "$DATA" -m "$MD" --print-ids \
+    >>"$tmp/ids1" 2>>"$tmp/p.err" || fail "1: produce: $(cat "$tmp/p.err")"
+start_sink s1 3
+EVENT_BUS_CONSUMER_RETRIES=5 timeout 120 "$EDXBUS" bridge --from-config "$tmp/a.yaml" -t th -g h \
+    --to "http://127.0.0.1:$sink_port/events" --extra '{"start": "earliest"}' -n 10 \
+    >"$tmp/b1.out" 2>"$tmp/b1.err"
+rc=$?
+[ $rc -eq 0 ] && ok "1: the bridge exits 0" || fail "1: bridge exit $rc: $(cat "$tmp/b1.err")"
+[ "$(field "$tmp/s1.log" 503 'r["headers"]["ce-id"]' | wc -l)" = 3 ] ||
+    fail "1: $(field "$tmp/s1.log" 503 1 | wc -l) requests refused, not 3"
+[ "$(field "$tmp/s1.log" 200 'r["headers"]["ce-id"]' | sort)" = "$(sort "$tmp/ids1")" ] &&
+    ok "1: every event accepted exactly once (10 ce-ids = the source's ids)" ||
+    fail "1: accepted ids differ from the source's"
+[ "$(field "$tmp/s1.log" 200 'r["headers"]["ce-specversion"], r["headers"]["ce-type"], r["headers"]["content-type"], r["headers"]["authorization"]' | sort -u)" = \
+    "('1.0', '$TYPE', 'application/json', 'Bearer s3cret-t0ken')" ] &&
+    ok "1: ce-specversion, ce-type, content-type and the bearer token on every request" ||
+    fail "1: headers: $(field "$tmp/s1.log" 200 'r["headers"]' | head -n 1)"
+fixed=$(field "$tmp/s1.log" 200 '(r["headers"]["ce-source"], r["headers"]["ce-time"], r["headers"]["ce-sourcehost"], r["headers"]["ce-minorversion"], r["headers"]["ce-sourcelib"]) if r["headers"]["ce-id"].startswith("0d1e2f3a") else ""' | grep .)
+[ "$fixed" = "('openedx/cms/web', '2024-05-01T10:00:00.123456+00:00', 'edx%20host%257', '0', '11.2.0')" ] &&
+    ok "1: the metadata travels as ce- headers, percent-encoded" || fail "1: got $fixed"
+"$EDXBUS" tail th --from earliest -n 1 --timeout 30 2>/dev/null |
+    sed 's/^{"metadata": {[^}]*}, "data": //; s/}$//' >"$tmp/data1"
+[ "$(field "$tmp/s1.log" 200 'r["body"]' | sort -u)" = "$(cat "$tmp/data1")" ] &&
+    ok "1: the body is the event's data as JSON" ||
+    fail "1: body $(field "$tmp/s1.log" 200 'r["body"]' | head -c 200)"
+! grep -q s3cret "$tmp/b1.out" "$tmp/b1.err" && ok "1: the token is never printed" ||
+    fail "1: the token was printed"
+
+# --- 2. an endpoint that always fails: dead letters ---------------------------------------------
+"$EDXBUS" produce -e "$TYPE" -t th2 -d "$DATA" --count 3 2>"$tmp/p.err" ||
+    fail "2: produce: $(cat "$tmp/p.err")"
+start_sink s2 -1
+EVENT_BUS_CONSUMER_RETRIES=2 timeout 120 "$EDXBUS" bridge --from-config "$tmp/a.yaml" -t th2 -g h \
+    --to "http://127.0.0.1:$sink_port/events" --extra '{"start": "earliest"}' -n 3 \
+    >/dev/null 2>"$tmp/b2.err"
+rc=$?
+[ $rc -eq 0 ] && [ "$(field "$tmp/s2.log" 503 1 | wc -l)" = 6 ] &&
+    ok "2: each event tried twice, the bridge exits 0" ||
+    fail "2: exit $rc, $(field "$tmp/s2.log" 503 1 | wc -l) requests: $(tail -n 2 "$tmp/b2.err")"
+[ "$("$EDXBUS" dlq list -t th2 2>/dev/null | grep -c 'HTTP 503')" = 3 ] &&
+    ok "2: the 3 events are dead-lettered with the endpoint's answer" ||
+    fail "2: dlq: $("$EDXBUS" dlq list -t th2 2>&1 | head -n 2)"
+! grep -q s3cret "$tmp/b2.err" || fail "2: the token was printed"
+
+# --- 3. bad input --------------------------------------------------------------------------------
+"$EDXBUS" bridge --from-config "$tmp/a.yaml" -t th -g h --to ftp://x/y >/dev/null 2>"$tmp/e.err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(lines "$tmp/e.err")" = 1 ] && ok "3: a URL that is not http(s) exits 2" ||
+    fail "3: exit $rc: $(cat "$tmp/e.err")"
+
+[ $failures -eq 0 ] || exit 1
+echo "all HTTP bridge scenarios passed"
