@@ -80,13 +80,8 @@ edxbus_relay_t *edxbus_relay_new(const edxbus_conf_t *conf, char *errstr, size_t
     relay->oops = edxbus__outbox_ops(errstr, errstr_size);
     if (relay->oops == NULL)
         goto out_relay;
-    const char *name = edxbus_conf_get_str(conf, "EVENT_BUS_PRODUCER", NULL);
-    if (name == NULL || name[0] == '\0') {
-        edxbus__errf(errstr, errstr_size,
-                     "EVENT_BUS_PRODUCER: not set; the relay needs the broker to forward to");
-        goto out_relay;
-    }
-    relay->dops = edxbus_backend_find(name, "EVENT_BUS_PRODUCER", errstr, errstr_size);
+    /* The broker the producers would use without the outbox: the same choice as theirs. */
+    relay->dops = edxbus_backend_for(conf, EDXBUS_PRODUCE, NULL, errstr, errstr_size);
     if (relay->dops == NULL)
         goto out_relay;
     if (relay->dops->producer_open == NULL || relay->dops->produce == NULL) {
