@@ -59,13 +59,12 @@ static void retain_now(const edxbus_conf_t *conf)
         TEST_FAIL_("retain_now: %s", errstr);
     int64_t deleted = 0, left = 0;
     do {
-        if (edxbus__sq_retain_step(&db, &r, edxbus__sq_now_ms(), &deleted, errstr,
-                                   sizeof errstr) != EDXBUS_OK)
+        if (edxbus__sq_retain_step(&db, &r, edxbus__sq_now_ms(), &deleted, errstr, sizeof errstr) !=
+            EDXBUS_OK)
             TEST_FAIL_("retention: %s", errstr);
     } while (deleted == SQ_RETAIN_BATCH);
     do {
-        if (edxbus__sq_vacuum_step(&db, SQ_VACUUM_PAGES, &left, errstr, sizeof errstr) !=
-            EDXBUS_OK)
+        if (edxbus__sq_vacuum_step(&db, SQ_VACUUM_PAGES, &left, errstr, sizeof errstr) != EDXBUS_OK)
             TEST_FAIL_("vacuum: %s", errstr);
     } while (left > 0 && edxbus__sq_auto_vacuum(&db) == 2);
     edxbus__sq_retain_fini(&r);
@@ -99,7 +98,7 @@ static int64_t file_size(const edxbus_conf_t *conf)
     const char *path = edxbus_conf_get_str(conf, "EVENT_BUS_SQLITE_PATH", NULL);
     sqlite3 *db = NULL;
     struct stat sb;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
         sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK)
         TEST_FAIL_("checkpoint %s: %s", path, sqlite3_errmsg(db));
     sqlite3_close(db);
@@ -113,8 +112,7 @@ static void *open_group(const edxbus_conf_t *conf, const char *topic, const char
     void *cons = NULL;
     struct edxbus_consumer_opts opts = {
         .topic = topic, .group = group, .start = "earliest", .start_time_ms = -1};
-    if (edxbus_backend_sqlite.consumer_open(conf, &opts, &cons, errstr, sizeof errstr) !=
-        EDXBUS_OK)
+    if (edxbus_backend_sqlite.consumer_open(conf, &opts, &cons, errstr, sizeof errstr) != EDXBUS_OK)
         TEST_FAIL_("consumer_open %s: %s", group, errstr);
     return cons;
 }
@@ -152,7 +150,7 @@ static void sql_on(const edxbus_conf_t *conf, const char *sql)
 {
     sqlite3 *db = NULL;
     const char *path = edxbus_conf_get_str(conf, "EVENT_BUS_SQLITE_PATH", NULL);
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK ||
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK ||
         sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
         TEST_FAIL_("%s: %s", sql, sqlite3_errmsg(db));
     sqlite3_close(db);
@@ -194,10 +192,8 @@ static void produce_range(const edxbus_conf_t *conf, const char *topic, int64_t 
     for (int64_t i = from; i < to; i++) {
         int len = snprintf(value, sizeof value, "e%lld ", (long long)i);
         memset(value + len, 'x', 200 - (size_t)len);
-        struct edxbus_msg msg = {.topic = topic,
-                                 .value = (const uint8_t *)value,
-                                 .value_len = 200,
-                                 .metadata = &md};
+        struct edxbus_msg msg = {
+            .topic = topic, .value = (const uint8_t *)value, .value_len = 200, .metadata = &md};
         if (edxbus_backend_sqlite.produce(prod, &msg, on_report, NULL, errstr, sizeof errstr) !=
             EDXBUS_OK)
             TEST_FAIL_("produce: %s", errstr);
@@ -225,7 +221,7 @@ TEST(test_two_groups_done_third_behind)
     phase("produced");
     while (next_c < behind) /* the third group reads a quarter, then stops */
         take(c, (size_t)(behind - next_c < 1000 ? behind - next_c : 1000), &next_c);
-    take(c, 1, &next_c); /* commits the acks; event `behind` stays pending */
+    take(c, 1, &next_c);               /* commits the acks; event `behind` stays pending */
     while (next_a < n || next_b < n) { /* retention runs inside these polls */
         take(a, 1000, &next_a);
         take(b, 1000, &next_b);
@@ -253,15 +249,15 @@ TEST(test_two_groups_done_third_behind)
     ASSERT_EQ_INT(stored(conf, topic), 1); /* retention 0 keeps only the newest (numbering) */
     int64_t after = file_size(conf);
     if (after * 10 > peak)
-        TEST_FAIL_("the file did not shrink: %lld bytes at the peak, %lld after",
-                   (long long)peak, (long long)after);
+        TEST_FAIL_("the file did not shrink: %lld bytes at the peak, %lld after", (long long)peak,
+                   (long long)after);
     edxbus_conf_destroy(conf);
 }
 
 TEST(test_cap_never_drops_unacknowledged)
 {
-    static const char *const kv[] = {"EVENT_BUS_SQLITE_MAX_LEN", "10",
-                                     "EVENT_BUS_SQLITE_RETENTION", "forever", NULL};
+    static const char *const kv[] = {"EVENT_BUS_SQLITE_MAX_LEN", "10", "EVENT_BUS_SQLITE_RETENTION",
+                                     "forever", NULL};
     edxbus_conf_t *conf = conf_for("cap.db", kv);
     const char *topic = "cap";
     void *slow = open_group(conf, topic, "slow");
@@ -377,6 +373,44 @@ TEST(test_retention_settings_errors)
     ASSERT_EQ_STR(edxbus__sq_duration_text(90000, text, sizeof text), "90s");
 }
 
+/* A file written by the previous layout (schema 2: no groups.seen_ms; auto_vacuum none) is
+ * upgraded in place when opened: its events and its group's position stay, and retention runs
+ * on it (its free pages are reused; it cannot shrink without a VACUUM). */
+TEST(test_schema_2_file_is_upgraded)
+{
+    static const char *const kv[] = {"EVENT_BUS_SQLITE_RETENTION", "0", NULL};
+    edxbus_conf_t *conf = conf_for("v2.db", kv);
+    sql_on(conf,
+           "PRAGMA journal_mode=WAL;"
+           "CREATE TABLE messages(id INTEGER PRIMARY KEY, stored_ms INTEGER NOT NULL,"
+           " event_type TEXT, event_id TEXT, minorversion INTEGER, source TEXT, sourcehost TEXT,"
+           " time_us INTEGER, sourcelib TEXT, key BLOB, value BLOB NOT NULL, headers BLOB);"
+           "CREATE TABLE topics(tid INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+           " created_ms INTEGER NOT NULL);"
+           "CREATE TABLE groups(gid INTEGER PRIMARY KEY, topic TEXT NOT NULL, name TEXT NOT NULL,"
+           " next_id INTEGER NOT NULL, created_ms INTEGER NOT NULL, UNIQUE(topic, name));"
+           "CREATE TABLE consumers(cid INTEGER PRIMARY KEY, gid INTEGER NOT NULL, name TEXT NOT"
+           " NULL, host TEXT NOT NULL, pid INTEGER NOT NULL, pstart INTEGER NOT NULL, seen_ms"
+           " INTEGER NOT NULL, UNIQUE(gid, name));"
+           "CREATE TABLE pending(gid INTEGER NOT NULL, msg_id INTEGER NOT NULL, cid INTEGER NOT"
+           " NULL, delivered_ms INTEGER NOT NULL, deliveries INTEGER NOT NULL,"
+           " PRIMARY KEY(gid, msg_id)) WITHOUT ROWID;"
+           "INSERT INTO topics VALUES(1, 'old', 0);"
+           "INSERT INTO groups VALUES(1, 'old', 'g', (1 << 40) | 3, 0);" /* read e0, e1 */
+           "INSERT INTO messages(id, stored_ms, value) VALUES((1 << 40) | 1, 0, 'e0 '),"
+           " ((1 << 40) | 2, 0, 'e1 '), ((1 << 40) | 3, 0, 'e2 '), ((1 << 40) | 4, 0, 'e3 ');"
+           "PRAGMA user_version=2;");
+    void *g = open_group(conf, "old", "g");
+    int64_t next = 2;
+    read_to(g, 4, &next); /* the group resumes at e2 */
+    ASSERT_EQ_INT(next, 4);
+    edxbus_backend_sqlite.consumer_close(g);
+    retain_now(conf);
+    ASSERT_EQ_INT(stored(conf, "old"), 1);      /* all acknowledged: only the newest stays */
+    sql_on(conf, "SELECT seen_ms FROM groups"); /* the column exists now */
+    edxbus_conf_destroy(conf);
+}
+
 int main(void)
 {
     test_tmpdir(dir, sizeof dir, "edxbus-retain");
@@ -385,6 +419,7 @@ int main(void)
     RUN(test_young_events_stay_for_the_retention_time);
     RUN(test_idle_group_stops_holding_back);
     RUN(test_two_groups_done_third_behind);
+    RUN(test_schema_2_file_is_upgraded);
     test_rmdir(dir);
     return test_report();
 }
