@@ -5,6 +5,7 @@
  * only when the command succeeded: a failing command leaves stdout empty and says why in one
  * line on stderr. Exit codes: 0 ok, 1 failure, 2 usage or bad input (cli.h).
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,6 +80,9 @@ int main(int argc, char **argv)
     struct cli cli;
     memset(&cli, 0, sizeof cli);
     edxbus_buf_init(&cli.out);
+    /* A file-size limit (ulimit -f) must make a write fail with EFBIG, which the embedded broker
+     * reports as a full file naming the limit, instead of killing the command without a word. */
+    signal(SIGXFSZ, SIG_IGN);
 
     int rc = run(&cli, argc, argv);
     if (rc == CLI_OK)

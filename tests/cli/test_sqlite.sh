@@ -66,6 +66,20 @@ check
 [[ $crc -ne 0 ]] || fail "consume of a deleted file exited 0"
 grep -q "bus.db was deleted" "$SCRATCH/c.err" || fail "consume did not say the file was deleted: $(cat "$SCRATCH/c.err")"
 
+# --- a file-size limit (ulimit -f): the command says so instead of dying of SIGXFSZ ------------
+export EVENT_BUS_SQLITE_PATH="$SCRATCH/limited.db"
+run produce -e $TYPE -t lim -d "$DATA" --count 10
+expect_ok
+limit_blocks=$(( ($(stat -c %s "$EVENT_BUS_SQLITE_PATH") + $(stat -c %s "$EVENT_BUS_SQLITE_PATH-wal" 2>/dev/null || echo 0)) / 1024 + 64 ))
+CMD="edxbus produce --count 20000 under ulimit -f $limit_blocks"
+RC=0
+(ulimit -f "$limit_blocks" && exec "$EDXBUS" produce -e $TYPE -t lim -d "$DATA" --count 20000) \
+  >"$OUT" 2>"$ERR" || RC=$?
+check
+[[ $RC -eq 1 ]] || fail "exit $RC, expected 1 (a signal-killed command exits 128+25)"
+grep -q "ulimit -f" "$ERR" || fail "the error does not name the file-size limit: $(cat "$ERR")"
+export EVENT_BUS_SQLITE_PATH="$SCRATCH/bus.db"
+
 # --- a full filesystem: a 2 MB tmpfs, filled, then freed ---------------------------------------
 MNT="$SCRATCH/small"
 mkdir -p "$MNT"
