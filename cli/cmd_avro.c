@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "edxbus/json.h"
 
 enum { OPT_EVENT_TYPE, OPT_HEX, OPT_NO_CHECKS };
 
@@ -80,33 +81,6 @@ static int parse_avro_args(struct cli *cli, int argc, char **argv, struct avro_a
     return CLI_OK;
 }
 
-/* Report a JSON syntax error. jansson says "too big integer" for integers beyond int64 and
- * gives the position of the token's end; say what that means for Avro and point at its start. */
-static int json_syntax_error(struct cli *cli, const char *input, size_t len, const json_error_t *e)
-{
-    if (json_error_code(e) == json_error_numeric_overflow && e->position > 0 &&
-        (size_t)e->position <= len) {
-        size_t end = (size_t)e->position;
-        size_t start = end;
-        while (start > 0 && strchr("0123456789+-.eE", input[start - 1]) != NULL)
-            start--;
-        int column = e->column - (int)(end - start) + 1;
-        int tok_len = (int)(end - start < 64 ? end - start : 64);
-        if (strncmp(e->text, "too big", 7) == 0)
-            return cli_error(cli, CLI_USAGE,
-                             "JSON input: line %d, column %d: integer %.*s is outside the int64 "
-                             "range of an Avro long (-9223372036854775808 to "
-                             "9223372036854775807)",
-                             e->line, column, tok_len, input + start);
-        return cli_error(cli, CLI_USAGE,
-                         "JSON input: line %d, column %d: number %.*s is outside the range of a "
-                         "double",
-                         e->line, column, tok_len, input + start);
-    }
-    return cli_error(cli, CLI_USAGE, "JSON input: line %d, column %d: %s", e->line, e->column,
-                     e->text);
-}
-
 /* What encode and decode start with: their options, then the event type they name. Returns the
  * type, or NULL with *rc the exit code (CLI_OK after --help). */
 static const edxbus_event_type_t *avro_event(struct cli *cli, int argc, char **argv,
@@ -135,13 +109,13 @@ static int avro_encode(struct cli *cli, int argc, char **argv)
     rc = cli_read_input(cli, a.file, &in);
     if (rc != CLI_OK)
         goto out;
-    json_error_t jerr;
-    data = json_loadb((const char *)in.data, in.len, JSON_REJECT_DUPLICATES, &jerr);
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    data = edxbus_json_loadb((const char *)in.data, in.len, EDXBUS_JSON_NO_DUPLICATES, errstr,
+                             sizeof errstr);
     if (data == NULL) {
-        rc = json_syntax_error(cli, (const char *)in.data, in.len, &jerr);
+        rc = cli_error(cli, CLI_USAGE, "JSON input: %s", errstr);
         goto out;
     }
-    char errstr[EDXBUS_ERRSTR_SIZE] = "";
     edxbus_err_t err = edxbus_event_encode(et, data, a.no_checks ? EDXBUS_AVRO_NO_CHECKS : 0, &bin,
                                            errstr, sizeof errstr);
     if (err != EDXBUS_OK) {

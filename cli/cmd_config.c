@@ -112,10 +112,10 @@ edxbus_bus_t *cli_bus_new(struct cli *cli, edxbus_conf_t *conf, int *rc)
 
 json_t *cli_json_arg(struct cli *cli, const char *opt, const char *text)
 {
-    json_error_t e;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &e);
+    char err[EDXBUS_ERRSTR_SIZE];
+    json_t *v = edxbus_json_loadb(text, strlen(text), EDXBUS_JSON_ANY, err, sizeof err);
     if (v == NULL)
-        cli_error(cli, CLI_USAGE, "%s: not JSON (column %d: %s)", opt, e.column, e.text);
+        cli_error(cli, CLI_USAGE, "%s: not JSON (%s)", opt, err);
     return v;
 }
 

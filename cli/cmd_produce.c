@@ -7,20 +7,41 @@
  * and the producer's receiver puts it on the broker as any service's send would. Each event
  * gets its own metadata; --metadata overrides any of its seven fields.
  *
- * Input: --data JSON (one event), or --data @FILE holding one JSON object or JSON lines (one
- * event per line; "-" reads standard input). --count N sends each N times. More than one event
- * is produced asynchronously and flushed at the end; --print-ids prints each event id once the
- * broker holds it, straight to stdout (so a failure part way still shows what was delivered).
- * A long run on a terminal shows progress on stderr (not with -q).
+ * Input (produce_input.c): --data JSON (one event), or --data @FILE holding one JSON object or
+ * JSON lines ("-" reads standard input, spooled to a temporary file). The input is read as a
+ * stream, twice: a first pass checks every event (schema, custom types, the key path, the
+ * --metadata) and reports every bad line by number, so that a file with a bad line sends
+ * nothing; a second pass sends. --count N sends each N times. More than one event is produced
+ * asynchronously (the pipelined producer) and flushed at the end; --print-ids prints each event
+ * id once the broker holds it, straight to stdout (so a failure part way still shows what was
+ * delivered). Memory does not grow with the file. On a terminal, a long run shows progress on
+ * stderr (lines checked, events sent, rate; not with -q).
+ *
+ * SIGINT / SIGTERM: reading stops, what was sent is flushed, and the command says how many
+ * events were delivered, which failed and from which line on nothing was sent; it exits 130 /
+ * 143 (128 + the signal). A second signal ends the process at once.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli_bus.h"
+#include "produce_input.h"
 
-#define PROGRESS_EVERY 1000
+#define PROGRESS_MIN_EVENTS 5000 /* a run this long shows progress on a terminal */
+#define PROGRESS_EVERY_MS 250
+#define BAD_LINES_SHOWN 20 /* bad lines named one by one; the rest are counted */
+
+static volatile sig_atomic_t stop_signal; /* the SIGINT / SIGTERM received, or 0 */
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig; /* SA_RESETHAND: a second one ends the process */
+}
 
 struct produce {
     struct cli *cli;
@@ -29,12 +50,14 @@ struct produce {
     json_t *metadata; /* --metadata object, or NULL */
     bool print_ids;
     bool key_given; /* --key-field was given */
-    bool progress;  /* stderr is a terminal and the run is long */
-    uint64_t total; /* events to send (0: unknown) */
+    bool tty;       /* stderr is a terminal: progress for long runs */
+    bool progress;  /* progress is being shown (a line to end on stderr) */
+    uint64_t total; /* events to send */
     uint64_t sent, delivered, failed;
     uint64_t unknown; /* of failed: written, never confirmed (may or may not be stored) */
     bool sending;     /* library log lines are shown */
     char first_error[EDXBUS_ERRSTR_SIZE];
+    int64_t start_ms, shown_ms; /* the send pass's start, the last progress line */
 };
 
 /* While sending, the library's warnings and info lines (a broker that stalls) go to stderr as
@@ -46,6 +69,30 @@ static void log_while_sending(edxbus_log_level_t level, const char *line, void *
     struct produce *p = opaque;
     if (p->sending && level != EDXBUS_LOG_ERROR && strncmp(line, "outbox relay:", 13) != 0)
         cli_log_to_stderr(level, line, p->cli);
+}
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The progress line, at most every PROGRESS_EVERY_MS (always when @p last). */
+static void show_progress(struct produce *p, bool last)
+{
+    if (!p->progress)
+        return;
+    int64_t now = now_ms();
+    if (!last && now - p->shown_ms < PROGRESS_EVERY_MS)
+        return;
+    p->shown_ms = now;
+    double secs = (double)(now - p->start_ms) / 1000.0;
+    fprintf(stderr, "\rsent %llu/%llu, delivered %llu, %.0f events/s  ",
+            (unsigned long long)p->sent, (unsigned long long)p->total,
+            (unsigned long long)p->delivered, secs > 0 ? (double)p->delivered / secs : 0.0);
+    if (last)
+        fputc('\n', stderr);
 }
 
 static void on_delivery(void *opaque, const struct edxbus_delivery *d)
@@ -63,9 +110,7 @@ static void on_delivery(void *opaque, const struct edxbus_delivery *d)
         fputs(d->event_id, stdout);
         fputc('\n', stdout);
     }
-    if (p->progress && p->delivered % PROGRESS_EVERY == 0)
-        fprintf(stderr, "\rdelivered %llu/%llu", (unsigned long long)p->delivered,
-                (unsigned long long)p->total);
+    show_progress(p, false);
 }
 
 /* Send one event; @p where names it in errors ("line 3"). Returns an exit code. */
@@ -128,61 +173,167 @@ static int send_one(struct produce *p, const json_t *data, const char *where, bo
     return CLI_OK;
 }
 
-/* The events of --data: one JSON object, or JSON lines. Returns a new array or NULL. */
-static json_t *read_events(struct cli *cli, const char *arg)
+/* Whether @p data would be sent: the schema and custom types (the generic encoder, as the send
+ * runs it) and the key path. @p why gets the reason. */
+static bool check_event(const edxbus_event_type_t *et, const char *key, bool key_given,
+                        const json_t *data, struct edxbus_buf *enc, char *why, size_t why_size)
 {
-    if (arg[0] != '@') {
-        json_t *one = cli_json_arg(cli, "--data", arg);
-        if (one == NULL)
-            return NULL;
-        json_t *list = json_array();
-        json_array_append_new(list, one);
-        return list;
+    edxbus_buf_reset(enc);
+    if (edxbus_event_encode(et, data, 0, enc, why, why_size) != EDXBUS_OK)
+        return false;
+    const json_t *v = NULL;
+    char kwhy[EDXBUS_ERRSTR_SIZE] = "";
+    if (key != NULL && edxbus_routing_key(data, key, &v, kwhy, sizeof kwhy) == EDXBUS_OK &&
+        !json_is_string(v) && !json_is_integer(v))
+        snprintf(kwhy, sizeof kwhy, "event_key_field \"%s\": %s in the event data", key,
+                 json_is_null(v) ? "null" : "expected a string or an integer");
+    if (kwhy[0] != '\0') {
+        snprintf(why, why_size, "%s%s", kwhy, key_given ? " (check --key-field)" : "");
+        return false;
     }
-    struct edxbus_buf in = EDXBUS_BUF_INIT;
-    if (cli_read_input(cli, arg + 1, &in) != CLI_OK) {
-        edxbus_buf_fini(&in);
-        return NULL;
-    }
-    edxbus_buf_terminate(&in);
-    json_t *list = json_array();
-    const char *text = in.data != NULL ? (const char *)in.data : "";
-    json_t *whole = json_loads(text, 0, NULL);
-    if (json_is_object(whole)) {
-        json_array_append_new(list, whole);
-    } else {
-        json_decref(whole);
-        size_t lineno = 0;
-        for (const char *line = text; *line != '\0';) {
-            const char *end = strchr(line, '\n');
-            size_t len = end != NULL ? (size_t)(end - line) : strlen(line);
-            lineno++;
-            size_t k = 0;
-            while (k < len && (line[k] == ' ' || line[k] == '\t' || line[k] == '\r'))
-                k++;
-            if (k < len) {
-                json_error_t e;
-                json_t *v = json_loadb(line, len, 0, &e);
-                if (!json_is_object(v)) {
-                    cli_error(cli, CLI_USAGE, "%s:%zu: %s", arg + 1, lineno,
-                              v == NULL ? e.text : "expected a JSON object");
-                    json_decref(v);
-                    json_decref(list);
-                    list = NULL;
-                    break;
-                }
-                json_array_append_new(list, v);
-            }
-            line += len + (end != NULL ? 1 : 0);
+    return true;
+}
+
+/* Where an event came from, for messages: "events.jsonl:12", "events.json", or "". */
+static void where_of(const struct produce_input *in, char *out, size_t size)
+{
+    if (in->f != NULL)
+        snprintf(out, size, "%s:%zu", in->name, in->lineno);
+    else
+        snprintf(out, size, "%s", in->name);
+}
+
+static int interrupted(struct cli *cli, const char *what)
+{
+    return cli_error(cli, 128 + stop_signal, "interrupted by %s %s; nothing was sent",
+                     stop_signal == SIGINT ? "SIGINT" : "SIGTERM", what);
+}
+
+/* The first pass: every event of @p in checked as the send would check it, nothing sent. Every
+ * bad line is counted and the first BAD_LINES_SHOWN named on stderr. Returns CLI_OK with
+ * *@p n_events, or an exit code after reporting. */
+static int check_all(struct cli *cli, const edxbus_event_type_t *et, const char *key,
+                     bool key_given, struct produce_input *in, bool tty, uint64_t *n_events)
+{
+    struct edxbus_buf enc = EDXBUS_BUF_INIT;
+    uint64_t good = 0, bad = 0;
+    char first[EDXBUS_ERRSTR_SIZE + 300] = "";
+    int64_t shown = now_ms();
+    bool progress = false;
+    int rc = CLI_OK;
+    for (;;) {
+        if (stop_signal != 0) {
+            rc = interrupted(cli, "while checking the input");
+            break;
+        }
+        json_t *data = NULL;
+        char why[EDXBUS_ERRSTR_SIZE] = "";
+        int r = produce_input_next(in, &data, why, sizeof why);
+        if (r == PRODUCE_INPUT_END)
+            break;
+        if (r == PRODUCE_INPUT_IO) {
+            rc = cli_error(cli, CLI_FAIL, "%s", why);
+            break;
+        }
+        bool ok = r == PRODUCE_INPUT_EVENT && check_event(et, key, key_given, data, &enc, why, sizeof why);
+        json_decref(data);
+        if (ok) {
+            good++;
+        } else {
+            char where[300];
+            where_of(in, where, sizeof where);
+            /* one bad event: one line (below); more: each named, then the count */
+            if (++bad == 1)
+                snprintf(first, sizeof first, "%s%s%s", where, where[0] ? ": " : "", why);
+            if (bad == 2)
+                fprintf(stderr, "%sedxbus %s: %s\n", progress ? "\n" : "", cli->path, first);
+            if (bad >= 2 && bad <= BAD_LINES_SHOWN)
+                fprintf(stderr, "edxbus %s: %s: %s\n", cli->path, where, why);
+            progress = progress && bad < 2;
+        }
+        if (tty && in->f != NULL && (good + bad) % 4096 == 0 && now_ms() - shown >= 250) {
+            shown = now_ms();
+            progress = true;
+            fprintf(stderr, "\rchecked %llu lines (%llu%%)  ", (unsigned long long)in->lineno,
+                    in->size ? (unsigned long long)(in->bytes * 100 / in->size) : 0ULL);
         }
     }
-    edxbus_buf_fini(&in);
-    if (list != NULL && json_array_size(list) == 0) {
-        cli_error(cli, CLI_USAGE, "%s: no events", arg + 1);
-        json_decref(list);
-        return NULL;
+    if (progress)
+        fputc('\n', stderr);
+    edxbus_buf_fini(&enc);
+    if (rc != CLI_OK)
+        return rc;
+    if (bad == 1)
+        return cli_error(cli, CLI_USAGE, "%s; nothing was sent", first);
+    if (bad > 1)
+        return cli_error(cli, CLI_USAGE, "%llu of %llu events in %s are bad%s; nothing was sent",
+                         (unsigned long long)bad, (unsigned long long)(good + bad), in->name,
+                         bad > BAD_LINES_SHOWN ? " (the first ones are named above)"
+                                               : " (named above)");
+    if (good == 0)
+        return cli_error(cli, CLI_USAGE, "%s: no events", in->name);
+    *n_events = good;
+    return CLI_OK;
+}
+
+/* The second pass, @p count times: every event of @p in sent. Stops at the first failure or at
+ * SIGINT / SIGTERM (*@p stopped_at: where the first event not sent came from). */
+static int send_all(struct produce *p, struct produce_input *in, uint64_t count, bool async,
+                    char *stopped_at, size_t stopped_size)
+{
+    int rc = CLI_OK;
+    for (uint64_t c = 0; c < count && rc == CLI_OK; c++) {
+        rc = produce_input_rewind(p->cli, in);
+        for (;;) {
+            if (rc != CLI_OK)
+                break;
+            json_t *data = NULL;
+            char why[EDXBUS_ERRSTR_SIZE] = "";
+            int r = produce_input_next(in, &data, why, sizeof why);
+            if (r == PRODUCE_INPUT_END)
+                break;
+            char where[300];
+            where_of(in, where, sizeof where);
+            if (stop_signal != 0) {
+                json_decref(data);
+                snprintf(stopped_at, stopped_size, "%s", where);
+                return CLI_OK;
+            }
+            if (r == PRODUCE_INPUT_EVENT)
+                rc = send_one(p, data, where, async);
+            else /* the file changed since it was checked */
+                rc = cli_error(p->cli, r == PRODUCE_INPUT_IO ? CLI_FAIL : CLI_USAGE,
+                               "%s: %s (the input changed while it was being sent)", where, why);
+            json_decref(data);
+        }
     }
-    return list;
+    return rc;
+}
+
+/* --metadata: a JSON object of metadata fields, each valid, and no other event type. */
+static int check_metadata(struct cli *cli, const edxbus_event_type_t *et, const char *type,
+                          const char *arg, json_t **out)
+{
+    *out = cli_json_arg(cli, "--metadata", arg);
+    if (*out == NULL)
+        return CLI_USAGE;
+    if (!json_is_object(*out))
+        return cli_error(cli, CLI_USAGE,
+                         "--metadata: expected a JSON object of metadata fields, e.g. "
+                         "{\"source\": \"openedx/lms/web\"}");
+    struct edxbus_metadata md;
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_err_t e = edxbus_metadata_generate(&md, type, edxbus_event_type_minor_version(et),
+                                              "edxbus", err, sizeof err);
+    if (e == EDXBUS_OK)
+        e = edxbus_metadata_from_json_value(&md, *out, err, sizeof err);
+    if (e != EDXBUS_OK)
+        return cli_error(cli, CLI_USAGE, "--metadata: %s", err);
+    if (strcmp(md.event_type, type) != 0)
+        return cli_error(cli, CLI_USAGE,
+                         "--metadata: event_type \"%s\" differs from --event-type %s",
+                         md.event_type, type);
+    return CLI_OK;
 }
 
 enum {
@@ -277,23 +428,36 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         return cli_error(cli, CLI_USAGE, "%s has no default key field; give --key-field", type);
 
     int rc = CLI_OK;
-    struct produce p = {.cli = cli, .type = type, .print_ids = print_ids, .key_given = key_given};
-    json_t *events = read_events(cli, data_arg);
-    if (events == NULL)
-        return CLI_USAGE;
-    if (md_arg != NULL) {
-        p.metadata = cli_json_arg(cli, "--metadata", md_arg);
-        if (p.metadata == NULL || !json_is_object(p.metadata)) {
-            rc = cli_error(cli, CLI_USAGE,
-                           "--metadata: expected a JSON object of metadata "
-                           "fields, e.g. {\"source\": \"openedx/lms/web\"}");
-            goto out_events;
-        }
-    }
+    struct produce p = {.cli = cli,
+                        .type = type,
+                        .print_ids = print_ids,
+                        .key_given = key_given,
+                        .tty = isatty(2)};
+    struct produce_input in;
+    rc = produce_input_open(cli, data_arg, &in);
+    if (rc != CLI_OK)
+        goto out_input;
+    if (md_arg != NULL && (rc = check_metadata(cli, et, type, md_arg, &p.metadata)) != CLI_OK)
+        goto out_input;
+
+    stop_signal = 0;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    /* First pass: nothing is sent unless every event is good. */
+    uint64_t n_events = 0;
+    rc = check_all(cli, et, key, key_given, &in, p.tty && cli->verbosity >= 0, &n_events);
+    if (rc != CLI_OK)
+        goto out_input;
 
     edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);
     if (conf == NULL)
-        goto out_events;
+        goto out_input;
     /* Route exactly this event type to exactly this topic; without --topic, as the settings'
      * EVENT_BUS_PRODUCER_CONFIG says. */
     char err[EDXBUS_ERRSTR_SIZE] = "";
@@ -307,14 +471,14 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
     if (e != EDXBUS_OK) {
         edxbus_conf_destroy(conf);
         rc = cli_error(cli, CLI_USAGE, "%s", err);
-        goto out_events;
+        goto out_input;
     }
     /* Every failure is reported once, by cli_error(); the library's warnings (a stalled
      * broker) are shown as they happen. */
     edxbus_conf_set_log(conf, log_while_sending, &p);
     p.bus = cli_bus_new(cli, conf, &rc);
     if (p.bus == NULL)
-        goto out_events;
+        goto out_input;
     if (edxbus_bus_producer(p.bus) == NULL) {
         const char *why = edxbus_bus_producer_problem(p.bus);
         if (why != NULL)
@@ -330,25 +494,33 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         goto out_bus;
     }
 
-    p.total = count * json_array_size(events);
+    /* Second pass: send. */
+    p.total = count * n_events;
     bool async = p.total > 1;
-    p.progress = async && p.total >= 5 * PROGRESS_EVERY && isatty(2) && cli->verbosity >= 0;
+    p.progress = async && p.tty && p.total >= PROGRESS_MIN_EVENTS && cli->verbosity >= 0;
+    p.start_ms = p.shown_ms = now_ms();
     if (async)
         edxbus_producer_set_delivery_cb(edxbus_bus_producer(p.bus), on_delivery, &p);
     p.sending = true;
-    for (uint64_t c = 0; c < count && rc == CLI_OK; c++) {
-        for (size_t i = 0; i < json_array_size(events) && rc == CLI_OK; i++) {
-            char where[64] = "";
-            if (json_array_size(events) > 1)
-                snprintf(where, sizeof where, "event %zu", i + 1);
-            rc = send_one(&p, json_array_get(events, i), where, async);
-        }
-    }
+    char stopped_at[300] = "";
+    rc = send_all(&p, &in, count, async, stopped_at, sizeof stopped_at);
     if (async) {
         e = edxbus_bus_flush(p.bus, 120000, err, sizeof err);
-        if (p.progress)
-            fprintf(stderr, "\rdelivered %llu/%llu\n", (unsigned long long)p.delivered,
-                    (unsigned long long)p.total);
+        show_progress(&p, true);
+        if (stop_signal != 0 && rc == CLI_OK) {
+            char rest[400] = "";
+            if (stopped_at[0] != '\0')
+                snprintf(rest, sizeof rest, "; nothing sent from %s on", stopped_at);
+            rc = cli_error(cli, 128 + stop_signal,
+                           "interrupted by %s: %llu of %llu events sent, %llu delivered, %llu "
+                           "not delivered%s%s%s%s",
+                           stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
+                           (unsigned long long)p.sent, (unsigned long long)p.total,
+                           (unsigned long long)p.delivered,
+                           (unsigned long long)(p.sent - p.delivered),
+                           p.failed > 0 ? " (first failure: " : "",
+                           p.failed > 0 ? p.first_error : "", p.failed > 0 ? ")" : "", rest);
+        }
         if (rc == CLI_OK && p.failed == 0 && e != EDXBUS_OK)
             rc = cli_error(cli, CLI_FAIL, "flush: %s", err);
         if (rc == CLI_OK && p.failed > 0)
@@ -358,6 +530,8 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
                            (unsigned long long)p.delivered, (unsigned long long)p.sent,
                            (unsigned long long)p.failed, (unsigned long long)p.unknown,
                            p.first_error);
+    } else if (stop_signal != 0 && rc == CLI_OK && p.sent == 0) {
+        rc = interrupted(cli, "before sending");
     }
     edxbus_producer_t *prod = edxbus_bus_producer(p.bus);
     if (rc == CLI_OK && edxbus_producer_has_outbox(prod)) {
@@ -382,8 +556,8 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         rc = cli_error(cli, CLI_FAIL, "cannot write to standard output");
 out_bus:
     edxbus_bus_destroy(p.bus);
-out_events:
+out_input:
     json_decref(p.metadata);
-    json_decref(events);
+    produce_input_close(&in);
     return rc;
 }

@@ -82,12 +82,18 @@ static void check_accepted(const struct edxbus_metadata *md)
         abort();
     struct edxbus_metadata back;
     start(&back);
-    if (edxbus_metadata_from_json_value(&back, value, errstr, sizeof errstr) != EDXBUS_OK)
+    /* an id read from a bus may be any text; the JSON form (what users give) must be a UUID */
+    bool uuid = strlen(md->id) == 36 && strspn(md->id, "0123456789abcdef-") == 36;
+    edxbus_err_t err = edxbus_metadata_from_json_value(&back, value, errstr, sizeof errstr);
+    if (uuid && md->minorversion >= 0 && md->event_type[0] != '\0' && err != EDXBUS_OK)
         abort(); /* to_json must be accepted by from_json */
+    if (err != EDXBUS_OK && err != EDXBUS_ERR_INVALID_ARG)
+        abort();
     json_decref(value);
     edxbus_buf_reset(&again);
-    if (edxbus_metadata_to_json(&back, &again) != EDXBUS_OK || again.len != json.len ||
-        memcmp(again.data, json.data, json.len) != 0)
+    if (err == EDXBUS_OK &&
+        (edxbus_metadata_to_json(&back, &again) != EDXBUS_OK || again.len != json.len ||
+         memcmp(again.data, json.data, json.len) != 0))
         abort();
     edxbus_buf_fini(&json);
     edxbus_buf_fini(&text);

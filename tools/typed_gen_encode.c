@@ -91,7 +91,7 @@ void ind(FILE *out, int depth)
 }
 
 /* Write a simple value through `w` (room already reserved), folding its checks into the run's
- * sticky `hi` (high bits of the string bytes) and `ok` (custom-type checks, finite doubles,
+ * sticky `hi` (high bits of the string bytes) and `ok` (custom-type checks,
  * sane string pointers): no test or branch per field on the way. */
 static void write_value(FILE *out, int dep, const struct ctype *t, const char *expr,
                         const char *path, enum edxbus__check check)
@@ -112,7 +112,7 @@ static void write_value(FILE *out, int dep, const struct ctype *t, const char *e
         fprintf(out, "w = edxbus__tenc_bool(w, %s);\n", expr);
     } else if (is_prim(t, "double")) {
         ind(out, dep);
-        fprintf(out, "w = edxbus__tenc_double(w, %s, &ok);\n", expr);
+        fprintf(out, "w = edxbus__tenc_double(w, %s);\n", expr);
     } else if (t->kind == CT_CLASS) {
         struct item items[MAX_ITEMS];
         size_t n = 0;
@@ -153,9 +153,6 @@ static void verify_value(FILE *out, int dep, const struct ctype *t, const char *
             fprintf(out, "EDXBUS__TRY(edxbus__tenc_check(e, %s, %s, \"%s\"));\n",
                     edxbus__check_enum_name(check), expr, path);
         }
-    } else if (is_prim(t, "double")) {
-        ind(out, dep);
-        fprintf(out, "EDXBUS__TRY(edxbus__tenc_check_double(e, %s, \"%s\"));\n", expr, path);
     } else if (t->kind == CT_CLASS) {
         struct item items[MAX_ITEMS];
         size_t n = 0;

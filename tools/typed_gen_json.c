@@ -35,7 +35,7 @@ static char *tj_call(const struct ctype *t, const char *v)
     if (is_prim(t, "boolean"))
         return fmt("json_boolean(%s)", v);
     if (is_prim(t, "double"))
-        return fmt("json_real(%s)", v);
+        return fmt("edxbus_json_double(%s)", v);
     return fmt("tj_%s(&%s)", tag(t), v);
 }
 

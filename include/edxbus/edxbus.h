@@ -26,6 +26,7 @@
 #include "edxbus/conf.h"
 #include "edxbus/consumer.h"
 #include "edxbus/error.h"
+#include "edxbus/json.h"
 #include "edxbus/metadata.h"
 #include "edxbus/outbox.h"
 #include "edxbus/producer.h"

@@ -86,8 +86,12 @@ EDXBUS_API json_t *edxbus_metadata_to_json_value(const struct edxbus_metadata *m
 /** Fill @p md from a JSON object holding any of the seven fields (as to_json writes them, or
  *  with sourcelib as "11.2.0"). Fields absent from @p obj are left as they are in @p md, so
  *  callers generate first and then override (`edxbus produce --metadata`). Unlike the
- *  reference's from_json, minorversion is kept.
- *  Errors: EDXBUS_ERR_INVALID_ARG naming the field; unknown keys are errors too. */
+ *  reference's from_json, minorversion is kept. Every field is checked as EventsMetadata
+ *  checks it: id a UUID (any spelling Python's UUID() accepts; stored canonical), time an
+ *  ISO-8601 UTC time, minorversion an integer of 0 or more, sourcelib 1 to
+ *  EDXBUS_SOURCELIB_MAX integers, event_type, source and sourcehost UTF-8 strings (event_type
+ *  not empty; none may hold U+0000, which the fixed text fields cannot carry).
+ *  Errors: EDXBUS_ERR_INVALID_ARG with one line naming the field; unknown keys are errors too. */
 EDXBUS_API edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md,
                                                         const json_t *obj, char *errstr,
                                                         size_t errstr_size);

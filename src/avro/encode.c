@@ -7,7 +7,8 @@
  *
  * Value rules: longs are taken from json_integer_value (long long) and never pass through a
  * double; ints are range-checked to 32 bits; float/double accept JSON integers too; booleans are
- * only true/false; strings are written byte for byte (json_string_length, NULs included);
+ * only true/false; NaN and the infinities come as edxbus_json_double() markers (json.h), as
+ * edxbus_json_loadb() reads the bare words; strings are written byte for byte (json_string_length, NULs included);
  * bytes and fixed are JSON strings whose code points are 0-255 (the Avro JSON convention).
  * A record field missing from the object takes its default (the default is itself in the plain
  * form, so it is encoded like any value), else null when its type is a union with null, else it
@@ -24,6 +25,7 @@
  */
 #include "avro/json_text.h"
 #include "avro/reader.h"
+#include "edxbus/json.h"
 
 #include <float.h>
 #include <math.h>
@@ -127,9 +129,16 @@ static void describe(const json_t *v, char *out, size_t size)
     case JSON_NULL:
         snprintf(out, size, "null");
         return;
-    case JSON_OBJECT:
-        snprintf(out, size, "object");
+    case JSON_OBJECT: {
+        double d;
+        if (edxbus_json_is_nonfinite(v, &d)) {
+            edxbus__double_repr(d, q);
+            snprintf(out, size, "real %s", q);
+        } else {
+            snprintf(out, size, "object");
+        }
         return;
+    }
     case JSON_ARRAY:
         snprintf(out, size, "array");
         return;
@@ -295,7 +304,8 @@ static size_t pick_branch(const struct edxbus_avro_node *node, const json_t *v)
         [JSON_OBJECT] = {EDXBUS_AVRO_RECORD, EDXBUS_AVRO_MAP},
         [JSON_ARRAY] = {EDXBUS_AVRO_ARRAY},
     };
-    const edxbus_avro_type_t *pref = prefs[json_typeof(v)];
+    const edxbus_avro_type_t *pref =
+        edxbus_json_is_nonfinite(v, NULL) ? prefs[JSON_REAL] : prefs[json_typeof(v)];
     size_t npref = 1;
     while (npref < 4 && pref[npref] != EDXBUS_AVRO_NULL)
         npref++;
@@ -474,6 +484,7 @@ static edxbus_err_t encode_value(struct enc_ctx *c, const struct edxbus_avro_nod
     edxbus_err_t err;
     uint8_t raw[8];
     size_t n = 0;
+    double d;
     switch (node->type) {
     case EDXBUS_AVRO_NULL:
         return json_is_null(v) ? EDXBUS_OK : mismatch(c, node, v);
@@ -494,20 +505,21 @@ static edxbus_err_t encode_value(struct enc_ctx *c, const struct edxbus_avro_nod
             return mismatch(c, node, v);
         return put_long(c, (int64_t)json_integer_value(v));
     case EDXBUS_AVRO_FLOAT:
-        if (!json_is_number(v))
+        if (!edxbus_json_number(v, &d))
             return mismatch(c, node, v);
-        /* Python's struct.pack('<f') refuses what a float cannot hold; so do we */
-        if (fabs(json_number_value(v)) > FLT_MAX) {
+        /* Python's struct.pack('<f') refuses a finite value a float cannot hold; so do we
+         * (NaN and the infinities it packs) */
+        if (isfinite(d) && fabs(d) > FLT_MAX) {
             char got[96];
             describe(v, got, sizeof got);
             return enc_fail(c, "%s is out of float range", got);
         }
-        edxbus__put_float_le(raw, (float)json_number_value(v));
+        edxbus__put_float_le(raw, (float)d);
         return put_raw(c, raw, 4);
     case EDXBUS_AVRO_DOUBLE:
-        if (!json_is_number(v))
+        if (!edxbus_json_number(v, &d))
             return mismatch(c, node, v);
-        edxbus__put_double_le(raw, json_number_value(v));
+        edxbus__put_double_le(raw, d);
         return put_raw(c, raw, 8);
     case EDXBUS_AVRO_STRING:
         if (!json_is_string(v))

@@ -17,6 +17,7 @@
  * that need all-or-nothing restore out->len themselves.
  */
 #include "avro/json_text.h"
+#include "edxbus/json.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -455,6 +456,9 @@ static edxbus_err_t write_value(const json_t *value, unsigned flags, struct edxb
         return edxbus_buf_append(out, "]", 1);
     }
     case JSON_OBJECT: {
+        double d;
+        if (edxbus_json_is_nonfinite(value, &d)) /* NaN, Infinity, -Infinity (json.h) */
+            return edxbus_json_write_double(d, out);
         if (edxbus_buf_append(out, "{", 1) != EDXBUS_OK)
             return EDXBUS_ERR_NOMEM;
         bool first = true;

@@ -21,6 +21,7 @@
  * Invariants: a resolver is immutable after _new (shared by threads); plans borrow the schemas.
  */
 #include "avro/reader.h"
+#include "edxbus/json.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -548,7 +549,7 @@ static edxbus_err_t rdecode(const edxbus_avro_resolver_t *res, struct edxbus__av
             }
             d = rd->type == EDXBUS_AVRO_FLOAT ? (double)(float)v : (double)v;
         }
-        *out = json_real(d);
+        *out = edxbus_json_double(d);
         return *out != NULL ? EDXBUS_OK : nomem(r);
     }
     case EDXBUS_AVRO_STRING:

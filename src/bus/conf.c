@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "conf_int.h"
+#include "edxbus/json.h"
 #include "util/suggest_int.h"
 
 extern char **environ;
@@ -304,14 +305,12 @@ static json_t *parse_text(const struct edxbus_setting *s, const char *text, char
     case EDXBUS_SETTING_LIST:
         break;
     }
-    json_error_t jerr;
-    json_t *v = json_loads(text, JSON_DECODE_ANY, &jerr);
+    char why[EDXBUS_ERRSTR_SIZE];
+    json_t *v = edxbus_json_loadb(text, strlen(text), EDXBUS_JSON_ANY, why, sizeof why);
     if (v == NULL) {
         if (errstr_size)
-            snprintf(errstr, errstr_size,
-                     "%s: not valid JSON at line %d column %d: %s; "
-                     "expected e.g. %s",
-                     s->name, jerr.line, jerr.column, jerr.text, s->example);
+            snprintf(errstr, errstr_size, "%s: not valid JSON at %s; expected e.g. %s", s->name,
+                     why, s->example);
         return NULL;
     }
     return v;
@@ -325,6 +324,11 @@ json_t *edxbus__conf_coerce(const struct edxbus_setting *s, const json_t *v, cha
     json_t *out = NULL;
     bool textual = s->type == EDXBUS_SETTING_STR || s->type == EDXBUS_SETTING_STR_NULL ||
                    s->type == EDXBUS_SETTING_PATHS;
+    if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v)) {
+        type_error(s, v, NULL, "holds a NUL character (U+0000), which no setting can use",
+                   errstr, errstr_size);
+        return NULL;
+    }
     if (json_is_string(v) && !textual) {
         out = parse_text(s, json_string_value(v), errstr, errstr_size);
         if (out == NULL)

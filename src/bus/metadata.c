@@ -385,10 +385,18 @@ static edxbus_err_t set_text(char *dst, size_t size, const char *name, const cha
                      name, len, size - 1);
         return EDXBUS_ERR_INVALID_ARG;
     }
-    if (memchr(text, '\0', len) != NULL || !utf8_valid(text, len)) {
+    if (memchr(text, '\0', len) != NULL) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "%s: \"%s\" is not UTF-8 text (or holds a NUL byte)",
+            snprintf(errstr, errstr_size,
+                     "%s: \"%s\" holds U+0000 (NUL), which edxbus metadata cannot carry; remove "
+                     "it",
                      name, quoted(text, len, q, sizeof q));
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    if (!utf8_valid(text, len)) {
+        if (errstr_size)
+            snprintf(errstr, errstr_size, "%s: \"%s\" is not UTF-8 text", name,
+                     quoted(text, len, q, sizeof q));
         return EDXBUS_ERR_INVALID_ARG;
     }
     memcpy(dst, text, len);
@@ -710,7 +718,31 @@ edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md, const j
                          quoted(key, strlen(key), q, sizeof q), FIELD_NAMES);
             return EDXBUS_ERR_INVALID_ARG;
         }
+        char canon[37];
+        if (strcmp(key, "id") == 0 && json_is_string(value) &&
+            !canonical_uuid(json_string_value(value), json_string_length(value), canon)) {
+            /* EventsMetadata's id is a UUID: the consumer's UUID() would refuse the rest */
+            if (errstr_size)
+                snprintf(errstr, errstr_size,
+                         "id: \"%s\" is not a UUID; expected 32 hex digits, e.g. "
+                         "\"d36ab1b0-1466-11ef-9f8e-0242ac120003\"",
+                         quoted(json_string_value(value), json_string_length(value), q, sizeof q));
+            return EDXBUS_ERR_INVALID_ARG;
+        }
+        if (strcmp(key, "event_type") == 0 && json_string_length(value) == 0 &&
+            json_is_string(value)) {
+            if (errstr_size)
+                snprintf(errstr, errstr_size, "event_type: must not be empty");
+            return EDXBUS_ERR_INVALID_ARG;
+        }
         if (strcmp(key, "minorversion") == 0 && json_is_integer(value)) {
+            if (json_integer_value(value) < 0) {
+                if (errstr_size)
+                    snprintf(errstr, errstr_size,
+                             "minorversion: %lld is negative; expected 0 or more",
+                             (long long)json_integer_value(value));
+                return EDXBUS_ERR_INVALID_ARG;
+            }
             tmp.minorversion = json_integer_value(value);
         } else if (strcmp(key, "sourcelib") == 0 && json_is_array(value)) {
             err = sourcelib_from_array(&tmp, value, errstr, errstr_size);

@@ -5,7 +5,7 @@
  *
  * The rules are the generic codecs' (src/avro/encode.c, decode.c), so that a typed and a
  * generic run over the same event agree on bytes, on values and on what is refused: strings
- * are UTF-8, doubles finite, maps without repeated keys, counts bounded by the bytes left, and
+ * are UTF-8, doubles any (NaN and the infinities as json.h's markers in JSON), maps without repeated keys, counts bounded by the bytes left, and
  * custom-typed strings pass the catalog's checks unless EDXBUS_AVRO_NO_CHECKS.
  */
 #include "typed/typed_int.h"
@@ -401,9 +401,8 @@ edxbus_err_t edxbus__tjson_bool(struct edxbus__tjson *t, const json_t *j, bool *
 edxbus_err_t edxbus__tjson_double(struct edxbus__tjson *t, const json_t *j, double *out)
 {
     EDXBUS__TRY(edxbus__tjson_required(t, j));
-    if (!json_is_number(j))
+    if (!edxbus_json_number(j, out)) /* NaN and the infinities as json.h's marker */
         return edxbus__tjson_fail(t, EDXBUS_ERR_ENCODE, "expected double, got %s", kind(j));
-    *out = json_number_value(j);
     return EDXBUS_OK;
 }
 

@@ -5,7 +5,7 @@
  * writes through a bare pointer `w` with the inline writers below; a list or map ends the run
  * (its items reserve their own). The checks ride along without a test per field: each string's
  * copy ORs its bytes into a sticky `hi` (non-ASCII shows in the top bits), and the custom-type
- * checks (their inline fast paths, catalog/checks_fast.h), finite doubles and sane pointers AND
+ * checks (their inline fast paths, catalog/checks_fast.h) and sane pointers AND
  * into a sticky `ok`. One test at the end of the run; only when it fires are the run's fields
  * checked again one by one, in schema order, which words the first failure exactly as a
  * field-by-field encoder would (or finds valid non-ASCII UTF-8 and carries on).
@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "avro/binary.h"
+#include "edxbus/json.h"
 #include "catalog/catalog_int.h"
 #include "catalog/checks_fast.h"
 #include "edxbus/events.h"
@@ -101,9 +102,10 @@ EDXBUS__TYPED_HOT uint8_t *edxbus__tenc_bool(uint8_t *w, bool b)
     return w + 1;
 }
 
-EDXBUS__TYPED_HOT uint8_t *edxbus__tenc_double(uint8_t *w, double d, bool *ok)
+/** Any double, NaN and the infinities included (Python writes them; they read back as json.h's
+ *  markers). */
+EDXBUS__TYPED_HOT uint8_t *edxbus__tenc_double(uint8_t *w, double d)
 {
-    *ok &= isfinite(d) != 0;
     edxbus__put_double_le(w, d);
     return w + 8;
 }
@@ -211,15 +213,6 @@ static inline edxbus_err_t edxbus__tenc_check_str(struct edxbus__tenc *e, struct
 edxbus_err_t edxbus__tenc_check(struct edxbus__tenc *e, enum edxbus__check kind,
                                 struct edxbus_str s, const char *path) __attribute__((cold));
 
-static inline edxbus_err_t edxbus__tenc_check_double(struct edxbus__tenc *e, double d,
-                                                     const char *path)
-{
-    if (isfinite(d))
-        return EDXBUS_OK;
-    return edxbus__tenc_fail(e, EDXBUS_ERR_ENCODE, path, "%s cannot be sent (no JSON form)",
-                             isnan(d) ? "NaN" : "infinity");
-}
-
 /** A list or map longer than the items it has memory for is refused rather than read past. */
 static inline edxbus_err_t edxbus__tenc_check_items(struct edxbus__tenc *e, const void *items,
                                                     size_t len, const char *path)
@@ -294,11 +287,7 @@ EDXBUS__TYPED_HOT edxbus_err_t edxbus__tdec_double(struct edxbus__tdec *d, doubl
         return edxbus__tdec_fail(d, EDXBUS_ERR_DECODE, d->p, path,
                                  "truncated double: needs 8 bytes, %zu left",
                                  (size_t)(d->end - d->p));
-    double v = edxbus__get_double_le(d->p);
-    if (!isfinite(v))
-        return edxbus__tdec_fail(d, EDXBUS_ERR_DECODE, d->p, path, "%s has no JSON form",
-                                 isnan(v) ? "NaN" : "infinity");
-    *out = v;
+    *out = edxbus__get_double_le(d->p); /* NaN and the infinities included */
     d->p += 8;
     return EDXBUS_OK;
 }

@@ -414,9 +414,23 @@ TEST(test_from_json_errors)
         {"{\"time\": \"2024-01-01T00:00:00\"}", "no UTC offset"},
         {"{\"source\": \"ok\", \"colour\": \"red\"}", "unknown metadata field \"colour\""},
         {"[1]", "expected a JSON object"},
+        /* as EventsMetadata checks them (issue 10, item 8) */
+        {"{\"id\": \"not-a-uuid\"}", "id: \"not-a-uuid\" is not a UUID"},
+        {"{\"id\": \"d36ab1b0-1466-11ef-9f8e-0242ac12000\"}", "is not a UUID"},
+        {"{\"id\": \"d36ab1b0-1466-11ef-9f8e-0242ac1200033\"}", "is not a UUID"},
+        {"{\"id\": 5}", "id: expected a string"},
+        {"{\"time\": \"yesterday\"}", "time: \"yesterday\""},
+        {"{\"time\": \"2024-01-01T00:00:00+02:00\"}", "not in UTC"},
+        {"{\"minorversion\": -1}", "minorversion: -1 is negative"},
+        {"{\"minorversion\": \"1\"}", "minorversion: expected an integer"},
+        {"{\"sourcelib\": \"11.x\"}", "sourcelib: \"11.x\""},
+        {"{\"sourcelib\": [1, 2, 3, 4, 5, 6, 7, 8, 9]}", "sourcelib"},
+        {"{\"event_type\": \"\"}", "event_type: must not be empty"},
+        {"{\"source\": \"a\\u0000b\"}", "source: \"a?b\" holds U+0000"},
+        {"{\"sourcehost\": 1}", "sourcehost: expected a string"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        json_t *obj = json_loads(cases[i].json, 0, &jerr);
+        json_t *obj = json_loads(cases[i].json, JSON_ALLOW_NUL, &jerr);
         ASSERT_TRUE(obj != NULL);
         edxbus_err_t err = edxbus_metadata_from_json_value(&md, obj, errstr, sizeof errstr);
         json_decref(obj);
@@ -430,6 +444,15 @@ TEST(test_from_json_errors)
     ASSERT_EQ_STR(field(&md, "sourcelib"), "1.2");
     ASSERT_EQ_INT(md.minorversion, 9);
     ASSERT_EQ_STR(md.source, "openedx/lms/web");
+    /* any spelling Python's UUID() takes, stored canonical; control and non-BMP characters in
+     * the text fields are kept */
+    obj = json_loads("{\"id\": \"{D36AB1B0146611EF9F8E0242AC120003}\", "
+                     "\"source\": \"a\\u0007\\ud83d\\ude00\"}",
+                     0, &jerr);
+    ASSERT_EQ_INT(edxbus_metadata_from_json_value(&md, obj, errstr, sizeof errstr), EDXBUS_OK);
+    json_decref(obj);
+    ASSERT_EQ_STR(md.id, "d36ab1b0-1466-11ef-9f8e-0242ac120003");
+    ASSERT_EQ_STR(md.source, "a\a\xf0\x9f\x98\x80");
 }
 
 int main(void)
