@@ -39,7 +39,7 @@ static double run(const char *data_arg, const char *count)
     char cmd[1024];
     snprintf(cmd, sizeof cmd,
              "rm -f %s/bus.db*; EVENT_BUS_SQLITE_PATH=%s/bus.db EVENT_BUS_SQLITE_SYNCHRONOUS=NORMAL "
-             "EVENT_BUS_PRODUCER=sqlite EDXBUS_CONFIG= '%s' produce -e %s -t bench -d '%s' -n %s",
+             "EVENT_BUS_PRODUCER=sqlite EDXBUS_CONFIG= '%s' produce -e %s -t bench -d '%s' --count %s",
              dir, dir, EDXBUS_CLI, TYPE, data_arg, count);
     double t0 = now_s();
     if (system(cmd) != 0) {

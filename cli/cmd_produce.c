@@ -357,7 +357,9 @@ const struct cli_opt cmd_produce_opts[] = {
     [OPT_KEY_FIELD] = {"key-field", 'k', "PATH", "dotted path of the key in the data"},
     [OPT_DATA] = {"data", 'd', "JSON|@FILE",
                   "the data; @FILE: one JSON object or JSON lines\n"
-                  "(one event each; @- reads standard input)"},
+                  "(one event each; @- reads standard input, copied\n"
+                  "to a temporary file first). Every line is checked\n"
+                  "before any is sent; bad lines are named"},
     [OPT_COUNT] = {"count", 0, "N", "send each event N times (each with its own metadata)"},
     [OPT_METADATA] = {"metadata", 'm', "JSON",
                       "override metadata fields: id, source, sourcehost,\n"

@@ -68,7 +68,9 @@ const struct cli_command cli_commands[] = {
         .about = "openedx-events' produce_event: routes TYPE to TOPIC (EVENT_BUS_TOPIC_PREFIX is\n"
                  "added) keyed by PATH (default: the event's documented key field), checks the\n"
                  "data against the schema, generates each event's metadata and produces through\n"
-                 "EVENT_BUS_PRODUCER. Prints nothing on success unless --print-ids.\n",
+                 "EVENT_BUS_PRODUCER. Prints nothing on success unless --print-ids.\n"
+                 "JSON may hold NaN, Infinity and -Infinity, as Python writes them.\n"
+                 "SIGINT/SIGTERM: flush what was sent, report, exit 130/143.\n",
         .opts = cmd_produce_opts,
         .run = cmd_produce,
     },

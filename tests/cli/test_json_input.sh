@@ -48,16 +48,16 @@ cases=("NaN|$NUL_TEXT|$NAN_HEX|$NUL_HEX"
 for c in "${cases[@]}"; do
   IFS='|' read -r dbl letter dhex lhex <<<"$c"
   payload "$dbl" "$letter" >"$SCRATCH/in.json"
-  run avro encode -t $GRADE --hex "$SCRATCH/in.json"
+  run avro encode -e $GRADE --hex "$SCRATCH/in.json"
   CMD="$CMD [$dbl $letter]"
   expect_ok
   expect_stdout "$(expected "$dhex" "$lhex")"
-  run avro encode -t $GRADE "$SCRATCH/in.json"
+  run avro encode -e $GRADE "$SCRATCH/in.json"
   cp "$OUT" "$SCRATCH/bytes.avro"
-  run avro decode -t $GRADE "$SCRATCH/bytes.avro"
+  run avro decode -e $GRADE "$SCRATCH/bytes.avro"
   expect_ok
   cp "$OUT" "$SCRATCH/printed.json"
-  run avro encode -t $GRADE --hex "$SCRATCH/printed.json"
+  run avro encode -e $GRADE --hex "$SCRATCH/printed.json"
   CMD="$CMD [printed back: $(head -c 120 "$SCRATCH/printed.json")]"
   expect_ok
   expect_stdout "$(expected "$dhex" "$lhex")"
@@ -68,11 +68,11 @@ grep -qF '"percent_grade": -Infinity' "$SCRATCH/printed.json" ||
 
 # A bare word where no value may stand, or glued to letters: a JSON error, in our words.
 payload "NaNa" '"Pass"' >"$SCRATCH/bad.json"
-run avro encode -t $GRADE "$SCRATCH/bad.json"
+run avro encode -e $GRADE "$SCRATCH/bad.json"
 expect_error 2 "JSON input: line 1, column"
 # NaN where a string is expected: the schema's error names the field.
 payload "0.5" "NaN" >"$SCRATCH/bad.json"
-run avro encode -t $GRADE "$SCRATCH/bad.json"
+run avro encode -e $GRADE "$SCRATCH/bad.json"
 expect_error 2 "letter_grade"
 check
 ! grep -q "JSON_" "$ERR" || fail "a library flag name was shown"
