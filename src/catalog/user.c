@@ -160,7 +160,7 @@ static edxbus_err_t load_avsc(const char *dir, const char *name, struct batch *b
         goto out;
     }
     err = EDXBUS_ERR_SCHEMA;
-    root = json_loadb(text, len, 0, &jerr);
+    root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr); /* any string, as the schema parser */
     if (root == NULL) {
         snprintf(errstr, errstr_size, "%s:%d: not JSON: %s", path, jerr.line, jerr.text);
         goto out;
