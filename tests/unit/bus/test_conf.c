@@ -126,6 +126,26 @@ TEST(test_set_typed)
         edxbus_conf_set(conf, "EVENT_BUS_PRODUCER_CONFIG", "{\"a\": ", errstr, sizeof errstr),
         EDXBUS_ERR_CONF);
     ASSERT_CONTAINS(errstr, "EVENT_BUS_PRODUCER_CONFIG: not valid JSON");
+    /* JSON text holds any string (issue 10 item 6): U+0000 and non-BMP characters read byte for
+     * byte; errors never name a jansson flag */
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_PRODUCER_CONFIG",
+                                  "{\"t\": {\"a\\u0000\\ud83d\\ude00\": {\"enabled\": true}}}",
+                                  errstr, sizeof errstr),
+                  EDXBUS_ERR_CONF); /* an object key cannot hold U+0000 */
+    ASSERT_CONTAINS(errstr, "U+0000");
+    ASSERT_TRUE(strstr(errstr, "JSON_") == NULL);
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_SCHEMA_PATH", "[\"/a\\u0000b\\ud83d\\ude00\"]",
+                                  errstr, sizeof errstr),
+                  EDXBUS_OK);
+    const json_t *item = json_array_get(edxbus_conf_get(conf, "EVENT_BUS_SCHEMA_PATH"), 0);
+    ASSERT_EQ_INT(json_string_length(item), 8);
+    ASSERT_TRUE(memcmp(json_string_value(item), "/a\0b\xf0\x9f\x98\x80", 8) == 0);
+    /* a NUL in a setting's text value (a YAML or JSON string) is refused, not cut short */
+    json_t *nul = json_stringn("dev\0x", 5);
+    ASSERT_EQ_INT(edxbus_conf_set_json(conf, "EVENT_BUS_TOPIC_PREFIX", nul, errstr, sizeof errstr),
+                  EDXBUS_ERR_CONF);
+    json_decref(nul);
+    ASSERT_CONTAINS(errstr, "NUL character");
     ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_PRODUCER_CONFIG", "[1]", errstr, sizeof errstr),
                   EDXBUS_ERR_CONF);
     ASSERT_CONTAINS(errstr, "is not a mapping");
