@@ -143,7 +143,7 @@ static int send_one(struct produce *p, const json_t *data, const char *where, bo
         }
         /* A full queue: let it drain, then send again (the failed send sent nothing). */
         bool full = false;
-        for (size_t i = 0; e == EDXBUS_ERR_RECEIVER && i < rep.ncalled && i < rep.cap; i++)
+        for (size_t i = 0; e != EDXBUS_OK && i < rep.ncalled && i < rep.cap; i++)
             full = full || res[i].err == EDXBUS_ERR_QUEUE_FULL;
         if (full && async) {
             char ferr[EDXBUS_ERRSTR_SIZE];
@@ -152,16 +152,16 @@ static int send_one(struct produce *p, const json_t *data, const char *where, bo
         }
         break;
     }
-    if (e == EDXBUS_ERR_ENCODE || e == EDXBUS_ERR_UNSERIALIZABLE || e == EDXBUS_ERR_NOT_FOUND)
-        return cli_error(p->cli, CLI_USAGE, "%s%s%s", where, where[0] ? ": " : "", err);
     /* The producer refused the event itself (its key: a --key-field that names no field, or a
      * record, or a nullable one; a null key in the data): the input's fault, said in its words
      * rather than as a failed receiver. Nothing was sent. */
-    for (size_t i = 0; e == EDXBUS_ERR_RECEIVER && i < rep.ncalled && i < rep.cap; i++) {
+    for (size_t i = 0; e != EDXBUS_OK && i < rep.ncalled && i < rep.cap; i++) {
         if (res[i].err == EDXBUS_ERR_ENCODE || res[i].err == EDXBUS_ERR_INVALID_ARG)
             return cli_error(p->cli, CLI_USAGE, "%s%s%s%s", where, where[0] ? ": " : "",
                              res[i].errstr, p->key_given ? " (check --key-field)" : "");
     }
+    if (e == EDXBUS_ERR_ENCODE || e == EDXBUS_ERR_UNSERIALIZABLE || e == EDXBUS_ERR_NOT_FOUND)
+        return cli_error(p->cli, CLI_USAGE, "%s%s%s", where, where[0] ? ": " : "", err);
     if (e != EDXBUS_OK)
         return cli_error(p->cli, CLI_FAIL, "%s%s%s", where, where[0] ? ": " : "", err);
     p->sent++;

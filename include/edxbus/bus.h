@@ -8,9 +8,11 @@
  *     and EVENT_BUS_TOPIC_PREFIX: a receiver connected to every configured signal sends each
  *     event to each enabled topic, keyed by the event_key_field, as openedx-events' handler does.
  *     Events that came from the bus are never produced again.
- * Missing or broken producer settings do not stop a bus, as in openedx-events: a warning is
- * logged and the producer stays inactive (edxbus_bus_producer_problem() says why; the CLI
- * fails on it).
+ * When EVENT_BUS_PRODUCER_CONFIG routes events and the producer cannot start (an unknown
+ * backend, a broken routing entry, a broker that refuses the producer when it is opened),
+ * edxbus_bus_new fails and says why: events are never silently sent nowhere. Setting
+ * EVENT_BUS_PRODUCER_LAZY_START to true restores openedx-events' behaviour: the bus starts, a
+ * warning is logged and the producer stays inactive (edxbus_bus_producer_problem() says why).
  *
  * Lifecycle: conf -> edxbus_bus_new (takes the conf) -> connect receivers, send events, run
  * consumers (consumer.h) -> edxbus_bus_flush -> edxbus_bus_destroy.
@@ -37,7 +39,8 @@ extern "C" {
  *  Ownership: takes @p conf on success only; on failure it is still yours. Returns new; free
  *  with edxbus_bus_destroy().
  *  Errors: NULL with one line in @p errstr: a schema directory that cannot be read, out of
- *  memory. Producer problems are not errors (see edxbus_bus_producer_problem()). */
+ *  memory, a producer that cannot start although events are routed ("event bus producer
+ *  cannot start: <why>"), unless EVENT_BUS_PRODUCER_LAZY_START is true (then a warning). */
 EDXBUS_API edxbus_bus_t *edxbus_bus_new(edxbus_conf_t *conf, char *errstr, size_t errstr_size);
 
 /** Flush the producer (bounded by EVENT_BUS_PRODUCER_CLOSE_TIMEOUT_MS), then free everything.
@@ -54,7 +57,8 @@ EDXBUS_API const edxbus_catalog_t *edxbus_bus_catalog(const edxbus_bus_t *bus);
 EDXBUS_API edxbus_producer_t *edxbus_bus_producer(edxbus_bus_t *bus);
 
 /** Why the producer is inactive although EVENT_BUS_PRODUCER_CONFIG routes events (one line,
- *  naming the setting), or NULL when it is active or nothing is routed. Borrowed. */
+ *  naming the setting; only with EVENT_BUS_PRODUCER_LAZY_START), or NULL when it is active or
+ *  nothing is routed. Borrowed. */
 EDXBUS_API const char *edxbus_bus_producer_problem(const edxbus_bus_t *bus);
 
 /** Wait until every event the producer queued is delivered or failed, or @p timeout_ms

@@ -37,11 +37,17 @@ typedef enum {
     EDXBUS_LOG_DEBUG = 7,
 } edxbus_log_level_t;
 
-/** Where the library's log lines go (the library never writes to stdio itself).
- *  @p line is one line without a newline, borrowed for the call only. */
+/** Where the library's log lines go. @p line is one line without a newline, borrowed for the
+ *  call only. The library writes to stdio only through edxbus_log_stderr(), the default. */
 typedef void (*edxbus_log_fn)(edxbus_log_level_t level, const char *line, void *opaque);
 
-/** A new, empty conf (every setting at its default). Returns new; NULL when out of memory. */
+/** The default log function of every new conf: warnings and errors go to stderr as
+ *  "edxbus: warning: <line>" / "edxbus: error: <line>"; info and debug lines are dropped.
+ *  @p opaque is unused. */
+EDXBUS_API void edxbus_log_stderr(edxbus_log_level_t level, const char *line, void *opaque);
+
+/** A new, empty conf (every setting at its default), logging through edxbus_log_stderr().
+ *  Returns new; NULL when out of memory. */
 EDXBUS_API edxbus_conf_t *edxbus_conf_new(void);
 
 /** A deep copy of @p conf, log callback included. Returns new; NULL when out of memory. */
@@ -50,7 +56,8 @@ EDXBUS_API edxbus_conf_t *edxbus_conf_dup(const edxbus_conf_t *conf);
 /** Free @p conf. NULL is a no-op. */
 EDXBUS_API void edxbus_conf_destroy(edxbus_conf_t *conf);
 
-/** Set where log lines go; NULL drops them. Copied by edxbus_conf_dup(). */
+/** Set where log lines go (the default is edxbus_log_stderr()); NULL drops them all. Copied by
+ *  edxbus_conf_dup(). */
 EDXBUS_API void edxbus_conf_set_log(edxbus_conf_t *conf, edxbus_log_fn fn, void *opaque);
 
 /** Log through @p conf's callback, printf-style (for the library's own modules and plugins). */

@@ -83,7 +83,8 @@ EDXBUS_API const char *edxbus_producer_backend_name(const edxbus_producer_t *pro
 /** Number of events sent successfully (sync) or reported delivered (async) so far. */
 EDXBUS_API uint64_t edxbus_producer_delivered(const edxbus_producer_t *prod);
 
-/** Number of events whose send or delivery failed so far. */
+/** Number of events whose send or delivery failed so far, including the events refused
+ *  before reaching the broker (a key field that cannot be encoded). */
 EDXBUS_API uint64_t edxbus_producer_failed(const edxbus_producer_t *prod);
 
 /** Whether @p prod commits to an outbox (EVENT_BUS_OUTBOX_PATH, outbox.h): then a send, or a

@@ -64,9 +64,12 @@ enum {
 typedef edxbus_err_t (*edxbus_receiver_fn)(const edxbus_event_t *ev, void *opaque, char *errstr,
                                            size_t errstr_size);
 
+/** Room for a receiver's name in a report (longer names are cut to the first 127 bytes). */
+#define EDXBUS_RECEIVER_NAME_SIZE 128
+
 /** How one receiver did. */
 struct edxbus_receiver_result {
-    const char *receiver;            /* its name; borrowed from the signal until disconnected */
+    char receiver[EDXBUS_RECEIVER_NAME_SIZE]; /* its name (a copy: valid after disconnect) */
     edxbus_err_t err;                /* EDXBUS_OK or what it returned */
     char errstr[EDXBUS_ERRSTR_SIZE]; /* its error line ("" on success) */
 };
@@ -79,6 +82,8 @@ struct edxbus_send_report {
     size_t ncalled;                  /* receivers called */
     size_t nfailed;                  /* of which failed */
     bool disabled;                   /* the signal is disabled: nothing was sent */
+    edxbus_err_t producer_err;       /* EDXBUS_OK, or how the bus's producer (the receiver
+                                        "event-bus-producer") failed, in its own class */
     struct edxbus_metadata metadata; /* the event's metadata (generated or given) */
 };
 
@@ -99,7 +104,21 @@ EDXBUS_API const edxbus_event_type_t *edxbus_signal_event_type(const edxbus_sign
 EDXBUS_API edxbus_err_t edxbus_signal_connect(edxbus_signal_t *sig, const char *name,
                                               edxbus_receiver_fn fn, void *opaque);
 
-/** Disconnect the receiver @p fn/@p opaque. Errors: EDXBUS_ERR_NOT_FOUND. */
+/** Called with the receiver's opaque when the bus is destroyed while the receiver is still
+ *  connected (after that, the signal no longer exists: forget it). */
+typedef void (*edxbus_detach_fn)(void *opaque);
+
+/** As edxbus_signal_connect(), and @p on_detach (may be NULL) is called with @p opaque when
+ *  edxbus_bus_destroy() finds the receiver still connected: a wrapper that keeps the signal
+ *  (edxbus_typed_connect() does) learns there is nothing left to disconnect.
+ *  Errors: EDXBUS_ERR_NOMEM, EDXBUS_ERR_INVALID_ARG (@p fn NULL). */
+EDXBUS_API edxbus_err_t edxbus_signal_connect_detachable(edxbus_signal_t *sig, const char *name,
+                                                         edxbus_receiver_fn fn, void *opaque,
+                                                         edxbus_detach_fn on_detach);
+
+/** Disconnect the receiver @p fn/@p opaque. Errors: EDXBUS_ERR_NOT_FOUND.
+ *  @p sig belongs to its bus: after edxbus_bus_destroy() it is gone and must not be used
+ *  (every receiver was detached by the destroy; nothing is left to disconnect). */
 EDXBUS_API edxbus_err_t edxbus_signal_disconnect(edxbus_signal_t *sig, edxbus_receiver_fn fn,
                                                  void *opaque);
 
@@ -130,8 +149,15 @@ EDXBUS_API bool edxbus_signal_is_enabled(const edxbus_signal_t *sig);
  *           EDXBUS_ERR_ENCODE / EDXBUS_ERR_UNSERIALIZABLE when @p data does not fit the schema
  *           (the line names the field; no receiver was called);
  *           EDXBUS_ERR_STATE when the signal is disabled (report->disabled);
- *           EDXBUS_ERR_RECEIVER when receivers failed: @p errstr holds the first failure, the
- *           report each one. */
+ *           the producer's own class when the bus's producer (EVENT_BUS_PRODUCER_CONFIG
+ *           routes the event) failed to send it: e.g. EDXBUS_ERR_ENCODE for a key field that
+ *           is null in the data (not retriable: the same event fails the same way),
+ *           EDXBUS_ERR_IO / EDXBUS_ERR_TIMEOUT / EDXBUS_ERR_QUEUE_FULL for a broker that is
+ *           down or behind (retriable); @p errstr then holds that failure and
+ *           report->producer_err the class. A retry sends the event again, to every receiver,
+ *           with new metadata unless given (edxbus_send_event_with_custom_metadata());
+ *           EDXBUS_ERR_RECEIVER when other receivers failed (and the producer, if any, did
+ *           not): @p errstr holds the first failure, the report each one. */
 EDXBUS_API edxbus_err_t edxbus_send_event(edxbus_bus_t *bus, const char *event_type,
                                           const json_t *data, unsigned flags,
                                           struct edxbus_send_report *report, char *errstr,

@@ -108,7 +108,8 @@ EDXBUS_API edxbus_err_t edxbus_typed_send(edxbus_bus_t *bus, const struct edxbus
                                           size_t errstr_size);
 
 /** Storage for one typed receiver; the caller owns it and keeps it alive (and unmoved) while
- *  connected. The fields are private. */
+ *  connected, i.e. until edxbus_typed_disconnect() or the destroy of its bus, whichever comes
+ *  first. The fields are private. */
 struct edxbus_typed_receiver {
     const struct edxbus_typed_event *tev;
     edxbus_typed_fn fn;
@@ -125,7 +126,8 @@ EDXBUS_API edxbus_err_t edxbus_typed_connect(edxbus_bus_t *bus, struct edxbus_ty
                                              const struct edxbus_typed_event *tev,
                                              const char *name, edxbus_typed_fn fn, void *opaque);
 
-/** Disconnect a receiver connected with edxbus_typed_connect(). Not connected: a no-op. */
+/** Disconnect a receiver connected with edxbus_typed_connect(). Not connected, or its bus
+ *  already destroyed (the destroy detached it): a no-op. */
 EDXBUS_API void edxbus_typed_disconnect(struct edxbus_typed_receiver *rcv);
 
 #ifdef __cplusplus

@@ -5,9 +5,11 @@
  * search by type string), then the producer side. The producer side follows openedx-events'
  * apps.py: when EVENT_BUS_PRODUCER_CONFIG routes events, a producer is opened on
  * EVENT_BUS_PRODUCER and one receiver (edxbus__producer_receiver) is connected to every signal
- * that has at least one enabled topic. Any problem there (no backend, a broken routing entry)
- * is logged as a warning and leaves the producer inactive: a service keeps running with its
- * bus off, as with the reference. edxbus_bus_producer_problem() tells the CLI, which fails.
+ * that has at least one enabled topic. Any problem there (no backend, a broken routing entry,
+ * a broker that refuses the producer) fails edxbus_bus_new, so a misspelt setting cannot lose
+ * events unnoticed. With EVENT_BUS_PRODUCER_LAZY_START the reference's behaviour holds instead:
+ * the problem is logged as a warning and the bus runs with its producer inactive
+ * (edxbus_bus_producer_problem() says why).
  *
  * Routing (validation, enabled topics, the prefix rule, key paths) is routing.c's; the bus only
  * connects the receiver.
@@ -20,8 +22,6 @@
 #include <string.h>
 
 #include "edxbus/edxbus.h"
-
-#define PRODUCER_RECEIVER_NAME "event-bus-producer"
 
 const char *edxbus_version(void)
 {
@@ -150,8 +150,6 @@ static void setup_producer(edxbus_bus_t *bus)
     if (bus->producer_problem != NULL) {
         edxbus_producer_destroy(bus->prod);
         bus->prod = NULL;
-        edxbus_conf_log(bus->conf, EDXBUS_LOG_WARNING, "event bus producer inactive: %s",
-                        bus->producer_problem);
         return;
     }
     size_t ntypes = bus->prod != NULL ? edxbus_routing_count(bus->routing) : 0;
@@ -223,6 +221,15 @@ edxbus_bus_t *edxbus_bus_new(edxbus_conf_t *conf, char *errstr, size_t errstr_si
     }
     bus->conf = conf;
     setup_producer(bus);
+    if (bus->producer_problem != NULL) {
+        if (!edxbus_conf_get_bool(conf, "EVENT_BUS_PRODUCER_LAZY_START", false)) {
+            edxbus__errf(errstr, errstr_size, "event bus producer cannot start: %s",
+                         bus->producer_problem);
+            goto out_bus;
+        }
+        edxbus_conf_log(conf, EDXBUS_LOG_WARNING, "event bus producer inactive: %s",
+                        bus->producer_problem);
+    }
     return bus;
 
 out_nomem:
@@ -240,8 +247,12 @@ void edxbus_bus_destroy(edxbus_bus_t *bus)
         return;
     edxbus_producer_destroy(bus->prod);
     for (size_t i = 0; i < bus->nsignals; i++) {
-        for (size_t j = 0; j < bus->signals[i].nrecv; j++)
-            free(bus->signals[i].recv[j].name);
+        for (size_t j = 0; j < bus->signals[i].nrecv; j++) {
+            struct edxbus__receiver *r = &bus->signals[i].recv[j];
+            if (r->on_detach != NULL)
+                r->on_detach(r->opaque);
+            free(r->name);
+        }
         free(bus->signals[i].recv);
     }
     free(bus->signals);

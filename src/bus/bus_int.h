@@ -23,6 +23,7 @@ struct edxbus__receiver {
     char *name;
     edxbus_receiver_fn fn;
     void *opaque;
+    edxbus_detach_fn on_detach; /* or NULL: told when the bus is destroyed first */
 };
 
 struct edxbus_signal {
@@ -69,6 +70,9 @@ edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *
 
 /** Find the signal of an event type descriptor (NULL when not of this bus's catalog). */
 edxbus_signal_t *edxbus__bus_signal_of(edxbus_bus_t *bus, const edxbus_event_type_t *et);
+
+/** The name the producer's receiver has in reports. */
+#define PRODUCER_RECEIVER_NAME "event-bus-producer"
 
 /** The producer's receiver: sends to every enabled route of the event's type. */
 edxbus_err_t edxbus__producer_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,

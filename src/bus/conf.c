@@ -59,10 +59,19 @@ edxbus_conf_t *edxbus_conf_new(void)
         if (def == NULL || json_object_set_new(conf->defaults, s->name, def) != 0)
             goto fail;
     }
+    conf->log = edxbus_log_stderr; /* the documented default sink */
     return conf;
 fail:
     edxbus_conf_destroy(conf);
     return NULL;
+}
+
+void edxbus_log_stderr(edxbus_log_level_t level, const char *line, void *opaque)
+{
+    (void)opaque;
+    if (level > EDXBUS_LOG_WARNING)
+        return;
+    fprintf(stderr, "edxbus: %s: %s\n", level <= EDXBUS_LOG_ERROR ? "error" : "warning", line);
 }
 
 edxbus_conf_t *edxbus_conf_dup(const edxbus_conf_t *conf)

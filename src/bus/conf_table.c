@@ -43,6 +43,10 @@ const struct edxbus_setting edxbus__conf_settings[] = {
      0,
      "{\"org.openedx.x.v1\": {\"topic\": {\"event_key_field\": \"a.b\", \"enabled\": true}}}",
      "Event type -> topic -> {event_key_field, enabled}: which events are sent where"},
+    {"EVENT_BUS_PRODUCER_LAZY_START", EDXBUS_SETTING_BOOL, "false", EDXBUS_SECRET_NONE, 0,
+     "true",
+     "Start a bus whose producer cannot start (a warning; nothing reaches the broker) instead "
+     "of failing"},
     {"EVENT_BUS_TOPIC_PREFIX", EDXBUS_SETTING_STR_NULL, "null", EDXBUS_SECRET_NONE,
      0, "\"dev\"",
      "Prefix of every topic/stream name: <prefix>-<topic> (none: the bare topic)"},

@@ -548,12 +548,15 @@ edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t 
         }
         if (e->kind == KEY_BAD) {
             edxbus__errf(errstr, errstr_size, "%s", e->error ? e->error : "bad key field");
+            prod->failed++; /* refused before the broker: still a failed send */
             return EDXBUS_ERR_ENCODE;
         }
         const json_t *data = edxbus_event_get_data(ev);
         edxbus_err_t err = encode_key(prod, e, data, errstr, errstr_size);
-        if (err != EDXBUS_OK)
+        if (err != EDXBUS_OK) {
+            prod->failed++;
             return err;
+        }
         msg.key = prod->keybuf.data;
         msg.key_len = prod->keybuf.len;
         msg.key_schema = e->schema_text;

@@ -56,6 +56,13 @@ static ptrdiff_t receiver_index(const edxbus_signal_t *sig, edxbus_receiver_fn f
 edxbus_err_t edxbus_signal_connect(edxbus_signal_t *sig, const char *name, edxbus_receiver_fn fn,
                                    void *opaque)
 {
+    return edxbus_signal_connect_detachable(sig, name, fn, opaque, NULL);
+}
+
+edxbus_err_t edxbus_signal_connect_detachable(edxbus_signal_t *sig, const char *name,
+                                              edxbus_receiver_fn fn, void *opaque,
+                                              edxbus_detach_fn on_detach)
+{
     if (fn == NULL)
         return EDXBUS_ERR_INVALID_ARG;
     if (receiver_index(sig, fn, opaque) >= 0)
@@ -71,7 +78,8 @@ edxbus_err_t edxbus_signal_connect(edxbus_signal_t *sig, const char *name, edxbu
     char *copy = strdup(name != NULL ? name : "receiver");
     if (copy == NULL)
         return EDXBUS_ERR_NOMEM;
-    sig->recv[sig->nrecv++] = (struct edxbus__receiver){.name = copy, .fn = fn, .opaque = opaque};
+    sig->recv[sig->nrecv++] = (struct edxbus__receiver){
+        .name = copy, .fn = fn, .opaque = opaque, .on_detach = on_detach};
     return EDXBUS_OK;
 }
 
@@ -208,6 +216,7 @@ static struct edxbus_send_report *report_start(struct edxbus_send_report *report
     report->ncalled = 0;
     report->nfailed = 0;
     report->disabled = false;
+    report->producer_err = EDXBUS_OK;
     return report;
 }
 
@@ -232,6 +241,7 @@ edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *
         return disabled(sig, report, errstr, errstr_size);
 
     edxbus_err_t first = EDXBUS_OK;
+    char producer_errstr[EDXBUS_ERRSTR_SIZE] = "";
     for (size_t i = 0; i < sig->nrecv; i++) {
         if (done != NULL && done[i])
             continue;
@@ -241,7 +251,7 @@ edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *
         size_t k = report->ncalled++;
         if (k < report->cap && report->results != NULL) {
             struct edxbus_receiver_result *res = &report->results[k];
-            res->receiver = r->name;
+            snprintf(res->receiver, sizeof res->receiver, "%s", r->name);
             res->err = err;
             snprintf(res->errstr, sizeof res->errstr, "%s", err == EDXBUS_OK ? "" : rerr);
         }
@@ -251,6 +261,10 @@ edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *
             continue;
         }
         report->nfailed++;
+        if (r->fn == edxbus__producer_receiver && report->producer_err == EDXBUS_OK) {
+            report->producer_err = err;
+            snprintf(producer_errstr, sizeof producer_errstr, "%s", rerr);
+        }
         if (first == EDXBUS_OK) {
             first = err;
             edxbus__errf(errstr, errstr_size, "receiver \"%s\" failed: %s", r->name,
@@ -261,12 +275,16 @@ edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *
     }
     if (first == EDXBUS_OK)
         return EDXBUS_OK;
+    if (report->producer_err != EDXBUS_OK) /* the broker write failed: that failure's class */
+        edxbus__errf(errstr, errstr_size, "receiver \"%s\" failed: %s", PRODUCER_RECEIVER_NAME,
+                     producer_errstr[0] != '\0' ? producer_errstr
+                                                : edxbus_err2str(report->producer_err));
     if (report->nfailed > 1 && errstr != NULL) {
         size_t used = strlen(errstr);
         if (used < errstr_size)
             snprintf(errstr + used, errstr_size - used, " (and %zu more)", report->nfailed - 1);
     }
-    return EDXBUS_ERR_RECEIVER;
+    return report->producer_err != EDXBUS_OK ? report->producer_err : EDXBUS_ERR_RECEIVER;
 }
 
 /* ---------------------------------------------------------------------------------------------

@@ -77,6 +77,13 @@ out:
     return err;
 }
 
+/* The bus is being destroyed with @p opaque still connected: nothing left to disconnect. */
+static void detached(void *opaque)
+{
+    struct edxbus_typed_receiver *rcv = opaque;
+    rcv->sig = NULL;
+}
+
 edxbus_err_t edxbus_typed_connect(edxbus_bus_t *bus, struct edxbus_typed_receiver *rcv,
                                   const struct edxbus_typed_event *tev, const char *name,
                                   edxbus_typed_fn fn, void *opaque)
@@ -88,7 +95,7 @@ edxbus_err_t edxbus_typed_connect(edxbus_bus_t *bus, struct edxbus_typed_receive
     rcv->tev = tev;
     rcv->fn = fn;
     rcv->opaque = opaque;
-    edxbus_err_t err = edxbus_signal_connect(sig, name, trampoline, rcv);
+    edxbus_err_t err = edxbus_signal_connect_detachable(sig, name, trampoline, rcv, detached);
     if (err == EDXBUS_OK)
         rcv->sig = sig;
     return err;

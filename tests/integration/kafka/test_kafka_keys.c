@@ -226,7 +226,8 @@ TEST(test_nullable_key_fields_are_refused)
         edxbus_err_t err =
             edxbus_send_event(bus, enrollment, data, 0, &report, errstr, sizeof errstr);
         json_decref(data);
-        ASSERT_EQ_INT(err, EDXBUS_ERR_RECEIVER); /* the bus's producer receiver refused it */
+        ASSERT_EQ_INT(err, EDXBUS_ERR_ENCODE); /* the bus's producer refused it: not retriable */
+        ASSERT_EQ_INT(report.producer_err, EDXBUS_ERR_ENCODE);
         ASSERT_CONTAINS(errstr, paths[p]);
         ASSERT_CONTAINS(errstr, "nullable");
         ASSERT_CONTAINS(errstr, "cannot be produced");

@@ -454,8 +454,42 @@ TEST(test_check_finds_each_problem)
     edxbus_conf_destroy(conf);
 }
 
+/* With no log function set, warnings and errors reach stderr (and nothing else does); a NULL
+ * log function silences the library. stderr is pointed at a file for the test. */
+TEST(test_default_log_goes_to_stderr)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/test_conf_stderr.txt", EDXBUS_BINARY_DIR);
+    fflush(stderr);
+    int saved = dup(2);
+    FILE *f = fopen(path, "w+");
+    ASSERT_TRUE(saved >= 0 && f != NULL);
+    ASSERT_TRUE(dup2(fileno(f), 2) == 2);
+    edxbus_conf_t *conf = edxbus_conf_new();
+    edxbus_conf_log(conf, EDXBUS_LOG_WARNING, "w %d", 1);
+    edxbus_conf_log(conf, EDXBUS_LOG_ERROR, "e %d", 2);
+    edxbus_conf_log(conf, EDXBUS_LOG_INFO, "i %d", 3);
+    edxbus_conf_t *copy = edxbus_conf_dup(conf);
+    edxbus_conf_log(copy, EDXBUS_LOG_WARNING, "copied");
+    edxbus_conf_set_log(copy, NULL, NULL);
+    edxbus_conf_log(copy, EDXBUS_LOG_ERROR, "silenced");
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char text[512] = "";
+    rewind(f);
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    text[n] = '\0';
+    fclose(f);
+    remove(path);
+    ASSERT_EQ_STR(text, "edxbus: warning: w 1\nedxbus: error: e 2\nedxbus: warning: copied\n");
+    edxbus_conf_destroy(copy);
+    edxbus_conf_destroy(conf);
+}
+
 int main(void)
 {
+    RUN(test_default_log_goes_to_stderr);
     RUN(test_defaults);
     RUN(test_set_typed);
     RUN(test_unknown_did_you_mean);

@@ -108,12 +108,45 @@ TEST(test_events_from_the_bus_are_not_produced_again)
     edxbus_bus_destroy(bus);
 }
 
+/* The README's example with a misspelt backend: the bus refuses to start and says why, rather
+ * than sending every event nowhere. */
+TEST(test_typo_in_backend_fails_bus_new)
+{
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_conf_t *conf =
+        fx_conf("{\"" ENROLLMENT_TYPE "\": {\"t\": {\"event_key_field\": "
+                "\"enrollment.user.id\", \"enabled\": true}}}",
+                NULL);
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_PRODUCER", "redsi", err, sizeof err),
+                  EDXBUS_OK);
+    fx_log_clear();
+    ASSERT_TRUE(edxbus_bus_new(conf, err, sizeof err) == NULL);
+    ASSERT_CONTAINS(err, "event bus producer cannot start");
+    ASSERT_CONTAINS(err, "unknown backend \"redsi\"; did you mean redis?");
+    ASSERT_EQ_STR(fx_log, ""); /* told once, through errstr */
+    edxbus_conf_destroy(conf); /* still ours after a failure */
+
+    /* A broken routing entry is a producer that cannot start too. */
+    conf = fx_conf("{\"org.openedx.nope.v1\": {\"t\": {\"event_key_field\": \"a\", "
+                   "\"enabled\": true}}}",
+                   NULL);
+    ASSERT_TRUE(edxbus_bus_new(conf, err, sizeof err) == NULL);
+    ASSERT_CONTAINS(err, "org.openedx.nope.v1");
+    edxbus_conf_destroy(conf);
+}
+
 TEST(test_broken_producer_settings_leave_producer_inactive_with_warning)
 {
     fx_log_clear();
-    edxbus_bus_t *bus = fx_bus("{\"org.openedx.nope.v1\": {\"t\": {\"event_key_field\": \"a\", "
-                               "\"enabled\": true}}}",
-                               NULL);
+    char err0[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_conf_t *conf = fx_conf("{\"org.openedx.nope.v1\": {\"t\": {\"event_key_field\": "
+                                  "\"a\", \"enabled\": true}}}",
+                                  NULL);
+    ASSERT_EQ_INT(
+        edxbus_conf_set(conf, "EVENT_BUS_PRODUCER_LAZY_START", "true", err0, sizeof err0),
+        EDXBUS_OK);
+    edxbus_bus_t *bus = edxbus_bus_new(conf, err0, sizeof err0);
+    ASSERT_TRUE(bus != NULL);
     ASSERT_TRUE(edxbus_bus_producer(bus) == NULL);
     ASSERT_TRUE(edxbus_bus_producer_problem(bus) != NULL);
     ASSERT_CONTAINS(edxbus_bus_producer_problem(bus), "org.openedx.nope.v1");
@@ -152,10 +185,50 @@ TEST(test_bad_key_fields_are_errors_of_the_send)
     struct edxbus_receiver_result res[2];
     struct edxbus_send_report rep = {.results = res, .cap = 2};
     char err[EDXBUS_ERRSTR_SIZE] = "";
+    edxbus_producer_t *prod = edxbus_bus_producer(bus);
+    uint64_t failed_before = edxbus_producer_failed(prod);
+    /* The producer's own class, not EDXBUS_ERR_RECEIVER: a careful service does not retry an
+     * event whose key can never be encoded. */
+    edxbus_err_t e = edxbus_send_event(bus, ENROLLMENT_TYPE, data, 0, &rep, err, sizeof err);
+    ASSERT_EQ_INT(e, EDXBUS_ERR_ENCODE);
+    ASSERT_TRUE(!edxbus_err_is_retriable(e));
+    ASSERT_EQ_INT(rep.producer_err, EDXBUS_ERR_ENCODE);
+    ASSERT_CONTAINS(err, "nullable");
+    ASSERT_CONTAINS(err, "event-bus-producer");
+    ASSERT_CONTAINS(fx_log, "nope");
+    /* Both topics refused the event: each failure is counted. */
+    ASSERT_EQ_INT(edxbus_producer_failed(prod) - failed_before, 2);
+    ASSERT_EQ_INT(edxbus_producer_delivered(prod), 0);
+    json_decref(data);
+    edxbus_bus_destroy(bus);
+}
+
+/* A local receiver's failure is still EDXBUS_ERR_RECEIVER, with no producer class. */
+static edxbus_err_t failing_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
+                                     size_t errstr_size)
+{
+    (void)ev;
+    (void)opaque;
+    snprintf(errstr, errstr_size, "no");
+    return EDXBUS_ERR_IO;
+}
+
+TEST(test_local_receiver_failure_stays_receiver_class)
+{
+    edxbus_bus_t *bus = fx_bus("{\"" ENROLLMENT_TYPE "\": {\"t1\": {\"event_key_field\": "
+                               "\"enrollment.user.id\", \"enabled\": true}}}",
+                               NULL);
+    edxbus_signal_connect(edxbus_bus_signal(bus, ENROLLMENT_TYPE), "local", failing_receiver,
+                          NULL);
+    json_t *data = fx_json(ENROLLMENT_JSON);
+    struct edxbus_send_report rep = {0};
+    char err[EDXBUS_ERRSTR_SIZE] = "";
     ASSERT_EQ_INT(edxbus_send_event(bus, ENROLLMENT_TYPE, data, 0, &rep, err, sizeof err),
                   EDXBUS_ERR_RECEIVER);
-    ASSERT_CONTAINS(err, "nullable");
-    ASSERT_CONTAINS(fx_log, "nope");
+    ASSERT_EQ_INT(rep.producer_err, EDXBUS_OK);
+    ASSERT_EQ_INT(rep.ncalled, 2);
+    ASSERT_EQ_INT(rep.nfailed, 1);
+    ASSERT_EQ_STR(err, "receiver \"local\" failed: no");
     json_decref(data);
     edxbus_bus_destroy(bus);
 }
@@ -172,7 +245,7 @@ TEST(test_key_path_rule_is_routing_s)
     const json_t *key;
     char err[EDXBUS_ERRSTR_SIZE] = "", rerr[EDXBUS_ERRSTR_SIZE] = "";
     ASSERT_EQ_INT(edxbus_send_event(bus, ENROLLMENT_TYPE, data, 0, NULL, err, sizeof err),
-                  EDXBUS_ERR_RECEIVER);
+                  EDXBUS_ERR_ENCODE); /* the producer refused it */
     ASSERT_EQ_INT(edxbus_routing_key(data, "enrollment..user", &key, rerr, sizeof rerr),
                   EDXBUS_ERR_INVALID_ARG);
     ASSERT_CONTAINS(rerr, "empty name at byte 11");
@@ -228,9 +301,11 @@ int main(void)
     fx_setup();
     RUN(test_routes_to_every_enabled_topic_with_prefix);
     RUN(test_events_from_the_bus_are_not_produced_again);
+    RUN(test_typo_in_backend_fails_bus_new);
     RUN(test_broken_producer_settings_leave_producer_inactive_with_warning);
     RUN(test_no_routing_means_no_producer_and_no_problem);
     RUN(test_bad_key_fields_are_errors_of_the_send);
+    RUN(test_local_receiver_failure_stays_receiver_class);
     RUN(test_key_path_rule_is_routing_s);
     RUN(test_async_produce_reports_every_delivery_after_flush);
     RUN(test_full_topic_rule);

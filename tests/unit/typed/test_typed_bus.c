@@ -306,6 +306,31 @@ TEST(test_typed_receiver_failure_is_reported_and_disconnect_stops_it)
     edxbus_bus_destroy(bus);
 }
 
+/* Destroying the bus first detaches the typed receiver: the disconnect after it is a no-op
+ * (it touched the freed signal before; ASan saw it). The send report keeps a copy of the
+ * receiver's name, valid after the disconnect. */
+TEST(test_destroy_then_disconnect_is_clean_and_report_names_are_copies)
+{
+    edxbus_bus_t *bus = fx_bus(NULL, NULL);
+    struct typed_seen seen = {.fail_times = 1};
+    struct edxbus_typed_receiver rcv;
+    ASSERT_EQ_INT(
+        edxbus_connect_course_enrollment_created(bus, &rcv, "short-lived", on_enrollment, &seen),
+        EDXBUS_OK);
+    struct edxbus_course_enrollment_created_data d = enrollment();
+    struct edxbus_receiver_result results[1];
+    struct edxbus_send_report rep = {.results = results, .cap = 1};
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    ASSERT_EQ_INT(edxbus_send_course_enrollment_created(bus, &d, 0, &rep, err, sizeof err),
+                  EDXBUS_ERR_RECEIVER);
+    edxbus_bus_destroy(bus);
+    ASSERT_EQ_STR(results[0].receiver, "short-lived"); /* the signal that named it is gone */
+    edxbus_typed_disconnect(&rcv);
+    edxbus_typed_disconnect(&rcv);
+    ASSERT_EQ_INT(seen.calls, 1);
+    free(seen.json);
+}
+
 /* A list far longer than the receiver's stack arena: the arena grows for that call. */
 static edxbus_err_t on_skills(const struct edxbus_xblock_skill_verified_data *data,
                               const edxbus_event_t *ev, void *opaque, char *errstr,
@@ -369,6 +394,7 @@ int main(void)
     RUN(test_typed_send_bad_datetime_names_the_field_and_sends_nothing);
     RUN(test_typed_receiver_gets_events_sent_as_json);
     RUN(test_typed_receiver_failure_is_reported_and_disconnect_stops_it);
+    RUN(test_destroy_then_disconnect_is_clean_and_report_names_are_copies);
     RUN(test_typed_receiver_decodes_long_lists);
     RUN(test_typed_event_missing_from_the_catalog);
     fx_cleanup();
