@@ -43,7 +43,10 @@ void cli_log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque)
     fprintf(stderr, "edxbus %s: %s: %s\n", cli->path, level_name(level), line);
 }
 
-edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc)
+/* The settings as every bus command reads them; with @p problems, every bad value is one line
+ * there and loading goes on (config check), else the first one ends it. */
+static edxbus_conf_t *conf_load(struct cli *cli, const char *config_path, json_t *problems,
+                                int *rc)
 {
     char err[EDXBUS_ERRSTR_SIZE] = "";
     edxbus_conf_t *conf = edxbus_conf_new();
@@ -52,20 +55,28 @@ edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc)
         return NULL;
     }
     edxbus_conf_set_log(conf, cli_log_to_stderr, cli);
+    edxbus_conf_collect_problems(conf, problems);
+    size_t before = json_array_size(problems);
     if (config_path == NULL) {
         const char *env = getenv("EDXBUS_CONFIG");
         if (env != NULL && env[0] != '\0')
             config_path = env;
     }
+    /* A bad value with a problem list is recorded there (and loading went on); anything else
+     * (no file, YAML syntax, out of memory) ends it. */
     if (config_path != NULL &&
-        edxbus_conf_load_yaml(conf, config_path, err, sizeof err) != EDXBUS_OK) {
+        edxbus_conf_load_yaml(conf, config_path, err, sizeof err) != EDXBUS_OK &&
+        json_array_size(problems) == before) {
         *rc = cli_error(cli, CLI_USAGE, "%s", err);
         goto out_conf;
     }
-    if (edxbus_conf_load_env(conf, err, sizeof err) != EDXBUS_OK) {
+    before = json_array_size(problems);
+    if (edxbus_conf_load_env(conf, err, sizeof err) != EDXBUS_OK &&
+        json_array_size(problems) == before) {
         *rc = cli_error(cli, CLI_USAGE, "%s", err);
         goto out_conf;
     }
+    edxbus_conf_collect_problems(conf, NULL);
     if (cli->n_schema_dirs > 0) {
         /* --schemas adds to whatever EVENT_BUS_SCHEMA_PATH already names. */
         json_t *dirs = json_array();
@@ -97,6 +108,11 @@ edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc)
 out_conf:
     edxbus_conf_destroy(conf);
     return NULL;
+}
+
+edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc)
+{
+    return conf_load(cli, config_path, NULL, rc);
 }
 
 edxbus_bus_t *cli_bus_new(struct cli *cli, edxbus_conf_t *conf, int *rc)
@@ -153,14 +169,18 @@ static int cmd_config_check(struct cli *cli, int argc, char **argv)
     if (args.exit_code >= 0)
         return args.exit_code;
     int rc = CLI_OK;
-    edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);
-    if (conf == NULL)
+    json_t *errors = json_array();
+    if (errors == NULL)
+        return cli_nomem(cli);
+    edxbus_conf_t *conf = conf_load(cli, config, errors, &rc);
+    if (conf == NULL) {
+        json_decref(errors);
         return rc == CLI_USAGE ? CLI_FAIL : rc;
+    }
     /* The problems are the output here: don't also log them. */
     edxbus_conf_set_log(conf, NULL, NULL);
-    json_t *errors = json_array();
     edxbus_err_t err = edxbus_conf_check(conf, errors);
-    if (err != EDXBUS_OK) {
+    if (err != EDXBUS_OK || json_array_size(errors) > 0) {
         size_t n = json_array_size(errors);
         for (size_t i = 0; i + 1 < n; i++)
             fprintf(stderr, "edxbus %s: %s\n", cli->path,

@@ -76,6 +76,13 @@ EDXBUS_API edxbus_err_t edxbus_conf_set(edxbus_conf_t *conf, const char *name, c
 EDXBUS_API edxbus_err_t edxbus_conf_set_json(edxbus_conf_t *conf, const char *name,
                                              const json_t *value, char *errstr, size_t errstr_size);
 
+/** Make loading report every bad value instead of stopping at the first (for `config check`):
+ *  while @p problems (a JSON array, borrowed; NULL to stop) is set, edxbus_conf_load_yaml() and
+ *  edxbus_conf_load_env() apply every good value, append one line per bad one (`FILE:LINE:
+ *  what` / `environment variable NAME: what`, secrets masked), skip it, and still return
+ *  EDXBUS_ERR_CONF with the first line in errstr. Not copied by edxbus_conf_dup(). */
+EDXBUS_API void edxbus_conf_collect_problems(edxbus_conf_t *conf, json_t *problems);
+
 /** Load a YAML settings file: a mapping of setting names to values (scalars, mappings, lists).
  *  Errors: EDXBUS_ERR_IO or EDXBUS_ERR_CONF with `FILE:LINE: what`; @p conf is unchanged then. */
 EDXBUS_API edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *path, char *errstr,

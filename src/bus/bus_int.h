@@ -135,4 +135,16 @@ bool edxbus__sleep_ms(int64_t ms, const volatile sig_atomic_t *stop);
 void edxbus__errf(char *errstr, size_t errstr_size, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/** What an event_key_field names in an event's schema (key_field.c). */
+enum edxbus__key_kind { EDXBUS__KEY_BAD, EDXBUS__KEY_STRING, EDXBUS__KEY_LONG };
+
+/** Resolve the dotted @p path in @p et's schema. Returns the key's kind; for a string or long,
+ *  *@p schema_text returns new the field's schema as json.dumps(sort_keys=True) writes it
+ *  (free()). EDXBUS__KEY_BAD with one line in @p errstr naming the path: no such field, a
+ *  nullable field on the way or at the end, a field that is not a record on the way, or a last
+ *  field that is neither a string nor a long. */
+enum edxbus__key_kind edxbus__key_field_resolve(const edxbus_event_type_t *et, const char *path,
+                                               char **schema_text, char *errstr,
+                                               size_t errstr_size);
+
 #endif /* EDXBUS_BUS_INT_H */

@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "conf_int.h"
+#include "edxbus/backend_util.h"
 #include "edxbus/json.h"
 #include "util/suggest_int.h"
 
@@ -36,6 +37,7 @@ extern char **environ;
 struct edxbus_conf {
     json_t *values;   /* name -> value, as set */
     json_t *defaults; /* name -> the table's default */
+    json_t *problems; /* borrowed: where loading records bad values and goes on; or NULL */
     edxbus_log_fn log;
     void *opaque;
 };
@@ -124,44 +126,17 @@ void edxbus_conf_log(const edxbus_conf_t *conf, edxbus_log_level_t level, const 
  * Secrets and how values are shown
  * ------------------------------------------------------------------------------------------- */
 
-/* @p url with the password of its user-info replaced by MASK. Returns new (free()). */
-static char *mask_url(const char *url)
-{
-    const char *scheme = strstr(url, "://");
-    const char *auth = scheme ? scheme + 3 : url;
-    size_t auth_len = strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (const char *p = auth; p < auth + auth_len; p++)
-        if (*p == '@')
-            at = p;
-    const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
-    if (colon == NULL || colon + 1 == at)
-        return strdup(url);
-    size_t head = (size_t)(colon + 1 - url), size = head + sizeof MASK + strlen(at);
-    char *out = malloc(size);
-    if (out != NULL)
-        snprintf(out, size, "%.*s%s%s", (int)head, url, MASK, at);
-    return out;
-}
-
-static bool secret_name(const char *key)
-{
-    static const char *const words[] = {"password", "secret", "token", "credential", NULL};
-    for (const char *const *w = words; *w; w++)
-        if (strcasestr(key, *w) != NULL)
-            return true;
-    return false;
-}
-
-/* A copy of @p v with secrets masked: all of it for SECRET_VALUE, URL passwords in every
- * string, and values under secret-looking keys in objects. Returns new. */
+/* A copy of @p v with secrets masked: all of it for SECRET_VALUE, URL secrets in every string
+ * (the toolkit's rule, backend_util.h: the user-info's password and the values of secret-named
+ * query parameters, redis://host/0?password=…), and values under secret-looking keys in
+ * objects (the same words). Returns new. */
 static json_t *masked(const json_t *v, enum edxbus_setting_secret secret)
 {
     if (secret == EDXBUS_SECRET_VALUE && !json_is_null(v) &&
         !(json_is_string(v) && json_string_length(v) == 0))
         return json_string(MASK);
     if (json_is_string(v)) {
-        char *m = mask_url(json_string_value(v));
+        char *m = edxbus_url_masked(json_string_value(v));
         json_t *out = m ? json_string(m) : NULL;
         free(m);
         return out;
@@ -173,7 +148,7 @@ static json_t *masked(const json_t *v, enum edxbus_setting_secret secret)
         json_object_foreach((json_t *)v, key, item)
         {
             enum edxbus_setting_secret inner =
-                secret_name(key) ? EDXBUS_SECRET_VALUE : EDXBUS_SECRET_NONE;
+                edxbus_is_secret_name(key) ? EDXBUS_SECRET_VALUE : EDXBUS_SECRET_NONE;
             json_object_set_new(out, key, masked(item, inner));
         }
         return out;
@@ -196,7 +171,7 @@ const char *edxbus__conf_show(const char *name, const json_t *v, const char *tex
 {
     const struct edxbus_setting *s = edxbus__conf_find(name);
     enum edxbus_setting_secret secret = s ? s->secret : EDXBUS_SECRET_NONE;
-    if (secret == EDXBUS_SECRET_NONE && secret_name(name))
+    if (secret == EDXBUS_SECRET_NONE && edxbus_is_secret_name(name))
         secret = EDXBUS_SECRET_VALUE;
     if (secret == EDXBUS_SECRET_VALUE) {
         snprintf(out, size, "(secret)");
@@ -459,6 +434,25 @@ edxbus_err_t edxbus_conf_set_json(edxbus_conf_t *conf, const char *name, const j
     return put(conf, conf->values, name, value, NULL, NULL, errstr, errstr_size);
 }
 
+void edxbus_conf_collect_problems(edxbus_conf_t *conf, json_t *problems)
+{
+    conf->problems = problems;
+}
+
+/* A bad value while loading: with a problem list, record @p line, skip the value and go on
+ * (*@p any remembers it, @p errstr keeps the first); without, stop (returns false). */
+static bool keep_going(const edxbus_conf_t *conf, const char *line, bool *any, char *errstr,
+                       size_t errstr_size)
+{
+    if (!*any && errstr_size)
+        snprintf(errstr, errstr_size, "%s", line);
+    *any = true;
+    if (conf->problems == NULL)
+        return false;
+    json_array_append_new(conf->problems, json_string(line));
+    return true;
+}
+
 edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *path, char *errstr,
                                    size_t errstr_size)
 {
@@ -470,7 +464,8 @@ edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *path, char *
     json_t *values = json_deep_copy(conf->values);
     const char *name;
     json_t *v;
-    char where[EDXBUS_ERRSTR_SIZE], inner[EDXBUS_ERRSTR_SIZE];
+    char where[EDXBUS_ERRSTR_SIZE], inner[EDXBUS_ERRSTR_SIZE], line[EDXBUS_ERRSTR_SIZE * 2 + 4];
+    bool any = false;
     err = values ? EDXBUS_OK : EDXBUS_ERR_NOMEM;
     json_object_foreach(doc, name, v)
     {
@@ -479,10 +474,15 @@ edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *path, char *
         snprintf(where, sizeof where, "%s:%lld", path,
                  (long long)json_integer_value(json_object_get(lines, name)));
         err = put(conf, values, name, v, NULL, where, inner, sizeof inner);
-        if (err != EDXBUS_OK && errstr_size)
+        if (err == EDXBUS_ERR_CONF) {
+            snprintf(line, sizeof line, "%s: %s", where, inner);
+            if (keep_going(conf, line, &any, errstr, errstr_size))
+                err = EDXBUS_OK;
+        } else if (err != EDXBUS_OK && errstr_size) {
             snprintf(errstr, errstr_size, "%s: %s", where, inner);
+        }
     }
-    if (err == EDXBUS_OK) {
+    if (err == EDXBUS_OK && (!any || conf->problems != NULL)) {
         json_decref(conf->values);
         conf->values = values;
         values = NULL;
@@ -490,24 +490,27 @@ edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *path, char *
     json_decref(values);
     json_decref(doc);
     json_decref(lines);
-    return err;
+    return err == EDXBUS_OK && any ? EDXBUS_ERR_CONF : err;
 }
 
 edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr, size_t errstr_size)
 {
     json_t *values = json_deep_copy(conf->values);
-    char inner[EDXBUS_ERRSTR_SIZE], name[256];
+    char inner[EDXBUS_ERRSTR_SIZE], name[256], line[EDXBUS_ERRSTR_SIZE * 2];
     edxbus_err_t err = values ? EDXBUS_OK : EDXBUS_ERR_NOMEM;
+    bool any = false;
 
     const struct edxbus_setting *s;
     for (size_t i = 0; err == EDXBUS_OK && (s = edxbus__conf_row(i)) != NULL; i++) {
         const char *text = getenv(s->name);
         if (text == NULL)
             continue;
-        err =
-            put(conf, values, s->name, NULL, text, NULL, inner, sizeof inner);
-        if (err != EDXBUS_OK && errstr_size)
-            snprintf(errstr, errstr_size, "environment variable %s", inner);
+        err = put(conf, values, s->name, NULL, text, NULL, inner, sizeof inner);
+        if (err == EDXBUS_ERR_CONF) {
+            snprintf(line, sizeof line, "environment variable %s", inner);
+            if (keep_going(conf, line, &any, errstr, errstr_size))
+                err = EDXBUS_OK;
+        }
     }
     /* EVENT_BUS_* variables the table does not know: a typo, or a plugin's own setting. */
     for (char **e = environ; e && *e && err == EDXBUS_OK; e++) {
@@ -520,7 +523,7 @@ edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr, size_t errs
         if (edxbus__conf_find(name) == NULL)
             err = put(conf, values, name, NULL, eq + 1, "environment", inner, sizeof inner);
     }
-    if (err == EDXBUS_OK) {
+    if (err == EDXBUS_OK && (!any || conf->problems != NULL)) {
         json_decref(conf->values);
         conf->values = values;
         values = NULL;
@@ -528,7 +531,7 @@ edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr, size_t errs
         snprintf(errstr, errstr_size, "environment: out of memory");
     }
     json_decref(values);
-    return err;
+    return err == EDXBUS_OK && any ? EDXBUS_ERR_CONF : err;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -630,7 +633,7 @@ json_t *edxbus_conf_dump(const edxbus_conf_t *conf)
         if (edxbus__conf_find(name) == NULL)
             json_object_set_new(
                 out, name,
-                masked(v, secret_name(name) ? EDXBUS_SECRET_VALUE : EDXBUS_SECRET_NONE));
+                masked(v, edxbus_is_secret_name(name) ? EDXBUS_SECRET_VALUE : EDXBUS_SECRET_NONE));
     }
     return out;
 }

@@ -4,9 +4,10 @@
  * default could be wrong); the core then checks what is its own: backend names and
  * EVENT_BUS_PRODUCER_CONFIG (edxbus_routing_validate() against the built-in catalog plus
  * EVENT_BUS_SCHEMA_PATH). Every registered backend then checks its own settings (its check
- * slot: URLs, host lists, levels, and, when selected, what it cannot do without). Every problem is one line (secrets masked, as
- * everywhere in conf), appended to the caller's list and logged as an error; checking goes on
- * after a problem so one run shows them all.
+ * slot: URLs, host lists, levels, and, when selected, what it cannot do without), and each
+ * route's event_key_field is resolved in its event's schema as the producer will. Every problem
+ * is one line (secrets masked, as everywhere in conf), appended to the caller's list and logged
+ * as an error; checking goes on after a problem so one run shows them all.
  *
  * A backend's checks live in its folder (its check slot), never here.
  */
@@ -15,6 +16,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bus_int.h"
 #include "conf_int.h"
 #include "edxbus/catalog.h"
 #include "edxbus/routing.h"
@@ -73,6 +75,34 @@ static void check_backend(const edxbus_conf_t *conf, const struct edxbus_setting
     }
 }
 
+/* Each route's event_key_field against its event's schema, as the producer will resolve it. */
+static void check_key_fields(const edxbus_conf_t *conf, const json_t *cfg,
+                             const edxbus_catalog_t *cat, json_t *errors, int *count)
+{
+    char err[EDXBUS_ERRSTR_SIZE], line[EDXBUS_ERRSTR_SIZE * 2];
+    edxbus_routing_t *routing = edxbus_routing_new(cfg, cat, err, sizeof err);
+    for (size_t i = 0; routing != NULL && i < edxbus_routing_count(routing); i++) {
+        const char *type = edxbus_routing_event_type_at(routing, i);
+        const edxbus_event_type_t *et = edxbus_catalog_find(cat, type);
+        const struct edxbus_route *routes = NULL;
+        size_t n = edxbus_routing_routes(routing, type, &routes);
+        for (size_t j = 0; et != NULL && j < n; j++) {
+            char *schema = NULL;
+            if (routes[j].event_key_field == NULL || routes[j].event_key_field[0] == '\0' ||
+                !edxbus_event_type_is_serializable(et))
+                continue;
+            if (edxbus__key_field_resolve(et, routes[j].event_key_field, &schema, err,
+                                          sizeof err) == EDXBUS__KEY_BAD) {
+                snprintf(line, sizeof line, "EVENT_BUS_PRODUCER_CONFIG[\"%s\"][\"%s\"]: %s", type,
+                         routes[j].topic, err);
+                problem(conf, errors, count, line);
+            }
+            free(schema);
+        }
+    }
+    edxbus_routing_destroy(routing);
+}
+
 static void check_routing(const edxbus_conf_t *conf, const json_t *cfg, json_t *errors, int *count)
 {
     char line[EDXBUS_ERRSTR_SIZE * 2];
@@ -115,6 +145,8 @@ static void check_routing(const edxbus_conf_t *conf, const json_t *cfg, json_t *
     char first[EDXBUS_ERRSTR_SIZE];
     edxbus_routing_validate(cfg, cat, found, first, sizeof first);
     json_array_foreach(found, i, dir) problem(conf, errors, count, json_string_value(dir));
+    if (cat != NULL && json_array_size(found) == 0)
+        check_key_fields(conf, cfg, cat, errors, count);
     json_decref(list);
     json_decref(found);
     edxbus_catalog_destroy(cat);

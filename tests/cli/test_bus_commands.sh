@@ -99,6 +99,40 @@ expect_grep 'EVENT_BUS_REDIS_CONNECTION_URL .*(secret)'
 expect_grep 'EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS'
 expect_grep 'EVENT_BUS_SQLITE_SYNCHRONOUS'
 
+# config check: every problem at once (a bad value in the file does not hide the others), each
+# as a command would meet it, and no secret in any form on either stream.
+cat >"$SCRATCH/three.yaml" <<'YAML'
+EVENT_BUS_CONSUMER_RETRIES: many
+EVENT_BUS_PRODUCER: redis
+EVENT_BUS_REDIS_CONNECTION_URL: "redis://:pw-in-userinfo@cache:6379/abc?password=pw-in-query"
+EVENT_BUS_PRODUCER_CONFIG:
+  org.openedx.learning.course.enrollment.created.v1:
+    t1: {event_key_field: enrollment.created_by, enabled: true}
+YAML
+run config check --config "$SCRATCH/three.yaml"
+check
+[[ $RC -eq 1 ]] || fail "exit $RC, expected 1"
+[[ ! -s "$OUT" ]] || fail "stdout not empty"
+[[ $(wc -l <"$ERR") -eq 3 ]] || fail "$(wc -l <"$ERR") problems reported, expected 3"
+grep -q 'three.yaml:1: EVENT_BUS_CONSUMER_RETRIES' "$ERR" || fail "the bad number is not reported"
+grep -q 'EVENT_BUS_REDIS_CONNECTION_URL: .*bad db number' "$ERR" || fail "/abc is not reported"
+grep -q 'event_key_field "enrollment.created_by" is nullable' "$ERR" ||
+  fail "the nullable key field is not reported"
+! grep -q 'pw-in' "$ERR" || fail "a password is shown: $(grep pw-in "$ERR")"
+# Every secret form masked in the dump too: user-info, query parameter, secret settings and keys.
+cat >"$SCRATCH/secrets.yaml" <<'YAML'
+EVENT_BUS_REDIS_CONNECTION_URL: "redis://alice:pw-userinfo@cache:6379/0?password=pw-query&ssl_password=pw-sslkey"
+EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL: "https://key:pw-registry@registry:8081"
+EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_SECRET: pw-api-secret
+EVENT_BUS_KAFKA_API_SECRET: pw-sasl
+EVENT_BUS_KAFKA_CONFIG: {"sasl.password": "pw-kafka-config", "ssl.key.password": "pw-keypass"}
+YAML
+run config check --config "$SCRATCH/secrets.yaml"
+expect_ok
+expect_grep '"EVENT_BUS_REDIS_CONNECTION_URL": "redis://alice:\*+@cache:6379/0\?password=\*+&ssl_password=\*+"'
+check
+! grep -q 'pw-' "$OUT" || fail "a secret is shown: $(grep -o '"[^"]*pw-[^"]*"' "$OUT" | head -3)"
+
 # config check: every error with its place, exit 1.
 printf 'EVENT_BUS_CONSUMER_RETRIES: many\n' >"$SCRATCH/bad.yaml"
 run config check --config "$SCRATCH/bad.yaml"

@@ -45,6 +45,7 @@ extern const struct edxbus_backend_ops edxbus_backend_redis;
 #define REDIS_SETTING_DELIVERY_TIMEOUT "EVENT_BUS_REDIS_DELIVERY_TIMEOUT"
 
 #define REDIS_DEFAULT_URL "redis://localhost:6379/0"
+#define REDIS_DEFAULT_MAX_DB 15 /* a server has 16 databases unless `databases` says more */
 #define REDIS_DEFAULT_MAX_LEN 10000
 #define REDIS_DEFAULT_SOCKET_TIMEOUT 5.0    /* s */
 #define REDIS_DEFAULT_DELIVERY_TIMEOUT 30.0 /* s */
@@ -67,11 +68,18 @@ struct redis_url {
     char *user;     /* ACL user name; NULL: AUTH with the password only */
     char *password; /* secret: never in a message; NULL: no AUTH */
     int db;         /* SELECT this database when not 0 */
-    char *display;  /* the URL with the password masked, for messages */
+    char *display;  /* the URL with every secret masked, for messages */
+    /* TLS options as redis-py's query parameters name them (NULL / -1 when not given); kept
+     * for rediss://. */
+    char *ssl_ca_certs, *ssl_ca_path, *ssl_certfile, *ssl_keyfile;
+    char *ssl_password;     /* secret */
+    char *ssl_cert_reqs;    /* required, optional or none */
+    int ssl_check_hostname; /* 1, 0, or -1 */
 };
 
-/** Parse @p text (`redis://[[user]:[password]@]host[:port][/db]`, `rediss://…`,
- *  `unix://[[user]:[password]@]/path.sock[?db=N]`), percent-decoding user, password and path.
+/** Parse @p text (`redis://[[user]:[password]@]host[:port][/db][?params]`, `rediss://…`,
+ *  `unix://[[user]:[password]@]/path.sock[?db=N]`; the query parameters redis-py reads: db,
+ *  username, password, ssl_*), percent-decoding every part.
  *  Errors: EDXBUS_ERR_CONF naming EVENT_BUS_REDIS_CONNECTION_URL (the password masked). */
 edxbus_err_t edxbus__redis_url_parse(const char *text, struct redis_url *url, char *errstr,
                                      size_t errstr_size);

@@ -22,8 +22,8 @@ const struct edxbus_setting edxbus__redis_settings[] = {
      "error line naming the groups and counts (0: never)"},
     {"EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT", EDXBUS_SETTING_DOUBLE, "60", EDXBUS_SECRET_NONE,
      0, "60", "Seconds a consumer blocks waiting for new entries"},
-    {"EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP", EDXBUS_SETTING_DOUBLE, "1.0", EDXBUS_SECRET_NONE,
-     0, "1.0", "Seconds to sleep after a failed read"},
+    {"EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP", EDXBUS_SETTING_DOUBLE, "1.0",
+     EDXBUS_SECRET_NONE, 0, "1.0", "Seconds to sleep after a failed read"},
     {"EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", EDXBUS_SETTING_INT_NULL, "null",
      EDXBUS_SECRET_NONE, 0, "10",
      "Errors in a row (failed reads, events that failed, failed acks) before a consumer stops "
@@ -46,10 +46,31 @@ const struct edxbus_setting edxbus__redis_settings[] = {
 const char *const edxbus__redis_extra_options[] = {
     "consumer_name", "last_read_msg_id", "check_backlog", "claim_msgs_older_than", NULL};
 
+/* What a Redis producer or consumer would refuse: the URL as redis_url.c reads it (scheme,
+ * port, a path that is not a db number, unknown parameters), a database a default server does
+ * not have, and, when Redis is selected, no URL at all (which would mean localhost:6379). */
 void edxbus__redis_check(const edxbus_conf_t *conf, const char *selected_by,
                          edxbus_problem_fn problem, void *opaque)
 {
-    static const char *const schemes[] = {"redis", "rediss", "unix", NULL};
-    edxbus_check_url_setting(conf, REDIS_SETTING_URL, schemes, "redis://[:password@]host:port/db",
-                             problem, opaque);
+    const char *text = edxbus_conf_get_str(conf, REDIS_SETTING_URL, NULL);
+    if (text == NULL) {
+        if (selected_by != NULL)
+            edxbus_problemf(problem, opaque,
+                            "%s: not set, so the redis backend (%s) would connect to %s; set it, "
+                            "e.g. redis://:password@redis:6379/0",
+                            REDIS_SETTING_URL, selected_by, REDIS_DEFAULT_URL);
+        return;
+    }
+    struct redis_url url;
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    if (edxbus__redis_url_parse(text, &url, errstr, sizeof errstr) != EDXBUS_OK) {
+        problem(opaque, errstr);
+        return;
+    }
+    if (url.db > REDIS_DEFAULT_MAX_DB)
+        edxbus_problemf(problem, opaque,
+                        "%s: \"%s\" selects db %d; a Redis server has databases 0..%d unless "
+                        "its `databases` setting is raised; use a lower db",
+                        REDIS_SETTING_URL, url.display, url.db, REDIS_DEFAULT_MAX_DB);
+    edxbus__redis_url_fini(&url);
 }

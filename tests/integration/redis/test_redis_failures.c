@@ -64,6 +64,28 @@ TEST(test_url_forms)
     ASSERT_EQ_STR(u.host, "::1");
     ASSERT_EQ_INT(u.port, 7000);
     edxbus__redis_url_fini(&u);
+    /* redis-py's query parameters: credentials (the user-info wins), db (wins over the path),
+     * TLS options kept for rediss://. */
+    ASSERT_EQ_INT(edxbus__redis_url_parse("redis://h:1/2?password=p%26w&username=bob&db=5"
+                                          "&ssl_cert_reqs=none&ssl_ca_certs=/ca.pem"
+                                          "&ssl_check_hostname=false",
+                                          &u, errstr, sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_EQ_STR(u.user, "bob");
+    ASSERT_EQ_STR(u.password, "p&w");
+    ASSERT_EQ_INT(u.db, 5);
+    ASSERT_EQ_STR(u.ssl_cert_reqs, "none");
+    ASSERT_EQ_STR(u.ssl_ca_certs, "/ca.pem");
+    ASSERT_EQ_INT(u.ssl_check_hostname, 0);
+    ASSERT_EQ_STR(u.display, "redis://h:1/2?password=********&username=bob&db=5"
+                             "&ssl_cert_reqs=none&ssl_ca_certs=/ca.pem&ssl_check_hostname=false");
+    edxbus__redis_url_fini(&u);
+    ASSERT_EQ_INT(edxbus__redis_url_parse("redis://al:pw@h/0?password=other&username=x", &u, errstr,
+                                          sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_EQ_STR(u.user, "al");
+    ASSERT_EQ_STR(u.password, "pw");
+    edxbus__redis_url_fini(&u);
 }
 
 TEST(test_bad_urls_name_the_setting_and_hide_the_password)
@@ -81,6 +103,14 @@ TEST(test_bad_urls_name_the_setting_and_hide_the_password)
     ASSERT_EQ_INT(edxbus__redis_url_parse("redis://h/abc", &u, errstr, sizeof errstr),
                   EDXBUS_ERR_CONF);
     ASSERT_CONTAINS(errstr, "db");
+    ASSERT_EQ_INT(edxbus__redis_url_parse("redis://h/0?pasword=sekrit", &u, errstr, sizeof errstr),
+                  EDXBUS_ERR_CONF);
+    ASSERT_CONTAINS(errstr, "unknown parameter \"pasword\"");
+    ASSERT_EQ_INT(edxbus__redis_url_parse("rediss://h/0?ssl_cert_reqs=maybe&password=sekrit", &u,
+                                          errstr, sizeof errstr),
+                  EDXBUS_ERR_CONF);
+    ASSERT_CONTAINS(errstr, "ssl_cert_reqs");
+    ASSERT_TRUE(strstr(errstr, "sekrit") == NULL);
     /* Control bytes are escaped, so the message stays one line (found by fuzz_redis_url). */
     ASSERT_EQ_INT(edxbus__redis_url_parse("redis://u:sekrit@h\n:1/x", &u, errstr, sizeof errstr),
                   EDXBUS_ERR_CONF);
