@@ -4,7 +4,8 @@
  * prints one JSON line per dead letter (its position, the dead-letter headers and the
  * metadata) and changes nothing. `replay` produces each one not yet replayed back to its
  * original topic, unchanged, and acknowledges it in the group edxbus-dlq-replay, so running it
- * twice sends nothing twice (edxbus_dlq_replay()).
+ * twice sends nothing twice; -g GROUP replays only that group's dead letters, --position POS
+ * only the one at POS (edxbus_dlq_replay_ex()). It prints how many it read, replayed, skipped.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -41,18 +42,27 @@ static bool list_one(void *opaque, const struct edxbus_msg *msg)
     return l->ok;
 }
 
-enum { OPT_TOPIC, OPT_CONFIG };
+enum { OPT_TOPIC, OPT_CONFIG, OPT_GROUP, OPT_POSITION };
 
-/* The options of both subcommands. */
+/* The options of list; replay adds its selection. */
 static const struct cli_opt dlq_opts[] = {
     [OPT_TOPIC] = {"topic", 't', "TOPIC", "topic as configured (or the one argument)"},
     [OPT_CONFIG] = CLI_OPT_CONFIG,
     {NULL, 0, NULL, NULL},
 };
+static const struct cli_opt dlq_replay_opts[] = {
+    [OPT_TOPIC] = {"topic", 't', "TOPIC", "topic as configured (or the one argument)"},
+    [OPT_CONFIG] = CLI_OPT_CONFIG,
+    [OPT_GROUP] = {"group", 'g', "GROUP", "only the dead letters this consumer group made"},
+    [OPT_POSITION] = {"position", 0, "POS",
+                      "only the dead letter at POS (as dlq list prints it), even if replayed"},
+    {NULL, 0, NULL, NULL},
+};
 
-/* Shared option parsing: TOPIC and --config. Returns CLI_OK with *topic set, or an exit code. */
+/* Shared option parsing: TOPIC, --config and replay's selection (@p sel NULL: list). Returns
+ * CLI_OK with *topic set, or an exit code. */
 static int parse(struct cli *cli, int argc, char **argv, const char **topic, const char **config,
-                 bool *help)
+                 struct edxbus_dlq_replay_opts *sel, bool *help)
 {
     struct cli_args args;
     cli_args_init(&args, argc, argv);
@@ -62,6 +72,10 @@ static int parse(struct cli *cli, int argc, char **argv, const char **topic, con
     while (cli_opt_next(cli, &args, &o, &value)) {
         if (o == OPT_CONFIG) {
             *config = value;
+        } else if (o == OPT_GROUP && sel != NULL) {
+            sel->group = value;
+        } else if (o == OPT_POSITION && sel != NULL) {
+            sel->position = value;
         } else if (*topic == NULL) { /* -t TOPIC or the positional TOPIC */
             *topic = value;
         } else {
@@ -79,11 +93,11 @@ static int parse(struct cli *cli, int argc, char **argv, const char **topic, con
 /* What both subcommands start with: parse() then the settings. Returns new settings with
  * *topic set, or NULL with *rc the exit code (CLI_OK after --help). */
 static edxbus_conf_t *parse_and_load(struct cli *cli, int argc, char **argv, const char **topic,
-                                     int *rc)
+                                     struct edxbus_dlq_replay_opts *sel, int *rc)
 {
     const char *config = NULL;
     bool help;
-    *rc = parse(cli, argc, argv, topic, &config, &help);
+    *rc = parse(cli, argc, argv, topic, &config, sel, &help);
     if (*rc != CLI_OK || help)
         return NULL;
     return cli_conf_load(cli, config, rc);
@@ -93,7 +107,7 @@ static int cmd_dlq_list(struct cli *cli, int argc, char **argv)
 {
     const char *topic = NULL;
     int rc = CLI_OK;
-    edxbus_conf_t *conf = parse_and_load(cli, argc, argv, &topic, &rc);
+    edxbus_conf_t *conf = parse_and_load(cli, argc, argv, &topic, NULL, &rc);
     if (conf == NULL)
         return rc;
     struct dlq_list l = {.cli = cli, .ok = true};
@@ -110,15 +124,20 @@ static int cmd_dlq_replay(struct cli *cli, int argc, char **argv)
 {
     const char *topic = NULL;
     int rc = CLI_OK;
-    edxbus_conf_t *conf = parse_and_load(cli, argc, argv, &topic, &rc);
+    struct edxbus_dlq_replay_opts sel = {NULL, NULL};
+    edxbus_conf_t *conf = parse_and_load(cli, argc, argv, &topic, &sel, &rc);
     if (conf == NULL)
         return rc;
-    uint64_t n = 0;
+    struct edxbus_dlq_counts n;
     char err[EDXBUS_ERRSTR_SIZE] = "";
-    if (edxbus_dlq_replay(conf, topic, &n, err, sizeof err) != EDXBUS_OK)
-        rc = cli_error(cli, CLI_FAIL, "%s (after replaying %" PRIu64 ")", err, n);
+    if (edxbus_dlq_replay_ex(conf, topic, &sel, &n, err, sizeof err) != EDXBUS_OK)
+        rc = cli_error(cli, CLI_FAIL,
+                       "%s (read %" PRIu64 ", replayed %" PRIu64 ", skipped %" PRIu64 ")", err,
+                       n.read, n.sent, n.skipped);
     else
-        cli_printf(cli, "replayed %" PRIu64 " dead letter(s)\n", n);
+        cli_printf(cli,
+                   "read %" PRIu64 " dead letter(s): replayed %" PRIu64 ", skipped %" PRIu64 "\n",
+                   n.read, n.sent, n.skipped);
     edxbus_conf_destroy(conf);
     return rc;
 }
@@ -140,8 +159,11 @@ const struct cli_command cmd_dlq_subs[] = {
         .usage = "-t TOPIC [options]   (or: dlq replay TOPIC)",
         .about = "Produces every dead letter of TOPIC not replayed yet back to its original\n"
                  "topic, bytes and metadata unchanged, and acknowledges it in the group\n"
-                 "\"" EDXBUS_DLQ_REPLAY_GROUP "\": a second replay sends nothing twice.\n",
-        .opts = dlq_opts,
+                 "\"" EDXBUS_DLQ_REPLAY_GROUP "\": a second replay sends nothing twice.\n"
+                 "Reads the dead letters stored when it starts, without joining a group, and\n"
+                 "prints how many it read, replayed and skipped (not selected by -g or\n"
+                 "--position); exits 1 when the dead letters could not be read.\n",
+        .opts = dlq_replay_opts,
         .run = cmd_dlq_replay,
     },
     {.name = NULL},

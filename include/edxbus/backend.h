@@ -29,6 +29,7 @@
 #define EDXBUS_BACKEND_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -40,7 +41,8 @@
 extern "C" {
 #endif
 
-#define EDXBUS_BACKEND_ABI 2 /* 2: the module slots (settings, extra_options, check, admin) */
+#define EDXBUS_BACKEND_ABI 3 /* 2: the module slots (settings, extra_options, check, admin);
+                                3: caught_up, struct edxbus_consumer_opts.no_join */
 #define EDXBUS_POSITION_MAX 64 /* bytes, with the NUL, of a position's text form */
 
 /** An extra name/value pair carried with a message (dead-letter details: error, group,
@@ -102,6 +104,10 @@ struct edxbus_consumer_opts {
     int64_t start_time_ms;      /* >= 0: move the group (or tail) to the first message stored at
                                    or after this time, then consume on (replay); -1: unused */
     const json_t *extra;        /* backend-specific options (`--extra`); may be NULL */
+    bool no_join;               /* a group's only reader (dlq replay): read every partition by
+                                   assignment instead of joining (no rebalance wait); acks still
+                                   record the group's position. Ignored where joining costs
+                                   nothing (SQLite, Redis). */
 };
 
 /** The type of a setting's value (what edxbus_conf_set() converts text to and checks). */
@@ -214,6 +220,13 @@ struct edxbus_backend_ops {
     edxbus_err_t (*admin_run)(void *adm, const char *command, const json_t *args, json_t **out,
                               char *errstr, size_t errstr_size);
     void (*admin_close)(void *adm);
+
+    /* --- ABI 3 (read only when abi_version >= 3) ----------------------------------------- */
+    /** Optional: whether this consumer has been handed every message its topic held when it
+     *  was opened (*@p done), so that a reader can stop at the end instead of guessing from an
+     *  empty poll (a Kafka fetch can take longer than a poll). Defined for a tail and a
+     *  no_join reader; EDXBUS_ERR_UNSUPPORTED for a member of a joined group. */
+    edxbus_err_t (*caught_up)(void *be, bool *done, char *errstr, size_t errstr_size);
 };
 
 /** The signature of a plugin's entry point, named after the colon in `/path/libx.so:symbol`. */

@@ -130,9 +130,33 @@ EDXBUS_API edxbus_err_t edxbus_dlq_list(const edxbus_conf_t *conf, const char *t
 
 /** Produce every dead letter of @p topic not yet replayed back to its original topic (value,
  *  key and metadata unchanged) and acknowledge it in group EDXBUS_DLQ_REPLAY_GROUP, so a
- *  second replay sends nothing twice. *@p replayed (may be NULL) gets the count. */
+ *  second replay sends nothing twice. *@p replayed (may be NULL) gets the count sent.
+ *  = edxbus_dlq_replay_ex() with no options. */
 EDXBUS_API edxbus_err_t edxbus_dlq_replay(const edxbus_conf_t *conf, const char *topic,
                                           uint64_t *replayed, char *errstr, size_t errstr_size);
+
+/** Which dead letters edxbus_dlq_replay_ex() sends back. Strings borrowed for the call. */
+struct edxbus_dlq_replay_opts {
+    const char *position; /* only the one at this position (as edxbus dlq list prints it),
+                             replayed before or not; NULL: every one not replayed yet */
+    const char *group;    /* only those the group made (their "group" header); NULL: all */
+};
+
+/** What a replay did: dead letters read, sent back, and skipped (not selected; left
+ *  unacknowledged, so a later replay still sees them). */
+struct edxbus_dlq_counts {
+    uint64_t read, sent, skipped;
+};
+
+/** Replay the dead letters of @p topic that @p opts (NULL: all) selects. The dead-letter topic
+ *  is read without joining a group, up to what it held when the replay began.
+ *  @p counts (may be NULL) is filled on success and on failure.
+ *  Errors: the backend's; EDXBUS_ERR_TIMEOUT when nothing could be read for 30 s before the
+ *  end; EDXBUS_ERR_NOT_FOUND when no dead letter is at opts->position. */
+EDXBUS_API edxbus_err_t edxbus_dlq_replay_ex(const edxbus_conf_t *conf, const char *topic,
+                                             const struct edxbus_dlq_replay_opts *opts,
+                                             struct edxbus_dlq_counts *counts, char *errstr,
+                                             size_t errstr_size);
 
 /** The value of header @p name of @p msg as a new NUL-terminated string (free()), or NULL. */
 EDXBUS_API char *edxbus_msg_header(const struct edxbus_msg *msg, const char *name);

@@ -74,12 +74,15 @@ check
 expect_lines 3
 expect_grep '"original_topic": "blocks"'
 expect_grep '"attempts": "3"'
+run dlq replay blocks -g other-group
+expect_ok
+expect_stdout "read 3 dead letter(s): replayed 0, skipped 3"
+run dlq replay blocks -g failing
+expect_ok
+expect_stdout "read 3 dead letter(s): replayed 3, skipped 0"
 run dlq replay blocks
 expect_ok
-expect_stdout "replayed 3 dead letter(s)"
-run dlq replay blocks
-expect_ok
-expect_stdout "replayed 0 dead letter(s)"
+expect_stdout "read 0 dead letter(s): replayed 0, skipped 0"
 
 # --exec succeeding gets the line on stdin.
 run consume -t blocks -g exec-ok --extra '{"start": "earliest"}' --max-events 1 \

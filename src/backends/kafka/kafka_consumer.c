@@ -24,7 +24,10 @@
  * once. A record whose schema id does not exist is unusable and keeps its stored bytes.
  *
  * Tail mode (no group): the partitions are assigned directly, from the end (or the start, or
- * a time); ack() does nothing.
+ * a time); ack() does nothing. No-join mode (a group's only reader, opts->no_join: dlq
+ * replay): assigned directly too, from the group's positions by the start rule, and acks
+ * commit for the group. Both note each partition's end offset at open, so caught_up() can say
+ * when everything stored then has been handed out.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -211,8 +214,10 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         return err;
     }
     rd_kafka_conf_set_opaque(rdconf, c);
+    c->no_join = c->group != NULL && opts->no_join;
     if (c->group != NULL) {
-        rd_kafka_conf_set_rebalance_cb(rdconf, on_rebalance);
+        if (!c->no_join)
+            rd_kafka_conf_set_rebalance_cb(rdconf, on_rebalance);
         rd_kafka_conf_set_offset_commit_cb(rdconf, edxbus__kafka_on_commit);
     }
     char why[256];
@@ -224,7 +229,7 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         return EDXBUS_ERR_CONF;
     }
     rd_kafka_poll_set_consumer(c->rk);
-    if (c->group != NULL) {
+    if (c->group != NULL && !c->no_join) {
         rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(sub, c->topic, RD_KAFKA_PARTITION_UA);
         rd_kafka_resp_err_t rerr = rd_kafka_subscribe(c->rk, sub);
@@ -242,13 +247,24 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
             edxbus__kafka_consumer_close(c);
             return err;
         }
-        for (int i = 0; i < parts->cnt; i++)
-            parts->elems[i].offset = earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+        if (c->no_join) { /* the group's start rule, without joining */
+            edxbus__kafka_decide_starts(c, parts);
+        } else {
+            for (int i = 0; i < parts->cnt; i++)
+                parts->elems[i].offset =
+                    earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+        }
         apply_pending(c, parts);
         if (c->pending_time_ms >= 0 && c->replay_err != EDXBUS_OK) {
             rd_kafka_topic_partition_list_destroy(parts);
             snprintf(errstr, errstr_size, "%s", c->replay_why);
             err = c->replay_err;
+            edxbus__kafka_consumer_close(c);
+            return err;
+        }
+        err = edxbus__kafka_marks_init(c, parts, errstr, errstr_size);
+        if (err != EDXBUS_OK) {
+            rd_kafka_topic_partition_list_destroy(parts);
             edxbus__kafka_consumer_close(c);
             return err;
         }
@@ -280,6 +296,7 @@ void edxbus__kafka_consumer_close(void *be)
     free(c->msgs);
     free(c->rkms);
     edxbus__kreg_free(c->reg);
+    free(c->marks);
     free(c->pending_seek);
     free(c->service_name);
     free(c->topic);
@@ -399,6 +416,7 @@ static edxbus_err_t resolve_batch(struct kafka_consumer *c, char *errstr, size_t
                 msg->value_schema = schema;
             }
         }
+        edxbus__kafka_marks_handed(c, rkm->partition, rkm->offset);
         if (c->group != NULL) {
             struct kafka_part *kp = edxbus__kafka_part_get(c, rkm->partition, true);
             if (kp == NULL || !edxbus__kafka_part_push(kp, rkm->offset)) {

@@ -25,6 +25,7 @@ struct kafka_consumer {
     kreg_t *reg;
     char *topic;
     char *group;         /* NULL: tail mode */
+    bool no_join;        /* a group read by assignment, never joined (opts->no_join) */
     char *service_name;
     bool start_earliest;     /* where a NEW group starts: the oldest record (else the end) */
     int64_t pending_time_ms; /* move there at the next assignment; -1: none */
@@ -50,7 +51,16 @@ struct kafka_consumer {
     int registry_backoff_ms;   /* the wait after the next failure (doubles, capped) */
     edxbus_err_t registry_err; /* the failure meanwhile */
     char registry_why[EDXBUS_ERRSTR_SIZE];
+    /* where a tail or no-join reader is: per partition, the next offset to hand out and the
+     * end offset when it opened (caught_up()); NULL for a joined member */
+    struct kafka_mark *marks;
+    size_t nmarks;
     bool audit;
+};
+
+struct kafka_mark {
+    int32_t partition;
+    int64_t next, end;
 };
 
 /* kafka_offsets.c */
@@ -86,5 +96,14 @@ void edxbus__kafka_commit_positions(struct kafka_consumer *c,
  *  start is committed at once, so the group exists from its first assignment on. */
 void edxbus__kafka_decide_starts(struct kafka_consumer *c,
                                  rd_kafka_topic_partition_list_t *parts);
+
+/** Note, for each partition of @p parts (offsets as they will be assigned: absolute, logical,
+ *  or INVALID for the committed one), where reading starts and where the partition ends now.
+ *  Errors: the broker's, when the offsets cannot be looked up. */
+edxbus_err_t edxbus__kafka_marks_init(struct kafka_consumer *c,
+                                      const rd_kafka_topic_partition_list_t *parts, char *errstr,
+                                      size_t errstr_size);
+/** A record at @p offset of @p partition was handed out. */
+void edxbus__kafka_marks_handed(struct kafka_consumer *c, int32_t partition, int64_t offset);
 
 #endif /* EDXBUS_KAFKA_CONSUMER_INT_H */

@@ -142,6 +142,7 @@ edxbus_err_t edxbus__kafka_seek(void *be, const char *position, char *errstr,
 edxbus_err_t edxbus__kafka_seek_time(void *be, int64_t unix_ms, char *errstr,
                                      size_t errstr_size);
 void edxbus__kafka_consumer_close(void *be);
+edxbus_err_t edxbus__kafka_caught_up(void *be, bool *done, char *errstr, size_t errstr_size);
 
 /** Partitions of @p topic (a new list, every offset RD_KAFKA_OFFSET_INVALID) or NULL with
  *  errstr (EDXBUS_ERR_NOT_FOUND / broker errors in *@p err). */

@@ -376,3 +376,84 @@ void edxbus__kafka_decide_starts(struct kafka_consumer *c,
                     c->group, c->start_earliest ? "oldest record" : "end", c->topic);
     edxbus__kafka_commit_positions(c, parts);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* The end of a tail or no-join reader */
+
+edxbus_err_t edxbus__kafka_marks_init(struct kafka_consumer *c,
+                                      const rd_kafka_topic_partition_list_t *parts, char *errstr,
+                                      size_t errstr_size)
+{
+    rd_kafka_topic_partition_list_t *lo = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_topic_partition_list_t *hi = rd_kafka_topic_partition_list_copy(parts);
+    rd_kafka_topic_partition_list_t *committed = rd_kafka_topic_partition_list_copy(parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        lo->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+        hi->elems[i].offset = RD_KAFKA_OFFSET_END;
+    }
+    rd_kafka_resp_err_t rerr = rd_kafka_offsets_for_times(c->rk, lo, KAFKA_META_TIMEOUT_MS);
+    if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR)
+        rerr = rd_kafka_offsets_for_times(c->rk, hi, KAFKA_META_TIMEOUT_MS);
+    if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR && c->group != NULL)
+        rerr = rd_kafka_committed(c->rk, committed, KAFKA_META_TIMEOUT_MS);
+    edxbus_err_t err = EDXBUS_OK;
+    free(c->marks);
+    c->nmarks = 0;
+    c->marks = rerr == RD_KAFKA_RESP_ERR_NO_ERROR && parts->cnt > 0
+                   ? calloc((size_t)parts->cnt, sizeof *c->marks)
+                   : NULL;
+    if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        snprintf(errstr, errstr_size, "kafka: finding the end of %.100s: %s", c->topic,
+                 rd_kafka_err2str(rerr));
+        err = edxbus__kafka_err(rerr);
+    } else if (c->marks == NULL && parts->cnt > 0) {
+        snprintf(errstr, errstr_size, "kafka: out of memory");
+        err = EDXBUS_ERR_NOMEM;
+    }
+    for (int i = 0; err == EDXBUS_OK && i < parts->cnt; i++) {
+        int64_t off = parts->elems[i].offset, start;
+        if (off >= 0)
+            start = off;
+        else if (off == RD_KAFKA_OFFSET_END)
+            start = hi->elems[i].offset;
+        else if (off == RD_KAFKA_OFFSET_INVALID && c->group != NULL &&
+                 committed->elems[i].offset >= 0)
+            start = committed->elems[i].offset;
+        else
+            start = lo->elems[i].offset;
+        c->marks[i] = (struct kafka_mark){
+            .partition = parts->elems[i].partition, .next = start, .end = hi->elems[i].offset};
+        c->nmarks++;
+    }
+    rd_kafka_topic_partition_list_destroy(lo);
+    rd_kafka_topic_partition_list_destroy(hi);
+    rd_kafka_topic_partition_list_destroy(committed);
+    return err;
+}
+
+void edxbus__kafka_marks_handed(struct kafka_consumer *c, int32_t partition, int64_t offset)
+{
+    for (size_t i = 0; i < c->nmarks; i++)
+        if (c->marks[i].partition == partition && c->marks[i].next <= offset)
+            c->marks[i].next = offset + 1;
+}
+
+edxbus_err_t edxbus__kafka_caught_up(void *be, bool *done, char *errstr, size_t errstr_size)
+{
+    struct kafka_consumer *c = be;
+    *done = false;
+    if (c->marks == NULL && c->nmarks == 0 && (c->group != NULL && !c->no_join)) {
+        snprintf(errstr, errstr_size,
+                 "kafka: a member of group %.80s has no fixed end (partitions move between "
+                 "members)",
+                 c->group);
+        return EDXBUS_ERR_UNSUPPORTED;
+    }
+    if (c->nbatch > c->resolved)
+        return EDXBUS_OK; /* records kept for the next poll */
+    for (size_t i = 0; i < c->nmarks; i++)
+        if (c->marks[i].next < c->marks[i].end)
+            return EDXBUS_OK;
+    *done = true;
+    return EDXBUS_OK;
+}

@@ -6,6 +6,8 @@
 #                             exit codes, the routed events as the default, errors
 #   produce, consume, lag     events produced and consumed through Kafka, then the group's lag
 #   tail                      when the tail command exists: the same events, no group
+#   dlq list / replay         dead letters read without joining a group: exact counts of
+#                             read, replayed and skipped; one by position; one group's only
 #
 # Usage: bash test_kafka_cli.sh PATH-TO-EDXBUS PATH-TO-KAFKA_REGISTRY_MAIN
 SERVER_BIN=${2:?usage: bash test_kafka_cli.sh PATH-TO-EDXBUS PATH-TO-KAFKA_REGISTRY_MAIN}
@@ -21,7 +23,7 @@ stop_server() {
 }
 trap stop_server EXIT
 
-"$SERVER_BIN" dev-lag:1 >"$SCRATCH/servers" 2>"$SCRATCH/servers.err" &
+"$SERVER_BIN" dev-lag:1 dev-dlqt:2 dev-dlqt-dlq:1 >"$SCRATCH/servers" 2>"$SCRATCH/servers.err" &
 SERVER_PID=$!
 for _ in $(seq 100); do
   [[ $(wc -l <"$SCRATCH/servers") -ge 2 ]] && break
@@ -170,5 +172,43 @@ if "$EDXBUS" tail --help >/dev/null 2>&1; then
 else
   echo "note: this edxbus has no tail command; tail is not checked" >&2
 fi
+
+# ---------------------------------------------------------------------------------------------
+# dead letters: replay reads them without joining a group and counts exactly
+
+run produce -e "$ENROLL" -t dlqt -d "$DATA" --count 4 --print-ids
+expect_ok
+EVENT_BUS_CONSUMER_RETRIES=1 EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS=10 \
+  run consume -t dlqt -g g-fail --extra '{"start": "earliest"}' -n 4 --exec 'cat >/dev/null; exit 3'
+check
+[[ $RC -eq 0 ]] || fail "consume --exec exit $RC"
+run dlq list dlqt
+expect_ok
+expect_lines 4
+expect_grep '"group": "g-fail"'
+THIRD=$(sed -n 3p "$OUT" | sed 's/.*"position": "\([^"]*\)".*/\1/')
+[[ $THIRD == 0:2 ]] || fail "the third dead letter is at \"$THIRD\", expected 0:2"
+run dlq replay dlqt --position "$THIRD"
+expect_ok
+expect_stdout "read 3 dead letter(s): replayed 1, skipped 2"
+run dlq replay dlqt --position 0:99
+expect_error 1 "no dead letter at position 0:99"
+run dlq replay dlqt -g g-other
+expect_ok
+expect_stdout "read 4 dead letter(s): replayed 0, skipped 4"
+run dlq replay dlqt -g g-fail
+expect_ok
+expect_stdout "read 4 dead letter(s): replayed 4, skipped 0"
+run dlq replay dlqt
+expect_ok
+expect_stdout "read 0 dead letter(s): replayed 0, skipped 0"
+# 4 produced + 1 by position + 4 replayed: a new group reads 9.
+run consume -t dlqt -g g-after --extra '{"start": "earliest"}' -n 9
+check
+[[ $RC -eq 0 ]] || fail "consume after replay exit $RC"
+expect_lines 9
+# Dead letters that cannot be read (no broker answers): exit 1, not "replayed 0".
+EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:1 run dlq replay dlqt
+expect_error 1 "dev-dlqt-dlq"
 
 finish
