@@ -11,7 +11,6 @@
  */
 #include "_edxbus.h"
 
-#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -118,13 +117,9 @@ static json_t *convert(PyObject *obj, struct path *p, int depth)
             return NULL;
         out = json_integer((json_int_t)v);
     } else if (PyFloat_Check(obj)) {
-        double d = PyFloat_AS_DOUBLE(obj);
-        if (!isfinite(d)) {
-            PyErr_Format(PyExc_ValueError, "%s: %R has no plain JSON form; use a finite number",
-                         p->text, obj);
-            return NULL;
-        }
-        out = json_real(d);
+        /* NaN and the infinities are Avro doubles too: they travel as edxbus's non-finite
+         * marker (edxbus/json.h), as when the command reads them from JSON text. */
+        out = edxbus_json_double(PyFloat_AS_DOUBLE(obj));
     } else if (PyUnicode_Check(obj)) {
         Py_ssize_t len;
         const char *s = PyUnicode_AsUTF8AndSize(obj, &len);
@@ -162,6 +157,9 @@ json_t *edxbus_py_to_json(PyObject *obj, const char *what)
 
 PyObject *edxbus_py_from_json(const json_t *value)
 {
+    double nonfinite;
+    if (edxbus_json_is_nonfinite(value, &nonfinite))
+        return PyFloat_FromDouble(nonfinite);
     switch (json_typeof(value)) {
     case JSON_OBJECT: {
         PyObject *d = PyDict_New();
