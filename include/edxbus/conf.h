@@ -2,9 +2,21 @@
  *
  * A conf is a set of named settings (EVENT_BUS_PRODUCER, EVENT_BUS_PRODUCER_CONFIG,
  * EVENT_BUS_TOPIC_PREFIX, EVENT_BUS_REDIS_CONNECTION_URL, …), each holding a JSON value. They
- * come from a YAML settings file (paste from Tutor or devstack), then from environment variables
- * of the same names (structured values as JSON text), then from explicit edxbus_conf_set()
- * calls; later sources win. Every known setting is one row of a table (name, type, default,
+ * come from a YAML settings file (paste from Tutor or devstack), from environment variables of
+ * the same names (structured values as JSON text) and from edxbus_conf_set() calls.
+ *
+ * Precedence is the order of the calls: every call that sets a setting replaces its value, so
+ * the last call wins, whatever its source. edxbus_conf_load_env() after edxbus_conf_set()
+ * overrides the set value with the environment's (when the variable exists), and
+ * edxbus_conf_set() after edxbus_conf_load_env() overrides the environment. The `edxbus`
+ * command loads the file, then the environment; a service that also sets values in code
+ * usually sets them last, so that they win:
+ *
+ *     edxbus_conf_load_yaml(conf, path, ...);   // the file
+ *     edxbus_conf_load_env(conf, ...);          // the environment overrides the file
+ *     edxbus_conf_set(conf, name, value, ...);  // explicit values override both
+ *
+ * Every known setting is one row of a table (name, type, default,
  * secret, description) in src/bus/conf_table.c: validation, `edxbus config check` and the
  * documentation all come from it. Unknown names are kept but draw a "did you mean" warning.
  * Secrets (passwords, API secrets, passwords inside URLs) never appear in messages or in

@@ -11,6 +11,7 @@
 #ifndef EDXBUS_ERROR_H
 #define EDXBUS_ERROR_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,8 +25,16 @@ extern "C" {
 #define EDXBUS_API
 #endif
 
-/** Size of the error buffers edxbus fills: one line always fits. */
-#define EDXBUS_ERRSTR_SIZE 256
+/** Size of the error buffers edxbus fills. Every message the library makes fits in it whole,
+ *  the longest ones included (a broker outage reported for an event: what, the event id, the
+ *  stream or topic, the broker's URL and the operating system's reason, each layer adding its
+ *  context). When a message still does not fit the buffer it is written to (a smaller buffer,
+ *  or a very long topic name), it is cut on a UTF-8 character boundary and ends with "…"
+ *  (U+2026), so a cut message never passes for a complete one. */
+#define EDXBUS_ERRSTR_SIZE 1024
+
+/** The mark a cut message ends with: U+2026 in UTF-8 (3 bytes). */
+#define EDXBUS_ERRSTR_CUT "\xe2\x80\xa6"
 
 /* XX(NAME, value, retriable, description). One list yields the enum, edxbus_err2str(),
  * edxbus_err2name() and edxbus_err_is_retriable(), so they can never drift apart. */
@@ -66,6 +75,18 @@ EDXBUS_API const char *edxbus_err2name(edxbus_err_t err);
 /** Whether retrying the same call later may succeed (I/O, broker, timeout, queue full,
  *  receiver failures). The worker's retry policy reads this. */
 EDXBUS_API bool edxbus_err_is_retriable(edxbus_err_t err);
+
+/** Write one error line into @p errstr, printf-style, as edxbus writes its own: when the text
+ *  does not fit in @p errstr_size bytes it is cut on a UTF-8 character boundary and ends with
+ *  EDXBUS_ERRSTR_CUT ("…"). Does nothing when @p errstr is NULL or @p errstr_size is 0. For
+ *  backends and plugins, so that their messages are marked the same way. Async-signal-safety
+ *  is that of vsnprintf (none). */
+EDXBUS_API void edxbus_errf(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/** edxbus_errf() with a va_list. */
+EDXBUS_API void edxbus_verrf(char *errstr, size_t errstr_size, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 #ifdef __cplusplus
 }

@@ -75,14 +75,14 @@ static bool is_registered_locked(const struct edxbus_backend_ops *ops)
 static bool check_table(const struct edxbus_backend_ops *ops, char *errstr, size_t errstr_size)
 {
     if (ops->abi_version < 1 || ops->abi_version > EDXBUS_BACKEND_ABI) {
-        snprintf(errstr, errstr_size,
-                 "backend table has ABI version %d; this edxbus supports ABI %d; rebuild the "
-                 "backend against this edxbus's backend.h",
-                 ops->abi_version, EDXBUS_BACKEND_ABI);
+        edxbus_errf(errstr, errstr_size,
+                    "backend table has ABI version %d; this edxbus supports ABI %d; rebuild the "
+                    "backend against this edxbus's backend.h",
+                    ops->abi_version, EDXBUS_BACKEND_ABI);
         return false;
     }
     if (ops->name == NULL || ops->name[0] == '\0') {
-        snprintf(errstr, errstr_size, "backend table has no name");
+        edxbus_errf(errstr, errstr_size, "backend table has no name");
         return false;
     }
     const char *missing = !ops->producer_open    ? "producer_open"
@@ -95,8 +95,8 @@ static bool check_table(const struct edxbus_backend_ops *ops, char *errstr, size
                           : !ops->consumer_close ? "consumer_close"
                                                  : NULL;
     if (missing != NULL) {
-        snprintf(errstr, errstr_size, "backend \"%s\" leaves the required slot %s NULL", ops->name,
-                 missing);
+        edxbus_errf(errstr, errstr_size, "backend \"%s\" leaves the required slot %s NULL",
+                    ops->name, missing);
         return false;
     }
     return true;
@@ -106,7 +106,7 @@ edxbus_err_t edxbus_backend_register(const struct edxbus_backend_ops *ops, char 
                                      size_t errstr_size)
 {
     if (ops == NULL) {
-        snprintf(errstr, errstr_size, "edxbus_backend_register: no table given");
+        edxbus_errf(errstr, errstr_size, "edxbus_backend_register: no table given");
         return EDXBUS_ERR_INVALID_ARG;
     }
     if (!check_table(ops, errstr, errstr_size))
@@ -120,8 +120,8 @@ edxbus_err_t edxbus_backend_register(const struct edxbus_backend_ops *ops, char 
         if (lookup_locked(*a) != NULL)
             clash = *a;
     if (clash != NULL) {
-        snprintf(errstr, errstr_size, "backend name \"%s\" is already taken by backend \"%s\"",
-                 clash, lookup_locked(clash)->name);
+        edxbus_errf(errstr, errstr_size, "backend name \"%s\" is already taken by backend \"%s\"",
+                    clash, lookup_locked(clash)->name);
         err = EDXBUS_ERR_INVALID_ARG;
         goto out_unlock;
     }
@@ -129,7 +129,7 @@ edxbus_err_t edxbus_backend_register(const struct edxbus_backend_ops *ops, char 
         size_t cap = registered_cap ? registered_cap * 2 : 4;
         const struct edxbus_backend_ops **grown = realloc(registered, cap * sizeof *grown);
         if (grown == NULL) {
-            snprintf(errstr, errstr_size, "edxbus_backend_register: out of memory");
+            edxbus_errf(errstr, errstr_size, "edxbus_backend_register: out of memory");
             err = EDXBUS_ERR_NOMEM;
             goto out_unlock;
         }
@@ -161,13 +161,13 @@ static void unknown_name(const char *name, const char *prefix, char *errstr, siz
             used += (size_t)w;
     }
     if (nr.best != NULL)
-        snprintf(errstr, errstr_size, "%sunknown backend \"%s\"; did you mean %s?", prefix, name,
-                 nr.best);
+        edxbus_errf(errstr, errstr_size, "%sunknown backend \"%s\"; did you mean %s?", prefix, name,
+                    nr.best);
     else
-        snprintf(errstr, errstr_size,
-                 "%sunknown backend \"%s\"; known backends: %s; or name a plugin as "
-                 "/path/libx.so:symbol",
-                 prefix, name, names);
+        edxbus_errf(errstr, errstr_size,
+                    "%sunknown backend \"%s\"; known backends: %s; or name a plugin as "
+                    "/path/libx.so:symbol",
+                    prefix, name, names);
     pthread_mutex_unlock(&registry_lock);
 }
 
@@ -178,8 +178,8 @@ static const struct edxbus_backend_ops *load_plugin(const char *spec, const char
     char path[4096];
     if (colon == NULL || colon == spec || colon[1] == '\0' ||
         (size_t)(colon - spec) >= sizeof path) {
-        snprintf(errstr, errstr_size,
-                 "%s\"%s\" is not a plugin name; expected /path/libx.so:symbol", prefix, spec);
+        edxbus_errf(errstr, errstr_size,
+                    "%s\"%s\" is not a plugin name; expected /path/libx.so:symbol", prefix, spec);
         return NULL;
     }
     memcpy(path, spec, (size_t)(colon - spec));
@@ -190,8 +190,8 @@ static const struct edxbus_backend_ops *load_plugin(const char *spec, const char
     void *handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
     if (handle == NULL) {
         const char *why = dlerror();
-        snprintf(errstr, errstr_size, "%scannot load backend plugin %s: %s", prefix, path,
-                 why ? why : "unknown error");
+        edxbus_errf(errstr, errstr_size, "%scannot load backend plugin %s: %s", prefix, path,
+                    why ? why : "unknown error");
         return NULL;
     }
     /* POSIX returns a data pointer; going through a union avoids the object/function cast. */
@@ -203,19 +203,19 @@ static const struct edxbus_backend_ops *load_plugin(const char *spec, const char
     entry.obj = dlsym(handle, symbol);
     if (entry.obj == NULL) {
         const char *why = dlerror();
-        snprintf(errstr, errstr_size, "%sbackend plugin %s has no symbol \"%s\": %s", prefix, path,
-                 symbol, why ? why : "it is NULL");
+        edxbus_errf(errstr, errstr_size, "%sbackend plugin %s has no symbol \"%s\": %s", prefix,
+                    path, symbol, why ? why : "it is NULL");
         goto out_close;
     }
     const struct edxbus_backend_ops *ops = entry.fn();
     if (ops == NULL) {
-        snprintf(errstr, errstr_size, "%sbackend plugin %s: %s() returned no table", prefix, path,
-                 symbol);
+        edxbus_errf(errstr, errstr_size, "%sbackend plugin %s: %s() returned no table", prefix,
+                    path, symbol);
         goto out_close;
     }
     char why[EDXBUS_ERRSTR_SIZE];
     if (edxbus_backend_register(ops, why, sizeof why) != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "%sbackend plugin %s:%s: %s", prefix, path, symbol, why);
+        edxbus_errf(errstr, errstr_size, "%sbackend plugin %s:%s: %s", prefix, path, symbol, why);
         goto out_close;
     }
     return ops; /* the handle stays open: the table lives in it */
@@ -231,7 +231,7 @@ const struct edxbus_backend_ops *edxbus_backend_find(const char *name, const cha
     if (setting != NULL)
         snprintf(prefix, sizeof prefix, "%s: ", setting);
     if (name == NULL || name[0] == '\0') {
-        snprintf(errstr, errstr_size, "%sno backend named; expected e.g. sqlite", prefix);
+        edxbus_errf(errstr, errstr_size, "%sno backend named; expected e.g. sqlite", prefix);
         return NULL;
     }
     pthread_mutex_lock(&registry_lock);
@@ -242,8 +242,8 @@ const struct edxbus_backend_ops *edxbus_backend_find(const char *name, const cha
     if (strchr(name, '/') != NULL && strchr(name, ':') != NULL)
         return load_plugin(name, prefix, errstr, errstr_size);
     if (strchr(name, '/') != NULL || strstr(name, ".so") != NULL) {
-        snprintf(errstr, errstr_size,
-                 "%s\"%s\" names no entry point; expected /path/libx.so:symbol", prefix, name);
+        edxbus_errf(errstr, errstr_size,
+                    "%s\"%s\" names no entry point; expected /path/libx.so:symbol", prefix, name);
         return NULL;
     }
     unknown_name(name, prefix, errstr, errstr_size);

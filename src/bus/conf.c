@@ -233,8 +233,8 @@ static json_t *type_error(const struct edxbus_setting *s, const json_t *v, const
 {
     char shown[SHOW_MAX + 8];
     if (errstr_size)
-        snprintf(errstr, errstr_size, "%s: %s %s; expected e.g. %s", s->name,
-                 edxbus__conf_show(s->name, v, text, shown, sizeof shown), what, s->example);
+        edxbus_errf(errstr, errstr_size, "%s: %s %s; expected e.g. %s", s->name,
+                    edxbus__conf_show(s->name, v, text, shown, sizeof shown), what, s->example);
     return NULL;
 }
 
@@ -293,8 +293,8 @@ static json_t *parse_text(const struct edxbus_setting *s, const char *text, char
     json_t *v = edxbus_json_loadb(text, strlen(text), EDXBUS_JSON_ANY, why, sizeof why);
     if (v == NULL) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "%s: not valid JSON at %s; expected e.g. %s", s->name,
-                     why, s->example);
+            edxbus_errf(errstr, errstr_size, "%s: not valid JSON at %s; expected e.g. %s", s->name,
+                        why, s->example);
         return NULL;
     }
     return v;
@@ -406,7 +406,7 @@ static edxbus_err_t put(const edxbus_conf_t *conf, json_t *values, const char *n
     }
     if (value == NULL || json_object_set_new(values, name, value) != 0) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "%s: out of memory", name);
+            edxbus_errf(errstr, errstr_size, "%s: out of memory", name);
         return EDXBUS_ERR_NOMEM;
     }
     return EDXBUS_OK;
@@ -417,7 +417,7 @@ edxbus_err_t edxbus_conf_set(edxbus_conf_t *conf, const char *name, const char *
 {
     if (name == NULL || value == NULL) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "edxbus_conf_set: name and value must not be NULL");
+            edxbus_errf(errstr, errstr_size, "edxbus_conf_set: name and value must not be NULL");
         return EDXBUS_ERR_INVALID_ARG;
     }
     return put(conf, conf->values, name, NULL, value, NULL, errstr, errstr_size);
@@ -428,7 +428,8 @@ edxbus_err_t edxbus_conf_set_json(edxbus_conf_t *conf, const char *name, const j
 {
     if (name == NULL || value == NULL) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "edxbus_conf_set_json: name and value must not be NULL");
+            edxbus_errf(errstr, errstr_size,
+                        "edxbus_conf_set_json: name and value must not be NULL");
         return EDXBUS_ERR_INVALID_ARG;
     }
     return put(conf, conf->values, name, value, NULL, NULL, errstr, errstr_size);
@@ -445,7 +446,7 @@ static bool keep_going(const edxbus_conf_t *conf, const char *line, bool *any, c
                        size_t errstr_size)
 {
     if (!*any && errstr_size)
-        snprintf(errstr, errstr_size, "%s", line);
+        edxbus_errf(errstr, errstr_size, "%s", line);
     *any = true;
     if (conf->problems == NULL)
         return false;
@@ -479,7 +480,7 @@ edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *path, char *
             if (keep_going(conf, line, &any, errstr, errstr_size))
                 err = EDXBUS_OK;
         } else if (err != EDXBUS_OK && errstr_size) {
-            snprintf(errstr, errstr_size, "%s: %s", where, inner);
+            edxbus_errf(errstr, errstr_size, "%s: %s", where, inner);
         }
     }
     if (err == EDXBUS_OK && (!any || conf->problems != NULL)) {
@@ -528,7 +529,7 @@ edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr, size_t errs
         conf->values = values;
         values = NULL;
     } else if (err == EDXBUS_ERR_NOMEM && errstr_size) {
-        snprintf(errstr, errstr_size, "environment: out of memory");
+        edxbus_errf(errstr, errstr_size, "environment: out of memory");
     }
     json_decref(values);
     return err == EDXBUS_OK && any ? EDXBUS_ERR_CONF : err;

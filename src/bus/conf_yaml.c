@@ -190,7 +190,7 @@ json_t *edxbus__conf_yaml_load(const char *path, json_t **lines, edxbus_err_t *e
     FILE *f = fopen(path, "rb");
     if (f == NULL) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "%s: cannot open: %s", path, strerror(errno));
+            edxbus_errf(errstr, errstr_size, "%s: cannot open: %s", path, strerror(errno));
         *err = EDXBUS_ERR_IO;
         return NULL;
     }
@@ -198,15 +198,15 @@ json_t *edxbus__conf_yaml_load(const char *path, json_t **lines, edxbus_err_t *e
         fclose(f);
         *err = EDXBUS_ERR_NOMEM;
         if (errstr_size)
-            snprintf(errstr, errstr_size, "%s: out of memory", path);
+            edxbus_errf(errstr, errstr_size, "%s: out of memory", path);
         return NULL;
     }
     yaml_parser_set_input_file(&parser, f);
     if (!yaml_parser_load(&parser, &doc)) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "%s:%zu: %s%s%s", path, parser.problem_mark.line + 1,
-                     parser.problem ? parser.problem : "bad YAML", parser.context ? " " : "",
-                     parser.context ? parser.context : "");
+            edxbus_errf(errstr, errstr_size, "%s:%zu: %s%s%s", path, parser.problem_mark.line + 1,
+                        parser.problem ? parser.problem : "bad YAML", parser.context ? " " : "",
+                        parser.context ? parser.context : "");
         goto out_parser;
     }
     have_doc = true;

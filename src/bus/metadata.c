@@ -228,7 +228,7 @@ edxbus_err_t edxbus_metadata_parse_time(const char *text, size_t len, int64_t *t
     return EDXBUS_OK;
 fail:
     if (errstr_size)
-        snprintf(errstr, errstr_size, "time: \"%s\" %s", quoted(text, len, q, sizeof q), why);
+        edxbus_errf(errstr, errstr_size, "time: \"%s\" %s", quoted(text, len, q, sizeof q), why);
     return EDXBUS_ERR_INVALID_ARG;
 }
 
@@ -311,9 +311,9 @@ edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *ev
     size_t type_len = event_type ? strlen(event_type) : 0;
     if (type_len == 0 || type_len >= sizeof tmp.event_type || !utf8_valid(event_type, type_len)) {
         if (errstr_size)
-            snprintf(errstr, errstr_size,
-                     "event_type: must be non-empty UTF-8 text of at most %d bytes",
-                     EDXBUS_METADATA_TEXT_MAX - 1);
+            edxbus_errf(errstr, errstr_size,
+                        "event_type: must be non-empty UTF-8 text of at most %d bytes",
+                        EDXBUS_METADATA_TEXT_MAX - 1);
         return EDXBUS_ERR_INVALID_ARG;
     }
     memcpy(tmp.event_type, event_type, type_len + 1);
@@ -322,9 +322,9 @@ edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *ev
     int n = snprintf(tmp.source, sizeof tmp.source, "openedx/%s/web", service_name);
     if (n < 0 || (size_t)n >= sizeof tmp.source) {
         if (errstr_size)
-            snprintf(errstr, errstr_size,
-                     "source: service name of %zu bytes is too long; at most %d bytes fit",
-                     strlen(service_name), EDXBUS_METADATA_TEXT_MAX - 1 - 12);
+            edxbus_errf(errstr, errstr_size,
+                        "source: service name of %zu bytes is too long; at most %d bytes fit",
+                        strlen(service_name), EDXBUS_METADATA_TEXT_MAX - 1 - 12);
         return EDXBUS_ERR_INVALID_ARG;
     }
     /* Version 1, as Python's uuid1(); made in-process (uuid1.c), not by libuuid. */
@@ -381,22 +381,23 @@ static edxbus_err_t set_text(char *dst, size_t size, const char *name, const cha
     char q[QUOTE_MAX + 8];
     if (len >= size) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "%s: value of %zu bytes is too long; at most %zu bytes",
-                     name, len, size - 1);
+            edxbus_errf(errstr, errstr_size,
+                        "%s: value of %zu bytes is too long; at most %zu bytes", name, len,
+                        size - 1);
         return EDXBUS_ERR_INVALID_ARG;
     }
     if (memchr(text, '\0', len) != NULL) {
         if (errstr_size)
-            snprintf(errstr, errstr_size,
-                     "%s: \"%s\" holds U+0000 (NUL), which edxbus metadata cannot carry; remove "
-                     "it",
-                     name, quoted(text, len, q, sizeof q));
+            edxbus_errf(errstr, errstr_size,
+                        "%s: \"%s\" holds U+0000 (NUL), which edxbus metadata cannot carry; remove "
+                        "it",
+                        name, quoted(text, len, q, sizeof q));
         return EDXBUS_ERR_INVALID_ARG;
     }
     if (!utf8_valid(text, len)) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "%s: \"%s\" is not UTF-8 text", name,
-                     quoted(text, len, q, sizeof q));
+            edxbus_errf(errstr, errstr_size, "%s: \"%s\" is not UTF-8 text", name,
+                        quoted(text, len, q, sizeof q));
         return EDXBUS_ERR_INVALID_ARG;
     }
     memcpy(dst, text, len);
@@ -454,9 +455,10 @@ static edxbus_err_t parse_sourcelib(struct edxbus_metadata *md, const char *text
     return EDXBUS_OK;
 fail:
     if (errstr_size)
-        snprintf(errstr, errstr_size,
-                 "sourcelib: \"%s\" is not a dotted list of 1 to %d integers; expected e.g. 11.2.0",
-                 quoted(text, len, q, sizeof q), EDXBUS_SOURCELIB_MAX);
+        edxbus_errf(
+            errstr, errstr_size,
+            "sourcelib: \"%s\" is not a dotted list of 1 to %d integers; expected e.g. 11.2.0",
+            quoted(text, len, q, sizeof q), EDXBUS_SOURCELIB_MAX);
     return EDXBUS_ERR_INVALID_ARG;
 }
 
@@ -487,17 +489,17 @@ edxbus_err_t edxbus_metadata_set_field(struct edxbus_metadata *md, const char *n
         int64_t v;
         if (!parse_int64(text, text + len, &v)) {
             if (errstr_size)
-                snprintf(errstr, errstr_size,
-                         "minorversion: \"%s\" is not a decimal integer; expected e.g. 0",
-                         quoted(text, len, q, sizeof q));
+                edxbus_errf(errstr, errstr_size,
+                            "minorversion: \"%s\" is not a decimal integer; expected e.g. 0",
+                            quoted(text, len, q, sizeof q));
             return EDXBUS_ERR_INVALID_ARG;
         }
         md->minorversion = v;
         return EDXBUS_OK;
     }
     if (errstr_size)
-        snprintf(errstr, errstr_size, "unknown metadata field \"%s\"; expected one of %s",
-                 quoted(name, strlen(name), q, sizeof q), FIELD_NAMES);
+        edxbus_errf(errstr, errstr_size, "unknown metadata field \"%s\"; expected one of %s",
+                    quoted(name, strlen(name), q, sizeof q), FIELD_NAMES);
     return EDXBUS_ERR_NOT_FOUND;
 }
 
@@ -667,22 +669,22 @@ static edxbus_err_t sourcelib_from_array(struct edxbus_metadata *md, const json_
     size_t n = json_array_size(arr);
     if (n > EDXBUS_SOURCELIB_MAX) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "sourcelib: %zu integers is too many; at most %d", n,
-                     EDXBUS_SOURCELIB_MAX);
+            edxbus_errf(errstr, errstr_size, "sourcelib: %zu integers is too many; at most %d", n,
+                        EDXBUS_SOURCELIB_MAX);
         return EDXBUS_ERR_INVALID_ARG;
     }
     if (n == 0) { /* its text form "" would not parse back (found by fuzz/fuzz_metadata.c) */
         if (errstr_size)
-            snprintf(errstr, errstr_size, "sourcelib: [] is empty; expected e.g. [11, 2, 0]");
+            edxbus_errf(errstr, errstr_size, "sourcelib: [] is empty; expected e.g. [11, 2, 0]");
         return EDXBUS_ERR_INVALID_ARG;
     }
     for (size_t i = 0; i < n; i++) {
         const json_t *item = json_array_get(arr, i);
         if (!json_is_integer(item)) {
             if (errstr_size)
-                snprintf(errstr, errstr_size,
-                         "sourcelib[%zu]: expected an integer, got %s; e.g. [11, 2, 0]", i,
-                         json_kind(item));
+                edxbus_errf(errstr, errstr_size,
+                            "sourcelib[%zu]: expected an integer, got %s; e.g. [11, 2, 0]", i,
+                            json_kind(item));
             return EDXBUS_ERR_INVALID_ARG;
         }
         md->sourcelib[i] = json_integer_value(item);
@@ -702,8 +704,8 @@ edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md, const j
 
     if (!json_is_object(obj)) {
         if (errstr_size)
-            snprintf(errstr, errstr_size, "metadata: expected a JSON object, got %s",
-                     obj ? json_kind(obj) : "nothing");
+            edxbus_errf(errstr, errstr_size, "metadata: expected a JSON object, got %s",
+                        obj ? json_kind(obj) : "nothing");
         return EDXBUS_ERR_INVALID_ARG;
     }
     json_object_foreach((json_t *)obj, key, value)
@@ -714,8 +716,9 @@ edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md, const j
                      strcmp(key, "sourcelib") == 0;
         if (!known) {
             if (errstr_size)
-                snprintf(errstr, errstr_size, "unknown metadata field \"%s\"; expected one of %s",
-                         quoted(key, strlen(key), q, sizeof q), FIELD_NAMES);
+                edxbus_errf(errstr, errstr_size,
+                            "unknown metadata field \"%s\"; expected one of %s",
+                            quoted(key, strlen(key), q, sizeof q), FIELD_NAMES);
             return EDXBUS_ERR_INVALID_ARG;
         }
         char canon[37];
@@ -723,24 +726,25 @@ edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md, const j
             !canonical_uuid(json_string_value(value), json_string_length(value), canon)) {
             /* EventsMetadata's id is a UUID: the consumer's UUID() would refuse the rest */
             if (errstr_size)
-                snprintf(errstr, errstr_size,
-                         "id: \"%s\" is not a UUID; expected 32 hex digits, e.g. "
-                         "\"d36ab1b0-1466-11ef-9f8e-0242ac120003\"",
-                         quoted(json_string_value(value), json_string_length(value), q, sizeof q));
+                edxbus_errf(
+                    errstr, errstr_size,
+                    "id: \"%s\" is not a UUID; expected 32 hex digits, e.g. "
+                    "\"d36ab1b0-1466-11ef-9f8e-0242ac120003\"",
+                    quoted(json_string_value(value), json_string_length(value), q, sizeof q));
             return EDXBUS_ERR_INVALID_ARG;
         }
         if (strcmp(key, "event_type") == 0 && json_string_length(value) == 0 &&
             json_is_string(value)) {
             if (errstr_size)
-                snprintf(errstr, errstr_size, "event_type: must not be empty");
+                edxbus_errf(errstr, errstr_size, "event_type: must not be empty");
             return EDXBUS_ERR_INVALID_ARG;
         }
         if (strcmp(key, "minorversion") == 0 && json_is_integer(value)) {
             if (json_integer_value(value) < 0) {
                 if (errstr_size)
-                    snprintf(errstr, errstr_size,
-                             "minorversion: %lld is negative; expected 0 or more",
-                             (long long)json_integer_value(value));
+                    edxbus_errf(errstr, errstr_size,
+                                "minorversion: %lld is negative; expected 0 or more",
+                                (long long)json_integer_value(value));
                 return EDXBUS_ERR_INVALID_ARG;
             }
             tmp.minorversion = json_integer_value(value);
@@ -755,8 +759,8 @@ edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md, const j
                                                                   "\"11.2.0\""
                                                                 : "a string";
             if (errstr_size)
-                snprintf(errstr, errstr_size, "%s: expected %s, got %s", key, want,
-                         json_kind(value));
+                edxbus_errf(errstr, errstr_size, "%s: expected %s, got %s", key, want,
+                            json_kind(value));
             err = EDXBUS_ERR_INVALID_ARG;
         }
         if (err != EDXBUS_OK)

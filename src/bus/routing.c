@@ -222,7 +222,7 @@ edxbus_routing_t *edxbus_routing_new(const json_t *config, const edxbus_catalog_
 nomem:
     edxbus_routing_destroy(r);
     if (errstr_size)
-        snprintf(errstr, errstr_size, SETTING ": out of memory");
+        edxbus_errf(errstr, errstr_size, SETTING ": out of memory");
     return NULL;
 }
 

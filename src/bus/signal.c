@@ -25,7 +25,7 @@ void edxbus__errf(char *errstr, size_t errstr_size, const char *fmt, ...)
         return;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
+    edxbus_verrf(errstr, errstr_size, fmt, ap);
     va_end(ap);
 }
 

@@ -60,13 +60,13 @@ edxbus_err_t edxbus__event_type_prepare(struct edxbus_event_type *et, char *errs
     et->schema =
         edxbus_avro_schema_parse(et->schema_text, strlen(et->schema_text), why, sizeof why);
     if (et->schema == NULL) {
-        snprintf(errstr, errstr_size, "event %s: %s", et->name, why);
+        edxbus_errf(errstr, errstr_size, "event %s: %s", et->name, why);
         return EDXBUS_ERR_SCHEMA;
     }
     for (size_t i = 0; i < et->nchecks; i++) {
         if (!edxbus__check_attach(et->schema, et->checks[i].path, et->checks[i].kind, why,
                                   sizeof why)) {
-            snprintf(errstr, errstr_size, "event %s: %s", et->name, why);
+            edxbus_errf(errstr, errstr_size, "event %s: %s", et->name, why);
             return EDXBUS_ERR_SCHEMA;
         }
     }
@@ -304,8 +304,8 @@ nomem_obj:
 static edxbus_err_t refuse(const edxbus_event_type_t *et, char *errstr, size_t errstr_size)
 {
     if (errstr != NULL && errstr_size > 0)
-        snprintf(errstr, errstr_size, "event %s cannot be serialized: %s", et->name,
-                 et->unserializable);
+        edxbus_errf(errstr, errstr_size, "event %s cannot be serialized: %s", et->name,
+                    et->unserializable);
     return EDXBUS_ERR_UNSERIALIZABLE;
 }
 

@@ -584,7 +584,7 @@ bool edxbus__check_attach(edxbus_avro_schema_t *schema, const char *path, enum e
     }
 bad:
     if (errstr != NULL && errstr_size > 0)
-        snprintf(errstr, errstr_size, "check %s: no string field at path \"%s\" in the schema",
-                 edxbus__check_name(kind), path);
+        edxbus_errf(errstr, errstr_size, "check %s: no string field at path \"%s\" in the schema",
+                    edxbus__check_name(kind), path);
     return false;
 }

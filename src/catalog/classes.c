@@ -697,7 +697,7 @@ struct edxbus__classes *edxbus__classes_parse(const char *text, size_t len, cons
     return cs;
 nomem:
     if (errstr != NULL && errstr_size > 0)
-        snprintf(errstr, errstr_size, "%s: out of memory", file);
+        edxbus_errf(errstr, errstr_size, "%s: out of memory", file);
 out_cs:
     edxbus__classes_destroy(cs);
     return NULL;

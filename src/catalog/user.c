@@ -31,14 +31,14 @@ static char *read_file(const char *path, size_t *len, char *errstr, size_t errst
     for (;;) {
         if (cap - n < 4096) {
             if (cap >= MAX_FILE_SIZE) {
-                snprintf(errstr, errstr_size, "%s: larger than %u bytes; is it a schema?", path,
-                         MAX_FILE_SIZE);
+                edxbus_errf(errstr, errstr_size, "%s: larger than %u bytes; is it a schema?", path,
+                            MAX_FILE_SIZE);
                 goto out;
             }
             cap = cap ? cap * 2 : 16384;
             char *nb = realloc(buf, cap + 1);
             if (nb == NULL) {
-                snprintf(errstr, errstr_size, "%s: out of memory", path);
+                edxbus_errf(errstr, errstr_size, "%s: out of memory", path);
                 goto out;
             }
             buf = nb;
@@ -55,7 +55,7 @@ static char *read_file(const char *path, size_t *len, char *errstr, size_t errst
     *len = n;
     return buf;
 io:
-    snprintf(errstr, errstr_size, "%s: %s", path, strerror(errno));
+    edxbus_errf(errstr, errstr_size, "%s: %s", path, strerror(errno));
 out:
     if (f != NULL)
         fclose(f);
@@ -162,16 +162,16 @@ static edxbus_err_t load_avsc(const char *dir, const char *name, struct batch *b
     err = EDXBUS_ERR_SCHEMA;
     root = json_loadb(text, len, JSON_ALLOW_NUL, &jerr); /* any string, as the schema parser */
     if (root == NULL) {
-        snprintf(errstr, errstr_size, "%s:%d: not JSON: %s", path, jerr.line, jerr.text);
+        edxbus_errf(errstr, errstr_size, "%s:%d: not JSON: %s", path, jerr.line, jerr.text);
         goto out;
     }
     const char *ns = json_string_value(json_object_get(root, "namespace"));
     if (!json_is_object(root) || !json_is_string(json_object_get(root, "type")) ||
         strcmp(json_string_value(json_object_get(root, "type")), "record") != 0) {
-        snprintf(errstr, errstr_size,
-                 "%s: not a record schema; an event's schema is a record "
-                 "whose namespace is the event type",
-                 path);
+        edxbus_errf(errstr, errstr_size,
+                    "%s: not a record schema; an event's schema is a record "
+                    "whose namespace is the event type",
+                    path);
         goto out;
     }
     et = calloc(1, sizeof *et);
@@ -183,7 +183,7 @@ static edxbus_err_t load_avsc(const char *dir, const char *name, struct batch *b
         goto nomem;
     et->schema = edxbus_avro_schema_from_json(root, why, sizeof why);
     if (et->schema == NULL) {
-        snprintf(errstr, errstr_size, "%s: %s", path, why);
+        edxbus_errf(errstr, errstr_size, "%s: %s", path, why);
         goto out;
     }
     if (!batch_push(b, et))
@@ -193,7 +193,7 @@ static edxbus_err_t load_avsc(const char *dir, const char *name, struct batch *b
     goto out;
 nomem:
     err = EDXBUS_ERR_NOMEM;
-    snprintf(errstr, errstr_size, "%s/%s: out of memory", dir, name);
+    edxbus_errf(errstr, errstr_size, "%s/%s: out of memory", dir, name);
 out:
     edxbus__event_type_destroy(et);
     json_decref(root);
@@ -216,10 +216,10 @@ edxbus_err_t edxbus_catalog_add_avsc_dir(edxbus_catalog_t *cat, const char *dir,
     size_t n = 0, cap = 0;
     DIR *d = opendir(dir);
     if (d == NULL) {
-        snprintf(errstr, errstr_size,
-                 "%s: %s; set EVENT_BUS_SCHEMA_PATH (or --schemas) to a "
-                 "directory of .avsc files",
-                 dir, strerror(errno));
+        edxbus_errf(errstr, errstr_size,
+                    "%s: %s; set EVENT_BUS_SCHEMA_PATH (or --schemas) to a "
+                    "directory of .avsc files",
+                    dir, strerror(errno));
         return EDXBUS_ERR_IO;
     }
     for (;;) {
@@ -242,7 +242,7 @@ edxbus_err_t edxbus_catalog_add_avsc_dir(edxbus_catalog_t *cat, const char *dir,
         n++;
     }
     if (errno != 0) {
-        snprintf(errstr, errstr_size, "%s: %s", dir, strerror(errno));
+        edxbus_errf(errstr, errstr_size, "%s: %s", dir, strerror(errno));
         err = EDXBUS_ERR_IO;
         goto out;
     }
@@ -257,10 +257,10 @@ edxbus_err_t edxbus_catalog_add_avsc_dir(edxbus_catalog_t *cat, const char *dir,
     if (err == EDXBUS_OK)
         b = (struct batch){0};
     else
-        snprintf(errstr, errstr_size, "%s: out of memory", dir);
+        edxbus_errf(errstr, errstr_size, "%s: out of memory", dir);
     goto out;
 nomem:
-    snprintf(errstr, errstr_size, "%s: out of memory", dir);
+    edxbus_errf(errstr, errstr_size, "%s: out of memory", dir);
     err = EDXBUS_ERR_NOMEM;
 out:
     batch_free(&b);
@@ -323,7 +323,7 @@ static edxbus_err_t class_event(const struct edxbus__classes *cs, size_t i, stru
         char why[EDXBUS_ERRSTR_SIZE];
         err = edxbus__event_type_prepare(et, why, sizeof why);
         if (err != EDXBUS_OK) {
-            snprintf(errstr, errstr_size, "line %d: %s", def->line, why);
+            edxbus_errf(errstr, errstr_size, "line %d: %s", def->line, why);
             goto out;
         }
     }
@@ -334,7 +334,7 @@ static edxbus_err_t class_event(const struct edxbus__classes *cs, size_t i, stru
     err = EDXBUS_OK;
 out:
     if (err == EDXBUS_ERR_NOMEM)
-        snprintf(errstr, errstr_size, "event %s: out of memory", def->type);
+        edxbus_errf(errstr, errstr_size, "event %s: out of memory", def->type);
     edxbus__check_paths_free(paths, npaths);
     edxbus__event_type_destroy(et);
     return err;
@@ -377,7 +377,7 @@ edxbus_err_t edxbus_catalog_add_classes_file(edxbus_catalog_t *cat, const char *
     if (err == EDXBUS_OK)
         b = (struct batch){0};
     else
-        snprintf(errstr, errstr_size, "%s: out of memory", path);
+        edxbus_errf(errstr, errstr_size, "%s: out of memory", path);
 out:
     batch_free(&b);
     edxbus__classes_destroy(cs);

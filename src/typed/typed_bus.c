@@ -28,8 +28,8 @@ edxbus_err_t edxbus_typed_send(edxbus_bus_t *bus, const struct edxbus_typed_even
     edxbus_signal_t *sig = edxbus_bus_signal(bus, tev->event_type);
     if (sig == NULL) {
         if (errstr != NULL && errstr_size > 0)
-            snprintf(errstr, errstr_size, "event type \"%s\" is not in the bus's catalog",
-                     tev->event_type);
+            edxbus_errf(errstr, errstr_size, "event type \"%s\" is not in the bus's catalog",
+                        tev->event_type);
         return EDXBUS_ERR_NOT_FOUND;
     }
     struct edxbus_buf buf = EDXBUS_BUF_INIT;
@@ -41,7 +41,7 @@ edxbus_err_t edxbus_typed_send(edxbus_bus_t *bus, const struct edxbus_typed_even
             edxbus_signal_send_encoded(sig, buf.data, buf.len, flags, report, errstr, errstr_size);
     } else if (errstr != NULL && errstr_size > 0) {
         /* as edxbus_send_event() words it: the event type, then the encoder's line */
-        snprintf(errstr, errstr_size, "%s: %s", tev->event_type, eerr);
+        edxbus_errf(errstr, errstr_size, "%s: %s", tev->event_type, eerr);
     }
     edxbus_buf_fini(&buf);
     return err;
@@ -56,8 +56,8 @@ static edxbus_err_t trampoline(const edxbus_event_t *ev, void *opaque, char *err
      * resolved writer schema let through): a valid empty body is "" with len 0, never NULL */
     const uint8_t *value = edxbus_event_get_value(ev, &len);
     if (value == NULL) {
-        snprintf(errstr, errstr_size,
-                 "no Avro body for the event (out of memory, or JSON data the schema refuses)");
+        edxbus_errf(errstr, errstr_size,
+                    "no Avro body for the event (out of memory, or JSON data the schema refuses)");
         return EDXBUS_ERR_NOMEM;
     }
     _Alignas(EDXBUS_ARENA_ALIGN) uint8_t stack[RECEIVE_STACK];
@@ -66,7 +66,7 @@ static edxbus_err_t trampoline(const edxbus_event_t *ev, void *opaque, char *err
     void *data = edxbus_arena_alloc(&arena, rcv->tev->size);
     edxbus_err_t err = EDXBUS_ERR_NOMEM;
     if (data == NULL) {
-        snprintf(errstr, errstr_size, "out of memory");
+        edxbus_errf(errstr, errstr_size, "out of memory");
         goto out;
     }
     err = rcv->tev->decode(value, len, &arena, data, errstr, errstr_size);

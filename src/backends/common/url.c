@@ -164,7 +164,7 @@ const char *edxbus_url_param(const struct edxbus_url *url, const char *name)
 
 static edxbus_err_t fail(const char *why, char *errstr, size_t errstr_size)
 {
-    snprintf(errstr, errstr_size, "%s", why);
+    edxbus_errf(errstr, errstr_size, "%s", why);
     return EDXBUS_ERR_CONF;
 }
 
@@ -290,7 +290,7 @@ edxbus_err_t edxbus_url_parse(const char *text, struct edxbus_url *url, char *er
     if (err == EDXBUS_OK && (url->display = edxbus_url_masked(text)) == NULL)
         err = EDXBUS_ERR_NOMEM;
     if (err == EDXBUS_ERR_NOMEM)
-        snprintf(errstr, errstr_size, "out of memory");
+        edxbus_errf(errstr, errstr_size, "out of memory");
     if (err != EDXBUS_OK)
         edxbus_url_fini(url);
     return err;

@@ -28,8 +28,8 @@ edxbus_err_t edxbus__kafka_rdconf_set(rd_kafka_conf_t *rdconf, const char *name,
     char why[256];
     if (rd_kafka_conf_set(rdconf, name, value, why, sizeof why) == RD_KAFKA_CONF_OK)
         return EDXBUS_OK;
-    snprintf(errstr, errstr_size, "%s: librdkafka property \"%.80s\": %.150s", KAFKA_SETTING_CONFIG,
-             name, why);
+    edxbus_errf(errstr, errstr_size, "%s: librdkafka property \"%.80s\": %.150s",
+                KAFKA_SETTING_CONFIG, name, why);
     return EDXBUS_ERR_CONF;
 }
 
@@ -39,9 +39,9 @@ edxbus_err_t edxbus__kafka_rdconf(const edxbus_conf_t *conf, rd_kafka_conf_t **o
     *out = NULL;
     const char *servers = edxbus_conf_get_str(conf, KAFKA_SETTING_BOOTSTRAP, NULL);
     if (servers == NULL || servers[0] == '\0') {
-        snprintf(errstr, errstr_size,
-                 "%s is not set; set it to the Kafka brokers, e.g. kafka:9092",
-                 KAFKA_SETTING_BOOTSTRAP);
+        edxbus_errf(errstr, errstr_size,
+                    "%s is not set; set it to the Kafka brokers, e.g. kafka:9092",
+                    KAFKA_SETTING_BOOTSTRAP);
         return EDXBUS_ERR_CONF;
     }
     rd_kafka_conf_t *rdconf = rd_kafka_conf_new();
@@ -57,7 +57,8 @@ edxbus_err_t edxbus__kafka_rdconf(const edxbus_conf_t *conf, rd_kafka_conf_t **o
             err = edxbus__kafka_rdconf_set(rdconf, "sasl.username", key, errstr, errstr_size);
         if (err == EDXBUS_OK &&
             rd_kafka_conf_set(rdconf, "sasl.password", secret, NULL, 0) != RD_KAFKA_CONF_OK) {
-            snprintf(errstr, errstr_size, "%s: not accepted by librdkafka", KAFKA_SETTING_API_SECRET);
+            edxbus_errf(errstr, errstr_size, "%s: not accepted by librdkafka",
+                        KAFKA_SETTING_API_SECRET);
             err = EDXBUS_ERR_CONF;
         }
     }
@@ -84,17 +85,17 @@ edxbus_err_t edxbus__kafka_rdconf(const edxbus_conf_t *conf, rd_kafka_conf_t **o
         else if (json_is_boolean(v))
             value = json_is_true(v) ? "true" : "false";
         if (value == NULL) {
-            snprintf(errstr, errstr_size,
-                     "%s: property \"%.80s\" must be a string, a number or a boolean",
-                     KAFKA_SETTING_CONFIG, name);
+            edxbus_errf(errstr, errstr_size,
+                        "%s: property \"%.80s\" must be a string, a number or a boolean",
+                        KAFKA_SETTING_CONFIG, name);
             err = EDXBUS_ERR_CONF;
             break;
         }
         char why[256];
         if (rd_kafka_conf_set(rdconf, name, value, why, sizeof why) != RD_KAFKA_CONF_OK) {
             /* The value may be a secret (sasl.password…): name the property only. */
-            snprintf(errstr, errstr_size, "%s: librdkafka property \"%.80s\": %.150s",
-                     KAFKA_SETTING_CONFIG, name, why);
+            edxbus_errf(errstr, errstr_size, "%s: librdkafka property \"%.80s\": %.150s",
+                        KAFKA_SETTING_CONFIG, name, why);
             err = EDXBUS_ERR_CONF;
         }
     }
@@ -182,8 +183,8 @@ rd_kafka_topic_partition_list_t *edxbus__kafka_partitions(rd_kafka_t *rk, const 
     if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
         md->topics[0].partition_cnt == 0) {
         *err = rerr ? edxbus__kafka_err(rerr) : EDXBUS_ERR_NOT_FOUND;
-        snprintf(errstr, errstr_size, "kafka: metadata of topic \"%.150s\": %s", topic,
-                 rerr ? rd_kafka_err2str(rerr) : "no partitions");
+        edxbus_errf(errstr, errstr_size, "kafka: metadata of topic \"%.150s\": %s", topic,
+                    rerr ? rd_kafka_err2str(rerr) : "no partitions");
         if (md != NULL)
             rd_kafka_metadata_destroy(md);
         return NULL;
@@ -225,7 +226,7 @@ static edxbus_err_t kafka_lag(const edxbus_conf_t *conf, const char *topic, cons
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, rdconf, why, sizeof why);
     if (rk == NULL) {
         rd_kafka_conf_destroy(rdconf);
-        snprintf(errstr, errstr_size, "kafka: cannot make a consumer: %.200s", why);
+        edxbus_errf(errstr, errstr_size, "kafka: cannot make a consumer: %.200s", why);
         return EDXBUS_ERR_CONF;
     }
     rd_kafka_topic_partition_list_t *parts =
@@ -243,10 +244,10 @@ static edxbus_err_t kafka_lag(const edxbus_conf_t *conf, const char *topic, cons
     if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR && !exists) {
         rd_kafka_topic_partition_list_destroy(parts);
         rd_kafka_destroy(rk);
-        snprintf(errstr, errstr_size,
-                 "kafka: group \"%.80s\" has no committed offset on \"%.80s\": it has not "
-                 "consumed this topic yet (check the group name)",
-                 group, topic);
+        edxbus_errf(errstr, errstr_size,
+                    "kafka: group \"%.80s\" has no committed offset on \"%.80s\": it has not "
+                    "consumed this topic yet (check the group name)",
+                    group, topic);
         return EDXBUS_ERR_NOT_FOUND;
     }
     json_t *rows = json_array();
@@ -268,8 +269,8 @@ static edxbus_err_t kafka_lag(const edxbus_conf_t *conf, const char *topic, cons
     rd_kafka_destroy(rk);
     if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
         json_decref(rows);
-        snprintf(errstr, errstr_size, "kafka: lag of group \"%.80s\" on \"%.80s\": %s",
-                 group ? group : "", topic, rd_kafka_err2str(rerr));
+        edxbus_errf(errstr, errstr_size, "kafka: lag of group \"%.80s\" on \"%.80s\": %s",
+                    group ? group : "", topic, rd_kafka_err2str(rerr));
         return edxbus__kafka_err(rerr);
     }
     *out = rows;

@@ -145,7 +145,7 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
 {
     *be = NULL;
     if (opts->topic == NULL || opts->topic[0] == '\0') {
-        snprintf(errstr, errstr_size, "kafka: a consumer needs a topic");
+        edxbus_errf(errstr, errstr_size, "kafka: a consumer needs a topic");
         return EDXBUS_ERR_INVALID_ARG;
     }
     struct kafka_consumer *c = calloc(1, sizeof *c);
@@ -153,7 +153,7 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         (c->topic = strdup(opts->topic)) == NULL ||
         (opts->group != NULL && (c->group = strdup(opts->group)) == NULL)) {
         edxbus__kafka_consumer_close(c);
-        snprintf(errstr, errstr_size, "kafka: out of memory");
+        edxbus_errf(errstr, errstr_size, "kafka: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     const char *service = edxbus_conf_service_name(conf);
@@ -171,10 +171,10 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         int32_t partition;
         int64_t off;
         if (!edxbus__kafka_parse_position(opts->start, &partition, &off)) {
-            snprintf(errstr, errstr_size,
-                     "kafka: start position \"%.80s\" is not earliest, latest or "
-                     "partition:offset",
-                     opts->start);
+            edxbus_errf(errstr, errstr_size,
+                        "kafka: start position \"%.80s\" is not earliest, latest or "
+                        "partition:offset",
+                        opts->start);
             err = EDXBUS_ERR_INVALID_ARG;
         } else if (c->group == NULL) {
             c->pending_seek = strdup(opts->start); /* a tail starts there */
@@ -224,7 +224,7 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
     c->rk = rd_kafka_new(RD_KAFKA_CONSUMER, rdconf, why, sizeof why);
     if (c->rk == NULL) {
         rd_kafka_conf_destroy(rdconf);
-        snprintf(errstr, errstr_size, "kafka: cannot make a consumer: %.200s", why);
+        edxbus_errf(errstr, errstr_size, "kafka: cannot make a consumer: %.200s", why);
         edxbus__kafka_consumer_close(c);
         return EDXBUS_ERR_CONF;
     }
@@ -235,8 +235,8 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         rd_kafka_resp_err_t rerr = rd_kafka_subscribe(c->rk, sub);
         rd_kafka_topic_partition_list_destroy(sub);
         if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            snprintf(errstr, errstr_size, "kafka: subscribing to %.100s: %s", c->topic,
-                     rd_kafka_err2str(rerr));
+            edxbus_errf(errstr, errstr_size, "kafka: subscribing to %.100s: %s", c->topic,
+                        rd_kafka_err2str(rerr));
             edxbus__kafka_consumer_close(c);
             return edxbus__kafka_err(rerr);
         }
@@ -257,7 +257,7 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         apply_pending(c, parts);
         if (c->pending_time_ms >= 0 && c->replay_err != EDXBUS_OK) {
             rd_kafka_topic_partition_list_destroy(parts);
-            snprintf(errstr, errstr_size, "%s", c->replay_why);
+            edxbus_errf(errstr, errstr_size, "%s", c->replay_why);
             err = c->replay_err;
             edxbus__kafka_consumer_close(c);
             return err;
@@ -386,7 +386,7 @@ static edxbus_err_t resolve_batch(struct kafka_consumer *c, char *errstr, size_t
         int64_t ids[2];
         if (edxbus__kafka_wire_parse(rkm, c->service_name, msg, &c->slots[i], &ids[0],
                                      &ids[1]) != EDXBUS_OK) {
-            snprintf(errstr, errstr_size, "kafka: out of memory");
+            edxbus_errf(errstr, errstr_size, "kafka: out of memory");
             return EDXBUS_ERR_NOMEM;
         }
         for (int k = 0; k < 2; k++) { /* the key's schema, then the value's */
@@ -407,8 +407,8 @@ static edxbus_err_t resolve_batch(struct kafka_consumer *c, char *errstr, size_t
                 msg->value = rkm->payload;
                 msg->value_len = rkm->len;
             } else if (err != EDXBUS_OK) {
-                snprintf(errstr, errstr_size, "%s (record %s of %.80s kept for the next poll)", why,
-                         msg->position, c->topic);
+                edxbus_errf(errstr, errstr_size, "%s (record %s of %.80s kept for the next poll)",
+                            why, msg->position, c->topic);
                 return err;
             } else if (k == 0) {
                 msg->key_schema = schema;
@@ -420,7 +420,7 @@ static edxbus_err_t resolve_batch(struct kafka_consumer *c, char *errstr, size_t
         if (c->group != NULL) {
             struct kafka_part *kp = edxbus__kafka_part_get(c, rkm->partition, true);
             if (kp == NULL || !edxbus__kafka_part_push(kp, rkm->offset)) {
-                snprintf(errstr, errstr_size, "kafka: out of memory");
+                edxbus_errf(errstr, errstr_size, "kafka: out of memory");
                 return EDXBUS_ERR_NOMEM;
             }
         }
@@ -450,7 +450,7 @@ static edxbus_err_t retry_replay(struct kafka_consumer *c, char *errstr, size_t 
     }
     edxbus_err_t err = EDXBUS_OK;
     if (!apply_pending(c, parts)) {
-        snprintf(errstr, errstr_size, "%s", c->replay_why);
+        edxbus_errf(errstr, errstr_size, "%s", c->replay_why);
         err = c->replay_err;
     } else {
         err = seek_parts(c, parts, errstr, errstr_size);
@@ -493,7 +493,7 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
     free_batch(c);
     edxbus__kafka_commit_pending(c, true, errstr, errstr_size);
     if (!reserve_batch(c, max)) {
-        snprintf(errstr, errstr_size, "kafka: out of memory");
+        edxbus_errf(errstr, errstr_size, "kafka: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     int wait = timeout_ms;
@@ -512,14 +512,14 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
             if (rerr == RD_KAFKA_RESP_ERR__FATAL) {
                 char fatal[256];
                 rd_kafka_fatal_error(c->rk, fatal, sizeof fatal);
-                snprintf(errstr, errstr_size, "kafka: fatal consumer error: %.200s", fatal);
+                edxbus_errf(errstr, errstr_size, "kafka: fatal consumer error: %.200s", fatal);
                 return EDXBUS_ERR_FATAL;
             }
             edxbus_conf_log(c->conf, EDXBUS_LOG_WARNING, "kafka: consumer of %s: %s", c->topic,
                             what);
             if (c->nbatch > 0)
                 break;
-            snprintf(errstr, errstr_size, "kafka: consumer of %.100s: %.140s", c->topic, what);
+            edxbus_errf(errstr, errstr_size, "kafka: consumer of %.100s: %.140s", c->topic, what);
             return edxbus__kafka_err(rerr);
         }
         c->rkms[c->nbatch++] = rkm;
@@ -538,17 +538,16 @@ static edxbus_err_t seek_parts(struct kafka_consumer *c, rd_kafka_topic_partitio
 {
     rd_kafka_error_t *error = rd_kafka_seek_partitions(c->rk, parts, KAFKA_META_TIMEOUT_MS);
     if (error != NULL) {
-        snprintf(errstr, errstr_size, "kafka: seeking %.100s: %.140s", c->topic,
-                 rd_kafka_error_string(error));
+        edxbus_errf(errstr, errstr_size, "kafka: seeking %.100s: %.140s", c->topic,
+                    rd_kafka_error_string(error));
         edxbus_err_t err = edxbus__kafka_err(rd_kafka_error_code(error));
         rd_kafka_error_destroy(error);
         return err;
     }
     for (int i = 0; i < parts->cnt; i++)
         if (parts->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            snprintf(errstr, errstr_size, "kafka: seeking %.100s partition %" PRId32 ": %s",
-                     c->topic, parts->elems[i].partition,
-                     rd_kafka_err2str(parts->elems[i].err));
+            edxbus_errf(errstr, errstr_size, "kafka: seeking %.100s partition %" PRId32 ": %s",
+                        c->topic, parts->elems[i].partition, rd_kafka_err2str(parts->elems[i].err));
             return edxbus__kafka_err(parts->elems[i].err);
         }
     edxbus__kafka_commit_positions(c, parts);
@@ -565,9 +564,9 @@ edxbus_err_t edxbus__kafka_seek(void *be, const char *position, char *errstr,
     int32_t partition;
     int64_t off;
     if (!edxbus__kafka_parse_position(position, &partition, &off)) {
-        snprintf(errstr, errstr_size,
-                 "kafka: position \"%.80s\" is not earliest, latest or partition:offset",
-                 position);
+        edxbus_errf(errstr, errstr_size,
+                    "kafka: position \"%.80s\" is not earliest, latest or partition:offset",
+                    position);
         return EDXBUS_ERR_INVALID_ARG;
     }
     rd_kafka_topic_partition_list_t *parts = NULL;
@@ -587,8 +586,9 @@ edxbus_err_t edxbus__kafka_seek(void *be, const char *position, char *errstr,
     rd_kafka_topic_partition_list_destroy(parts);
     edxbus_err_t err = EDXBUS_OK;
     if (sel->cnt == 0) {
-        snprintf(errstr, errstr_size, "kafka: partition %" PRId32 " of %.100s is not assigned here",
-                 partition, c->topic);
+        edxbus_errf(errstr, errstr_size,
+                    "kafka: partition %" PRId32 " of %.100s is not assigned here", partition,
+                    c->topic);
         err = EDXBUS_ERR_NOT_FOUND;
     } else {
         err = seek_parts(c, sel, errstr, errstr_size);
@@ -613,8 +613,9 @@ edxbus_err_t edxbus__kafka_seek_time(void *be, int64_t unix_ms, char *errstr,
     rd_kafka_resp_err_t rerr = offsets_at(c, parts, unix_ms);
     edxbus_err_t err = EDXBUS_OK;
     if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(errstr, errstr_size, "kafka: finding the offsets at %" PRId64 " ms on %.100s: %s",
-                 unix_ms, c->topic, rd_kafka_err2str(rerr));
+        edxbus_errf(errstr, errstr_size,
+                    "kafka: finding the offsets at %" PRId64 " ms on %.100s: %s", unix_ms, c->topic,
+                    rd_kafka_err2str(rerr));
         err = edxbus__kafka_err(rerr);
     } else {
         err = seek_parts(c, parts, errstr, errstr_size);

@@ -95,7 +95,7 @@ edxbus_err_t edxbus__kafka_admin_run(void *adm, const char *command, const json_
     const char *schema = json_string_value(json_object_get(args, "schema"));
     *out = NULL;
     if (topic == NULL || schema == NULL) {
-        snprintf(errstr, errstr_size, "kafka: %s needs a topic and a schema", command);
+        edxbus_errf(errstr, errstr_size, "kafka: %s needs a topic and a schema", command);
         return EDXBUS_ERR_INVALID_ARG;
     }
     char *subject = NULL;
@@ -113,12 +113,12 @@ edxbus_err_t edxbus__kafka_admin_run(void *adm, const char *command, const json_
         if (err == EDXBUS_OK)
             *out = json_pack("{s:s, s:s}", "subject", subject, "status", words[compat]);
     } else {
-        snprintf(errstr, errstr_size, "kafka: no admin command \"%s\"", command);
+        edxbus_errf(errstr, errstr_size, "kafka: no admin command \"%s\"", command);
         return EDXBUS_ERR_UNSUPPORTED;
     }
     free(subject);
     if (err == EDXBUS_OK && *out == NULL) {
-        snprintf(errstr, errstr_size, "kafka: %s: out of memory", command);
+        edxbus_errf(errstr, errstr_size, "kafka: %s: out of memory", command);
         err = EDXBUS_ERR_NOMEM;
     }
     return err;

@@ -137,8 +137,8 @@ edxbus_err_t edxbus__kafka_ack(void *be, const struct edxbus_msg *msg, char *err
     int32_t partition;
     int64_t offset;
     if (!edxbus__kafka_parse_position(msg->position, &partition, &offset) || partition < 0) {
-        snprintf(errstr, errstr_size, "kafka: ack: \"%.60s\" is not a partition:offset position",
-                 msg->position);
+        edxbus_errf(errstr, errstr_size, "kafka: ack: \"%.60s\" is not a partition:offset position",
+                    msg->position);
         return EDXBUS_ERR_INVALID_ARG;
     }
     struct kafka_part *kp = edxbus__kafka_part_get(c, partition, false);
@@ -282,8 +282,8 @@ edxbus_err_t edxbus__kafka_commit_pending(struct kafka_consumer *c, bool async, 
     }
     if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR || rerr == RD_KAFKA_RESP_ERR__NO_OFFSET)
         return EDXBUS_OK;
-    snprintf(errstr, errstr_size, "kafka: committing offsets of group %.80s on %.80s: %s",
-             c->group, c->topic, rd_kafka_err2str(rerr));
+    edxbus_errf(errstr, errstr_size, "kafka: committing offsets of group %.80s on %.80s: %s",
+                c->group, c->topic, rd_kafka_err2str(rerr));
     return edxbus__kafka_err(rerr);
 }
 
@@ -403,11 +403,11 @@ edxbus_err_t edxbus__kafka_marks_init(struct kafka_consumer *c,
                    ? calloc((size_t)parts->cnt, sizeof *c->marks)
                    : NULL;
     if (rerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(errstr, errstr_size, "kafka: finding the end of %.100s: %s", c->topic,
-                 rd_kafka_err2str(rerr));
+        edxbus_errf(errstr, errstr_size, "kafka: finding the end of %.100s: %s", c->topic,
+                    rd_kafka_err2str(rerr));
         err = edxbus__kafka_err(rerr);
     } else if (c->marks == NULL && parts->cnt > 0) {
-        snprintf(errstr, errstr_size, "kafka: out of memory");
+        edxbus_errf(errstr, errstr_size, "kafka: out of memory");
         err = EDXBUS_ERR_NOMEM;
     }
     for (int i = 0; err == EDXBUS_OK && i < parts->cnt; i++) {
@@ -443,10 +443,10 @@ edxbus_err_t edxbus__kafka_caught_up(void *be, bool *done, char *errstr, size_t 
     struct kafka_consumer *c = be;
     *done = false;
     if (c->marks == NULL && c->nmarks == 0 && (c->group != NULL && !c->no_join)) {
-        snprintf(errstr, errstr_size,
-                 "kafka: a member of group %.80s has no fixed end (partitions move between "
-                 "members)",
-                 c->group);
+        edxbus_errf(errstr, errstr_size,
+                    "kafka: a member of group %.80s has no fixed end (partitions move between "
+                    "members)",
+                    c->group);
         return EDXBUS_ERR_UNSUPPORTED;
     }
     if (c->nbatch > c->resolved)

@@ -328,7 +328,7 @@ edxbus_err_t edxbus__kafka_producer_open(const edxbus_conf_t *conf, void **be, c
     struct kafka_producer *p = calloc(1, sizeof *p);
     if (p == NULL || (p->conf = edxbus_conf_dup(conf)) == NULL) {
         free(p);
-        snprintf(errstr, errstr_size, "kafka: out of memory");
+        edxbus_errf(errstr, errstr_size, "kafka: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     edxbus_buf_init(&p->key);
@@ -362,7 +362,7 @@ edxbus_err_t edxbus__kafka_producer_open(const edxbus_conf_t *conf, void **be, c
     p->rk = rd_kafka_new(RD_KAFKA_PRODUCER, rdconf, why, sizeof why);
     if (p->rk == NULL) {
         rd_kafka_conf_destroy(rdconf);
-        snprintf(errstr, errstr_size, "kafka: cannot make a producer: %.200s", why);
+        edxbus_errf(errstr, errstr_size, "kafka: cannot make a producer: %.200s", why);
         edxbus__kafka_producer_close(p);
         return EDXBUS_ERR_CONF;
     }
@@ -425,7 +425,7 @@ static edxbus_err_t schema_id(struct kafka_producer *p, const char *topic, const
     }
     char *subject = edxbus__kafka_subject(topic, schema, is_key);
     if (subject == NULL) {
-        snprintf(errstr, errstr_size, "kafka: out of memory");
+        edxbus_errf(errstr, errstr_size, "kafka: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     edxbus_err_t err = edxbus__kreg_register(p->reg, subject, schema, id, errstr, errstr_size);
@@ -480,7 +480,7 @@ static edxbus_err_t produce_one(struct kafka_producer *p, const struct edxbus_ms
                                 size_t errstr_size)
 {
     if (msg->topic == NULL || msg->metadata == NULL) {
-        snprintf(errstr, errstr_size, "kafka: a message needs a topic and metadata");
+        edxbus_errf(errstr, errstr_size, "kafka: a message needs a topic and metadata");
         return EDXBUS_ERR_INVALID_ARG;
     }
     know_topic(p, msg->topic);
@@ -545,8 +545,8 @@ static edxbus_err_t produce_one(struct kafka_producer *p, const struct edxbus_ms
         rd_kafka_headers_destroy(hdrs);
         if (dr != &sync_dr)
             dr_put(p, dr);
-        snprintf(errstr, errstr_size, "kafka: producing to topic %.100s: %s", msg->topic,
-                 rd_kafka_err2str(rerr));
+        edxbus_errf(errstr, errstr_size, "kafka: producing to topic %.100s: %s", msg->topic,
+                    rd_kafka_err2str(rerr));
         return edxbus__kafka_err(rerr);
     }
     if (cb != NULL) {
@@ -558,7 +558,7 @@ static edxbus_err_t produce_one(struct kafka_producer *p, const struct edxbus_ms
         rd_kafka_poll(p->rk, 100);
     return sync_dr.err;
 nomem:
-    snprintf(errstr, errstr_size, "kafka: out of memory");
+    edxbus_errf(errstr, errstr_size, "kafka: out of memory");
     return EDXBUS_ERR_NOMEM;
 }
 
@@ -581,7 +581,7 @@ edxbus_err_t edxbus__kafka_flush(void *be, int timeout_ms, char *errstr, size_t 
     rd_kafka_resp_err_t rerr = rd_kafka_flush(p->rk, timeout_ms);
     if (rerr == RD_KAFKA_RESP_ERR_NO_ERROR)
         return EDXBUS_OK;
-    snprintf(errstr, errstr_size, "kafka: %d message(s) still undelivered after %d ms",
-             rd_kafka_outq_len(p->rk), timeout_ms);
+    edxbus_errf(errstr, errstr_size, "kafka: %d message(s) still undelivered after %d ms",
+                rd_kafka_outq_len(p->rk), timeout_ms);
     return edxbus__kafka_err(rerr);
 }

@@ -22,7 +22,7 @@ edxbus_err_t edxbus__kafka_schemas_open(const edxbus_conf_t *conf, edxbus__kafka
     *out = NULL;
     edxbus__kafka_schemas_t *ks = calloc(1, sizeof *ks);
     if (ks == NULL) {
-        snprintf(errstr, errstr_size, "out of memory");
+        edxbus_errf(errstr, errstr_size, "out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     edxbus_err_t err = edxbus__kafka_registry(conf, &ks->reg, errstr, errstr_size);
@@ -48,7 +48,7 @@ static edxbus_err_t value_subject(const char *full_topic, const char *schema, ch
     *subject = edxbus__kafka_subject(full_topic, schema, false);
     if (*subject != NULL)
         return EDXBUS_OK;
-    snprintf(errstr, errstr_size, "out of memory");
+    edxbus_errf(errstr, errstr_size, "out of memory");
     return EDXBUS_ERR_NOMEM;
 }
 

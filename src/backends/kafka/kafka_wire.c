@@ -176,8 +176,8 @@ rd_kafka_headers_t *edxbus__kafka_headers(const struct edxbus_msg *msg,
         }
     }
     if (failed != NULL) {
-        snprintf(errstr, errstr_size, "kafka: metadata field %s: %s", failed,
-                 edxbus_err2str(err));
+        edxbus_errf(errstr, errstr_size, "kafka: metadata field %s: %s", failed,
+                    edxbus_err2str(err));
         return NULL;
     }
     /* In header_names order; the text fields are sent as they are (NUL-terminated arrays). */

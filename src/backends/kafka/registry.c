@@ -168,16 +168,17 @@ edxbus_err_t edxbus__kreg_new(const struct kreg_opts *opts, kreg_t **out, char *
 {
     *out = NULL;
     if (opts->url == NULL || opts->url[0] == '\0') {
-        snprintf(errstr, errstr_size,
-                 "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL is not set; set it to the schema "
-                 "registry, e.g. http://schema-registry:8081");
+        edxbus_errf(errstr, errstr_size,
+                    "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL is not set; set it to the schema "
+                    "registry, e.g. http://schema-registry:8081");
         return EDXBUS_ERR_CONF;
     }
     if (strncmp(opts->url, "http://", 7) != 0 && strncmp(opts->url, "https://", 8) != 0) {
         char *shown = mask_url(opts->url);
-        snprintf(errstr, errstr_size,
-                 "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL: \"%.150s\" is not an http:// or https:// URL",
-                 shown ? shown : "?");
+        edxbus_errf(
+            errstr, errstr_size,
+            "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL: \"%.150s\" is not an http:// or https:// URL",
+            shown ? shown : "?");
         free(shown);
         return EDXBUS_ERR_CONF;
     }
@@ -207,7 +208,7 @@ edxbus_err_t edxbus__kreg_new(const struct kreg_opts *opts, kreg_t **out, char *
     return EDXBUS_OK;
 nomem:
     edxbus__kreg_free(reg);
-    snprintf(errstr, errstr_size, "schema registry: out of memory");
+    edxbus_errf(errstr, errstr_size, "schema registry: out of memory");
     return EDXBUS_ERR_NOMEM;
 }
 
@@ -289,7 +290,7 @@ static edxbus_err_t exchange(struct kreg *reg, const char *method, const char *p
     if (edxbus_buf_puts(&url, reg->base) != EDXBUS_OK || edxbus_buf_puts(&url, path) != EDXBUS_OK ||
         edxbus_buf_terminate(&url) != EDXBUS_OK) {
         edxbus_buf_fini(&url);
-        snprintf(errstr, errstr_size, "schema registry: out of memory");
+        edxbus_errf(errstr, errstr_size, "schema registry: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     struct curl_slist *hdrs = NULL;
@@ -329,8 +330,9 @@ static edxbus_err_t exchange(struct kreg *reg, const char *method, const char *p
         bool retriable = false;
         if (rc != CURLE_OK) {
             err = rc == CURLE_OPERATION_TIMEDOUT ? EDXBUS_ERR_TIMEOUT : EDXBUS_ERR_IO;
-            snprintf(errstr, errstr_size, "schema registry %.100s: %s failed: %s (tried %d times)",
-                     reg->display, what, curl_easy_strerror(rc), attempt);
+            edxbus_errf(errstr, errstr_size,
+                        "schema registry %.100s: %s failed: %s (tried %d times)", reg->display,
+                        what, curl_easy_strerror(rc), attempt);
             retriable = true;
         } else {
             long status = 0;
@@ -343,30 +345,30 @@ static edxbus_err_t exchange(struct kreg *reg, const char *method, const char *p
             answer_message(&reg->answer, said, sizeof said);
             if (status == 401 || status == 403) {
                 err = EDXBUS_ERR_AUTH;
-                snprintf(errstr, errstr_size,
-                         "schema registry %.100s: %s: HTTP %ld (check "
-                         "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY and _API_SECRET)%s",
-                         reg->display, what, status, said);
+                edxbus_errf(errstr, errstr_size,
+                            "schema registry %.100s: %s: HTTP %ld (check "
+                            "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_API_KEY and _API_SECRET)%s",
+                            reg->display, what, status, said);
             } else if (status == 404 && answer_not_found(&reg->answer)) {
                 err = EDXBUS_ERR_NOT_FOUND;
-                snprintf(errstr, errstr_size, "schema registry %.100s: %s: HTTP 404%s",
-                         reg->display, what, said);
+                edxbus_errf(errstr, errstr_size, "schema registry %.100s: %s: HTTP 404%s",
+                            reg->display, what, said);
             } else if (status == 404) {
                 err = EDXBUS_ERR_BROKER;
-                snprintf(errstr, errstr_size,
-                         "schema registry %.100s: %s: HTTP 404 without a registry error code "
-                         "(is EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL the registry's address?)%s",
-                         reg->display, what, said);
+                edxbus_errf(errstr, errstr_size,
+                            "schema registry %.100s: %s: HTTP 404 without a registry error code "
+                            "(is EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL the registry's address?)%s",
+                            reg->display, what, said);
             } else if (status == 409 || status == 422) {
                 err = EDXBUS_ERR_SCHEMA;
-                snprintf(errstr, errstr_size, "schema registry %.100s: %s: HTTP %ld%s",
-                         reg->display, what, status, said);
+                edxbus_errf(errstr, errstr_size, "schema registry %.100s: %s: HTTP %ld%s",
+                            reg->display, what, status, said);
             } else {
                 err = EDXBUS_ERR_BROKER;
                 retriable = status >= 500 || status == 429 || status == 408;
-                snprintf(errstr, errstr_size, "schema registry %.100s: %s: HTTP %ld%s%s",
-                         reg->display, what, status, said,
-                         retriable && attempt > 1 ? " (after retries)" : "");
+                edxbus_errf(errstr, errstr_size, "schema registry %.100s: %s: HTTP %ld%s%s",
+                            reg->display, what, status, said,
+                            retriable && attempt > 1 ? " (after retries)" : "");
             }
         }
         if (!retriable || attempt == reg->attempts)
@@ -383,8 +385,8 @@ static json_t *answer_json(struct kreg *reg, const char *what, char *errstr, siz
 {
     json_t *obj = json_loadb((const char *)reg->answer.data, reg->answer.len, 0, NULL);
     if (obj == NULL)
-        snprintf(errstr, errstr_size, "schema registry %.100s: %s: the answer is not JSON",
-                 reg->display, what);
+        edxbus_errf(errstr, errstr_size, "schema registry %.100s: %s: the answer is not JSON",
+                    reg->display, what);
     return obj;
 }
 
@@ -435,11 +437,11 @@ edxbus_err_t edxbus__kreg_register(kreg_t *reg, const char *subject, const char 
     if (err == EDXBUS_OK)
         err = schema_body(schema, &body);
     if (err == EDXBUS_ERR_INVALID_ARG) {
-        snprintf(errstr, errstr_size, "schema registry: %s: the schema is not UTF-8", what);
+        edxbus_errf(errstr, errstr_size, "schema registry: %s: the schema is not UTF-8", what);
         goto out;
     }
     if (err != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "schema registry: out of memory");
+        edxbus_errf(errstr, errstr_size, "schema registry: out of memory");
         goto out;
     }
     err = exchange(reg, "POST", (const char *)path.data, &body, what, errstr, errstr_size);
@@ -450,8 +452,8 @@ edxbus_err_t edxbus__kreg_register(kreg_t *reg, const char *subject, const char 
     if (!json_is_integer(jid) || json_integer_value(jid) < 0 ||
         json_integer_value(jid) > (json_int_t)UINT32_MAX) {
         if (ans != NULL)
-            snprintf(errstr, errstr_size, "schema registry %.100s: %s: the answer has no id",
-                     reg->display, what);
+            edxbus_errf(errstr, errstr_size, "schema registry %.100s: %s: the answer has no id",
+                        reg->display, what);
         json_decref(ans);
         err = EDXBUS_ERR_BROKER;
         goto out;
@@ -497,8 +499,8 @@ edxbus_err_t edxbus__kreg_schema_by_id(kreg_t *reg, uint32_t id, const char **sc
     const char *text = json_string_value(json_object_get(ans, "schema"));
     if (text == NULL) {
         if (ans != NULL)
-            snprintf(errstr, errstr_size, "schema registry %.100s: %s: the answer has no schema",
-                     reg->display, what);
+            edxbus_errf(errstr, errstr_size, "schema registry %.100s: %s: the answer has no schema",
+                        reg->display, what);
         json_decref(ans);
         return EDXBUS_ERR_BROKER;
     }
@@ -507,7 +509,7 @@ edxbus_err_t edxbus__kreg_schema_by_id(kreg_t *reg, uint32_t id, const char **sc
         struct kreg_id_schema *grown = realloc(reg->by_id, cap * sizeof *grown);
         if (grown == NULL) {
             json_decref(ans);
-            snprintf(errstr, errstr_size, "schema registry: out of memory");
+            edxbus_errf(errstr, errstr_size, "schema registry: out of memory");
             return EDXBUS_ERR_NOMEM;
         }
         reg->by_id = grown;
@@ -516,7 +518,7 @@ edxbus_err_t edxbus__kreg_schema_by_id(kreg_t *reg, uint32_t id, const char **sc
     char *copy = strdup(text);
     json_decref(ans);
     if (copy == NULL) {
-        snprintf(errstr, errstr_size, "schema registry: out of memory");
+        edxbus_errf(errstr, errstr_size, "schema registry: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     reg->by_id[reg->nby_id].id = id;
@@ -537,8 +539,8 @@ edxbus_err_t edxbus__kreg_check_compatible(kreg_t *reg, const char *subject, con
     if (err == EDXBUS_OK)
         err = schema_body(schema, &body);
     if (err != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "schema registry: %s: %s", what,
-                 err == EDXBUS_ERR_INVALID_ARG ? "the schema is not UTF-8" : "out of memory");
+        edxbus_errf(errstr, errstr_size, "schema registry: %s: %s", what,
+                    err == EDXBUS_ERR_INVALID_ARG ? "the schema is not UTF-8" : "out of memory");
         goto out;
     }
     err = exchange(reg, "POST", (const char *)path.data, &body, what, errstr, errstr_size);
@@ -553,9 +555,9 @@ edxbus_err_t edxbus__kreg_check_compatible(kreg_t *reg, const char *subject, con
     json_t *v = json_object_get(ans, "is_compatible");
     if (!json_is_boolean(v)) {
         if (ans != NULL)
-            snprintf(errstr, errstr_size,
-                     "schema registry %.100s: %s: the answer has no is_compatible", reg->display,
-                     what);
+            edxbus_errf(errstr, errstr_size,
+                        "schema registry %.100s: %s: the answer has no is_compatible", reg->display,
+                        what);
         err = EDXBUS_ERR_BROKER;
     } else {
         *compatible = json_is_true(v);
@@ -577,8 +579,8 @@ static edxbus_err_t get_array(struct kreg *reg, const char *path, const char *wh
     json_t *ans = answer_json(reg, what, errstr, errstr_size);
     if (!json_is_array(ans)) {
         if (ans != NULL)
-            snprintf(errstr, errstr_size, "schema registry %.100s: %s: the answer is not a list",
-                     reg->display, what);
+            edxbus_errf(errstr, errstr_size, "schema registry %.100s: %s: the answer is not a list",
+                        reg->display, what);
         json_decref(ans);
         return EDXBUS_ERR_BROKER;
     }
@@ -599,7 +601,7 @@ edxbus_err_t edxbus__kreg_versions(kreg_t *reg, const char *subject, json_t **ou
     snprintf(what, sizeof what, "listing the versions of subject \"%.150s\"", subject);
     if (subject_path(reg, "/subjects/", subject, "/versions", &path) != EDXBUS_OK) {
         edxbus_buf_fini(&path);
-        snprintf(errstr, errstr_size, "schema registry: out of memory");
+        edxbus_errf(errstr, errstr_size, "schema registry: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     edxbus_err_t err = get_array(reg, (const char *)path.data, what, out, errstr, errstr_size);

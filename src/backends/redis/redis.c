@@ -74,8 +74,8 @@ edxbus_err_t edxbus__redis_reply_error(const redisReply *reply, const char *what
     if (reply->len >= 4 && memcmp(reply->str, "ERR ", 4) == 0 &&
         (strstr(reply->str, "password") != NULL || strstr(reply->str, "AUTH") != NULL))
         err = EDXBUS_ERR_AUTH;
-    snprintf(errstr, errstr_size, "redis: %s: %.*s", what,
-             (int)(reply->len > 160 ? 160 : reply->len), reply->str);
+    edxbus_errf(errstr, errstr_size, "redis: %s: %.*s", what,
+                (int)(reply->len > 160 ? 160 : reply->len), reply->str);
     return err;
 }
 
@@ -102,10 +102,10 @@ edxbus_err_t edxbus__redis_conn_io_error(struct redis_conn *conn, const char *wh
             err = EDXBUS_ERR_NOMEM;
     }
     if (err == EDXBUS_ERR_TIMEOUT)
-        snprintf(errstr, errstr_size, "redis: %s: %s did not answer within %d ms", what,
-                 conn->url.display, conn->cur_timeout_ms);
+        edxbus_errf(errstr, errstr_size, "redis: %s: %s did not answer within %d ms", what,
+                    conn->url.display, conn->cur_timeout_ms);
     else
-        snprintf(errstr, errstr_size, "redis: %s: %s: %s", what, conn->url.display, why);
+        edxbus_errf(errstr, errstr_size, "redis: %s: %s: %s", what, conn->url.display, why);
     edxbus__redis_conn_drop(conn);
     return err;
 }
@@ -131,11 +131,12 @@ edxbus_err_t edxbus__redis_conn_send(struct redis_conn *conn, const char *data, 
             /* A blocking socket whose write timeout expired fails with EAGAIN. */
             bool timeout = errno == EAGAIN || errno == EWOULDBLOCK;
             if (timeout)
-                snprintf(errstr, errstr_size, "redis: %s: %s did not take the command within %d ms",
-                         what, conn->url.display, conn->io_timeout_ms);
+                edxbus_errf(errstr, errstr_size,
+                            "redis: %s: %s did not take the command within %d ms", what,
+                            conn->url.display, conn->io_timeout_ms);
             else
-                snprintf(errstr, errstr_size, "redis: %s: %s: %s", what, conn->url.display,
-                         strerror(errno));
+                edxbus_errf(errstr, errstr_size, "redis: %s: %s: %s", what, conn->url.display,
+                            strerror(errno));
             edxbus__redis_conn_drop(conn);
             return timeout ? EDXBUS_ERR_TIMEOUT : EDXBUS_ERR_IO;
         }
@@ -151,13 +152,13 @@ edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const
 {
     *out = NULL;
     if (conn->ctx == NULL) {
-        snprintf(errstr, errstr_size, "redis: %s: not connected to %s", what, conn->url.display);
+        edxbus_errf(errstr, errstr_size, "redis: %s: not connected to %s", what, conn->url.display);
         return EDXBUS_ERR_IO;
     }
     char *cmd = NULL;
     long long len = redisFormatCommandArgv(&cmd, argc, argv, lens);
     if (len < 0) {
-        snprintf(errstr, errstr_size, "redis: %s: out of memory", what);
+        edxbus_errf(errstr, errstr_size, "redis: %s: out of memory", what);
         return EDXBUS_ERR_NOMEM;
     }
     edxbus_err_t err = edxbus__redis_conn_send(conn, cmd, (size_t)len, what, errstr, errstr_size);
@@ -196,11 +197,12 @@ static edxbus_err_t connect_once(struct redis_conn *conn, int timeout_ms, char *
     redisContext *ctx = url->path ? redisConnectUnixWithTimeout(url->path, tv)
                                   : redisConnectWithTimeout(url->host, url->port, tv);
     if (ctx == NULL) {
-        snprintf(errstr, errstr_size, "redis: connecting to %s: out of memory", url->display);
+        edxbus_errf(errstr, errstr_size, "redis: connecting to %s: out of memory", url->display);
         return EDXBUS_ERR_NOMEM;
     }
     if (ctx->err != 0) {
-        snprintf(errstr, errstr_size, "redis: cannot connect to %s: %s", url->display, ctx->errstr);
+        edxbus_errf(errstr, errstr_size, "redis: cannot connect to %s: %s", url->display,
+                    ctx->errstr);
         redisFree(ctx);
         return EDXBUS_ERR_IO;
     }
@@ -245,7 +247,7 @@ edxbus_err_t edxbus__redis_conn_ensure_until(struct redis_conn *conn, int64_t de
         return EDXBUS_OK;
     int64_t backoff = REDIS_BACKOFF_MS;
     edxbus_err_t err = EDXBUS_ERR_TIMEOUT;
-    snprintf(errstr, errstr_size, "redis: no time left to connect to %s", conn->url.display);
+    edxbus_errf(errstr, errstr_size, "redis: no time left to connect to %s", conn->url.display);
     for (int i = 0; i < REDIS_CONNECT_ATTEMPTS; i++) {
         int64_t left = deadline_ms - edxbus__redis_now_ms();
         if (i > 0) {
@@ -312,7 +314,7 @@ edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_
     memset(conn, 0, sizeof *conn);
     conn->conf = edxbus_conf_dup(conf);
     if (conn->conf == NULL) {
-        snprintf(errstr, errstr_size, "redis: out of memory");
+        edxbus_errf(errstr, errstr_size, "redis: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     double secs =
@@ -328,11 +330,11 @@ edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_
         text = REDIS_DEFAULT_URL;
     edxbus_err_t err = edxbus__redis_url_parse(text, &conn->url, errstr, errstr_size);
     if (err == EDXBUS_OK && conn->url.tls) {
-        snprintf(errstr, errstr_size,
-                 REDIS_SETTING_URL ": %s asks for TLS (rediss://), but this build's hiredis "
-                                   "has no TLS support (hiredis_ssl); use redis:// behind a TLS "
-                                   "tunnel or rebuild with hiredis >= 1.0 and hiredis_ssl",
-                 conn->url.display);
+        edxbus_errf(errstr, errstr_size,
+                    REDIS_SETTING_URL ": %s asks for TLS (rediss://), but this build's hiredis "
+                                      "has no TLS support (hiredis_ssl); use redis:// behind a TLS "
+                                      "tunnel or rebuild with hiredis >= 1.0 and hiredis_ssl",
+                    conn->url.display);
         err = EDXBUS_ERR_UNSUPPORTED;
     }
     /* Opening: a failure is the caller's error, so the retries are not logged one by one. */
@@ -425,7 +427,7 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
     edxbus_err_t err =
         edxbus__redis_conn_command(conn, 3, argv, NULL, &groups, what, errstr, errstr_size);
     if (err == EDXBUS_ERR_BROKER && groups != NULL && strstr(groups->str, "no such key")) {
-        snprintf(errstr, errstr_size, "redis: stream \"%s\" does not exist", topic);
+        edxbus_errf(errstr, errstr_size, "redis: stream \"%s\" does not exist", topic);
         err = EDXBUS_ERR_NOT_FOUND;
     }
     const redisReply *info = NULL;
@@ -435,8 +437,8 @@ static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const c
             info = groups->element[i];
     }
     if (err == EDXBUS_OK && info == NULL) {
-        snprintf(errstr, errstr_size, "redis: stream \"%s\" has no consumer group \"%s\"", topic,
-                 group);
+        edxbus_errf(errstr, errstr_size, "redis: stream \"%s\" has no consumer group \"%s\"", topic,
+                    group);
         err = EDXBUS_ERR_NOT_FOUND;
     }
     json_t *undelivered = NULL, *lost = NULL;

@@ -88,10 +88,10 @@ edxbus_err_t edxbus__redis_position_to_id(const char *position, char *out, size_
     } else if (edxbus__redis_id_parse(position, &ms, &seq)) {
         edxbus__redis_id_before(ms, seq, out, out_size);
     } else {
-        snprintf(errstr, errstr_size,
-                 "redis: position \"%s\" is not a stream id; expected \"earliest\", \"latest\" "
-                 "or e.g. 1700000000000-0",
-                 position);
+        edxbus_errf(errstr, errstr_size,
+                    "redis: position \"%s\" is not a stream id; expected \"earliest\", \"latest\" "
+                    "or e.g. 1700000000000-0",
+                    position);
         return EDXBUS_ERR_INVALID_ARG;
     }
     return EDXBUS_OK;
@@ -161,7 +161,7 @@ edxbus_err_t edxbus__redis_flush_acks(struct redis_consumer *cons, char *errstr,
         return EDXBUS_OK;
     const char **argv = malloc((cons->nacks + 3) * sizeof *argv);
     if (argv == NULL) {
-        snprintf(errstr, errstr_size, "redis: out of memory acknowledging");
+        edxbus_errf(errstr, errstr_size, "redis: out of memory acknowledging");
         return EDXBUS_ERR_NOMEM;
     }
     argv[0] = "XACK";
@@ -232,7 +232,7 @@ static edxbus_err_t fill_batch(struct redis_consumer *cons, redisReply *reply,
     cons->batch_n = n;
     return EDXBUS_OK;
 nomem:
-    snprintf(errstr, errstr_size, "redis: out of memory reading stream \"%s\"", cons->stream);
+    edxbus_errf(errstr, errstr_size, "redis: out of memory reading stream \"%s\"", cons->stream);
     return EDXBUS_ERR_NOMEM;
 }
 
@@ -463,7 +463,7 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
     if (cons->errors >= cons->errors_limit) {
         char why[EDXBUS_ERRSTR_SIZE];
         snprintf(why, sizeof why, "%s", errstr);
-        snprintf(errstr, errstr_size, "%s (%d failures in a row: giving up)", why, cons->errors);
+        edxbus_errf(errstr, errstr_size, "%s (%d failures in a row: giving up)", why, cons->errors);
         return EDXBUS_ERR_FATAL;
     }
     edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING, "%s (failure %d of %d)", errstr,
@@ -482,7 +482,8 @@ edxbus_err_t edxbus__redis_ack(void *be, const struct edxbus_msg *msg, char *err
         size_t cap = cons->acks_cap ? cons->acks_cap * 2 : 64;
         char(*acks)[EDXBUS_POSITION_MAX] = realloc(cons->acks, cap * sizeof *acks);
         if (acks == NULL) {
-            snprintf(errstr, errstr_size, "redis: out of memory acknowledging %s", msg->position);
+            edxbus_errf(errstr, errstr_size, "redis: out of memory acknowledging %s",
+                        msg->position);
             return EDXBUS_ERR_NOMEM;
         }
         cons->acks = acks;

@@ -37,7 +37,7 @@ static edxbus_err_t parse_extra(const json_t *obj, struct extra *x, char *errstr
     if (obj == NULL || json_is_null(obj))
         return EDXBUS_OK;
     if (!json_is_object(obj)) {
-        snprintf(errstr, errstr_size, "redis: --extra must be a JSON object");
+        edxbus_errf(errstr, errstr_size, "redis: --extra must be a JSON object");
         return EDXBUS_ERR_INVALID_ARG;
     }
     const char *key;
@@ -59,19 +59,19 @@ static edxbus_err_t parse_extra(const json_t *obj, struct extra *x, char *errstr
             x->claim_ms = json_is_integer(v) ? json_integer_value(v) : -1;
             ok = ok && (json_is_null(v) || x->claim_ms >= 0);
         } else {
-            snprintf(errstr, errstr_size,
-                     "redis: unknown --extra option \"%s\"; known: consumer_name, "
-                     "last_read_msg_id, check_backlog, claim_msgs_older_than",
-                     key);
+            edxbus_errf(errstr, errstr_size,
+                        "redis: unknown --extra option \"%s\"; known: consumer_name, "
+                        "last_read_msg_id, check_backlog, claim_msgs_older_than",
+                        key);
             return EDXBUS_ERR_INVALID_ARG;
         }
         if (!ok) {
-            snprintf(errstr, errstr_size,
-                     "redis: --extra option \"%s\" has the wrong type; "
-                     "expected e.g. {\"consumer_name\": \"c1\", \"last_read_msg_id\": "
-                     "\"1700000000000-0\", \"check_backlog\": true, \"claim_msgs_older_than\": "
-                     "60000}",
-                     key);
+            edxbus_errf(errstr, errstr_size,
+                        "redis: --extra option \"%s\" has the wrong type; "
+                        "expected e.g. {\"consumer_name\": \"c1\", \"last_read_msg_id\": "
+                        "\"1700000000000-0\", \"check_backlog\": true, \"claim_msgs_older_than\": "
+                        "60000}",
+                        key);
             return EDXBUS_ERR_INVALID_ARG;
         }
     }
@@ -215,12 +215,12 @@ edxbus_err_t edxbus__redis_consumer_open(const edxbus_conf_t *conf,
 {
     *be = NULL;
     if (!edxbus_conf_get_bool(conf, REDIS_SETTING_CONSUMERS_ENABLED, true)) {
-        snprintf(errstr, errstr_size,
-                 "redis: consumers are disabled (" REDIS_SETTING_CONSUMERS_ENABLED " is false)");
+        edxbus_errf(errstr, errstr_size,
+                    "redis: consumers are disabled (" REDIS_SETTING_CONSUMERS_ENABLED " is false)");
         return EDXBUS_ERR_STATE;
     }
     if (opts == NULL || opts->topic == NULL || opts->topic[0] == '\0') {
-        snprintf(errstr, errstr_size, "redis: a consumer needs a topic (the stream name)");
+        edxbus_errf(errstr, errstr_size, "redis: a consumer needs a topic (the stream name)");
         return EDXBUS_ERR_INVALID_ARG;
     }
     struct extra x;
@@ -264,7 +264,7 @@ edxbus_err_t edxbus__redis_consumer_open(const edxbus_conf_t *conf,
     return EDXBUS_OK;
 nomem:
     edxbus__redis_consumer_close(cons);
-    snprintf(errstr, errstr_size, "redis: out of memory");
+    edxbus_errf(errstr, errstr_size, "redis: out of memory");
     return EDXBUS_ERR_NOMEM;
 }
 

@@ -180,8 +180,8 @@ static void fail_message_text(const struct edxbus_msg *msg, const char *why, cha
 {
     char copy[EDXBUS_ERRSTR_SIZE];
     snprintf(copy, sizeof copy, "%s", strncmp(why, "redis: ", 7) == 0 ? why + 7 : why);
-    snprintf(errstr, errstr_size, "redis: XADD of event %s to stream \"%s\" failed: %s",
-             msg->metadata->id, msg->topic, copy);
+    edxbus_errf(errstr, errstr_size, "redis: XADD of event %s to stream \"%s\" failed: %s",
+                msg->metadata->id, msg->topic, copy);
 }
 
 /* The report of an event written but never confirmed. */
@@ -190,10 +190,10 @@ static void unknown_message_text(const struct edxbus_msg *msg, const char *why, 
 {
     char copy[EDXBUS_ERRSTR_SIZE];
     snprintf(copy, sizeof copy, "%s", strncmp(why, "redis: ", 7) == 0 ? why + 7 : why);
-    snprintf(errstr, errstr_size,
-             "redis: XADD of event %s to stream \"%s\" not confirmed (%s): it may or may not be "
-             "stored; not sent again, so it is never stored twice",
-             msg->metadata->id, msg->topic, copy);
+    edxbus_errf(errstr, errstr_size,
+                "redis: XADD of event %s to stream \"%s\" not confirmed (%s): it may or may not be "
+                "stored; not sent again, so it is never stored twice",
+                msg->metadata->id, msg->topic, copy);
 }
 
 /* Report every message in flight as failed with @p err (none written: "not sent"). */
@@ -283,8 +283,8 @@ static edxbus_err_t write_some(struct redis_producer *prod, char *errstr, size_t
         if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
             return EDXBUS_OK;
         if (sent < 0) {
-            snprintf(errstr, errstr_size, "redis: XADD (pipelined): %s: %s",
-                     prod->conn.url.display, strerror(errno));
+            edxbus_errf(errstr, errstr_size, "redis: XADD (pipelined): %s: %s",
+                        prod->conn.url.display, strerror(errno));
             return EDXBUS_ERR_IO;
         }
         prod->unwritten -= (size_t)sent;
@@ -354,9 +354,9 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
             continue;
         }
         if (deadline_ms >= 0 && now >= deadline_ms) {
-            snprintf(errstr, errstr_size,
-                     "redis: flush: %zu events still unconfirmed by %s at the deadline",
-                     prod->q_len, prod->conn.url.display);
+            edxbus_errf(errstr, errstr_size,
+                        "redis: flush: %zu events still unconfirmed by %s at the deadline",
+                        prod->q_len, prod->conn.url.display);
             return EDXBUS_ERR_TIMEOUT;
         }
         if (prod->conn.ctx == NULL) {
@@ -374,7 +374,7 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
                     return EDXBUS_OK;
                 /* Nothing is written yet: a server that cannot be reached fails them all. */
                 settle_all_failed(prod, err, why);
-                snprintf(errstr, errstr_size, "%s", why);
+                edxbus_errf(errstr, errstr_size, "%s", why);
                 return err;
             }
             continue;
@@ -444,7 +444,7 @@ edxbus_err_t edxbus__redis_producer_open(const edxbus_conf_t *conf, void **be, c
     *be = NULL;
     struct redis_producer *prod = calloc(1, sizeof *prod);
     if (prod == NULL) {
-        snprintf(errstr, errstr_size, "redis: out of memory");
+        edxbus_errf(errstr, errstr_size, "redis: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     edxbus_err_t err = edxbus__redis_trim_init(&prod->trim, conf, errstr, errstr_size);
@@ -455,10 +455,10 @@ edxbus_err_t edxbus__redis_producer_open(const edxbus_conf_t *conf, void **be, c
     double secs = edxbus_conf_get_double(conf, REDIS_SETTING_DELIVERY_TIMEOUT,
                                          REDIS_DEFAULT_DELIVERY_TIMEOUT);
     if (!(secs > 0) || secs > 86400) {
-        snprintf(errstr, errstr_size,
-                 REDIS_SETTING_DELIVERY_TIMEOUT ": %g is not a number of seconds between 0 and "
-                                                "86400; expected e.g. 30",
-                 secs);
+        edxbus_errf(errstr, errstr_size,
+                    REDIS_SETTING_DELIVERY_TIMEOUT ": %g is not a number of seconds between 0 and "
+                                                   "86400; expected e.g. 30",
+                    secs);
         free(prod);
         return EDXBUS_ERR_CONF;
     }
@@ -486,7 +486,7 @@ static edxbus_err_t produce_sync(struct redis_producer *prod, const struct edxbu
     char *cmd = NULL;
     long long len = redisFormatCommandArgv(&cmd, prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
     if (len < 0) {
-        snprintf(errstr, errstr_size, "redis: out of memory building XADD");
+        edxbus_errf(errstr, errstr_size, "redis: out of memory building XADD");
         return EDXBUS_ERR_NOMEM;
     }
     edxbus_err_t err = EDXBUS_ERR_IO;
@@ -561,8 +561,8 @@ static edxbus_err_t produce_async(struct redis_producer *prod, const struct edxb
     return EDXBUS_OK;
 nomem:
     inflight_free(f);
-    snprintf(errstr, errstr_size, "redis: out of memory queueing event %s for stream \"%s\"",
-             msg->metadata->id, msg->topic);
+    edxbus_errf(errstr, errstr_size, "redis: out of memory queueing event %s for stream \"%s\"",
+                msg->metadata->id, msg->topic);
     return EDXBUS_ERR_NOMEM;
 }
 

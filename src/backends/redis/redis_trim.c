@@ -43,16 +43,16 @@ edxbus_err_t edxbus__redis_trim_init(struct redis_trim *t, const edxbus_conf_t *
     t->max_len = edxbus_conf_get_int(conf, REDIS_SETTING_MAX_LEN, REDIS_DEFAULT_MAX_LEN);
     t->hard_max_len = edxbus_conf_get_int(conf, REDIS_SETTING_HARD_MAX_LEN, 0);
     if (t->max_len <= 0) {
-        snprintf(errstr, errstr_size,
-                 REDIS_SETTING_MAX_LEN ": %lld is not a positive number; expected e.g. 10000",
-                 (long long)t->max_len);
+        edxbus_errf(errstr, errstr_size,
+                    REDIS_SETTING_MAX_LEN ": %lld is not a positive number; expected e.g. 10000",
+                    (long long)t->max_len);
         return EDXBUS_ERR_CONF;
     }
     if (t->hard_max_len != 0 && t->hard_max_len < t->max_len) {
-        snprintf(errstr, errstr_size,
-                 REDIS_SETTING_HARD_MAX_LEN ": %lld is below " REDIS_SETTING_MAX_LEN
-                                            " (%lld); give 0 (no hard cap) or a larger number",
-                 (long long)t->hard_max_len, (long long)t->max_len);
+        edxbus_errf(errstr, errstr_size,
+                    REDIS_SETTING_HARD_MAX_LEN ": %lld is below " REDIS_SETTING_MAX_LEN
+                                               " (%lld); give 0 (no hard cap) or a larger number",
+                    (long long)t->hard_max_len, (long long)t->max_len);
         return EDXBUS_ERR_CONF;
     }
     t->every = t->max_len / 10;
@@ -161,8 +161,8 @@ static edxbus_err_t group_state(struct redis_trim *t, const char *stream, const 
     const redisReply *last = edxbus__redis_info_get(info, "last-delivered-id");
     if (name == NULL || last == NULL || name->type != REDIS_REPLY_STRING ||
         last->type != REDIS_REPLY_STRING) {
-        snprintf(errstr, errstr_size, "redis: XINFO GROUPS on stream \"%s\": unexpected reply",
-                 stream);
+        edxbus_errf(errstr, errstr_size, "redis: XINFO GROUPS on stream \"%s\": unexpected reply",
+                    stream);
         return EDXBUS_ERR_BROKER;
     }
     g->name = name->str;
@@ -177,8 +177,8 @@ static edxbus_err_t group_state(struct redis_trim *t, const char *stream, const 
         err = trim_cmd(t, 3, argv, &reply, errstr, errstr_size);
         if (err == EDXBUS_OK && (reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
                                  reply->element[1]->type != REDIS_REPLY_STRING)) {
-            snprintf(errstr, errstr_size, "redis: XPENDING on stream \"%s\": unexpected reply",
-                     stream);
+            edxbus_errf(errstr, errstr_size, "redis: XPENDING on stream \"%s\": unexpected reply",
+                        stream);
             err = EDXBUS_ERR_BROKER;
         }
         if (err == EDXBUS_OK)
@@ -221,7 +221,7 @@ static edxbus_err_t hard_trim(struct redis_trim *t, const char *stream, long lon
     /* Before trimming: each group's unread entries (after its last-delivered id). */
     long long *unread = calloc(ngroups ? ngroups : 1, sizeof *unread);
     if (unread == NULL) {
-        snprintf(errstr, errstr_size, "redis: out of memory trimming stream \"%s\"", stream);
+        edxbus_errf(errstr, errstr_size, "redis: out of memory trimming stream \"%s\"", stream);
         return EDXBUS_ERR_NOMEM;
     }
     edxbus_err_t err = EDXBUS_OK;
@@ -297,7 +297,7 @@ static edxbus_err_t trim_groups(struct redis_trim *t, const char *stream, long l
     }
     struct group_state *gs = calloc(groups->elements, sizeof *gs);
     if (gs == NULL) {
-        snprintf(errstr, errstr_size, "redis: out of memory trimming stream \"%s\"", stream);
+        edxbus_errf(errstr, errstr_size, "redis: out of memory trimming stream \"%s\"", stream);
         return EDXBUS_ERR_NOMEM;
     }
     edxbus_err_t err = EDXBUS_OK;
@@ -348,8 +348,8 @@ edxbus_err_t edxbus__redis_trim_now(struct redis_trim *t, const char *stream, ch
     redisReply *groups;
     err = trim_cmd(t, 3, argv, &groups, errstr, errstr_size);
     if (err == EDXBUS_OK && groups->type != REDIS_REPLY_ARRAY) {
-        snprintf(errstr, errstr_size, "redis: XINFO GROUPS on stream \"%s\": unexpected reply",
-                 stream);
+        edxbus_errf(errstr, errstr_size, "redis: XINFO GROUPS on stream \"%s\": unexpected reply",
+                    stream);
         err = EDXBUS_ERR_BROKER;
     }
     if (err == EDXBUS_OK)

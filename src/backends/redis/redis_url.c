@@ -32,8 +32,8 @@
 static edxbus_err_t bad(const char *text, const char *why, char *errstr, size_t errstr_size)
 {
     char *shown = edxbus_url_masked(text);
-    snprintf(errstr, errstr_size, REDIS_SETTING_URL ": \"%s\" %s; " EXPECTED,
-             shown ? shown : "(url)", why);
+    edxbus_errf(errstr, errstr_size, REDIS_SETTING_URL ": \"%s\" %s; " EXPECTED,
+                shown ? shown : "(url)", why);
     free(shown);
     return EDXBUS_ERR_CONF;
 }
@@ -178,7 +178,7 @@ edxbus_err_t edxbus__redis_url_parse(const char *text, struct redis_url *url, ch
         err = parse(text, &u, url, errstr, errstr_size);
     edxbus_url_fini(&u);
     if (err == EDXBUS_ERR_NOMEM)
-        snprintf(errstr, errstr_size, REDIS_SETTING_URL ": out of memory");
+        edxbus_errf(errstr, errstr_size, REDIS_SETTING_URL ": out of memory");
     if (err != EDXBUS_OK)
         edxbus__redis_url_fini(url);
     return err;

@@ -72,7 +72,7 @@ edxbus_err_t edxbus__redis_wire_xadd(struct redis_wire_cmd *cmd, const struct ed
                                      int64_t max_len, char *errstr, size_t errstr_size)
 {
     if (msg->metadata == NULL || msg->topic == NULL) {
-        snprintf(errstr, errstr_size, "redis: a message needs a topic and metadata");
+        edxbus_errf(errstr, errstr_size, "redis: a message needs a topic and metadata");
         return EDXBUS_ERR_INVALID_ARG;
     }
     size_t argc = XADD_FIXED_ARGS + 2 * (REDIS_WIRE_META_FIELDS + 1) + 2 * msg->nheaders;
@@ -87,8 +87,8 @@ edxbus_err_t edxbus__redis_wire_xadd(struct redis_wire_cmd *cmd, const struct ed
     for (int i = 0; i < REDIS_WIRE_META_FIELDS; i++) {
         edxbus_err_t err = edxbus_metadata_field_text(msg->metadata, meta_names[i], &cmd->text);
         if (err != EDXBUS_OK) {
-            snprintf(errstr, errstr_size, "redis: metadata field %s: %s", meta_names[i],
-                     edxbus_err2str(err));
+            edxbus_errf(errstr, errstr_size, "redis: metadata field %s: %s", meta_names[i],
+                        edxbus_err2str(err));
             return err;
         }
         ends[i + 1] = cmd->text.len;
@@ -117,7 +117,7 @@ edxbus_err_t edxbus__redis_wire_xadd(struct redis_wire_cmd *cmd, const struct ed
     }
     return EDXBUS_OK;
 nomem:
-    snprintf(errstr, errstr_size, "redis: out of memory building XADD");
+    edxbus_errf(errstr, errstr_size, "redis: out of memory building XADD");
     return EDXBUS_ERR_NOMEM;
 }
 

@@ -76,7 +76,7 @@ static edxbus_err_t lag_group(struct sq_db *db, const struct sq_retain *r,
                       (json_int_t)undelivered, "idle_ms", (json_int_t)(idle > 0 ? idle : 0));
         if (row == NULL || json_array_append_new(arr, row) != 0) {
             sqlite3_finalize(st);
-            snprintf(errstr, errstr_size, "sqlite: lag: out of memory");
+            edxbus_errf(errstr, errstr_size, "sqlite: lag: out of memory");
             return EDXBUS_ERR_NOMEM;
         }
         any = true;
@@ -90,7 +90,7 @@ static edxbus_err_t lag_group(struct sq_db *db, const struct sq_retain *r,
                                 "partition", "pending", (json_int_t)total_pending, "undelivered",
                                 (json_int_t)undelivered, "idle_ms");
         if (row == NULL || json_array_append_new(arr, row) != 0) {
-            snprintf(errstr, errstr_size, "sqlite: lag: out of memory");
+            edxbus_errf(errstr, errstr_size, "sqlite: lag: out of memory");
             return EDXBUS_ERR_NOMEM;
         }
     }
@@ -103,7 +103,7 @@ static edxbus_err_t lag_group(struct sq_db *db, const struct sq_retain *r,
         err = EDXBUS_ERR_NOMEM;
     json_decref(hold);
     if (err == EDXBUS_ERR_NOMEM)
-        snprintf(errstr, errstr_size, "sqlite: lag: out of memory");
+        edxbus_errf(errstr, errstr_size, "sqlite: lag: out of memory");
     return err;
 }
 
@@ -158,8 +158,8 @@ edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const 
         goto out_close;
     }
     if (!found && group != NULL) {
-        snprintf(errstr, errstr_size, "sqlite: no group \"%s\" on topic \"%s\" in %s", group, topic,
-                 db.path);
+        edxbus_errf(errstr, errstr_size, "sqlite: no group \"%s\" on topic \"%s\" in %s", group,
+                    topic, db.path);
         err = EDXBUS_ERR_NOT_FOUND;
         goto out_close;
     }
@@ -167,7 +167,7 @@ edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const 
     arr = NULL;
 out_close:
     if (err == EDXBUS_ERR_NOMEM)
-        snprintf(errstr, errstr_size, "sqlite: lag: out of memory");
+        edxbus_errf(errstr, errstr_size, "sqlite: lag: out of memory");
     json_decref(arr);
     sqlite3_finalize(st);
     edxbus__sq_db_close(&db);

@@ -138,10 +138,10 @@ static edxbus_err_t resolve(struct sq_consumer *cons, const char *text, int64_t 
         return EDXBUS_OK;
     }
     if (!edxbus__sq_parse_position(text, &seq) || seq > SQ_SEQ_MASK) {
-        snprintf(errstr, errstr_size,
-                 "sqlite: \"%s\" is not a position; expected \"earliest\", \"latest\" or a "
-                 "message number such as 42",
-                 text);
+        edxbus_errf(errstr, errstr_size,
+                    "sqlite: \"%s\" is not a position; expected \"earliest\", \"latest\" or a "
+                    "message number such as 42",
+                    text);
         return EDXBUS_ERR_INVALID_ARG;
     }
     *id = cons->lo | seq;
@@ -289,7 +289,7 @@ static edxbus_err_t read_extra(struct sq_consumer *cons, const json_t *extra, ch
     const json_t *del = extra ? json_object_get(extra, "delete_acked") : NULL;
     if (del != NULL && !json_is_null(del)) {
         if (!json_is_boolean(del)) {
-            snprintf(errstr, errstr_size, "sqlite: extra delete_acked must be true or false");
+            edxbus_errf(errstr, errstr_size, "sqlite: extra delete_acked must be true or false");
             return EDXBUS_ERR_INVALID_ARG;
         }
         cons->delete_acked = json_is_true(del);
@@ -298,8 +298,8 @@ static edxbus_err_t read_extra(struct sq_consumer *cons, const json_t *extra, ch
     if (v == NULL || json_is_null(v))
         return EDXBUS_OK;
     if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        snprintf(errstr, errstr_size,
-                 "sqlite: extra claim_msgs_older_than must be a number of ms >= 0, e.g. 60000");
+        edxbus_errf(errstr, errstr_size,
+                    "sqlite: extra claim_msgs_older_than must be a number of ms >= 0, e.g. 60000");
         return EDXBUS_ERR_INVALID_ARG;
     }
     cons->claim_idle_ms = json_integer_value(v);
@@ -311,7 +311,7 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
                                       char *errstr, size_t errstr_size)
 {
     if (opts == NULL || opts->topic == NULL || *opts->topic == '\0') {
-        snprintf(errstr, errstr_size, "sqlite: consumer_open: no topic given");
+        edxbus_errf(errstr, errstr_size, "sqlite: consumer_open: no topic given");
         return EDXBUS_ERR_INVALID_ARG;
     }
     struct sq_consumer *cons = calloc(1, sizeof *cons);
@@ -370,7 +370,7 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
     return EDXBUS_OK;
 out_close:
     if (err == EDXBUS_ERR_NOMEM)
-        snprintf(errstr, errstr_size, "sqlite: out of memory opening a consumer");
+        edxbus_errf(errstr, errstr_size, "sqlite: out of memory opening a consumer");
     edxbus__sq_consumer_close(cons);
     return err;
 }
@@ -430,7 +430,7 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
     if (max == 0)
         return EDXBUS_OK;
     if (ensure_slots(cons, max) != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "sqlite: out of memory for a batch of %zu", max);
+        edxbus_errf(errstr, errstr_size, "sqlite: out of memory for a batch of %zu", max);
         return EDXBUS_ERR_NOMEM;
     }
     int64_t deadline = edxbus__sq_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
@@ -486,15 +486,15 @@ edxbus_err_t edxbus__sq_ack(void *be, const struct edxbus_msg *msg, char *errstr
     if (cons->group == NULL)
         return EDXBUS_OK;
     if (msg == NULL || !edxbus__sq_parse_position(msg->position, &id) || id > SQ_SEQ_MASK) {
-        snprintf(errstr, errstr_size, "sqlite: ack: \"%s\" is not a position of this backend",
-                 msg ? msg->position : "(null)");
+        edxbus_errf(errstr, errstr_size, "sqlite: ack: \"%s\" is not a position of this backend",
+                    msg ? msg->position : "(null)");
         return EDXBUS_ERR_INVALID_ARG;
     }
     if (cons->nacked == cons->acked_cap) {
         size_t cap = cons->acked_cap ? cons->acked_cap * 2 : 64;
         int64_t *grown = realloc(cons->acked, cap * sizeof *grown);
         if (grown == NULL) {
-            snprintf(errstr, errstr_size, "sqlite: out of memory recording an ack");
+            edxbus_errf(errstr, errstr_size, "sqlite: out of memory recording an ack");
             return EDXBUS_ERR_NOMEM;
         }
         cons->acked = grown;
@@ -532,7 +532,7 @@ static edxbus_err_t seek_to(struct sq_consumer *cons, const char *text, int64_t 
 edxbus_err_t edxbus__sq_seek(void *be, const char *position, char *errstr, size_t errstr_size)
 {
     if (position == NULL) {
-        snprintf(errstr, errstr_size, "sqlite: seek: no position given");
+        edxbus_errf(errstr, errstr_size, "sqlite: seek: no position given");
         return EDXBUS_ERR_INVALID_ARG;
     }
     return seek_to(be, position, 0, errstr, errstr_size);

@@ -183,13 +183,13 @@ edxbus_err_t edxbus__sq_fail(struct sq_db *db, int rc, const char *what, char *e
         snprintf(reason, sizeof reason, " (%s)", strerror(sys));
     const char *fix = fs_advice(db, rc, sys, advice, sizeof advice);
     if ((rc & 0xff) == SQLITE_BUSY || (rc & 0xff) == SQLITE_LOCKED)
-        snprintf(errstr, errstr_size, "sqlite: %s: %s after waiting %d ms (%s)", what, msg,
-                 db->busy_ms, db->path);
+        edxbus_errf(errstr, errstr_size, "sqlite: %s: %s after waiting %d ms (%s)", what, msg,
+                    db->busy_ms, db->path);
     else if (fix != NULL)
-        snprintf(errstr, errstr_size, "sqlite: %s in %s: %s%s; %s", what, db->path, msg, reason,
-                 fix);
+        edxbus_errf(errstr, errstr_size, "sqlite: %s in %s: %s%s; %s", what, db->path, msg, reason,
+                    fix);
     else
-        snprintf(errstr, errstr_size, "sqlite: %s: %s%s (%s)", what, msg, reason, db->path);
+        edxbus_errf(errstr, errstr_size, "sqlite: %s: %s%s (%s)", what, msg, reason, db->path);
     switch (rc & 0xff) {
     case SQLITE_NOMEM:
         return EDXBUS_ERR_NOMEM;
@@ -351,11 +351,11 @@ edxbus_err_t edxbus__sq_schema_in_tx(struct sq_db *db, char *errstr, size_t errs
     if (v == SQ_SCHEMA_VERSION)
         return EDXBUS_OK;
     if (v != 0) {
-        snprintf(errstr, errstr_size,
-                 "sqlite: %s has PRAGMA user_version %d, which is not the embedded log's (%d); "
-                 "the database is used by something else that owns user_version: keep the "
-                 "outbox in a database of its own",
-                 db->path, v, SQ_SCHEMA_VERSION);
+        edxbus_errf(errstr, errstr_size,
+                    "sqlite: %s has PRAGMA user_version %d, which is not the embedded log's (%d); "
+                    "the database is used by something else that owns user_version: keep the "
+                    "outbox in a database of its own",
+                    db->path, v, SQ_SCHEMA_VERSION);
         return EDXBUS_ERR_STATE;
     }
     edxbus_err_t err = exec_retry(db, SCHEMA_SQL, "create the schema", errstr, errstr_size);
@@ -386,10 +386,10 @@ static edxbus_err_t set_journal_wal(struct sq_db *db, char *errstr, size_t errst
                 sql = "PRAGMA journal_mode=WAL";
                 continue;
             }
-            snprintf(errstr, errstr_size,
-                     "sqlite: %s cannot use the WAL journal (the file system may not support "
-                     "shared memory); put EVENT_BUS_SQLITE_PATH on a local disk",
-                     db->path);
+            edxbus_errf(errstr, errstr_size,
+                        "sqlite: %s cannot use the WAL journal (the file system may not support "
+                        "shared memory); put EVENT_BUS_SQLITE_PATH on a local disk",
+                        db->path);
             return EDXBUS_ERR_IO;
         }
         sqlite3_finalize(st);
@@ -413,10 +413,10 @@ static edxbus_err_t set_synchronous(struct sq_db *db, const edxbus_conf_t *conf,
             return exec_retry(db, sql, "set the synchronous level", errstr, errstr_size);
         }
     }
-    snprintf(errstr, errstr_size,
-             "EVENT_BUS_SQLITE_SYNCHRONOUS: \"%s\" is not a level; expected FULL (durable per "
-             "commit) or NORMAL (faster; the last commits may be lost on power loss)",
-             want);
+    edxbus_errf(errstr, errstr_size,
+                "EVENT_BUS_SQLITE_SYNCHRONOUS: \"%s\" is not a level; expected FULL (durable per "
+                "commit) or NORMAL (faster; the last commits may be lost on power loss)",
+                want);
     return EDXBUS_ERR_CONF;
 }
 
@@ -429,8 +429,8 @@ edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, boo
     if (path == NULL || *path == '\0')
         path = SQ_DEFAULT_PATH;
     if (strlen(path) >= sizeof db->path) {
-        snprintf(errstr, errstr_size, "EVENT_BUS_SQLITE_PATH: path is longer than %zu bytes",
-                 sizeof db->path - 1);
+        edxbus_errf(errstr, errstr_size, "EVENT_BUS_SQLITE_PATH: path is longer than %zu bytes",
+                    sizeof db->path - 1);
         return EDXBUS_ERR_CONF;
     }
     memcpy(db->path, path, strlen(path) + 1);
@@ -472,17 +472,17 @@ edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, boo
 
     int v = user_version(db);
     if (v > 0 && v < 2) {
-        snprintf(errstr, errstr_size,
-                 "sqlite: %s has schema version %d, from a development build of edxbus; move it "
-                 "away or delete it",
-                 db->path, v);
+        edxbus_errf(errstr, errstr_size,
+                    "sqlite: %s has schema version %d, from a development build of edxbus; move it "
+                    "away or delete it",
+                    db->path, v);
         err = EDXBUS_ERR_BROKER;
         goto out_close;
     }
     if (v > SQ_SCHEMA_VERSION) {
-        snprintf(errstr, errstr_size,
-                 "sqlite: %s has schema version %d; this edxbus knows up to %d; upgrade edxbus",
-                 db->path, v, SQ_SCHEMA_VERSION);
+        edxbus_errf(errstr, errstr_size,
+                    "sqlite: %s has schema version %d; this edxbus knows up to %d; upgrade edxbus",
+                    db->path, v, SQ_SCHEMA_VERSION);
         err = EDXBUS_ERR_BROKER;
         goto out_close;
     }
@@ -518,11 +518,11 @@ edxbus_err_t edxbus__sq_db_still_there(struct sq_db *db, int64_t now, char *errs
     } else if (sb.st_dev == db->dev && sb.st_ino == db->ino) {
         return EDXBUS_OK;
     }
-    snprintf(errstr, errstr_size,
-             "sqlite: %s was %s while this process was using it: the events it reads and writes "
-             "are no longer the ones other processes see; restart this process to use the %s",
-             db->path, gone ? "deleted" : "replaced by another file",
-             gone ? "file a producer creates next" : "new file");
+    edxbus_errf(errstr, errstr_size,
+                "sqlite: %s was %s while this process was using it: the events it reads and writes "
+                "are no longer the ones other processes see; restart this process to use the %s",
+                db->path, gone ? "deleted" : "replaced by another file",
+                gone ? "file a producer creates next" : "new file");
     return EDXBUS_ERR_FATAL;
 }
 
@@ -563,8 +563,8 @@ edxbus_err_t edxbus__sq_topic_id(struct sq_db *db, const char *topic, bool creat
     err = edxbus__sq_int(db, st, 0, tid, "look up the topic", errstr, errstr_size);
     sqlite3_finalize(st);
     if (err == EDXBUS_OK && *tid > SQ_TID_MAX) {
-        snprintf(errstr, errstr_size, "sqlite: %s holds more than %lld topics", db->path,
-                 (long long)SQ_TID_MAX);
+        edxbus_errf(errstr, errstr_size, "sqlite: %s holds more than %lld topics", db->path,
+                    (long long)SQ_TID_MAX);
         err = EDXBUS_ERR_BROKER;
     }
     return err;

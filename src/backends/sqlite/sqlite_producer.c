@@ -139,8 +139,8 @@ static edxbus_err_t next_id(struct sq_producer *prod, struct topic_count *tc, in
         tc->txn = prod->txn;
     }
     if ((tc->last_id & SQ_SEQ_MASK) == SQ_SEQ_MASK) {
-        snprintf(errstr, errstr_size, "sqlite: topic %s is full (%lld messages)", tc->topic,
-                 (long long)SQ_SEQ_MASK);
+        edxbus_errf(errstr, errstr_size, "sqlite: topic %s is full (%lld messages)", tc->topic,
+                    (long long)SQ_SEQ_MASK);
         return EDXBUS_ERR_BROKER;
     }
     *id = ++tc->last_id;
@@ -162,7 +162,7 @@ static edxbus_err_t insert_one(struct sq_producer *prod, const struct edxbus_msg
     char sourcelib[EDXBUS_SOURCELIB_MAX * 24];
     struct topic_count *tc = topic_entry(prod, msg->topic);
     if (tc == NULL) {
-        snprintf(errstr, errstr_size, "sqlite: out of memory producing to %s", msg->topic);
+        edxbus_errf(errstr, errstr_size, "sqlite: out of memory producing to %s", msg->topic);
         return EDXBUS_ERR_NOMEM;
     }
     edxbus_err_t err = next_id(prod, tc, id, errstr, errstr_size);
@@ -171,12 +171,12 @@ static edxbus_err_t insert_one(struct sq_producer *prod, const struct edxbus_msg
     edxbus_buf_reset(&prod->hdrbuf);
     if (msg->nheaders &&
         edxbus__sq_headers_encode(msg->headers, msg->nheaders, &prod->hdrbuf) != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "sqlite: cannot encode the headers of a message to %s",
-                 msg->topic);
+        edxbus_errf(errstr, errstr_size, "sqlite: cannot encode the headers of a message to %s",
+                    msg->topic);
         return EDXBUS_ERR_NOMEM;
     }
     if (edxbus__sq_metadata_bind(st, 3, msg->metadata, sourcelib, sizeof sourcelib) != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "sqlite: metadata sourcelib does not fit");
+        edxbus_errf(errstr, errstr_size, "sqlite: metadata sourcelib does not fit");
         return EDXBUS_ERR_INVALID_ARG;
     }
     sqlite3_bind_int64(st, 1, *id);
@@ -205,16 +205,17 @@ static edxbus_err_t insert_one(struct sq_producer *prod, const struct edxbus_msg
 static bool msg_valid(const struct edxbus_msg *msg, char *errstr, size_t errstr_size)
 {
     if (msg == NULL || msg->topic == NULL || *msg->topic == '\0') {
-        snprintf(errstr, errstr_size, "sqlite: produce: the message has no topic");
+        edxbus_errf(errstr, errstr_size, "sqlite: produce: the message has no topic");
         return false;
     }
     if (msg->value == NULL && msg->value_len != 0) {
-        snprintf(errstr, errstr_size, "sqlite: produce: value is NULL with length %zu",
-                 msg->value_len);
+        edxbus_errf(errstr, errstr_size, "sqlite: produce: value is NULL with length %zu",
+                    msg->value_len);
         return false;
     }
     if (msg->key_len > INT32_MAX || msg->value_len > INT32_MAX) {
-        snprintf(errstr, errstr_size, "sqlite: produce: message to %s is over 2 GiB", msg->topic);
+        edxbus_errf(errstr, errstr_size, "sqlite: produce: message to %s is over 2 GiB",
+                    msg->topic);
         return false;
     }
     return true;
@@ -269,7 +270,7 @@ static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t 
         free(queue);
     free(ids);
     if (err != EDXBUS_OK)
-        snprintf(errstr, errstr_size, "%s", why);
+        edxbus_errf(errstr, errstr_size, "%s", why);
     else
         edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus__sq_now_ms());
     return err;
@@ -358,7 +359,8 @@ edxbus_err_t edxbus__sq_produce(void *be, const struct edxbus_msg *msg, edxbus_d
             return EDXBUS_ERR_NOMEM;
     }
     if (entry_fill(&prod->queue[prod->nqueue], msg) != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "sqlite: out of memory queueing a message to %s", msg->topic);
+        edxbus_errf(errstr, errstr_size, "sqlite: out of memory queueing a message to %s",
+                    msg->topic);
         return EDXBUS_ERR_NOMEM;
     }
     prod->queue[prod->nqueue].cb = cb;
@@ -404,9 +406,9 @@ edxbus_err_t edxbus_sqlite_append_tx(sqlite3 *h, const struct edxbus_msg *msg, c
                                      size_t errstr_size)
 {
     if (h == NULL || sqlite3_get_autocommit(h)) {
-        snprintf(errstr, errstr_size,
-                 "sqlite: no transaction is open on the database; BEGIN IMMEDIATE first, then "
-                 "write the event with the business change and COMMIT both");
+        edxbus_errf(errstr, errstr_size,
+                    "sqlite: no transaction is open on the database; BEGIN IMMEDIATE first, then "
+                    "write the event with the business change and COMMIT both");
         return EDXBUS_ERR_STATE;
     }
     if (!msg_valid(msg, errstr, errstr_size))

@@ -92,10 +92,11 @@ static edxbus_err_t duration_setting(const edxbus_conf_t *conf, const char *name
     const char *text = conf ? edxbus_conf_get_str(conf, name, def) : def;
     if (edxbus__sq_duration_parse(text, ms))
         return EDXBUS_OK;
-    snprintf(errstr, errstr_size,
-             "%s: \"%s\" is not a duration; expected a number and a unit (ms, s, m, h, d, w) such "
-             "as 7d or 12h, 0, or forever",
-             name, text);
+    edxbus_errf(
+        errstr, errstr_size,
+        "%s: \"%s\" is not a duration; expected a number and a unit (ms, s, m, h, d, w) such "
+        "as 7d or 12h, 0, or forever",
+        name, text);
     return EDXBUS_ERR_CONF;
 }
 
@@ -112,9 +113,10 @@ edxbus_err_t edxbus__sq_retain_init(struct sq_retain *r, const edxbus_conf_t *co
     if (err != EDXBUS_OK)
         return err;
     if (r->idle_ms == 0) {
-        snprintf(errstr, errstr_size,
-                 "EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT: 0 would let no group hold events back; give "
-                 "a duration such as 30d, or leave it unset (groups always hold)");
+        edxbus_errf(
+            errstr, errstr_size,
+            "EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT: 0 would let no group hold events back; give "
+            "a duration such as 30d, or leave it unset (groups always hold)");
         return EDXBUS_ERR_CONF;
     }
     static const char *const counts[] = {"EVENT_BUS_SQLITE_MAX_LEN",
@@ -123,8 +125,8 @@ edxbus_err_t edxbus__sq_retain_init(struct sq_retain *r, const edxbus_conf_t *co
     for (size_t i = 0; i < 2; i++) {
         *dst[i] = conf ? edxbus_conf_get_int(conf, counts[i], 0) : 0;
         if (*dst[i] < 0) {
-            snprintf(errstr, errstr_size, "%s: %lld is negative; expected 0 (off) or a limit",
-                     counts[i], (long long)*dst[i]);
+            edxbus_errf(errstr, errstr_size, "%s: %lld is negative; expected 0 (off) or a limit",
+                        counts[i], (long long)*dst[i]);
             return EDXBUS_ERR_CONF;
         }
     }

@@ -221,7 +221,7 @@ edxbus_err_t edxbus__sq_status(const edxbus_conf_t *conf, json_t **out, char *er
     }
 out:
     if (err == EDXBUS_ERR_NOMEM)
-        snprintf(errstr, errstr_size, "sqlite: status: out of memory");
+        edxbus_errf(errstr, errstr_size, "sqlite: status: out of memory");
     sqlite3_finalize(st);
     json_decref(topics);
     json_decref(o);
@@ -246,8 +246,8 @@ edxbus_err_t edxbus__sq_admin_run(void *adm, const char *command, const json_t *
 {
     (void)args;
     if (command == NULL || strcmp(command, "sqlite-status") != 0) {
-        snprintf(errstr, errstr_size, "sqlite: no admin command \"%s\"",
-                 command ? command : "(null)");
+        edxbus_errf(errstr, errstr_size, "sqlite: no admin command \"%s\"",
+                    command ? command : "(null)");
         return EDXBUS_ERR_UNSUPPORTED;
     }
     return edxbus__sq_status(adm, out, errstr, errstr_size);

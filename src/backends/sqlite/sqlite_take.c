@@ -131,7 +131,7 @@ static edxbus_err_t fill_from(struct sq_consumer *cons, sqlite3_stmt *st, size_t
     }
     sqlite3_reset(st);
     if (err != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "sqlite: out of memory reading %s", cons->topic);
+        edxbus_errf(errstr, errstr_size, "sqlite: out of memory reading %s", cons->topic);
         return err;
     }
     if (rc != SQLITE_DONE)

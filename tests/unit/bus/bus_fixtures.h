@@ -65,7 +65,7 @@ static inline void fx_cleanup(void)
 }
 
 /* A conf on a new SQLite file, with @p producer_config (JSON text or NULL) and @p prefix. */
-static edxbus_conf_t *fx_conf(const char *producer_config, const char *prefix)
+static inline edxbus_conf_t *fx_conf(const char *producer_config, const char *prefix)
 {
     char err[EDXBUS_ERRSTR_SIZE];
     char path[320];
@@ -91,7 +91,7 @@ static edxbus_conf_t *fx_conf(const char *producer_config, const char *prefix)
     return conf;
 }
 
-static edxbus_bus_t *fx_bus(const char *producer_config, const char *prefix)
+static inline edxbus_bus_t *fx_bus(const char *producer_config, const char *prefix)
 {
     char err[EDXBUS_ERRSTR_SIZE];
     edxbus_conf_t *conf = fx_conf(producer_config, prefix);
@@ -103,7 +103,7 @@ static edxbus_bus_t *fx_bus(const char *producer_config, const char *prefix)
     return bus;
 }
 
-static json_t *fx_json(const char *text)
+static inline json_t *fx_json(const char *text)
 {
     json_error_t e;
     json_t *v = json_loads(text, 0, &e);

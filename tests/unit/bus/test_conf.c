@@ -351,6 +351,37 @@ TEST(test_env_overrides_file)
     edxbus_conf_destroy(conf);
 }
 
+/* conf.h's rule: the order of the calls decides, whatever the source. */
+TEST(test_last_call_wins)
+{
+    edxbus_conf_t *conf = fresh();
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_TOPIC_PREFIX", "code", errstr, sizeof errstr),
+                  EDXBUS_OK);
+    setenv("EVENT_BUS_TOPIC_PREFIX", "env", 1);
+    edxbus_err_t err = edxbus_conf_load_env(conf, errstr, sizeof errstr);
+    ASSERT_EQ_INT(err, EDXBUS_OK);
+    /* load_env after set: the environment wins. */
+    ASSERT_EQ_STR(edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL), "env");
+    /* set after load_env: the set value wins. */
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_TOPIC_PREFIX", "code2", errstr, sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_EQ_STR(edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL), "code2");
+    /* A file loaded last wins over both. */
+    const char *path = write_file("order", "EVENT_BUS_TOPIC_PREFIX: file\n");
+    ASSERT_EQ_INT(edxbus_conf_load_yaml(conf, path, errstr, sizeof errstr), EDXBUS_OK);
+    ASSERT_EQ_STR(edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL), "file");
+    err = edxbus_conf_load_env(conf, errstr, sizeof errstr);
+    unsetenv("EVENT_BUS_TOPIC_PREFIX");
+    ASSERT_EQ_INT(err, EDXBUS_OK);
+    ASSERT_EQ_STR(edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL), "env");
+    /* A setting the environment does not hold keeps the value set before load_env. */
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_TOPIC_PREFIX", "code3", errstr, sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_EQ_INT(edxbus_conf_load_env(conf, errstr, sizeof errstr), EDXBUS_OK);
+    ASSERT_EQ_STR(edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL), "code3");
+    edxbus_conf_destroy(conf);
+}
+
 TEST(test_secrets_never_shown)
 {
     edxbus_conf_t *conf = fresh();
@@ -496,6 +527,7 @@ int main(void)
     RUN(test_yaml_tutor_style);
     RUN(test_yaml_errors);
     RUN(test_env_overrides_file);
+    RUN(test_last_call_wins);
     RUN(test_secrets_never_shown);
     RUN(test_check_finds_each_problem);
     return test_report();

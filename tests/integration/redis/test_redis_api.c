@@ -1,0 +1,111 @@
+/* tests/integration/redis/test_redis_api.c — the public C API against a real redis-server, as a
+ * service sees it: the error line of a Redis outage reported by a send (complete, or marked
+ * when it cannot fit), and a consumer stopped from another thread (tests/backend/stop_check.h).
+ */
+#include <jansson.h>
+
+#include "edxbus/edxbus.h"
+#include "redis_server.h"
+#include "test.h"
+#include "unit/bus/bus_fixtures.h"
+
+static struct test_redis server;
+
+static bool ends_with(const char *s, const char *tail)
+{
+    size_t n = strlen(s), t = strlen(tail);
+    return n >= t && memcmp(s + n - t, tail, t) == 0;
+}
+
+/* A bus producing enrollments to @p topic on @p url, synchronously. */
+static edxbus_bus_t *redis_bus(const char *url, const char *topic)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    edxbus_conf_t *conf = test_redis_conf(url);
+    char routing[2048];
+    snprintf(routing, sizeof routing,
+             "{\"" ENROLLMENT_TYPE "\": {\"%s\": {\"event_key_field\": "
+             "\"enrollment.course.course_key\", \"enabled\": true}}}",
+             topic);
+    edxbus_conf_set_log(conf, fx_log_fn, NULL);
+    if (edxbus_conf_set(conf, "EVENT_BUS_PRODUCER", "redis", errstr, sizeof errstr) ||
+        edxbus_conf_set(conf, "EVENT_BUS_REDIS_SOCKET_TIMEOUT", "0.3", errstr, sizeof errstr) ||
+        edxbus_conf_set(conf, "EVENT_BUS_REDIS_DELIVERY_TIMEOUT", "1", errstr, sizeof errstr) ||
+        edxbus_conf_set(conf, "EVENT_BUS_PRODUCER_CONFIG", routing, errstr, sizeof errstr)) {
+        fprintf(stderr, "conf: %s\n", errstr);
+        exit(1);
+    }
+    edxbus_bus_t *bus = edxbus_bus_new(conf, errstr, sizeof errstr);
+    if (bus == NULL) {
+        fprintf(stderr, "bus: %s\n", errstr);
+        exit(1);
+    }
+    return bus;
+}
+
+/* Send one enrollment on a bus whose Redis is gone; the error line it gives. */
+static void send_during_outage(const char *topic, char *errstr, size_t errstr_size,
+                               struct edxbus_send_report *report)
+{
+    struct test_redis doomed;
+    ASSERT_TRUE(test_redis_start(&doomed, NULL));
+    edxbus_bus_t *bus = redis_bus(doomed.url, topic);
+    test_redis_stop(&doomed);
+    json_t *data = fx_json(ENROLLMENT_JSON);
+    edxbus_err_t err = edxbus_send_event(bus, ENROLLMENT_TYPE, data, 0, report, errstr,
+                                         errstr_size);
+    json_decref(data);
+    edxbus_bus_destroy(bus);
+    ASSERT_TRUE(err != EDXBUS_OK);
+    ASSERT_TRUE(edxbus_err_is_retriable(err));
+}
+
+/* A topic name of @p n times @p c (static storage). */
+static const char *long_topic(size_t n, char c)
+{
+    static char topic[2048];
+    memset(topic, c, n);
+    topic[n] = '\0';
+    return topic;
+}
+
+TEST(test_outage_message_is_complete)
+{
+    /* A topic name of 150 characters: the whole line (event id, stream, URL, the reason)
+     * fits in an EDXBUS_ERRSTR_SIZE buffer. */
+    const char *topic = long_topic(150, 't');
+    char errstr[EDXBUS_ERRSTR_SIZE], stream[2100];
+    struct edxbus_send_report report = {0};
+    send_during_outage(topic, errstr, sizeof errstr, &report);
+    ASSERT_TRUE(!ends_with(errstr, EDXBUS_ERRSTR_CUT));
+    ASSERT_CONTAINS(errstr, report.metadata.id);
+    snprintf(stream, sizeof stream, "\"%s\" ", topic); /* the stream name, then the reason */
+    ASSERT_CONTAINS(errstr, stream);
+    ASSERT_CONTAINS(errstr, "redis://127.0.0.1:");
+}
+
+TEST(test_outage_message_too_long_is_marked)
+{
+    /* A topic name longer than the buffer: the line is cut, and says so; a smaller buffer of
+     * the caller's is marked the same way. */
+    char errstr[EDXBUS_ERRSTR_SIZE], small[100];
+    struct edxbus_send_report report = {0};
+    send_during_outage(long_topic(1200, 'u'), errstr, sizeof errstr, &report);
+    ASSERT_TRUE(ends_with(errstr, EDXBUS_ERRSTR_CUT));
+    ASSERT_EQ_INT(strlen(errstr), sizeof errstr - 1);
+    send_during_outage("short", small, sizeof small, &report);
+    ASSERT_TRUE(ends_with(small, EDXBUS_ERRSTR_CUT));
+}
+
+int main(void)
+{
+    test_redis_require("integration/redis/test_redis_api");
+    if (!test_redis_start(&server, NULL)) {
+        fprintf(stderr, "cannot start redis-server\n");
+        return 1;
+    }
+    RUN(test_outage_message_is_complete);
+    RUN(test_outage_message_too_long_is_marked);
+    test_redis_stop(&server);
+    return test_report();
+}
