@@ -16,6 +16,7 @@ packages=(
   libavro-dev                                # avro-c, the comparison in bench/
   python3 python3-dev python3-setuptools     # the Python extension (python/)
   python3-django python3-redis               # its tests: the openedx plug-in, reading Redis back
+  python3-confluent-kafka                    # ... and reading Kafka records back as the reference does
 )
 
 missing=()

@@ -5,6 +5,7 @@ A service switches to edxbus with two settings (and picks the broker with a thir
     EVENT_BUS_PRODUCER = "edxbus.openedx.create_producer"
     EVENT_BUS_CONSUMER = "edxbus.openedx.EdxbusEventConsumer"
     EDXBUS_BACKEND = "redis"          # sqlite (default), redis, kafka, or /path/lib.so:symbol
+    EDXBUS_PRODUCER_ASYNCHRONOUS = True   # optional; default False (see below)
 
 The other settings are the names edxbus already reads (EVENT_BUS_TOPIC_PREFIX,
 EVENT_BUS_REDIS_CONNECTION_URL, EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS, EVENT_BUS_CONSUMER_RETRIES…),
@@ -13,7 +14,13 @@ taken from Django's settings, with environment variables of the same names on to
 Producing: openedx-events routes each event by EVENT_BUS_PRODUCER_CONFIG and calls
 EdxbusEventProducer.send(); the payload goes through openedx-events' own AvroSignalSerializer
 (to_dict) to its plain JSON form, the metadata through EventsMetadata.to_json(), and libedxbus
-checks, encodes and writes them — the bytes the Python buses write.
+checks, encodes and writes them — the bytes the Python buses write. By default send() returns once
+the broker holds the event (as edx-event-bus-redis does). With EDXBUS_PRODUCER_ASYNCHRONOUS true it
+returns once the event is queued (as edx-event-bus-kafka does): the broker's answers arrive in the
+background, a failed delivery is logged with the whole event as a failed send is, and the queue is
+flushed by prepare_for_shutdown() and at interpreter exit. An event still queued when the process
+is killed is lost — set EVENT_BUS_OUTBOX_PATH too, and a send returns once the event is stored in
+the local outbox file, which survives a kill.
 
 Consuming: `manage.py consume_events -t TOPIC -g GROUP [--extra JSON]` builds
 EdxbusEventConsumer(topic=..., group_id=..., **extra); consume_indefinitely() runs edxbus's worker
@@ -27,6 +34,7 @@ openedx-events and Django are imported by this module only, and only when the cl
 used (module __getattr__), so `import edxbus.openedx` works where they are not installed (a C
 service's Python tooling, CI); the rest of edxbus needs neither.
 """
+import atexit
 import json
 import logging
 import os
@@ -39,6 +47,7 @@ logger = logging.getLogger(__name__)
 
 BACKEND_SETTING = "EDXBUS_BACKEND"
 DEFAULT_BACKEND = "sqlite"
+ASYNCHRONOUS_SETTING = "EDXBUS_PRODUCER_ASYNCHRONOUS"
 
 
 def edxbus_settings():
@@ -59,6 +68,23 @@ def edxbus_settings():
     backend = os.environ.get(BACKEND_SETTING) or getattr(django_settings, BACKEND_SETTING, None)
     out["EVENT_BUS_PRODUCER"] = out["EVENT_BUS_CONSUMER"] = backend or DEFAULT_BACKEND
     return out
+
+
+def producer_is_asynchronous():
+    """EDXBUS_PRODUCER_ASYNCHRONOUS (environment first, then Django; default False)."""
+    from django.conf import settings as django_settings  # pylint: disable=import-outside-toplevel
+    value = os.environ.get(ASYNCHRONOUS_SETTING)
+    if value is None:
+        value = getattr(django_settings, ASYNCHRONOUS_SETTING, False)
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("", "0", "false", "no", "off"):
+        return False
+    raise edxbus.ConfigError(f"{ASYNCHRONOUS_SETTING}: {value!r} is not true or false; "
+                             "set it to true (send returns once queued) or false (once stored)")
 
 
 def metadata_to_dict(event_metadata):
@@ -95,9 +121,26 @@ def _define_classes():
     class EdxbusEventProducer(EventBusProducer):
         """openedx-events' producer interface over edxbus.Producer (one per process)."""
 
-        def __init__(self, producer):
+        def __init__(self, producer, asynchronous=False):
             self.producer = producer
+            self.asynchronous = asynchronous
             self._serializers = {}
+            self._in_flight = {}  # asynchronous: event id -> what a failure log needs
+
+        def _log_not_sent(self, error, event_type, topic, event_key_field, metadata_json, data):
+            logger.error(
+                "edxbus: event not sent: %s; event_type=%s topic=%s event_key_field=%s "
+                "metadata=%s data=%s", error, event_type, topic, event_key_field, metadata_json,
+                data,
+            )
+
+        def on_delivery(self, event_id, error):
+            """The broker's answer for one queued event (asynchronous mode)."""
+            event = self._in_flight.pop(event_id, None)
+            if error is not None:
+                if event is None:
+                    event = ("?", "?", "?", json.dumps({"id": event_id}), "?")
+                self._log_not_sent(error, *event)
 
         def send(self, *, signal, topic, event_key_field, event_data, event_metadata):
             """Send one event to topic (without prefix), as openedx-events' handler asks.
@@ -112,18 +155,31 @@ def _define_classes():
             data = None
             try:
                 data = serializer.to_dict(event_data)
+                if self.asynchronous:  # kept before the send: its report may come during it
+                    self._in_flight[str(event_metadata.id)] = (
+                        signal.event_type, topic, event_key_field, event_metadata.to_json(),
+                        json.dumps(data))
                 self.producer.send(signal.event_type, topic, event_key_field, data,
                                    metadata_to_dict(event_metadata))
             except Exception as e:  # pylint: disable=broad-except
-                logger.error(
-                    "edxbus: event not sent: %s; event_type=%s topic=%s event_key_field=%s "
-                    "metadata=%s data=%s", e, signal.event_type, topic, event_key_field,
-                    event_metadata.to_json(), json.dumps(data) if data is not None else repr(event_data),
-                )
+                self._in_flight.pop(str(event_metadata.id), None)
+                self._log_not_sent(e, signal.event_type, topic, event_key_field,
+                                   event_metadata.to_json(),
+                                   json.dumps(data) if data is not None else repr(event_data))
 
         def flush(self, timeout=30.0):
-            """Wait until every event sent is held by the broker."""
-            self.producer.flush(timeout)
+            """Wait until every event sent is held by the broker (failures are logged)."""
+            try:
+                self.producer.flush(timeout)
+            except edxbus.Error as e:
+                if e.code == "STATE" and not self._in_flight:
+                    return  # closed already, nothing owed (an exit after close())
+                logger.error("edxbus: flush: %s; %d event(s) without an answer from the broker",
+                             e, len(self._in_flight))
+
+        def prepare_for_shutdown(self):
+            """Flush what is queued (edx-event-bus-kafka's producer has the same call)."""
+            self.flush()
 
     class EdxbusEventConsumer(EventBusConsumer):
         """openedx-events' consumer interface over edxbus.Consumer's worker loop.
@@ -181,4 +237,13 @@ def __getattr__(name):
 
 def create_producer():
     """The loader EVENT_BUS_PRODUCER names. openedx-events keeps the one it gets."""
-    return __getattr__("EdxbusEventProducer")(edxbus.Producer(edxbus_settings()))
+    cls = __getattr__("EdxbusEventProducer")
+    if not producer_is_asynchronous():
+        return cls(edxbus.Producer(edxbus_settings()))
+    holder = []
+    producer = edxbus.Producer(edxbus_settings(), asynchronous=True,
+                               on_delivery=lambda event_id, error: holder[0].on_delivery(event_id,
+                                                                                       error))
+    holder.append(cls(producer, asynchronous=True))
+    atexit.register(holder[0].prepare_for_shutdown)
+    return holder[0]

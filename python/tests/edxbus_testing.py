@@ -46,6 +46,25 @@ class TempDirTest(unittest.TestCase):
         return s
 
 
+def metadata_from_wire(event_type, event_id, source, event_time, minorversion, sourcehost,
+                       sourcelib):
+    """The seven metadata fields from their wire text (Redis fields, Kafka headers)."""
+    return {"event_type": event_type, "id": event_id, "source": source, "time": event_time,
+            "minorversion": int(minorversion), "sourcehost": sourcehost,
+            "sourcelib": [int(x) for x in sourcelib.split(".")]}
+
+
+def stop_process(proc, grace=20):
+    """End a server this test started, by its pid: SIGTERM, then SIGKILL after grace seconds."""
+    if proc.poll() is None:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -79,10 +98,4 @@ class RedisServer:
         self.url = f"redis://127.0.0.1:{self.port}/0"
 
     def stop(self):
-        if self.proc.poll() is None:
-            os.kill(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                os.kill(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+        stop_process(self.proc)

@@ -15,7 +15,7 @@ from django.conf import settings  # noqa: E402
 from django.utils.module_loading import import_string  # noqa: E402
 
 import edxbus  # noqa: E402
-from edxbus_testing import ENROLLMENT, TempDirTest, enrollment_data  # noqa: E402
+from edxbus_testing import ENROLLMENT, RedisServer, TempDirTest, enrollment_data  # noqa: E402
 
 settings.configure(
     EVENT_BUS_PRODUCER="edxbus.openedx.create_producer",
@@ -139,6 +139,58 @@ class Plugin(TempDirTest):
         os.environ["EDXBUS_BACKEND"] = "sqlite"
         self.addCleanup(os.environ.pop, "EDXBUS_BACKEND")
         self.assertEqual(edxbus.openedx.edxbus_settings()["EVENT_BUS_CONSUMER"], "sqlite")
+
+    def asynchronous(self, value=True):
+        settings.EDXBUS_PRODUCER_ASYNCHRONOUS = value
+        self.addCleanup(delattr, settings, "EDXBUS_PRODUCER_ASYNCHRONOUS")
+
+    def test_asynchronous_producer_queues_then_flushes_every_event(self):
+        self.asynchronous("true")
+        producer = edxbus.openedx.create_producer()
+        self.assertTrue(producer.asynchronous)
+        sent = [EventsMetadata(event_type=ENROLLMENT) for _ in range(100)]
+        for md in sent:
+            self.send(producer, metadata=md)
+        producer.prepare_for_shutdown()
+        self.assertEqual((producer.producer.delivered, producer.producer.failed), (100, 0))
+        self.assertEqual(producer._in_flight, {})  # pylint: disable=protected-access
+        producer.producer.close()
+        with edxbus.Consumer("enrollments", "raw", edxbus.openedx.edxbus_settings(),
+                             extra={"start": "earliest"}) as c:
+            got = c.poll(timeout=5, max=200)
+        self.assertEqual([m.metadata["id"] for m in got], [str(md.id) for md in sent])
+
+    def test_asynchronous_delivery_failure_is_logged_with_the_event(self):
+        """The broker gone after the producer started: each queued event's failure is logged
+        with everything needed to send it again, and nothing is raised into the caller."""
+        server = RedisServer(self.dir)
+        self.addCleanup(server.stop)
+        settings.EDXBUS_BACKEND = "redis"
+        settings.EVENT_BUS_REDIS_CONNECTION_URL = server.url
+        for name in ("EDXBUS_BACKEND", "EVENT_BUS_REDIS_CONNECTION_URL"):
+            self.addCleanup(delattr, settings, name)
+        self.asynchronous(True)
+        producer = edxbus.openedx.create_producer()
+        self.send(producer)
+        producer.flush()  # the broker answers
+        server.stop()
+        lost = EventsMetadata(event_type=ENROLLMENT)
+        with self.assertLogs("edxbus.openedx", logging.ERROR) as logs:
+            self.send(producer, metadata=lost)
+            producer.prepare_for_shutdown()
+        self.assertEqual(producer.producer.delivered, 1)
+        self.assertGreaterEqual(producer.producer.failed, 1)
+        line = next(out for out in logs.output if str(lost.id) in out)
+        self.assertIn("event not sent", line)
+        self.assertIn("event_type=" + ENROLLMENT, line)
+        self.assertIn(self.data["enrollment"]["course"]["course_key"], line)  # the data, to resend
+        producer.producer.close()
+
+    def test_asynchronous_setting_must_be_a_truth_value(self):
+        self.asynchronous("sometimes")
+        with self.assertRaises(edxbus.ConfigError) as e:
+            edxbus.openedx.create_producer()
+        self.assertIn("EDXBUS_PRODUCER_ASYNCHRONOUS", str(e.exception))
 
     def test_imports_without_openedx_events_or_django(self):
         """`import edxbus.openedx` works anywhere; the classes need openedx-events."""

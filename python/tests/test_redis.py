@@ -6,7 +6,7 @@ import unittest
 
 import edxbus
 from bus_cases import BusCases
-from edxbus_testing import RedisServer, TempDirTest, free_port, rows
+from edxbus_testing import RedisServer, TempDirTest, free_port, metadata_from_wire, rows
 
 try:
     import redis  # python3-redis: only to read the stream back as another client would
@@ -42,10 +42,9 @@ class RedisBus(BusCases, TempDirTest):
         with edxbus.Producer(settings) as p:
             for r in vectors:
                 text = dict(r["fields_text"])
-                md = {"event_type": text["type"], "id": text["id"], "source": text["source"],
-                      "time": text["time"], "minorversion": int(text["minorversion"]),
-                      "sourcehost": text["sourcehost"],
-                      "sourcelib": [int(x) for x in text["sourcelib"].split(".")]}
+                md = metadata_from_wire(text["type"], text["id"], text["source"], text["time"],
+                                        text["minorversion"], text["sourcehost"],
+                                        text["sourcelib"])
                 avro = next(a for a in rows_cache() if (a["event_type"], a["case"]) ==
                             (r["event_type"], r["case"]))
                 p.send(r["event_type"], stream[len("dev-"):], None, avro["data"], md)
