@@ -35,8 +35,8 @@
  * for what the command is about (FILE, TYPE), and tail/lag/dlq also take TOPIC so.
  *
  * Output contract: a handler appends what it prints to cli->out and returns an exit code.
- * main() writes cli->out to stdout only when the code is CLI_OK, so a failing command prints
- * nothing on stdout. Errors go through cli_error(), which writes exactly one line on stderr
+ * main() writes cli->out to stdout only when the code is CLI_OK (or the handler set
+ * cli->keep_output and reported no error), so a failing command prints nothing on stdout. Errors go through cli_error(), which writes exactly one line on stderr
  * ("edxbus <command>: <text>"), whatever the text holds, and only the first time it is called.
  * Log lines (cli_bus.h) show warnings and errors by default; -v adds info, -vv debug, -q
  * leaves errors only.
@@ -95,6 +95,9 @@ struct cli {
     bool errored;          /* an error line was already printed */
     int error_code;        /* the exit code of that error */
     int verbosity;         /* -q: -1, default 0, -v: 1, -vv: 2 (which log lines show) */
+    bool keep_output;      /* the output is the result even with a non-zero code (doctor: exit
+                              1 says an error-level finding was printed), unless an error line
+                              was printed */
 };
 
 /** Print "edxbus <path>: <text>" as one line on stderr (newlines and control characters in the

@@ -33,6 +33,9 @@ int cmd_produce(struct cli *cli, int argc, char **argv);
 int cmd_consume(struct cli *cli, int argc, char **argv);
 int cmd_lag(struct cli *cli, int argc, char **argv);
 int cmd_tail(struct cli *cli, int argc, char **argv);
+/* The broker check-up (cmd_doctor.c). */
+extern const struct cli_opt cmd_doctor_opts[];
+int cmd_doctor(struct cli *cli, int argc, char **argv);
 
 const struct cli_command cli_commands[] = {
     {
@@ -159,6 +162,22 @@ const struct cli_command cli_commands[] = {
                  "On the embedded broker, also what the group holds back from retention.\n",
         .opts = cmd_lag_opts,
         .run = cmd_lag,
+    },
+    {
+        .name = "doctor",
+        .summary = "check the settings against the live broker: what can lose events",
+        .usage = "[-t TOPIC] [-g GROUP] [--interval SECONDS] [-j] [options]",
+        .about = "Checks the effective settings, then asks the broker(s) they select what can lose\n"
+                 "or hold up events: on Redis the eviction policy, persistence, Celery keys in the\n"
+                 "same database, stream caps against each group's backlog and entries already\n"
+                 "trimmed under a group; on the embedded broker the file system (network file\n"
+                 "systems), free space and what retention waits for; everywhere a group whose lag\n"
+                 "grew between two samples --interval apart, and dead letters waiting.\n"
+                 "One line per finding (error, warning, info) with the fix. Changes nothing.\n"
+                 "Exit 0: no error; 1: at least one finding is an error; 2: bad options or\n"
+                 "settings (edxbus config check shows them all).\n",
+        .opts = cmd_doctor_opts,
+        .run = cmd_doctor,
     },
     {
         .name = "sqlite",

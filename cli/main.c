@@ -85,10 +85,12 @@ int main(int argc, char **argv)
     signal(SIGXFSZ, SIG_IGN);
 
     int rc = run(&cli, argc, argv);
-    if (rc == CLI_OK)
-        rc = flush_out(&cli);
-    else if (!cli.errored)
+    if (rc == CLI_OK || (cli.keep_output && !cli.errored)) {
+        int written = flush_out(&cli);
+        rc = written == CLI_OK ? rc : written;
+    } else if (!cli.errored) {
         cli_error(&cli, rc, "failed");
+    }
 
     edxbus_buf_fini(&cli.out);
     edxbus_catalog_destroy(cli.cat);

@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "edxbus/conf.h"
+#include "edxbus/doctor.h"
 #include "edxbus/error.h"
 #include "edxbus/metadata.h"
 
@@ -41,8 +42,9 @@
 extern "C" {
 #endif
 
-#define EDXBUS_BACKEND_ABI 3 /* 2: the module slots (settings, extra_options, check, admin);
-                                3: caught_up, struct edxbus_consumer_opts.no_join */
+#define EDXBUS_BACKEND_ABI 4 /* 2: the module slots (settings, extra_options, check, admin);
+                                3: caught_up, struct edxbus_consumer_opts.no_join;
+                                4: doctor */
 #define EDXBUS_POSITION_MAX 64 /* bytes, with the NUL, of a position's text form */
 
 /** An extra name/value pair carried with a message (dead-letter details: error, group,
@@ -227,6 +229,22 @@ struct edxbus_backend_ops {
      *  empty poll (a Kafka fetch can take longer than a poll). Defined for a tail and a
      *  no_join reader; EDXBUS_ERR_UNSUPPORTED for a member of a joined group. */
     edxbus_err_t (*caught_up)(void *be, bool *done, char *errstr, size_t errstr_size);
+
+    /* --- ABI 4 (read only when abi_version >= 4) ----------------------------------------- */
+    /** Optional: check the live broker @p conf points at (`edxbus doctor`, doctor.h) and report
+     *  every finding through @p report: the broker's own settings that can lose events
+     *  (eviction, persistence, retention, caps), where each consumer group stands (a group
+     *  losing or about to lose events, a lag that grew between two samples taken
+     *  @p opts->interval_ms apart), dead letters waiting. @p opts->topic, when not NULL, is the
+     *  full topic to look at (with its dead-letter topic); @p opts->group the only group.
+     *  Report what was found fine as info, so an operator sees what was checked. Returns an
+     *  error only when nothing could be checked (the broker unreachable: the core reports it as
+     *  an error finding with @p errstr); a failure of one check is itself a finding. The
+     *  toolkit (backend_util.h) has edxbus_findingf() and the findings every broker shares
+     *  (edxbus_doctor_lag_trend(), edxbus_doctor_dead_letters()). */
+    edxbus_err_t (*doctor)(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,
+                           edxbus_finding_fn report, void *opaque, char *errstr,
+                           size_t errstr_size);
 };
 
 /** The signature of a plugin's entry point, named after the colon in `/path/libx.so:symbol`. */

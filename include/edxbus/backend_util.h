@@ -14,9 +14,11 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "edxbus/backend.h"
 #include "edxbus/conf.h"
+#include "edxbus/doctor.h"
 #include "edxbus/error.h"
 
 #ifdef __cplusplus
@@ -40,6 +42,31 @@ EDXBUS_API void edxbus_problemf(edxbus_problem_fn problem, void *opaque, const c
 EDXBUS_API void edxbus_check_url_setting(const edxbus_conf_t *conf, const char *name,
                                          const char *const *schemes, const char *expected,
                                          edxbus_problem_fn problem, void *opaque);
+
+/* --- doctor (doctor.h) --------------------------------------------------------------------- */
+
+/** Report one finding through @p report, the text printf-style (one line; at most 512 bytes).
+ *  @p subject, @p fix may be NULL; @p details (may be NULL) is taken (json_decref'd after the
+ *  call). */
+EDXBUS_API void edxbus_findingf(edxbus_finding_fn report, void *opaque, edxbus_severity_t severity,
+                                const char *check, const char *subject, const char *fix,
+                                json_t *details, const char *fmt, ...)
+    __attribute__((format(printf, 8, 9)));
+
+/** The finding every broker makes from two samples of a group's backlog (events stored and not
+ *  acknowledged) taken @p interval_ms apart: "lag.growing" (warning) when @p after is above
+ *  @p before, else "lag.steady" (info). @p topic is the full topic. */
+EDXBUS_API void edxbus_doctor_lag_trend(edxbus_finding_fn report, void *opaque, const char *topic,
+                                        const char *group, int64_t before, int64_t after,
+                                        int64_t interval_ms);
+
+/** The finding every broker makes for a dead-letter topic (@p dlq_topic, full) holding
+ *  @p count events: "dead-letters.waiting" (warning) when @p count > 0; nothing otherwise. */
+EDXBUS_API void edxbus_doctor_dead_letters(edxbus_finding_fn report, void *opaque,
+                                           const char *dlq_topic, int64_t count);
+
+/** Whether @p topic (full) is a dead-letter topic: it ends with "-dlq". */
+EDXBUS_API bool edxbus_topic_is_dlq(const char *topic);
 
 /* --- URLs ---------------------------------------------------------------------------------- */
 

@@ -25,6 +25,7 @@
 #include "edxbus/catalog.h"
 #include "edxbus/conf.h"
 #include "edxbus/consumer.h"
+#include "edxbus/doctor.h"
 #include "edxbus/error.h"
 #include "edxbus/json.h"
 #include "edxbus/metadata.h"

@@ -2,8 +2,9 @@
 # one (sourced after reliability_lib.sh, which provides $tmp and the pids list; not a test
 # itself). The server listens on a free loopback port and keeps its files in $tmp/redis; with
 # REDIS_AOF=yes its data goes to an append-only file fsynced at every write, so a stopped and
-# restarted server still holds what it acknowledged (else: no snapshots, no AOF). Only its own
-# pid is ever signalled.
+# restarted server still holds what it acknowledged (else: no snapshots, no AOF); the array
+# REDIS_EXTRA_ARGS (empty by default) is appended to its command line (later options win). Only
+# its own pid is ever signalled.
 #
 #   redis_require        exit 77 (ctest: skipped) with a loud message without redis-server
 #   redis_start          start it (again on the same port after redis_stop); sets $port and
@@ -26,6 +27,7 @@ redis_require() {
 
 port=
 redis_pid=
+REDIS_EXTRA_ARGS=()
 
 redis_start() {
     mkdir -p "$tmp/redis"
@@ -39,7 +41,7 @@ redis_start() {
         local aof=(--appendonly no)
         [ "${REDIS_AOF:-no}" = yes ] && aof=(--appendonly yes --appendfsync always)
         "$redis_server" --port "$port" --bind 127.0.0.1 --save '' "${aof[@]}" --dir "$tmp/redis" \
-            --logfile "$tmp/redis/redis.log" --daemonize no &
+            --logfile "$tmp/redis/redis.log" --daemonize no "${REDIS_EXTRA_ARGS[@]}" &
         redis_pid=$!
         pids+=("$redis_pid")
         local deadline=$((SECONDS + 30))

@@ -16,7 +16,8 @@
  * retried), IO and TIMEOUT (retriable), BROKER (other error replies). Passwords never reach a
  * message or a log line: both name the URL in its masked form.
  *
- * The rest lives next door: redis_producer.c, redis_consumer.c, redis_wire.c, redis_url.c. To
+ * The rest lives next door: redis_producer.c, redis_consumer.c, redis_wire.c, redis_url.c,
+ * redis_doctor.c (`edxbus doctor`, which reads lag rows from here). To
  * add a setting, read it in edxbus__redis_conn_open() (or the handle's open) and add its row to
  * src/bus/conf_table.c.
  */
@@ -417,8 +418,8 @@ static json_t *lag_lost(const redisReply *stream, const redisReply *info, json_t
     return json_integer(lost);
 }
 
-static edxbus_err_t lag_rows(struct redis_conn *conn, const char *topic, const char *group,
-                             json_t *rows, char *errstr, size_t errstr_size)
+edxbus_err_t edxbus__redis_lag_rows(struct redis_conn *conn, const char *topic, const char *group,
+                                    json_t *rows, char *errstr, size_t errstr_size)
 {
     char what[320];
     snprintf(what, sizeof what, "XINFO GROUPS on stream \"%s\"", topic);
@@ -495,7 +496,8 @@ static edxbus_err_t redis_lag(const edxbus_conf_t *conf, const char *topic, cons
     if (err != EDXBUS_OK)
         return err;
     json_t *rows = json_array();
-    err = rows ? lag_rows(&conn, topic, group, rows, errstr, errstr_size) : EDXBUS_ERR_NOMEM;
+    err = rows ? edxbus__redis_lag_rows(&conn, topic, group, rows, errstr, errstr_size)
+               : EDXBUS_ERR_NOMEM;
     edxbus__redis_conn_close(&conn);
     if (err != EDXBUS_OK) {
         json_decref(rows);
@@ -533,4 +535,5 @@ const struct edxbus_backend_ops edxbus_backend_redis = {
     .settings = edxbus__redis_settings,
     .extra_options = edxbus__redis_extra_options,
     .check = edxbus__redis_check,
+    .doctor = edxbus__redis_doctor,
 };

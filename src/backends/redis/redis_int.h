@@ -9,6 +9,7 @@
  *   redis_trim.c      trimming streams without dropping entries a group has not acknowledged
  *   redis_consumer.c  consumer groups (pending first, then new entries), tail mode, ack, seek
  *   redis_consumer_open.c  opening a consumer: settings, joining a group or tail mode, close
+ *   redis_doctor.c    `edxbus doctor`: eviction, persistence, Celery's keys, caps, groups
  * Nothing outside this folder includes this header. Thread rule: every struct here belongs to
  * one backend handle, used by one thread at a time.
  */
@@ -133,6 +134,12 @@ void edxbus__redis_conn_read_timeout(struct redis_conn *conn, int ms);
 edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const char **argv,
                                         const size_t *lens, redisReply **out, const char *what,
                                         char *errstr, size_t errstr_size);
+
+/** Append to @p rows the lag rows of @p group on stream @p topic (the lag slot's objects, with
+ *  "lost": entries trimmed before the group read them, null when the server cannot tell).
+ *  Errors: EDXBUS_ERR_NOT_FOUND (no such stream or group), the connection's. */
+edxbus_err_t edxbus__redis_lag_rows(struct redis_conn *conn, const char *topic, const char *group,
+                                    json_t *rows, char *errstr, size_t errstr_size);
 
 /** The value of @p key in a flat [k1, v1, k2, v2, …] reply (XINFO), or NULL. */
 const redisReply *edxbus__redis_info_get(const redisReply *map, const char *key);
@@ -307,5 +314,10 @@ extern const struct edxbus_setting edxbus__redis_settings[];
 extern const char *const edxbus__redis_extra_options[];
 void edxbus__redis_check(const edxbus_conf_t *conf, const char *selected_by,
                          edxbus_problem_fn problem, void *opaque);
+
+/* redis_doctor.c: the doctor slot (backend.h, ABI 4). */
+edxbus_err_t edxbus__redis_doctor(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,
+                                  edxbus_finding_fn report, void *opaque, char *errstr,
+                                  size_t errstr_size);
 
 #endif /* EDXBUS_REDIS_INT_H */

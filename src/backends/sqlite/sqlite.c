@@ -197,4 +197,5 @@ const struct edxbus_backend_ops edxbus_backend_sqlite = {
     .admin_open = edxbus__sq_admin_open,
     .admin_run = edxbus__sq_admin_run,
     .admin_close = edxbus__sq_admin_close,
+    .doctor = edxbus__sq_doctor,
 };

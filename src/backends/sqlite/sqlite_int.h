@@ -287,6 +287,11 @@ void edxbus__sq_check(const edxbus_conf_t *conf, const char *selected_by,
 
 /* sqlite_status.c: the admin command "sqlite-status" (`edxbus sqlite status`), and what a
  * group holds back (also in lag rows). */
+/* sqlite_doctor.c: the doctor slot (backend.h, ABI 4). */
+edxbus_err_t edxbus__sq_doctor(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,
+                               edxbus_finding_fn report, void *opaque, char *errstr,
+                               size_t errstr_size);
+
 edxbus_err_t edxbus__sq_status(const edxbus_conf_t *conf, json_t **out, char *errstr,
                                size_t errstr_size);
 extern const char *const edxbus__sq_admin_commands[];
