@@ -49,6 +49,15 @@ struct edxbus_finding {
 /** Where findings go. */
 typedef void (*edxbus_finding_fn)(void *opaque, const struct edxbus_finding *finding);
 
+/** One route of EVENT_BUS_PRODUCER_CONFIG, as the core hands it to a backend's doctor slot:
+ *  what producers will send where, so that a backend can check that the topic exists and that
+ *  its schema registry (if any) takes the schema. Strings borrowed for the call. */
+struct edxbus_doctor_route {
+    const char *event_type;   /* "org.openedx.learning.course.enrollment.created.v1" */
+    const char *topic;        /* the full topic (EVENT_BUS_TOPIC_PREFIX added) */
+    const char *value_schema; /* the event's schema text, as producers send it */
+};
+
 /** What to look at. Strings borrowed for the call. */
 struct edxbus_doctor_opts {
     const char *topic;   /* a topic as configured (the prefix is added by the core; the backend
@@ -57,6 +66,10 @@ struct edxbus_doctor_opts {
     const char *group;   /* look only at this consumer group; NULL: every group */
     int64_t interval_ms; /* time between the two lag samples a backend takes to see whether a
                             group's lag keeps growing (> 0; the core uses 1000 when it is not) */
+    /* Filled by the core for the backends (a caller's values are ignored): the enabled routes
+       of EVENT_BUS_PRODUCER_CONFIG (only those to `topic` when it is set), NULL/0 when none. */
+    const struct edxbus_doctor_route *routes;
+    size_t nroutes;
 };
 
 /** Check @p conf and the brokers it selects; report every finding to @p fn.

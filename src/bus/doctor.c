@@ -10,12 +10,14 @@
  * To add a check of a broker: write it in that broker's doctor slot (its folder), never here.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bus_int.h"
 #include "edxbus/backend.h"
 #include "edxbus/buf.h"
 #include "edxbus/doctor.h"
+#include "edxbus/catalog.h"
 #include "edxbus/routing.h"
 
 #define DEFAULT_INTERVAL_MS 1000
@@ -110,6 +112,55 @@ static void ask(const edxbus_conf_t *conf, const struct edxbus_backend_ops *ops,
     }
 }
 
+/* The routes of EVENT_BUS_PRODUCER_CONFIG with full topics and schemas, for the backends (only
+ * those to @p only, a full topic, when not NULL). The strings live in @p cat, @p r and @p topics;
+ * returns new (free()); NULL with *n 0 when there are none or on failure (settings passed
+ * edxbus_conf_check(), so a failure here is memory). */
+static struct edxbus_doctor_route *routes_of(const edxbus_conf_t *conf, const char *only,
+                                             edxbus_catalog_t **cat, edxbus_routing_t **r,
+                                             json_t *topics, size_t *n)
+{
+    char err[EDXBUS_ERRSTR_SIZE];
+    *n = 0;
+    *r = NULL;
+    *cat = edxbus_catalog_new();
+    const json_t *cfg = edxbus_conf_get(conf, "EVENT_BUS_PRODUCER_CONFIG");
+    if (*cat == NULL || !json_is_object(cfg) || json_object_size(cfg) == 0 ||
+        edxbus__load_schema_dirs(*cat, conf, err, sizeof err) != EDXBUS_OK)
+        return NULL;
+    *r = edxbus_routing_new(cfg, *cat, err, sizeof err);
+    if (*r == NULL)
+        return NULL;
+    size_t cap = 0;
+    for (size_t i = 0; i < edxbus_routing_count(*r); i++) {
+        const struct edxbus_route *routes;
+        cap += edxbus_routing_routes(*r, edxbus_routing_event_type_at(*r, i), &routes);
+    }
+    struct edxbus_doctor_route *out = cap ? calloc(cap, sizeof *out) : NULL;
+    const char *prefix = edxbus_conf_get_str(conf, "EVENT_BUS_TOPIC_PREFIX", NULL);
+    for (size_t i = 0; out != NULL && i < edxbus_routing_count(*r); i++) {
+        const char *type = edxbus_routing_event_type_at(*r, i);
+        const edxbus_event_type_t *et = edxbus_catalog_find(*cat, type);
+        const struct edxbus_route *routes;
+        size_t k = edxbus_routing_routes(*r, type, &routes);
+        for (size_t j = 0; et != NULL && j < k; j++) {
+            struct edxbus_buf full = EDXBUS_BUF_INIT;
+            json_t *name = NULL;
+            if (edxbus_routing_full_topic(prefix, routes[j].topic, &full) == EDXBUS_OK)
+                name = json_stringn((const char *)full.data, full.len);
+            edxbus_buf_fini(&full);
+            if (name == NULL || json_array_append_new(topics, name) != 0)
+                continue;
+            const char *text = json_string_value(name);
+            if (only != NULL && strcmp(only, text) != 0)
+                continue;
+            out[(*n)++] = (struct edxbus_doctor_route){type, text,
+                                                       edxbus_event_type_schema_text(et)};
+        }
+    }
+    return out;
+}
+
 edxbus_err_t edxbus_doctor_run(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,
                                edxbus_finding_fn fn, void *opaque, edxbus_severity_t *worst,
                                char *errstr, size_t errstr_size)
@@ -144,10 +195,20 @@ edxbus_err_t edxbus_doctor_run(const edxbus_conf_t *conf, const struct edxbus_do
         }
         o.topic = (const char *)full.data;
     }
+    edxbus_catalog_t *cat = NULL;
+    edxbus_routing_t *routing = NULL;
+    json_t *topics = json_array(); /* keeps the full topics' text */
+    struct edxbus_doctor_route *routes =
+        topics ? routes_of(conf, o.topic, &cat, &routing, topics, &o.nroutes) : NULL;
+    o.routes = routes;
     struct relay r = {.fn = fn, .opaque = opaque, .worst = EDXBUS_SEVERITY_INFO};
     ask(conf, dirs[0], &o, &r);
     if (dirs[1] != dirs[0])
         ask(conf, dirs[1], &o, &r);
+    free(routes);
+    json_decref(topics);
+    edxbus_routing_destroy(routing);
+    edxbus_catalog_destroy(cat);
     edxbus_buf_fini(&full);
     if (worst != NULL)
         *worst = r.worst;

@@ -307,4 +307,5 @@ const struct edxbus_backend_ops edxbus_backend_kafka = {
     .admin_run = edxbus__kafka_admin_run,
     .admin_close = edxbus__kafka_admin_close,
     .caught_up = edxbus__kafka_caught_up,
+    .doctor = edxbus__kafka_doctor,
 };

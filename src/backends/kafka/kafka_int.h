@@ -7,6 +7,7 @@
  *                     CloudEvents headers of edx-event-bus-kafka (WIRE.md §4)
  *   kafka_producer.c  idempotent producer (acks=all), synchronous or with delivery callbacks
  *   kafka_consumer.c  consumer groups, replay by time, seek, tail mode
+ *   kafka_doctor.c    `edxbus doctor`: topics, auto-create, the registry, dead letters, lag
  *   kafka_offsets.c   where a group starts (per group: a new one per `start`, an existing one
  *                     resumes), commits on ack (contiguous acked prefix per partition), retried
  *                     until the broker confirms them (kafka_consumer_int.h)
@@ -160,5 +161,10 @@ edxbus_err_t edxbus__kafka_admin_open(const edxbus_conf_t *conf, void **adm, cha
 edxbus_err_t edxbus__kafka_admin_run(void *adm, const char *command, const json_t *args,
                                      json_t **out, char *errstr, size_t errstr_size);
 void edxbus__kafka_admin_close(void *adm);
+
+/* kafka_doctor.c: the doctor slot (backend.h, ABI 4). */
+edxbus_err_t edxbus__kafka_doctor(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,
+                                  edxbus_finding_fn report, void *opaque, char *errstr,
+                                  size_t errstr_size);
 
 #endif /* EDXBUS_KAFKA_INT_H */

@@ -3,7 +3,8 @@
  * (once when they are the same), findings come back stamped with the backend's name whatever
  * the backend put there, the worst severity is returned, a backend that could check nothing
  * becomes one error finding with its text, a table without the slot (ABI 3) is an info line,
- * -t gets the prefix added, and settings `config check` refuses are refused before any backend
+ * -t gets the prefix added, the routes of EVENT_BUS_PRODUCER_CONFIG reach the backend with full
+ * topics and the event's schema (only those to the topic asked), and settings `config check` refuses are refused before any backend
  * is asked (one line, with how many more problems).
  */
 #include <string.h>
@@ -15,7 +16,8 @@
 extern const struct edxbus_backend_ops edxbus_backend_sqlite;
 
 static int asked;
-static char seen_topic[128];
+static char seen_topic[128], seen_route[256];
+static size_t seen_nroutes;
 
 static edxbus_err_t warn_doctor(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,
                                 edxbus_finding_fn report, void *opaque, char *errstr,
@@ -24,6 +26,10 @@ static edxbus_err_t warn_doctor(const edxbus_conf_t *conf, const struct edxbus_d
     (void)conf, (void)errstr, (void)errstr_size;
     asked++;
     snprintf(seen_topic, sizeof seen_topic, "%s", opts->topic ? opts->topic : "(none)");
+    seen_nroutes = opts->nroutes;
+    snprintf(seen_route, sizeof seen_route, "%s %s %d", opts->nroutes ? opts->routes[0].topic : "-",
+             opts->nroutes ? opts->routes[0].event_type : "-",
+             opts->nroutes && strstr(opts->routes[0].value_schema, "\"CourseEnrollmentData\"") != NULL);
     struct edxbus_finding f = {.severity = EDXBUS_SEVERITY_WARNING,
                                .backend = "liar",
                                .check = "fake.warn",
@@ -137,10 +143,21 @@ TEST(test_topic_gets_the_prefix)
     edxbus_conf_t *conf = conf_of("docwarn", "docwarn");
     ASSERT_TRUE(edxbus_conf_set(conf, "EVENT_BUS_TOPIC_PREFIX", "dev", errstr, sizeof errstr) ==
                 EDXBUS_OK);
+    const char *routes = "{\"org.openedx.learning.course.enrollment.created.v1\": {"
+                         "\"t1\": {\"event_key_field\": \"enrollment.course.course_key\", "
+                         "\"enabled\": true}, \"t2\": {\"event_key_field\": "
+                         "\"enrollment.course.course_key\", \"enabled\": true}}}";
+    ASSERT_TRUE(edxbus_conf_set(conf, "EVENT_BUS_PRODUCER_CONFIG", routes, errstr,
+                                sizeof errstr) == EDXBUS_OK);
+    ASSERT_EQ_INT(edxbus_doctor_run(conf, NULL, collect, &s, NULL, errstr, sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_EQ_INT(seen_nroutes, 2);
     struct edxbus_doctor_opts opts = {.topic = "t1", .interval_ms = 0};
     ASSERT_EQ_INT(edxbus_doctor_run(conf, &opts, collect, &s, NULL, errstr, sizeof errstr),
                   EDXBUS_OK);
     ASSERT_EQ_STR(seen_topic, "dev-t1");
+    ASSERT_EQ_INT(seen_nroutes, 1);
+    ASSERT_EQ_STR(seen_route, "dev-t1 org.openedx.learning.course.enrollment.created.v1 1");
     edxbus_conf_destroy(conf);
 }
 
