@@ -7,6 +7,12 @@
  * Header values are percent-encoded as the binding requires (space, '"', '%' and anything
  * outside printable ASCII), which also keeps a hostile metadata text from adding headers.
  *
+ * With EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE "structured", the structured content mode instead: one
+ * JSON object as the body (`content-type: application/cloudevents+json`, the binding's JSON
+ * event format) holding the attributes — specversion, id, type, source, time, the extensions
+ * minorversion (a number), sourcehost, sourcelib — datacontenttype "application/json", and
+ * "data", the event's data as JSON. Nothing of the event goes into a header then.
+ *
  * One request at a time (so at most one in flight, and the order of the source holds), with a
  * timeout (EVENT_BUS_BRIDGE_HTTP_TIMEOUT). A 2xx answer is the destination's confirmation; any
  * other answer or a connection error fails the receiver, so the worker retries it with its
@@ -32,6 +38,7 @@ struct http_dest {
     const char *token; /* borrowed from the settings */
     const char *basic;
     long timeout_ms;
+    bool structured; /* EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE: the structured content mode */
     struct edxbus_buf body, text, hdr;
     uint64_t forwarded;
 };
@@ -95,14 +102,15 @@ static struct curl_slist *event_headers(struct http_dest *d, const struct edxbus
         {"sourcehost", "ce-sourcehost"},
         {"sourcelib", "ce-sourcelib"},
     };
-    struct curl_slist *list = curl_slist_append(NULL, "content-type: application/json");
-    struct curl_slist *l = list ? curl_slist_append(list, "ce-specversion: 1.0") : NULL;
+    struct curl_slist *list = curl_slist_append(
+        NULL, d->structured ? "content-type: application/cloudevents+json; charset=utf-8"
+                            : "content-type: application/json");
+    struct curl_slist *l = list ? curl_slist_append(list, "Expect:") : NULL; /* no 100-continue */
     if (l == NULL)
         goto out_nomem;
-    l = curl_slist_append(list, "Expect:"); /* no 100-continue round trip */
-    if (l == NULL)
+    if (!d->structured && curl_slist_append(list, "ce-specversion: 1.0") == NULL)
         goto out_nomem;
-    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+    for (size_t i = 0; !d->structured && i < sizeof fields / sizeof fields[0]; i++) {
         edxbus_buf_reset(&d->text);
         if (edxbus_metadata_field_text(md, fields[i][0], &d->text) != EDXBUS_OK ||
             !header(d, &list, fields[i][1], d->text.data, d->text.len))
@@ -122,13 +130,47 @@ out_nomem:
     return NULL;
 }
 
+/* The structured mode's body: the attributes, then "data" (a JSON object, written by the
+ * project's writer so that NaN and the like come out as the data has them). */
+static json_t *structured_event(struct http_dest *d, const struct edxbus_metadata *md,
+                                const json_t *data)
+{
+    static const char *const attrs[][2] = {
+        {"id", "id"},       {"event_type", "type"},           {"source", "source"},
+        {"time", "time"},   {"minorversion", "minorversion"}, {"sourcehost", "sourcehost"},
+        {"sourcelib", "sourcelib"},
+    };
+    json_t *o = json_pack("{s:s}", "specversion", "1.0");
+    for (size_t i = 0; o != NULL && i < sizeof attrs / sizeof attrs[0]; i++) {
+        edxbus_buf_reset(&d->text);
+        json_t *v = NULL;
+        if (edxbus_metadata_field_text(md, attrs[i][0], &d->text) == EDXBUS_OK)
+            v = i == 4 ? json_integer(md->minorversion)
+                       : json_stringn((const char *)d->text.data, d->text.len);
+        if (v == NULL || json_object_set_new(o, attrs[i][1], v) != 0) {
+            json_decref(o);
+            return NULL;
+        }
+    }
+    if (o == NULL || json_object_set_new(o, "datacontenttype", json_string("application/json")) ||
+        json_object_set(o, "data", (json_t *)data) != 0) { /* a reference, dropped below */
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static edxbus_err_t post(const edxbus_event_t *ev, void *opaque, char *errstr, size_t errstr_size)
 {
     struct http_dest *d = opaque;
     const struct edxbus_metadata *md = edxbus_event_get_metadata(ev);
     const json_t *data = edxbus_event_get_data(ev);
+    json_t *whole = d->structured && data != NULL ? structured_event(d, md, data) : NULL;
     edxbus_buf_reset(&d->body);
-    if (data == NULL || edxbus_json_write(data, 0, &d->body) != EDXBUS_OK) {
+    bool written = data != NULL && (!d->structured || whole != NULL) &&
+                   edxbus_json_write(whole ? whole : data, 0, &d->body) == EDXBUS_OK;
+    json_decref(whole);
+    if (!written) {
         edxbus__errf(errstr, errstr_size, "POST %s: the event's data cannot be written as JSON",
                      d->display);
         return EDXBUS_ERR_NOMEM;
@@ -195,6 +237,17 @@ edxbus_err_t edxbus__bridge_http_open(const edxbus_conf_t *conf, const char *url
     const char *basic = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH", NULL);
     d->token = token != NULL && token[0] != '\0' ? token : NULL;
     d->basic = basic != NULL && basic[0] != '\0' ? basic : NULL;
+    const char *mode = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE", "binary");
+    if (!edxbus__bridge_http_mode_is_valid(mode)) {
+        edxbus__errf(errstr, errstr_size,
+                     "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE: \"%.40s\" is not a CloudEvents content "
+                     "mode; expected binary or structured",
+                     mode);
+        curl_easy_cleanup(d->curl);
+        free(d);
+        return EDXBUS_ERR_CONF;
+    }
+    d->structured = strcmp(mode, "structured") == 0;
     d->timeout_ms =
         (long)(edxbus_conf_get_double(conf, "EVENT_BUS_BRIDGE_HTTP_TIMEOUT", 10.0) * 1000);
     if (d->timeout_ms < 1)
@@ -202,6 +255,11 @@ edxbus_err_t edxbus__bridge_http_open(const edxbus_conf_t *conf, const char *url
     *fn = post;
     *opaque = d;
     return EDXBUS_OK;
+}
+
+bool edxbus__bridge_http_mode_is_valid(const char *mode)
+{
+    return mode == NULL || strcmp(mode, "binary") == 0 || strcmp(mode, "structured") == 0;
 }
 
 uint64_t edxbus__bridge_http_close(void *opaque)

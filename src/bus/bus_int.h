@@ -93,6 +93,8 @@ edxbus_err_t edxbus__bridge_http_open(const edxbus_conf_t *conf, const char *url
                                       size_t errstr_size);
 /** Free it; returns how many events the endpoint accepted. */
 uint64_t edxbus__bridge_http_close(void *opaque);
+/** Whether @p mode is a value of EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE (NULL: the default). */
+bool edxbus__bridge_http_mode_is_valid(const char *mode);
 
 /** Full topic of @p topic under EVENT_BUS_TOPIC_PREFIX of @p conf, by edxbus_routing_full_topic().
  *  Returns new (free()); NULL when out of memory. */

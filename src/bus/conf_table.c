@@ -84,6 +84,10 @@ const struct edxbus_setting edxbus__conf_settings[] = {
      "\"user:password\"", "Basic auth (user:password) of the bridge's HTTP destination"},
     {"EVENT_BUS_BRIDGE_HTTP_TIMEOUT", EDXBUS_SETTING_DOUBLE, "10.0", EDXBUS_SECRET_NONE, 0.001,
      "10.0", "Seconds one POST of the bridge's HTTP destination may take"},
+    {"EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE", EDXBUS_SETTING_STR, "\"binary\"", EDXBUS_SECRET_NONE,
+     0, "\"structured\"",
+     "CloudEvents content mode of the bridge's HTTP destination: binary (ce- headers, the data "
+     "as the body) or structured (one application/cloudevents+json body)"},
     {"EVENT_BUS_CONSUMER_DEDUP", EDXBUS_SETTING_BOOL, "false", EDXBUS_SECRET_NONE, 0, "true",
      "Skip (acknowledge without running receivers) events whose id the group already handled"},
     {"EVENT_BUS_CONSUMER_DEDUP_PATH", EDXBUS_SETTING_STR, "\".\"", EDXBUS_SECRET_NONE, 0,

@@ -9,7 +9,11 @@
 #      — and the token appears in no output;
 #   2. an endpoint that always fails: after the retries the events are dead-lettered on the
 #      source (`edxbus dlq list`) and the bridge exits 0;
-#   3. a URL that is not http(s): exit 2, one line.
+#   3. a URL that is not http(s): exit 2, one line;
+#   4. EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE=structured: each body is one CloudEvent in JSON
+#      (content-type application/cloudevents+json): specversion, the ids of the source, type,
+#      source, time and the extensions from the metadata, datacontenttype, and "data" equal to
+#      the event's data; no ce- header; an unknown mode: exit 2, one line, nothing sent.
 # Only processes this script started are signalled, by pid; waits are bounded.
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/reliability_lib.sh" "$@"
@@ -92,6 +96,31 @@ rc=$?
 rc=$?
 [ $rc -eq 2 ] && [ "$(lines "$tmp/e.err")" = 1 ] && ok "3: a URL that is not http(s) exits 2" ||
     fail "3: exit $rc: $(cat "$tmp/e.err")"
+
+# --- 4. the structured content mode -------------------------------------------------------------
+start_sink s4 0
+EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE=structured timeout 120 "$EDXBUS" bridge \
+    --from-config "$tmp/a.yaml" -t th -g h4 --to "http://127.0.0.1:$sink_port/events" \
+    --extra '{"start": "earliest"}' -n 10 >/dev/null 2>"$tmp/b4.err" ||
+    fail "4: bridge exit $?: $(cat "$tmp/b4.err")"
+[ "$(field "$tmp/s4.log" 200 'json.loads(r["body"])["id"]' | sort)" = "$(sort "$tmp/ids1")" ] &&
+    ok "4: every event once, its id in the body" || fail "4: ids differ: $(head -c 300 "$tmp/s4.log")"
+[ "$(field "$tmp/s4.log" 200 'r["headers"]["content-type"], sorted(k for k in r["headers"] if k.startswith("ce-")), r["headers"]["authorization"]' | sort -u)" = \
+    "('application/cloudevents+json; charset=utf-8', [], 'Bearer s3cret-t0ken')" ] &&
+    ok "4: content-type application/cloudevents+json, no ce- header" ||
+    fail "4: headers: $(field "$tmp/s4.log" 200 'r["headers"]' | head -n 1)"
+fixed=$(field "$tmp/s4.log" 200 'sorted((k, v) for k, v in json.loads(r["body"]).items() if k != "data") if json.loads(r["body"])["id"].startswith("0d1e2f3a") else ""' | grep .)
+[ "$fixed" = "[('datacontenttype', 'application/json'), ('id', '0d1e2f3a-4b5c-11ee-8a6b-0242ac120002'), ('minorversion', 0), ('source', 'openedx/cms/web'), ('sourcehost', 'edx host%7'), ('sourcelib', '11.2.0'), ('specversion', '1.0'), ('time', '2024-05-01T10:00:00.123456+00:00'), ('type', '$TYPE')]" ] &&
+    ok "4: the attributes come from the metadata, as they are" || fail "4: got $fixed"
+[ "$(field "$tmp/s4.log" 200 'json.dumps(json.loads(r["body"])["data"], sort_keys=True)' | sort -u)" = \
+    "$(python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1])), sort_keys=True))' "$tmp/data1")" ] &&
+    ok "4: data is the event's data" || fail "4: data: $(head -c 300 "$tmp/s4.log")"
+EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE=structurd "$EDXBUS" bridge --from-config "$tmp/a.yaml" -t th \
+    -g h5 --to "http://127.0.0.1:$sink_port/events" >/dev/null 2>"$tmp/e.err"
+rc=$?
+[ $rc -eq 2 ] && [ "$(lines "$tmp/e.err")" = 1 ] && grep -q 'EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE' "$tmp/e.err" &&
+    [ "$(wc -l <"$tmp/s4.log")" = 10 ] && ok "4: an unknown mode: exit 2, one line, nothing sent" ||
+    fail "4: bad mode: exit $rc: $(cat "$tmp/e.err")"
 
 [ $failures -eq 0 ] || exit 1
 echo "all HTTP bridge scenarios passed"
