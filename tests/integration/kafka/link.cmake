@@ -4,8 +4,8 @@ pkg_check_modules(MHD REQUIRED IMPORTED_TARGET libmicrohttpd)
 target_link_libraries(${target} PRIVATE PkgConfig::RDKAFKA PkgConfig::CURL PkgConfig::MHD Threads::Threads)
 
 # Once: the same servers as a process (registry_main.c), and the tests that drive the real
-# edxbus binary against them (test_kafka_cli.sh, test_kafka_doctor.sh,
-# test_kafka_bridge.sh).
+# edxbus binary against them (test_kafka_cli.sh, test_kafka_doctor.sh, test_kafka_bridge.sh; they
+# start the servers with kafka_servers_lib.sh).
 if(NOT TARGET kafka_registry_main)
   add_executable(kafka_registry_main ${CMAKE_CURRENT_LIST_DIR}/registry_main.c)
   target_include_directories(kafka_registry_main PRIVATE
@@ -14,22 +14,12 @@ if(NOT TARGET kafka_registry_main)
     EDXBUS_TEST_DATA_DIR="${CMAKE_SOURCE_DIR}/tests/vectors")
   target_link_libraries(kafka_registry_main PRIVATE edxbus_static PkgConfig::RDKAFKA
     PkgConfig::CURL PkgConfig::MHD Threads::Threads)
-  add_test(NAME integration/kafka/test_kafka_cli
-           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_kafka_cli.sh $<TARGET_FILE:edxbus>
-                   $<TARGET_FILE:kafka_registry_main>
-           WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
-  set_tests_properties(integration/kafka/test_kafka_cli PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
-    ENVIRONMENT "EDXBUS_TEST_DATA_DIR=${CMAKE_SOURCE_DIR}/tests/vectors")
-  add_test(NAME integration/kafka/test_kafka_doctor
-           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_kafka_doctor.sh $<TARGET_FILE:edxbus>
-                   $<TARGET_FILE:kafka_registry_main>
-           WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
-  set_tests_properties(integration/kafka/test_kafka_doctor PROPERTIES SKIP_RETURN_CODE 77
-    TIMEOUT 300 ENVIRONMENT "EDXBUS_TEST_DATA_DIR=${CMAKE_SOURCE_DIR}/tests/vectors")
-  add_test(NAME integration/kafka/test_kafka_bridge
-           COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/test_kafka_bridge.sh $<TARGET_FILE:edxbus>
-                   $<TARGET_FILE:kafka_registry_main>
-           WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
-  set_tests_properties(integration/kafka/test_kafka_bridge PROPERTIES SKIP_RETURN_CODE 77
-    TIMEOUT 300 ENVIRONMENT "EDXBUS_TEST_DATA_DIR=${CMAKE_SOURCE_DIR}/tests/vectors")
+  foreach(script test_kafka_cli test_kafka_doctor test_kafka_bridge)
+    add_test(NAME integration/kafka/${script}
+             COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/${script}.sh $<TARGET_FILE:edxbus>
+                     $<TARGET_FILE:kafka_registry_main>
+             WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+    set_tests_properties(integration/kafka/${script} PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 300
+      ENVIRONMENT "EDXBUS_TEST_DATA_DIR=${CMAKE_SOURCE_DIR}/tests/vectors")
+  endforeach()
 endif()

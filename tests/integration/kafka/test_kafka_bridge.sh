@@ -14,36 +14,8 @@
 SERVER_BIN=${2:?usage: bash test_kafka_bridge.sh PATH-TO-EDXBUS PATH-TO-KAFKA_REGISTRY_MAIN}
 source "$(dirname "$0")/../../cli/lib.sh" "$1"
 
-SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
-  rm -rf "$SCRATCH"
-}
-trap stop_server EXIT
-
-"$SERVER_BIN" t1:2 >"$SCRATCH/servers" 2>"$SCRATCH/servers.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-  [[ $(wc -l <"$SCRATCH/servers") -ge 2 ]] && break
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    wait "$SERVER_PID"
-    rc=$?
-    SERVER_PID=
-    if [[ $rc -eq 77 ]]; then
-      echo "SKIP: the Kafka test servers cannot start: $(cat "$SCRATCH/servers.err")" >&2
-      exit 77
-    fi
-    echo "FAIL: kafka_registry_main exited $rc: $(cat "$SCRATCH/servers.err")" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-REGISTRY=$(sed -n 1p "$SCRATCH/servers")
-BOOTSTRAP=$(sed -n 2p "$SCRATCH/servers")
-[[ -n $BOOTSTRAP ]] || { echo "FAIL: no server addresses" >&2; exit 1; }
+source "$(dirname "$0")/kafka_servers_lib.sh"
+kafka_servers_start "$SERVER_BIN" t1:2
 
 unset EDXBUS_CONFIG EVENT_BUS_PRODUCER EVENT_BUS_CONSUMER EVENT_BUS_TOPIC_PREFIX EVENT_BUS_SQLITE_PATH
 export EVENT_BUS_AUDIT_LOGGING_ENABLED=false EVENT_BUS_KAFKA_AUDIT_LOGGING_ENABLED=false

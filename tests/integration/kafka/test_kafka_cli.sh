@@ -13,36 +13,8 @@
 SERVER_BIN=${2:?usage: bash test_kafka_cli.sh PATH-TO-EDXBUS PATH-TO-KAFKA_REGISTRY_MAIN}
 source "$(dirname "$0")/../../cli/lib.sh" "$1"
 
-SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
-  rm -rf "$SCRATCH"
-}
-trap stop_server EXIT
-
-"$SERVER_BIN" dev-lag:1 dev-dlqt:2 dev-dlqt-dlq:1 >"$SCRATCH/servers" 2>"$SCRATCH/servers.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-  [[ $(wc -l <"$SCRATCH/servers") -ge 2 ]] && break
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    wait "$SERVER_PID"
-    rc=$?
-    SERVER_PID=
-    if [[ $rc -eq 77 ]]; then
-      echo "SKIP: the Kafka test servers cannot start: $(cat "$SCRATCH/servers.err")" >&2
-      exit 77
-    fi
-    echo "FAIL: kafka_registry_main exited $rc: $(cat "$SCRATCH/servers.err")" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-REGISTRY=$(sed -n 1p "$SCRATCH/servers")
-BOOTSTRAP=$(sed -n 2p "$SCRATCH/servers")
-[[ -n $BOOTSTRAP ]] || { echo "FAIL: no server addresses" >&2; exit 1; }
+source "$(dirname "$0")/kafka_servers_lib.sh"
+kafka_servers_start "$SERVER_BIN" dev-lag:1 dev-dlqt:2 dev-dlqt-dlq:1
 
 ENROLL=org.openedx.learning.course.enrollment.created.v1
 UNENROLL=org.openedx.learning.course.unenrollment.completed.v1

@@ -15,36 +15,8 @@
 SERVER_BIN=${2:?usage: bash test_kafka_doctor.sh PATH-TO-EDXBUS PATH-TO-KAFKA_REGISTRY_MAIN}
 source "$(dirname "$0")/../../cli/lib.sh" "$1"
 
-SERVER_PID=
-stop_server() {
-  if [[ -n $SERVER_PID ]]; then
-    kill "$SERVER_PID" 2>/dev/null
-    wait "$SERVER_PID" 2>/dev/null
-  fi
-  rm -rf "$SCRATCH"
-}
-trap stop_server EXIT
-
-"$SERVER_BIN" dev-present:2 dev-present-dlq:1 >"$SCRATCH/servers" 2>"$SCRATCH/servers.err" &
-SERVER_PID=$!
-for _ in $(seq 100); do
-  [[ $(wc -l <"$SCRATCH/servers") -ge 2 ]] && break
-  if ! kill -0 "$SERVER_PID" 2>/dev/null; then
-    wait "$SERVER_PID"
-    rc=$?
-    SERVER_PID=
-    if [[ $rc -eq 77 ]]; then
-      echo "SKIP: the Kafka test servers cannot start: $(cat "$SCRATCH/servers.err")" >&2
-      exit 77
-    fi
-    echo "FAIL: kafka_registry_main exited $rc: $(cat "$SCRATCH/servers.err")" >&2
-    exit 1
-  fi
-  sleep 0.1
-done
-REGISTRY=$(sed -n 1p "$SCRATCH/servers")
-BOOTSTRAP=$(sed -n 2p "$SCRATCH/servers")
-[[ -n $BOOTSTRAP ]] || { echo "FAIL: no server addresses" >&2; exit 1; }
+source "$(dirname "$0")/kafka_servers_lib.sh"
+kafka_servers_start "$SERVER_BIN" dev-present:2 dev-present-dlq:1
 
 ENROLL=org.openedx.learning.course.enrollment.created.v1
 DATA='{"enrollment": {"user": {"id": 42, "is_active": true, "pii": {"username": "ada", "email": "ada@example.com", "name": "Ada"}}, "course": {"course_key": "course-v1:edX+DemoX+2024", "display_name": "Demo", "start": null, "end": null}, "mode": "audit", "is_active": true, "creation_date": "2024-05-01T10:00:00+00:00", "created_by": null}}'
@@ -112,9 +84,7 @@ EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL=http://127.0.0.1:1 run doctor --interval 0.1
 check
 [[ $RC -eq 1 ]] || fail "exit $RC, expected 1"
 expect_finding "^error +kafka kafka\\.registry-unreachable: .*127\\.0\\.0\\.1:1"
-kill "$SERVER_PID" 2>/dev/null
-wait "$SERVER_PID" 2>/dev/null
-SERVER_PID=
+kafka_servers_stop
 run doctor --interval 0.1
 check
 [[ $RC -eq 1 ]] || fail "exit $RC, expected 1"
