@@ -364,12 +364,12 @@ edxbus_err_t edxbus__kafka_doctor(const edxbus_conf_t *conf, const struct edxbus
     d.rk = rd_kafka_new(RD_KAFKA_PRODUCER, rdconf, why, sizeof why);
     if (d.rk == NULL) {
         rd_kafka_conf_destroy(rdconf);
-        snprintf(errstr, errstr_size, "kafka: cannot make a client: %.200s", why);
+        edxbus_errf(errstr, errstr_size, "kafka: cannot make a client: %.200s", why);
         return EDXBUS_ERR_CONF;
     }
     rd_kafka_resp_err_t e = rd_kafka_metadata(d.rk, 1, NULL, &d.md, KAFKA_META_TIMEOUT_MS);
     if (e != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        snprintf(errstr, errstr_size, "kafka: the brokers %s did not answer: %s", d.servers,
+        edxbus_errf(errstr, errstr_size, "kafka: the brokers %s did not answer: %s", d.servers,
                  rd_kafka_err2str(e));
         rd_kafka_destroy(d.rk);
         return edxbus__kafka_err(e);
