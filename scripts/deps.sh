@@ -10,6 +10,7 @@ packages=(
   libsqlite3-dev                             # the embedded broker
   libyaml-dev                                # settings files
   libhiredis-dev redis-server                # Redis Streams backend and its tests
+  libssl-dev openssl                         # Redis over TLS (rediss://), and the certificates its tests make
   librdkafka-dev                             # Kafka backend (and its mock cluster for tests)
   libcurl4-openssl-dev                       # Schema Registry client
   libmicrohttpd-dev                          # the Schema Registry test server (Kafka tests)

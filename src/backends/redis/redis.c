@@ -6,12 +6,13 @@
  * Python producers and consumers share streams with this backend in both directions.
  *
  * This file owns the connection every handle uses (struct redis_conn): it parses the URL,
- * connects over TCP or a unix socket with connect/read/write timeouts (so a silent server makes
- * a call fail instead of hang), authenticates (password, or ACL user and password), SELECTs the
- * database, and reconnects with doubling backoff after the connection breaks. hiredis marks a
- * context dead after any I/O error, so a failed command drops it and the next call reconnects.
- * Commands are formatted by hiredis but sent by us with send(MSG_NOSIGNAL), so a server that
- * went away cannot kill the process with SIGPIPE; hiredis reads and parses the replies.
+ * connects over TCP, TLS (rediss://) or a unix socket with connect/read/write timeouts (so a
+ * silent server makes a call fail instead of hang), authenticates (password, or ACL user and
+ * password), SELECTs the database, and reconnects with doubling backoff after the connection
+ * breaks. A failed command drops the connection (its protocol state is unknown) and the next
+ * call reconnects. Commands are formatted by hiredis; the transport (redis_io.c) is ours: it
+ * writes with send(MSG_NOSIGNAL), so a server that went away cannot kill the process with
+ * SIGPIPE, runs TLS with OpenSSL, and feeds hiredis's reply reader.
  * Errors fall into the classes the worker acts on: AUTH (NOAUTH, WRONGPASS, NOPERM: fatal, never
  * retried), IO and TIMEOUT (retriable), BROKER (other error replies). Passwords never reach a
  * message or a log line: both name the URL in its masked form.
@@ -22,11 +23,11 @@
  * src/bus/conf_table.c.
  */
 #include <errno.h>
-#include <poll.h>
+#include <openssl/ssl.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
 
 #include "redis_int.h"
@@ -48,12 +49,6 @@ int64_t edxbus__redis_now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static struct timeval ms_to_tv(int ms)
-{
-    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
-    return tv;
 }
 
 bool edxbus__redis_reply_is(const redisReply *reply, const char *code)
@@ -82,29 +77,18 @@ edxbus_err_t edxbus__redis_reply_error(const redisReply *reply, const char *what
 
 void edxbus__redis_conn_drop(struct redis_conn *conn)
 {
-    if (conn->ctx != NULL)
-        redisFree(conn->ctx);
-    conn->ctx = NULL;
+    edxbus__redis_io_close(&conn->io);
 }
 
-edxbus_err_t edxbus__redis_conn_io_error(struct redis_conn *conn, const char *what, char *errstr,
-                                         size_t errstr_size)
+/* The message of a failed transport call (@p why from redis_io.c); drops the connection. */
+static edxbus_err_t io_failed(struct redis_conn *conn, edxbus_err_t err, const char *what,
+                              const char *why, char *errstr, size_t errstr_size)
 {
-    int saved = errno;
-    edxbus_err_t err = EDXBUS_ERR_IO;
-    const char *why = "connection lost";
-    if (conn->ctx != NULL && conn->ctx->err != 0) {
-        why = conn->ctx->errstr;
-        /* A blocking socket whose read timeout expired fails with EAGAIN. */
-        if (conn->ctx->err == REDIS_ERR_IO && (saved == EAGAIN || saved == EWOULDBLOCK ||
-                                               strstr(why, "temporarily unavailable") != NULL))
-            err = EDXBUS_ERR_TIMEOUT;
-        if (conn->ctx->err == REDIS_ERR_OOM)
-            err = EDXBUS_ERR_NOMEM;
-    }
-    if (err == EDXBUS_ERR_TIMEOUT)
+    if (err == EDXBUS_ERR_TIMEOUT && strncmp(why, "did not answer", 14) == 0)
         edxbus_errf(errstr, errstr_size, "redis: %s: %s did not answer within %d ms", what,
-                    conn->url.display, conn->cur_timeout_ms);
+                 conn->url.display, conn->cur_timeout_ms);
+    else if (err == EDXBUS_ERR_TIMEOUT)
+        edxbus_errf(errstr, errstr_size, "redis: %s: %s %s", what, conn->url.display, why);
     else
         edxbus_errf(errstr, errstr_size, "redis: %s: %s: %s", what, conn->url.display, why);
     edxbus__redis_conn_drop(conn);
@@ -115,36 +99,26 @@ void edxbus__redis_conn_read_timeout(struct redis_conn *conn, int ms)
 {
     if (ms <= 0)
         ms = conn->io_timeout_ms;
-    if (conn->ctx == NULL || ms == conn->cur_timeout_ms)
+    if (!edxbus__redis_conn_up(conn) || ms == conn->cur_timeout_ms)
         return;
-    if (redisSetTimeout(conn->ctx, ms_to_tv(ms)) == REDIS_OK)
-        conn->cur_timeout_ms = ms;
+    edxbus__redis_io_set_timeout(&conn->io, ms);
+    conn->cur_timeout_ms = ms;
 }
 
 edxbus_err_t edxbus__redis_conn_send(struct redis_conn *conn, const char *data, size_t len,
                                      const char *what, char *errstr, size_t errstr_size)
 {
-    while (len > 0) {
-        ssize_t n = send(conn->ctx->fd, data, len, MSG_NOSIGNAL);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0) {
-            /* A blocking socket whose write timeout expired fails with EAGAIN. */
-            bool timeout = errno == EAGAIN || errno == EWOULDBLOCK;
-            if (timeout)
-                edxbus_errf(errstr, errstr_size,
-                            "redis: %s: %s did not take the command within %d ms", what,
-                            conn->url.display, conn->io_timeout_ms);
-            else
-                edxbus_errf(errstr, errstr_size, "redis: %s: %s: %s", what, conn->url.display,
-                            strerror(errno));
-            edxbus__redis_conn_drop(conn);
-            return timeout ? EDXBUS_ERR_TIMEOUT : EDXBUS_ERR_IO;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-    return EDXBUS_OK;
+    char why[EDXBUS_ERRSTR_SIZE];
+    edxbus_err_t err = edxbus__redis_io_write(&conn->io, data, len, why, sizeof why);
+    return err == EDXBUS_OK ? EDXBUS_OK : io_failed(conn, err, what, why, errstr, errstr_size);
+}
+
+edxbus_err_t edxbus__redis_conn_reply(struct redis_conn *conn, redisReply **out, const char *what,
+                                      char *errstr, size_t errstr_size)
+{
+    char why[EDXBUS_ERRSTR_SIZE];
+    edxbus_err_t err = edxbus__redis_io_read_reply(&conn->io, out, why, sizeof why);
+    return err == EDXBUS_OK ? EDXBUS_OK : io_failed(conn, err, what, why, errstr, errstr_size);
 }
 
 edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const char **argv,
@@ -152,7 +126,7 @@ edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const
                                         char *errstr, size_t errstr_size)
 {
     *out = NULL;
-    if (conn->ctx == NULL) {
+    if (!edxbus__redis_conn_up(conn)) {
         edxbus_errf(errstr, errstr_size, "redis: %s: not connected to %s", what, conn->url.display);
         return EDXBUS_ERR_IO;
     }
@@ -164,12 +138,10 @@ edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const
     }
     edxbus_err_t err = edxbus__redis_conn_send(conn, cmd, (size_t)len, what, errstr, errstr_size);
     redisFreeCommand(cmd);
+    if (err == EDXBUS_OK)
+        err = edxbus__redis_conn_reply(conn, out, what, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
-    void *reply = NULL; /* the output buffer of hiredis is empty: this only reads */
-    if (redisGetReply(conn->ctx, &reply) != REDIS_OK || reply == NULL)
-        return edxbus__redis_conn_io_error(conn, what, errstr, errstr_size);
-    *out = reply;
     if ((*out)->type == REDIS_REPLY_ERROR)
         return edxbus__redis_reply_error(*out, what, errstr, errstr_size);
     return EDXBUS_OK;
@@ -194,24 +166,14 @@ static edxbus_err_t connect_once(struct redis_conn *conn, int timeout_ms, char *
                                  size_t errstr_size)
 {
     const struct redis_url *url = &conn->url;
-    struct timeval tv = ms_to_tv(timeout_ms);
-    redisContext *ctx = url->path ? redisConnectUnixWithTimeout(url->path, tv)
-                                  : redisConnectWithTimeout(url->host, url->port, tv);
-    if (ctx == NULL) {
-        edxbus_errf(errstr, errstr_size, "redis: connecting to %s: out of memory", url->display);
-        return EDXBUS_ERR_NOMEM;
+    char why[EDXBUS_ERRSTR_SIZE];
+    edxbus_err_t cerr = edxbus__redis_io_connect(&conn->io, url, conn->tls, &conn->tls_opts,
+                                                 timeout_ms, why, sizeof why);
+    if (cerr != EDXBUS_OK) {
+        edxbus_errf(errstr, errstr_size, "redis: cannot connect to %s: %s", url->display, why);
+        return cerr;
     }
-    if (ctx->err != 0) {
-        edxbus_errf(errstr, errstr_size, "redis: cannot connect to %s: %s", url->display,
-                    ctx->errstr);
-        redisFree(ctx);
-        return EDXBUS_ERR_IO;
-    }
-    conn->ctx = ctx;
-    conn->cur_timeout_ms = 0;
-    edxbus__redis_conn_read_timeout(conn, timeout_ms);
-    if (url->path == NULL)
-        redisEnableKeepAlive(ctx);
+    conn->cur_timeout_ms = timeout_ms;
 
     edxbus_err_t err;
     if (url->password != NULL) {
@@ -244,7 +206,7 @@ static edxbus_err_t connect_once(struct redis_conn *conn, int timeout_ms, char *
 edxbus_err_t edxbus__redis_conn_ensure_until(struct redis_conn *conn, int64_t deadline_ms,
                                              char *errstr, size_t errstr_size)
 {
-    if (conn->ctx != NULL)
+    if (edxbus__redis_conn_up(conn))
         return EDXBUS_OK;
     int64_t backoff = REDIS_BACKOFF_MS;
     edxbus_err_t err = EDXBUS_ERR_TIMEOUT;
@@ -268,23 +230,16 @@ edxbus_err_t edxbus__redis_conn_ensure_until(struct redis_conn *conn, int64_t de
     return err;
 }
 
-bool edxbus__redis_conn_idle_closed(const struct redis_conn *conn)
+bool edxbus__redis_conn_idle_closed(struct redis_conn *conn)
 {
-    if (conn->ctx == NULL)
-        return false;
-    struct pollfd pfd = {.fd = conn->ctx->fd, .events = POLLIN};
-    if (poll(&pfd, 1, 0) <= 0)
-        return false;
-    char byte;
-    ssize_t n = recv(conn->ctx->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT);
-    return n >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+    return edxbus__redis_io_idle_closed(&conn->io);
 }
 
 /* Up to @p attempts connects, doubling the backoff; @p say_retries logs each retry. */
 static edxbus_err_t ensure(struct redis_conn *conn, int attempts, bool say_retries, char *errstr,
                            size_t errstr_size)
 {
-    if (conn->ctx != NULL)
+    if (edxbus__redis_conn_up(conn))
         return EDXBUS_OK;
     int64_t backoff = REDIS_BACKOFF_MS;
     edxbus_err_t err = EDXBUS_ERR_IO;
@@ -309,10 +264,48 @@ edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, ch
     return ensure(conn, attempts, true, errstr, errstr_size);
 }
 
+/* The first problem of the TLS settings, for tls_setup(). */
+static void first_problem(void *opaque, const char *line)
+{
+    char *out = opaque;
+    if (out[0] == '\0')
+        snprintf(out, EDXBUS_ERRSTR_SIZE, "%s", line);
+}
+
+/* Whether the warning about verification being off was logged (once per process). */
+static atomic_bool verify_off_warned;
+
+/* Check the TLS settings and make the context every connect of @p conn uses (rediss://).
+ * Errors: EDXBUS_ERR_CONF. */
+static edxbus_err_t tls_setup(struct redis_conn *conn, char *errstr, size_t errstr_size)
+{
+    char problem[EDXBUS_ERRSTR_SIZE] = "";
+    if (edxbus__redis_tls_opts(conn->conf, &conn->url, &conn->tls_opts, first_problem,
+                               problem) > 0) {
+        edxbus_errf(errstr, errstr_size, "%s", problem);
+        return EDXBUS_ERR_CONF;
+    }
+    if (!conn->url.tls)
+        return EDXBUS_OK;
+    conn->tls = edxbus__redis_tls_ctx(&conn->tls_opts, errstr, errstr_size);
+    if (conn->tls == NULL)
+        return EDXBUS_ERR_CONF;
+    if (!conn->tls_opts.verify && !atomic_exchange(&verify_off_warned, true))
+        edxbus_conf_log(conn->conf, EDXBUS_LOG_WARNING,
+                        "redis: TLS certificate verification is OFF for %s (%s): the connection "
+                        "is encrypted but the server is not authenticated, so anyone on the "
+                        "network path can pose as it and read or change every event; give the "
+                        "server's CA (%s) and verify instead",
+                        conn->url.display, conn->tls_opts.verify_off_by,
+                        REDIS_SETTING_TLS_CA_FILE);
+    return EDXBUS_OK;
+}
+
 edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_t *conf,
                                      char *errstr, size_t errstr_size)
 {
     memset(conn, 0, sizeof *conn);
+    conn->io.fd = -1;
     conn->conf = edxbus_conf_dup(conf);
     if (conn->conf == NULL) {
         edxbus_errf(errstr, errstr_size, "redis: out of memory");
@@ -330,14 +323,8 @@ edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_
     if (text == NULL || text[0] == '\0')
         text = REDIS_DEFAULT_URL;
     edxbus_err_t err = edxbus__redis_url_parse(text, &conn->url, errstr, errstr_size);
-    if (err == EDXBUS_OK && conn->url.tls) {
-        edxbus_errf(errstr, errstr_size,
-                    REDIS_SETTING_URL ": %s asks for TLS (rediss://), but this build's hiredis "
-                                      "has no TLS support (hiredis_ssl); use redis:// behind a TLS "
-                                      "tunnel or rebuild with hiredis >= 1.0 and hiredis_ssl",
-                    conn->url.display);
-        err = EDXBUS_ERR_UNSUPPORTED;
-    }
+    if (err == EDXBUS_OK)
+        err = tls_setup(conn, errstr, errstr_size);
     /* Opening: a failure is the caller's error, so the retries are not logged one by one. */
     if (err == EDXBUS_OK)
         err = ensure(conn, REDIS_CONNECT_ATTEMPTS, false, errstr, errstr_size);
@@ -349,6 +336,8 @@ edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_
 void edxbus__redis_conn_close(struct redis_conn *conn)
 {
     edxbus__redis_conn_drop(conn);
+    SSL_CTX_free(conn->tls);
+    conn->tls = NULL;
     edxbus__redis_url_fini(&conn->url);
     edxbus_conf_destroy(conn->conf);
     conn->conf = NULL;

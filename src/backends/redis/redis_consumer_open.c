@@ -274,7 +274,7 @@ void edxbus__redis_consumer_close(void *be)
     if (cons == NULL)
         return;
     char errstr[EDXBUS_ERRSTR_SIZE];
-    if (cons->conn.ctx != NULL &&
+    if (edxbus__redis_conn_up(&cons->conn) &&
         edxbus__redis_flush_acks(cons, errstr, sizeof errstr) != EDXBUS_OK)
         edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
                         "%s (these entries will be delivered again)", errstr);

@@ -1,7 +1,11 @@
 /* src/backends/redis/redis_int.h — private to the Redis Streams backend (src/backends/redis/).
  *
- * The backend is six files behind the one ops table at the bottom of redis.c:
+ * The backend is these files behind the one ops table at the bottom of redis.c:
  *   redis_url.c       EVENT_BUS_REDIS_CONNECTION_URL -> struct redis_url (redis-py's URL forms)
+ *   redis_io.c        the transport: our own socket (TCP or unix), TLS over it with OpenSSL
+ *                     for rediss://, and hiredis's reply reader fed from it
+ *   redis_tls.c       the TLS settings (URL ssl_* parameters and EVENT_BUS_REDIS_TLS_*):
+ *                     checked, and turned into an OpenSSL context
  *   redis.c           the connection (connect, AUTH, SELECT, timeouts, reconnect with backoff,
  *                     error classes), lag() and the ops table
  *   redis_wire.c      one stream entry <-> one edxbus_msg (edx-event-bus-redis's field layout)
@@ -18,6 +22,7 @@
 
 #include <hiredis/hiredis.h>
 #include <stdbool.h>
+#include <sys/uio.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,6 +49,12 @@ extern const struct edxbus_backend_ops edxbus_backend_redis;
 /* edxbus's own: seconds an asynchronously produced event may wait for the server's
  * confirmation before it is reported not confirmed (or not sent); see redis_producer.c. */
 #define REDIS_SETTING_DELIVERY_TIMEOUT "EVENT_BUS_REDIS_DELIVERY_TIMEOUT"
+
+/* edxbus's own: TLS for rediss:// (the URL's ssl_* query parameters win over these). */
+#define REDIS_SETTING_TLS_CA_FILE "EVENT_BUS_REDIS_TLS_CA_FILE"
+#define REDIS_SETTING_TLS_CERT_FILE "EVENT_BUS_REDIS_TLS_CERT_FILE"
+#define REDIS_SETTING_TLS_KEY_FILE "EVENT_BUS_REDIS_TLS_KEY_FILE"
+#define REDIS_SETTING_TLS_VERIFY "EVENT_BUS_REDIS_TLS_VERIFY"
 
 #define REDIS_DEFAULT_URL "redis://localhost:6379/0"
 #define REDIS_DEFAULT_MAX_DB 15 /* a server has 16 databases unless `databases` says more */
@@ -87,27 +98,128 @@ edxbus_err_t edxbus__redis_url_parse(const char *text, struct redis_url *url, ch
 void edxbus__redis_url_fini(struct redis_url *url);
 
 /* ------------------------------------------------------------------------------------------ */
+/* TLS settings (redis_tls.c) */
+
+/** What TLS a rediss:// connection uses: the URL's ssl_* parameters, else the
+ *  EVENT_BUS_REDIS_TLS_* settings. Strings are borrowed (from the URL or the conf). */
+struct redis_tls_opts {
+    const char *ca_file, *ca_path; /* trusted CAs; both NULL: the system's store */
+    const char *cert_file;         /* client certificate (PEM, may hold the key); NULL: none */
+    const char *key_file;          /* its key; NULL: in cert_file */
+    const char *key_password;      /* secret: ssl_password */
+    bool verify;                   /* check the server's certificate (chain and validity) */
+    bool check_hostname;           /* and that it names the host we connect to */
+    const char *verify_off_by;     /* what turned verification off, for the warning */
+    const char *ca_from, *cert_from, *key_from; /* the setting or URL parameter each came from */
+};
+
+/** Resolve @p url's ssl_* parameters over the settings of @p conf into @p opts and report,
+ *  through @p problem, every setting that cannot work (an unreadable file named with the fix,
+ *  a key without a certificate, TLS settings on a redis:// URL). Returns the problem count. */
+int edxbus__redis_tls_opts(const edxbus_conf_t *conf, const struct redis_url *url,
+                           struct redis_tls_opts *opts, edxbus_problem_fn problem, void *opaque);
+
+/** A client context for @p opts: trusted CAs (or the system's), the client certificate and key
+ *  (checked to match), TLS 1.2 at least, and verification on unless @p opts says otherwise.
+ *  Returns NULL with @p errstr set (EDXBUS_ERR_CONF class: a file that does not hold what it
+ *  should). Free with SSL_CTX_free(). */
+struct ssl_ctx_st *edxbus__redis_tls_ctx(const struct redis_tls_opts *opts, char *errstr,
+                                         size_t errstr_size);
+
+/* ------------------------------------------------------------------------------------------ */
+/* Transport (redis_io.c) */
+
+/** One connection's transport. The socket is ours (blocking, with SO_RCVTIMEO/SO_SNDTIMEO as
+ *  the bound of each wait; non-blocking calls pass MSG_DONTWAIT; every write passes
+ *  MSG_NOSIGNAL, so a server that went away cannot raise SIGPIPE). For rediss:// an OpenSSL
+ *  session sits on memory BIOs: we move the ciphertext between them and the socket, so TLS
+ *  waits, times out and polls exactly as the plain socket does. Replies are parsed by hiredis's
+ *  reader, fed with the (decrypted) bytes. */
+struct redis_io {
+    int fd;                     /* -1: not connected */
+    struct ssl_st *ssl;         /* rediss://: the TLS session; NULL: plain TCP or unix socket */
+    struct bio_st *rbio, *wbio; /* its ciphertext from / to the socket (owned by ssl) */
+    char *out;                  /* TLS: ciphertext taken from wbio, not yet on the socket */
+    size_t out_len, out_off;    /* bytes in out / of them sent */
+    redisReader *reader;        /* hiredis's RESP parser */
+    int timeout_ms;             /* the socket's wait bound now */
+    bool cert_requested;        /* TLS: the server asked for a client certificate */
+    bool fresh;                 /* TLS: no reply read yet (a refusal of our certificate in
+                                 * TLS 1.3 comes after the handshake, as a hang-up) */
+};
+
+/** Connect @p io to @p url (TCP with keep-alive and no delay, or a unix socket), and over TLS
+ *  when @p tls is not NULL (SNI and host-name check as @p opts say), within @p timeout_ms.
+ *  @p why gets the reason alone (the caller names the server).
+ *  Errors: EDXBUS_ERR_IO (unreachable, refused, handshake cut), EDXBUS_ERR_TIMEOUT,
+ *  EDXBUS_ERR_AUTH (certificate not trusted, wrong host name, client certificate refused:
+ *  retrying cannot help), EDXBUS_ERR_NOMEM. */
+edxbus_err_t edxbus__redis_io_connect(struct redis_io *io, const struct redis_url *url,
+                                      struct ssl_ctx_st *tls, const struct redis_tls_opts *opts,
+                                      int timeout_ms, char *why, size_t why_size);
+/** Close the socket and forget every byte buffered either way. Safe on a closed @p io. */
+void edxbus__redis_io_close(struct redis_io *io);
+/** Make each wait of the socket at most @p ms. */
+void edxbus__redis_io_set_timeout(struct redis_io *io, int ms);
+/** Write @p len bytes, each wait bounded by the timeout. Errors: EDXBUS_ERR_IO,
+ *  EDXBUS_ERR_TIMEOUT (nothing is known of what the server got). */
+edxbus_err_t edxbus__redis_io_write(struct redis_io *io, const char *data, size_t len, char *why,
+                                    size_t why_size);
+/** Take what the socket takes of @p iov (@p n segments) without blocking; *@p taken gets the
+ *  count of bytes taken, in order (over TLS: encrypted, and sent before anything else). With
+ *  @p n 0 it only pushes out what TLS still holds. Errors: EDXBUS_ERR_IO. */
+edxbus_err_t edxbus__redis_io_writev(struct redis_io *io, const struct iovec *iov, int n,
+                                     size_t *taken, char *why, size_t why_size);
+/** Bytes taken by edxbus__redis_io_writev() and not yet on the socket (TLS only): poll for
+ *  POLLOUT while this is not 0. */
+size_t edxbus__redis_io_pending_out(const struct redis_io *io);
+/** Feed the reader what the socket has; @p wait: block (up to the timeout) until some reply
+ *  bytes came. Errors: EDXBUS_ERR_TIMEOUT (waited in vain), EDXBUS_ERR_IO (closed, failed). */
+edxbus_err_t edxbus__redis_io_read(struct redis_io *io, bool wait, char *why, size_t why_size);
+/** The next complete reply the reader holds (*@p reply NULL: none yet); no I/O.
+ *  Errors: EDXBUS_ERR_IO (not RESP: protocol error). */
+edxbus_err_t edxbus__redis_io_get_reply(struct redis_io *io, redisReply **reply, char *why,
+                                        size_t why_size);
+/** The next reply, reading (each wait bounded by the timeout) until it is complete. */
+edxbus_err_t edxbus__redis_io_read_reply(struct redis_io *io, redisReply **reply, char *why,
+                                         size_t why_size);
+/** Whether the server closed the connection, or sent something unasked, while nothing was
+ *  outstanding (a TLS session ticket is neither). Reads what is there. */
+bool edxbus__redis_io_idle_closed(struct redis_io *io);
+
+/* ------------------------------------------------------------------------------------------ */
 /* Connection (redis.c) */
 
 struct redis_conn {
     edxbus_conf_t *conf; /* own copy, for the log callback */
     struct redis_url url;
-    redisContext *ctx;  /* NULL while disconnected */
+    struct redis_tls_opts tls_opts; /* rediss:// only; borrows url and conf */
+    struct ssl_ctx_st *tls;         /* rediss://: the context every connect uses; else NULL */
+    struct redis_io io;             /* io.fd < 0 while disconnected */
     int io_timeout_ms;  /* connect, read and write timeout */
     int cur_timeout_ms; /* the read timeout the socket has now */
     bool audit;         /* EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED */
 };
 
-/** Send @p len bytes of formatted commands on the connected @p conn. The backend writes the
- *  socket itself with MSG_NOSIGNAL: hiredis 0.14 writes with write(), and a write to a socket
- *  the server closed would raise SIGPIPE and kill a process that kept the default action.
- *  hiredis only reads. Errors: EDXBUS_ERR_IO, EDXBUS_ERR_TIMEOUT (connection dropped). */
+/** Whether @p conn is connected. */
+static inline bool edxbus__redis_conn_up(const struct redis_conn *conn)
+{
+    return conn->io.fd >= 0;
+}
+
+/** Send @p len bytes of formatted commands on the connected @p conn (the connection is
+ *  dropped on failure). Errors: EDXBUS_ERR_IO, EDXBUS_ERR_TIMEOUT. */
 edxbus_err_t edxbus__redis_conn_send(struct redis_conn *conn, const char *data, size_t len,
                                      const char *what, char *errstr, size_t errstr_size);
+/** Read the next reply of the connected @p conn (each wait bounded by its read timeout); on
+ *  failure @p errstr says why in the words of edxbus__redis_conn_command() and the connection
+ *  is dropped. Errors: EDXBUS_ERR_IO, EDXBUS_ERR_TIMEOUT. */
+edxbus_err_t edxbus__redis_conn_reply(struct redis_conn *conn, redisReply **out, const char *what,
+                                      char *errstr, size_t errstr_size);
 
 /** Read the settings, parse the URL and connect (retrying with backoff).
- *  Errors: EDXBUS_ERR_CONF, EDXBUS_ERR_AUTH (wrong password: never fatal-retried),
- *  EDXBUS_ERR_IO (server unreachable), EDXBUS_ERR_UNSUPPORTED (rediss:// without TLS). */
+ *  Errors: EDXBUS_ERR_CONF (bad URL or TLS settings), EDXBUS_ERR_AUTH (wrong password, server
+ *  certificate not trusted: never retried), EDXBUS_ERR_IO (server unreachable). */
 edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_t *conf,
                                      char *errstr, size_t errstr_size);
 /** Connect (again) when disconnected: up to @p attempts tries, doubling the backoff. */
@@ -119,7 +231,7 @@ edxbus_err_t edxbus__redis_conn_ensure_until(struct redis_conn *conn, int64_t de
                                              char *errstr, size_t errstr_size);
 /** Whether the server closed the connection of @p conn (or sent something unasked) while
  *  nothing was outstanding on it: a command sent on it could not be served. */
-bool edxbus__redis_conn_idle_closed(const struct redis_conn *conn);
+bool edxbus__redis_conn_idle_closed(struct redis_conn *conn);
 /** Drop the connection (after an I/O error its protocol state is unknown). */
 void edxbus__redis_conn_drop(struct redis_conn *conn);
 void edxbus__redis_conn_close(struct redis_conn *conn);
@@ -144,9 +256,6 @@ edxbus_err_t edxbus__redis_lag_rows(struct redis_conn *conn, const char *topic, 
 /** The value of @p key in a flat [k1, v1, k2, v2, …] reply (XINFO), or NULL. */
 const redisReply *edxbus__redis_info_get(const redisReply *map, const char *key);
 
-/** The error class and text for the failed context of @p conn (and drop it). */
-edxbus_err_t edxbus__redis_conn_io_error(struct redis_conn *conn, const char *what, char *errstr,
-                                         size_t errstr_size);
 /** The error class and text of an error reply. */
 edxbus_err_t edxbus__redis_reply_error(const redisReply *reply, const char *what, char *errstr,
                                        size_t errstr_size);

@@ -5,6 +5,8 @@
  * To add a setting of the Redis backend: a row here, its name in redis_int.h, read it where it
  * is used.
  */
+#include <openssl/ssl.h>
+
 #include "edxbus/backend_util.h"
 #include "redis_int.h"
 
@@ -38,6 +40,21 @@ const struct edxbus_setting edxbus__redis_settings[] = {
     {"EVENT_BUS_REDIS_DELIVERY_TIMEOUT", EDXBUS_SETTING_DOUBLE, "30", EDXBUS_SECRET_NONE, 0, "30",
      "Seconds a produced event may wait for the server's confirmation; then it is reported "
      "not confirmed (never sent twice)"},
+    {"EVENT_BUS_REDIS_TLS_CA_FILE", EDXBUS_SETTING_STR_NULL, "null", EDXBUS_SECRET_NONE, 0,
+     "\"/etc/ssl/redis-ca.pem\"",
+     "rediss://: PEM file of the CA that signed the server's certificate (null: the system's "
+     "store; the URL's ssl_ca_certs wins)"},
+    {"EVENT_BUS_REDIS_TLS_CERT_FILE", EDXBUS_SETTING_STR_NULL, "null", EDXBUS_SECRET_NONE, 0,
+     "\"/etc/ssl/edxbus-client.pem\"",
+     "rediss://: PEM file of this client's certificate, for servers that ask for one (the "
+     "URL's ssl_certfile wins)"},
+    {"EVENT_BUS_REDIS_TLS_KEY_FILE", EDXBUS_SETTING_STR_NULL, "null", EDXBUS_SECRET_NONE, 0,
+     "\"/etc/ssl/private/edxbus-client.key\"",
+     "rediss://: PEM file of the client certificate's key (null: in the certificate file; the "
+     "URL's ssl_keyfile wins)"},
+    {"EVENT_BUS_REDIS_TLS_VERIFY", EDXBUS_SETTING_BOOL, "true", EDXBUS_SECRET_NONE, 0, "true",
+     "rediss://: verify the server's certificate and host name (false: encrypt only, with a "
+     "loud warning; the URL's ssl_cert_reqs wins)"},
 
     {NULL, 0, NULL, 0, 0, NULL, NULL},
 };
@@ -66,6 +83,15 @@ void edxbus__redis_check(const edxbus_conf_t *conf, const char *selected_by,
     if (edxbus__redis_url_parse(text, &url, errstr, sizeof errstr) != EDXBUS_OK) {
         problem(opaque, errstr);
         return;
+    }
+    /* TLS: files that cannot be read, a key without a certificate, TLS settings on redis://;
+     * and when those are fine, files that do not hold what they should. */
+    struct redis_tls_opts tls;
+    if (edxbus__redis_tls_opts(conf, &url, &tls, problem, opaque) == 0 && url.tls) {
+        struct ssl_ctx_st *ctx = edxbus__redis_tls_ctx(&tls, errstr, sizeof errstr);
+        if (ctx == NULL)
+            problem(opaque, errstr);
+        SSL_CTX_free(ctx);
     }
     if (url.db > REDIS_DEFAULT_MAX_DB)
         edxbus_problemf(problem, opaque,

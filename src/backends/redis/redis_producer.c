@@ -22,14 +22,13 @@
  * Invariants: q holds, oldest first, every asynchronous message not yet reported; its first
  * q_written entries were taken by the socket in full, the next one w_off bytes of it; replies
  * belong to written entries. Synchronous produce first settles the FIFO, so replies never
- * interleave. We write the socket ourselves (MSG_NOSIGNAL); hiredis only reads.
+ * interleave. The transport is redis_io.c's (the same over TCP and TLS); hiredis parses.
  */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include "redis_int.h"
@@ -267,6 +266,16 @@ static void settle_reply(struct redis_producer *prod, redisReply *reply)
 /* Hand the socket what it takes without blocking. Errors: EDXBUS_ERR_IO (connection lost). */
 static edxbus_err_t write_some(struct redis_producer *prod, char *errstr, size_t errstr_size)
 {
+    if (edxbus__redis_io_pending_out(&prod->conn.io) > 0) { /* TLS: what it holds goes first */
+        size_t sent;
+        char why[160];
+        if (edxbus__redis_io_writev(&prod->conn.io, NULL, 0, &sent, why, sizeof why) !=
+            EDXBUS_OK) {
+            edxbus_errf(errstr, errstr_size, "redis: XADD (pipelined): %s: %s",
+                     prod->conn.url.display, why);
+            return EDXBUS_ERR_IO;
+        }
+    }
     while (prod->q_written < prod->q_len) {
         struct iovec iov[IOV_BATCH];
         int n = 0;
@@ -276,21 +285,19 @@ static edxbus_err_t write_some(struct redis_producer *prod, char *errstr, size_t
             iov[n].iov_base = f->cmd + off;
             iov[n].iov_len = f->cmd_len - off;
         }
-        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = (size_t)n};
-        ssize_t sent = sendmsg(prod->conn.ctx->fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (sent < 0 && errno == EINTR)
-            continue;
-        if (sent < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            return EDXBUS_OK;
-        if (sent < 0) {
+        size_t sent = 0;
+        char why[160];
+        if (edxbus__redis_io_writev(&prod->conn.io, iov, n, &sent, why, sizeof why) != EDXBUS_OK) {
             edxbus_errf(errstr, errstr_size, "redis: XADD (pipelined): %s: %s",
-                        prod->conn.url.display, strerror(errno));
+                     prod->conn.url.display, why);
             return EDXBUS_ERR_IO;
         }
-        prod->unwritten -= (size_t)sent;
+        if (sent == 0)
+            return EDXBUS_OK; /* would block */
+        prod->unwritten -= sent;
         if (prod->q_written == 0)
             prod->quiet_since = edxbus__redis_now_ms(); /* replies awaited from now */
-        for (size_t left = (size_t)sent; left > 0;) {
+        for (size_t left = sent; left > 0;) {
             size_t rest = q_at(prod, prod->q_written)->cmd_len - prod->w_off;
             if (left < rest) {
                 prod->w_off += left;
@@ -309,10 +316,10 @@ static edxbus_err_t write_some(struct redis_producer *prod, char *errstr, size_t
 static bool drain_replies(struct redis_producer *prod, bool *progress, char *why, size_t why_size)
 {
     while (prod->q_written > 0) {
-        void *reply = NULL;
-        if (redisGetReplyFromReader(prod->conn.ctx, &reply) != REDIS_OK) {
-            snprintf(why, why_size, "redis: %s: %s", prod->conn.url.display,
-                     prod->conn.ctx->errstr);
+        redisReply *reply = NULL;
+        char text[160];
+        if (edxbus__redis_io_get_reply(&prod->conn.io, &reply, text, sizeof text) != EDXBUS_OK) {
+            snprintf(why, why_size, "redis: %s: %s", prod->conn.url.display, text);
             return false;
         }
         if (reply == NULL)
@@ -359,7 +366,7 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
                         prod->q_len, prod->conn.url.display);
             return EDXBUS_ERR_TIMEOUT;
         }
-        if (prod->conn.ctx == NULL) {
+        if (!edxbus__redis_conn_up(&prod->conn)) {
             /* produce() tries to connect at most once per socket timeout: the events wait
              * queued (their delivery timeout still runs) instead of produce() blocking. */
             if (opportunistic && now < prod->down_until)
@@ -405,15 +412,16 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
         if (!prod->stalled && prod->q_written > 0)
             wake = min_deadline(wake, prod->quiet_since + prod->conn.io_timeout_ms);
         int wait_ms = opportunistic ? 0 : (int)(wake > now ? wake - now : 0);
-        struct pollfd pfd = {.fd = prod->conn.ctx->fd,
-                             .events = POLLIN | (prod->unwritten > 0 ? POLLOUT : 0)};
+        bool out = prod->unwritten > 0 || edxbus__redis_io_pending_out(&prod->conn.io) > 0;
+        struct pollfd pfd = {.fd = prod->conn.io.fd, .events = POLLIN | (out ? POLLOUT : 0)};
         int n = poll(&pfd, 1, wait_ms);
         if (n < 0 && errno == EINTR)
             continue;
         if (n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
-            if (redisBufferRead(prod->conn.ctx) != REDIS_OK) {
+            char text[160];
+            if (edxbus__redis_io_read(&prod->conn.io, false, text, sizeof text) != EDXBUS_OK) {
                 snprintf(why, sizeof why, "redis: %s closed the connection: %s",
-                         prod->conn.url.display, prod->conn.ctx->errstr);
+                         prod->conn.url.display, text);
                 abandon(prod, why);
             }
             continue;
@@ -505,14 +513,12 @@ static edxbus_err_t produce_sync(struct redis_producer *prod, const struct edxbu
     if (written) {
         int64_t left = deadline - edxbus__redis_now_ms();
         edxbus__redis_conn_read_timeout(&prod->conn, left < 1 ? 1 : (int)left);
-        void *r = NULL;
-        if (redisGetReply(prod->conn.ctx, &r) != REDIS_OK || r == NULL) {
-            err = edxbus__redis_conn_io_error(&prod->conn, "XADD", why, sizeof why);
+        err = edxbus__redis_conn_reply(&prod->conn, &reply, "XADD", why, sizeof why);
+        if (err != EDXBUS_OK) {
             unknown_message_text(msg, why, errstr, errstr_size);
             return err == EDXBUS_ERR_IO ? EDXBUS_ERR_IO : EDXBUS_ERR_TIMEOUT;
         }
         edxbus__redis_conn_read_timeout(&prod->conn, 0);
-        reply = r;
         if (reply->type == REDIS_REPLY_ERROR)
             err = edxbus__redis_reply_error(reply, "XADD", why, sizeof why);
         else if (reply->type != REDIS_REPLY_STRING) {

@@ -7,6 +7,9 @@
  * data directory. When redis-server is not installed, test_redis_require() prints a loud SKIP
  * line naming the package and exits 77, which ctest reports as skipped.
  *
+ * test_redis_start_tls() runs it TLS-only (`--port 0 --tls-port P`) with certificates that
+ * test_tls_make_certs() made with the `openssl` command in the server's directory.
+ *
  * Also here: a few helpers the Redis tests share (a conf pointing at the server, a raw hiredis
  * connection, hex).
  */
@@ -41,6 +44,8 @@ struct test_redis {
     char dir[256];                          /* data directory (and the log) */
     char url[128];                          /* redis://127.0.0.1:<port>/0 */
     const char *extra[TEST_REDIS_MAX_ARGS]; /* extra server arguments, NULL-terminated */
+    bool tls;                               /* TLS only: port is its --tls-port */
+    char tls_files[3][300];                 /* its certificate, key and CA (argv of extra) */
 };
 
 static inline void test_redis_sleep_ms(long ms)
@@ -109,8 +114,22 @@ static inline redisContext *test_redis_connect(const struct test_redis *r)
     return c;
 }
 
+/* Whether something accepts TCP connections on r->port (a TLS server: hiredis cannot ping). */
+static inline bool test_redis_listens(const struct test_redis *r)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)r->port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    bool up = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (fd >= 0)
+        close(fd);
+    return up;
+}
+
 static inline bool test_redis_pings(const struct test_redis *r)
 {
+    if (r->tls)
+        return test_redis_listens(r);
     redisContext *c = test_redis_connect(r);
     if (c == NULL)
         return false;
@@ -131,7 +150,7 @@ static inline bool test_redis_spawn(struct test_redis *r)
     snprintf(port, sizeof port, "%d", r->port);
     snprintf(log, sizeof log, "%s/redis.log", r->dir);
     const char *argv[16 + TEST_REDIS_MAX_ARGS] = {test_redis_binary(),
-                                                  "--port",
+                                                  r->tls ? "--tls-port" : "--port",
                                                   port,
                                                   "--bind",
                                                   "127.0.0.1",
@@ -146,6 +165,10 @@ static inline bool test_redis_spawn(struct test_redis *r)
                                                   "--protected-mode",
                                                   "no"};
     int argc = 15;
+    if (r->tls) {
+        argv[argc++] = "--port";
+        argv[argc++] = "0";
+    }
     for (int i = 0; r->extra[i] != NULL && i < TEST_REDIS_MAX_ARGS - 1; i++)
         argv[argc++] = r->extra[i];
     argv[argc] = NULL;
@@ -192,6 +215,60 @@ static inline bool test_redis_start(struct test_redis *r, ...)
     for (int attempt = 0; attempt < 5; attempt++) {
         r->port = test_redis_free_port();
         snprintf(r->url, sizeof r->url, "redis://127.0.0.1:%d/0", r->port);
+        if (test_redis_spawn(r))
+            return true;
+    }
+    return false;
+}
+
+/** Make, in @p dir, with the `openssl` command: ca.pem/ca.key (a test CA), server.pem/
+ *  server.key (signed by it, for DNS name "localhost" only), client.pem/client.key (signed by
+ *  it), other-ca.pem (a CA that signed nothing here). EC keys: quick. */
+static inline bool test_tls_make_certs(const char *dir)
+{
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd,
+             "cd '%s' && exec >openssl.log 2>&1 && "
+             "K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
+             "openssl req -x509 $K -keyout ca.key -out ca.pem -days 2 -subj /CN=edxbus-test-ca && "
+             "openssl req -x509 $K -keyout other-ca.key -out other-ca.pem -days 2 "
+             "-subj /CN=edxbus-other-ca && "
+             "printf 'subjectAltName=DNS:localhost\n' >server.ext && "
+             "openssl req $K -keyout server.key -out server.csr -subj /CN=localhost && "
+             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+             "-out server.pem -days 2 -extfile server.ext && "
+             "openssl req $K -keyout client.key -out client.csr -subj /CN=edxbus-client && "
+             "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
+             "-out client.pem -days 2",
+             dir);
+    int rc = system(cmd);
+    if (rc != 0)
+        fprintf(stderr, "openssl failed making test certificates; see %s/openssl.log\n", dir);
+    return rc == 0;
+}
+
+/** Start a TLS-only server (certificates of test_tls_make_certs() in its directory); with
+ *  @p client_certs it asks every client for a certificate signed by ca.pem. r->url is then
+ *  rediss://localhost:<port>/0 (no CA given: the caller adds one). */
+static inline bool test_redis_start_tls(struct test_redis *r, bool client_certs)
+{
+    memset(r, 0, sizeof *r);
+    r->tls = true;
+    snprintf(r->dir, sizeof r->dir, "/tmp/edxbus-redis-XXXXXX");
+    if (mkdtemp(r->dir) == NULL || !test_tls_make_certs(r->dir))
+        return false;
+    char(*files)[300] = r->tls_files;
+    snprintf(files[0], sizeof files[0], "%s/server.pem", r->dir);
+    snprintf(files[1], sizeof files[1], "%s/server.key", r->dir);
+    snprintf(files[2], sizeof files[2], "%s/ca.pem", r->dir);
+    const char *extra[] = {"--tls-cert-file", files[0], "--tls-key-file", files[1],
+                           "--tls-ca-cert-file", files[2], "--tls-auth-clients",
+                           client_certs ? "yes" : "no", NULL};
+    for (int i = 0; extra[i] != NULL; i++)
+        r->extra[i] = extra[i];
+    for (int attempt = 0; attempt < 5; attempt++) {
+        r->port = test_redis_free_port();
+        snprintf(r->url, sizeof r->url, "rediss://localhost:%d/0", r->port);
         if (test_redis_spawn(r))
             return true;
     }
