@@ -12,7 +12,11 @@
  *   produce_safe_trim_group_behind  the same on a stream whose one group reads nothing: the
  *                      raw side drops its entries past ~10000, edxbus keeps all 100000;
  *   consume            ops->poll (100 at a time) + ops->ack of each (parsing the metadata)
- *                      vs raw XREADGROUP COUNT 100 + one XACK of the 100 ids (no parsing).
+ *                      vs raw XREADGROUP COUNT 100 + one XACK of the 100 ids (no parsing);
+ *   redis_tls_produce, redis_tls_consume  produce_pipelined and consume of edxbus over TLS
+ *                      (rediss://, a second, TLS-only server with certificates made by the
+ *                      `openssl` command, verification on) vs the same raw hiredis rows over
+ *                      plain TCP: what encryption costs against the plain ceiling.
  * The raw side is the ceiling: text forms prepared once, no copies, no parsing. Each pair runs
  * in alternation for five rounds and the fastest round of each counts (the machine is shared).
  * Output: a fixed-column table, then `ratio <name> <value>` lines (edxbus / raw; 1.0 = as fast
@@ -38,6 +42,9 @@
 #define CHUNK 1000
 
 static struct test_redis server;
+static struct test_redis tls_server; /* TLS only; tls_url empty when it could not start */
+static char tls_url[600];
+static const char *bench_url;        /* the server the next bench_conf() points at */
 static const struct edxbus_backend_ops *ops = &edxbus_backend_redis;
 static unsigned char *value;
 static size_t value_len;
@@ -48,6 +55,7 @@ static void die(const char *what, const char *detail)
 {
     fprintf(stderr, "bench_redis: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
     test_redis_stop(&server);
+    test_redis_stop(&tls_server);
     exit(1);
 }
 
@@ -92,7 +100,7 @@ static struct edxbus_msg message(const char *topic)
 /* The server's URL, a 2 s socket timeout; audit lines stay on (no log callback is set). */
 static edxbus_conf_t *bench_conf(void)
 {
-    edxbus_conf_t *conf = test_redis_conf(server.url);
+    edxbus_conf_t *conf = test_redis_conf(bench_url);
     char errstr[EDXBUS_ERRSTR_SIZE];
     if (conf == NULL || edxbus_conf_set(conf, "EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED", "true",
                                         errstr, sizeof errstr) != EDXBUS_OK)
@@ -284,14 +292,36 @@ static double min2(double a, double b)
     return a < b ? a : b;
 }
 
+/* Fill @p stream of the TLS server with n entries (through the backend: no plain port). */
+static void fill_tls(const char *stream, int n)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    bench_url = tls_url;
+    edxbus_conf_t *conf = bench_conf();
+    edxbus_conf_set(conf, "EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED", "false", errstr, sizeof errstr);
+    edxbus_conf_set(conf, "EVENT_BUS_REDIS_STREAM_MAX_LEN", "100000000", errstr, sizeof errstr);
+    void *prod = NULL;
+    if (ops->producer_open(conf, &prod, errstr, sizeof errstr) != EDXBUS_OK)
+        die("producer_open (TLS)", errstr);
+    edxbus_conf_destroy(conf);
+    ours_pipelined(prod, stream, n);
+    ops->producer_close(prod);
+}
+
 static void bench(void)
 {
     redisContext *c = test_redis_connect(&server);
     if (c == NULL)
         die("raw connection", NULL);
     prepare_raw("bench-sync");
+    bench_url = server.url;
     void *prod = open_producer();
-    double best[8] = {1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9};
+    void *tls_prod = NULL;
+    if (tls_url[0] != '\0') {
+        bench_url = tls_url;
+        tls_prod = open_producer();
+    }
+    double best[10] = {1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9, 1e9};
     char stream[64], group[64];
     for (int round = 0; round < ROUNDS; round++) {
         best[0] = min2(best[0], raw_sync(c, "bench-raw-sync", N_SYNC));
@@ -310,10 +340,19 @@ static void bench(void)
         snprintf(group, sizeof group, "raw-%d", round);
         best[4] = min2(best[4], raw_consume(c, stream, group, N_CONSUME));
         snprintf(group, sizeof group, "ours-%d", round);
+        bench_url = server.url;
         best[5] = min2(best[5], ours_consume(stream, group, N_CONSUME));
         raw_reply_ok(redisCommand(c, "DEL %s", stream), "DEL");
+        if (tls_prod != NULL) {
+            best[8] = min2(best[8], ours_pipelined(tls_prod, "bench-tls-pipe", N_PIPE));
+            fill_tls(stream, N_CONSUME);
+            bench_url = tls_url;
+            best[9] = min2(best[9], ours_consume(stream, group, N_CONSUME));
+        }
     }
     ops->producer_close(prod);
+    if (tls_prod != NULL)
+        ops->producer_close(tls_prod);
     redisFree(c);
     printf("event: %s, Avro body %zu bytes, 8 fields; best of %d rounds\n", ENROLLMENT_TYPE,
            value_len, ROUNDS);
@@ -326,10 +365,19 @@ static void bench(void)
     row("group_behind edxbus safe", N_PIPE, best[7]);
     row("consume raw", N_CONSUME, best[4]);
     row("consume edxbus", N_CONSUME, best[5]);
+    if (tls_prod != NULL) {
+        row("produce_pipelined edxbus TLS", N_PIPE, best[8]);
+        row("consume edxbus TLS", N_CONSUME, best[9]);
+    }
     printf("ratio produce_sync %.3f\n", best[0] / best[1]);
     printf("ratio produce_pipelined %.3f\n", best[2] / best[3]);
     printf("ratio consume %.3f\n", best[4] / best[5]);
     printf("ratio produce_safe_trim_group_behind %.3f\n", best[6] / best[7]);
+    /* edxbus over TLS / raw hiredis over plain TCP (reported; no target). */
+    if (tls_prod != NULL) {
+        printf("ratio redis_tls_produce %.3f\n", best[2] / best[8]);
+        printf("ratio redis_tls_consume %.3f\n", best[4] / best[9]);
+    }
 }
 
 static long rss_kb(void)
@@ -349,6 +397,7 @@ static long rss_kb(void)
 static void bench_rss(void)
 {
     redisContext *c = test_redis_connect(&server);
+    bench_url = server.url;
     prepare_raw("bench-rss");
     raw_reply_ok(redisCommand(c, "XGROUP CREATE bench-rss g $ MKSTREAM"), "XGROUP");
     char errstr[EDXBUS_ERRSTR_SIZE];
@@ -392,10 +441,17 @@ int main(int argc, char **argv)
     load_enrollment();
     if (!test_redis_start(&server, NULL))
         die("cannot start redis-server", NULL);
-    if (argc > 1 && strcmp(argv[1], "--rss") == 0)
+    if (argc > 1 && strcmp(argv[1], "--rss") == 0) {
         bench_rss();
-    else
+    } else {
+        if (test_redis_start_tls(&tls_server, false))
+            snprintf(tls_url, sizeof tls_url, "%s?ssl_ca_certs=%s/ca.pem", tls_server.url,
+                     tls_server.dir);
+        else
+            printf("no TLS rows: a TLS redis-server could not start (see %s)\n", tls_server.dir);
         bench();
+        test_redis_stop(&tls_server);
+    }
     edxbus__redis_wire_cmd_fini(&raw_cmd);
     free(value);
     test_redis_stop(&server);

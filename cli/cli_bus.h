@@ -24,8 +24,14 @@ edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc);
  *  by default, -v info, -vv (or EDXBUS_DEBUG) debug, -q errors only, one line each on stderr. */
 void cli_log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque);
 
-/** Make a bus of @p conf (taken, also on failure). NULL after reporting. */
+/** Make a bus of @p conf (taken, also on failure). NULL after reporting (exit 2 when the
+ *  settings themselves cannot work, see cli_open_failure()). */
 edxbus_bus_t *cli_bus_new(struct cli *cli, edxbus_conf_t *conf, int *rc);
+
+/** The exit code of a bus, producer or consumer that could not open: CLI_USAGE (2) when
+ *  `config check` finds the settings of @p conf bad (a bad URL, an unreadable TLS file…),
+ *  else CLI_FAIL (1: the broker is down, refused us…). Logs nothing. */
+int cli_open_failure(const edxbus_conf_t *conf);
 
 /** Append @p value as one line of JSON to what the command prints (--json output). Returns
  *  CLI_OK, or CLI_FAIL when out of memory. */

@@ -115,13 +115,25 @@ edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc)
     return conf_load(cli, config_path, NULL, rc);
 }
 
+int cli_open_failure(const edxbus_conf_t *conf)
+{
+    edxbus_conf_t *quiet = edxbus_conf_dup(conf);
+    if (quiet == NULL)
+        return CLI_FAIL;
+    edxbus_conf_set_log(quiet, NULL, NULL); /* the one error line says it all */
+    int code = edxbus_conf_check(quiet, NULL) == EDXBUS_ERR_CONF ? CLI_USAGE : CLI_FAIL;
+    edxbus_conf_destroy(quiet);
+    return code;
+}
+
 edxbus_bus_t *cli_bus_new(struct cli *cli, edxbus_conf_t *conf, int *rc)
 {
     char err[EDXBUS_ERRSTR_SIZE] = "";
     edxbus_bus_t *bus = edxbus_bus_new(conf, err, sizeof err);
     if (bus == NULL) {
+        int code = cli_open_failure(conf);
         edxbus_conf_destroy(conf);
-        *rc = cli_error(cli, CLI_FAIL, "%s", err);
+        *rc = cli_error(cli, code, "%s", err);
     }
     return bus;
 }

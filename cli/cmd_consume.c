@@ -259,7 +259,9 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
     cons = edxbus_consumer_new(bus, &cfg, err, sizeof err);
     if (cons == NULL) {
         rc = cli_error(cli,
-                       strstr(err, "--extra") || strstr(err, "offset_time") ? CLI_USAGE : CLI_FAIL,
+                       strstr(err, "--extra") || strstr(err, "offset_time")
+                           ? CLI_USAGE
+                           : cli_open_failure(edxbus_bus_conf(bus)),
                        "%s", err);
         goto out;
     }

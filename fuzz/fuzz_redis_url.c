@@ -6,6 +6,10 @@
  * Invariants checked (abort on violation):
  *   - a failure is EDXBUS_ERR_CONF with one terminated line in errstr, and leaves the url zeroed;
  *   - a success has exactly one of host / path, a port in 1..65535, a db >= 0 and a display;
+ *   - a success's TLS options (edxbus__redis_tls_opts, redis_tls.c: the ssl_* parameters over
+ *     the default settings) follow the URL: none for redis:// and unix://, the URL's files,
+ *     ssl_cert_reqs=none turns verification off, and every problem is reported as one line
+ *     and counted (the files the URL names are only opened for reading, never kept);
  *   - the password never shows: the input is parsed a second time with the raw password bytes
  *     (between the userinfo's first ':' and the last '@' before the query, the parser's own
  *     split) replaced by 'Q's, and the display (on success) or the error text (on failure) must
@@ -18,8 +22,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "backends/redis/redis_int.h"
+#include "edxbus/conf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -27,6 +33,40 @@ static void check_line(const char *errstr, size_t size)
 {
     if (memchr(errstr, '\0', size) == NULL || strchr(errstr, '\n') != NULL)
         abort(); /* the error must be one terminated line */
+}
+
+static void count_problem(void *opaque, const char *line)
+{
+    check_line(line, strlen(line) + 1);
+    if (line[0] == '\0')
+        abort();
+    (*(int *)opaque)++;
+}
+
+/* The TLS options of a parsed @p url under the default settings. */
+static void check_tls(const struct redis_url *url)
+{
+    edxbus_conf_t *conf = edxbus_conf_new();
+    if (conf == NULL)
+        return;
+    struct redis_tls_opts opts;
+    int lines = 0;
+    int n = edxbus__redis_tls_opts(conf, url, &opts, count_problem, &lines);
+    if (n != lines || n < 0)
+        abort(); /* every problem counted, each reported */
+    if (!url->tls && (opts.ca_file || opts.cert_file || opts.key_file || opts.ca_path))
+        abort(); /* no TLS, no TLS options */
+    if (url->tls) {
+        if (opts.ca_file != url->ssl_ca_certs || opts.cert_file != url->ssl_certfile ||
+            opts.key_file != url->ssl_keyfile || opts.ca_path != url->ssl_ca_path)
+            abort(); /* with no settings, the URL's parameters */
+        bool none = url->ssl_cert_reqs != NULL && strcasecmp(url->ssl_cert_reqs, "none") == 0;
+        if (opts.verify == none || (opts.verify_off_by == NULL) != opts.verify)
+            abort(); /* verification off exactly when ssl_cert_reqs=none, and said why */
+        if (opts.check_hostname != (url->ssl_check_hostname != 0))
+            abort();
+    }
+    edxbus_conf_destroy(conf);
 }
 
 /* The raw password bytes of @p text as the parser splits it: [*start, *end). False: none. */
@@ -68,6 +108,7 @@ static edxbus_err_t run(const char *text, char *shown, size_t shown_size)
         if (strlen(url.display) >= shown_size)
             abort(); /* the display is the text, masked and escaped */
         memcpy(shown, url.display, strlen(url.display) + 1);
+        check_tls(&url);
         edxbus__redis_url_fini(&url);
     } else {
         if (err != EDXBUS_ERR_CONF)
