@@ -128,7 +128,7 @@ static void file_error(const char *what, const char *path, const char *holds, ch
     unsigned long e = ERR_peek_last_error();
     const char *reason = e ? ERR_reason_error_string(e) : NULL;
     edxbus_errf(errstr, errstr_size, "%s: \"%s\" does not hold %s%s%s%s", what, path, holds,
-             reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+                reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
     ERR_clear_error();
 }
 
@@ -183,8 +183,8 @@ SSL_CTX *edxbus__redis_tls_ctx(const struct redis_tls_opts *opts, char *errstr, 
         if (mismatch || SSL_CTX_check_private_key(ctx) != 1) {
             ERR_clear_error();
             edxbus_errf(errstr, errstr_size,
-                     "%s: the key in \"%s\" does not belong to the certificate in \"%s\"",
-                     opts->key_file ? opts->key_from : opts->cert_from, key, opts->cert_file);
+                        "%s: the key in \"%s\" does not belong to the certificate in \"%s\"",
+                        opts->key_file ? opts->key_from : opts->cert_from, key, opts->cert_file);
             SSL_CTX_free(ctx);
             return NULL;
         }
