@@ -125,10 +125,10 @@ grep -q "EVENT_BUS_REDIS_TLS_CERT_FILE: cannot read \"$tmp/missing.pem\"" "$tmp/
     fail "5: config check: $(cat "$tmp/k.err")"
 
 # --- 6. settings that cannot work: exit 2, one line, nothing sent ---------------------------------
-# bad_settings ARGS...: the command with an unreadable CA file.
+# bad_settings ARGS...: the command with an unreadable CA file (the setting: the URL names none).
 bad_settings() {
-    EVENT_BUS_REDIS_CONNECTION_URL=$url EVENT_BUS_REDIS_TLS_CA_FILE=$tmp/missing-ca.pem \
-        timeout 60 "$EDXBUS" "$@" >"$tmp/s.out" 2>"$tmp/s.err"
+    EVENT_BUS_REDIS_CONNECTION_URL="rediss://localhost:$port1/0" \
+        EVENT_BUS_REDIS_TLS_CA_FILE=$tmp/missing-ca.pem timeout 60 "$EDXBUS" "$@" >"$tmp/s.out" 2>"$tmp/s.err"
     local rc=$?
     [ $rc = 2 ] && [ "$(lines "$tmp/s.err")" = 1 ] && [ ! -s "$tmp/s.out" ] &&
         grep -q "EVENT_BUS_REDIS_TLS_CA_FILE: cannot read \"$tmp/missing-ca.pem\"" "$tmp/s.err" &&
