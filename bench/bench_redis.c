@@ -308,6 +308,24 @@ static void fill_tls(const char *stream, int n)
     ops->producer_close(prod);
 }
 
+/* DEL @p stream on the TLS server (the raw connection speaks plain TCP only). */
+static void drop_tls(const char *stream)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    bench_url = tls_url;
+    edxbus_conf_t *conf = bench_conf();
+    struct redis_conn conn;
+    if (edxbus__redis_conn_open(&conn, conf, errstr, sizeof errstr) != EDXBUS_OK)
+        die("connect (TLS)", errstr);
+    edxbus_conf_destroy(conf);
+    const char *argv[] = {"DEL", stream};
+    redisReply *reply = NULL;
+    if (edxbus__redis_conn_command(&conn, 2, argv, NULL, &reply, "DEL", errstr, sizeof errstr))
+        die("DEL (TLS)", errstr);
+    freeReplyObject(reply);
+    edxbus__redis_conn_close(&conn);
+}
+
 static void bench(void)
 {
     redisContext *c = test_redis_connect(&server);
@@ -348,6 +366,7 @@ static void bench(void)
             fill_tls(stream, N_CONSUME);
             bench_url = tls_url;
             best[9] = min2(best[9], ours_consume(stream, group, N_CONSUME));
+            drop_tls(stream);
         }
     }
     ops->producer_close(prod);

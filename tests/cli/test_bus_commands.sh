@@ -40,11 +40,14 @@ expect_error 2 "offset_time"
 run lag t
 expect_error 2 "GROUP"
 
-# Failures: exit 1.
+# Settings that cannot work are bad input too: exit 2 (a broker that fails us: exit 1).
 run produce -e $TYPE -t t -d "$DATA" --config "$SCRATCH/missing.yaml"
 expect_error 2 "missing.yaml"
 EVENT_BUS_PRODUCER=redsi run produce -e $TYPE -t t -d "$DATA"
-expect_error 1 "EVENT_BUS_PRODUCER"
+expect_error 2 "EVENT_BUS_PRODUCER"
+EVENT_BUS_PRODUCER=redis EVENT_BUS_REDIS_CONNECTION_URL=redis://127.0.0.1:1/0 \
+  run produce -e $TYPE -t t -d "$DATA"
+expect_error 1 "127.0.0.1:1"
 
 # produce -> consume --print: the line carries the metadata and the data.
 run produce -e $TYPE -t blocks -d "$DATA" --count 3 --print-ids \

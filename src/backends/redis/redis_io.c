@@ -246,6 +246,9 @@ static edxbus_err_t tls_failure(SSL *ssl, char *why, size_t why_size)
                  REDIS_SETTING_TLS_CERT_FILE, REDIS_SETTING_TLS_KEY_FILE);
     } else if (reason == SSL_R_TLSV1_ALERT_UNKNOWN_CA ||
                reason == SSL_R_SSLV3_ALERT_BAD_CERTIFICATE ||
+               reason == SSL_R_TLSV1_ALERT_ACCESS_DENIED ||
+               /* a server that checked our certificate against a CA of the same name */
+               (reason == SSL_R_TLSV1_ALERT_DECRYPT_ERROR && SSL_get_certificate(ssl) != NULL) ||
                reason == SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN ||
                reason == SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE) {
         snprintf(why, why_size,

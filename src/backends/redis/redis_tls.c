@@ -141,7 +141,6 @@ SSL_CTX *edxbus__redis_tls_ctx(const struct redis_tls_opts *opts, char *errstr, 
         return NULL;
     }
     SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
-    SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
     if (opts->verify) {
         SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
         int ok = opts->ca_file || opts->ca_path
