@@ -251,6 +251,14 @@ bool edxbus__sq_parse_position(const char *text, int64_t *id);
 edxbus_err_t edxbus__sq_headers_encode(const struct edxbus_header *hdrs, size_t n,
                                        struct edxbus_buf *out);
 
+/** Decode a headers column (@p len bytes at @p p, as edxbus__sq_headers_encode() writes it,
+ *  or whatever the file holds) into @p s: s->hdrs[0..*n) point into s->data, each name NUL
+ *  terminated. s->data must have room reserved for @p len more bytes (decoded headers never
+ *  take more room than their column), so earlier pointers into it stay valid. Returns NULL, or
+ *  the reason the column cannot be read ("the headers column is corrupt"): a length past the
+ *  end. The outbox reads its entries' destination through it (fuzz/fuzz_outbox_entry.c). */
+const char *edxbus__sq_headers_decode(struct sq_slot *s, const uint8_t *p, size_t len, size_t *n);
+
 /** The seven metadata fields, bound to statement parameters @p first.. @p first + 6, and read
  *  back from result columns @p first.. (sourcelib as dotted integers "11.2.0"). */
 edxbus_err_t edxbus__sq_metadata_bind(sqlite3_stmt *st, int first, const struct edxbus_metadata *md,

@@ -33,8 +33,7 @@ static uint32_t get_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-/* Decode the headers column into the slot (data already reserved large enough). */
-static const char *headers_decode(struct sq_slot *s, const uint8_t *p, size_t len, size_t *n)
+const char *edxbus__sq_headers_decode(struct sq_slot *s, const uint8_t *p, size_t len, size_t *n)
 {
     size_t count = 0, off = 0;
     *n = 0;
@@ -106,7 +105,7 @@ static edxbus_err_t slot_fill(struct sq_consumer *cons, size_t i, sqlite3_stmt *
     if (sqlite3_column_type(st, 10) == SQLITE_NULL && m->unusable == NULL)
         m->unusable = "the message has no value";
     if (hdr_len) {
-        const char *bad = headers_decode(s, hdr, hdr_len, &m->nheaders);
+        const char *bad = edxbus__sq_headers_decode(s, hdr, hdr_len, &m->nheaders);
         if (bad != NULL && m->unusable == NULL)
             m->unusable = bad;
         m->headers = m->nheaders ? s->hdrs : NULL;
