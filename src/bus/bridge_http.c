@@ -50,13 +50,19 @@ static size_t discard(char *ptr, size_t size, size_t n, void *opaque)
     return size * n;
 }
 
-/* The URL as it may be shown: scheme://host/path, any user:password@ dropped. */
+/* The URL as it may be shown: scheme://host/path, any user:password@ dropped (the user-info
+ * ends at the last '@' of the authority, which ends at the first '/', '?' or '#', as curl
+ * reads it). */
 static void url_display(const char *url, char *out, size_t size)
 {
     const char *hostp = strstr(url, "://");
     hostp = hostp != NULL ? hostp + 3 : url;
-    const char *at = strchr(hostp, '@'), *slash = strchr(hostp, '/');
-    if (at != NULL && (slash == NULL || at < slash))
+    size_t authority = strcspn(hostp, "/?#");
+    const char *at = NULL;
+    for (const char *p = hostp; p < hostp + authority; p++)
+        if (*p == '@')
+            at = p;
+    if (at != NULL)
         snprintf(out, size, "%.*s%s", (int)(hostp - url), url, at + 1);
     else
         snprintf(out, size, "%s", url);
@@ -214,16 +220,108 @@ static edxbus_err_t post(const edxbus_event_t *ev, void *opaque, char *errstr, s
     return EDXBUS_OK;
 }
 
+/* Whether @p text holds a byte that cannot go into a header or a URL as it is: a control
+ * character (CR and LF would start another header), a space, or DEL. */
+static bool has_control(const char *text)
+{
+    for (const unsigned char *p = (const unsigned char *)text; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f)
+            return true;
+    return false;
+}
+
+edxbus_err_t edxbus__bridge_http_auth_check(const edxbus_conf_t *conf, char *errstr,
+                                            size_t errstr_size)
+{
+    const char *token = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_TOKEN", NULL);
+    const char *basic = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH", NULL);
+    const char *mode = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE", NULL);
+    bool has_token = token != NULL && token[0] != '\0';
+    bool has_basic = basic != NULL && basic[0] != '\0';
+    /* The secrets' values are never shown: only what is wrong with them. */
+    if (has_token && has_control(token))
+        edxbus__errf(errstr, errstr_size,
+                     "EVENT_BUS_BRIDGE_HTTP_TOKEN: holds a space, a line break or another "
+                     "control character; a bearer token is one word of printable text");
+    else if (has_basic && has_control(basic))
+        edxbus__errf(errstr, errstr_size,
+                     "EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH: holds a space, a line break or another "
+                     "control character; expected user:password in printable text");
+    else if (has_basic && strchr(basic, ':') == NULL)
+        edxbus__errf(errstr, errstr_size,
+                     "EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH: expected user:password (no ':' found)");
+    else if (has_token && has_basic)
+        edxbus__errf(errstr, errstr_size,
+                     "EVENT_BUS_BRIDGE_HTTP_TOKEN and EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH are both "
+                     "set; the destination takes one kind of authorization: unset one");
+    else if (!edxbus__bridge_http_mode_is_valid(mode)) {
+        char shown[96]; /* as JSON text: quoted, a line break escaped */
+        edxbus__errf(errstr, errstr_size,
+                     "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE: %s is not a CloudEvents content mode; "
+                     "expected binary or structured",
+                     edxbus_conf_show(conf, "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE", shown,
+                                      sizeof shown));
+    }
+    else
+        return EDXBUS_OK;
+    return EDXBUS_ERR_CONF;
+}
+
+edxbus_err_t edxbus__bridge_http_settings(const edxbus_conf_t *conf, const char *url,
+                                          struct edxbus__http_dest_settings *out, char *errstr,
+                                          size_t errstr_size)
+{
+    memset(out, 0, sizeof *out);
+    url_display(url, out->display, sizeof out->display);
+    for (char *p = out->display; *p; p++) /* the message stays one line */
+        if ((unsigned char)*p < 0x20 || *p == 0x7f)
+            *p = '?';
+    size_t scheme = strncmp(url, "http://", 7) == 0 ? 7 : strncmp(url, "https://", 8) == 0 ? 8 : 0;
+    if (scheme == 0) {
+        edxbus__errf(errstr, errstr_size,
+                     "--to: \"%.100s\" is not an HTTP URL; expected http(s)://host[:port]/path",
+                     out->display);
+        return EDXBUS_ERR_CONF;
+    }
+    const char *host = url + scheme;
+    for (const char *p = host; p < url + scheme + strcspn(url + scheme, "/?#"); p++)
+        if (*p == '@')
+            host = p + 1;
+    if (*host == '\0' || *host == '/' || *host == ':' || *host == '?' || *host == '#') {
+        edxbus__errf(errstr, errstr_size, "--to: \"%.100s\" names no host", out->display);
+        return EDXBUS_ERR_CONF;
+    }
+    if (has_control(url)) {
+        edxbus__errf(errstr, errstr_size,
+                     "--to: \"%.100s\" holds a space or a control character; percent-encode it "
+                     "(%%20)",
+                     out->display);
+        return EDXBUS_ERR_CONF;
+    }
+    edxbus_err_t err = edxbus__bridge_http_auth_check(conf, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    const char *token = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_TOKEN", NULL);
+    const char *basic = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH", NULL);
+    const char *mode = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE", "binary");
+    out->token = token != NULL && token[0] != '\0' ? token : NULL;
+    out->basic = basic != NULL && basic[0] != '\0' ? basic : NULL;
+    out->structured = mode != NULL && strcmp(mode, "structured") == 0;
+    out->timeout_ms =
+        (long)(edxbus_conf_get_double(conf, "EVENT_BUS_BRIDGE_HTTP_TIMEOUT", 10.0) * 1000);
+    if (out->timeout_ms < 1)
+        out->timeout_ms = 1;
+    return EDXBUS_OK;
+}
+
 edxbus_err_t edxbus__bridge_http_open(const edxbus_conf_t *conf, const char *url,
                                       edxbus_receiver_fn *fn, void **opaque, char *errstr,
                                       size_t errstr_size)
 {
-    if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) {
-        edxbus__errf(errstr, errstr_size,
-                     "--to: \"%.100s\" is not an HTTP URL; expected http(s)://host[:port]/path",
-                     url);
-        return EDXBUS_ERR_CONF;
-    }
+    struct edxbus__http_dest_settings set;
+    edxbus_err_t err = edxbus__bridge_http_settings(conf, url, &set, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
     struct http_dest *d = calloc(1, sizeof *d);
     if (d == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
         (d->curl = curl_easy_init()) == NULL) {
@@ -232,26 +330,11 @@ edxbus_err_t edxbus__bridge_http_open(const edxbus_conf_t *conf, const char *url
         return EDXBUS_ERR_NOMEM;
     }
     d->url = url;
-    url_display(url, d->display, sizeof d->display);
-    const char *token = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_TOKEN", NULL);
-    const char *basic = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH", NULL);
-    d->token = token != NULL && token[0] != '\0' ? token : NULL;
-    d->basic = basic != NULL && basic[0] != '\0' ? basic : NULL;
-    const char *mode = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE", "binary");
-    if (!edxbus__bridge_http_mode_is_valid(mode)) {
-        edxbus__errf(errstr, errstr_size,
-                     "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE: \"%.40s\" is not a CloudEvents content "
-                     "mode; expected binary or structured",
-                     mode);
-        curl_easy_cleanup(d->curl);
-        free(d);
-        return EDXBUS_ERR_CONF;
-    }
-    d->structured = strcmp(mode, "structured") == 0;
-    d->timeout_ms =
-        (long)(edxbus_conf_get_double(conf, "EVENT_BUS_BRIDGE_HTTP_TIMEOUT", 10.0) * 1000);
-    if (d->timeout_ms < 1)
-        d->timeout_ms = 1;
+    memcpy(d->display, set.display, sizeof d->display);
+    d->token = set.token;
+    d->basic = set.basic;
+    d->structured = set.structured;
+    d->timeout_ms = set.timeout_ms;
     *fn = post;
     *opaque = d;
     return EDXBUS_OK;

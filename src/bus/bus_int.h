@@ -96,6 +96,29 @@ uint64_t edxbus__bridge_http_close(void *opaque);
 /** Whether @p mode is a value of EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE (NULL: the default). */
 bool edxbus__bridge_http_mode_is_valid(const char *mode);
 
+/** What the HTTP destination takes from --to and the settings. */
+struct edxbus__http_dest_settings {
+    char display[256];  /* the URL without user:password, control bytes as '?', for messages */
+    const char *token;  /* EVENT_BUS_BRIDGE_HTTP_TOKEN, borrowed from the conf; NULL: none */
+    const char *basic;  /* EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH "user:password"; NULL: none */
+    long timeout_ms;    /* EVENT_BUS_BRIDGE_HTTP_TIMEOUT */
+    bool structured;    /* EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE is "structured" */
+};
+
+/** Read and check @p url (http(s), a host, no space or control byte) and the destination's
+ *  settings into @p out. No secret (the URL's password, the token, the basic auth) is ever
+ *  written to @p errstr or out->display. Errors: EDXBUS_ERR_CONF, one line (see
+ *  edxbus__bridge_http_auth_check()). fuzz/fuzz_http_dest.c holds it to that. */
+edxbus_err_t edxbus__bridge_http_settings(const edxbus_conf_t *conf, const char *url,
+                                          struct edxbus__http_dest_settings *out, char *errstr,
+                                          size_t errstr_size);
+
+/** The destination's settings alone (for config check): a token or basic auth holding a
+ *  space or control byte (a header injection), basic auth without ':', both set, an unknown
+ *  content mode. Errors: EDXBUS_ERR_CONF with one line that never shows a secret. */
+edxbus_err_t edxbus__bridge_http_auth_check(const edxbus_conf_t *conf, char *errstr,
+                                            size_t errstr_size);
+
 /** Full topic of @p topic under EVENT_BUS_TOPIC_PREFIX of @p conf, by edxbus_routing_full_topic().
  *  Returns new (free()); NULL when out of memory. */
 char *edxbus__full_topic(const edxbus_conf_t *conf, const char *topic);

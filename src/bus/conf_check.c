@@ -167,13 +167,11 @@ static void check_one(const edxbus_conf_t *conf, const struct edxbus_setting *s,
         check_backend(conf, s, errors, count);
     else if (strcmp(s->name, "EVENT_BUS_PRODUCER_CONFIG") == 0)
         check_routing(conf, v, errors, count);
-    else if (strcmp(s->name, "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE") == 0 &&
-             !edxbus__bridge_http_mode_is_valid(json_string_value(v))) {
-        char line[EDXBUS_ERRSTR_SIZE * 2], shown[SHOW_MAX + 8];
-        snprintf(line, sizeof line,
-                 "%s: %s is not a CloudEvents content mode; expected binary or structured",
-                 s->name, edxbus__conf_show(s->name, v, NULL, shown, sizeof shown));
-        problem(conf, errors, count, line);
+    else if (strcmp(s->name, "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE") == 0) {
+        /* the last of the destination's rows: its settings checked together */
+        char line[EDXBUS_ERRSTR_SIZE];
+        if (edxbus__bridge_http_auth_check(conf, line, sizeof line) != EDXBUS_OK)
+            problem(conf, errors, count, line);
     }
 }
 

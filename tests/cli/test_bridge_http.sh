@@ -9,7 +9,8 @@
 #      — and the token appears in no output;
 #   2. an endpoint that always fails: after the retries the events are dead-lettered on the
 #      source (`edxbus dlq list`) and the bridge exits 0;
-#   3. a URL that is not http(s): exit 2, one line;
+#   3. a URL that is not http(s), one with a space, a token holding CR LF (a header injection),
+#      basic auth without ':': exit 2, one line, no secret in it, nothing sent;
 #   4. EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE=structured: each body is one CloudEvent in JSON
 #      (content-type application/cloudevents+json): specversion, the ids of the source, type,
 #      source, time and the extensions from the metadata, datacontenttype, and "data" equal to
@@ -96,6 +97,29 @@ rc=$?
 rc=$?
 [ $rc -eq 2 ] && [ "$(lines "$tmp/e.err")" = 1 ] && ok "3: a URL that is not http(s) exits 2" ||
     fail "3: exit $rc: $(cat "$tmp/e.err")"
+start_sink s3 0
+"$EDXBUS" bridge --from-config "$tmp/a.yaml" -t th -g h3 --to "ftp://u:hunter2@h/x" \
+    >/dev/null 2>"$tmp/e.err"
+rc=$?
+[ $rc -eq 2 ] && ! grep -q hunter2 "$tmp/e.err" && ok "3: a URL's password is never printed" ||
+    fail "3: ftp URL: exit $rc: $(cat "$tmp/e.err")"
+"$EDXBUS" bridge --from-config "$tmp/a.yaml" -t th -g h3 --to "http://u:hunter2@127.0.0.1:$sink_port/a b" \
+    >/dev/null 2>"$tmp/e.err"
+rc=$?
+[ $rc -eq 2 ] && grep -qF "holds a space" "$tmp/e.err" && ! grep -q hunter2 "$tmp/e.err" &&
+    [ ! -s "$tmp/s3.log" ] && ok "3: a URL with a space: exit 2, nothing sent" ||
+    fail "3: space: exit $rc: $(cat "$tmp/e.err")"
+crlf=$'\r\n'
+for bad in "EVENT_BUS_BRIDGE_HTTP_TOKEN=s3cret${crlf}X-Evil: 1|EVENT_BUS_BRIDGE_HTTP_TOKEN: holds" \
+    "EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH=s3cretnocolon|expected user:password"; do
+    EVENT_BUS_BRIDGE_HTTP_TOKEN= env "${bad%%|*}" "$EDXBUS" bridge --from-config "$tmp/a.yaml" \
+        -t th -g h3 --to "http://127.0.0.1:$sink_port/e" >/dev/null 2>"$tmp/e.err"
+    rc=$?
+    [ $rc -eq 2 ] && [ "$(lines "$tmp/e.err")" = 1 ] && grep -qF "${bad#*|}" "$tmp/e.err" &&
+        ! grep -q s3cret "$tmp/e.err" && [ ! -s "$tmp/s3.log" ] &&
+        ok "3: ${bad#*|}: exit 2, one line, the secret not shown, nothing sent" ||
+        fail "3: ${bad%%=*}: exit $rc: $(cat "$tmp/e.err")"
+done
 
 # --- 4. the structured content mode -------------------------------------------------------------
 start_sink s4 0
