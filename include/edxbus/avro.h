@@ -95,6 +95,16 @@ EDXBUS_API edxbus_err_t edxbus_avro_decode(const edxbus_avro_schema_t *schema, c
                                            size_t len, json_t **out, char *errstr,
                                            size_t errstr_size);
 
+/** Check that @p len bytes are a value edxbus_avro_decode() accepts, without building it:
+ *  exactly the same checks (bounds, UTF-8, union branches, enum indexes, repeated map keys,
+ *  nesting depth, trailing bytes), about the cost of reading the bytes once. For a consumer
+ *  that must refuse bad bytes before its receivers run, and decodes later only if asked.
+ *  Ownership: borrows everything during the call only; allocates only for map keys.
+ *  Errors:    as edxbus_avro_decode(), with the same message for the same input. */
+EDXBUS_API edxbus_err_t edxbus_avro_validate(const edxbus_avro_schema_t *schema,
+                                             const uint8_t *data, size_t len, char *errstr,
+                                             size_t errstr_size);
+
 /** Decode @p len bytes straight to JSON text appended to @p out (no tree in between). The text
  *  equals edxbus_json_write() of what edxbus_avro_decode() returns, byte for byte.
  *  Errors:    as edxbus_avro_decode(); @p out keeps its old length. */

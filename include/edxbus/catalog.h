@@ -113,6 +113,11 @@ EDXBUS_API edxbus_err_t edxbus_event_decode(const edxbus_event_type_t *et, const
                                             size_t len, json_t **out, char *errstr,
                                             size_t errstr_size);
 
+/** Check that the event's Avro binary decodes, without decoding it: edxbus_avro_validate()
+ *  under the event's schema. Errors as edxbus_event_decode(), with the same messages. */
+EDXBUS_API edxbus_err_t edxbus_event_validate(const edxbus_event_type_t *et, const uint8_t *data,
+                                              size_t len, char *errstr, size_t errstr_size);
+
 /** Decode straight to JSON text. As edxbus_avro_decode_to_text(). */
 EDXBUS_API edxbus_err_t edxbus_event_decode_to_text(const edxbus_event_type_t *et,
                                                     const uint8_t *data, size_t len,

@@ -309,6 +309,35 @@ edxbus_err_t edxbus__avro_read_string(struct edxbus__avro_reader *r, const uint8
     return EDXBUS_OK;
 }
 
+static edxbus_err_t skip_key(struct edxbus__avro_reader *r)
+{
+    size_t klen;
+    edxbus_err_t err = edxbus__avro_read_len(r, &klen, "map key");
+    if (err == EDXBUS_OK)
+        r->p += klen;
+    return err;
+}
+
+/* A map key read as the tree decoder reads it: UTF-8, and not one seen before in this map (a
+ * JSON object cannot hold a key twice); *@p keys holds those seen. */
+static edxbus_err_t check_key(struct edxbus__avro_reader *r, json_t **keys)
+{
+    const uint8_t *key = NULL, *at = r->p;
+    size_t klen = 0;
+    edxbus_err_t err = edxbus__avro_read_string(r, &key, &klen, "map key");
+    if (err != EDXBUS_OK)
+        return err;
+    if (*keys == NULL)
+        *keys = json_object();
+    if (*keys == NULL)
+        return EDXBUS_ERR_NOMEM;
+    if (json_object_getn(*keys, (const char *)key, klen) != NULL)
+        return edxbus__avro_fail(r, at, "repeated map key");
+    if (json_object_setn_new_nocheck(*keys, (const char *)key, klen, json_null()) != 0)
+        return EDXBUS_ERR_NOMEM;
+    return EDXBUS_OK;
+}
+
 static edxbus_err_t skip_blocks(struct edxbus__avro_reader *r, const struct edxbus_avro_node *items,
                                 bool is_map)
 {
@@ -317,28 +346,27 @@ static edxbus_err_t skip_blocks(struct edxbus__avro_reader *r, const struct edxb
     edxbus_err_t err = edxbus__avro_enter(r);
     if (err != EDXBUS_OK)
         return err;
+    json_t *keys = NULL; /* validation: the map keys seen, made at the first key */
     for (;;) {
         uint64_t count;
         err = edxbus__avro_read_block(r, &b, &count);
-        if (err != EDXBUS_OK)
-            return err;
-        if (count == 0)
+        if (err != EDXBUS_OK || count == 0)
             break;
-        for (uint64_t i = 0; i < count; i++) {
-            if (is_map) {
-                size_t klen;
-                err = edxbus__avro_read_len(r, &klen, "map key");
-                if (err != EDXBUS_OK)
-                    return err;
-                r->p += klen;
-            }
-            err = edxbus__avro_skip(r, items);
-            if (err != EDXBUS_OK)
-                return err;
+        for (uint64_t i = 0; i < count && err == EDXBUS_OK; i++) {
+            if (is_map && r->check_text)
+                err = check_key(r, &keys);
+            else if (is_map)
+                err = skip_key(r);
+            if (err == EDXBUS_OK)
+                err = edxbus__avro_skip(r, items);
         }
+        if (err != EDXBUS_OK)
+            break;
     }
-    r->depth--;
-    return EDXBUS_OK;
+    json_decref(keys);
+    if (err == EDXBUS_OK)
+        r->depth--;
+    return err;
 }
 
 edxbus_err_t edxbus__avro_skip(struct edxbus__avro_reader *r, const struct edxbus_avro_node *node)
@@ -363,8 +391,11 @@ edxbus_err_t edxbus__avro_skip(struct edxbus__avro_reader *r, const struct edxbu
         return edxbus__avro_take(r, 4, &raw, "float");
     case EDXBUS_AVRO_DOUBLE:
         return edxbus__avro_take(r, 8, &raw, "double");
-    case EDXBUS_AVRO_BYTES:
     case EDXBUS_AVRO_STRING:
+        if (r->check_text)
+            return edxbus__avro_read_string(r, &raw, &n, "string");
+        /* fall through */
+    case EDXBUS_AVRO_BYTES:
         err = edxbus__avro_read_len(r, &n, node->type == EDXBUS_AVRO_STRING ? "string" : "bytes");
         if (err == EDXBUS_OK)
             r->p += n;

@@ -70,6 +70,9 @@ struct edxbus__avro_reader {
        message in msg and its offset in fail_off, each container pushes its own segment while
        the error unwinds (innermost first), and edxbus__avro_fail_finish() writes errstr. */
     bool lazy_path;
+    /* Validation (edxbus_avro_validate()): skipping also checks what decoding checks beyond
+       the bytes' shape, UTF-8 in strings and map keys and no repeated map key. */
+    bool check_text;
     size_t fail_off;
     char msg[160];
 };
@@ -88,6 +91,7 @@ static inline void edxbus__avro_reader_init(struct edxbus__avro_reader *r, const
     r->errstr = errstr;
     r->errstr_size = errstr_size;
     r->lazy_path = false;
+    r->check_text = false;
     if (errstr != NULL && errstr_size > 0)
         errstr[0] = '\0';
 }
@@ -258,7 +262,8 @@ size_t edxbus__utf8_check(const uint8_t *s, size_t len);
 edxbus_err_t edxbus__avro_read_string(struct edxbus__avro_reader *r, const uint8_t **s, size_t *len,
                                       const char *what);
 
-/** Skip one value of @p node, as strictly as decoding it (used for writer-only fields). */
+/** Skip one value of @p node, as strictly as decoding it checks the bytes' shape (used for
+ *  writer-only fields); with r->check_text, also UTF-8 and repeated map keys (validation). */
 edxbus_err_t edxbus__avro_skip(struct edxbus__avro_reader *r, const struct edxbus_avro_node *node);
 
 /** Fail if bytes are left after the value. */

@@ -4,7 +4,9 @@
  *   1. audit line (topic, position, event id, event time) unless turned off;
  *   2. read it: an unusable envelope, an unknown event type or a value that does not decode
  *      (under the catalog's schema, or resolved from the writer's schema when the broker named
- *      one) is a failure with no retry: retrying cannot fix bytes;
+ *      one) is a failure with no retry: retrying cannot fix bytes. Bytes under the catalog's
+ *      schema are only checked (edxbus_event_validate()); the tree is decoded when a receiver
+ *      first asks for it, so a receiver that reads the bytes or text costs no tree;
  *   3. re-emit through the signal with the original metadata, marked from the bus. Receivers
  *      that fail are tried again, alone (those that succeeded are not called twice), up to
  *      `tries` in all, with a doubling backoff;
@@ -226,9 +228,12 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
     } else if (re != NULL && !re->identity) {
         err = edxbus_avro_resolver_decode(re->res, msg->value, msg->value_len, &ev.data_owned,
                                           errstr, sizeof errstr);
+        ev.data = ev.data_owned;
     } else {
-        err = edxbus_event_decode(et, msg->value, msg->value_len, &ev.data_owned, errstr,
-                                  sizeof errstr);
+        /* Checked now, decoded only when a receiver asks (edxbus_event_get_data()): --print
+         * writes text from the bytes, typed receivers decode into structs, a bridge forwards
+         * the bytes; none of them needs the tree. */
+        err = edxbus_event_validate(et, msg->value, msg->value_len, errstr, sizeof errstr);
         ev.value = msg->value != NULL ? msg->value : (const uint8_t *)"";
         ev.value_len = msg->value_len;
     }
@@ -237,7 +242,6 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
         edxbus__event_fini(&ev);
         return fail(cons, msg, NULL, 0, why) ? HANDLED_FAILED : HANDLED_NOT_ACKED;
     }
-    ev.data = ev.data_owned;
 
     size_t nrecv = edxbus_signal_receiver_count(sig);
     if (!ensure_receiver_arrays(cons, nrecv ? nrecv : 1)) {
@@ -253,7 +257,10 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
         if (err == EDXBUS_OK || report.disabled)
             break;
         if (attempt >= cons->tries) {
-            out = fail(cons, msg, ev.data, attempt, errstr) ? HANDLED_FAILED : HANDLED_NOT_ACKED;
+            out = fail(cons, msg, cons->dlq_enabled ? NULL : edxbus_event_get_data(&ev), attempt,
+                       errstr)
+                      ? HANDLED_FAILED
+                      : HANDLED_NOT_ACKED;
             break;
         }
         cons->stats.retries++;

@@ -325,6 +325,14 @@ edxbus_err_t edxbus_event_decode(const edxbus_event_type_t *et, const uint8_t *d
     return edxbus_avro_decode(et->schema, data, len, out, errstr, errstr_size);
 }
 
+edxbus_err_t edxbus_event_validate(const edxbus_event_type_t *et, const uint8_t *data, size_t len,
+                                   char *errstr, size_t errstr_size)
+{
+    if (et->unserializable != NULL)
+        return refuse(et, errstr, errstr_size);
+    return edxbus_avro_validate(et->schema, data, len, errstr, errstr_size);
+}
+
 edxbus_err_t edxbus_event_decode_to_text(const edxbus_event_type_t *et, const uint8_t *data,
                                          size_t len, struct edxbus_buf *out, char *errstr,
                                          size_t errstr_size)

@@ -3,7 +3,10 @@
  * For each row: the schema of its event_type (schemas_generated.jsonl) is parsed; `data`
  * encodes to exactly `avro_hex`; `avro_hex` decodes to `decoded` (json_equal, and the same text,
  * so keys come out in schema order); decode_to_text equals edxbus_json_write of the tree; and
- * encoding the decoded tree gives the same bytes again. Encoding uses EDXBUS_AVRO_NO_CHECKS:
+ * encoding the decoded tree gives the same bytes again; edxbus_avro_validate() accepts the bytes,
+ * and on every truncation of them and on copies with one byte changed (each position set to
+ * 0x00, 0x80 and 0xff) it agrees with the decoder: both accept, or both refuse with the same
+ * message. Encoding uses EDXBUS_AVRO_NO_CHECKS:
  * the string checks belong to the catalog layer, which attaches them.
  */
 #include "test.h"
@@ -71,6 +74,43 @@ static char *text_of(const json_t *v)
 
 static int rows_checked;
 
+/* validate and decode agree on @p data: both OK, or the same error and message. */
+static void check_agree(const edxbus_avro_schema_t *schema, const uint8_t *data, size_t len,
+                        size_t idx, const char *what, size_t at)
+{
+    char verr[EDXBUS_ERRSTR_SIZE] = "", derr[EDXBUS_ERRSTR_SIZE] = "";
+    json_t *tree = NULL;
+    edxbus_err_t v = edxbus_avro_validate(schema, data, len, verr, sizeof verr);
+    edxbus_err_t d = edxbus_avro_decode(schema, data, len, &tree, derr, sizeof derr);
+    json_decref(tree);
+    if (v != d || (v != EDXBUS_OK && strcmp(verr, derr) != 0))
+        TEST_FAIL_("row %zu %s at %zu: validate %d \"%s\", decode %d \"%s\"", idx, what, at,
+                   (int)v, verr, (int)d, derr);
+}
+
+static void check_validate(const edxbus_avro_schema_t *schema, const uint8_t *data, size_t len,
+                           size_t idx)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    if (edxbus_avro_validate(schema, data, len, errstr, sizeof errstr) != EDXBUS_OK)
+        TEST_FAIL_("row %zu: validate refused the reference bytes: %s", idx, errstr);
+    uint8_t *copy = malloc(len + 1);
+    for (size_t cut = 0; cut < len; cut++)
+        check_agree(schema, data, cut, idx, "truncated", cut);
+    static const uint8_t bytes[] = {0x00, 0x80, 0xff};
+    for (size_t pos = 0; pos < len; pos++) {
+        for (size_t b = 0; b < sizeof bytes; b++) {
+            memcpy(copy, data, len);
+            copy[pos] = bytes[b];
+            check_agree(schema, copy, len, idx, "changed", pos);
+        }
+    }
+    memcpy(copy, data, len);
+    copy[len] = 0;
+    check_agree(schema, copy, len + 1, idx, "trailing byte", len);
+    free(copy);
+}
+
 static void check_row(const json_t *row, size_t idx)
 {
     const char *et = json_string_value(json_object_get(row, "event_type"));
@@ -124,6 +164,8 @@ static void check_row(const json_t *row, size_t idx)
         TEST_FAIL_("row %zu %s/%s: re-encode: %s", idx, et, cs, errstr);
     ASSERT_EQ_UINT(out.len, want_len);
     ASSERT_TRUE(memcmp(out.data, want, want_len) == 0);
+
+    check_validate(schema, want, want_len, idx);
 
     rows_checked++;
     free(got_hex);

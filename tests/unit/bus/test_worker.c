@@ -1,6 +1,8 @@
 /* tests/unit/bus/test_worker.c — the worker loop on the embedded broker: re-emission with the
  * original metadata, acks, retries, dead letters (and the log-only policy), undecodable
- * messages, start positions, the stop flag, the kill switch, the consecutive-errors limit.
+ * messages, start positions, the stop flag, the kill switch, the consecutive-errors limit, and
+ * the lazy decode: every row of tests/vectors/avro.jsonl consumed gives the reference tree when a
+ * receiver asks for it (once per event), and its bytes unchanged when a receiver reads them.
  */
 #include "test.h"
 
@@ -227,6 +229,105 @@ TEST(test_undecodable_message_is_dead_lettered_without_retries)
     edxbus_bus_destroy(bus);
 }
 
+/* Per event: the tree asked twice (the same pointer: decoded once), its text, and the bytes. */
+struct lazy_seen {
+    json_t *trees; /* event id -> the tree as the receiver got it */
+    json_t *bytes; /* event id -> the bytes, as hex */
+    int same_pointer;
+};
+
+static edxbus_err_t lazy_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
+                                  size_t errstr_size)
+{
+    (void)errstr;
+    (void)errstr_size;
+    struct lazy_seen *s = opaque;
+    const char *id = edxbus_event_get_metadata(ev)->id;
+    size_t len = 0;
+    const uint8_t *value = edxbus_event_get_value(ev, &len);
+    char *hex = malloc(len * 2 + 1);
+    for (size_t i = 0; i < len; i++)
+        snprintf(hex + 2 * i, 3, "%02x", value[i]);
+    hex[len * 2] = '\0';
+    json_object_set_new(s->bytes, id, json_string(hex));
+    free(hex);
+    const json_t *a = edxbus_event_get_data(ev), *b = edxbus_event_get_data(ev);
+    s->same_pointer += a != NULL && a == b;
+    json_object_set_new(s->trees, id, a != NULL ? json_deep_copy(a) : json_null());
+    return EDXBUS_OK;
+}
+
+TEST(test_lazy_decode_gives_the_reference_tree_for_every_vector)
+{
+    char path[512], err[EDXBUS_ERRSTR_SIZE];
+    snprintf(path, sizeof path, "%s/avro.jsonl", EDXBUS_TEST_DATA_DIR);
+    FILE *f = fopen(path, "r");
+    ASSERT_TRUE(f != NULL);
+    edxbus_bus_t *bus = fx_bus(NULL, NULL);
+    const struct edxbus_backend_ops *ops = edxbus_backend_find("sqlite", NULL, err, sizeof err);
+    void *be = NULL;
+    ASSERT_EQ_INT(ops->producer_open(edxbus_bus_conf(bus), &be, err, sizeof err), EDXBUS_OK);
+    json_t *want = json_object(), *want_hex = json_object();
+    char *line = NULL;
+    size_t cap = 0;
+    int rows = 0;
+    while (getline(&line, &cap, f) > 0) {
+        json_t *row = json_loads(line, JSON_ALLOW_NUL, NULL);
+        ASSERT_TRUE(row != NULL);
+        const char *hex = json_string_value(json_object_get(row, "avro_hex"));
+        size_t len = strlen(hex) / 2;
+        uint8_t *value = malloc(len + 1);
+        for (size_t i = 0; i < len; i++) {
+            unsigned v;
+            sscanf(hex + 2 * i, "%2x", &v);
+            value[i] = (uint8_t)v;
+        }
+        struct edxbus_metadata md;
+        edxbus_metadata_generate(&md, json_string_value(json_object_get(row, "event_type")), 0,
+                                 "lms", err, sizeof err);
+        struct edxbus_msg m = {
+            .topic = "vectors", .value = value, .value_len = len, .metadata = &md};
+        ASSERT_EQ_INT(ops->produce(be, &m, NULL, NULL, err, sizeof err), EDXBUS_OK);
+        json_object_set(want, md.id, json_object_get(row, "decoded"));
+        json_object_set_new(want_hex, md.id, json_string(hex));
+        free(value);
+        json_decref(row);
+        rows++;
+    }
+    free(line);
+    fclose(f);
+    ops->producer_close(be);
+    ASSERT_EQ_INT(rows, 216);
+
+    struct lazy_seen seen = {.trees = json_object(), .bytes = json_object()};
+    ASSERT_EQ_INT(edxbus_bus_connect_all(bus, "lazy", lazy_receiver, &seen), EDXBUS_OK);
+    json_t *x = fx_json("{\"start\": \"earliest\"}");
+    struct edxbus_consumer_config cfg = {
+        .topic = "vectors", .group = "lazy", .extra = x, .start_time_ms = -1, .max_events = 216};
+    edxbus_consumer_t *cons = edxbus_consumer_new(bus, &cfg, err, sizeof err);
+    ASSERT_TRUE(cons != NULL);
+    ASSERT_EQ_INT(edxbus_consumer_run(cons, err, sizeof err), EDXBUS_OK);
+    ASSERT_EQ_INT(edxbus_consumer_stats(cons)->delivered, 216);
+    ASSERT_EQ_INT(seen.same_pointer, 216);
+    ASSERT_EQ_INT(json_object_size(seen.trees), 216);
+    const char *id;
+    json_t *tree;
+    json_object_foreach(seen.trees, id, tree)
+    {
+        if (!json_equal(tree, json_object_get(want, id)))
+            TEST_FAIL_("event %s: the tree differs from the vector's", id);
+        ASSERT_EQ_STR(json_string_value(json_object_get(seen.bytes, id)),
+                      json_string_value(json_object_get(want_hex, id)));
+    }
+    edxbus_consumer_destroy(cons);
+    json_decref(x);
+    json_decref(want);
+    json_decref(want_hex);
+    json_decref(seen.trees);
+    json_decref(seen.bytes);
+    edxbus_bus_destroy(bus);
+}
+
 TEST(test_new_group_starts_at_newest_unless_earliest)
 {
     edxbus_bus_t *bus = fx_bus(ROUTES, NULL);
@@ -396,6 +497,7 @@ int main(void)
     RUN(test_receiver_that_recovers_is_not_dead_lettered);
     RUN(test_dead_letters_off_logs_for_replay_and_acks);
     RUN(test_undecodable_message_is_dead_lettered_without_retries);
+    RUN(test_lazy_decode_gives_the_reference_tree_for_every_vector);
     RUN(test_new_group_starts_at_newest_unless_earliest);
     RUN(test_offset_time_replays_from_a_time);
     RUN(test_stop_flag_finishes_and_acks_the_current_event);
