@@ -47,9 +47,11 @@ struct edxbus_metadata {
     size_t nsourcelib;                         /* integers used in sourcelib */
 };
 
-/** Fill @p md for a new event: a fresh UUID version 1, the current UTC time, the host name,
- *  sourcelib 11.2.0, source `openedx/<service_name>/web` (@p service_name NULL or "":
- *  `SERVICE_NAME_UNSET`; the settings layer picks EVENTS_SERVICE_NAME, else SERVICE_VARIANT).
+/** Fill @p md for a new event: a fresh UUID version 1, the current UTC time, the host name
+ *  (read once per process: a host renamed while a producer runs keeps the old name until the
+ *  process restarts), sourcelib 11.2.0, source `openedx/<service_name>/web` (@p service_name
+ *  NULL or "": `SERVICE_NAME_UNSET`; the settings layer picks EVENTS_SERVICE_NAME, else
+ *  SERVICE_VARIANT). Text fields are NUL-terminated; bytes after the NUL are left as they were.
  *  Errors: EDXBUS_ERR_INVALID_ARG when @p event_type or the source does not fit. */
 EDXBUS_API edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *event_type,
                                                  int64_t minorversion, const char *service_name,

@@ -26,6 +26,7 @@
 #include "edxbus/metadata.h"
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -299,48 +300,78 @@ static bool utf8_valid(const char *s, size_t len)
  * Generation and the text forms
  * ------------------------------------------------------------------------------------------- */
 
+/* The host name, read once per process: gethostname() is a system call (uname), and it was
+ * most of the time a generation took. Python's socket.gethostname() reads it per event; a host
+ * renamed while a producer runs keeps its old name in sourcehost until the process restarts. */
+static pthread_once_t host_once = PTHREAD_ONCE_INIT;
+static char host_name[EDXBUS_METADATA_TEXT_MAX];
+static size_t host_len;
+
+static void host_init(void)
+{
+    if (gethostname(host_name, sizeof host_name - 1) != 0)
+        host_name[0] = '\0';
+    host_name[sizeof host_name - 1] = '\0';
+    host_len = strlen(host_name);
+}
+
+/* Printable ASCII (the usual event type) needs no decoding; anything else is checked fully. */
+static bool text_ok(const char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len && (unsigned char)s[i] < 0x80)
+        i++;
+    return i == len || utf8_valid(s + i, len - i);
+}
+
 edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *event_type,
                                       int64_t minorversion, const char *service_name, char *errstr,
                                       size_t errstr_size)
 {
-    struct edxbus_metadata tmp;
-    struct timespec ts;
-    uint8_t uu[16];
-
-    memset(&tmp, 0, sizeof tmp);
+    /* Validate everything first: on error *md is untouched. Then each field is written once,
+     * without a temporary copy or clearing the struct's 1.6 kB (the text fields are
+     * NUL-terminated; the bytes after a NUL are never read). */
     size_t type_len = event_type ? strlen(event_type) : 0;
-    if (type_len == 0 || type_len >= sizeof tmp.event_type || !utf8_valid(event_type, type_len)) {
+    if (type_len == 0 || type_len >= sizeof md->event_type || !text_ok(event_type, type_len)) {
         if (errstr_size)
             edxbus_errf(errstr, errstr_size,
                         "event_type: must be non-empty UTF-8 text of at most %d bytes",
                         EDXBUS_METADATA_TEXT_MAX - 1);
         return EDXBUS_ERR_INVALID_ARG;
     }
-    memcpy(tmp.event_type, event_type, type_len + 1);
     if (service_name == NULL || service_name[0] == '\0')
         service_name = "SERVICE_NAME_UNSET";
-    int n = snprintf(tmp.source, sizeof tmp.source, "openedx/%s/web", service_name);
-    if (n < 0 || (size_t)n >= sizeof tmp.source) {
+    size_t service_len = strlen(service_name);
+    static const char src_head[] = "openedx/", src_tail[] = "/web";
+    if (sizeof src_head - 1 + service_len + sizeof src_tail > sizeof md->source) {
         if (errstr_size)
             edxbus_errf(errstr, errstr_size,
                         "source: service name of %zu bytes is too long; at most %d bytes fit",
-                        strlen(service_name), EDXBUS_METADATA_TEXT_MAX - 1 - 12);
+                        service_len, EDXBUS_METADATA_TEXT_MAX - 1 - 12);
         return EDXBUS_ERR_INVALID_ARG;
     }
-    /* Version 1, as Python's uuid1(); made in-process (uuid1.c), not by libuuid. */
-    edxbus__uuid1_generate(uu);
-    edxbus__uuid_unparse(uu, tmp.id);
-    tmp.minorversion = minorversion;
-    if (gethostname(tmp.sourcehost, sizeof tmp.sourcehost - 1) != 0)
-        tmp.sourcehost[0] = '\0';
-    tmp.sourcehost[sizeof tmp.sourcehost - 1] = '\0';
+    pthread_once(&host_once, host_init);
+
+    memcpy(md->event_type, event_type, type_len + 1);
+    char *p = md->source;
+    memcpy(p, src_head, sizeof src_head - 1);
+    p += sizeof src_head - 1;
+    memcpy(p, service_name, service_len);
+    memcpy(p + service_len, src_tail, sizeof src_tail);
+    memcpy(md->sourcehost, host_name, host_len + 1);
+    /* One clock read for both the id and the time. Version 1, as Python's uuid1(); made
+     * in-process (uuid1.c), not by libuuid. */
+    struct timespec ts;
+    uint8_t uu[16];
     clock_gettime(CLOCK_REALTIME, &ts);
-    tmp.time_us = (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
-    tmp.sourcelib[0] = 11;
-    tmp.sourcelib[1] = 2;
-    tmp.sourcelib[2] = 0;
-    tmp.nsourcelib = 3;
-    *md = tmp;
+    edxbus__uuid1_generate_at(uu, &ts);
+    edxbus__uuid_unparse(uu, md->id);
+    md->minorversion = minorversion;
+    md->time_us = (int64_t)ts.tv_sec * US_PER_SEC + ts.tv_nsec / 1000;
+    md->sourcelib[0] = 11;
+    md->sourcelib[1] = 2;
+    md->sourcelib[2] = 0;
+    md->nsourcelib = 3;
     return EDXBUS_OK;
 }
 

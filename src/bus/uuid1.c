@@ -105,9 +105,15 @@ static void seed_init(void)
 void edxbus__uuid1_generate(uint8_t uu[16])
 {
     struct timespec ts;
-    pthread_once(&seed_once, seed_init);
     clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t now = (uint64_t)ts.tv_sec * 10000000u + (uint64_t)ts.tv_nsec / 100u + GREGORIAN_OFFSET;
+    edxbus__uuid1_generate_at(uu, &ts);
+}
+
+void edxbus__uuid1_generate_at(uint8_t uu[16], const struct timespec *ts)
+{
+    pthread_once(&seed_once, seed_init);
+    uint64_t now =
+        (uint64_t)ts->tv_sec * 10000000u + (uint64_t)ts->tv_nsec / 100u + GREGORIAN_OFFSET;
     uint64_t prev = atomic_load_explicit(&last_timestamp, memory_order_relaxed);
     uint64_t t;
     /* Relaxed is enough: only the value matters, and the CAS makes each one unique. */
