@@ -11,19 +11,12 @@
 #include <string.h>
 #include <time.h>
 
-#include "../tests/integration/kafka/kafka_harness.h"
 #include "backends/kafka/kafka_int.h"
+#include "bench_kafka_raw.h"
 
 #define N 100000
 static const struct edxbus_backend_ops *ops = &edxbus_backend_kafka;
 static struct test_kafka k;
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static long delivered;
 static void on_report(void *o, const struct edxbus_msg *m, edxbus_err_t err, const char *e,
@@ -84,58 +77,6 @@ static double bench_produce_edxbus(const char *topic, const json_t *row)
     return N / t;
 }
 
-static void raw_dr(rd_kafka_t *rk, const rd_kafka_message_t *m, void *o)
-{
-    (void)rk, (void)o;
-    if (m->err == 0)
-        delivered++;
-}
-
-static double bench_produce_raw(const char *topic, const json_t *row)
-{
-    char errstr[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", k.bootstraps, errstr, sizeof errstr);
-    rd_kafka_conf_set(conf, "acks", "all", errstr, sizeof errstr);
-    rd_kafka_conf_set(conf, "enable.idempotence", "true", errstr, sizeof errstr);
-    rd_kafka_conf_set_dr_msg_cb(conf, raw_dr);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof errstr);
-    size_t klen, vlen;
-    unsigned char *key = test_unhex(test_row_str(row, "key_framed_hex"), &klen);
-    unsigned char *value = test_unhex(test_row_str(row, "value_framed_hex"), &vlen);
-    const json_t *hdrs = json_object_get(row, "headers");
-    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
-    const struct rd_kafka_metadata *md;
-    if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == 0)
-        rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(rkt);
-    delivered = 0;
-    double t0 = now_s();
-    for (int i = 0; i < N; i++) {
-        rd_kafka_headers_t *h = rd_kafka_headers_new(10);
-        for (size_t j = 0; j < json_array_size(hdrs); j++) {
-            const char *v = json_string_value(json_array_get(json_array_get(hdrs, j), 1));
-            rd_kafka_header_add(h, json_string_value(json_array_get(json_array_get(hdrs, j), 0)),
-                                -1, v, (ssize_t)strlen(v));
-        }
-        while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE(value, vlen),
-                                 RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END) ==
-               RD_KAFKA_RESP_ERR__QUEUE_FULL)
-            rd_kafka_poll(rk, 10);
-        rd_kafka_poll(rk, 0);
-    }
-    rd_kafka_flush(rk, 60000);
-    double t = now_s() - t0;
-    if (delivered != N)
-        fprintf(stderr, "raw delivered %ld of %d\n", delivered, N);
-    rd_kafka_destroy(rk);
-    free(key);
-    free(value);
-    return N / t;
-}
-
 static double bench_consume_edxbus(const char *topic)
 {
     char errstr[EDXBUS_ERRSTR_SIZE];
@@ -173,51 +114,9 @@ static double bench_consume_edxbus(const char *topic)
     return (double)(got - start) / t;
 }
 
-static double bench_consume_raw(const char *topic)
-{
-    char errstr[256];
-    rd_kafka_conf_t *conf = rd_kafka_conf_new();
-    rd_kafka_conf_set(conf, "bootstrap.servers", k.bootstraps, errstr, sizeof errstr);
-    rd_kafka_conf_set(conf, "group.id", "bench-raw", errstr, sizeof errstr);
-    rd_kafka_conf_set(conf, "auto.offset.reset", "earliest", errstr, sizeof errstr);
-    rd_kafka_conf_set(conf, "enable.auto.commit", "false", errstr, sizeof errstr);
-    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, sizeof errstr);
-    rd_kafka_poll_set_consumer(rk);
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, topic, RD_KAFKA_PARTITION_UA);
-    rd_kafka_subscribe(rk, sub);
-    rd_kafka_topic_partition_list_destroy(sub);
-    long got = 0, start = 0;
-    double t0 = 0;
-    while (got < N) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, got ? 1000 : 200);
-        if (m == NULL) {
-            if (got)
-                break;
-            continue;
-        }
-        if (m->err == 0) {
-            rd_kafka_headers_t *h;
-            const void *v;
-            size_t len;
-            if (rd_kafka_message_headers(m, &h) == 0)
-                rd_kafka_header_get_last(h, "ce_type", &v, &len);
-            if (got++ == 0) {
-                start = got;
-                t0 = now_s();
-            }
-        }
-        rd_kafka_message_destroy(m);
-    }
-    double t = now_s() - t0;
-    rd_kafka_commit(rk, NULL, 0);
-    rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
-    return (double)(got - start) / t;
-}
-
 int main(void)
 {
+    bench_set_name("bench_kafka");
     json_t *rows = test_kafka_rows();
     if (rows == NULL) {
         fprintf(stderr, "cannot read kafka.jsonl\n");
@@ -228,8 +127,8 @@ int main(void)
     test_kafka_topic(&k, "bench-edxbus", 1);
     test_kafka_topic(&k, "bench-raw", 1);
     double pe = bench_produce_edxbus("bench-edxbus", row);
-    double pr = bench_produce_raw("bench-raw", row);
-    double cr = bench_consume_raw("bench-raw");
+    double pr = bench_kafka_raw_produce(k.bootstraps, "bench-raw", row, N);
+    double cr = bench_kafka_raw_consume(k.bootstraps, "bench-raw", "bench-raw", N);
     double ce = bench_consume_edxbus("bench-edxbus");
     printf("%-10s %14s %14s %8s\n", "kafka", "edxbus ev/s", "raw ev/s", "ratio");
     printf("%-10s %14.0f %14.0f %8.2f\n", "produce", pe, pr, pe / pr);

@@ -27,6 +27,7 @@
 
 #include "edxbus/backend.h"
 #include "edxbus/conf.h"
+#include "bench_util.h"
 
 #define ENROLLMENT_TYPE "org.openedx.learning.course.enrollment.created.v1"
 #define TOPIC "dev-learning-course-enrollment"
@@ -38,18 +39,6 @@ static struct edxbus_metadata md;
 static char dir[256];
 static const struct edxbus_backend_ops *ops;
 
-static void die(const char *what, const char *detail)
-{
-    fprintf(stderr, "bench_sqlite: %s%s%s\n", what, detail ? ": " : "", detail ? detail : "");
-    exit(1);
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void load_event(void)
 {
@@ -57,7 +46,7 @@ static void load_event(void)
     snprintf(path, sizeof path, "%s/avro.jsonl", EDXBUS_TEST_DATA_DIR);
     FILE *f = fopen(path, "r");
     if (f == NULL)
-        die("cannot open", path);
+        die("cannot open: %s", path);
     while (value_len == 0 && fgets(line, sizeof line, f) != NULL) {
         json_t *row = json_loads(line, 0, NULL);
         const char *type = json_string_value(json_object_get(row, "event_type"));
@@ -75,7 +64,7 @@ static void load_event(void)
     }
     fclose(f);
     if (value_len == 0)
-        die("no realistic enrollment row in", path);
+        die("no realistic enrollment row in: %s", path);
     snprintf(md.event_type, sizeof md.event_type, "%s", ENROLLMENT_TYPE);
     snprintf(md.id, sizeof md.id, "d36ab1b0-1466-11ef-9f8e-0242ac120003");
     snprintf(md.source, sizeof md.source, "openedx/lms/web");
@@ -96,7 +85,7 @@ static edxbus_conf_t *conf_for(const char *file, const char *sync)
     edxbus_conf_t *conf = edxbus_conf_new();
     if (edxbus_conf_set(conf, "EVENT_BUS_SQLITE_PATH", path, errstr, sizeof errstr) ||
         edxbus_conf_set(conf, "EVENT_BUS_SQLITE_SYNCHRONOUS", sync, errstr, sizeof errstr))
-        die("conf", errstr);
+        die("conf: %s", errstr);
     return conf;
 }
 
@@ -106,7 +95,7 @@ static void on_report(void *opaque, const struct edxbus_msg *msg, edxbus_err_t e
                       const char *errstr, const char *position)
 {
     if (err != EDXBUS_OK)
-        die("delivery", errstr);
+        die("delivery: %s", errstr);
     reported++;
 }
 
@@ -115,19 +104,19 @@ static double bus_produce(const edxbus_conf_t *conf, int n, bool async)
     char errstr[EDXBUS_ERRSTR_SIZE];
     void *prod = NULL;
     if (ops->producer_open(conf, &prod, errstr, sizeof errstr) != EDXBUS_OK)
-        die("producer_open", errstr);
+        die("producer_open: %s", errstr);
     struct edxbus_msg msg = {
         .topic = TOPIC, .value = value, .value_len = value_len, .metadata = &md};
     reported = 0;
     double t0 = now_s();
     for (int i = 0; i < n; i++)
         if (ops->produce(prod, &msg, async ? on_report : NULL, NULL, errstr, sizeof errstr))
-            die("produce", errstr);
+            die("produce: %s", errstr);
     if (ops->flush(prod, 60000, errstr, sizeof errstr) != EDXBUS_OK)
-        die("flush", errstr);
+        die("flush: %s", errstr);
     double t = now_s() - t0;
     if (async && reported != n)
-        die("flush", "not every message was reported");
+        die("flush: %s", "not every message was reported");
     ops->producer_close(prod);
     return n / t;
 }
@@ -142,145 +131,39 @@ static double bus_consume(const edxbus_conf_t *conf, int n, const char *group)
                                         .start = "earliest",
                                         .start_time_ms = -1};
     if (ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr) != EDXBUS_OK)
-        die("consumer_open", errstr);
+        die("consumer_open: %s", errstr);
     int got = 0;
     double t0 = now_s();
     while (got < n) {
         struct edxbus_batch b;
         if (ops->poll(cons, &b, 100, 1000, errstr, sizeof errstr) != EDXBUS_OK)
-            die("poll", errstr);
+            die("poll: %s", errstr);
         if (b.n == 0)
-            die("poll", "ran dry");
+            die("poll: %s", "ran dry");
         for (size_t i = 0; i < b.n; i++)
             if (b.msgs[i].value_len != value_len ||
                 ops->ack(cons, &b.msgs[i], errstr, sizeof errstr) != EDXBUS_OK)
-                die("ack", errstr);
+                die("ack: %s", errstr);
         got += (int)b.n;
     }
     ops->consumer_close(cons); /* commits the last acks */
     return n / (now_s() - t0);
 }
 
-/* --- raw side ------------------------------------------------------------------------------- */
-
-static void raw_exec(sqlite3 *db, const char *sql)
-{
-    char *msg = NULL;
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
-        die(sql, msg);
-}
-
-static sqlite3 *raw_open(const char *file, const char *sync, bool fresh)
-{
-    char path[512], sql[64];
-    snprintf(path, sizeof path, "%s/%s", dir, file);
-    if (fresh)
-        unlink(path);
-    sqlite3 *db = NULL;
-    if (sqlite3_open(path, &db) != SQLITE_OK)
-        die("open", path);
-    sqlite3_busy_timeout(db, 5000);
-    raw_exec(db, "PRAGMA journal_mode=WAL");
-    snprintf(sql, sizeof sql, "PRAGMA synchronous=%s", sync);
-    raw_exec(db, sql);
-    raw_exec(db, "CREATE TABLE IF NOT EXISTS raw(id INTEGER PRIMARY KEY, topic TEXT NOT NULL,"
-                 " stored_ms INTEGER NOT NULL, event_type TEXT, event_id TEXT,"
-                 " minorversion INTEGER, source TEXT, sourcehost TEXT, time_us INTEGER,"
-                 " sourcelib TEXT, key BLOB, value BLOB NOT NULL, headers BLOB);"
-                 "CREATE TABLE IF NOT EXISTS cursor(name TEXT PRIMARY KEY, next_id INTEGER);");
-    return db;
-}
+/* --- raw side (bench_util.h) ------------------------------------------------------------- */
 
 static double raw_produce(const char *file, const char *sync, int n, int per_txn)
 {
-    sqlite3 *db = raw_open(file, sync, true);
-    sqlite3_stmt *ins = NULL, *begin = NULL, *commit = NULL;
-    sqlite3_prepare_v2(db,
-                       "INSERT INTO raw(topic, stored_ms, event_type, event_id, minorversion,"
-                       " source, sourcehost, time_us, sourcelib, key, value, headers)"
-                       " VALUES(?,?,?,?,?,?,?,?,?,?,?,?)",
-                       -1, &ins, NULL);
-    sqlite3_prepare_v2(db, "BEGIN IMMEDIATE", -1, &begin, NULL);
-    sqlite3_prepare_v2(db, "COMMIT", -1, &commit, NULL);
-    double t0 = now_s();
-    for (int i = 0; i < n; i++) {
-        if (i % per_txn == 0) {
-            sqlite3_step(begin);
-            sqlite3_reset(begin);
-        }
-        sqlite3_bind_text(ins, 1, TOPIC, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ins, 2, 1715954607123);
-        sqlite3_bind_text(ins, 3, md.event_type, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 4, md.id, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ins, 5, md.minorversion);
-        sqlite3_bind_text(ins, 6, md.source, -1, SQLITE_STATIC);
-        sqlite3_bind_text(ins, 7, md.sourcehost, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(ins, 8, md.time_us);
-        sqlite3_bind_text(ins, 9, "11.2.0", -1, SQLITE_STATIC);
-        sqlite3_bind_blob(ins, 11, value, (int)value_len, SQLITE_STATIC);
-        if (sqlite3_step(ins) != SQLITE_DONE)
-            die("raw insert", sqlite3_errmsg(db));
-        sqlite3_reset(ins);
-        if (i % per_txn == per_txn - 1 || i == n - 1) {
-            if (sqlite3_step(commit) != SQLITE_DONE)
-                die("raw commit", sqlite3_errmsg(db));
-            sqlite3_reset(commit);
-        }
-    }
-    double rate = n / (now_s() - t0);
-    sqlite3_finalize(ins);
-    sqlite3_finalize(begin);
-    sqlite3_finalize(commit);
-    sqlite3_close(db);
-    return rate;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    return bench_sq_raw_produce(path, sync, &md, NULL, 0, value, value_len, n, per_txn);
 }
 
 static double raw_consume(const char *file, int n)
 {
-    sqlite3 *db = raw_open(file, "FULL", false);
-    raw_exec(db, "INSERT OR REPLACE INTO cursor VALUES('g', 0)");
-    sqlite3_stmt *sel = NULL, *upd = NULL, *cur = NULL;
-    sqlite3_prepare_v2(db,
-                       "SELECT id, stored_ms, event_type, event_id, minorversion, source,"
-                       " sourcehost, time_us, sourcelib, key, value, headers FROM raw"
-                       " WHERE topic = ?1 AND id >= ?2 ORDER BY id LIMIT 100",
-                       -1, &sel, NULL);
-    sqlite3_prepare_v2(db, "UPDATE cursor SET next_id = ?1 WHERE name = 'g'", -1, &upd, NULL);
-    sqlite3_prepare_v2(db, "SELECT next_id FROM cursor WHERE name = 'g'", -1, &cur, NULL);
-    static uint8_t copy[100][4096];
-    static char mdcopy[100][4][512];
-    int got = 0;
-    double t0 = now_s();
-    while (got < n) {
-        raw_exec(db, "BEGIN IMMEDIATE");
-        sqlite3_step(cur);
-        int64_t next = sqlite3_column_int64(cur, 0);
-        sqlite3_reset(cur);
-        sqlite3_bind_text(sel, 1, TOPIC, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(sel, 2, next);
-        int k = 0;
-        while (sqlite3_step(sel) == SQLITE_ROW) {
-            next = sqlite3_column_int64(sel, 0) + 1;
-            for (int c = 0; c < 4; c++)
-                snprintf(mdcopy[k][c], 512, "%s", (const char *)sqlite3_column_text(sel, 2 + c));
-            memcpy(copy[k], sqlite3_column_blob(sel, 10), (size_t)sqlite3_column_bytes(sel, 10));
-            k++;
-        }
-        sqlite3_reset(sel);
-        sqlite3_bind_int64(upd, 1, next);
-        sqlite3_step(upd);
-        sqlite3_reset(upd);
-        raw_exec(db, "COMMIT");
-        if (k == 0)
-            die("raw consume", "ran dry");
-        got += k;
-    }
-    double rate = n / (now_s() - t0);
-    sqlite3_finalize(sel);
-    sqlite3_finalize(upd);
-    sqlite3_finalize(cur);
-    sqlite3_close(db);
-    return rate;
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    return bench_sq_raw_consume(path, "FULL", "g", n);
 }
 
 /* --- driver --------------------------------------------------------------------------------- */
@@ -299,13 +182,14 @@ static void keep_best(double *best, double v)
 
 int main(void)
 {
+    bench_set_name("bench_sqlite");
     snprintf(dir, sizeof dir, "/tmp/edxbus-bench-XXXXXX");
     if (mkdtemp(dir) == NULL)
-        die("mkdtemp", dir);
+        die("mkdtemp: %s", dir);
     char errstr[EDXBUS_ERRSTR_SIZE];
     ops = edxbus_backend_find("sqlite", NULL, errstr, sizeof errstr);
     if (ops == NULL)
-        die("backend", errstr);
+        die("backend: %s", errstr);
     load_event();
     printf("event: %s, %zu bytes of Avro + metadata; files in %s; SQLite %s, WAL\n",
            ENROLLMENT_TYPE, value_len, dir, sqlite3_libversion());
