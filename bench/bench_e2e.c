@@ -56,8 +56,8 @@ struct row {
 static void print_rows(const char *broker, const struct row *rows, size_t n)
 {
     for (size_t i = 0; i < n; i++)
-        printf("%-8s %-16s %14.0f %14.0f %7.2f\n", broker, rows[i].name, rows[i].edx,
-               rows[i].raw, rows[i].edx / rows[i].raw);
+        printf("%-8s %-16s %14.0f %14.0f %7.2f\n", broker, rows[i].name, rows[i].edx, rows[i].raw,
+               rows[i].edx / rows[i].raw);
 }
 
 static double cli_consume(const char *cli, const char *config, const char *topic, long n)
@@ -74,13 +74,12 @@ static void edxbus_round(const char *cli, const char *cfg_cli, const char *cfg_c
 {
     bench_keep_best(&best[0], bench_cli_produce(cli, cfg_cli, &ev, n_events));
     bench_keep_best(&best[1], bench_capi_produce(cfg_capi, ev.data, n_events, false));
-    bench_keep_best(&best[2], bench_worker(cfg_capi, topic_capi, BENCH_AUDIT_DEFAULT, n_events,
-                                           NULL));
+    bench_keep_best(&best[2],
+                    bench_worker(cfg_capi, topic_capi, BENCH_AUDIT_DEFAULT, n_events, NULL));
     bench_keep_best(&best[3], cli_consume(cli, cfg_capi, topic_capi, n_events));
-    bench_keep_best(&best[4], bench_worker(cfg_capi, topic_capi, BENCH_AUDIT_WRITTEN, n_events,
-                                           NULL));
-    bench_keep_best(&best[5], bench_worker(cfg_capi, topic_capi, BENCH_AUDIT_OFF, n_events,
-                                           NULL));
+    bench_keep_best(&best[4],
+                    bench_worker(cfg_capi, topic_capi, BENCH_AUDIT_WRITTEN, n_events, NULL));
+    bench_keep_best(&best[5], bench_worker(cfg_capi, topic_capi, BENCH_AUDIT_OFF, n_events, NULL));
 }
 
 static void report(const char *broker, double best[6], double raw_produce, double raw_consume)
@@ -120,9 +119,8 @@ static void bench_sqlite(const char *cli)
         snprintf(cfg_capi, sizeof cfg_capi, "%s/sq-capi%d.yaml", dir, r);
         bench_write_config(cfg_capi, lines, topic);
 
-        bench_keep_best(&raw_p, bench_sq_raw_produce(raw, "NORMAL", &md, sq_key,
-                                                     sizeof sq_key - 1, ev.value, ev.value_len,
-                                                     n_events, 1000));
+        bench_keep_best(&raw_p, bench_sq_raw_produce(raw, "NORMAL", &md, sq_key, sizeof sq_key - 1,
+                                                     ev.value, ev.value_len, n_events, 1000));
         edxbus_round(cli, cfg_cli, cfg_capi, topic, best);
         bench_keep_best(&raw_c, bench_sq_raw_consume(raw, "NORMAL", GROUP_RAW, n_events));
     }
@@ -230,8 +228,8 @@ static void bench_redis(const char *cli)
         bench_write_config(cfg_capi, lines, topic);
 
         snprintf(raw, sizeof raw, "raw%d", r);
-        struct edxbus_msg msg = {.topic = raw, .value = ev.value, .value_len = ev.value_len,
-                                 .metadata = &md};
+        struct edxbus_msg msg = {
+            .topic = raw, .value = ev.value, .value_len = ev.value_len, .metadata = &md};
         struct redis_wire_cmd cmd;
         edxbus__redis_wire_cmd_init(&cmd);
         if (edxbus__redis_wire_xadd(&cmd, &msg, 0, err, sizeof err) != EDXBUS_OK)

@@ -86,9 +86,8 @@ static void fill(const char *topic, long n)
     edxbus_bus_t *bus = edxbus_bus_new(test_kafka_conf(&k), err, sizeof err);
     if (bus == NULL)
         die("bus: %s", err);
-    msg.value_schema =
-        edxbus_event_type_schema_text(edxbus_catalog_find(edxbus_bus_catalog(bus),
-                                                          BENCH_ENROLLMENT_TYPE));
+    msg.value_schema = edxbus_event_type_schema_text(
+        edxbus_catalog_find(edxbus_bus_catalog(bus), BENCH_ENROLLMENT_TYPE));
     long failed = 0;
     for (long i = 0; i < n; i++) {
         int len = snprintf((char *)key + 1, sizeof key - 1, "course-v1:edX+B+%ld", i % 1000);
@@ -131,8 +130,8 @@ int main(void)
     if (row == NULL)
         die("no realistic enrollment row in kafka.jsonl");
     test_kafka_start(&k, 1);
-    printf("# %ld events per case, best of %d rounds, %d partitions, load average %.2f\n",
-           n_events, rounds, PARTITIONS, bench_loadavg());
+    printf("# %ld events per case, best of %d rounds, %d partitions, load average %.2f\n", n_events,
+           rounds, PARTITIONS, bench_loadavg());
     printf("%-8s %-16s %14s %14s %7s\n", "broker", "case", "edxbus ev/s", "raw ev/s", "ratio");
     fflush(stdout);
 
@@ -165,13 +164,14 @@ int main(void)
         snprintf(group, sizeof group, "raw%d", ++seq);
         bench_keep_best(&raw_c, bench_kafka_raw_consume(k.bootstraps, t_cons, group, n_events));
         stage("worker");
-        bench_keep_best(&best[2], bench_worker(cfg_capi, t_cons, BENCH_AUDIT_DEFAULT, n_events, NULL));
+        bench_keep_best(&best[2],
+                        bench_worker(cfg_capi, t_cons, BENCH_AUDIT_DEFAULT, n_events, NULL));
         snprintf(group, sizeof group, "print%d", ++seq);
         stage("edxbus consume --print");
-        bench_keep_best(&best[3], bench_cli_consume(EDXBUS_CLI, cfg_capi, t_cons, group,
-                                                    n_events));
+        bench_keep_best(&best[3], bench_cli_consume(EDXBUS_CLI, cfg_capi, t_cons, group, n_events));
         stage("worker, audit lines written");
-        bench_keep_best(&best[4], bench_worker(cfg_capi, t_cons, BENCH_AUDIT_WRITTEN, n_events, NULL));
+        bench_keep_best(&best[4],
+                        bench_worker(cfg_capi, t_cons, BENCH_AUDIT_WRITTEN, n_events, NULL));
         stage("worker, audit off");
         bench_keep_best(&best[5], bench_worker(cfg_capi, t_cons, BENCH_AUDIT_OFF, n_events, NULL));
     }

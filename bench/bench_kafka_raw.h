@@ -53,11 +53,10 @@ static inline double bench_kafka_raw_produce(const char *bootstraps, const char 
             rd_kafka_header_add(h, json_string_value(json_array_get(pair, 0)), -1, v,
                                 (ssize_t)strlen(v));
         }
-        while (rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic),
-                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                 RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE(value, vlen),
-                                 RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_END) ==
-               RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        while (rd_kafka_producev(
+                   rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                   RD_KAFKA_V_KEY(key, klen), RD_KAFKA_V_VALUE(value, vlen), RD_KAFKA_V_HEADERS(h),
+                   RD_KAFKA_V_END) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
             rd_kafka_poll(rk, 10);
         rd_kafka_poll(rk, 0);
     }

@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_util.h"
 #include "edxbus/backend.h"
 #include "edxbus/conf.h"
-#include "bench_util.h"
 
 #define ENROLLMENT_TYPE "org.openedx.learning.course.enrollment.created.v1"
 #define TOPIC "dev-learning-course-enrollment"
@@ -38,7 +38,6 @@ static size_t value_len;
 static struct edxbus_metadata md;
 static char dir[256];
 static const struct edxbus_backend_ops *ops;
-
 
 static void load_event(void)
 {

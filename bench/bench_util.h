@@ -117,9 +117,9 @@ static inline double bench_loadavg(void)
 /* The event every bench sends: the enrollment-created row "realistic" of avro.jsonl. */
 
 struct bench_event {
-    json_t *data;       /* its plain JSON form */
-    char *data_text;    /* the same, as text for `produce -d` */
-    uint8_t *value;     /* its Avro body (the reference's bytes) */
+    json_t *data;    /* its plain JSON form */
+    char *data_text; /* the same, as text for `produce -d` */
+    uint8_t *value;  /* its Avro body (the reference's bytes) */
     size_t value_len;
 };
 
@@ -213,8 +213,8 @@ static inline double bench_cli_produce(const char *cli, const char *config,
 {
     char count[32];
     snprintf(count, sizeof count, "%ld", n);
-    char *argv[] = {(char *)cli,     "produce", "-q",    "-e", BENCH_ENROLLMENT_TYPE,
-                    "-d",           e->data_text, "--count", count, NULL};
+    char *argv[] = {(char *)cli, "produce",    "-q",      "-e",  BENCH_ENROLLMENT_TYPE,
+                    "-d",        e->data_text, "--count", count, NULL};
     double t0 = now_s();
     pid_t pid = bench_spawn(argv, config, NULL);
     bench_wait(pid, "edxbus produce");
@@ -228,8 +228,18 @@ static inline double bench_cli_consume(const char *cli, const char *config, cons
 {
     char count[32];
     snprintf(count, sizeof count, "%ld", n);
-    char *argv[] = {(char *)cli, "consume", "-t",    (char *)topic, "-g", (char *)group, "--print",
-                    "-n",        count,     "--extra", "{\"start\": \"earliest\"}", NULL};
+    char *argv[] = {(char *)cli,
+                    "consume",
+                    "-t",
+                    (char *)topic,
+                    "-g",
+                    (char *)group,
+                    "--print",
+                    "-n",
+                    count,
+                    "--extra",
+                    "{\"start\": \"earliest\"}",
+                    NULL};
     int fd = -1;
     pid_t pid = bench_spawn(argv, config, &fd);
     static char buf[1 << 16];
@@ -264,8 +274,8 @@ struct bench_worker_count {
     double t_first;
 };
 
-static inline edxbus_err_t bench_noop_receiver(const edxbus_event_t *ev, void *opaque,
-                                               char *errstr, size_t errstr_size)
+static inline edxbus_err_t bench_noop_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
+                                               size_t errstr_size)
 {
     (void)ev;
     (void)errstr;
@@ -376,9 +386,8 @@ static inline double bench_worker(const char *config, const char *topic, enum be
         if (null == NULL)
             die("cannot open /dev/null");
         edxbus_conf_set_log(conf, bench_log_devnull, null);
-    } else if (audit == BENCH_AUDIT_OFF &&
-               edxbus_conf_set(conf, "EVENT_BUS_AUDIT_LOGGING_ENABLED", "false", err,
-                               sizeof err) != EDXBUS_OK) {
+    } else if (audit == BENCH_AUDIT_OFF && edxbus_conf_set(conf, "EVENT_BUS_AUDIT_LOGGING_ENABLED",
+                                                           "false", err, sizeof err) != EDXBUS_OK) {
         die("conf: %s", err);
     }
     edxbus_bus_t *bus = edxbus_bus_new(conf, err, sizeof err);
@@ -507,8 +516,8 @@ static inline double bench_sq_raw_consume(const char *path, const char *sync, co
                            " sourcehost, time_us, sourcelib, key, value, headers FROM raw"
                            " WHERE topic = 'raw' AND id >= ?1 ORDER BY id LIMIT 100",
                            -1, &sel, NULL) != SQLITE_OK ||
-        sqlite3_prepare_v2(db, "UPDATE cursor SET next_id = ?1 WHERE name = ?2", -1, &upd,
-                           NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(db, "UPDATE cursor SET next_id = ?1 WHERE name = ?2", -1, &upd, NULL) !=
+            SQLITE_OK ||
         sqlite3_prepare_v2(db, "SELECT next_id FROM cursor WHERE name = ?1", -1, &cur, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO cursor VALUES(?1, 0)", -1, &ins, NULL) !=

@@ -84,8 +84,8 @@ static void check_agree(const edxbus_avro_schema_t *schema, const uint8_t *data,
     edxbus_err_t d = edxbus_avro_decode(schema, data, len, &tree, derr, sizeof derr);
     json_decref(tree);
     if (v != d || (v != EDXBUS_OK && strcmp(verr, derr) != 0))
-        TEST_FAIL_("row %zu %s at %zu: validate %d \"%s\", decode %d \"%s\"", idx, what, at,
-                   (int)v, verr, (int)d, derr);
+        TEST_FAIL_("row %zu %s at %zu: validate %d \"%s\", decode %d \"%s\"", idx, what, at, (int)v,
+                   verr, (int)d, derr);
 }
 
 static void check_validate(const edxbus_avro_schema_t *schema, const uint8_t *data, size_t len,
