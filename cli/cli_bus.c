@@ -22,13 +22,11 @@ edxbus_err_t cli_event_line(const struct edxbus_metadata *md, const edxbus_event
                             struct edxbus_buf *out, char *errstr, size_t errstr_size)
 {
     edxbus_buf_reset(out);
-    json_t *mdj = edxbus_metadata_to_json_value(md);
-    if (mdj == NULL)
-        return EDXBUS_ERR_NOMEM;
     edxbus_err_t err = edxbus_buf_puts(out, "{\"metadata\": ");
     if (err == EDXBUS_OK)
-        err = edxbus_json_write(mdj, 0, out);
-    json_decref(mdj);
+        err = edxbus_metadata_write_json(md, 0, out);
+    if (err == EDXBUS_ERR_INVALID_ARG) /* what the tree could not hold either */
+        err = EDXBUS_ERR_NOMEM;
     if (err == EDXBUS_OK)
         err = edxbus_buf_puts(out, ", \"data\": ");
     if (err == EDXBUS_OK && data != NULL)

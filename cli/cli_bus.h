@@ -24,6 +24,9 @@ edxbus_conf_t *cli_conf_load(struct cli *cli, const char *config_path, int *rc);
  *  by default, -v info, -vv (or EDXBUS_DEBUG) debug, -q errors only, one line each on stderr. */
 void cli_log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque);
 
+/** The least severe level -q/-v/-vv (and EDXBUS_DEBUG) show. */
+edxbus_log_level_t cli_log_shown(const struct cli *cli);
+
 /** Make a bus of @p conf (taken, also on failure). NULL after reporting (exit 2 when the
  *  settings themselves cannot work, see cli_open_failure()). */
 edxbus_bus_t *cli_bus_new(struct cli *cli, edxbus_conf_t *conf, int *rc);

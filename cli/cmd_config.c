@@ -29,24 +29,27 @@ static const char *level_name(edxbus_log_level_t level)
 
 /* Quiet by default: warnings and errors; -v adds info, -vv (or EDXBUS_DEBUG) debug, -q leaves
  * errors only. */
+edxbus_log_level_t cli_log_shown(const struct cli *cli)
+{
+    if (getenv("EDXBUS_DEBUG") != NULL && cli->verbosity >= 0)
+        return EDXBUS_LOG_DEBUG;
+    return cli->verbosity < 0    ? EDXBUS_LOG_ERROR
+           : cli->verbosity == 0 ? EDXBUS_LOG_WARNING
+           : cli->verbosity == 1 ? EDXBUS_LOG_INFO
+                                 : EDXBUS_LOG_DEBUG;
+}
+
 void cli_log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque)
 {
     struct cli *cli = opaque;
-    edxbus_log_level_t shown = cli->verbosity < 0    ? EDXBUS_LOG_ERROR
-                               : cli->verbosity == 0 ? EDXBUS_LOG_WARNING
-                               : cli->verbosity == 1 ? EDXBUS_LOG_INFO
-                                                     : EDXBUS_LOG_DEBUG;
-    if (getenv("EDXBUS_DEBUG") != NULL && cli->verbosity >= 0)
-        shown = EDXBUS_LOG_DEBUG;
-    if (level > shown)
+    if (level > cli_log_shown(cli))
         return;
     fprintf(stderr, "edxbus %s: %s: %s\n", cli->path, level_name(level), line);
 }
 
 /* The settings as every bus command reads them; with @p problems, every bad value is one line
  * there and loading goes on (config check), else the first one ends it. */
-static edxbus_conf_t *conf_load(struct cli *cli, const char *config_path, json_t *problems,
-                                int *rc)
+static edxbus_conf_t *conf_load(struct cli *cli, const char *config_path, json_t *problems, int *rc)
 {
     char err[EDXBUS_ERRSTR_SIZE] = "";
     edxbus_conf_t *conf = edxbus_conf_new();
@@ -55,6 +58,7 @@ static edxbus_conf_t *conf_load(struct cli *cli, const char *config_path, json_t
         return NULL;
     }
     edxbus_conf_set_log(conf, cli_log_to_stderr, cli);
+    edxbus_conf_set_log_level(conf, cli_log_shown(cli)); /* lines not shown are not made */
     edxbus_conf_collect_problems(conf, problems);
     size_t before = json_array_size(problems);
     if (config_path == NULL) {

@@ -8,7 +8,8 @@
  * Receivers:
  *   --print (default): one line per event on stdout,
  *       {"metadata": {...seven fields as to_json types them...}, "data": {...}}
- *     with the data written straight from the Avro bytes (no JSON tree), flushed per event so
+ *     with the data written straight from the Avro bytes (no JSON tree), buffered and flushed
+ *     once per batch before the batch is acknowledged (edxbus_consumer_set_before_ack()), so
  *     that what a killed consumer acknowledged has been printed.
  *   --exec CMD: runs CMD with /bin/sh per event, that same line on its stdin; a non-zero exit
  *     is a receiver failure (retried, then dead-lettered by the worker's policy).
@@ -55,7 +56,19 @@ static edxbus_err_t print_receiver(const edxbus_event_t *ev, void *opaque, char 
     edxbus_err_t err = format_line(c, ev, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
-    if (fwrite(c->line.data, 1, c->line.len, stdout) != c->line.len || fflush(stdout) != 0) {
+    if (fwrite(c->line.data, 1, c->line.len, stdout) != c->line.len) {
+        snprintf(errstr, errstr_size, "cannot write to standard output: %s", strerror(errno));
+        return EDXBUS_ERR_IO;
+    }
+    return EDXBUS_OK;
+}
+
+/* The worker's before-ack call: what the batch printed reaches standard output before any of
+ * its events is acknowledged (one write per batch, not one per event). */
+static edxbus_err_t flush_output(void *opaque, char *errstr, size_t errstr_size)
+{
+    (void)opaque;
+    if (fflush(stdout) != 0) {
         snprintf(errstr, errstr_size, "cannot write to standard output: %s", strerror(errno));
         return EDXBUS_ERR_IO;
     }
@@ -264,6 +277,11 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
                            : cli_open_failure(edxbus_bus_conf(bus)),
                        "%s", err);
         goto out;
+    }
+    if (exec_cmd == NULL) {
+        static char outbuf[1 << 16];
+        setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
+        edxbus_consumer_set_before_ack(cons, flush_output, NULL);
     }
     edxbus_err_t e = edxbus_consumer_run(cons, err, sizeof err);
     if (e != EDXBUS_OK)

@@ -22,10 +22,10 @@
  * 143 (128 + the signal). A second signal ends the process at once.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,12 +113,27 @@ static void on_delivery(void *opaque, const struct edxbus_delivery *d)
     show_progress(p, false);
 }
 
-/* Send one event; @p where names it in errors ("line 3"). Returns an exit code. */
-static int send_one(struct produce *p, const json_t *data, const char *where, bool async)
+/* Where an event came from, for messages: "events.jsonl:12", "events.json", or "". */
+static void where_of(const struct produce_input *in, char *out, size_t size)
 {
-    char err[EDXBUS_ERRSTR_SIZE] = "";
+    if (in->f != NULL)
+        snprintf(out, size, "%s:%zu", in->name, in->lineno);
+    else
+        snprintf(out, size, "%s", in->name);
+}
+
+/* Send one event of @p in (named in errors: "events.jsonl:3"). Returns an exit code. */
+static int send_one(struct produce *p, const json_t *data, const struct produce_input *in,
+                    bool async)
+{
+    /* Not cleared with `= {0}` / `= ""`: the report holds a 1.6 kB metadata struct, and the
+     * send sets what is read here. */
+    char where[300], err[EDXBUS_ERRSTR_SIZE];
+    where[0] = err[0] = '\0';
     struct edxbus_receiver_result res[4];
-    struct edxbus_send_report rep = {.results = res, .cap = 4};
+    struct edxbus_send_report rep;
+    rep.results = res;
+    rep.cap = 4;
     edxbus_err_t e;
     for (;;) {
         if (p->metadata != NULL) {
@@ -152,6 +167,8 @@ static int send_one(struct produce *p, const json_t *data, const char *where, bo
         }
         break;
     }
+    if (e != EDXBUS_OK) /* named only when it failed: sends are the hot path */
+        where_of(in, where, sizeof where);
     /* The producer refused the event itself (its key: a --key-field that names no field, or a
      * record, or a nullable one; a null key in the data): the input's fault, said in its words
      * rather than as a failed receiver. Nothing was sent. */
@@ -193,15 +210,6 @@ static bool check_event(const edxbus_event_type_t *et, const char *key, bool key
     return true;
 }
 
-/* Where an event came from, for messages: "events.jsonl:12", "events.json", or "". */
-static void where_of(const struct produce_input *in, char *out, size_t size)
-{
-    if (in->f != NULL)
-        snprintf(out, size, "%s:%zu", in->name, in->lineno);
-    else
-        snprintf(out, size, "%s", in->name);
-}
-
 static int interrupted(struct cli *cli, const char *what)
 {
     return cli_error(cli, 128 + stop_signal, "interrupted by %s %s; nothing was sent",
@@ -234,7 +242,8 @@ static int check_all(struct cli *cli, const edxbus_event_type_t *et, const char 
             rc = cli_error(cli, CLI_FAIL, "%s", why);
             break;
         }
-        bool ok = r == PRODUCE_INPUT_EVENT && check_event(et, key, key_given, data, &enc, why, sizeof why);
+        bool ok = r == PRODUCE_INPUT_EVENT &&
+                  check_event(et, key, key_given, data, &enc, why, sizeof why);
         json_decref(data);
         if (ok) {
             good++;
@@ -291,18 +300,19 @@ static int send_all(struct produce *p, struct produce_input *in, uint64_t count,
             int r = produce_input_next(in, &data, why, sizeof why);
             if (r == PRODUCE_INPUT_END)
                 break;
-            char where[300];
-            where_of(in, where, sizeof where);
             if (stop_signal != 0) {
                 json_decref(data);
-                snprintf(stopped_at, stopped_size, "%s", where);
+                where_of(in, stopped_at, stopped_size);
                 return CLI_OK;
             }
-            if (r == PRODUCE_INPUT_EVENT)
-                rc = send_one(p, data, where, async);
-            else /* the file changed since it was checked */
+            if (r == PRODUCE_INPUT_EVENT) {
+                rc = send_one(p, data, in, async);
+            } else { /* the file changed since it was checked */
+                char where[300];
+                where_of(in, where, sizeof where);
                 rc = cli_error(p->cli, r == PRODUCE_INPUT_IO ? CLI_FAIL : CLI_USAGE,
                                "%s: %s (the input changed while it was being sent)", where, why);
+            }
             json_decref(data);
         }
     }
@@ -429,11 +439,8 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
         return cli_error(cli, CLI_USAGE, "%s has no default key field; give --key-field", type);
 
     int rc = CLI_OK;
-    struct produce p = {.cli = cli,
-                        .type = type,
-                        .print_ids = print_ids,
-                        .key_given = key_given,
-                        .tty = isatty(2)};
+    struct produce p = {
+        .cli = cli, .type = type, .print_ids = print_ids, .key_given = key_given, .tty = isatty(2)};
     struct produce_input in;
     rc = produce_input_open(cli, data_arg, &in);
     if (rc != CLI_OK)
@@ -477,6 +484,7 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
     /* Every failure is reported once, by cli_error(); the library's warnings (a stalled
      * broker) are shown as they happen. */
     edxbus_conf_set_log(conf, log_while_sending, &p);
+    edxbus_conf_set_log_level(conf, cli_log_shown(cli));
     p.bus = cli_bus_new(cli, conf, &rc);
     if (p.bus == NULL)
         goto out_input;
@@ -515,9 +523,8 @@ int cmd_produce(struct cli *cli, int argc, char **argv)
             rc = cli_error(cli, 128 + stop_signal,
                            "interrupted by %s: %llu of %llu events sent, %llu delivered, %llu "
                            "not delivered%s%s%s%s",
-                           stop_signal == SIGINT ? "SIGINT" : "SIGTERM",
-                           (unsigned long long)p.sent, (unsigned long long)p.total,
-                           (unsigned long long)p.delivered,
+                           stop_signal == SIGINT ? "SIGINT" : "SIGTERM", (unsigned long long)p.sent,
+                           (unsigned long long)p.total, (unsigned long long)p.delivered,
                            (unsigned long long)(p.sent - p.delivered),
                            p.failed > 0 ? " (first failure: " : "",
                            p.failed > 0 ? p.first_error : "", p.failed > 0 ? ")" : "", rest);

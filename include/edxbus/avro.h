@@ -105,6 +105,21 @@ EDXBUS_API edxbus_err_t edxbus_avro_validate(const edxbus_avro_schema_t *schema,
                                              const uint8_t *data, size_t len, char *errstr,
                                              size_t errstr_size);
 
+/** Where one field's value lies inside an encoded record, without decoding the rest: @p names
+ *  (@p n >= 1 of them) is a path of field names from the root record down through records,
+ *  e.g. {"enrollment", "course", "course_key"}; *@p off and *@p out_len get the byte range of
+ *  that field's encoded value in @p data. Only the fields before it on each level are read
+ *  (skipped, bounds-checked). A string's range is its Avro encoding (length, then bytes), which
+ *  is also that value encoded alone under the field's own schema (an event's Kafka/Redis key).
+ *  Ownership: borrows everything during the call only; allocates nothing.
+ *  Errors:    EDXBUS_ERR_NOT_FOUND when a name is no field of the record it should be in, or a
+ *             field on the way is not a record (a nullable one is a union: not found either);
+ *             EDXBUS_ERR_DECODE for bytes that end early or are malformed before the field. */
+EDXBUS_API edxbus_err_t edxbus_avro_field_slice(const edxbus_avro_schema_t *schema,
+                                                const uint8_t *data, size_t len,
+                                                const char *const *names, size_t n, size_t *off,
+                                                size_t *out_len, char *errstr, size_t errstr_size);
+
 /** Decode @p len bytes straight to JSON text appended to @p out (no tree in between). The text
  *  equals edxbus_json_write() of what edxbus_avro_decode() returns, byte for byte.
  *  Errors:    as edxbus_avro_decode(); @p out keeps its old length. */
@@ -151,6 +166,13 @@ enum {
  *  Ownership: borrows @p value. Errors: EDXBUS_ERR_NOMEM only. */
 EDXBUS_API edxbus_err_t edxbus_json_write(const json_t *value, unsigned flags,
                                           struct edxbus_buf *out);
+
+/** Append the UTF-8 text @p s (@p len bytes, U+0000 allowed) as a JSON string, quotes included,
+ *  exactly as edxbus_json_write() writes a string value with @p flags. @p s must be valid
+ *  UTF-8 (jansson's strings always are); other bytes give undefined text, never an over-read.
+ *  Errors: EDXBUS_ERR_NOMEM only. */
+EDXBUS_API edxbus_err_t edxbus_json_write_string(const char *s, size_t len, unsigned flags,
+                                                 struct edxbus_buf *out);
 
 /** Append @p d as Python's repr(float) writes it: the shortest text that reads back to the same
  *  double, with ".0" or an exponent so it stays a float; "NaN", "Infinity", "-Infinity". */

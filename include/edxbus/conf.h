@@ -69,8 +69,20 @@ EDXBUS_API edxbus_conf_t *edxbus_conf_dup(const edxbus_conf_t *conf);
 EDXBUS_API void edxbus_conf_destroy(edxbus_conf_t *conf);
 
 /** Set where log lines go (the default is edxbus_log_stderr()); NULL drops them all. Copied by
- *  edxbus_conf_dup(). */
+ *  edxbus_conf_dup(). Also sets the level below which lines are made (see
+ *  edxbus_conf_set_log_level()): EDXBUS_LOG_WARNING for edxbus_log_stderr(), which drops info
+ *  and debug lines, EDXBUS_LOG_DEBUG (every line) for any other function. */
 EDXBUS_API void edxbus_conf_set_log(edxbus_conf_t *conf, edxbus_log_fn fn, void *opaque);
+
+/** Make only lines of level @p max or more severe (EDXBUS_LOG_ERROR is the most severe): the
+ *  others are neither formatted nor passed to the log function. A log function that drops info
+ *  lines says so here, and the library skips the work of making them (the worker's audit line
+ *  per event is an info line). Call it after edxbus_conf_set_log(). Copied by edxbus_conf_dup(). */
+EDXBUS_API void edxbus_conf_set_log_level(edxbus_conf_t *conf, edxbus_log_level_t max);
+
+/** Whether a line of @p level would reach the log function: one is set and @p level is within
+ *  the level of edxbus_conf_set_log_level(). For callers that build a line's parts first. */
+EDXBUS_API bool edxbus_conf_is_logged(const edxbus_conf_t *conf, edxbus_log_level_t level);
 
 /** Log through @p conf's callback, printf-style (for the library's own modules and plugins). */
 EDXBUS_API void edxbus_conf_log(const edxbus_conf_t *conf, edxbus_log_level_t level,

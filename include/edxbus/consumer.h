@@ -96,6 +96,17 @@ EDXBUS_API edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int t
                                                   size_t *handled, char *errstr,
                                                   size_t errstr_size);
 
+/** Called by the worker once per polled batch, after the receivers ran on its messages and
+ *  before any of them is acknowledged. A receiver that buffers its effects (the command's
+ *  --print buffers its output) makes them durable here, so that every acknowledged message has
+ *  had its effect. Returning anything but EDXBUS_OK leaves the whole batch unacknowledged (it
+ *  is delivered again), logs @p errstr and counts as one error of the loop. */
+typedef edxbus_err_t (*edxbus_before_ack_fn)(void *opaque, char *errstr, size_t errstr_size);
+
+/** Set (or with NULL, clear) the before-ack call of @p cons; @p opaque is passed to it. */
+EDXBUS_API void edxbus_consumer_set_before_ack(edxbus_consumer_t *cons, edxbus_before_ack_fn fn,
+                                               void *opaque);
+
 /** The counters. Borrowed from @p cons. */
 EDXBUS_API const struct edxbus_consumer_stats *edxbus_consumer_stats(const edxbus_consumer_t *cons);
 

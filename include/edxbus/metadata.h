@@ -81,6 +81,13 @@ EDXBUS_API edxbus_err_t edxbus_metadata_set_field(struct edxbus_metadata *md, co
 EDXBUS_API edxbus_err_t edxbus_metadata_to_json(const struct edxbus_metadata *md,
                                                 struct edxbus_buf *out);
 
+/** Append the text edxbus_json_write(edxbus_metadata_to_json_value(@p md), @p flags) writes,
+ *  without making the tree: what `consume --print` prints under "metadata" (flags 0).
+ *  Errors: EDXBUS_ERR_INVALID_ARG when the time is out of range or nsourcelib too large
+ *  (to_json_value() returns NULL then); EDXBUS_ERR_NOMEM. @p out keeps its length on error. */
+EDXBUS_API edxbus_err_t edxbus_metadata_write_json(const struct edxbus_metadata *md,
+                                                   unsigned flags, struct edxbus_buf *out);
+
 /** The same seven fields as a JSON object (what `consume --print` prints under "metadata").
  *  Ownership: returns new; NULL when out of memory. */
 EDXBUS_API json_t *edxbus_metadata_to_json_value(const struct edxbus_metadata *md);

@@ -180,6 +180,12 @@ edxbus_err_t edxbus__json_write_utf8(struct edxbus_buf *out, const uint8_t *s, s
     return write_plain(out, s, len, true, bad);
 }
 
+edxbus_err_t edxbus_json_write_string(const char *s, size_t len, unsigned flags,
+                                      struct edxbus_buf *out)
+{
+    return edxbus__json_write_str(out, (const uint8_t *)s, len, flags);
+}
+
 edxbus_err_t edxbus__json_write_str(struct edxbus_buf *out, const uint8_t *s, size_t len,
                                     unsigned flags)
 {

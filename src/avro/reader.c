@@ -459,3 +459,48 @@ json_t *edxbus__avro_bytes_to_json(const uint8_t *s, size_t len)
         free(tmp);
     return j;
 }
+
+/* ---------------------------------------------------------------------------------------------
+ * One field's bytes (edxbus_avro_field_slice)
+ * ------------------------------------------------------------------------------------------- */
+
+edxbus_err_t edxbus_avro_field_slice(const edxbus_avro_schema_t *schema, const uint8_t *data,
+                                     size_t len, const char *const *names, size_t n, size_t *off,
+                                     size_t *out_len, char *errstr, size_t errstr_size)
+{
+    if (schema == NULL || (data == NULL && len > 0) || n == 0)
+        return EDXBUS_ERR_INVALID_ARG;
+    struct edxbus__avro_reader r;
+    edxbus__avro_reader_init(&r, data, len, errstr, errstr_size);
+    const struct edxbus_avro_node *node = schema->root;
+    for (size_t level = 0; level < n; level++) {
+        if (node->type != EDXBUS_AVRO_RECORD) {
+            if (errstr != NULL && errstr_size > 0)
+                snprintf(errstr, errstr_size, "avro: \"%s\" is not a field of a record",
+                         names[level]);
+            return EDXBUS_ERR_NOT_FOUND;
+        }
+        size_t i = 0;
+        while (i < node->u.record.nfields && strcmp(node->u.record.fields[i].name, names[level]))
+            i++;
+        if (i == node->u.record.nfields) {
+            if (errstr != NULL && errstr_size > 0)
+                snprintf(errstr, errstr_size, "avro: no field \"%s\" in record %s", names[level],
+                         node->name != NULL ? node->name : "(anonymous)");
+            return EDXBUS_ERR_NOT_FOUND;
+        }
+        for (size_t before = 0; before < i; before++) {
+            edxbus_err_t err = edxbus__avro_skip(&r, node->u.record.fields[before].type);
+            if (err != EDXBUS_OK)
+                return err;
+        }
+        node = node->u.record.fields[i].type;
+    }
+    const uint8_t *start = r.p;
+    edxbus_err_t err = edxbus__avro_skip(&r, node);
+    if (err != EDXBUS_OK)
+        return err;
+    *off = (size_t)(start - r.start);
+    *out_len = (size_t)(r.p - start);
+    return EDXBUS_OK;
+}

@@ -40,6 +40,7 @@ struct edxbus_conf {
     json_t *problems; /* borrowed: where loading records bad values and goes on; or NULL */
     edxbus_log_fn log;
     void *opaque;
+    edxbus_log_level_t log_max; /* lines less severe than this are not made */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -61,7 +62,8 @@ edxbus_conf_t *edxbus_conf_new(void)
         if (def == NULL || json_object_set_new(conf->defaults, s->name, def) != 0)
             goto fail;
     }
-    conf->log = edxbus_log_stderr; /* the documented default sink */
+    conf->log = edxbus_log_stderr;      /* the documented default sink */
+    conf->log_max = EDXBUS_LOG_WARNING; /* what it shows */
     return conf;
 fail:
     edxbus_conf_destroy(conf);
@@ -85,6 +87,7 @@ edxbus_conf_t *edxbus_conf_dup(const edxbus_conf_t *conf)
     copy->defaults = json_incref(conf->defaults); /* never changed after new() */
     copy->log = conf->log;
     copy->opaque = conf->opaque;
+    copy->log_max = conf->log_max;
     if (copy->values == NULL) {
         edxbus_conf_destroy(copy);
         return NULL;
@@ -105,20 +108,37 @@ void edxbus_conf_set_log(edxbus_conf_t *conf, edxbus_log_fn fn, void *opaque)
 {
     conf->log = fn;
     conf->opaque = opaque;
+    conf->log_max = fn == edxbus_log_stderr ? EDXBUS_LOG_WARNING : EDXBUS_LOG_DEBUG;
+}
+
+void edxbus_conf_set_log_level(edxbus_conf_t *conf, edxbus_log_level_t max)
+{
+    conf->log_max = max;
+}
+
+bool edxbus_conf_is_logged(const edxbus_conf_t *conf, edxbus_log_level_t level)
+{
+    return conf != NULL && conf->log != NULL && level <= conf->log_max;
 }
 
 void edxbus_conf_log(const edxbus_conf_t *conf, edxbus_log_level_t level, const char *fmt, ...)
 {
     char line[1024];
     va_list ap;
-    if (conf == NULL || conf->log == NULL)
+    if (!edxbus_conf_is_logged(conf, level))
         return;
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    for (char *p = line; *p; p++) /* one line, whatever the arguments held */
-        if (*p == '\n' || *p == '\r')
-            *p = ' ';
+    edxbus__conf_log_text(conf, level, line);
+}
+
+void edxbus__conf_log_text(const edxbus_conf_t *conf, edxbus_log_level_t level, char *line)
+{
+    if (!edxbus_conf_is_logged(conf, level))
+        return;
+    for (char *p = strpbrk(line, "\n\r"); p != NULL; p = strpbrk(p + 1, "\n\r"))
+        *p = ' '; /* one line, whatever the arguments held */
     conf->log(level, line, conf->opaque);
 }
 
@@ -157,8 +177,7 @@ static json_t *masked(const json_t *v, enum edxbus_setting_secret secret)
         json_t *out = json_array();
         size_t i;
         json_t *item;
-        json_array_foreach(v, i, item)
-            json_array_append_new(out, masked(item, EDXBUS_SECRET_NONE));
+        json_array_foreach(v, i, item) json_array_append_new(out, masked(item, EDXBUS_SECRET_NONE));
         return out;
     }
     return json_deep_copy(v);
@@ -178,8 +197,7 @@ const char *edxbus__conf_show(const char *name, const json_t *v, const char *tex
         return out;
     }
     json_t *tmp = text ? json_string(text) : NULL;
-    json_t *m =
-        masked(text ? tmp : v, secret == EDXBUS_SECRET_KEYS ? secret : EDXBUS_SECRET_NONE);
+    json_t *m = masked(text ? tmp : v, secret == EDXBUS_SECRET_KEYS ? secret : EDXBUS_SECRET_NONE);
     char *dump = m ? json_dumps(m, JSON_COMPACT | JSON_ENCODE_ANY | JSON_ENSURE_ASCII) : NULL;
     if (dump == NULL)
         snprintf(out, size, "(value)");
@@ -309,8 +327,8 @@ json_t *edxbus__conf_coerce(const struct edxbus_setting *s, const json_t *v, cha
     bool textual = s->type == EDXBUS_SETTING_STR || s->type == EDXBUS_SETTING_STR_NULL ||
                    s->type == EDXBUS_SETTING_PATHS;
     if (json_is_string(v) && strlen(json_string_value(v)) != json_string_length(v)) {
-        type_error(s, v, NULL, "holds a NUL character (U+0000), which no setting can use",
-                   errstr, errstr_size);
+        type_error(s, v, NULL, "holds a NUL character (U+0000), which no setting can use", errstr,
+                   errstr_size);
         return NULL;
     }
     if (json_is_string(v) && !textual) {

@@ -49,4 +49,9 @@ json_t *edxbus__conf_coerce(const struct edxbus_setting *s, const json_t *v, cha
 json_t *edxbus__conf_yaml_load(const char *path, json_t **lines, edxbus_err_t *err, char *errstr,
                                size_t errstr_size);
 
+/** Log @p line (already made, one line; newlines and carriage returns become spaces) through
+ *  @p conf's callback when @p level is logged: edxbus_conf_log() without the format, for a
+ *  line made piece by piece on a hot path (the worker's audit line). */
+void edxbus__conf_log_text(const edxbus_conf_t *conf, edxbus_log_level_t level, char *line);
+
 #endif /* EDXBUS_CONF_INT_H */

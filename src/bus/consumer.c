@@ -320,6 +320,7 @@ void edxbus_consumer_destroy(edxbus_consumer_t *cons)
     }
     free(cons->resolvers);
     free(cons->done);
+    free(cons->ackable);
     free(cons->results);
     edxbus__dedup_close(cons->dedup);
     free(cons->topic);

@@ -47,6 +47,10 @@ struct edxbus_consumer {
     struct edxbus_receiver_result *results;
     size_t capresults;
     struct edxbus__dedup *dedup; /* EVENT_BUS_CONSUMER_DEDUP: ids handled; NULL when off */
+    edxbus_before_ack_fn before_ack; /* or NULL */
+    void *before_ack_opaque;
+    bool *ackable; /* per message of the batch being handled: acknowledge it */
+    size_t capackable;
 };
 
 /* Effectively-once receivers (dedup.c): the ids a group has finished with, per topic. */

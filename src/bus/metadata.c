@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edxbus/avro.h"
 #include "uuid1_int.h"
 
 #define US_PER_SEC INT64_C(1000000)
@@ -77,6 +78,14 @@ static unsigned days_in_month(int64_t y, unsigned m)
     return m == 2 && leap ? 29 : mdays[m - 1];
 }
 
+/* @p v as exactly @p width decimal digits (zero-padded) at @p p; returns the end. */
+static char *put_digits(char *p, unsigned v, int width)
+{
+    for (int i = width - 1; i >= 0; i--, v /= 10)
+        p[i] = (char)('0' + v % 10);
+    return p + width;
+}
+
 edxbus_err_t edxbus_metadata_format_time(int64_t time_us, char *out, size_t size)
 {
     if (time_us < EDXBUS_METADATA_TIME_MIN_US || time_us > EDXBUS_METADATA_TIME_MAX_US ||
@@ -91,13 +100,27 @@ edxbus_err_t edxbus_metadata_format_time(int64_t time_us, char *out, size_t size
     int64_t y;
     unsigned m, d;
     civil_from_days(days, &y, &m, &d);
-    int64_t secs = rem / US_PER_SEC;
-    int64_t frac = rem % US_PER_SEC;
-    int n = snprintf(out, size, "%04" PRId64 "-%02u-%02uT%02" PRId64 ":%02" PRId64 ":%02" PRId64, y,
-                     m, d, secs / 3600, secs / 60 % 60, secs % 60);
-    if (frac != 0)
-        n += snprintf(out + n, size - (size_t)n, ".%06" PRId64, frac);
-    snprintf(out + n, size - (size_t)n, "+00:00");
+    unsigned secs = (unsigned)(rem / US_PER_SEC);
+    unsigned frac = (unsigned)(rem % US_PER_SEC);
+    /* Digits by hand: every produced and printed event writes a time, and snprintf was most
+     * of the cost. y is 1..9999 here (the range check above). */
+    char *p = out;
+    p = put_digits(p, (unsigned)y, 4);
+    *p++ = '-';
+    p = put_digits(p, m, 2);
+    *p++ = '-';
+    p = put_digits(p, d, 2);
+    *p++ = 'T';
+    p = put_digits(p, secs / 3600, 2);
+    *p++ = ':';
+    p = put_digits(p, secs / 60 % 60, 2);
+    *p++ = ':';
+    p = put_digits(p, secs % 60, 2);
+    if (frac != 0) {
+        *p++ = '.';
+        p = put_digits(p, frac, 6);
+    }
+    memcpy(p, "+00:00", 7);
     return EDXBUS_OK;
 }
 
@@ -375,6 +398,21 @@ edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *ev
     return EDXBUS_OK;
 }
 
+/* @p v in decimal (every produced event writes minorversion and sourcelib). */
+static edxbus_err_t put_int(struct edxbus_buf *out, int64_t v)
+{
+    char tmp[24];
+    char *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    if (v < 0)
+        *--p = '-';
+    return edxbus_buf_append(out, p, (size_t)(tmp + sizeof tmp - p));
+}
+
 edxbus_err_t edxbus_metadata_field_text(const struct edxbus_metadata *md, const char *name,
                                         struct edxbus_buf *out)
 {
@@ -387,7 +425,7 @@ edxbus_err_t edxbus_metadata_field_text(const struct edxbus_metadata *md, const 
     if (strcmp(name, "sourcehost") == 0)
         return edxbus_buf_puts(out, md->sourcehost);
     if (strcmp(name, "minorversion") == 0)
-        return edxbus_buf_printf(out, "%" PRId64, md->minorversion);
+        return put_int(out, md->minorversion);
     if (strcmp(name, "time") == 0) {
         char text[EDXBUS_METADATA_TIME_TEXT_MAX];
         edxbus_err_t err = edxbus_metadata_format_time(md->time_us, text, sizeof text);
@@ -396,12 +434,14 @@ edxbus_err_t edxbus_metadata_field_text(const struct edxbus_metadata *md, const 
     if (strcmp(name, "sourcelib") == 0) {
         if (md->nsourcelib > EDXBUS_SOURCELIB_MAX)
             return EDXBUS_ERR_INVALID_ARG;
-        for (size_t i = 0; i < md->nsourcelib; i++) {
-            edxbus_err_t err = edxbus_buf_printf(out, "%s%" PRId64, i ? "." : "", md->sourcelib[i]);
-            if (err != EDXBUS_OK)
-                return err;
+        edxbus_err_t err = EDXBUS_OK;
+        for (size_t i = 0; i < md->nsourcelib && err == EDXBUS_OK; i++) {
+            if (i > 0)
+                err = edxbus_buf_append(out, ".", 1);
+            if (err == EDXBUS_OK)
+                err = put_int(out, md->sourcelib[i]);
         }
-        return EDXBUS_OK;
+        return err;
     }
     return EDXBUS_ERR_NOT_FOUND;
 }
@@ -640,6 +680,67 @@ static json_t *text_value(const char *s)
 out:
     edxbus_buf_fini(&b);
     return v;
+}
+
+/* A text field as a JSON string, as edxbus_json_write() writes text_value() of it. */
+static edxbus_err_t write_text_field(const char *s, unsigned flags, struct edxbus_buf *out)
+{
+    size_t len = strlen(s);
+    if (text_ok(s, len))
+        return edxbus_json_write_string(s, len, flags, out);
+    json_t *v = text_value(s); /* invalid UTF-8: U+FFFD for the bad bytes, as the tree has */
+    if (v == NULL)
+        return EDXBUS_ERR_NOMEM;
+    edxbus_err_t err =
+        edxbus_json_write_string(json_string_value(v), json_string_length(v), flags, out);
+    json_decref(v);
+    return err;
+}
+
+edxbus_err_t edxbus_metadata_write_json(const struct edxbus_metadata *md, unsigned flags,
+                                        struct edxbus_buf *out)
+{
+    char time[EDXBUS_METADATA_TIME_TEXT_MAX];
+    if (edxbus_metadata_format_time(md->time_us, time, sizeof time) != EDXBUS_OK ||
+        md->nsourcelib > EDXBUS_SOURCELIB_MAX)
+        return EDXBUS_ERR_INVALID_ARG;
+    size_t start = out->len;
+    edxbus_err_t err = edxbus_buf_puts(out, "{\"event_type\": ");
+    if (err == EDXBUS_OK)
+        err = write_text_field(md->event_type, flags, out);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, ", \"id\": ");
+    if (err == EDXBUS_OK)
+        err = write_text_field(md->id, flags, out);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, ", \"minorversion\": ");
+    if (err == EDXBUS_OK)
+        err = put_int(out, md->minorversion);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, ", \"source\": ");
+    if (err == EDXBUS_OK)
+        err = write_text_field(md->source, flags, out);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, ", \"sourcehost\": ");
+    if (err == EDXBUS_OK)
+        err = write_text_field(md->sourcehost, flags, out);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, ", \"time\": \"");
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, time);
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, "\", \"sourcelib\": [");
+    for (size_t i = 0; i < md->nsourcelib && err == EDXBUS_OK; i++) {
+        if (i > 0)
+            err = edxbus_buf_puts(out, ", ");
+        if (err == EDXBUS_OK)
+            err = put_int(out, md->sourcelib[i]);
+    }
+    if (err == EDXBUS_OK)
+        err = edxbus_buf_puts(out, "]}");
+    if (err != EDXBUS_OK)
+        out->len = start;
+    return err;
 }
 
 json_t *edxbus_metadata_to_json_value(const struct edxbus_metadata *md)

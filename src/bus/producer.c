@@ -11,7 +11,10 @@
  * (edxbus__key_path_next(), routing.c), so both refuse the same paths. The key schema
  * text is json.dumps(field definition, sort_keys=True), name included. A nullable key field
  * cannot be produced (fastavro raises on it in the reference), nor can any other type. What a
- * (type, key field) pair resolves to is cached per producer: the schema is walked once.
+ * (type, key field) pair resolves to is cached per producer: the schema is walked once. The key
+ * is then read from the Avro body (edxbus_avro_field_slice(): a string or long field's encoded
+ * value is exactly its key encoding), so an event sent as bytes (typed API, outbox relay) is
+ * not decoded to find it; the JSON data is walked only when that cannot be done.
  *
  * Async mode: the backend copies the message and reports through delivery(), which turns its
  * report into a struct edxbus_delivery for the user's callback.
@@ -32,12 +35,19 @@
 
 enum key_kind { KEY_STRING, KEY_LONG, KEY_BAD };
 
+#define KEY_DEPTH_MAX 16 /* names in an event_key_field read from the Avro bytes */
+
 struct key_entry {
     const edxbus_event_type_t *et;
     char *path;
     enum key_kind kind;
     char *schema_text; /* KEY_STRING/KEY_LONG: json.dumps(field, sort_keys=True) */
     char *error;       /* KEY_BAD: why */
+    /* The path split once into its names (into names_buf), for edxbus_avro_field_slice();
+     * nnames 0: read the key from the JSON data instead. */
+    char *names_buf;
+    const char *names[KEY_DEPTH_MAX];
+    size_t nnames;
 };
 
 struct edxbus_producer {
@@ -222,6 +232,7 @@ void edxbus_producer_destroy(edxbus_producer_t *prod)
         free(prod->keys[i].path);
         free(prod->keys[i].schema_text);
         free(prod->keys[i].error);
+        free(prod->keys[i].names_buf);
     }
     free(prod->keys);
     edxbus_buf_fini(&prod->keybuf);
@@ -263,13 +274,35 @@ uint64_t edxbus_producer_failed(const edxbus_producer_t *prod)
 static void resolve_key(const edxbus_event_type_t *et, const char *path, struct key_entry *e)
 {
     char err[EDXBUS_ERRSTR_SIZE] = "";
-    enum edxbus__key_kind kind = edxbus__key_field_resolve(et, path, &e->schema_text, err,
-                                                           sizeof err);
+    enum edxbus__key_kind kind =
+        edxbus__key_field_resolve(et, path, &e->schema_text, err, sizeof err);
     e->kind = kind == EDXBUS__KEY_STRING ? KEY_STRING
               : kind == EDXBUS__KEY_LONG ? KEY_LONG
                                          : KEY_BAD;
-    if (e->kind == KEY_BAD)
+    if (e->kind == KEY_BAD) {
         e->error = strdup(err);
+        return;
+    }
+    /* The names, once: the key is then read from the event's Avro bytes (the field's encoded
+     * value is the key's encoding), so an event sent as bytes is never decoded for its key. */
+    size_t len = strlen(path);
+    e->names_buf = malloc(len + 1 + KEY_DEPTH_MAX);
+    if (e->names_buf == NULL)
+        return;
+    char *w = e->names_buf;
+    const char *pos = path;
+    bool last = false;
+    while (!last && e->nnames < KEY_DEPTH_MAX) {
+        char seg[EDXBUS__KEY_NAME_MAX];
+        if (edxbus__key_path_next(path, &pos, seg, &last, NULL, 0) != EDXBUS_OK)
+            break;
+        size_t n = strlen(seg);
+        memcpy(w, seg, n + 1);
+        e->names[e->nnames++] = w;
+        w += n + 1;
+    }
+    if (!last) /* deeper than KEY_DEPTH_MAX: read from the JSON data */
+        e->nnames = 0;
 }
 
 static const struct key_entry *key_entry(edxbus_producer_t *prod, const edxbus_event_type_t *et,
@@ -370,7 +403,7 @@ static void delivery(void *opaque, const struct edxbus_msg *msg, edxbus_err_t er
 
 /* Hand @p msg (built by a send) to the outbox transaction, the outbox or the backend. */
 static edxbus_err_t produce_msg(edxbus_producer_t *prod, const struct edxbus_msg *msg_in,
-                               char *errstr, size_t errstr_size)
+                                char *errstr, size_t errstr_size)
 {
     struct edxbus_msg msg = *msg_in;
     struct edxbus_header ohdrs[2];
@@ -442,14 +475,22 @@ edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t 
             prod->failed++; /* refused before the broker: still a failed send */
             return EDXBUS_ERR_ENCODE;
         }
-        const json_t *data = edxbus_event_get_data(ev);
-        edxbus_err_t err = encode_key(prod, e, data, errstr, errstr_size);
-        if (err != EDXBUS_OK) {
-            prod->failed++;
-            return err;
+        size_t off = 0, klen = 0;
+        if (e->nnames > 0 &&
+            edxbus_avro_field_slice(edxbus_event_type_schema(ev->et), msg.value, msg.value_len,
+                                    e->names, e->nnames, &off, &klen, NULL, 0) == EDXBUS_OK) {
+            msg.key = msg.value + off; /* the field's bytes are the key's encoding */
+            msg.key_len = klen;
+        } else {
+            const json_t *data = edxbus_event_get_data(ev);
+            edxbus_err_t err = encode_key(prod, e, data, errstr, errstr_size);
+            if (err != EDXBUS_OK) {
+                prod->failed++;
+                return err;
+            }
+            msg.key = prod->keybuf.data;
+            msg.key_len = prod->keybuf.len;
         }
-        msg.key = prod->keybuf.data;
-        msg.key_len = prod->keybuf.len;
         msg.key_schema = e->schema_text;
     }
     return produce_msg(prod, &msg, errstr, errstr_size);

@@ -12,7 +12,9 @@
  *      `tries` in all, with a doubling backoff;
  *   4. a failure goes to the dead-letter topic (dlq.c) or, with dead letters off, to one error
  *      line carrying everything needed to replay it (the reference behaviour);
- *   5. ack. Only now: a process that dies before this line gets the message again.
+ *   5. ack, once the whole batch was handled and the before-ack call (a receiver that buffers
+ *      makes its effects durable there) succeeded. Only now: a process that dies before this
+ *      line gets the message again.
  * With EVENT_BUS_CONSUMER_DEDUP (dedup.c), an event whose id the group already finished with is
  * acknowledged without running receivers, and a handled (or dead-lettered) event's id is
  * committed to the group's id file just before step 5, so a redelivery after a crash between
@@ -23,6 +25,7 @@
  * The stop flag is read between messages and during backoff waits. Stopping in the middle of
  * retries leaves that message unacknowledged, so it is delivered again: never lost.
  */
+#include "conf_int.h"
 #include "consumer_int.h"
 
 #include <stdio.h>
@@ -112,21 +115,34 @@ static bool ensure_receiver_arrays(edxbus_consumer_t *cons, size_t n)
     return true;
 }
 
+/* One info line per message: made only when the log takes info lines (the default sink and the
+ * command without -v drop them, and then the line costs nothing). */
 static void audit(const edxbus_consumer_t *cons, const struct edxbus_msg *msg)
 {
-    if (!cons->audit)
+    if (!cons->audit || !edxbus_conf_is_logged(cons->conf, EDXBUS_LOG_INFO))
         return;
     const struct edxbus_metadata *md = msg->metadata;
-    struct edxbus_buf t = EDXBUS_BUF_INIT;
-    if (md != NULL)
-        edxbus_metadata_field_text(md, "time", &t);
-    edxbus_buf_terminate(&t);
-    edxbus_conf_log(cons->conf, EDXBUS_LOG_INFO,
-                    "event bus: message received: topic=%s position=%s event_id=%s "
-                    "event_time=%s",
-                    msg->topic, msg->position, md != NULL ? md->id : "-",
-                    t.data != NULL ? (const char *)t.data : "-");
-    edxbus_buf_fini(&t);
+    char t[EDXBUS_METADATA_TIME_TEXT_MAX] = "-";
+    if (md != NULL) /* a time out of range leaves "-" */
+        (void)edxbus_metadata_format_time(md->time_us, t, sizeof t);
+    /* Made piece by piece (no printf), cut at 1 kB like every log line. */
+    const char *parts[] = {"event bus: message received: topic=",
+                           msg->topic ? msg->topic : "-",
+                           " position=",
+                           msg->position,
+                           " event_id=",
+                           md != NULL ? md->id : "-",
+                           " event_time=",
+                           t};
+    char line[1024];
+    size_t n = 0;
+    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
+        size_t len = strnlen(parts[i], sizeof line - 1 - n);
+        memcpy(line + n, parts[i], len);
+        n += len;
+    }
+    line[n] = '\0';
+    edxbus__conf_log_text(cons->conf, EDXBUS_LOG_INFO, line);
 }
 
 /* Reference behaviour: one line with everything needed to replay the event by hand. */
@@ -319,8 +335,46 @@ static void remember(edxbus_consumer_t *cons, const struct edxbus_msg *msg)
     if (edxbus__dedup_record(cons->dedup, cons->topic, msg->metadata->id, err, sizeof err) !=
         EDXBUS_OK)
         edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR,
-                        "event bus: %s; event_id=%s may be handled again if it is redelivered",
-                        err, msg->metadata->id);
+                        "event bus: %s; event_id=%s may be handled again if it is redelivered", err,
+                        msg->metadata->id);
+}
+
+void edxbus_consumer_set_before_ack(edxbus_consumer_t *cons, edxbus_before_ack_fn fn, void *opaque)
+{
+    cons->before_ack = fn;
+    cons->before_ack_opaque = opaque;
+}
+
+static bool errors_limit_reached(const edxbus_consumer_t *cons, char *errstr, size_t errstr_size)
+{
+    if (cons->errors_limit <= 0 || cons->consecutive_errors < cons->errors_limit)
+        return false;
+    edxbus__errf(errstr, errstr_size, "%lld consecutive errors on %s (limit %lld); stopping",
+                 (long long)cons->consecutive_errors, cons->topic, (long long)cons->errors_limit);
+    return true;
+}
+
+/* Acknowledge the messages of @p batch marked in cons->ackable (n of them handled); *@p handled
+ * counts them. */
+static void ack_batch(edxbus_consumer_t *cons, const struct edxbus_batch *batch, size_t n,
+                      size_t *handled)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!cons->ackable[i])
+            continue;
+        const struct edxbus_msg *msg = &batch->msgs[i];
+        char aerr[EDXBUS_ERRSTR_SIZE] = "";
+        if (cons->ops->ack(cons->be, msg, aerr, sizeof aerr) != EDXBUS_OK) {
+            /* Not acked: it will come again. Count it as an error of the loop. */
+            cons->consecutive_errors++;
+            edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR, "event bus: ack %s position %s: %s",
+                            msg->topic, msg->position, aerr);
+            continue;
+        }
+        cons->stats.events++;
+        if (handled != NULL)
+            (*handled)++;
+    }
 }
 
 edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, size_t *handled,
@@ -348,43 +402,48 @@ edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, 
                      perr[0] ? perr : edxbus_err2str(err));
         return err;
     }
-    for (size_t i = 0; i < batch.n; i++) {
+    if (batch.n > cons->capackable) {
+        bool *a = realloc(cons->ackable, batch.n * sizeof *a);
+        if (a == NULL) {
+            edxbus__errf(errstr, errstr_size, "out of memory");
+            return EDXBUS_ERR_NOMEM;
+        }
+        cons->ackable = a;
+        cons->capackable = batch.n;
+    }
+    /* Handle the batch, then (after the before-ack call) acknowledge what was handled: acks
+     * reach the broker per batch anyway (every backend sends them together), and a receiver
+     * that buffers gets one point where everything it acknowledges is done. */
+    size_t n = 0;
+    bool limit = false;
+    for (; n < batch.n && !limit; n++) {
         if (stopping(cons))
             break;
-        const struct edxbus_msg *msg = &batch.msgs[i];
+        const struct edxbus_msg *msg = &batch.msgs[n];
         enum handled h = already_handled(cons, msg) ? HANDLED_OK : handle(cons, msg);
-        if (h == HANDLED_STOPPED)
+        cons->ackable[n] = h == HANDLED_OK || h == HANDLED_FAILED;
+        if (cons->ackable[n]) /* now, so that a repeat later in this batch is caught */
+            remember(cons, msg);
+        if (h == HANDLED_STOPPED) {
+            n++;
             break;
-        if (h == HANDLED_NOT_ACKED)
-            continue;
-        remember(cons, msg);
-        char aerr[EDXBUS_ERRSTR_SIZE] = "";
-        err = cons->ops->ack(cons->be, msg, aerr, sizeof aerr);
-        if (err != EDXBUS_OK) {
-            /* Not acked: it will come again. Count it as an error of the loop. */
+        }
+        limit = errors_limit_reached(cons, NULL, 0);
+    }
+    if (cons->before_ack != NULL && n > 0) {
+        char berr[EDXBUS_ERRSTR_SIZE] = "";
+        if (cons->before_ack(cons->before_ack_opaque, berr, sizeof berr) != EDXBUS_OK) {
             cons->consecutive_errors++;
-            edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR, "event bus: ack %s position %s: %s",
-                            msg->topic, msg->position, aerr);
-            continue;
+            edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR,
+                            "event bus: %s; %zu message(s) of %s left unacknowledged, they will "
+                            "be delivered again",
+                            berr, n, cons->topic);
+            memset(cons->ackable, 0, n * sizeof *cons->ackable);
         }
-        cons->stats.events++;
-        if (handled != NULL)
-            (*handled)++;
-        if (cons->errors_limit > 0 && cons->consecutive_errors >= cons->errors_limit) {
-            edxbus__errf(
-                errstr, errstr_size, "%lld consecutive errors on %s (limit %lld); stopping",
-                (long long)cons->consecutive_errors, cons->topic, (long long)cons->errors_limit);
-            return EDXBUS_ERR_FATAL;
-        }
-        if (cons->max_events > 0 && cons->stats.events >= cons->max_events)
-            break;
     }
-    if (cons->errors_limit > 0 && cons->consecutive_errors >= cons->errors_limit) {
-        edxbus__errf(errstr, errstr_size, "%lld consecutive errors on %s (limit %lld); stopping",
-                     (long long)cons->consecutive_errors, cons->topic,
-                     (long long)cons->errors_limit);
+    ack_batch(cons, &batch, n, handled);
+    if (errors_limit_reached(cons, errstr, errstr_size))
         return EDXBUS_ERR_FATAL;
-    }
     return EDXBUS_OK;
 }
 

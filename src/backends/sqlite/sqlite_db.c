@@ -26,8 +26,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "sqlite_int.h"
 #include "edxbus/conf.h"
+#include "sqlite_int.h"
 
 static const char *const SCHEMA_SQL =
     /* id = tid << SQ_SEQ_BITS | seq: a topic's rows are one range of the rowid, so reading a
@@ -159,11 +159,15 @@ static const char *fs_advice(struct sq_db *db, int rc, int sys, char *out, size_
         sys == EACCES || sys == EROFS || sys == ENOENT) {
         struct stat sb;
         if (stat(dir, &sb) != 0)
-            snprintf(out, size, "the directory %.300s does not exist: create it, or set "
-                     "EVENT_BUS_SQLITE_PATH to a file in a directory that does", dir);
+            snprintf(out, size,
+                     "the directory %.300s does not exist: create it, or set "
+                     "EVENT_BUS_SQLITE_PATH to a file in a directory that does",
+                     dir);
         else if (access(dir, W_OK) != 0 || sys == EROFS)
-            snprintf(out, size, "the directory %.300s must be writable by this user: SQLite keeps "
-                     "the -wal and -shm files beside the database", dir);
+            snprintf(out, size,
+                     "the directory %.300s must be writable by this user: SQLite keeps "
+                     "the -wal and -shm files beside the database",
+                     dir);
         else if (access(db->path, F_OK) == 0 && access(db->path, W_OK) != 0)
             snprintf(out, size, "the file is read-only for this user: make it writable");
         else
@@ -608,13 +612,27 @@ edxbus_err_t edxbus__sq_metadata_bind(sqlite3_stmt *st, int first, const struct 
             sqlite3_bind_null(st, first + i);
         return EDXBUS_OK;
     }
+    /* sourcelib as "11.2.0", digits by hand (snprintf per integer was a tenth of a send). */
     size_t used = 0;
     tmp[0] = '\0';
     for (size_t i = 0; i < md->nsourcelib && i < EDXBUS_SOURCELIB_MAX; i++) {
-        int w = snprintf(tmp + used, tmpsz - used, "%s%" PRId64, i ? "." : "", md->sourcelib[i]);
-        if (w < 0 || (size_t)w >= tmpsz - used)
+        char digits[24];
+        size_t nd = 0;
+        int64_t v = md->sourcelib[i];
+        uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+        do {
+            digits[nd++] = (char)('0' + u % 10);
+            u /= 10;
+        } while (u != 0);
+        if (v < 0)
+            digits[nd++] = '-';
+        if (used + (i > 0) + nd + 1 > tmpsz)
             return EDXBUS_ERR_INVALID_ARG;
-        used += (size_t)w;
+        if (i > 0)
+            tmp[used++] = '.';
+        while (nd > 0)
+            tmp[used++] = digits[--nd];
+        tmp[used] = '\0';
     }
     sqlite3_bind_text(st, first, md->event_type, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, first + 1, md->id, -1, SQLITE_STATIC);

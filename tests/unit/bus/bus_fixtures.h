@@ -114,6 +114,50 @@ static inline json_t *fx_json(const char *text)
     return v;
 }
 
+static inline json_t *fx_json_allow_nul(const char *text)
+{
+    json_error_t e;
+    json_t *v = json_loads(text, JSON_ALLOW_NUL, &e);
+    if (v == NULL) {
+        fprintf(stderr, "fx_json: %s\n", e.text);
+        exit(1);
+    }
+    return v;
+}
+
+/* Every row of tests/vectors/@p name (JSON lines) as an array; exits when unreadable. */
+static inline json_t *fx_vector_rows(const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", EDXBUS_TEST_DATA_DIR, name);
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "cannot open %s\n", path);
+        exit(1);
+    }
+    json_t *rows = json_array();
+    char *line = NULL;
+    size_t cap = 0;
+    while (getline(&line, &cap, f) > 0)
+        json_array_append_new(rows, fx_json_allow_nul(line));
+    free(line);
+    fclose(f);
+    return rows;
+}
+
+/* @p hex as bytes (malloc'ed; *@p len bytes). */
+static inline unsigned char *fx_unhex(const char *hex, size_t *len)
+{
+    *len = strlen(hex) / 2;
+    unsigned char *b = malloc(*len + 1);
+    for (size_t i = 0; b != NULL && i < *len; i++) {
+        unsigned v;
+        sscanf(hex + 2 * i, "%2x", &v);
+        b[i] = (unsigned char)v;
+    }
+    return b;
+}
+
 /* A receiver that records what it saw and fails its first `fail_times` calls. */
 struct fx_recorder {
     int calls;

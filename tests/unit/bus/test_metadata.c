@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "edxbus/avro.h"
 #include "edxbus/metadata.h"
 #include "test.h"
 
@@ -44,6 +45,27 @@ static const char *to_json(const struct edxbus_metadata *md)
     }
     edxbus_buf_fini(&b);
     return text;
+}
+
+/* edxbus_metadata_write_json() equals edxbus_json_write() of the tree, with both flag sets. */
+static void check_write_json(const struct edxbus_metadata *md, const char *cs)
+{
+    json_t *v = edxbus_metadata_to_json_value(md);
+    if (v == NULL)
+        TEST_FAIL_("%s: to_json_value failed", cs);
+    for (unsigned flags = 0; flags <= EDXBUS_JSON_ASCII; flags += EDXBUS_JSON_ASCII) {
+        struct edxbus_buf a = EDXBUS_BUF_INIT, b = EDXBUS_BUF_INIT;
+        ASSERT_EQ_INT(edxbus_metadata_write_json(md, flags, &a), EDXBUS_OK);
+        ASSERT_EQ_INT(edxbus_json_write(v, flags, &b), EDXBUS_OK);
+        edxbus_buf_terminate(&a);
+        edxbus_buf_terminate(&b);
+        if (a.len != b.len || memcmp(a.data, b.data, a.len) != 0)
+            TEST_FAIL_("%s: write_json(%u)\n  got:  %s\n  want: %s", cs, flags,
+                       (const char *)a.data, (const char *)b.data);
+        edxbus_buf_fini(&a);
+        edxbus_buf_fini(&b);
+    }
+    json_decref(v);
 }
 
 static void set(struct edxbus_metadata *md, const char *name, const char *text)
@@ -148,6 +170,7 @@ static void row_from_text(const json_t *row)
     const char *want = json_string_value(json_object_get(row, "to_json"));
     if (strcmp(to_json(&md), want) != 0)
         TEST_FAIL_("%s: to_json\n  got:  %s\n  want: %s", cs, to_json(&md), want);
+    check_write_json(&md, cs);
     check_pairs(&md, json_object_get(row, "redis_fields"), cs);
     check_pairs(&md, json_object_get(row, "kafka_headers"), cs);
 
@@ -394,6 +417,13 @@ TEST(test_to_json_escapes_as_python)
     ASSERT_TRUE(v != NULL);
     ASSERT_EQ_STR(json_string_value(json_object_get(v, "source")), "bad\xef\xbf\xbd");
     json_decref(v);
+    check_write_json(&md, "escapes");
+    md.minorversion = INT64_MIN;
+    md.sourcelib[0] = INT64_MAX;
+    md.sourcelib[1] = -7;
+    md.nsourcelib = 2;
+    md.time_us = EDXBUS_METADATA_TIME_MAX_US;
+    check_write_json(&md, "extremes");
 }
 
 TEST(test_from_json_errors)

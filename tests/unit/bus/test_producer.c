@@ -1,6 +1,7 @@
 /* tests/unit/bus/test_producer.c — the producer front end on the embedded broker: routing to
  * several topics with a prefix, keys and their schemas, no re-production of bus events,
- * inactive producers, async delivery.
+ * inactive producers, async delivery, and the key read from the Avro bytes of every row of
+ * tests/vectors/kafka.jsonl (sent as bytes and as JSON) equal to the reference's key bytes.
  */
 #include "test.h"
 
@@ -113,12 +114,10 @@ TEST(test_events_from_the_bus_are_not_produced_again)
 TEST(test_typo_in_backend_fails_bus_new)
 {
     char err[EDXBUS_ERRSTR_SIZE] = "";
-    edxbus_conf_t *conf =
-        fx_conf("{\"" ENROLLMENT_TYPE "\": {\"t\": {\"event_key_field\": "
-                "\"enrollment.user.id\", \"enabled\": true}}}",
-                NULL);
-    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_PRODUCER", "redsi", err, sizeof err),
-                  EDXBUS_OK);
+    edxbus_conf_t *conf = fx_conf("{\"" ENROLLMENT_TYPE "\": {\"t\": {\"event_key_field\": "
+                                  "\"enrollment.user.id\", \"enabled\": true}}}",
+                                  NULL);
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_PRODUCER", "redsi", err, sizeof err), EDXBUS_OK);
     fx_log_clear();
     ASSERT_TRUE(edxbus_bus_new(conf, err, sizeof err) == NULL);
     ASSERT_CONTAINS(err, "event bus producer cannot start");
@@ -142,9 +141,8 @@ TEST(test_broken_producer_settings_leave_producer_inactive_with_warning)
     edxbus_conf_t *conf = fx_conf("{\"org.openedx.nope.v1\": {\"t\": {\"event_key_field\": "
                                   "\"a\", \"enabled\": true}}}",
                                   NULL);
-    ASSERT_EQ_INT(
-        edxbus_conf_set(conf, "EVENT_BUS_PRODUCER_LAZY_START", "true", err0, sizeof err0),
-        EDXBUS_OK);
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_PRODUCER_LAZY_START", "true", err0, sizeof err0),
+                  EDXBUS_OK);
     edxbus_bus_t *bus = edxbus_bus_new(conf, err0, sizeof err0);
     ASSERT_TRUE(bus != NULL);
     ASSERT_TRUE(edxbus_bus_producer(bus) == NULL);
@@ -218,8 +216,7 @@ TEST(test_local_receiver_failure_stays_receiver_class)
     edxbus_bus_t *bus = fx_bus("{\"" ENROLLMENT_TYPE "\": {\"t1\": {\"event_key_field\": "
                                "\"enrollment.user.id\", \"enabled\": true}}}",
                                NULL);
-    edxbus_signal_connect(edxbus_bus_signal(bus, ENROLLMENT_TYPE), "local", failing_receiver,
-                          NULL);
+    edxbus_signal_connect(edxbus_bus_signal(bus, ENROLLMENT_TYPE), "local", failing_receiver, NULL);
     json_t *data = fx_json(ENROLLMENT_JSON);
     struct edxbus_send_report rep = {0};
     char err[EDXBUS_ERRSTR_SIZE] = "";
@@ -251,6 +248,61 @@ TEST(test_key_path_rule_is_routing_s)
     ASSERT_CONTAINS(rerr, "empty name at byte 11");
     ASSERT_CONTAINS(err, rerr);
     json_decref(data);
+    edxbus_bus_destroy(bus);
+}
+
+TEST(test_keys_of_every_vector_read_from_the_bytes_are_the_reference_keys)
+{
+    char err[EDXBUS_ERRSTR_SIZE];
+    json_t *rows = fx_vector_rows("kafka.jsonl"), *routes = json_object();
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row)
+    {
+        const char *type = json_string_value(json_object_get(row, "event_type"));
+        json_object_set_new(routes, type,
+                            json_pack("{s:{s:O, s:b}}", "keys", "event_key_field",
+                                      json_object_get(row, "event_key_field"), "enabled", 1));
+    }
+    ASSERT_EQ_INT(json_array_size(rows), 216);
+    char *routes_text = json_dumps(routes, 0);
+    edxbus_bus_t *bus = fx_bus(routes_text, NULL);
+    free(routes_text);
+    json_array_foreach(rows, i, row)
+    {
+        size_t vlen;
+        unsigned char *value =
+            fx_unhex(json_string_value(json_object_get(row, "value_body_hex")), &vlen);
+        edxbus_signal_t *sig =
+            edxbus_bus_signal(bus, json_string_value(json_object_get(row, "event_type")));
+        ASSERT_TRUE(sig != NULL);
+        if (edxbus_signal_send_encoded(sig, value, vlen, 0, NULL, err, sizeof err) != EDXBUS_OK)
+            TEST_FAIL_("row %zu: send_encoded: %s", i, err);
+        /* The same event as JSON (the tree the reference's bytes decode to). */
+        json_t *data = NULL;
+        ASSERT_EQ_INT(
+            edxbus_event_decode(edxbus_signal_event_type(sig), value, vlen, &data, err, sizeof err),
+            EDXBUS_OK);
+        if (edxbus_signal_send(sig, data, 0, NULL, err, sizeof err) != EDXBUS_OK)
+            TEST_FAIL_("row %zu: send: %s", i, err);
+        json_decref(data);
+        free(value);
+    }
+    json_t *got = read_topic(bus, "keys");
+    ASSERT_EQ_INT(json_array_size(got), 2 * 216);
+    json_array_foreach(rows, i, row)
+    {
+        const char *want = json_string_value(json_object_get(row, "key_body_hex"));
+        for (size_t k = 0; k < 2; k++) {
+            const char *key =
+                json_string_value(json_object_get(json_array_get(got, 2 * i + k), "key"));
+            if (strlen(want) <= 200 && strcmp(key, want) != 0)
+                TEST_FAIL_("row %zu (%s): key %s, want %s", i, k ? "json" : "bytes", key, want);
+        }
+    }
+    json_decref(got);
+    json_decref(rows);
+    json_decref(routes);
     edxbus_bus_destroy(bus);
 }
 
@@ -307,6 +359,7 @@ int main(void)
     RUN(test_bad_key_fields_are_errors_of_the_send);
     RUN(test_local_receiver_failure_stays_receiver_class);
     RUN(test_key_path_rule_is_routing_s);
+    RUN(test_keys_of_every_vector_read_from_the_bytes_are_the_reference_keys);
     RUN(test_async_produce_reports_every_delivery_after_flush);
     RUN(test_full_topic_rule);
     fx_cleanup();

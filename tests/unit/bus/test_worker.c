@@ -259,29 +259,20 @@ static edxbus_err_t lazy_receiver(const edxbus_event_t *ev, void *opaque, char *
 
 TEST(test_lazy_decode_gives_the_reference_tree_for_every_vector)
 {
-    char path[512], err[EDXBUS_ERRSTR_SIZE];
-    snprintf(path, sizeof path, "%s/avro.jsonl", EDXBUS_TEST_DATA_DIR);
-    FILE *f = fopen(path, "r");
-    ASSERT_TRUE(f != NULL);
+    char err[EDXBUS_ERRSTR_SIZE];
+    json_t *rows = fx_vector_rows("avro.jsonl");
     edxbus_bus_t *bus = fx_bus(NULL, NULL);
     const struct edxbus_backend_ops *ops = edxbus_backend_find("sqlite", NULL, err, sizeof err);
     void *be = NULL;
     ASSERT_EQ_INT(ops->producer_open(edxbus_bus_conf(bus), &be, err, sizeof err), EDXBUS_OK);
     json_t *want = json_object(), *want_hex = json_object();
-    char *line = NULL;
-    size_t cap = 0;
-    int rows = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_t *row = json_loads(line, JSON_ALLOW_NUL, NULL);
-        ASSERT_TRUE(row != NULL);
+    size_t r;
+    json_t *row;
+    json_array_foreach(rows, r, row)
+    {
         const char *hex = json_string_value(json_object_get(row, "avro_hex"));
-        size_t len = strlen(hex) / 2;
-        uint8_t *value = malloc(len + 1);
-        for (size_t i = 0; i < len; i++) {
-            unsigned v;
-            sscanf(hex + 2 * i, "%2x", &v);
-            value[i] = (uint8_t)v;
-        }
+        size_t len;
+        uint8_t *value = fx_unhex(hex, &len);
         struct edxbus_metadata md;
         edxbus_metadata_generate(&md, json_string_value(json_object_get(row, "event_type")), 0,
                                  "lms", err, sizeof err);
@@ -291,13 +282,9 @@ TEST(test_lazy_decode_gives_the_reference_tree_for_every_vector)
         json_object_set(want, md.id, json_object_get(row, "decoded"));
         json_object_set_new(want_hex, md.id, json_string(hex));
         free(value);
-        json_decref(row);
-        rows++;
     }
-    free(line);
-    fclose(f);
     ops->producer_close(be);
-    ASSERT_EQ_INT(rows, 216);
+    ASSERT_EQ_INT(json_array_size(rows), 216);
 
     struct lazy_seen seen = {.trees = json_object(), .bytes = json_object()};
     ASSERT_EQ_INT(edxbus_bus_connect_all(bus, "lazy", lazy_receiver, &seen), EDXBUS_OK);
@@ -323,8 +310,76 @@ TEST(test_lazy_decode_gives_the_reference_tree_for_every_vector)
     json_decref(x);
     json_decref(want);
     json_decref(want_hex);
+    json_decref(rows);
     json_decref(seen.trees);
     json_decref(seen.bytes);
+    edxbus_bus_destroy(bus);
+}
+
+/* The before-ack call: counts its calls and the receiver calls seen at each, fails when asked. */
+struct before_ack_state {
+    int calls;
+    int received;      /* receiver calls so far */
+    int received_seen; /* receiver calls when the before-ack call last ran */
+    bool fail;
+};
+
+static edxbus_err_t counting_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
+                                      size_t errstr_size)
+{
+    (void)ev, (void)errstr, (void)errstr_size;
+    ((struct before_ack_state *)opaque)->received++;
+    return EDXBUS_OK;
+}
+
+static edxbus_err_t before_ack(void *opaque, char *errstr, size_t errstr_size)
+{
+    struct before_ack_state *s = opaque;
+    s->calls++;
+    s->received_seen = s->received;
+    if (s->fail) {
+        snprintf(errstr, errstr_size, "output lost");
+        return EDXBUS_ERR_IO;
+    }
+    return EDXBUS_OK;
+}
+
+TEST(test_before_ack_runs_once_per_batch_and_its_failure_leaves_the_batch_unacked)
+{
+    edxbus_bus_t *bus = fx_bus(ROUTES, NULL);
+    struct before_ack_state st = {.fail = true};
+    edxbus_signal_connect(edxbus_bus_signal(bus, ENROLLMENT_TYPE), "count", counting_receiver, &st);
+    edxbus_consumer_t *cons = consumer(bus, "g", "{\"start\": \"earliest\"}", 0, NULL);
+    edxbus_consumer_set_before_ack(cons, before_ack, &st);
+    send_n(bus, 5, NULL);
+    st.received = 0;
+    char err[EDXBUS_ERRSTR_SIZE];
+    size_t h = 99;
+    ASSERT_EQ_INT(edxbus_consumer_poll_once(cons, 1000, &h, err, sizeof err), EDXBUS_OK);
+    /* One call, after the five events ran; nothing acknowledged. */
+    ASSERT_EQ_INT(st.calls, 1);
+    ASSERT_EQ_INT(st.received, 5);
+    ASSERT_EQ_INT(st.received_seen, 5);
+    ASSERT_EQ_INT(h, 0);
+    ASSERT_EQ_INT(edxbus_consumer_stats(cons)->events, 0);
+    ASSERT_CONTAINS(fx_log, "output lost");
+    edxbus_consumer_destroy(cons);
+    /* Not acknowledged: a member of the group gets all five again; this time they are acked. */
+    cons = consumer(bus, "g", "{\"start\": \"earliest\"}", 0, NULL);
+    edxbus_consumer_set_before_ack(cons, before_ack, &st);
+    st.fail = false;
+    st.received = 0;
+    st.calls = 0;
+    drain(cons);
+    ASSERT_EQ_INT(st.received, 5);
+    ASSERT_TRUE(st.calls >= 1);
+    ASSERT_EQ_INT(edxbus_consumer_stats(cons)->events, 5);
+    edxbus_consumer_destroy(cons);
+    cons = consumer(bus, "g", "{\"start\": \"earliest\"}", 0, NULL);
+    st.received = 0;
+    drain(cons);
+    ASSERT_EQ_INT(st.received, 0);
+    edxbus_consumer_destroy(cons);
     edxbus_bus_destroy(bus);
 }
 
@@ -498,6 +553,7 @@ int main(void)
     RUN(test_dead_letters_off_logs_for_replay_and_acks);
     RUN(test_undecodable_message_is_dead_lettered_without_retries);
     RUN(test_lazy_decode_gives_the_reference_tree_for_every_vector);
+    RUN(test_before_ack_runs_once_per_batch_and_its_failure_leaves_the_batch_unacked);
     RUN(test_new_group_starts_at_newest_unless_earliest);
     RUN(test_offset_time_replays_from_a_time);
     RUN(test_stop_flag_finishes_and_acks_the_current_event);
