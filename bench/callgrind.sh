@@ -1,0 +1,60 @@
+# bench/callgrind.sh — instructions per event of `edxbus produce` and `edxbus consume --print` on
+# the embedded broker, counted by callgrind (valgrind): exact and unmoved by other load on the
+# machine, unlike time.
+#
+# Each command runs twice under callgrind, with N1 and N2 events; the difference of the two
+# totals divided by N2 - N1 is the cost of one event, without the start-up (catalog, settings,
+# opening the file). The event is the enrollment row "realistic" of tests/vectors/avro.jsonl,
+# routed with its key field; consume reads the events produced first (no callgrind there).
+#
+# Usage: bash bench/callgrind.sh BUILD-DIR [N1 N2]     (needs valgrind: apt-get install valgrind)
+# Prints: `callgrind produce_ir_per_event <n>` and `callgrind consume_print_ir_per_event <n>`.
+set -euo pipefail
+BUILD=${1:?usage: bash bench/callgrind.sh BUILD-DIR [N1 N2]}
+N1=${2:-2000}
+N2=${3:-12000}
+EDXBUS=$(cd "$BUILD" && pwd)/cli/edxbus
+HERE=$(cd "$(dirname "$0")" && pwd)
+command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is not installed" >&2; exit 2; }
+TMP=$(mktemp -d /tmp/edxbus-callgrind-XXXXXX)
+trap 'rm -rf "$TMP"' EXIT
+TYPE=org.openedx.learning.course.enrollment.created.v1
+DATA=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["event_type"] == sys.argv[2] and r["case"] == "realistic":
+        print(json.dumps(r["data"])); break' "$HERE/../tests/vectors/avro.jsonl" "$TYPE")
+cat >"$TMP/cg.yaml" <<EOF
+EVENTS_SERVICE_NAME: lms
+EVENT_BUS_PRODUCER: sqlite
+EVENT_BUS_CONSUMER: sqlite
+EVENT_BUS_SQLITE_PATH: $TMP/cg.db
+EVENT_BUS_SQLITE_SYNCHRONOUS: NORMAL
+EVENT_BUS_CONSUMER_BATCH_SIZE: 100
+EVENT_BUS_PRODUCER_CONFIG:
+  $TYPE:
+    cg:
+      event_key_field: enrollment.course.course_key
+      enabled: true
+EOF
+export EDXBUS_CONFIG=$TMP/cg.yaml
+
+total() { # the Ir total of a callgrind output file
+  awk '/^(summary|totals):/ {print $2}' "$1" | tail -1
+}
+run() { # run NAME ARGS...: the command under callgrind, stdout discarded; prints the total
+  local out=$TMP/$1.out
+  shift
+  valgrind --tool=callgrind --callgrind-out-file="$out" "$EDXBUS" "$@" >/dev/null 2>"$TMP/vg.log" ||
+    { cat "$TMP/vg.log" >&2; exit 1; }
+  total "$out"
+}
+
+p1=$(run p1 produce -q -e "$TYPE" -d "$DATA" --count "$N1")
+p2=$(run p2 produce -q -e "$TYPE" -d "$DATA" --count "$N2")
+"$EDXBUS" produce -q -e "$TYPE" -d "$DATA" --count "$N2" >/dev/null
+c1=$(run c1 consume -t cg -g g1 --print -n "$N1" --extra '{"start": "earliest"}')
+c2=$(run c2 consume -t cg -g g2 --print -n "$N2" --extra '{"start": "earliest"}')
+echo "callgrind produce_ir_per_event $(((p2 - p1) / (N2 - N1)))"
+echo "callgrind consume_print_ir_per_event $(((c2 - c1) / (N2 - N1)))"
