@@ -79,6 +79,9 @@ static bool password_span(const char *text, size_t *start, size_t *end)
     const char *stop = strchr(rest, '?');
     if (stop == NULL)
         stop = rest + strlen(rest);
+    const char *frag = memchr(rest, '#', (size_t)(stop - rest)); /* the parser stops there too */
+    if (frag != NULL)
+        stop = frag;
     const char *at = NULL;
     for (const char *p = rest; p < stop; p++)
         if (*p == '@')

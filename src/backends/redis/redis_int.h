@@ -96,6 +96,9 @@ struct redis_url {
 edxbus_err_t edxbus__redis_url_parse(const char *text, struct redis_url *url, char *errstr,
                                      size_t errstr_size);
 void edxbus__redis_url_fini(struct redis_url *url);
+/** @p text as messages show it (control bytes as \xNN, so that an error stays one line),
+ *  cut to fit @p size. Returns @p buf. */
+const char *edxbus__redis_printable(const char *text, char *buf, size_t size);
 
 /* ------------------------------------------------------------------------------------------ */
 /* TLS settings (redis_tls.c) */

@@ -41,8 +41,9 @@ static int check_file(const char *path, const char *what, const char *fix,
         close(fd);
         return 0;
     }
-    edxbus_problemf(problem, opaque, "%s: cannot read \"%s\" (%s); %s", what, path, strerror(errno),
-                    fix);
+    char buf[512];
+    edxbus_problemf(problem, opaque, "%s: cannot read \"%s\" (%s); %s", what,
+                    edxbus__redis_printable(path, buf, sizeof buf), strerror(errno), fix);
     return 1;
 }
 
@@ -104,11 +105,13 @@ int edxbus__redis_tls_opts(const edxbus_conf_t *conf, const struct redis_url *ur
                     "give the PEM file of this client's certificate", problem, opaque);
     n += check_file(opts->key_file, opts->key_from, "give the PEM file of the certificate's key",
                     problem, opaque);
+    char buf[512];
     if (opts->ca_path != NULL && access(opts->ca_path, R_OK | X_OK) != 0) {
         edxbus_problemf(problem, opaque,
                         "%s ssl_ca_path: cannot read the directory \"%s\" (%s); give a "
                         "directory of CA certificates (c_rehash)",
-                        REDIS_SETTING_URL, opts->ca_path, strerror(errno));
+                        REDIS_SETTING_URL, edxbus__redis_printable(opts->ca_path, buf, sizeof buf),
+                        strerror(errno));
         n++;
     }
     if (opts->key_file != NULL && opts->cert_file == NULL) {
@@ -127,8 +130,10 @@ static void file_error(const char *what, const char *path, const char *holds, ch
 {
     unsigned long e = ERR_peek_last_error();
     const char *reason = e ? ERR_reason_error_string(e) : NULL;
-    edxbus_errf(errstr, errstr_size, "%s: \"%s\" does not hold %s%s%s%s", what, path, holds,
-                reason ? " (" : "", reason ? reason : "", reason ? ")" : "");
+    char buf[512];
+    edxbus_errf(errstr, errstr_size, "%s: \"%s\" does not hold %s%s%s%s", what,
+                edxbus__redis_printable(path, buf, sizeof buf), holds, reason ? " (" : "",
+                reason ? reason : "", reason ? ")" : "");
     ERR_clear_error();
 }
 
@@ -180,10 +185,13 @@ SSL_CTX *edxbus__redis_tls_ctx(const struct redis_tls_opts *opts, char *errstr, 
             return NULL;
         }
         if (mismatch || SSL_CTX_check_private_key(ctx) != 1) {
+            char buf[2][512];
             ERR_clear_error();
             edxbus_errf(errstr, errstr_size,
                         "%s: the key in \"%s\" does not belong to the certificate in \"%s\"",
-                        opts->key_file ? opts->key_from : opts->cert_from, key, opts->cert_file);
+                        opts->key_file ? opts->key_from : opts->cert_from,
+                        edxbus__redis_printable(key, buf[0], sizeof buf[0]),
+                        edxbus__redis_printable(opts->cert_file, buf[1], sizeof buf[1]));
             SSL_CTX_free(ctx);
             return NULL;
         }

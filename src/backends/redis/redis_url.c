@@ -38,6 +38,19 @@ static edxbus_err_t bad(const char *text, const char *why, char *errstr, size_t 
     return EDXBUS_ERR_CONF;
 }
 
+const char *edxbus__redis_printable(const char *text, char *buf, size_t size)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0' && n + 5 < size; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            n += (size_t)snprintf(buf + n, size - n, "\\x%02x", *p);
+        else
+            buf[n++] = (char)*p;
+    }
+    buf[n] = '\0';
+    return buf;
+}
+
 static bool parse_db(const char *s, int *out)
 {
     size_t len = strlen(s);
@@ -85,7 +98,7 @@ static edxbus_err_t parse_params(const char *text, const struct edxbus_url *u,
                                  struct redis_url *url, bool userinfo_user,
                                  bool userinfo_password, char *errstr, size_t errstr_size)
 {
-    char why[320];
+    char why[320], shown[48];
     for (size_t i = 0; i < u->nparams; i++) {
         const char *name = u->params[i].name, *value = u->params[i].value;
         char **field = param_field(url, name);
@@ -110,7 +123,8 @@ static edxbus_err_t parse_params(const char *text, const struct edxbus_url *u,
             if (strcmp(name, "ssl_cert_reqs") == 0 && strcasecmp(value, "required") != 0 &&
                 strcasecmp(value, "optional") != 0 && strcasecmp(value, "none") != 0) {
                 snprintf(why, sizeof why,
-                         "has ssl_cert_reqs=%.40s; expected required, optional or none", value);
+                         "has ssl_cert_reqs=%.40s; expected required, optional or none",
+                         edxbus__redis_printable(value, shown, sizeof shown));
                 return bad(text, why, errstr, errstr_size);
             }
             err = take(field, value);
@@ -119,7 +133,7 @@ static edxbus_err_t parse_params(const char *text, const struct edxbus_url *u,
                      "has an unknown parameter \"%.40s\" (known: db, username, password, "
                      "ssl_ca_certs, ssl_ca_path, ssl_certfile, ssl_keyfile, ssl_password, "
                      "ssl_cert_reqs, ssl_check_hostname)",
-                     name);
+                     edxbus__redis_printable(name, shown, sizeof shown));
             return bad(text, why, errstr, errstr_size);
         }
         if (err != EDXBUS_OK)

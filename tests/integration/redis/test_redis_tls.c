@@ -227,6 +227,12 @@ TEST(test_bad_settings)
                  errstr, sizeof errstr),
         EDXBUS_ERR_CONF);
     ASSERT_CONTAINS(errstr, "does not belong to the certificate");
+    /* Hostile bytes in a file name (percent-escaped in the URL) stay one escaped line. */
+    char url[300];
+    snprintf(url, sizeof url, "rediss://localhost:%d/0?ssl_ca_certs=/x%%0Ay%%1B", tls.port);
+    ASSERT_EQ_INT(try_send(conf_with(url, NULL), errstr, sizeof errstr), EDXBUS_ERR_CONF);
+    ASSERT_CONTAINS(errstr, "cannot read \"/x\\x0ay\\x1b\"");
+    ASSERT_TRUE(strchr(errstr, '\n') == NULL && strchr(errstr, '\x1b') == NULL);
     /* TLS settings on a plain URL would silently not be used. */
     ASSERT_EQ_INT(
         try_send(conf_with(plain.url, "EVENT_BUS_REDIS_TLS_CA_FILE", path_in(&tls, "ca.pem"), NULL),
