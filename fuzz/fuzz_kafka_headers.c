@@ -68,7 +68,7 @@ static void on_report(rd_kafka_t *r, const rd_kafka_message_t *rkm, void *opaque
     (void)opaque;
     reported = true;
     struct edxbus_msg msg;
-    struct kafka_slot slot;
+    struct edxbus_slot slot;
     int64_t key_id, value_id;
     memset(&slot, 0, sizeof slot);
     memset(slot.why, 'x', sizeof slot.why);
@@ -91,6 +91,7 @@ static void on_report(rd_kafka_t *r, const rd_kafka_message_t *rkm, void *opaque
         if (msg.headers[h].name == NULL || msg.headers[h].value == NULL)
             abort();
     free(slot.headers);
+    edxbus_buf_fini(&slot.data);
 }
 
 static bool setup(void)

@@ -30,20 +30,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define HCAP 4 /* the room unwrap gets for the other headers */
 
-static bool inside(const struct sq_slot *s, const void *p, size_t len)
+static bool inside(const struct edxbus_slot *s, const void *p, size_t len)
 {
     const uint8_t *b = s->data.data, *q = p;
     return q >= b && q + len <= b + s->data.len;
 }
 
-static void decode(struct sq_slot *s, const uint8_t *p, size_t len, size_t *n, const char **bad)
+static void decode(struct edxbus_slot *s, struct edxbus_msg *m, const uint8_t *p, size_t len,
+                   size_t *n, const char **bad)
 {
     edxbus_buf_reset(&s->data);
     if (edxbus_buf_reserve(&s->data, len + 1) != EDXBUS_OK)
         abort();
     size_t room = s->data.cap;
     uint8_t *base = s->data.data;
-    *bad = edxbus__sq_headers_decode(s, p, len, n);
+    memset(m, 0, sizeof *m);
+    *bad = edxbus__sq_headers_decode(s, m, p, len);
+    *n = m->nheaders;
     if (s->data.data != base || s->data.cap != room)
         abort(); /* the buffer moved: earlier pointers would dangle */
     if (*bad != NULL && strcmp(*bad, "the headers column is corrupt") != 0)
@@ -51,7 +54,7 @@ static void decode(struct sq_slot *s, const uint8_t *p, size_t len, size_t *n, c
     if (*bad != NULL && *n != 0)
         abort();
     for (size_t i = 0; i < *n; i++) {
-        const struct edxbus_header *h = &s->hdrs[i];
+        const struct edxbus_header *h = &m->headers[i];
         if (!inside(s, h->name, strlen(h->name) + 1) || (h->len && !inside(s, h->value, h->len)))
             abort();
     }
@@ -59,34 +62,35 @@ static void decode(struct sq_slot *s, const uint8_t *p, size_t len, size_t *n, c
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    struct sq_slot a, b;
+    struct edxbus_slot a, b;
+    struct edxbus_msg ma, mb;
     memset(&a, 0, sizeof a);
     memset(&b, 0, sizeof b);
     size_t n = 0, m = 0;
     const char *bad = NULL, *bad2 = NULL;
-    decode(&a, data, size, &n, &bad);
+    decode(&a, &ma, data, size, &n, &bad);
     if (bad == NULL) {
         struct edxbus_buf again = EDXBUS_BUF_INIT;
-        if (edxbus__sq_headers_encode(a.hdrs, n, &again) != EDXBUS_OK || again.len > size)
+        if (edxbus__sq_headers_encode(a.headers, n, &again) != EDXBUS_OK || again.len > size)
             abort();
-        decode(&b, again.data, again.len, &m, &bad2);
+        decode(&b, &mb, again.data, again.len, &m, &bad2);
         if (bad2 != NULL || m != n)
             abort();
         for (size_t i = 0; i < n; i++)
-            if (strcmp(a.hdrs[i].name, b.hdrs[i].name) != 0 || a.hdrs[i].len != b.hdrs[i].len ||
-                memcmp(a.hdrs[i].value, b.hdrs[i].value, a.hdrs[i].len) != 0)
+            if (strcmp(a.headers[i].name, b.headers[i].name) != 0 || a.headers[i].len != b.headers[i].len ||
+                memcmp(a.headers[i].value, b.headers[i].value, a.headers[i].len) != 0)
                 abort();
         edxbus_buf_fini(&again);
 
-        struct edxbus_msg row = {.topic = EDXBUS_OUTBOX_TOPIC, .headers = a.hdrs, .nheaders = n};
+        struct edxbus_msg row = {.topic = EDXBUS_OUTBOX_TOPIC, .headers = a.headers, .nheaders = n};
         struct edxbus_msg out;
         struct edxbus_header rest[HCAP];
         const char *key_schema = NULL;
         bool found = edxbus__outbox_unwrap(&row, &out, rest, HCAP, &key_schema);
         bool expect = false;
         for (size_t i = 0; i < n; i++)
-            if (strcmp(a.hdrs[i].name, EDXBUS_OUTBOX_HDR_TOPIC) == 0 && a.hdrs[i].len > 0 &&
-                a.hdrs[i].value[a.hdrs[i].len - 1] == '\0')
+            if (strcmp(a.headers[i].name, EDXBUS_OUTBOX_HDR_TOPIC) == 0 && a.headers[i].len > 0 &&
+                a.headers[i].value[a.headers[i].len - 1] == '\0')
                 expect = true;
         if (found != expect || found != (out.topic != NULL) || out.nheaders > HCAP)
             abort();
@@ -101,7 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     edxbus_buf_fini(&a.data);
     edxbus_buf_fini(&b.data);
-    free(a.hdrs);
-    free(b.hdrs);
+    free(a.headers);
+    free(b.headers);
     return 0;
 }

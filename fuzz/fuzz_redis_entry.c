@@ -95,7 +95,7 @@ static bool within(const void *p, size_t len, const redisReply *r)
 static void check(const struct edxbus_msg *msg, const redisReply *fields, const char *why)
 {
     if (msg->unusable != NULL) {
-        if (msg->unusable != why || memchr(why, '\0', EDXBUS_ERRSTR_SIZE) == NULL ||
+        if (msg->unusable != why || memchr(why, '\0', EDXBUS_ERRSTR_SIZE * 2) == NULL ||
             strchr(why, '\n') != NULL || why[0] == '\0')
             abort(); /* an unusable entry says why, on one line */
         return;
@@ -187,16 +187,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         entry->element[2] = reply_new(REDIS_REPLY_NIL);
 
     struct edxbus_msg msg;
-    struct edxbus_metadata md;
-    struct edxbus_header *headers = NULL;
-    size_t headers_cap = 0;
-    char why[EDXBUS_ERRSTR_SIZE];
-    memset(why, 'x', sizeof why);
-    if (edxbus__redis_wire_parse(entry, "fuzz-stream", "fuzz-service", &msg, &md, &headers,
-                                 &headers_cap, why) != EDXBUS_OK)
+    struct edxbus_slot slot;
+    memset(&slot, 0, sizeof slot);
+    memset(slot.why, 'x', sizeof slot.why);
+    if (edxbus__redis_wire_parse(entry, "fuzz-stream", "fuzz-service", &msg, &slot) != EDXBUS_OK)
         abort();
-    check(&msg, list, why);
-    free(headers);
+    check(&msg, list, slot.why);
+    free(slot.headers);
 out:
     reply_free(entry);
     reply_free(fields);

@@ -259,11 +259,8 @@ static edxbus_err_t kafka_lag(const edxbus_conf_t *conf, const char *topic, cons
             break;
         int64_t committed = parts->elems[i].offset;
         int64_t from = committed >= 0 ? committed : lo;
-        json_array_append_new(rows, json_pack("{s:s?, s:n, s:I, s:n, s:I, s:n}", "group", group,
-                                              "consumer", "partition",
-                                              (json_int_t)parts->elems[i].partition, "pending",
-                                              "undelivered",
-                                              (json_int_t)(hi > from ? hi - from : 0), "idle_ms"));
+        json_array_append_new(rows, edxbus_lag_row(group, NULL, parts->elems[i].partition, -1,
+                                                   hi > from ? hi - from : 0, -1));
     }
     rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_destroy(rk);

@@ -164,10 +164,8 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
     edxbus_err_t err = edxbus__kafka_registry(conf, &c->reg, errstr, errstr_size);
     if (err == EDXBUS_OK)
         err = edxbus__kafka_rdconf(conf, &rdconf, errstr, errstr_size);
-    bool earliest = opts->start != NULL && (strcmp(opts->start, "earliest") == 0 ||
-                                            strcmp(opts->start, "beginning") == 0);
-    c->start_earliest = earliest;
-    if (opts->start != NULL && !earliest && strcmp(opts->start, "latest") != 0) {
+    c->start_earliest = edxbus_start_kind(opts->start) == EDXBUS_START_EARLIEST;
+    if (edxbus_start_kind(opts->start) == EDXBUS_START_POSITION) {
         int32_t partition;
         int64_t off;
         if (!edxbus__kafka_parse_position(opts->start, &partition, &off)) {
@@ -198,7 +196,7 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
      * the oldest record loses the least. */
     if (err == EDXBUS_OK && json_object_get(extra, "auto.offset.reset") == NULL)
         err = edxbus__kafka_rdconf_set(rdconf, "auto.offset.reset",
-                                       earliest || c->group != NULL ? "earliest" : "latest",
+                                       c->start_earliest || c->group != NULL ? "earliest" : "latest",
                                        errstr, errstr_size);
     if (err == EDXBUS_OK)
         err = edxbus__kafka_rdconf_set(rdconf, "enable.partition.eof", "false", errstr,
@@ -252,7 +250,7 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         } else {
             for (int i = 0; i < parts->cnt; i++)
                 parts->elems[i].offset =
-                    earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
+                    c->start_earliest ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
         }
         apply_pending(c, parts);
         if (c->pending_time_ms >= 0 && c->replay_err != EDXBUS_OK) {
@@ -290,10 +288,7 @@ void edxbus__kafka_consumer_close(void *be)
     }
     edxbus__kafka_parts_clear(c);
     free(c->parts);
-    for (size_t i = 0; i < c->cap_batch; i++)
-        free(c->slots[i].headers);
-    free(c->slots);
-    free(c->msgs);
+    edxbus_slots_fini(&c->batch);
     free(c->rkms);
     edxbus__kreg_free(c->reg);
     free(c->marks);
@@ -316,15 +311,8 @@ static bool reserve_batch(struct kafka_consumer *c, size_t n)
     if (rkms == NULL)
         return false;
     c->rkms = rkms;
-    struct edxbus_msg *msgs = realloc(c->msgs, n * sizeof *msgs);
-    if (msgs == NULL)
+    if (edxbus_slots_reserve(&c->batch, n) != EDXBUS_OK)
         return false;
-    c->msgs = msgs;
-    struct kafka_slot *slots = realloc(c->slots, n * sizeof *slots);
-    if (slots == NULL)
-        return false;
-    memset(slots + c->cap_batch, 0, (n - c->cap_batch) * sizeof *slots);
-    c->slots = slots;
     c->cap_batch = n;
     return true;
 }
@@ -341,7 +329,7 @@ static edxbus_err_t fetch_schema(struct kafka_consumer *c, int64_t id, const cha
                                  char *why, size_t why_size)
 {
     *schema = NULL;
-    int64_t now = edxbus__kafka_mono_ms();
+    int64_t now = edxbus_clock_mono_ms();
     if (c->registry_failing && now < c->registry_retry_ms) {
         snprintf(why, why_size, "%s", c->registry_why);
         return c->registry_err;
@@ -381,10 +369,10 @@ static edxbus_err_t resolve_batch(struct kafka_consumer *c, char *errstr, size_t
 {
     for (; c->resolved < c->nbatch; c->resolved++) {
         size_t i = c->resolved;
-        struct edxbus_msg *msg = &c->msgs[i];
+        struct edxbus_msg *msg = &c->batch.msgs[i];
         const rd_kafka_message_t *rkm = c->rkms[i];
         int64_t ids[2];
-        if (edxbus__kafka_wire_parse(rkm, c->service_name, msg, &c->slots[i], &ids[0],
+        if (edxbus__kafka_wire_parse(rkm, c->service_name, msg, &c->batch.slots[i], &ids[0],
                                      &ids[1]) != EDXBUS_OK) {
             edxbus_errf(errstr, errstr_size, "kafka: out of memory");
             return EDXBUS_ERR_NOMEM;
@@ -398,12 +386,10 @@ static edxbus_err_t resolve_batch(struct kafka_consumer *c, char *errstr, size_t
             if (err == EDXBUS_ERR_NOT_FOUND && k == 0) {
                 continue; /* the key stays its body, unframed: not needed to deliver */
             } else if (err == EDXBUS_ERR_NOT_FOUND) {
-                if (msg->unusable == NULL) {
-                    snprintf(c->slots[i].why, sizeof c->slots[i].why,
-                             "kafka record %s of topic %.80s: writer schema: %.150s",
-                             msg->position, msg->topic, why);
-                    msg->unusable = c->slots[i].why;
-                }
+                if (msg->unusable == NULL)
+                    edxbus_slot_unusable(&c->batch.slots[i], msg,
+                                         "kafka record %s of topic %.80s: writer schema: %.150s",
+                                         msg->position, msg->topic, why);
                 msg->value = rkm->payload;
                 msg->value_len = rkm->len;
             } else if (err != EDXBUS_OK) {
@@ -427,8 +413,8 @@ static edxbus_err_t resolve_batch(struct kafka_consumer *c, char *errstr, size_t
         if (c->audit)
             edxbus_conf_log(c->conf, EDXBUS_LOG_INFO,
                             "kafka: received record %s of topic %s: event %s (%s)%s%s",
-                            msg->position, msg->topic, c->slots[i].md.id,
-                            c->slots[i].md.event_type, msg->unusable ? "; unusable: " : "",
+                            msg->position, msg->topic, c->batch.slots[i].md.id,
+                            c->batch.slots[i].md.event_type, msg->unusable ? "; unusable: " : "",
                             msg->unusable ? msg->unusable : "");
     }
     return EDXBUS_OK;
@@ -486,7 +472,7 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
         edxbus_err_t err = resolve_batch(c, errstr, errstr_size);
         if (err != EDXBUS_OK)
             return err;
-        out->msgs = c->msgs;
+        out->msgs = c->batch.msgs;
         out->n = c->nbatch;
         return EDXBUS_OK;
     }
@@ -527,7 +513,7 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
     edxbus_err_t err = resolve_batch(c, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
-    out->msgs = c->msgs;
+    out->msgs = c->batch.msgs;
     out->n = c->nbatch;
     return EDXBUS_OK;
 }

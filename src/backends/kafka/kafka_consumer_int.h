@@ -35,9 +35,8 @@ struct kafka_consumer {
     edxbus_err_t replay_err; /* why (EDXBUS_OK: no failed lookup) */
     char replay_why[2 * EDXBUS_ERRSTR_SIZE]; /* the line poll() fails with meanwhile */
     /* the current batch */
-    rd_kafka_message_t **rkms;
-    struct edxbus_msg *msgs;
-    struct kafka_slot *slots;
+    rd_kafka_message_t **rkms;   /* cap_batch of them; batch.msgs[i] reads rkms[i] */
+    struct edxbus_slots batch;
     size_t nbatch, cap_batch, resolved;
     /* ack tracking and commits */
     struct kafka_part *parts;
@@ -65,8 +64,6 @@ struct kafka_mark {
 
 /* kafka_offsets.c */
 
-/** Milliseconds of CLOCK_MONOTONIC. */
-int64_t edxbus__kafka_mono_ms(void);
 /** Parse "earliest"/"beginning", "latest"/"end" (@p partition -1, logical offsets) or
  *  "partition:offset". Returns false for anything else. */
 bool edxbus__kafka_parse_position(const char *position, int32_t *partition, int64_t *off);

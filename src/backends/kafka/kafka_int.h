@@ -24,6 +24,7 @@
 
 #include "registry.h"
 #include "edxbus/backend.h"
+#include "edxbus/backend_util.h"
 #include "edxbus/buf.h"
 
 /** The ops table (bottom of kafka.c); the backend registry lists it among the built-ins. */
@@ -40,7 +41,6 @@ extern const struct edxbus_backend_ops edxbus_backend_kafka;
 #define KAFKA_SETTING_AUDIT "EVENT_BUS_KAFKA_AUDIT_LOGGING_ENABLED"
 #define KAFKA_SETTING_CONFIG "EVENT_BUS_KAFKA_CONFIG" /* extra librdkafka properties, last */
 
-#define KAFKA_NHEADERS 10          /* the reference's headers, in its order */
 #define KAFKA_FRAME_LEN 5          /* 0x00 + 4-byte big-endian schema id */
 #define KAFKA_CLOSE_FLUSH_MS 10000 /* producer_close waits this long for deliveries */
 #define KAFKA_META_TIMEOUT_MS 5000 /* metadata, committed offsets, offsets_for_times */
@@ -76,46 +76,19 @@ char *edxbus__kafka_subject(const char *topic, const char *schema, bool is_key);
 edxbus_err_t edxbus__kafka_frame(struct edxbus_buf *out, uint32_t id, const uint8_t *body,
                                  size_t len);
 
-/** The text forms of the last metadata numbers a producer sent. A producer sends the same
- *  minorversion and sourcelib on nearly every record and many records within one second, and
- *  printf-formatting them was most of the cost of a send; a miss formats them the canonical way
- *  (edxbus_metadata_field_text / _format_time), so the bytes never differ from it. */
-struct kafka_hdr_cache {
-    struct edxbus_buf scratch;
-    bool has_second, has_minor, has_lib;
-    int64_t second; /* floor(time_us / 1e6) whose text is in second_text */
-    char second_text[EDXBUS_METADATA_TIME_TEXT_MAX]; /* "YYYY-MM-DDTHH:MM:SS", no offset */
-    size_t second_len;
-    int64_t minor;
-    char minor_text[24];
-    size_t minor_len;
-    int64_t lib[EDXBUS_SOURCELIB_MAX];
-    size_t nlib;
-    char lib_text[EDXBUS_SOURCELIB_MAX * 21];
-    size_t lib_len;
-};
-
-/** The ten reference headers for @p md, then @p msg's extra headers. @p cache is reused
- *  (zero it before first use; edxbus_buf_fini its scratch after the last).
+/** The ten reference headers for @p msg's metadata (written by @p ce, the toolkit's writer,
+ *  reused across sends), then @p msg's extra headers.
  *  Returns new headers (rd_kafka_headers_destroy, or hand to producev) or NULL with errstr. */
 rd_kafka_headers_t *edxbus__kafka_headers(const struct edxbus_msg *msg,
-                                          struct kafka_hdr_cache *cache, char *errstr,
+                                          struct edxbus_ce_writer *ce, char *errstr,
                                           size_t errstr_size);
-
-/** Per-message storage for a consumed record. */
-struct kafka_slot {
-    struct edxbus_metadata md;
-    struct edxbus_header *headers;
-    size_t headers_cap;
-    char why[2 * EDXBUS_ERRSTR_SIZE]; /* msg->unusable: position, topic and the reason */
-};
 
 /** Fill @p msg from @p rkm: position, time, key and value bodies (framing stripped; the schema
  *  ids in *@p key_id / *@p value_id, or -1 when unframed), metadata from the headers by the
  *  reference's rules, extra headers. An unreadable record gets msg->unusable.
  *  Errors: EDXBUS_ERR_NOMEM. */
 edxbus_err_t edxbus__kafka_wire_parse(const rd_kafka_message_t *rkm, const char *service_name,
-                                      struct edxbus_msg *msg, struct kafka_slot *slot,
+                                      struct edxbus_msg *msg, struct edxbus_slot *slot,
                                       int64_t *key_id, int64_t *value_id);
 
 /** A key body as text for log lines: the string, or the long, else hex. */

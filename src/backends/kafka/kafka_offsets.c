@@ -29,23 +29,12 @@
 #define COMMIT_BACKOFF_MAX_MS 5000
 #define COMMIT_SYNC_ATTEMPTS 3
 
-int64_t edxbus__kafka_mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool edxbus__kafka_parse_position(const char *position, int32_t *partition, int64_t *off)
 {
-    if (strcmp(position, "earliest") == 0 || strcmp(position, "beginning") == 0) {
+    enum edxbus_start kind = edxbus_start_kind(position);
+    if (kind != EDXBUS_START_POSITION) {
         *partition = -1;
-        *off = RD_KAFKA_OFFSET_BEGINNING;
-        return true;
-    }
-    if (strcmp(position, "latest") == 0 || strcmp(position, "end") == 0) {
-        *partition = -1;
-        *off = RD_KAFKA_OFFSET_END;
+        *off = kind == EDXBUS_START_EARLIEST ? RD_KAFKA_OFFSET_BEGINNING : RD_KAFKA_OFFSET_END;
         return true;
     }
     char *end;
@@ -202,7 +191,7 @@ static void commit_result(struct kafka_consumer *c, rd_kafka_resp_err_t err,
         c->commit_failing = true;
         int backoff = c->commit_backoff_ms < COMMIT_BACKOFF_MIN_MS ? COMMIT_BACKOFF_MIN_MS
                                                                    : c->commit_backoff_ms;
-        c->commit_retry_ms = edxbus__kafka_mono_ms() + backoff;
+        c->commit_retry_ms = edxbus_clock_mono_ms() + backoff;
         c->commit_backoff_ms = backoff * 2 > COMMIT_BACKOFF_MAX_MS ? COMMIT_BACKOFF_MAX_MS
                                                                    : backoff * 2;
     } else if (offsets != NULL && offsets->cnt > 0) {
@@ -256,7 +245,7 @@ edxbus_err_t edxbus__kafka_commit_pending(struct kafka_consumer *c, bool async, 
 {
     if (c->group == NULL)
         return EDXBUS_OK;
-    if (async && c->commit_failing && edxbus__kafka_mono_ms() < c->commit_retry_ms)
+    if (async && c->commit_failing && edxbus_clock_mono_ms() < c->commit_retry_ms)
         return EDXBUS_OK; /* backing off; the next poll tries again */
     rd_kafka_resp_err_t rerr = RD_KAFKA_RESP_ERR_NO_ERROR;
     for (int attempt = 0; attempt < (async ? 1 : COMMIT_SYNC_ATTEMPTS); attempt++) {

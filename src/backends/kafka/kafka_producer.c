@@ -31,7 +31,7 @@ struct kafka_producer {
     struct schema_id *ids;
     size_t nids, cap_ids;
     struct edxbus_buf key, value;
-    struct kafka_hdr_cache hdr_cache;
+    struct edxbus_ce_writer ce; /* the metadata headers, with its cache */
     struct kafka_dr *spare; /* reports done with, kept for the next sends (dr_copy) */
     size_t nspare;
     char **topics; /* topics whose metadata this producer asked for */
@@ -333,7 +333,6 @@ edxbus_err_t edxbus__kafka_producer_open(const edxbus_conf_t *conf, void **be, c
     }
     edxbus_buf_init(&p->key);
     edxbus_buf_init(&p->value);
-    edxbus_buf_init(&p->hdr_cache.scratch);
     p->audit = edxbus_conf_get_bool(conf, KAFKA_SETTING_AUDIT, true);
     rd_kafka_conf_t *rdconf = NULL;
     /* The registry is contacted on the first send (as the reference does), not here. */
@@ -402,7 +401,7 @@ void edxbus__kafka_producer_close(void *be)
     free(p->topics);
     edxbus_buf_fini(&p->key);
     edxbus_buf_fini(&p->value);
-    edxbus_buf_fini(&p->hdr_cache.scratch);
+    edxbus_ce_writer_fini(&p->ce);
     edxbus_conf_destroy(p->conf);
     free(p);
 }
@@ -511,7 +510,7 @@ static edxbus_err_t produce_one(struct kafka_producer *p, const struct edxbus_ms
         value = p->value.data;
         value_len = p->value.len;
     }
-    rd_kafka_headers_t *hdrs = edxbus__kafka_headers(msg, &p->hdr_cache, errstr, errstr_size);
+    rd_kafka_headers_t *hdrs = edxbus__kafka_headers(msg, &p->ce, errstr, errstr_size);
     if (hdrs == NULL)
         return EDXBUS_ERR_INVALID_ARG;
 

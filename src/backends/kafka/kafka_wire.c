@@ -1,17 +1,13 @@
 /* src/backends/kafka/kafka_wire.c — one edxbus_msg <-> one Kafka record (WIRE.md §4).
  *
  * Writing: key and value are each 0x00 + the 4-byte big-endian registry id + the Avro body;
- * the ten headers are ce_specversion=1.0, content-type=application/avro,
- * ce_datacontenttype=application/avro, then ce_type, ce_id, ce_source, ce_time,
- * ce_minorversion, sourcehost, sourcelib as the metadata's text forms, in that order, then the
- * message's extra headers (dead-letter details). Checked byte for byte against
- * tests/vectors/kafka.jsonl.
+ * the ten CloudEvents headers of the metadata (the toolkit's edxbus_ce_write(), shared with
+ * every header-carrying broker), then the message's extra headers (dead-letter details).
+ * Checked byte for byte against tests/vectors/kafka.jsonl.
  *
- * Reading follows the reference's _get_metadata_from_headers: ce_type must appear exactly once
- * and ce_id at least once; any metadata header present more than once makes the record
- * unusable; a missing one takes EventsMetadata's default (made on the consumer); an empty value
- * is kept as it is (and is unusable only when the field cannot be empty, e.g. a time). The
- * value must be Confluent-framed; the caller fetches the writer schema by its id.
+ * Reading gives every header to the toolkit's reader (edxbus_ce_read_header/_finish: the
+ * reference's rules), keeps the others as extra headers, and requires the value to be
+ * Confluent-framed; the caller fetches the writer schema by its id.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -19,15 +15,6 @@
 #include <string.h>
 
 #include "kafka_int.h"
-
-/* Wire header name -> EventsMetadata field name, in wire order (after the three fixed). */
-#define KAFKA_META_HEADERS 7
-static const char *const header_names[KAFKA_META_HEADERS] = {
-    "ce_type", "ce_id", "ce_source", "ce_time", "ce_minorversion", "sourcehost", "sourcelib",
-};
-static const char *const meta_names[KAFKA_META_HEADERS] = {
-    "event_type", "id", "source", "time", "minorversion", "sourcehost", "sourcelib",
-};
 
 /* ------------------------------------------------------------------------------------------ */
 /* Subjects and framing */
@@ -85,117 +72,19 @@ edxbus_err_t edxbus__kafka_frame(struct edxbus_buf *out, uint32_t id, const uint
 /* ------------------------------------------------------------------------------------------ */
 /* Headers */
 
-/* Format @p name of @p md the canonical way into @p out (size @p size, at most; the caller's
- * arrays are far larger than any value). */
-static edxbus_err_t field_text(const struct edxbus_metadata *md, const char *name,
-                               struct edxbus_buf *scratch, char *out, size_t size, size_t *len)
-{
-    edxbus_buf_reset(scratch);
-    edxbus_err_t err = edxbus_metadata_field_text(md, name, scratch);
-    if (err == EDXBUS_OK && scratch->len >= size)
-        err = EDXBUS_ERR_INVALID_ARG;
-    if (err != EDXBUS_OK)
-        return err;
-    if (scratch->len > 0)
-        memcpy(out, scratch->data, scratch->len);
-    *len = scratch->len;
-    return EDXBUS_OK;
-}
-
-/* md->time_us as edxbus_metadata_format_time writes it ("…T10:20:30[.ffffff]+00:00") into
- * @p out (EDXBUS_METADATA_TIME_TEXT_MAX bytes): the whole-second part from the cache, the
- * fraction by hand, as "%06" would. */
-static edxbus_err_t time_text(const struct edxbus_metadata *md, struct kafka_hdr_cache *c,
-                              char *out, size_t *len)
-{
-    if (md->time_us < EDXBUS_METADATA_TIME_MIN_US || md->time_us > EDXBUS_METADATA_TIME_MAX_US)
-        return EDXBUS_ERR_INVALID_ARG;
-    int64_t second = md->time_us / 1000000, frac = md->time_us % 1000000;
-    if (frac < 0) {
-        frac += 1000000;
-        second--;
-    }
-    if (!c->has_second || c->second != second) {
-        /* Whole seconds are in range too: both ends of the range are whole seconds apart. */
-        char text[EDXBUS_METADATA_TIME_TEXT_MAX];
-        edxbus_err_t err = edxbus_metadata_format_time(second * 1000000, text, sizeof text);
-        if (err != EDXBUS_OK)
-            return err;
-        size_t n = strlen(text);
-        if (n < 6 || memcmp(text + n - 6, "+00:00", 6) != 0)
-            return EDXBUS_ERR_INVALID_ARG;
-        c->second_len = n - 6;
-        memcpy(c->second_text, text, c->second_len);
-        c->second = second;
-        c->has_second = true;
-    }
-    size_t n = c->second_len;
-    memcpy(out, c->second_text, n);
-    if (frac != 0) {
-        out[n++] = '.';
-        for (int i = 5; i >= 0; i--, frac /= 10)
-            out[n + (size_t)i] = (char)('0' + frac % 10);
-        n += 6;
-    }
-    memcpy(out + n, "+00:00", 6);
-    *len = n + 6;
-    return EDXBUS_OK;
-}
-
 rd_kafka_headers_t *edxbus__kafka_headers(const struct edxbus_msg *msg,
-                                          struct kafka_hdr_cache *cache, char *errstr,
+                                          struct edxbus_ce_writer *ce, char *errstr,
                                           size_t errstr_size)
 {
-    const struct edxbus_metadata *md = msg->metadata;
-    char when[EDXBUS_METADATA_TIME_TEXT_MAX];
-    size_t when_len = 0;
-    const char *failed = NULL;
-    edxbus_err_t err = time_text(md, cache, when, &when_len);
-    if (err != EDXBUS_OK)
-        failed = "time";
-    if (failed == NULL && (!cache->has_minor || cache->minor != md->minorversion)) {
-        err = field_text(md, "minorversion", &cache->scratch, cache->minor_text,
-                         sizeof cache->minor_text, &cache->minor_len);
-        cache->minor = md->minorversion;
-        cache->has_minor = err == EDXBUS_OK;
-        if (err != EDXBUS_OK)
-            failed = "minorversion";
-    }
-    if (failed == NULL &&
-        (!cache->has_lib || cache->nlib != md->nsourcelib ||
-         md->nsourcelib > EDXBUS_SOURCELIB_MAX ||
-         memcmp(cache->lib, md->sourcelib, md->nsourcelib * sizeof md->sourcelib[0]) != 0)) {
-        err = field_text(md, "sourcelib", &cache->scratch, cache->lib_text,
-                         sizeof cache->lib_text, &cache->lib_len);
-        cache->has_lib = err == EDXBUS_OK;
-        if (err != EDXBUS_OK) {
-            failed = "sourcelib";
-        } else {
-            memcpy(cache->lib, md->sourcelib, md->nsourcelib * sizeof md->sourcelib[0]);
-            cache->nlib = md->nsourcelib;
-        }
-    }
-    if (failed != NULL) {
-        edxbus_errf(errstr, errstr_size, "kafka: metadata field %s: %s", failed,
-                    edxbus_err2str(err));
+    char why[EDXBUS_ERRSTR_SIZE];
+    if (edxbus_ce_write(ce, msg->metadata, why, sizeof why) != EDXBUS_OK) {
+        edxbus_errf(errstr, errstr_size, "kafka: %s", why);
         return NULL;
     }
-    /* In header_names order; the text fields are sent as they are (NUL-terminated arrays). */
-    const char *vals[KAFKA_META_HEADERS] = {
-        md->event_type, md->id, md->source, when, cache->minor_text, md->sourcehost,
-        cache->lib_text,
-    };
-    size_t lens[KAFKA_META_HEADERS] = {
-        strlen(md->event_type), strlen(md->id), strlen(md->source), when_len,
-        cache->minor_len, strlen(md->sourcehost), cache->lib_len,
-    };
-    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(KAFKA_NHEADERS + msg->nheaders);
-    rd_kafka_header_add(hdrs, "ce_specversion", 14, "1.0", 3);
-    rd_kafka_header_add(hdrs, "content-type", 12, "application/avro", 16);
-    rd_kafka_header_add(hdrs, "ce_datacontenttype", 18, "application/avro", 16);
-    for (int i = 0; i < KAFKA_META_HEADERS; i++)
-        rd_kafka_header_add(hdrs, header_names[i], -1, lens[i] ? vals[i] : "",
-                            (ssize_t)lens[i]);
+    rd_kafka_headers_t *hdrs = rd_kafka_headers_new(EDXBUS_CE_HEADERS + msg->nheaders);
+    for (int i = 0; i < EDXBUS_CE_HEADERS; i++)
+        rd_kafka_header_add(hdrs, ce->headers[i].name, -1, ce->headers[i].value,
+                            (ssize_t)ce->headers[i].len);
     for (size_t i = 0; i < msg->nheaders; i++)
         rd_kafka_header_add(hdrs, msg->headers[i].name, -1,
                             msg->headers[i].value ? (const void *)msg->headers[i].value : "",
@@ -206,14 +95,10 @@ rd_kafka_headers_t *edxbus__kafka_headers(const struct edxbus_msg *msg,
 /* ------------------------------------------------------------------------------------------ */
 /* Reading */
 
-static void unusable(struct edxbus_msg *msg, struct kafka_slot *slot, const char *fmt,
-                     const char *a, const char *b)
+static void unusable(struct edxbus_msg *msg, struct edxbus_slot *slot, const char *detail)
 {
-    char detail[EDXBUS_ERRSTR_SIZE];
-    snprintf(detail, sizeof detail, fmt, a, b);
-    snprintf(slot->why, sizeof slot->why, "kafka record %s of topic %.80s: %.250s", msg->position,
-             msg->topic, detail);
-    msg->unusable = slot->why;
+    edxbus_slot_unusable(slot, msg, "kafka record %s of topic %.80s: %.250s", msg->position,
+                         msg->topic, detail);
 }
 
 static int64_t frame_id(const uint8_t *p, size_t len)
@@ -223,26 +108,8 @@ static int64_t frame_id(const uint8_t *p, size_t len)
     return (int64_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4]);
 }
 
-static edxbus_err_t add_header(struct edxbus_msg *msg, struct kafka_slot *slot, const char *name,
-                               const void *value, size_t len)
-{
-    if (msg->nheaders == slot->headers_cap) {
-        size_t cap = slot->headers_cap ? slot->headers_cap * 2 : 4;
-        struct edxbus_header *h = realloc(slot->headers, cap * sizeof *h);
-        if (h == NULL)
-            return EDXBUS_ERR_NOMEM;
-        slot->headers = h;
-        slot->headers_cap = cap;
-    }
-    slot->headers[msg->nheaders].name = name;
-    slot->headers[msg->nheaders].value = value ? value : (const uint8_t *)"";
-    slot->headers[msg->nheaders].len = len;
-    msg->nheaders++;
-    return EDXBUS_OK;
-}
-
 edxbus_err_t edxbus__kafka_wire_parse(const rd_kafka_message_t *rkm, const char *service_name,
-                                      struct edxbus_msg *msg, struct kafka_slot *slot,
+                                      struct edxbus_msg *msg, struct edxbus_slot *slot,
                                       int64_t *key_id, int64_t *value_id)
 {
     memset(msg, 0, sizeof *msg);
@@ -270,9 +137,7 @@ edxbus_err_t edxbus__kafka_wire_parse(const rd_kafka_message_t *rkm, const char 
     }
 
     /* Headers: the metadata ones (counted), the three fixed ones (ignored), the rest kept. */
-    const void *vals[KAFKA_META_HEADERS] = {NULL};
-    size_t lens[KAFKA_META_HEADERS] = {0};
-    int counts[KAFKA_META_HEADERS] = {0};
+    struct edxbus_ce_reader ce = EDXBUS_CE_READER_INIT;
     rd_kafka_headers_t *hdrs = NULL;
     if (rd_kafka_message_headers(rkm, &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
         const char *name;
@@ -280,71 +145,20 @@ edxbus_err_t edxbus__kafka_wire_parse(const rd_kafka_message_t *rkm, const char 
         size_t len;
         for (size_t idx = 0; rd_kafka_header_get_all(hdrs, idx, &name, &value, &len) ==
                              RD_KAFKA_RESP_ERR_NO_ERROR;
-             idx++) {
-            int k = 0;
-            while (k < KAFKA_META_HEADERS && strcmp(name, header_names[k]) != 0)
-                k++;
-            if (k < KAFKA_META_HEADERS) {
-                if (counts[k]++ == 0) {
-                    vals[k] = value;
-                    lens[k] = len;
-                }
-            } else if (strcmp(name, "ce_specversion") != 0 && strcmp(name, "content-type") != 0 &&
-                       strcmp(name, "ce_datacontenttype") != 0) {
-                if (add_header(msg, slot, name, value, len) != EDXBUS_OK)
-                    return EDXBUS_ERR_NOMEM;
-            }
-        }
+             idx++)
+            if (!edxbus_ce_read_header(&ce, name, value, len) &&
+                edxbus_slot_add_header(slot, msg, name, value, len) != EDXBUS_OK)
+                return EDXBUS_ERR_NOMEM;
     }
-    msg->headers = msg->nheaders ? slot->headers : NULL;
-
-    if (counts[0] != 1) {
-        unusable(msg, slot, counts[0] == 0 ? "no ce_type header%s%s"
-                                           : "the ce_type header appears more than once%s%s",
-                 "", "");
+    char why[EDXBUS_ERRSTR_SIZE];
+    if (!edxbus_ce_read_finish(&ce, &slot->md, service_name, why, sizeof why)) {
+        unusable(msg, slot, why);
         return EDXBUS_OK;
-    }
-    for (int k = 1; k < KAFKA_META_HEADERS; k++)
-        if (counts[k] > 1) {
-            unusable(msg, slot, "the %s header appears more than once%s", header_names[k], "");
-            return EDXBUS_OK;
-        }
-    if (counts[1] == 0) {
-        unusable(msg, slot, "no ce_id header%s%s", "", "");
-        return EDXBUS_OK;
-    }
-    char type[EDXBUS_METADATA_TEXT_MAX];
-    /* A header value can be null (vals[0] NULL, length 0): memchr must not see it. */
-    if (vals[0] == NULL || lens[0] >= sizeof type || memchr(vals[0], '\0', lens[0]) != NULL) {
-        unusable(msg, slot, "the ce_type header is not a usable event type%s%s", "", "");
-        return EDXBUS_OK;
-    }
-    memcpy(type, vals[0] ? vals[0] : "", lens[0]);
-    type[lens[0]] = '\0';
-    char err[EDXBUS_ERRSTR_SIZE];
-    bool all = true;
-    for (int k = 0; k < KAFKA_META_HEADERS; k++)
-        all = all && counts[k] == 1;
-    if (!all && edxbus_metadata_generate(&slot->md, type, 0, service_name, err, sizeof err) !=
-                    EDXBUS_OK) {
-        unusable(msg, slot, "cannot make default metadata: %.150s%s", err, "");
-        return EDXBUS_OK;
-    }
-    for (int k = 0; k < KAFKA_META_HEADERS; k++) {
-        if (counts[k] == 0)
-            continue;
-        if (edxbus_metadata_set_field(&slot->md, meta_names[k], vals[k] ? vals[k] : "", lens[k],
-                                      err, sizeof err) != EDXBUS_OK) {
-            unusable(msg, slot, "header %s: %.170s", header_names[k], err);
-            return EDXBUS_OK;
-        }
     }
     if (rkm->payload == NULL)
-        unusable(msg, slot, "no value (a tombstone)%s%s", "", "");
+        unusable(msg, slot, "no value (a tombstone)");
     else if (*value_id < 0)
-        unusable(msg, slot,
-                 "the value is not Confluent-framed (no 0x00 magic byte and schema id)%s%s", "",
-                 "");
+        unusable(msg, slot, "the value is not Confluent-framed (no 0x00 magic byte and schema id)");
     return EDXBUS_OK;
 }
 

@@ -35,22 +35,6 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Small helpers */
 
-void edxbus__redis_sleep_ms(int64_t ms)
-{
-    if (ms <= 0)
-        return;
-    struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
-int64_t edxbus__redis_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 bool edxbus__redis_reply_is(const redisReply *reply, const char *code)
 {
     size_t n = strlen(code);
@@ -212,13 +196,13 @@ edxbus_err_t edxbus__redis_conn_ensure_until(struct redis_conn *conn, int64_t de
     edxbus_err_t err = EDXBUS_ERR_TIMEOUT;
     edxbus_errf(errstr, errstr_size, "redis: no time left to connect to %s", conn->url.display);
     for (int i = 0; i < REDIS_CONNECT_ATTEMPTS; i++) {
-        int64_t left = deadline_ms - edxbus__redis_now_ms();
+        int64_t left = deadline_ms - edxbus_clock_mono_ms();
         if (i > 0) {
             if (left <= backoff)
                 break;
-            edxbus__redis_sleep_ms(backoff);
+            edxbus_clock_sleep_ms(backoff);
             backoff *= 2;
-            left = deadline_ms - edxbus__redis_now_ms();
+            left = deadline_ms - edxbus_clock_mono_ms();
         }
         if (left <= 0)
             break;
@@ -248,7 +232,7 @@ static edxbus_err_t ensure(struct redis_conn *conn, int attempts, bool say_retri
             if (say_retries)
                 edxbus_conf_log(conn->conf, EDXBUS_LOG_WARNING, "%s; retrying in %lld ms", errstr,
                                 (long long)backoff);
-            edxbus__redis_sleep_ms(backoff);
+            edxbus_clock_sleep_ms(backoff);
             backoff *= 2;
         }
         err = connect_once(conn, conn->io_timeout_ms, errstr, errstr_size);

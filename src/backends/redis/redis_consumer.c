@@ -186,26 +186,6 @@ edxbus_err_t edxbus__redis_flush_acks(struct redis_consumer *cons, char *errstr,
 /* ------------------------------------------------------------------------------------------ */
 /* Batches */
 
-static edxbus_err_t reserve_slots(struct redis_consumer *cons, size_t n)
-{
-    if (n <= cons->cap)
-        return EDXBUS_OK;
-    struct edxbus_msg *msgs = realloc(cons->msgs, n * sizeof *msgs);
-    if (msgs == NULL)
-        return EDXBUS_ERR_NOMEM;
-    cons->msgs = msgs;
-    struct slot *slots = realloc(cons->slots, n * sizeof *slots);
-    if (slots == NULL)
-        return EDXBUS_ERR_NOMEM;
-    for (size_t i = cons->cap; i < n; i++) {
-        slots[i].headers = NULL;
-        slots[i].headers_cap = 0;
-    }
-    cons->slots = slots;
-    cons->cap = n;
-    return EDXBUS_OK;
-}
-
 /* Turn an array of entries into the batch. @p reply is kept until the next poll. */
 static edxbus_err_t fill_batch(struct redis_consumer *cons, redisReply *reply,
                                const redisReply *entries, int64_t deliveries, char *errstr,
@@ -213,13 +193,13 @@ static edxbus_err_t fill_batch(struct redis_consumer *cons, redisReply *reply,
 {
     cons->batch_reply = reply;
     size_t n = entries ? entries->elements : 0;
-    if (reserve_slots(cons, n) != EDXBUS_OK)
+    if (edxbus_slots_reserve(&cons->batch, n) != EDXBUS_OK)
         goto nomem;
     for (size_t i = 0; i < n; i++) {
-        struct slot *s = &cons->slots[i];
-        struct edxbus_msg *msg = &cons->msgs[i];
+        struct edxbus_slot *s = &cons->batch.slots[i];
+        struct edxbus_msg *msg = &cons->batch.msgs[i];
         if (edxbus__redis_wire_parse(entries->element[i], cons->stream, cons->service_name, msg,
-                                     &s->md, &s->headers, &s->headers_cap, s->why) != EDXBUS_OK)
+                                     s) != EDXBUS_OK)
             goto nomem;
         msg->deliveries = deliveries;
         if (msg->unusable != NULL)
@@ -258,8 +238,8 @@ static void fill_deliveries(struct redis_consumer *cons)
     const char *argv[] = {"XPENDING",
                           cons->stream,
                           cons->group,
-                          cons->msgs[0].position,
-                          cons->msgs[cons->batch_n - 1].position,
+                          cons->batch.msgs[0].position,
+                          cons->batch.msgs[cons->batch_n - 1].position,
                           count,
                           cons->consumer};
     redisReply *reply;
@@ -271,10 +251,10 @@ static void fill_deliveries(struct redis_consumer *cons)
             const redisReply *p = reply->element[i];
             if (p->type != REDIS_REPLY_ARRAY || p->elements < 4)
                 continue;
-            while (j < cons->batch_n && strcmp(cons->msgs[j].position, p->element[0]->str) != 0)
+            while (j < cons->batch_n && strcmp(cons->batch.msgs[j].position, p->element[0]->str) != 0)
                 j++;
             if (j < cons->batch_n)
-                cons->msgs[j].deliveries = p->element[3]->integer;
+                cons->batch.msgs[j].deliveries = p->element[3]->integer;
         }
     }
     freeReplyObject(reply);
@@ -302,7 +282,7 @@ static edxbus_err_t poll_pending(struct redis_consumer *cons, size_t max, char *
     err = fill_batch(cons, reply, entries, 2, errstr, errstr_size);
     if (err == EDXBUS_OK && cons->batch_n > 0) {
         snprintf(cons->pending_cursor, sizeof cons->pending_cursor, "%s",
-                 cons->msgs[cons->batch_n - 1].position);
+                 cons->batch.msgs[cons->batch_n - 1].position);
         fill_deliveries(cons);
     } else if (err == EDXBUS_OK) {
         cons->pending_phase = false;
@@ -342,7 +322,7 @@ static edxbus_err_t poll_claim(struct redis_consumer *cons, size_t max, char *er
     const redisReply *next = reply->element[0];
     snprintf(cons->claim_cursor, sizeof cons->claim_cursor, "%.*s", (int)next->len, next->str);
     if (strcmp(cons->claim_cursor, "0-0") == 0)
-        cons->next_claim_ms = edxbus__redis_now_ms() + cons->claim_ms;
+        cons->next_claim_ms = edxbus_clock_mono_ms() + cons->claim_ms;
     const redisReply *entries = reply->element[1];
     err = fill_batch(cons, reply, entries->type == REDIS_REPLY_ARRAY ? entries : NULL, 2, errstr,
                      errstr_size);
@@ -396,7 +376,7 @@ static edxbus_err_t poll_new(struct redis_consumer *cons, size_t max, int timeou
     err = fill_batch(cons, reply, read_entries(reply), 1, errstr, errstr_size);
     if (err == EDXBUS_OK && cons->group == NULL && cons->batch_n > 0)
         snprintf(cons->tail_last, sizeof cons->tail_last, "%s",
-                 cons->msgs[cons->batch_n - 1].position);
+                 cons->batch.msgs[cons->batch_n - 1].position);
     return err;
 }
 
@@ -422,7 +402,7 @@ static edxbus_err_t poll_once(struct redis_consumer *cons, size_t max, int timeo
             return err;
         edxbus__redis_batch_release(cons);
     }
-    if (cons->claim_ms >= 0 && edxbus__redis_now_ms() >= cons->next_claim_ms) {
+    if (cons->claim_ms >= 0 && edxbus_clock_mono_ms() >= cons->next_claim_ms) {
         err = poll_claim(cons, max, errstr, errstr_size);
         if (err != EDXBUS_OK || cons->batch_n > 0)
             return err;
@@ -445,7 +425,7 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
     edxbus_err_t err = poll_once(cons, max, timeout_ms, errstr, errstr_size);
     if (err == EDXBUS_OK) {
         cons->errors = 0;
-        out->msgs = cons->msgs;
+        out->msgs = cons->batch.msgs;
         out->n = cons->batch_n;
         return EDXBUS_OK;
     }
@@ -468,7 +448,7 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
     }
     edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING, "%s (failure %d of %d)", errstr,
                     cons->errors, cons->errors_limit);
-    edxbus__redis_sleep_ms(cons->failure_sleep_ms);
+    edxbus_clock_sleep_ms(cons->failure_sleep_ms);
     return err;
 }
 

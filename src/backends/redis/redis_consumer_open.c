@@ -29,63 +29,24 @@ struct extra {
     int64_t claim_ms;
 };
 
+/* The --extra options (the core refused unknown names already). */
 static edxbus_err_t parse_extra(const json_t *obj, struct extra *x, char *errstr,
                                 size_t errstr_size)
 {
     memset(x, 0, sizeof *x);
     x->claim_ms = -1;
-    if (obj == NULL || json_is_null(obj))
-        return EDXBUS_OK;
-    if (!json_is_object(obj)) {
-        edxbus_errf(errstr, errstr_size, "redis: --extra must be a JSON object");
-        return EDXBUS_ERR_INVALID_ARG;
-    }
-    const char *key;
-    const json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
-        bool ok = true;
-        if (strcmp(key, "consumer_name") == 0) {
-            ok = json_is_string(v);
-            x->consumer_name = json_string_value(v);
-        } else if (strcmp(key, "last_read_msg_id") == 0) {
-            ok = json_is_string(v) || json_is_null(v);
-            x->last_read_msg_id = json_string_value(v);
-        } else if (strcmp(key, "check_backlog") == 0) {
-            ok = json_is_boolean(v);
-            x->check_backlog = json_is_true(v);
-        } else if (strcmp(key, "claim_msgs_older_than") == 0) {
-            ok = json_is_integer(v) || json_is_null(v);
-            x->claim_ms = json_is_integer(v) ? json_integer_value(v) : -1;
-            ok = ok && (json_is_null(v) || x->claim_ms >= 0);
-        } else {
-            edxbus_errf(errstr, errstr_size,
-                        "redis: unknown --extra option \"%s\"; known: consumer_name, "
-                        "last_read_msg_id, check_backlog, claim_msgs_older_than",
-                        key);
-            return EDXBUS_ERR_INVALID_ARG;
-        }
-        if (!ok) {
-            edxbus_errf(errstr, errstr_size,
-                        "redis: --extra option \"%s\" has the wrong type; "
-                        "expected e.g. {\"consumer_name\": \"c1\", \"last_read_msg_id\": "
-                        "\"1700000000000-0\", \"check_backlog\": true, \"claim_msgs_older_than\": "
-                        "60000}",
-                        key);
-            return EDXBUS_ERR_INVALID_ARG;
-        }
-    }
-    return EDXBUS_OK;
-}
-
-static char *default_consumer_name(void)
-{
-    char host[256] = "localhost";
-    gethostname(host, sizeof host - 1);
-    host[sizeof host - 1] = '\0';
-    char name[300];
-    snprintf(name, sizeof name, "%s-%ld", host, (long)getpid());
-    return strdup(name);
+    edxbus_err_t err =
+        edxbus_extra_get_str(obj, "redis", "consumer_name", &x->consumer_name, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus_extra_get_str(obj, "redis", "last_read_msg_id", &x->last_read_msg_id, errstr,
+                                   errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus_extra_get_bool(obj, "redis", "check_backlog", &x->check_backlog, errstr,
+                                    errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus_extra_get_ms(obj, "redis", "claim_msgs_older_than", &x->claim_ms, errstr,
+                                  errstr_size);
+    return err;
 }
 
 /* With the default name "<host>-<pid>" a restarted worker joins under a new name, and what
@@ -237,8 +198,11 @@ edxbus_err_t edxbus__redis_consumer_open(const edxbus_conf_t *conf,
         cons->consumer = strdup(opts->consumer_name);
     else if (x.consumer_name != NULL)
         cons->consumer = strdup(x.consumer_name);
-    else
-        cons->consumer = default_consumer_name();
+    else {
+        char name[300];
+        edxbus_member_name_default(name, sizeof name);
+        cons->consumer = strdup(name);
+    }
     if (cons->stream == NULL || cons->consumer == NULL || (opts->group && !cons->group))
         goto nomem;
     cons->pending_phase = true;
@@ -281,10 +245,7 @@ void edxbus__redis_consumer_close(void *be)
     edxbus__redis_batch_release(cons);
     if (cons->conn.conf != NULL)
         edxbus__redis_conn_close(&cons->conn);
-    for (size_t i = 0; i < cons->cap; i++)
-        free(cons->slots[i].headers);
-    free(cons->slots);
-    free(cons->msgs);
+    edxbus_slots_fini(&cons->batch);
     free(cons->acks);
     free(cons->stream);
     free(cons->group);

@@ -279,7 +279,7 @@ static void check_stream(struct doc *d, const char *stream, struct sample **samp
             *cap = c;
         }
         (*samples)[*n] = (struct sample){strdup(stream), strdup(name->str), backlog,
-                                        edxbus__redis_now_ms()};
+                                        edxbus_clock_mono_ms()};
         if ((*samples)[*n].stream != NULL && (*samples)[*n].group != NULL)
             (*n)++;
         else {
@@ -408,14 +408,14 @@ edxbus_err_t edxbus__redis_doctor(const edxbus_conf_t *conf, const struct edxbus
 
     /* The second samples, at least interval_ms after the first (checks in between count). */
     if (nsamples > 0)
-        edxbus__redis_sleep_ms(samples[nsamples - 1].at_ms + opts->interval_ms -
-                               edxbus__redis_now_ms());
+        edxbus_clock_sleep_ms(samples[nsamples - 1].at_ms + opts->interval_ms -
+                              edxbus_clock_mono_ms());
     for (size_t i = 0; i < nsamples; i++) {
         int64_t after = 0;
         if (group_backlog(&d, samples[i].stream, samples[i].group, &after, NULL))
             edxbus_doctor_lag_trend(report, opaque, samples[i].stream, samples[i].group,
                                     samples[i].backlog, after,
-                                    edxbus__redis_now_ms() - samples[i].at_ms);
+                                    edxbus_clock_mono_ms() - samples[i].at_ms);
         free(samples[i].stream);
         free(samples[i].group);
     }

@@ -27,6 +27,7 @@
 #include <stdint.h>
 
 #include "edxbus/backend.h"
+#include "edxbus/backend_util.h"
 #include "edxbus/buf.h"
 
 /** The ops table (bottom of redis.c); the backend registry lists it among the built-ins. */
@@ -265,10 +266,6 @@ edxbus_err_t edxbus__redis_reply_error(const redisReply *reply, const char *what
 /** Whether @p reply is an error reply starting with @p code ("BUSYGROUP", "NOGROUP"). */
 bool edxbus__redis_reply_is(const redisReply *reply, const char *code);
 
-/** Sleep @p ms milliseconds (EINTR-safe). */
-void edxbus__redis_sleep_ms(int64_t ms);
-int64_t edxbus__redis_now_ms(void);
-
 /* ------------------------------------------------------------------------------------------ */
 /* Stream ids (redis_consumer.c) */
 
@@ -299,14 +296,13 @@ void edxbus__redis_wire_cmd_fini(struct redis_wire_cmd *cmd);
 edxbus_err_t edxbus__redis_wire_xadd(struct redis_wire_cmd *cmd, const struct edxbus_msg *msg,
                                      int64_t max_len, char *errstr, size_t errstr_size);
 
-/** Fill @p msg (and @p md, @p headers with room for @p headers_cap pairs) from one entry reply
+/** Fill @p msg (its metadata and headers stored in @p slot) from one entry reply
  *  [id, [field, value, …]] of stream @p stream. Pointers borrow @p entry. An unreadable entry
- *  sets msg->unusable (@p why holds the text; it needs EDXBUS_ERRSTR_SIZE bytes).
- *  @p service_name is the consumer's (for the default source). Errors: EDXBUS_ERR_NOMEM. */
+ *  sets msg->unusable (the text in slot->why). @p service_name is the consumer's (for the
+ *  default source). Errors: EDXBUS_ERR_NOMEM. */
 edxbus_err_t edxbus__redis_wire_parse(const redisReply *entry, const char *stream,
                                       const char *service_name, struct edxbus_msg *msg,
-                                      struct edxbus_metadata *md, struct edxbus_header **headers,
-                                      size_t *headers_cap, char *why);
+                                      struct edxbus_slot *slot);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Trimming (redis_trim.c) */
@@ -365,14 +361,6 @@ void edxbus__redis_consumer_close(void *be);
 /* Consumer internals, shared by redis_consumer.c (reading, acks, seek) and
  * redis_consumer_open.c (open, join, close). */
 
-/* Per message of a batch: what its edxbus_msg points at, reused across batches. */
-struct slot {
-    struct edxbus_metadata md;
-    struct edxbus_header *headers;
-    size_t headers_cap;
-    char why[EDXBUS_ERRSTR_SIZE];
-};
-
 struct redis_consumer {
     struct redis_conn conn;
     char *stream;
@@ -390,9 +378,7 @@ struct redis_consumer {
     int errors_limit;                    /* consecutive failed polls before FATAL */
     int errors;                          /* consecutive failed polls so far */
     redisReply *batch_reply;             /* what the current batch borrows */
-    struct edxbus_msg *msgs;
-    struct slot *slots;
-    size_t cap;                        /* msgs/slots allocated */
+    struct edxbus_slots batch;           /* its messages and their slots */
     size_t batch_n;                    /* messages in the current batch */
     char (*acks)[EDXBUS_POSITION_MAX]; /* ids acknowledged, not yet sent */
     size_t nacks, acks_cap;

@@ -64,7 +64,7 @@ void edxbus__redis_io_set_timeout(struct redis_io *io, int ms)
 static int wait_fd(int fd, short events, int64_t deadline_ms)
 {
     for (;;) {
-        int64_t left = deadline_ms - edxbus__redis_now_ms();
+        int64_t left = deadline_ms - edxbus_clock_mono_ms();
         if (left <= 0)
             return 0;
         struct pollfd pfd = {.fd = fd, .events = events};
@@ -597,7 +597,7 @@ edxbus_err_t edxbus__redis_io_connect(struct redis_io *io, const struct redis_ur
 {
     memset(io, 0, sizeof *io);
     io->fd = -1;
-    int64_t deadline = edxbus__redis_now_ms() + timeout_ms;
+    int64_t deadline = edxbus_clock_mono_ms() + timeout_ms;
     int fd = url->path ? connect_unix(url->path, deadline, why, why_size)
                        : connect_tcp(url->host, url->port, deadline, why, why_size);
     if (fd < 0)

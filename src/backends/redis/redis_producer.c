@@ -38,16 +38,12 @@
 #define MAX_IN_FLIGHT 20000     /* produce() waits for replies beyond this */
 #define IOV_BATCH 64            /* commands per sendmsg() */
 
-/* One asynchronous message until its reply: a copy of what produce() was given. */
+/* One asynchronous message until its reply: a copy of what produce() was given (the toolkit's,
+ * with its callback and the monotonic time produce() took it) and its command. */
 struct inflight {
-    struct edxbus_msg msg; /* pointers into this block (and md) */
-    struct edxbus_metadata md;
-    edxbus_delivery_fn cb;
-    void *cb_opaque;
-    char *cmd; /* the formatted RESP command */
+    struct edxbus_msg_copy c; /* first: edxbus_msg_copy_new() allocates the whole struct */
+    char *cmd;                /* the formatted RESP command */
     size_t cmd_len;
-    int64_t queued_ms; /* monotonic time produce() took it */
-    /* then: topic, key, value, headers, header names and values */
 };
 
 struct redis_producer {
@@ -55,8 +51,7 @@ struct redis_producer {
     struct redis_trim trim;    /* EVENT_BUS_REDIS_STREAM_MAX_LEN, trimmed safely */
     struct redis_wire_cmd cmd; /* reused for every XADD */
     int64_t delivery_timeout_ms; /* EVENT_BUS_REDIS_DELIVERY_TIMEOUT */
-    struct inflight **q;         /* ring buffer of messages in flight, oldest at head */
-    size_t q_cap, q_head, q_len;
+    struct edxbus_fifo q;        /* struct inflight *: messages in flight, oldest first */
     size_t q_written;  /* entries from the head the socket took in full (awaiting replies) */
     size_t w_off;      /* bytes of the next entry the socket took */
     size_t unwritten;  /* bytes of commands the socket has not taken yet */
@@ -71,77 +66,7 @@ struct redis_producer {
 
 static struct inflight *q_at(const struct redis_producer *prod, size_t i)
 {
-    return prod->q[(prod->q_head + i) % prod->q_cap];
-}
-
-static edxbus_err_t q_push(struct redis_producer *prod, struct inflight *f)
-{
-    if (prod->q_len == prod->q_cap) {
-        size_t cap = prod->q_cap ? prod->q_cap * 2 : 256;
-        struct inflight **q = malloc(cap * sizeof *q);
-        if (q == NULL)
-            return EDXBUS_ERR_NOMEM;
-        for (size_t i = 0; i < prod->q_len; i++)
-            q[i] = q_at(prod, i);
-        free(prod->q);
-        prod->q = q;
-        prod->q_cap = cap;
-        prod->q_head = 0;
-    }
-    prod->q[(prod->q_head + prod->q_len) % prod->q_cap] = f;
-    prod->q_len++;
-    prod->unwritten += f->cmd_len;
-    return EDXBUS_OK;
-}
-
-static struct inflight *q_pop(struct redis_producer *prod)
-{
-    struct inflight *f = prod->q[prod->q_head];
-    prod->q_head = (prod->q_head + 1) % prod->q_cap;
-    prod->q_len--;
-    return f;
-}
-
-static void *copy_into(uint8_t **p, const void *src, size_t len)
-{
-    void *dst = *p;
-    if (len > 0)
-        memcpy(dst, src, len);
-    *p += len;
-    return dst;
-}
-
-/* A copy of @p msg that outlives produce(), for the delivery report. */
-static struct inflight *inflight_new(const struct edxbus_msg *msg)
-{
-    size_t topic_len = strlen(msg->topic) + 1;
-    size_t size = sizeof(struct inflight) + topic_len + msg->key_len + msg->value_len +
-                  msg->nheaders * sizeof(struct edxbus_header);
-    for (size_t i = 0; i < msg->nheaders; i++)
-        size += strlen(msg->headers[i].name) + 1 + msg->headers[i].len;
-    struct inflight *f = malloc(size);
-    if (f == NULL)
-        return NULL;
-    memset(f, 0, sizeof *f);
-    uint8_t *p = (uint8_t *)(f + 1);
-    /* Headers first: their array wants the block's alignment. */
-    struct edxbus_header *h =
-        copy_into(&p, msg->headers, msg->nheaders * sizeof(struct edxbus_header));
-    for (size_t i = 0; i < msg->nheaders; i++) {
-        h[i].name = copy_into(&p, msg->headers[i].name, strlen(msg->headers[i].name) + 1);
-        h[i].value = copy_into(&p, msg->headers[i].value, msg->headers[i].len);
-    }
-    f->md = *msg->metadata;
-    f->msg = *msg;
-    f->msg.metadata = &f->md;
-    f->msg.headers = msg->nheaders ? h : NULL;
-    f->msg.topic = copy_into(&p, msg->topic, topic_len);
-    f->msg.key = msg->key ? copy_into(&p, msg->key, msg->key_len) : NULL;
-    f->msg.value = copy_into(&p, msg->value, msg->value_len);
-    /* Only the produce-side fields mean anything in a delivery report. */
-    f->msg.key_schema = NULL;
-    f->msg.value_schema = NULL;
-    return f;
+    return edxbus_fifo_at(&prod->q, i);
 }
 
 static void inflight_free(struct inflight *f)
@@ -156,7 +81,7 @@ static void inflight_free(struct inflight *f)
 static void settle_head(struct redis_producer *prod, edxbus_err_t err, const char *errstr,
                         const char *position)
 {
-    struct inflight *f = q_pop(prod);
+    struct inflight *f = edxbus_fifo_pop(&prod->q);
     if (prod->q_written > 0) {
         prod->q_written--;
     } else { /* reported without being written (its bytes no longer count) */
@@ -165,11 +90,11 @@ static void settle_head(struct redis_producer *prod, edxbus_err_t err, const cha
     }
     if (err == EDXBUS_OK && prod->conn.audit)
         edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_INFO,
-                        "redis: produced event %s (%s) to stream %s as entry %s", f->md.id,
-                        f->md.event_type, f->msg.topic, position);
-    f->cb(f->cb_opaque, &f->msg, err, err == EDXBUS_OK ? NULL : errstr, position);
+                        "redis: produced event %s (%s) to stream %s as entry %s", f->c.md.id,
+                        f->c.md.event_type, f->c.msg.topic, position);
+    edxbus_msg_copy_report(&f->c, err, errstr, position);
     if (err == EDXBUS_OK)
-        edxbus__redis_trim_added(&prod->trim, f->msg.topic);
+        edxbus__redis_trim_added(&prod->trim, f->c.msg.topic);
     inflight_free(f);
 }
 
@@ -199,13 +124,13 @@ static void unknown_message_text(const struct edxbus_msg *msg, const char *why, 
 static void settle_all_failed(struct redis_producer *prod, edxbus_err_t err, const char *why)
 {
     char text[EDXBUS_ERRSTR_SIZE];
-    while (prod->q_len > 0) {
+    while (prod->q.len > 0) {
         struct inflight *f = q_at(prod, 0);
         bool written = prod->q_written > 0;
         if (written)
-            unknown_message_text(&f->msg, why, text, sizeof text);
+            unknown_message_text(&f->c.msg, why, text, sizeof text);
         else
-            fail_message_text(&f->msg, why, text, sizeof text);
+            fail_message_text(&f->c.msg, why, text, sizeof text);
         settle_head(prod, written ? EDXBUS_ERR_TIMEOUT : err, text, NULL);
     }
 }
@@ -218,7 +143,7 @@ static void abandon(struct redis_producer *prod, const char *why)
     char reason[EDXBUS_ERRSTR_SIZE], text[EDXBUS_ERRSTR_SIZE];
     snprintf(reason, sizeof reason, "%s", why);
     while (prod->q_written > 0) {
-        unknown_message_text(&q_at(prod, 0)->msg, reason, text, sizeof text);
+        unknown_message_text(&q_at(prod, 0)->c.msg, reason, text, sizeof text);
         settle_head(prod, EDXBUS_ERR_TIMEOUT, text, NULL);
     }
     prod->unwritten += prod->w_off;
@@ -231,13 +156,13 @@ static void abandon(struct redis_producer *prod, const char *why)
 static void expire_unwritten(struct redis_producer *prod, int64_t now, const char *why)
 {
     char text[EDXBUS_ERRSTR_SIZE];
-    while (prod->q_len > 0 && prod->q_written == 0 &&
-           now - q_at(prod, 0)->queued_ms >= prod->delivery_timeout_ms) {
+    while (prod->q.len > 0 && prod->q_written == 0 &&
+           now - q_at(prod, 0)->c.queued_ms >= prod->delivery_timeout_ms) {
         struct inflight *f = q_at(prod, 0);
         char reason[EDXBUS_ERRSTR_SIZE];
         snprintf(reason, sizeof reason, "not sent within %lld ms: %s",
                  (long long)prod->delivery_timeout_ms, why);
-        fail_message_text(&f->msg, reason, text, sizeof text);
+        fail_message_text(&f->c.msg, reason, text, sizeof text);
         settle_head(prod, EDXBUS_ERR_IO, text, NULL);
     }
 }
@@ -254,10 +179,10 @@ static void settle_reply(struct redis_producer *prod, redisReply *reply)
         settle_head(prod, EDXBUS_OK, NULL, reply->str);
     } else if (reply->type == REDIS_REPLY_ERROR) {
         edxbus_err_t err = edxbus__redis_reply_error(reply, "XADD", text, sizeof text);
-        fail_message_text(&f->msg, text, text, sizeof text);
+        fail_message_text(&f->c.msg, text, text, sizeof text);
         settle_head(prod, err, text, NULL);
     } else {
-        fail_message_text(&f->msg, "unexpected reply type", text, sizeof text);
+        fail_message_text(&f->c.msg, "unexpected reply type", text, sizeof text);
         settle_head(prod, EDXBUS_ERR_BROKER, text, NULL);
     }
     freeReplyObject(reply);
@@ -276,10 +201,10 @@ static edxbus_err_t write_some(struct redis_producer *prod, char *errstr, size_t
             return EDXBUS_ERR_IO;
         }
     }
-    while (prod->q_written < prod->q_len) {
+    while (prod->q_written < prod->q.len) {
         struct iovec iov[IOV_BATCH];
         int n = 0;
-        for (size_t i = prod->q_written; i < prod->q_len && n < IOV_BATCH; i++, n++) {
+        for (size_t i = prod->q_written; i < prod->q.len && n < IOV_BATCH; i++, n++) {
             struct inflight *f = q_at(prod, i);
             size_t off = i == prod->q_written ? prod->w_off : 0;
             iov[n].iov_base = f->cmd + off;
@@ -296,7 +221,7 @@ static edxbus_err_t write_some(struct redis_producer *prod, char *errstr, size_t
             return EDXBUS_OK; /* would block */
         prod->unwritten -= sent;
         if (prod->q_written == 0)
-            prod->quiet_since = edxbus__redis_now_ms(); /* replies awaited from now */
+            prod->quiet_since = edxbus_clock_mono_ms(); /* replies awaited from now */
         for (size_t left = sent; left > 0;) {
             size_t rest = q_at(prod, prod->q_written)->cmd_len - prod->w_off;
             if (left < rest) {
@@ -347,10 +272,10 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
     bool opportunistic = target == SIZE_MAX;
     char why[EDXBUS_ERRSTR_SIZE] = "";
     for (;;) {
-        if (prod->q_len == 0 || (!opportunistic && prod->q_len <= target))
+        if (prod->q.len == 0 || (!opportunistic && prod->q.len <= target))
             return EDXBUS_OK;
-        int64_t now = edxbus__redis_now_ms();
-        int64_t expiry = q_at(prod, 0)->queued_ms + prod->delivery_timeout_ms;
+        int64_t now = edxbus_clock_mono_ms();
+        int64_t expiry = q_at(prod, 0)->c.queued_ms + prod->delivery_timeout_ms;
         if (now >= expiry) {
             if (why[0] == '\0' || prod->q_written > 0)
                 snprintf(why, sizeof why, "%s did not confirm within %lld ms",
@@ -362,8 +287,8 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
         }
         if (deadline_ms >= 0 && now >= deadline_ms) {
             edxbus_errf(errstr, errstr_size,
-                        "redis: flush: %zu events still unconfirmed by %s at the deadline",
-                        prod->q_len, prod->conn.url.display);
+                     "redis: flush: %zu events still unconfirmed by %s at the deadline",
+                     prod->q.len, prod->conn.url.display);
             return EDXBUS_ERR_TIMEOUT;
         }
         if (!edxbus__redis_conn_up(&prod->conn)) {
@@ -376,7 +301,7 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
                 until = min_deadline(until, now + prod->conn.io_timeout_ms);
             edxbus_err_t err = edxbus__redis_conn_ensure_until(&prod->conn, until, why, sizeof why);
             if (err != EDXBUS_OK) {
-                prod->down_until = edxbus__redis_now_ms() + prod->conn.io_timeout_ms;
+                prod->down_until = edxbus_clock_mono_ms() + prod->conn.io_timeout_ms;
                 if (opportunistic && edxbus_err_is_retriable(err))
                     return EDXBUS_OK;
                 /* Nothing is written yet: a server that cannot be reached fails them all. */
@@ -428,7 +353,7 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
         }
         if (n > 0)
             continue; /* writable */
-        now = edxbus__redis_now_ms();
+        now = edxbus_clock_mono_ms();
         if (!prod->stalled && prod->q_written > 0 &&
             now - prod->quiet_since >= prod->conn.io_timeout_ms) {
             prod->stalled = true;
@@ -436,7 +361,7 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
                             "redis: %s has not answered for %lld ms; waiting up to %lld ms more "
                             "for %zu events it has not confirmed (EVENT_BUS_REDIS_DELIVERY_TIMEOUT)",
                             prod->conn.url.display, (long long)(now - prod->quiet_since),
-                            (long long)(expiry - now), prod->q_len);
+                            (long long)(expiry - now), prod->q.len);
         }
         if (opportunistic)
             return EDXBUS_OK;
@@ -490,7 +415,7 @@ static edxbus_err_t produce_sync(struct redis_producer *prod, const struct edxbu
                                  char *errstr, size_t errstr_size)
 {
     char why[EDXBUS_ERRSTR_SIZE] = "";
-    int64_t deadline = edxbus__redis_now_ms() + prod->conn.io_timeout_ms;
+    int64_t deadline = edxbus_clock_mono_ms() + prod->conn.io_timeout_ms;
     char *cmd = NULL;
     long long len = redisFormatCommandArgv(&cmd, prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
     if (len < 0) {
@@ -511,7 +436,7 @@ static edxbus_err_t produce_sync(struct redis_producer *prod, const struct edxbu
     redisFreeCommand(cmd);
     redisReply *reply = NULL;
     if (written) {
-        int64_t left = deadline - edxbus__redis_now_ms();
+        int64_t left = deadline - edxbus_clock_mono_ms();
         edxbus__redis_conn_read_timeout(&prod->conn, left < 1 ? 1 : (int)left);
         err = edxbus__redis_conn_reply(&prod->conn, &reply, "XADD", why, sizeof why);
         if (err != EDXBUS_OK) {
@@ -544,20 +469,18 @@ static edxbus_err_t produce_async(struct redis_producer *prod, const struct edxb
                                   size_t errstr_size)
 {
     char why[EDXBUS_ERRSTR_SIZE];
-    if (prod->q_len >= MAX_IN_FLIGHT) /* bounded by the delivery timeout */
+    if (prod->q.len >= MAX_IN_FLIGHT) /* bounded by the delivery timeout */
         pump(prod, MAX_IN_FLIGHT / 2, -1, why, sizeof why);
-    struct inflight *f = inflight_new(msg);
+    struct inflight *f = edxbus_msg_copy_new(msg, sizeof *f, cb, cb_opaque);
     if (f == NULL)
         goto nomem;
-    f->cb = cb;
-    f->cb_opaque = cb_opaque;
-    f->queued_ms = edxbus__redis_now_ms();
     long long len = redisFormatCommandArgv(&f->cmd, prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
     if (len < 0)
         goto nomem;
     f->cmd_len = (size_t)len;
-    if (q_push(prod, f) != EDXBUS_OK)
+    if (edxbus_fifo_push(&prod->q, f) != EDXBUS_OK)
         goto nomem;
+    prod->unwritten += f->cmd_len;
     prod->since_pump++;
     if (prod->since_pump >= PUMP_EVERY || prod->unwritten >= PUMP_BYTES) {
         prod->since_pump = 0;
@@ -582,7 +505,7 @@ edxbus_err_t edxbus__redis_produce(void *be, const struct edxbus_msg *msg, edxbu
         return err;
     if (cb != NULL)
         return produce_async(prod, msg, cb, cb_opaque, errstr, errstr_size);
-    if (prod->q_len > 0) {
+    if (prod->q.len > 0) {
         /* Keep order (and reply pairing): settle the pipeline first. Its failures are
          * reported through their callbacks. */
         char why[EDXBUS_ERRSTR_SIZE];
@@ -594,9 +517,9 @@ edxbus_err_t edxbus__redis_produce(void *be, const struct edxbus_msg *msg, edxbu
 edxbus_err_t edxbus__redis_flush(void *be, int timeout_ms, char *errstr, size_t errstr_size)
 {
     struct redis_producer *prod = be;
-    if (prod->q_len == 0)
+    if (prod->q.len == 0)
         return EDXBUS_OK;
-    int64_t deadline = edxbus__redis_now_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
+    int64_t deadline = edxbus_clock_mono_ms() + (timeout_ms < 0 ? 0 : timeout_ms);
     return pump(prod, 0, deadline, errstr, errstr_size);
 }
 
@@ -606,11 +529,11 @@ void edxbus__redis_producer_close(void *be)
     if (prod == NULL)
         return;
     char errstr[EDXBUS_ERRSTR_SIZE];
-    if (prod->q_len > 0 && pump(prod, 0, -1, errstr, sizeof errstr) != EDXBUS_OK)
+    if (prod->q.len > 0 && pump(prod, 0, -1, errstr, sizeof errstr) != EDXBUS_OK)
         settle_all_failed(prod, EDXBUS_ERR_IO, errstr);
     edxbus__redis_trim_fini(&prod->trim);
     edxbus__redis_conn_close(&prod->conn);
     edxbus__redis_wire_cmd_fini(&prod->cmd);
-    free(prod->q);
+    edxbus_fifo_fini(&prod->q);
     free(prod);
 }

@@ -135,25 +135,19 @@ static bool name_is(const redisReply *r, const char *name)
     return r->len == n && memcmp(r->str, name, n) == 0;
 }
 
-static void set_unusable(struct edxbus_msg *msg, char *why, const char *fmt, const char *a,
-                         const char *b)
-{
-    snprintf(why, EDXBUS_ERRSTR_SIZE, fmt, a, b);
-    msg->unusable = why;
-}
-
 /* The metadata of an entry whose type is present: reference defaults for what is missing. */
 static void parse_metadata(const redisReply *const *vals, const char *service_name,
-                           struct edxbus_msg *msg, struct edxbus_metadata *md, char *why)
+                           struct edxbus_msg *msg, struct edxbus_slot *slot)
 {
     bool all = true;
     for (int i = 0; i < REDIS_WIRE_META_FIELDS; i++)
         if (vals[i] == NULL || vals[i]->len == 0)
             all = false;
+    struct edxbus_metadata *md = &slot->md;
     char err[EDXBUS_ERRSTR_SIZE];
     if (!all &&
         edxbus_metadata_generate(md, vals[0]->str, 0, service_name, err, sizeof err) != EDXBUS_OK) {
-        set_unusable(msg, why, "stream entry %s: cannot make default metadata: %.140s",
+        edxbus_slot_unusable(slot, msg, "stream entry %s: cannot make default metadata: %.140s",
                      msg->position, err);
         return;
     }
@@ -162,44 +156,24 @@ static void parse_metadata(const redisReply *const *vals, const char *service_na
             continue;
         if (edxbus_metadata_set_field(md, meta_names[i], vals[i]->str, vals[i]->len, err,
                                       sizeof err) != EDXBUS_OK) {
-            set_unusable(msg, why, "stream entry %s: %.170s", msg->position, err);
+            edxbus_slot_unusable(slot, msg, "stream entry %s: %.170s", msg->position, err);
             return;
         }
     }
 }
 
-static edxbus_err_t add_header(const redisReply *name, const redisReply *value,
-                               struct edxbus_msg *msg, struct edxbus_header **headers,
-                               size_t *headers_cap)
-{
-    if (msg->nheaders == *headers_cap) {
-        size_t cap = *headers_cap ? *headers_cap * 2 : 4;
-        struct edxbus_header *h = realloc(*headers, cap * sizeof *h);
-        if (h == NULL)
-            return EDXBUS_ERR_NOMEM;
-        *headers = h;
-        *headers_cap = cap;
-    }
-    (*headers)[msg->nheaders].name = name->str;
-    (*headers)[msg->nheaders].value = (const uint8_t *)value->str;
-    (*headers)[msg->nheaders].len = value->len;
-    msg->nheaders++;
-    return EDXBUS_OK;
-}
-
 edxbus_err_t edxbus__redis_wire_parse(const redisReply *entry, const char *stream,
                                       const char *service_name, struct edxbus_msg *msg,
-                                      struct edxbus_metadata *md, struct edxbus_header **headers,
-                                      size_t *headers_cap, char *why)
+                                      struct edxbus_slot *slot)
 {
     memset(msg, 0, sizeof *msg);
-    memset(md, 0, sizeof *md); /* what an unusable entry shows: nothing stale */
+    memset(&slot->md, 0, sizeof slot->md); /* what an unusable entry shows: nothing stale */
     msg->topic = stream;
-    msg->metadata = md;
+    msg->metadata = &slot->md;
     msg->broker_time_ms = -1;
     if (entry->type != REDIS_REPLY_ARRAY || entry->elements != 2 || !is_string(entry->element[0])) {
         snprintf(msg->position, sizeof msg->position, "?");
-        set_unusable(msg, why, "stream %s: malformed entry in the reply%s", stream, "");
+        edxbus_slot_unusable(slot, msg, "stream %s: malformed entry in the reply", stream);
         return EDXBUS_OK;
     }
     const redisReply *id = entry->element[0], *fields = entry->element[1];
@@ -209,7 +183,7 @@ edxbus_err_t edxbus__redis_wire_parse(const redisReply *entry, const char *strea
         msg->broker_time_ms = (int64_t)ms;
     if (fields->type != REDIS_REPLY_ARRAY) {
         /* A pending entry that trimming (MAXLEN) or XDEL removed: only its id is left. */
-        set_unusable(msg, why, "stream entry %s was deleted from stream %s before it was read",
+        edxbus_slot_unusable(slot, msg, "stream entry %s was deleted from stream %s before it was read",
                      msg->position, stream);
         return EDXBUS_OK;
     }
@@ -228,21 +202,21 @@ edxbus_err_t edxbus__redis_wire_parse(const redisReply *entry, const char *strea
             k++;
         if (k < REDIS_WIRE_META_FIELDS)
             vals[k] = value;
-        else if (add_header(name, value, msg, headers, headers_cap) != EDXBUS_OK)
+        else if (edxbus_slot_add_header(slot, msg, name->str, value->str, value->len) !=
+                 EDXBUS_OK)
             return EDXBUS_ERR_NOMEM;
     }
-    msg->headers = msg->nheaders ? *headers : NULL;
     if (data != NULL) {
         msg->value = (const uint8_t *)data->str;
         msg->value_len = data->len;
     }
     if (data == NULL)
-        set_unusable(msg, why, "stream entry %s has no event_data field (stream %s)", msg->position,
+        edxbus_slot_unusable(slot, msg, "stream entry %s has no event_data field (stream %s)", msg->position,
                      stream);
     else if (vals[0] == NULL || vals[0]->len == 0)
-        set_unusable(msg, why, "stream entry %s has no type field (stream %s)", msg->position,
+        edxbus_slot_unusable(slot, msg, "stream entry %s has no type field (stream %s)", msg->position,
                      stream);
     else
-        parse_metadata(vals, service_name, msg, md, why);
+        parse_metadata(vals, service_name, msg, slot);
     return EDXBUS_OK;
 }

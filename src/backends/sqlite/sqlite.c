@@ -33,7 +33,7 @@ static edxbus_err_t lag_group(struct sq_db *db, const struct sq_retain *r,
     int64_t gid = g->gid, next_id = g->next_id, held = 0;
     const char *group = g->name;
     size_t first_row = json_array_size(arr);
-    int64_t undelivered = 0, total_pending = 0, now = edxbus__sq_now_ms();
+    int64_t undelivered = 0, total_pending = 0, now = edxbus_clock_wall_ms();
     bool any = false;
     edxbus_err_t err = edxbus__sq_prepare(db,
                                           "SELECT (SELECT count(*) FROM messages WHERE id <= ?1"
@@ -69,11 +69,9 @@ static edxbus_err_t lag_group(struct sq_db *db, const struct sq_retain *r,
         if (rc != SQLITE_ROW)
             break;
         int64_t idle = now - sqlite3_column_int64(st, 1);
-        json_t *row =
-            json_pack("{s:s, s:s, s:n, s:I, s:I, s:I}", "group", group, "consumer",
-                      (const char *)sqlite3_column_text(st, 0), "partition", "pending",
-                      (json_int_t)sqlite3_column_int64(st, 2), "undelivered",
-                      (json_int_t)undelivered, "idle_ms", (json_int_t)(idle > 0 ? idle : 0));
+        json_t *row = edxbus_lag_row(group, (const char *)sqlite3_column_text(st, 0), -1,
+                                     sqlite3_column_int64(st, 2), undelivered,
+                                     idle > 0 ? idle : 0);
         if (row == NULL || json_array_append_new(arr, row) != 0) {
             sqlite3_finalize(st);
             edxbus_errf(errstr, errstr_size, "sqlite: lag: out of memory");
@@ -86,9 +84,7 @@ static edxbus_err_t lag_group(struct sq_db *db, const struct sq_retain *r,
         return edxbus__sq_fail(db, rc, "list members", errstr, errstr_size);
     if (!any) {
         /* A group nobody is in: still report what it owes. */
-        json_t *row = json_pack("{s:s, s:n, s:n, s:I, s:I, s:n}", "group", group, "consumer",
-                                "partition", "pending", (json_int_t)total_pending, "undelivered",
-                                (json_int_t)undelivered, "idle_ms");
+        json_t *row = edxbus_lag_row(group, NULL, -1, total_pending, undelivered, -1);
         if (row == NULL || json_array_append_new(arr, row) != 0) {
             edxbus_errf(errstr, errstr_size, "sqlite: lag: out of memory");
             return EDXBUS_ERR_NOMEM;

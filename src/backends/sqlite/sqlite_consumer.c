@@ -124,7 +124,8 @@ static edxbus_err_t resolve(struct sq_consumer *cons, const char *text, int64_t 
                             size_t errstr_size)
 {
     int64_t seq;
-    if (text == NULL || strcmp(text, "latest") == 0) {
+    enum edxbus_start kind = edxbus_start_kind(text);
+    if (kind == EDXBUS_START_LATEST) {
         edxbus_err_t err = query_int(cons,
                                      "SELECT id FROM messages WHERE id >= ?1 AND id <= ?2"
                                      " ORDER BY id DESC LIMIT 1",
@@ -133,7 +134,7 @@ static edxbus_err_t resolve(struct sq_consumer *cons, const char *text, int64_t 
         *id += 1;
         return err;
     }
-    if (strcmp(text, "earliest") == 0) {
+    if (kind == EDXBUS_START_EARLIEST) {
         *id = cons->lo;
         return EDXBUS_OK;
     }
@@ -247,7 +248,7 @@ static edxbus_err_t join_group(struct sq_consumer *cons, const struct edxbus_con
             sqlite3_bind_text(st, 1, cons->topic, -1, SQLITE_STATIC);
             sqlite3_bind_text(st, 2, cons->group, -1, SQLITE_STATIC);
             sqlite3_bind_int64(st, 3, cursor);
-            sqlite3_bind_int64(st, 4, edxbus__sq_now_ms());
+            sqlite3_bind_int64(st, 4, edxbus_clock_wall_ms());
             rc = sqlite3_step(st);
         }
         sqlite3_finalize(st);
@@ -271,10 +272,10 @@ static edxbus_err_t join_group(struct sq_consumer *cons, const struct edxbus_con
     sqlite3_bind_text(up, 3, cons->host, -1, SQLITE_STATIC);
     sqlite3_bind_int64(up, 4, cons->pid);
     sqlite3_bind_int64(up, 5, cons->pstart);
-    sqlite3_bind_int64(up, 6, edxbus__sq_now_ms());
+    sqlite3_bind_int64(up, 6, edxbus_clock_wall_ms());
     err = edxbus__sq_int(&cons->db, up, 0, &cons->cid, "register the member", errstr, errstr_size);
     if (err == EDXBUS_OK)
-        err = edxbus__sq_group_seen(cons, edxbus__sq_now_ms(), errstr, errstr_size);
+        err = edxbus__sq_group_seen(cons, edxbus_clock_wall_ms(), errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out_rollback;
     return edxbus__sq_commit(&cons->db, errstr, errstr_size);
@@ -286,24 +287,12 @@ out_rollback:
 static edxbus_err_t read_extra(struct sq_consumer *cons, const json_t *extra, char *errstr,
                                size_t errstr_size)
 {
-    const json_t *del = extra ? json_object_get(extra, "delete_acked") : NULL;
-    if (del != NULL && !json_is_null(del)) {
-        if (!json_is_boolean(del)) {
-            edxbus_errf(errstr, errstr_size, "sqlite: extra delete_acked must be true or false");
-            return EDXBUS_ERR_INVALID_ARG;
-        }
-        cons->delete_acked = json_is_true(del);
-    }
-    const json_t *v = extra ? json_object_get(extra, "claim_msgs_older_than") : NULL;
-    if (v == NULL || json_is_null(v))
-        return EDXBUS_OK;
-    if (!json_is_integer(v) || json_integer_value(v) < 0) {
-        edxbus_errf(errstr, errstr_size,
-                    "sqlite: extra claim_msgs_older_than must be a number of ms >= 0, e.g. 60000");
-        return EDXBUS_ERR_INVALID_ARG;
-    }
-    cons->claim_idle_ms = json_integer_value(v);
-    return EDXBUS_OK;
+    edxbus_err_t err = edxbus_extra_get_bool(extra, "sqlite", "delete_acked",
+                                             &cons->delete_acked, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus_extra_get_ms(extra, "sqlite", "claim_msgs_older_than", &cons->claim_idle_ms,
+                                  errstr, errstr_size);
+    return err;
 }
 
 edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
@@ -332,7 +321,7 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
         goto out_close;
     if (opts->group != NULL) {
         char dflt[300];
-        snprintf(dflt, sizeof dflt, "%s-%ld", cons->host, (long)cons->pid);
+        edxbus_member_name_default(dflt, sizeof dflt);
         cons->group = strdup(opts->group);
         cons->name = strdup(opts->consumer_name ? opts->consumer_name : dflt);
         if (cons->group == NULL || cons->name == NULL)
@@ -355,7 +344,7 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
         err = join_group(cons, opts, errstr, errstr_size);
         cons->own_left = true;
         cons->own_after = -1;
-        cons->beat_ms = edxbus__sq_now_ms();
+        cons->beat_ms = edxbus_clock_wall_ms();
     } else {
         err = tail_topic(cons, errstr, errstr_size);
         if (err != EDXBUS_OK)
@@ -404,22 +393,6 @@ static edxbus_err_t maybe_new(struct sq_consumer *cons, bool *yes, char *errstr,
     return EDXBUS_OK;
 }
 
-static edxbus_err_t ensure_slots(struct sq_consumer *cons, size_t max)
-{
-    if (max <= cons->nslots)
-        return EDXBUS_OK;
-    struct sq_slot *slots = realloc(cons->slots, max * sizeof *slots);
-    if (slots == NULL)
-        return EDXBUS_ERR_NOMEM;
-    memset(slots + cons->nslots, 0, (max - cons->nslots) * sizeof *slots);
-    cons->slots = slots;
-    struct edxbus_msg *msgs = realloc(cons->msgs, max * sizeof *msgs);
-    if (msgs == NULL)
-        return EDXBUS_ERR_NOMEM; /* slots grew; nslots not yet: grown again next time */
-    cons->msgs = msgs;
-    cons->nslots = max;
-    return EDXBUS_OK;
-}
 
 edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int timeout_ms,
                              char *errstr, size_t errstr_size)
@@ -429,15 +402,15 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
     out->n = 0;
     if (max == 0)
         return EDXBUS_OK;
-    if (ensure_slots(cons, max) != EDXBUS_OK) {
+    if (edxbus_slots_reserve(&cons->batch, max) != EDXBUS_OK) {
         edxbus_errf(errstr, errstr_size, "sqlite: out of memory for a batch of %zu", max);
         return EDXBUS_ERR_NOMEM;
     }
-    int64_t deadline = edxbus__sq_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = edxbus_clock_wall_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     int sleep_ms = 1;
     for (;;) {
         bool work = false;
-        int64_t now = edxbus__sq_now_ms();
+        int64_t now = edxbus_clock_wall_ms();
         edxbus_err_t err = edxbus__sq_db_still_there(&cons->db, now, errstr, errstr_size);
         if (err != EDXBUS_OK)
             return err;
@@ -462,18 +435,18 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
             if (err != EDXBUS_OK)
                 return err;
             if (n > 0) {
-                out->msgs = cons->msgs;
+                out->msgs = cons->batch.msgs;
                 out->n = n;
                 return EDXBUS_OK;
             }
         }
-        now = edxbus__sq_now_ms();
+        now = edxbus_clock_wall_ms();
         if (timeout_ms >= 0 && now >= deadline)
             return EDXBUS_OK;
         int nap = sleep_ms;
         if (timeout_ms >= 0 && deadline - now < nap)
             nap = (int)(deadline - now);
-        edxbus__sq_sleep_ms(nap);
+        edxbus_clock_sleep_ms(nap);
         sleep_ms = sleep_ms * 2 > SQ_POLL_SLEEP_MAX_MS ? SQ_POLL_SLEEP_MAX_MS : sleep_ms * 2;
     }
 }
@@ -583,12 +556,7 @@ void edxbus__sq_consumer_close(void *be)
     for (size_t i = 0; i < sizeof STMTS / sizeof STMTS[0]; i++)
         sqlite3_finalize(*stmt_at(cons, i));
     edxbus__sq_db_close(&cons->db);
-    for (size_t i = 0; i < cons->nslots; i++) {
-        edxbus_buf_fini(&cons->slots[i].data);
-        free(cons->slots[i].hdrs);
-    }
-    free(cons->slots);
-    free(cons->msgs);
+    edxbus_slots_fini(&cons->batch);
     free(cons->acked);
     free(cons->topic);
     free(cons->group);

@@ -53,20 +53,6 @@ static const char *const SCHEMA_SQL =
     " delivered_ms INTEGER NOT NULL, deliveries INTEGER NOT NULL,"
     " PRIMARY KEY(gid, msg_id)) WITHOUT ROWID;";
 
-int64_t edxbus__sq_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void edxbus__sq_sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
-}
-
 int64_t edxbus__sq_proc_start(pid_t pid)
 {
     char path[64], line[1024];
@@ -255,15 +241,15 @@ edxbus_err_t edxbus__sq_begin(struct sq_db *db, char *errstr, size_t errstr_size
 {
     /* The busy handler covers most waits; a few SQLITE_BUSY cases in WAL mode (recovery, a
      * checkpoint resetting the WAL) return at once, so retry those until the timeout. */
-    int64_t deadline = edxbus__sq_now_ms() + db->busy_ms;
+    int64_t deadline = edxbus_clock_wall_ms() + db->busy_ms;
     for (;;) {
         int rc = sqlite3_step(db->begin);
         sqlite3_reset(db->begin);
         if (rc == SQLITE_DONE)
             return EDXBUS_OK;
-        if ((rc & 0xff) != SQLITE_BUSY || edxbus__sq_now_ms() >= deadline)
+        if ((rc & 0xff) != SQLITE_BUSY || edxbus_clock_wall_ms() >= deadline)
             return edxbus__sq_fail(db, rc, "begin a write transaction", errstr, errstr_size);
-        edxbus__sq_sleep_ms(2);
+        edxbus_clock_sleep_ms(2);
     }
 }
 
@@ -289,14 +275,14 @@ void edxbus__sq_rollback(struct sq_db *db)
 static edxbus_err_t exec_retry(struct sq_db *db, const char *sql, const char *what, char *errstr,
                                size_t errstr_size)
 {
-    int64_t deadline = edxbus__sq_now_ms() + db->busy_ms;
+    int64_t deadline = edxbus_clock_wall_ms() + db->busy_ms;
     for (;;) {
         int rc = sqlite3_exec(db->h, sql, NULL, NULL, NULL);
         if (rc == SQLITE_OK)
             return EDXBUS_OK;
-        if ((rc & 0xff) != SQLITE_BUSY || edxbus__sq_now_ms() >= deadline)
+        if ((rc & 0xff) != SQLITE_BUSY || edxbus_clock_wall_ms() >= deadline)
             return edxbus__sq_fail(db, rc, what, errstr, errstr_size);
-        edxbus__sq_sleep_ms(2);
+        edxbus_clock_sleep_ms(2);
     }
 }
 
@@ -371,7 +357,7 @@ edxbus_err_t edxbus__sq_schema_in_tx(struct sq_db *db, char *errstr, size_t errs
 
 static edxbus_err_t set_journal_wal(struct sq_db *db, char *errstr, size_t errstr_size)
 {
-    int64_t deadline = edxbus__sq_now_ms() + db->busy_ms;
+    int64_t deadline = edxbus_clock_wall_ms() + db->busy_ms;
     /* A file in WAL mode already needs no switch (which would write: a read-only file that
      * a tail may still read would fail here). */
     const char *sql = "PRAGMA journal_mode";
@@ -397,9 +383,9 @@ static edxbus_err_t set_journal_wal(struct sq_db *db, char *errstr, size_t errst
             return EDXBUS_ERR_IO;
         }
         sqlite3_finalize(st);
-        if ((rc & 0xff) != SQLITE_BUSY || edxbus__sq_now_ms() >= deadline)
+        if ((rc & 0xff) != SQLITE_BUSY || edxbus_clock_wall_ms() >= deadline)
             return edxbus__sq_fail(db, rc, "switch to the WAL journal", errstr, errstr_size);
-        edxbus__sq_sleep_ms(2);
+        edxbus_clock_sleep_ms(2);
     }
 }
 
@@ -500,7 +486,7 @@ edxbus_err_t edxbus__sq_db_open(struct sq_db *db, const edxbus_conf_t *conf, boo
         db->dev = sb.st_dev;
         db->ino = sb.st_ino;
     }
-    db->next_stat_ms = edxbus__sq_now_ms() + SQ_STAT_EVERY_MS;
+    db->next_stat_ms = edxbus_clock_wall_ms() + SQ_STAT_EVERY_MS;
     return EDXBUS_OK;
 out_close:
     edxbus__sq_db_close(db);
@@ -553,7 +539,7 @@ edxbus_err_t edxbus__sq_topic_id(struct sq_db *db, const char *topic, bool creat
         if (err != EDXBUS_OK)
             return err;
         sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 2, edxbus__sq_now_ms());
+        sqlite3_bind_int64(st, 2, edxbus_clock_wall_ms());
         err = edxbus__sq_exec(db, st, "create the topic", errstr, errstr_size);
         sqlite3_finalize(st);
         if (err != EDXBUS_OK)

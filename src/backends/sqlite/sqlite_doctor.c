@@ -256,7 +256,7 @@ edxbus_err_t edxbus__sq_doctor(const edxbus_conf_t *conf, const struct edxbus_do
         return EDXBUS_OK;
     }
     json_t *before = NULL, *after = NULL;
-    int64_t t0 = edxbus__sq_now_ms();
+    int64_t t0 = edxbus_clock_wall_ms();
     edxbus_err_t err = edxbus__sq_status(conf, &before, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
@@ -269,12 +269,12 @@ edxbus_err_t edxbus__sq_doctor(const edxbus_conf_t *conf, const struct edxbus_do
         any_group = any_group || json_array_size(json_object_get(t, "groups")) > 0;
     }
     if (any_group) {
-        int64_t left = t0 + opts->interval_ms - edxbus__sq_now_ms();
+        int64_t left = t0 + opts->interval_ms - edxbus_clock_wall_ms();
         if (left > 0)
-            edxbus__sq_sleep_ms((int)left);
+            edxbus_clock_sleep_ms((int)left);
         char err2[EDXBUS_ERRSTR_SIZE];
         if (edxbus__sq_status(conf, &after, err2, sizeof err2) == EDXBUS_OK)
-            lag_trends(before, after, opts, edxbus__sq_now_ms() - t0, report, opaque);
+            lag_trends(before, after, opts, edxbus_clock_wall_ms() - t0, report, opaque);
         else
             edxbus_findingf(report, opaque, EDXBUS_SEVERITY_WARNING, "sqlite.unreadable", path,
                             NULL, NULL, "could not read the file a second time: %s", err2);

@@ -30,6 +30,7 @@
 #include <sys/types.h>
 
 #include "edxbus/backend.h"
+#include "edxbus/backend_util.h"
 #include "edxbus/buf.h"
 
 #define SQ_DEFAULT_PATH "edxbus.db"
@@ -121,15 +122,6 @@ bool edxbus__sq_group_idle(const struct sq_retain *r, int64_t last_seen_ms, int6
 bool edxbus__sq_duration_parse(const char *text, int64_t *ms);
 const char *edxbus__sq_duration_text(int64_t ms, char *out, size_t size);
 
-/** One message of the latest batch: the storage its edxbus_msg borrows from. */
-struct sq_slot {
-    struct edxbus_metadata md;
-    struct edxbus_buf data; /* key, value, then per header its name NUL and value */
-    struct edxbus_header *hdrs;
-    size_t hcap; /* headers allocated */
-    int64_t id;  /* message id: tid << SQ_SEQ_BITS | seq */
-};
-
 /** A consumer handle: a group member, or a tail (group NULL: in-memory cursor, no acks). */
 struct sq_consumer {
     struct sq_db db;
@@ -158,9 +150,7 @@ struct sq_consumer {
     bool checked;          /* maybe_new is valid for data_version */
     int64_t *acked;        /* acknowledged ids not committed yet (next poll or close) */
     size_t nacked, acked_cap;
-    struct sq_slot *slots; /* the latest batch: msgs[i] borrows from slots[i] */
-    struct edxbus_msg *msgs;
-    size_t nslots; /* allocated */
+    struct edxbus_slots batch; /* the latest batch; a slot's tag is its message id */
     struct sq_retain ret;  /* group members run retention (tails only read) */
     sqlite3_stmt *st_upsert, *st_own, *st_retake, *st_members, *st_drop_member, *st_idle,
         *st_cursor, *st_new, *st_pend, *st_set_cursor, *st_unpend, *st_has_new, *st_dv,
@@ -234,12 +224,6 @@ edxbus_err_t edxbus__sq_exec(struct sq_db *db, sqlite3_stmt *st, const char *wha
 edxbus_err_t edxbus__sq_int(struct sq_db *db, sqlite3_stmt *st, int64_t def, int64_t *out,
                             const char *what, char *errstr, size_t errstr_size);
 
-/** Wall clock, ms since the epoch. */
-int64_t edxbus__sq_now_ms(void);
-
-/** Sleep @p ms milliseconds. */
-void edxbus__sq_sleep_ms(int ms);
-
 /** When the process @p pid started (clock ticks since boot, from /proc), or 0 if unknown. */
 int64_t edxbus__sq_proc_start(pid_t pid);
 
@@ -252,12 +236,14 @@ edxbus_err_t edxbus__sq_headers_encode(const struct edxbus_header *hdrs, size_t 
                                        struct edxbus_buf *out);
 
 /** Decode a headers column (@p len bytes at @p p, as edxbus__sq_headers_encode() writes it,
- *  or whatever the file holds) into @p s: s->hdrs[0..*n) point into s->data, each name NUL
- *  terminated. s->data must have room reserved for @p len more bytes (decoded headers never
- *  take more room than their column), so earlier pointers into it stay valid. Returns NULL, or
- *  the reason the column cannot be read ("the headers column is corrupt"): a length past the
- *  end. The outbox reads its entries' destination through it (fuzz/fuzz_outbox_entry.c). */
-const char *edxbus__sq_headers_decode(struct sq_slot *s, const uint8_t *p, size_t len, size_t *n);
+ *  or whatever the file holds) into @p s and @p m: m->headers[0..m->nheaders) point into
+ *  s->data, each name NUL terminated. s->data must have room reserved for @p len more bytes
+ *  (decoded headers never take more room than their column), so earlier pointers into it stay
+ *  valid. Returns NULL, or the reason the column cannot be read ("the headers column is
+ *  corrupt": a length past the end; @p m then has no headers). The outbox reads its entries'
+ *  destination through it (fuzz/fuzz_outbox_entry.c). */
+const char *edxbus__sq_headers_decode(struct edxbus_slot *s, struct edxbus_msg *m,
+                                      const uint8_t *p, size_t len);
 
 /** The seven metadata fields, bound to statement parameters @p first.. @p first + 6, and read
  *  back from result columns @p first.. (sourcelib as dotted integers "11.2.0"). */

@@ -27,16 +27,6 @@
 #include "edxbus/conf.h"
 #include "edxbus/outbox.h"
 
-/* One queued asynchronous message: a copy of what produce() was given. */
-struct pq_entry {
-    struct edxbus_msg msg; /* points into data (schemas are not kept: NULL) */
-    struct edxbus_metadata md;
-    struct edxbus_header *hdrs; /* nheaders, pointing into data */
-    uint8_t *data;              /* topic NUL, key, value, per header name NUL + value */
-    edxbus_delivery_fn cb;
-    void *cb_opaque;
-};
-
 /* What a producer remembers per topic it wrote to. */
 struct topic_count {
     char *topic;
@@ -53,8 +43,7 @@ struct sq_producer {
     struct sq_retain ret;
     struct topic_count *topics;
     size_t ntopics;
-    struct pq_entry *queue;
-    size_t nqueue;
+    struct edxbus_fifo queue; /* struct edxbus_msg_copy *: queued asynchronous messages */
     int64_t queue_since_ms;   /* when the oldest queued message arrived */
     struct edxbus_buf hdrbuf; /* headers column of the message being inserted */
 };
@@ -221,28 +210,25 @@ static bool msg_valid(const struct edxbus_msg *msg, char *errstr, size_t errstr_
     return true;
 }
 
-static void entry_free(struct pq_entry *e)
-{
-    free(e->data);
-    free(e->hdrs);
-}
-
 /* Commit the whole queue in one transaction, then report every message. */
 static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t errstr_size)
 {
-    if (prod->nqueue == 0)
+    size_t n = prod->queue.len;
+    if (n == 0)
         return EDXBUS_OK;
     char why[EDXBUS_ERRSTR_SIZE] = "";
-    int64_t *ids = calloc(prod->nqueue, sizeof *ids);
+    int64_t *ids = calloc(n, sizeof *ids);
     edxbus_err_t err = ids ? EDXBUS_OK : EDXBUS_ERR_NOMEM;
     if (err == EDXBUS_OK)
-        err = edxbus__sq_db_still_there(&prod->db, edxbus__sq_now_ms(), why, sizeof why);
+        err = edxbus__sq_db_still_there(&prod->db, edxbus_clock_wall_ms(), why, sizeof why);
     if (err == EDXBUS_OK)
         err = begin(prod, why, sizeof why);
     if (err == EDXBUS_OK) {
-        int64_t now = edxbus__sq_now_ms();
-        for (size_t i = 0; i < prod->nqueue && err == EDXBUS_OK; i++)
-            err = insert_one(prod, &prod->queue[i].msg, now, &ids[i], why, sizeof why);
+        int64_t now = edxbus_clock_wall_ms();
+        for (size_t i = 0; i < n && err == EDXBUS_OK; i++) {
+            const struct edxbus_msg_copy *c = edxbus_fifo_at(&prod->queue, i);
+            err = insert_one(prod, &c->msg, now, &ids[i], why, sizeof why);
+        }
         if (err == EDXBUS_OK)
             err = edxbus__sq_commit(&prod->db, why, sizeof why);
         else
@@ -251,79 +237,26 @@ static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t 
     if (err != EDXBUS_OK && why[0] == '\0')
         snprintf(why, sizeof why, "sqlite: %s", edxbus_err2str(err));
     /* Detach the queue first: a callback may produce again. */
-    struct pq_entry *queue = prod->queue;
-    size_t n = prod->nqueue;
-    prod->queue = NULL;
-    prod->nqueue = 0;
+    struct edxbus_fifo queue = prod->queue;
+    prod->queue = (struct edxbus_fifo)EDXBUS_FIFO_INIT;
     for (size_t i = 0; i < n; i++) {
-        struct pq_entry *e = &queue[i];
+        struct edxbus_msg_copy *c = edxbus_fifo_pop(&queue);
         char pos[EDXBUS_POSITION_MAX];
         if (err == EDXBUS_OK)
             snprintf(pos, sizeof pos, "%lld", (long long)(ids[i] & SQ_SEQ_MASK));
-        e->cb(e->cb_opaque, &e->msg, err, err == EDXBUS_OK ? NULL : why,
-              err == EDXBUS_OK ? pos : NULL);
-        entry_free(e);
+        edxbus_msg_copy_report(c, err, why, pos);
+        free(c);
     }
-    if (prod->queue == NULL)
+    if (prod->queue.items == NULL)
         prod->queue = queue; /* reuse the array */
     else
-        free(queue);
+        edxbus_fifo_fini(&queue);
     free(ids);
     if (err != EDXBUS_OK)
         edxbus_errf(errstr, errstr_size, "%s", why);
     else
-        edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus__sq_now_ms());
+        edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus_clock_wall_ms());
     return err;
-}
-
-/* Copy @p msg into the queue slot @p e (one allocation for all its bytes). */
-static edxbus_err_t entry_fill(struct pq_entry *e, const struct edxbus_msg *msg)
-{
-    size_t tlen = strlen(msg->topic) + 1, size = tlen + msg->key_len + msg->value_len;
-    for (size_t i = 0; i < msg->nheaders; i++)
-        size += strlen(msg->headers[i].name) + 1 + msg->headers[i].len;
-    memset(e, 0, sizeof *e);
-    e->data = malloc(size ? size : 1);
-    if (msg->nheaders)
-        e->hdrs = calloc(msg->nheaders, sizeof *e->hdrs);
-    if (e->data == NULL || (msg->nheaders && e->hdrs == NULL)) {
-        entry_free(e);
-        return EDXBUS_ERR_NOMEM;
-    }
-    uint8_t *p = e->data;
-    memcpy(p, msg->topic, tlen);
-    e->msg.topic = (const char *)p;
-    p += tlen;
-    if (msg->key != NULL) {
-        memcpy(p, msg->key, msg->key_len);
-        e->msg.key = p;
-        e->msg.key_len = msg->key_len;
-        p += msg->key_len;
-    }
-    if (msg->value_len)
-        memcpy(p, msg->value, msg->value_len);
-    e->msg.value = p;
-    e->msg.value_len = msg->value_len;
-    p += msg->value_len;
-    for (size_t i = 0; i < msg->nheaders; i++) {
-        size_t nlen = strlen(msg->headers[i].name) + 1;
-        memcpy(p, msg->headers[i].name, nlen);
-        e->hdrs[i].name = (const char *)p;
-        p += nlen;
-        if (msg->headers[i].len)
-            memcpy(p, msg->headers[i].value, msg->headers[i].len);
-        e->hdrs[i].value = p;
-        e->hdrs[i].len = msg->headers[i].len;
-        p += msg->headers[i].len;
-    }
-    e->msg.headers = e->hdrs;
-    e->msg.nheaders = msg->nheaders;
-    if (msg->metadata != NULL) {
-        e->md = *msg->metadata;
-        e->msg.metadata = &e->md;
-    }
-    e->msg.broker_time_ms = -1;
-    return EDXBUS_OK;
 }
 
 edxbus_err_t edxbus__sq_produce(void *be, const struct edxbus_msg *msg, edxbus_delivery_fn cb,
@@ -338,37 +271,32 @@ edxbus_err_t edxbus__sq_produce(void *be, const struct edxbus_msg *msg, edxbus_d
         if (err != EDXBUS_OK)
             return err;
         int64_t id;
-        err = edxbus__sq_db_still_there(&prod->db, edxbus__sq_now_ms(), errstr, errstr_size);
+        err = edxbus__sq_db_still_there(&prod->db, edxbus_clock_wall_ms(), errstr, errstr_size);
         if (err == EDXBUS_OK)
             err = begin(prod, errstr, errstr_size);
         if (err != EDXBUS_OK)
             return err;
-        err = insert_one(prod, msg, edxbus__sq_now_ms(), &id, errstr, errstr_size);
+        err = insert_one(prod, msg, edxbus_clock_wall_ms(), &id, errstr, errstr_size);
         if (err != EDXBUS_OK) {
             edxbus__sq_rollback(&prod->db);
             return err;
         }
         err = edxbus__sq_commit(&prod->db, errstr, errstr_size);
         if (err == EDXBUS_OK)
-            edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus__sq_now_ms());
+            edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus_clock_wall_ms());
         return err;
     }
-    if (prod->queue == NULL) {
-        prod->queue = calloc(SQ_ASYNC_BATCH, sizeof *prod->queue);
-        if (prod->queue == NULL)
-            return EDXBUS_ERR_NOMEM;
-    }
-    if (entry_fill(&prod->queue[prod->nqueue], msg) != EDXBUS_OK) {
+    struct edxbus_msg_copy *c = edxbus_msg_copy_new(msg, sizeof *c, cb, cb_opaque);
+    if (c == NULL || edxbus_fifo_push(&prod->queue, c) != EDXBUS_OK) {
+        free(c);
         edxbus_errf(errstr, errstr_size, "sqlite: out of memory queueing a message to %s",
                     msg->topic);
         return EDXBUS_ERR_NOMEM;
     }
-    prod->queue[prod->nqueue].cb = cb;
-    prod->queue[prod->nqueue].cb_opaque = cb_opaque;
-    if (prod->nqueue++ == 0)
-        prod->queue_since_ms = edxbus__sq_now_ms();
-    if (prod->nqueue == SQ_ASYNC_BATCH ||
-        edxbus__sq_now_ms() - prod->queue_since_ms >= SQ_ASYNC_LINGER_MS) {
+    if (prod->queue.len == 1)
+        prod->queue_since_ms = edxbus_clock_wall_ms();
+    if (prod->queue.len == SQ_ASYNC_BATCH ||
+        edxbus_clock_wall_ms() - prod->queue_since_ms >= SQ_ASYNC_LINGER_MS) {
         /* The outcome went to the callbacks; this call itself queued its message fine. */
         char ignored[EDXBUS_ERRSTR_SIZE];
         commit_queue(prod, ignored, sizeof ignored);
@@ -397,7 +325,7 @@ void edxbus__sq_producer_close(void *be)
     for (size_t i = 0; i < prod->ntopics; i++)
         free(prod->topics[i].topic);
     free(prod->topics);
-    free(prod->queue);
+    edxbus_fifo_fini(&prod->queue);
     edxbus_buf_fini(&prod->hdrbuf);
     free(prod);
 }
@@ -427,7 +355,7 @@ edxbus_err_t edxbus_sqlite_append_tx(sqlite3 *h, const struct edxbus_msg *msg, c
         err = edxbus__sq_prepare(&prod.db, NEWEST_SQL, &prod.newest, "prepare the newest lookup",
                                  errstr, errstr_size);
     if (err == EDXBUS_OK)
-        err = insert_one(&prod, msg, edxbus__sq_now_ms(), &id, errstr, errstr_size);
+        err = insert_one(&prod, msg, edxbus_clock_wall_ms(), &id, errstr, errstr_size);
     sqlite3_finalize(prod.insert);
     sqlite3_finalize(prod.newest);
     for (size_t i = 0; i < prod.ntopics; i++)

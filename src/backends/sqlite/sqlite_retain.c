@@ -461,7 +461,7 @@ void edxbus__sq_retain_tick(struct sq_db *db, struct sq_retain *r, int64_t now)
     bool more = err == EDXBUS_OK && (deleted == SQ_RETAIN_BATCH || left > SQ_VACUUM_MIN_FREE);
     /* With more to do, come back after nine times as long as this run took: catching up on a
      * backlog takes at most a tenth of this handle's time. */
-    int64_t took = edxbus__sq_now_ms() - now;
+    int64_t took = edxbus_clock_wall_ms() - now;
     r->next_ms = more ? now + 9 * (took > 0 ? took : 1) : now + SQ_RETAIN_EVERY_MS;
     if (err != EDXBUS_OK)
         edxbus_conf_log(r->log, EDXBUS_LOG_WARNING, "%s; removing old events again in %d ms",

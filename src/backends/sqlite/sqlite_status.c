@@ -189,7 +189,7 @@ edxbus_err_t edxbus__sq_status(const edxbus_conf_t *conf, json_t **out, char *er
     }
     static const char *const vacuum[] = {"none", "full", "incremental"};
     int av = edxbus__sq_auto_vacuum(&db);
-    int64_t page = pragma_int(&db, "PRAGMA page_size"), now = edxbus__sq_now_ms();
+    int64_t page = pragma_int(&db, "PRAGMA page_size"), now = edxbus_clock_wall_ms();
     int64_t pages = pragma_int(&db, "PRAGMA page_count");
     int64_t freep = pragma_int(&db, "PRAGMA freelist_count");
     topics = json_array();

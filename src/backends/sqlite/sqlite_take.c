@@ -33,52 +33,50 @@ static uint32_t get_u32(const uint8_t *p)
     return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
-const char *edxbus__sq_headers_decode(struct sq_slot *s, const uint8_t *p, size_t len, size_t *n)
+const char *edxbus__sq_headers_decode(struct edxbus_slot *s, struct edxbus_msg *m,
+                                      const uint8_t *p, size_t len)
 {
-    size_t count = 0, off = 0;
-    *n = 0;
+    size_t off = 0;
     while (off < len) {
         if (len - off < 4 || get_u32(p + off) > len - off - 4)
-            return "the headers column is corrupt";
+            goto corrupt;
         size_t nlen = get_u32(p + off);
         const uint8_t *name = p + off + 4;
         off += 4 + nlen;
         if (len - off < 4 || get_u32(p + off) > len - off - 4)
-            return "the headers column is corrupt";
+            goto corrupt;
         size_t vlen = get_u32(p + off);
         const uint8_t *value = p + off + 4;
         off += 4 + vlen;
-        if (count == s->hcap) {
-            size_t cap = s->hcap ? s->hcap * 2 : 4;
-            struct edxbus_header *grown = realloc(s->hdrs, cap * sizeof *grown);
-            if (grown == NULL)
-                return "out of memory reading headers";
-            s->hdrs = grown;
-            s->hcap = cap;
-        }
         /* Reserved in advance, so these appends never move the buffer. */
-        struct edxbus_header *h = &s->hdrs[count++];
-        h->name = (const char *)s->data.data + s->data.len;
+        const char *hname = (const char *)s->data.data + s->data.len;
         edxbus_buf_append(&s->data, name, nlen);
         edxbus_buf_append(&s->data, "", 1);
-        h->value = vlen ? s->data.data + s->data.len : EMPTY;
-        h->len = vlen;
+        const uint8_t *hvalue = vlen ? s->data.data + s->data.len : EMPTY;
         edxbus_buf_append(&s->data, value, vlen);
+        if (edxbus_slot_add_header(s, m, hname, hvalue, vlen) != EDXBUS_OK) {
+            m->nheaders = 0;
+            m->headers = NULL;
+            return "out of memory reading headers";
+        }
     }
-    *n = count;
     return NULL;
+corrupt:
+    m->nheaders = 0;
+    m->headers = NULL;
+    return "the headers column is corrupt";
 }
 
 /* Copy the current row of @p st (SQ_MSG_COLS) into slot @p i and describe it in msgs[i]. */
 static edxbus_err_t slot_fill(struct sq_consumer *cons, size_t i, sqlite3_stmt *st,
                               int64_t deliveries)
 {
-    struct sq_slot *s = &cons->slots[i];
-    struct edxbus_msg *m = &cons->msgs[i];
+    struct edxbus_slot *s = &cons->batch.slots[i];
+    struct edxbus_msg *m = &cons->batch.msgs[i];
     memset(m, 0, sizeof *m);
-    s->id = sqlite3_column_int64(st, 0);
+    s->tag = sqlite3_column_int64(st, 0);
     m->topic = cons->topic;
-    snprintf(m->position, sizeof m->position, "%lld", (long long)(s->id & SQ_SEQ_MASK));
+    snprintf(m->position, sizeof m->position, "%lld", (long long)(s->tag & SQ_SEQ_MASK));
     m->broker_time_ms = sqlite3_column_int64(st, 1);
     m->deliveries = deliveries;
     m->metadata = &s->md;
@@ -105,10 +103,9 @@ static edxbus_err_t slot_fill(struct sq_consumer *cons, size_t i, sqlite3_stmt *
     if (sqlite3_column_type(st, 10) == SQLITE_NULL && m->unusable == NULL)
         m->unusable = "the message has no value";
     if (hdr_len) {
-        const char *bad = edxbus__sq_headers_decode(s, hdr, hdr_len, &m->nheaders);
+        const char *bad = edxbus__sq_headers_decode(s, m, hdr, hdr_len);
         if (bad != NULL && m->unusable == NULL)
             m->unusable = bad;
-        m->headers = m->nheaders ? s->hdrs : NULL;
     }
     return EDXBUS_OK;
 }
@@ -154,8 +151,8 @@ static edxbus_err_t take_pending(struct sq_consumer *cons, sqlite3_stmt *st, siz
         sqlite3_bind_int64(cons->st_retake, 1, cons->cid);
         sqlite3_bind_int64(cons->st_retake, 2, now);
         sqlite3_bind_int64(cons->st_retake, 3, cons->gid);
-        sqlite3_bind_int64(cons->st_retake, 4, cons->slots[base + i].id);
-        err = step_returning(cons, cons->st_retake, &cons->msgs[base + i].deliveries,
+        sqlite3_bind_int64(cons->st_retake, 4, cons->batch.slots[base + i].tag);
+        err = step_returning(cons, cons->st_retake, &cons->batch.msgs[base + i].deliveries,
                              "take a pending message", errstr, errstr_size);
     }
     return err;
@@ -241,9 +238,9 @@ static edxbus_err_t claim(struct sq_consumer *cons, size_t base, size_t room, si
 static edxbus_err_t record_pending(struct sq_consumer *cons, size_t base, size_t n, int64_t now,
                                    char *errstr, size_t errstr_size)
 {
-    int64_t first = cons->slots[base].id, last = cons->slots[base + n - 1].id;
+    int64_t first = cons->batch.slots[base].tag, last = cons->batch.slots[base + n - 1].tag;
     for (size_t i = 0; i < n; i++)
-        cons->msgs[base + i].deliveries = 1;
+        cons->batch.msgs[base + i].deliveries = 1;
     sqlite3_stmt *st = cons->st_pend_probe;
     sqlite3_bind_int64(st, 1, cons->gid);
     sqlite3_bind_int64(st, 2, first);
@@ -255,10 +252,10 @@ static edxbus_err_t record_pending(struct sq_consumer *cons, size_t base, size_t
         if (rc != SQLITE_ROW)
             break;
         int64_t id = sqlite3_column_int64(st, 0); /* ascending, as the slots */
-        while (at < base + n && cons->slots[at].id < id)
+        while (at < base + n && cons->batch.slots[at].tag < id)
             at++;
-        if (at < base + n && cons->slots[at].id == id)
-            cons->msgs[at].deliveries = sqlite3_column_int64(st, 1) + 1;
+        if (at < base + n && cons->batch.slots[at].tag == id)
+            cons->batch.msgs[at].deliveries = sqlite3_column_int64(st, 1) + 1;
     }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE)
@@ -295,7 +292,7 @@ static edxbus_err_t take_new(struct sq_consumer *cons, size_t base, size_t room,
     if (err == EDXBUS_OK && *took > 0)
         err = record_pending(cons, base, *took, now, errstr, errstr_size);
     if (err == EDXBUS_OK && *took > 0) {
-        cursor = cons->slots[base + *took - 1].id + 1;
+        cursor = cons->batch.slots[base + *took - 1].tag + 1;
         sqlite3_bind_int64(cons->st_set_cursor, 1, cons->gid);
         sqlite3_bind_int64(cons->st_set_cursor, 2, cursor);
         err = edxbus__sq_exec(&cons->db, cons->st_set_cursor, "move the group cursor", errstr,
@@ -362,7 +359,7 @@ edxbus_err_t edxbus__sq_group_seen(struct sq_consumer *cons, int64_t now, char *
 edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, char *errstr,
                              size_t errstr_size)
 {
-    int64_t now = edxbus__sq_now_ms();
+    int64_t now = edxbus_clock_wall_ms();
     size_t k = 0;
     bool own_left = cons->own_left;
     int64_t own_after = cons->own_after;
@@ -380,7 +377,7 @@ edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, ch
         sqlite3_bind_int64(cons->st_own, 4, (int64_t)max);
         err = take_pending(cons, cons->st_own, 0, &k, now, errstr, errstr_size);
         if (err == EDXBUS_OK && k > 0)
-            cons->own_after = cons->slots[k - 1].id;
+            cons->own_after = cons->batch.slots[k - 1].tag;
         cons->own_left = k == max;
         *n += k;
     }
@@ -455,7 +452,7 @@ edxbus_err_t edxbus__sq_tail_read(struct sq_consumer *cons, size_t max, size_t *
         return err;
     }
     if (*n > 0)
-        cons->cursor = cons->slots[*n - 1].id + 1;
+        cons->cursor = cons->batch.slots[*n - 1].tag + 1;
     cons->maybe_new = *n == max;
     return EDXBUS_OK;
 }

@@ -27,17 +27,20 @@ static void put(const char *name, size_t nlen, const char *value, size_t vlen)
     edxbus_buf_append(&col, value, vlen);
 }
 
-static const char *decode(struct sq_slot *s, size_t *n)
+static const char *decode(struct edxbus_slot *s, size_t *n)
 {
+    struct edxbus_msg m = {0};
     edxbus_buf_reset(&s->data);
     ASSERT_TRUE(edxbus_buf_reserve(&s->data, col.len + 1) == EDXBUS_OK);
-    return edxbus__sq_headers_decode(s, col.data, col.len, n);
+    const char *bad = edxbus__sq_headers_decode(s, &m, col.data, col.len);
+    *n = m.nheaders;
+    return bad;
 }
 
-static void slot_fini(struct sq_slot *s)
+static void slot_fini(struct edxbus_slot *s)
 {
     edxbus_buf_fini(&s->data);
-    free(s->hdrs);
+    free(s->headers);
     memset(s, 0, sizeof *s);
 }
 
@@ -52,7 +55,7 @@ TEST(test_lengths_past_the_end_are_corrupt)
     };
     static const size_t lens[] = {5, 6, 9, 7, 2};
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
-        struct sq_slot s = {0};
+        struct edxbus_slot s = {0};
         edxbus_buf_reset(&col);
         edxbus_buf_append(&col, cases[i], lens[i]);
         size_t n = 99;
@@ -66,7 +69,7 @@ TEST(test_lengths_past_the_end_are_corrupt)
 
 TEST(test_odd_but_whole_headers_decode_as_they_are)
 {
-    struct sq_slot s = {0};
+    struct edxbus_slot s = {0};
     edxbus_buf_reset(&col);
     put("", 0, "", 0);
     put("na\0me", 5, "v", 1);
@@ -74,11 +77,11 @@ TEST(test_odd_but_whole_headers_decode_as_they_are)
     size_t n = 0;
     ASSERT_TRUE(decode(&s, &n) == NULL);
     ASSERT_EQ_INT(n, 3);
-    ASSERT_EQ_STR(s.hdrs[0].name, "");
-    ASSERT_EQ_INT(s.hdrs[0].len, 0);
-    ASSERT_EQ_STR(s.hdrs[1].name, "na"); /* a NUL inside a name ends it */
-    ASSERT_EQ_INT(s.hdrs[1].len, 1);
-    struct edxbus_msg row = {.topic = EDXBUS_OUTBOX_TOPIC, .headers = s.hdrs, .nheaders = n};
+    ASSERT_EQ_STR(s.headers[0].name, "");
+    ASSERT_EQ_INT(s.headers[0].len, 0);
+    ASSERT_EQ_STR(s.headers[1].name, "na"); /* a NUL inside a name ends it */
+    ASSERT_EQ_INT(s.headers[1].len, 1);
+    struct edxbus_msg row = {.topic = EDXBUS_OUTBOX_TOPIC, .headers = s.headers, .nheaders = n};
     struct edxbus_msg out;
     struct edxbus_header rest[1];
     const char *key_schema = "unchanged";
@@ -91,7 +94,7 @@ TEST(test_odd_but_whole_headers_decode_as_they_are)
 
 TEST(test_destination_key_schema_and_others)
 {
-    struct sq_slot s = {0};
+    struct edxbus_slot s = {0};
     edxbus_buf_reset(&col);
     put("error", 5, "boom", 4);
     put(EDXBUS_OUTBOX_HDR_TOPIC, strlen(EDXBUS_OUTBOX_HDR_TOPIC), "first\0", 6);
@@ -100,7 +103,7 @@ TEST(test_destination_key_schema_and_others)
     size_t n = 0;
     ASSERT_TRUE(decode(&s, &n) == NULL);
     ASSERT_EQ_INT(n, 4);
-    struct edxbus_msg row = {.topic = EDXBUS_OUTBOX_TOPIC, .headers = s.hdrs, .nheaders = n};
+    struct edxbus_msg row = {.topic = EDXBUS_OUTBOX_TOPIC, .headers = s.headers, .nheaders = n};
     struct edxbus_msg out;
     struct edxbus_header rest[4];
     const char *key_schema = NULL;

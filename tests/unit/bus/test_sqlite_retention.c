@@ -59,7 +59,7 @@ static void retain_now(const edxbus_conf_t *conf)
         TEST_FAIL_("retain_now: %s", errstr);
     int64_t deleted = 0, left = 0;
     do {
-        if (edxbus__sq_retain_step(&db, &r, edxbus__sq_now_ms(), &deleted, errstr, sizeof errstr) !=
+        if (edxbus__sq_retain_step(&db, &r, edxbus_clock_wall_ms(), &deleted, errstr, sizeof errstr) !=
             EDXBUS_OK)
             TEST_FAIL_("retention: %s", errstr);
     } while (deleted == SQ_RETAIN_BATCH);
@@ -162,7 +162,7 @@ static int failed_sends;
 static void phase(const char *what)
 {
     static int64_t last;
-    int64_t now = edxbus__sq_now_ms();
+    int64_t now = edxbus_clock_wall_ms();
     if (getenv("EDXBUS_TEST_VERBOSE") != NULL && last != 0)
         fprintf(stderr, "  %s: %lld ms\n", what, (long long)(now - last));
     last = now;
