@@ -10,8 +10,8 @@
  * freed, so consumers borrow them without copying) and its groups. A group has a cursor (next
  * index) and a list of pending entries (taken, not acked) owned by member names; a member that
  * reopens under the same name gets its pending entries first. Positions are message indexes.
- * poll() waits on a condition variable that produce() signals. Optional slots (seek, seek_time,
- * lag) are left NULL: the core answers EDXBUS_ERR_UNSUPPORTED.
+ * poll() waits on a condition variable that produce() signals. The optional lag and caught_up
+ * slots are left NULL (the core answers EDXBUS_ERR_UNSUPPORTED), as are the reserved seek slots.
  *
  * The plugin uses only include/edxbus/backend.h (types and constants): it calls no edxbus
  * function, so it loads into any program linked with edxbus, statically or not.

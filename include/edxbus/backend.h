@@ -180,10 +180,10 @@ struct edxbus_backend_ops {
                          char *errstr, size_t errstr_size);
     /** Acknowledge (commit) @p msg, a message from the latest batch. A no-op in tail mode. */
     edxbus_err_t (*ack)(void *be, const struct edxbus_msg *msg, char *errstr, size_t errstr_size);
-    /** Optional: move this consumer (its group) to @p position ("earliest", "latest" or a
-     *  position text). */
+    /** Reserved: kept only so that the slots after them stay where ABI 1 put them. The core
+     *  never calls seek or seek_time (a replay is opts->start_time_ms, a start position
+     *  opts->start, both at consumer_open()); leave them NULL. */
     edxbus_err_t (*seek)(void *be, const char *position, char *errstr, size_t errstr_size);
-    /** Optional: move to the first message stored at or after @p unix_ms. */
     edxbus_err_t (*seek_time)(void *be, int64_t unix_ms, char *errstr, size_t errstr_size);
     void (*consumer_close)(void *be);
 

@@ -1,5 +1,5 @@
 /* src/backends/kafka/kafka_consumer_int.h — the consumer's state, shared by its two files:
- *   kafka_consumer.c  open/close, polling, replay by time, seek, tail mode
+ *   kafka_consumer.c  open/close, polling, replay by time, tail mode
  *   kafka_offsets.c   where a group starts, ack tracking, commits and their retries
  * Private to src/backends/kafka/.
  */

@@ -6,7 +6,7 @@
  *   kafka_wire.c      one edxbus_msg <-> one Kafka record: Confluent framing, subjects, the ten
  *                     CloudEvents headers of edx-event-bus-kafka (WIRE.md §4)
  *   kafka_producer.c  idempotent producer (acks=all), synchronous or with delivery callbacks
- *   kafka_consumer.c  consumer groups, replay by time, seek, tail mode
+ *   kafka_consumer.c  consumer groups, replay by time, tail mode
  *   kafka_doctor.c    `edxbus doctor`: topics, auto-create, the registry, dead letters, lag
  *   kafka_offsets.c   where a group starts (per group: a new one per `start`, an existing one
  *                     resumes), commits on ack (contiguous acked prefix per partition), retried
@@ -111,10 +111,6 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
                                 char *errstr, size_t errstr_size);
 edxbus_err_t edxbus__kafka_ack(void *be, const struct edxbus_msg *msg, char *errstr,
                                size_t errstr_size);
-edxbus_err_t edxbus__kafka_seek(void *be, const char *position, char *errstr,
-                                size_t errstr_size);
-edxbus_err_t edxbus__kafka_seek_time(void *be, int64_t unix_ms, char *errstr,
-                                     size_t errstr_size);
 void edxbus__kafka_consumer_close(void *be);
 edxbus_err_t edxbus__kafka_caught_up(void *be, bool *done, char *errstr, size_t errstr_size);
 

@@ -8,7 +8,7 @@
  *      for good does not strand its entries;
  *   3. new entries: `XREADGROUP GROUP g c COUNT n BLOCK t STREAMS s >`.
  * ack() is XACK, batched: the ids of a batch go out in one XACK when the last message of the
- * batch is acknowledged, or at the next poll(), seek() or close(), whichever comes first. A
+ * batch is acknowledged, or at the next poll() or close(), whichever comes first. A
  * consumer that dies before that has the entries delivered again (contract 2), as it would
  * with one XACK per message. Tail mode (no group) is XREAD from a remembered id.
  *
@@ -17,7 +17,7 @@
  * reference's option). BUSYGROUP means the group exists: it resumes where it left off. (The
  * reference moves an existing group to `$` and so drops whatever arrived while its consumers
  * were down; we do not.) last_read_msg_id and start_time_ms move the group explicitly
- * (XGROUP SETID). A position handed to us (opts->start, seek) is the first entry to deliver,
+ * (XGROUP SETID). A position handed to us (opts->start) is the first entry to deliver,
  * so the group is set to the id just before it; last_read_msg_id keeps the reference's meaning
  * (the last entry already read).
  *
@@ -25,16 +25,16 @@
  * member takes over, at open, what dead default-named members of the same host left pending
  * (adopt_orphans()), so restarting a worker without --name loses nothing either.
  *
- * Failures: an I/O error drops the connection and poll() reports it (retriable); the next
+ * Failures: an I/O error drops the connection and poll() returns it (retriable); the next
  * poll() reconnects and reads this member's own pending entries again (step 1) before new
- * ones: a read that timed out may have been served after all once a stalled server resumed. After EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT failed polls in a
- * row (default REDIS_DEFAULT_ERRORS_BUDGET) poll() says EDXBUS_ERR_FATAL; authentication
- * errors are EDXBUS_ERR_AUTH at once. Between failed polls it sleeps
- * EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP, as the reference does. A group that vanished
- * (server restarted without persistence) is created again at 0, so nothing that producers
- * wrote since is skipped.
+ * ones: a read that timed out may have been served after all once a stalled server resumed.
+ * poll() neither counts failures nor sleeps after one: the worker alone owns that policy
+ * (EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT and _POLL_FAILURE_SLEEP, read by the bus,
+ * whose sleep a stop request interrupts). Authentication errors are EDXBUS_ERR_AUTH, which the
+ * worker does not retry. A group that vanished (server restarted without persistence) is
+ * created again at 0, so nothing that producers wrote since is skipped.
  *
- * This file reads, acknowledges and seeks; opening, joining and closing are in
+ * This file reads, acknowledges and moves; opening, joining and closing are in
  * redis_consumer_open.c (what they share is at the bottom of redis_int.h).
  */
 #include <errno.h>
@@ -251,7 +251,8 @@ static void fill_deliveries(struct redis_consumer *cons)
             const redisReply *p = reply->element[i];
             if (p->type != REDIS_REPLY_ARRAY || p->elements < 4)
                 continue;
-            while (j < cons->batch_n && strcmp(cons->batch.msgs[j].position, p->element[0]->str) != 0)
+            while (j < cons->batch_n &&
+                   strcmp(cons->batch.msgs[j].position, p->element[0]->str) != 0)
                 j++;
             if (j < cons->batch_n)
                 cons->batch.msgs[j].deliveries = p->element[3]->integer;
@@ -374,9 +375,11 @@ static edxbus_err_t poll_new(struct redis_consumer *cons, size_t max, int timeou
         return err;
     }
     err = fill_batch(cons, reply, read_entries(reply), 1, errstr, errstr_size);
-    if (err == EDXBUS_OK && cons->group == NULL && cons->batch_n > 0)
-        snprintf(cons->tail_last, sizeof cons->tail_last, "%s",
+    if (err == EDXBUS_OK && cons->batch_n > 0)
+        snprintf(cons->group ? cons->handed_max : cons->tail_last, EDXBUS_POSITION_MAX, "%s",
                  cons->batch.msgs[cons->batch_n - 1].position);
+    else if (err == EDXBUS_OK && cons->group != NULL)
+        cons->new_exhausted = true;
     return err;
 }
 
@@ -424,7 +427,6 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
         timeout_ms = cons->default_timeout_ms;
     edxbus_err_t err = poll_once(cons, max, timeout_ms, errstr, errstr_size);
     if (err == EDXBUS_OK) {
-        cons->errors = 0;
         out->msgs = cons->batch.msgs;
         out->n = cons->batch_n;
         return EDXBUS_OK;
@@ -437,18 +439,6 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
         cons->pending_phase = true;
         snprintf(cons->pending_cursor, sizeof cons->pending_cursor, "0-0");
     }
-    if (!edxbus_err_is_retriable(err))
-        return err;
-    cons->errors++;
-    if (cons->errors >= cons->errors_limit) {
-        char why[EDXBUS_ERRSTR_SIZE];
-        snprintf(why, sizeof why, "%s", errstr);
-        edxbus_errf(errstr, errstr_size, "%s (%d failures in a row: giving up)", why, cons->errors);
-        return EDXBUS_ERR_FATAL;
-    }
-    edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING, "%s (failure %d of %d)", errstr,
-                    cons->errors, cons->errors_limit);
-    edxbus_clock_sleep_ms(cons->failure_sleep_ms);
     return err;
 }
 
@@ -493,6 +483,40 @@ static edxbus_err_t last_id(struct redis_consumer *cons, char *out, size_t out_s
     return err;
 }
 
+edxbus_err_t edxbus__redis_note_end(struct redis_consumer *cons, char *errstr, size_t errstr_size)
+{
+    snprintf(cons->handed_max, sizeof cons->handed_max, "0-0");
+    return last_id(cons, cons->end_id, sizeof cons->end_id, errstr, errstr_size);
+}
+
+/* Whether stream id @p a is at or after @p b (ids that do not parse count as 0-0). */
+static bool id_at_or_after(const char *a, const char *b)
+{
+    uint64_t ams = 0, aseq = 0, bms = 0, bseq = 0;
+    edxbus__redis_id_parse(a, &ams, &aseq);
+    edxbus__redis_id_parse(b, &bms, &bseq);
+    return ams > bms || (ams == bms && aseq >= bseq);
+}
+
+/* Handed out everything stored at open: a tail read past the newest id noted then; a group
+ * reader has read its own pending entries and then new ones past that id (or found none left:
+ * XREADGROUP's ">" answers at once while the group has undelivered entries). */
+edxbus_err_t edxbus__redis_caught_up(void *be, bool *done, char *errstr, size_t errstr_size)
+{
+    struct redis_consumer *cons = be;
+    if (!cons->reader) {
+        edxbus_errf(errstr, errstr_size,
+                    "redis: caught_up is defined for a tail or a no_join reader only");
+        return EDXBUS_ERR_UNSUPPORTED;
+    }
+    if (cons->group == NULL)
+        *done = id_at_or_after(cons->tail_last, cons->end_id);
+    else
+        *done = !cons->pending_phase &&
+                (cons->new_exhausted || id_at_or_after(cons->handed_max, cons->end_id));
+    return EDXBUS_OK;
+}
+
 edxbus_err_t edxbus__redis_move_to(struct redis_consumer *cons, const char *id, char *errstr,
                                    size_t errstr_size)
 {
@@ -508,18 +532,4 @@ edxbus_err_t edxbus__redis_move_to(struct redis_consumer *cons, const char *id, 
         return last_id(cons, cons->tail_last, sizeof cons->tail_last, errstr, errstr_size);
     snprintf(cons->tail_last, sizeof cons->tail_last, "%s", id);
     return EDXBUS_OK;
-}
-
-edxbus_err_t edxbus__redis_seek(void *be, const char *position, char *errstr, size_t errstr_size)
-{
-    char id[EDXBUS_POSITION_MAX];
-    edxbus_err_t err = edxbus__redis_position_to_id(position, id, sizeof id, errstr, errstr_size);
-    return err == EDXBUS_OK ? edxbus__redis_move_to(be, id, errstr, errstr_size) : err;
-}
-
-edxbus_err_t edxbus__redis_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size)
-{
-    char id[EDXBUS_POSITION_MAX];
-    edxbus__redis_id_before(unix_ms < 0 ? 0 : (uint64_t)unix_ms, 0, id, sizeof id);
-    return edxbus__redis_move_to(be, id, errstr, errstr_size);
 }

@@ -162,10 +162,6 @@ static void read_settings(struct redis_consumer *cons, const edxbus_conf_t *conf
 {
     double poll_s = edxbus_conf_get_double(conf, REDIS_SETTING_POLL_TIMEOUT, 60.0);
     cons->default_timeout_ms = poll_s >= 0 && poll_s < 86400 ? (int)(poll_s * 1000) : 60000;
-    double sleep_s = edxbus_conf_get_double(conf, REDIS_SETTING_FAILURE_SLEEP, 1.0);
-    cons->failure_sleep_ms = sleep_s >= 0 && sleep_s < 3600 ? (int64_t)(sleep_s * 1000) : 1000;
-    int64_t limit = edxbus_conf_get_int(conf, REDIS_SETTING_ERRORS_LIMIT, 0);
-    cons->errors_limit = limit > 0 && limit < 1000000 ? (int)limit : REDIS_DEFAULT_ERRORS_BUDGET;
     const char *svc = edxbus_conf_service_name(conf);
     cons->service_name = svc ? strdup(svc) : NULL;
 }
@@ -220,6 +216,9 @@ edxbus_err_t edxbus__redis_consumer_open(const edxbus_conf_t *conf,
     if (err == EDXBUS_OK && cons->group != NULL && opts->consumer_name == NULL &&
         x.consumer_name == NULL)
         adopt_orphans(cons);
+    cons->reader = cons->group == NULL || opts->no_join;
+    if (err == EDXBUS_OK && cons->reader)
+        err = edxbus__redis_note_end(cons, errstr, errstr_size);
     if (err != EDXBUS_OK) {
         edxbus__redis_consumer_close(cons);
         return err;

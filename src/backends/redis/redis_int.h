@@ -11,7 +11,7 @@
  *   redis_wire.c      one stream entry <-> one edxbus_msg (edx-event-bus-redis's field layout)
  *   redis_producer.c  XADD, synchronous or pipelined with delivery callbacks
  *   redis_trim.c      trimming streams without dropping entries a group has not acknowledged
- *   redis_consumer.c  consumer groups (pending first, then new entries), tail mode, ack, seek
+ *   redis_consumer.c  consumer groups (pending first, then new entries), tail mode, ack
  *   redis_consumer_open.c  opening a consumer: settings, joining a group or tail mode, close
  *   redis_doctor.c    `edxbus doctor`: eviction, persistence, Celery's keys, caps, groups
  * Nothing outside this folder includes this header. Thread rule: every struct here belongs to
@@ -37,8 +37,6 @@ extern const struct edxbus_backend_ops edxbus_backend_redis;
 #define REDIS_SETTING_URL "EVENT_BUS_REDIS_CONNECTION_URL"
 #define REDIS_SETTING_MAX_LEN "EVENT_BUS_REDIS_STREAM_MAX_LEN"
 #define REDIS_SETTING_POLL_TIMEOUT "EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT"
-#define REDIS_SETTING_FAILURE_SLEEP "EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP"
-#define REDIS_SETTING_ERRORS_LIMIT "EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT"
 #define REDIS_SETTING_CONSUMERS_ENABLED "EVENT_BUS_REDIS_CONSUMERS_ENABLED"
 #define REDIS_SETTING_AUDIT "EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED"
 /* edxbus's own: seconds a connect, a read or a write may take before the server counts as
@@ -62,10 +60,6 @@ extern const struct edxbus_backend_ops edxbus_backend_redis;
 #define REDIS_DEFAULT_MAX_LEN 10000
 #define REDIS_DEFAULT_SOCKET_TIMEOUT 5.0    /* s */
 #define REDIS_DEFAULT_DELIVERY_TIMEOUT 30.0 /* s */
-/* Consecutive failures a consumer tolerates before poll() reports EDXBUS_ERR_FATAL, when
- * EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT is unset (the reference then gives up on
- * the first connection error; we ride out a restart of the server). */
-#define REDIS_DEFAULT_ERRORS_BUDGET 10
 #define REDIS_CONNECT_ATTEMPTS 4 /* connects tried per (re)connect, with doubling backoff */
 #define REDIS_BACKOFF_MS 100     /* the first backoff between them */
 
@@ -353,12 +347,11 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
                                 char *errstr, size_t errstr_size);
 edxbus_err_t edxbus__redis_ack(void *be, const struct edxbus_msg *msg, char *errstr,
                                size_t errstr_size);
-edxbus_err_t edxbus__redis_seek(void *be, const char *position, char *errstr, size_t errstr_size);
-edxbus_err_t edxbus__redis_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__redis_caught_up(void *be, bool *done, char *errstr, size_t errstr_size);
 void edxbus__redis_consumer_close(void *be);
 
 /* ------------------------------------------------------------------------------------------ */
-/* Consumer internals, shared by redis_consumer.c (reading, acks, seek) and
+/* Consumer internals, shared by redis_consumer.c (reading, acks, moving) and
  * redis_consumer_open.c (open, join, close). */
 
 struct redis_consumer {
@@ -373,10 +366,11 @@ struct redis_consumer {
     int64_t next_claim_ms; /* monotonic time of the next XAUTOCLAIM scan */
     char claim_cursor[EDXBUS_POSITION_MAX];
     char tail_last[EDXBUS_POSITION_MAX]; /* tail mode: the last id read */
+    bool reader;                         /* a tail or a no_join reader: caught_up() works */
+    char end_id[EDXBUS_POSITION_MAX];    /* caught_up(): the newest entry at open ("0-0") */
+    char handed_max[EDXBUS_POSITION_MAX]; /* group: the newest new entry handed out */
+    bool new_exhausted;                  /* group: a read of new entries came back empty */
     int default_timeout_ms;              /* EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT */
-    int64_t failure_sleep_ms;            /* EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP */
-    int errors_limit;                    /* consecutive failed polls before FATAL */
-    int errors;                          /* consecutive failed polls so far */
     redisReply *batch_reply;             /* what the current batch borrows */
     struct edxbus_slots batch;           /* its messages and their slots */
     size_t batch_n;                    /* messages in the current batch */
@@ -392,6 +386,9 @@ edxbus_err_t edxbus__redis_cons_command(struct redis_consumer *cons, int argc, c
  *  "0-0", "$" or the id before it. EDXBUS_ERR_INVALID_ARG for anything else. */
 edxbus_err_t edxbus__redis_position_to_id(const char *position, char *out, size_t out_size,
                                           char *errstr, size_t errstr_size);
+/** Note where the stream ends now (the newest id), for caught_up(). */
+edxbus_err_t edxbus__redis_note_end(struct redis_consumer *cons, char *errstr,
+                                    size_t errstr_size);
 /** XGROUP SETID to @p id. */
 edxbus_err_t edxbus__redis_group_setid(struct redis_consumer *cons, const char *id, char *errstr,
                                        size_t errstr_size);

@@ -183,8 +183,9 @@ edxbus_err_t edxbus__redis_wire_parse(const redisReply *entry, const char *strea
         msg->broker_time_ms = (int64_t)ms;
     if (fields->type != REDIS_REPLY_ARRAY) {
         /* A pending entry that trimming (MAXLEN) or XDEL removed: only its id is left. */
-        edxbus_slot_unusable(slot, msg, "stream entry %s was deleted from stream %s before it was read",
-                     msg->position, stream);
+        edxbus_slot_unusable(slot, msg,
+                             "stream entry %s was deleted from stream %s before it was read",
+                             msg->position, stream);
         return EDXBUS_OK;
     }
     const redisReply *vals[REDIS_WIRE_META_FIELDS] = {NULL};
@@ -211,11 +212,11 @@ edxbus_err_t edxbus__redis_wire_parse(const redisReply *entry, const char *strea
         msg->value_len = data->len;
     }
     if (data == NULL)
-        edxbus_slot_unusable(slot, msg, "stream entry %s has no event_data field (stream %s)", msg->position,
-                     stream);
+        edxbus_slot_unusable(slot, msg, "stream entry %s has no event_data field (stream %s)",
+                             msg->position, stream);
     else if (vals[0] == NULL || vals[0]->len == 0)
-        edxbus_slot_unusable(slot, msg, "stream entry %s has no type field (stream %s)", msg->position,
-                     stream);
+        edxbus_slot_unusable(slot, msg, "stream entry %s has no type field (stream %s)",
+                             msg->position, stream);
     else
         parse_metadata(vals, service_name, msg, slot);
     return EDXBUS_OK;

@@ -13,7 +13,7 @@
  *   EVENT_BUS_SQLITE_MAX_LEN       approximate cap on rows per topic (default 0: none)
  *
  * Files: sqlite_db.c (file, schema, column forms), sqlite_producer.c (append, batching,
- * trimming), sqlite_consumer.c (groups, blocking poll, acks, seek), sqlite_take.c (the poll
+ * trimming), sqlite_consumer.c (groups, blocking poll, acks), sqlite_take.c (the poll
  * transaction, claiming dead members' entries), and this file (lag, the ops table).
  * To add a slot of the contract: implement it in the file of its concern, declare it in
  * sqlite_int.h and add it to the table below.
@@ -182,10 +182,9 @@ const struct edxbus_backend_ops edxbus_backend_sqlite = {
     .consumer_open = edxbus__sq_consumer_open,
     .poll = edxbus__sq_poll,
     .ack = edxbus__sq_ack,
-    .seek = edxbus__sq_seek,
-    .seek_time = edxbus__sq_seek_time,
     .consumer_close = edxbus__sq_consumer_close,
     .lag = edxbus__sq_lag,
+    .caught_up = edxbus__sq_caught_up,
     .settings = edxbus__sq_settings,
     .extra_options = edxbus__sq_extra_options,
     .check = edxbus__sq_check,

@@ -1,4 +1,4 @@
-/* src/backends/sqlite/sqlite_consumer.c — joining a group (or tailing), polling, acks, seeking.
+/* src/backends/sqlite/sqlite_consumer.c — joining a group (or tailing), polling, acks.
  *
  * consumer_open() creates the group when it is new, at opts->start: "latest" (default: the
  * cursor goes past the topic's newest message), "earliest" or a position (a message number:
@@ -119,7 +119,7 @@ static edxbus_err_t query_int(struct sq_consumer *cons, const char *sql, int64_t
     return err;
 }
 
-/* The id a start or seek text means: "earliest", "latest" or a position (a seq). */
+/* The id a start text means: "earliest", "latest" or a position (a seq). */
 static edxbus_err_t resolve(struct sq_consumer *cons, const char *text, int64_t *id, char *errstr,
                             size_t errstr_size)
 {
@@ -353,6 +353,13 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
                   ? resolve_time(cons, opts->start_time_ms, &cons->cursor, errstr, errstr_size)
                   : resolve(cons, opts->start, &cons->cursor, errstr, errstr_size);
     }
+    /* Where the topic ends now, for caught_up(). */
+    cons->reader = cons->group == NULL || opts->no_join;
+    if (err == EDXBUS_OK && cons->reader && cons->topic_known) {
+        err = resolve(cons, "latest", &cons->end_next, errstr, errstr_size);
+        if (cons->end_next == cons->lo + 1)
+            cons->end_next = 0; /* no message: positions count from 1 */
+    }
     if (err != EDXBUS_OK)
         goto out_close;
     *be = cons;
@@ -424,6 +431,7 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
             err = edxbus__sq_claim_check(cons, now, errstr, errstr_size);
             if (err != EDXBUS_OK)
                 return err;
+            cons->polled = true;
         }
         if (cons->group != NULL)
             work = work || cons->nacked > 0 || cons->own_left || cons->claim_more ||
@@ -451,6 +459,27 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
     }
 }
 
+/* Handed out everything stored at open: the cursor is past the end noted then and, for a
+ * group, this member's own entries from before and dead members' ones have been taken (the
+ * first poll's claim check found any). A topic that did not exist held nothing. */
+edxbus_err_t edxbus__sq_caught_up(void *be, bool *done, char *errstr, size_t errstr_size)
+{
+    struct sq_consumer *cons = be;
+    if (!cons->reader) {
+        edxbus_errf(errstr, errstr_size,
+                    "sqlite: caught_up is defined for a tail or a no_join reader only");
+        return EDXBUS_ERR_UNSUPPORTED;
+    }
+    if (cons->end_next == 0)
+        *done = true;
+    else if (cons->group == NULL)
+        *done = cons->cursor >= cons->end_next;
+    else
+        *done = cons->polled && !cons->own_left && !cons->claim_now && !cons->claim_more &&
+                cons->cursor >= cons->end_next;
+    return EDXBUS_OK;
+}
+
 edxbus_err_t edxbus__sq_ack(void *be, const struct edxbus_msg *msg, char *errstr,
                             size_t errstr_size)
 {
@@ -475,45 +504,6 @@ edxbus_err_t edxbus__sq_ack(void *be, const struct edxbus_msg *msg, char *errstr
     }
     cons->acked[cons->nacked++] = cons->lo | id;
     return EDXBUS_OK;
-}
-
-static edxbus_err_t seek_to(struct sq_consumer *cons, const char *text, int64_t unix_ms,
-                            char *errstr, size_t errstr_size)
-{
-    int64_t id;
-    cons->checked = false;
-    if (cons->group == NULL)
-        return text ? resolve(cons, text, &cons->cursor, errstr, errstr_size)
-                    : resolve_time(cons, unix_ms, &cons->cursor, errstr, errstr_size);
-    edxbus_err_t err = edxbus__sq_begin(&cons->db, errstr, errstr_size);
-    if (err != EDXBUS_OK)
-        return err;
-    err = text ? resolve(cons, text, &id, errstr, errstr_size)
-               : resolve_time(cons, unix_ms, &id, errstr, errstr_size);
-    if (err == EDXBUS_OK)
-        err = set_group_cursor(cons, id, errstr, errstr_size);
-    if (err != EDXBUS_OK) {
-        edxbus__sq_rollback(&cons->db);
-        return err;
-    }
-    err = edxbus__sq_commit(&cons->db, errstr, errstr_size);
-    if (err == EDXBUS_OK)
-        cons->cursor = id;
-    return err;
-}
-
-edxbus_err_t edxbus__sq_seek(void *be, const char *position, char *errstr, size_t errstr_size)
-{
-    if (position == NULL) {
-        edxbus_errf(errstr, errstr_size, "sqlite: seek: no position given");
-        return EDXBUS_ERR_INVALID_ARG;
-    }
-    return seek_to(be, position, 0, errstr, errstr_size);
-}
-
-edxbus_err_t edxbus__sq_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size)
-{
-    return seek_to(be, NULL, unix_ms, errstr, errstr_size);
 }
 
 /* Commit acks and leave the group (see the top of the file). Best effort: errors are dropped,

@@ -134,6 +134,10 @@ struct sq_consumer {
     int64_t gid, cid;      /* group and member row ids */
     int64_t lo, hi;        /* the topic's id range: tid << SQ_SEQ_BITS, | SQ_SEQ_MASK */
     bool topic_known;      /* false: a tail waiting for its topic to exist (tail_topic) */
+    bool reader;           /* a tail or a no_join group reader: caught_up() is defined */
+    bool polled;           /* a poll ran (its claim check saw dead members' entries) */
+    int64_t end_next;      /* caught_up(): the first id past what the topic held at open;
+                              0 when it held nothing */
     int64_t cursor;        /* tail: next id to read; group: the group cursor as last seen */
     bool own_left;         /* entries taken before a restart may still be pending */
     int64_t own_after;     /* ... with ids above this one */
@@ -266,8 +270,7 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
                              char *errstr, size_t errstr_size);
 edxbus_err_t edxbus__sq_ack(void *be, const struct edxbus_msg *msg, char *errstr,
                             size_t errstr_size);
-edxbus_err_t edxbus__sq_seek(void *be, const char *position, char *errstr, size_t errstr_size);
-edxbus_err_t edxbus__sq_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size);
+edxbus_err_t edxbus__sq_caught_up(void *be, bool *done, char *errstr, size_t errstr_size);
 void edxbus__sq_consumer_close(void *be);
 
 edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const char *group,

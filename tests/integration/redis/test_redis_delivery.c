@@ -5,8 +5,8 @@
  * another member claims a dead member's entries (claim_msgs_older_than); two members share a
  * group without duplicates; an existing group resumes where it was; a server crash with
  * appendonly + appendfsync always keeps every event the producer was told was stored; trimming
- * (MAXLEN ~) bounds the stream and a pending entry trimmed away comes back unusable; seek,
- * seek_time, start positions, tail mode and lag behave as the contract says.
+ * (MAXLEN ~) bounds the stream and a pending entry trimmed away comes back unusable; start
+ * positions, replay by time, tail mode and lag behave as the contract says.
  */
 #include <jansson.h>
 #include <sys/wait.h>
@@ -414,7 +414,7 @@ static const char *first_position(void *cons, char *out)
     return out;
 }
 
-TEST(test_start_positions_seek_and_seek_time)
+TEST(test_start_positions_and_replay_by_time)
 {
     make_known_stream("s7");
     char pos[EDXBUS_POSITION_MAX], errstr[EDXBUS_ERRSTR_SIZE];
@@ -432,17 +432,18 @@ TEST(test_start_positions_seek_and_seek_time)
     ops->consumer_close(c);
     c = consumer("s7", "by-time", "c", NULL, 1006, NULL);
     ASSERT_EQ_STR(first_position(c, pos), "1006-0");
-    ASSERT_EQ_INT(ops->seek(c, "1001-0", errstr, sizeof errstr), EDXBUS_OK);
-    ASSERT_EQ_STR(first_position(c, pos), "1001-0");
-    ASSERT_EQ_INT(ops->seek_time(c, 1008, errstr, sizeof errstr), EDXBUS_OK);
-    ASSERT_EQ_STR(first_position(c, pos), "1008-0");
-    ASSERT_EQ_INT(ops->seek(c, "earliest", errstr, sizeof errstr), EDXBUS_OK);
-    ASSERT_EQ_STR(first_position(c, pos), "1000-0");
-    ASSERT_EQ_INT(ops->seek(c, "latest", errstr, sizeof errstr), EDXBUS_OK);
-    ASSERT_EQ_STR(first_position(c, pos), "");
-    ASSERT_EQ_INT(ops->seek(c, "nonsense", errstr, sizeof errstr), EDXBUS_ERR_INVALID_ARG);
-    ASSERT_CONTAINS(errstr, "nonsense");
     ops->consumer_close(c);
+    c = consumer("s7", "by-time", "c", NULL, 1008, NULL); /* a replay moves an existing group */
+    ASSERT_EQ_STR(first_position(c, pos), "1008-0");
+    ops->consumer_close(c);
+    struct edxbus_consumer_opts bad = {
+        .topic = "s7", .group = "bad", .start = "nonsense", .start_time_ms = -1};
+    void *none = NULL;
+    edxbus_conf_t *conf = test_redis_conf(server.url);
+    ASSERT_EQ_INT(ops->consumer_open(conf, &bad, &none, errstr, sizeof errstr),
+                  EDXBUS_ERR_INVALID_ARG);
+    edxbus_conf_destroy(conf);
+    ASSERT_CONTAINS(errstr, "nonsense");
 }
 
 TEST(test_tail_mode_reads_without_a_group)
@@ -531,7 +532,7 @@ int main(void)
     RUN(test_two_members_share_a_group_without_duplicates);
     RUN(test_maxlen_trims_and_trimmed_pending_entries_are_unusable);
     RUN(test_server_crash_with_aof_always_keeps_stored_events);
-    RUN(test_start_positions_seek_and_seek_time);
+    RUN(test_start_positions_and_replay_by_time);
     RUN(test_tail_mode_reads_without_a_group);
     RUN(test_vanished_group_is_made_again);
     RUN(test_lag_reports_pending_and_undelivered);

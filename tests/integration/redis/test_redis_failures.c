@@ -4,13 +4,18 @@
  * password and with an ACL user, wrong or missing credentials giving EDXBUS_ERR_AUTH without
  * the password in the text; a server that stops answering (SIGSTOP) making poll() and
  * produce() fail with a timeout instead of hanging, and working again after SIGCONT; a server
- * gone for good turning into EDXBUS_ERR_FATAL after the error budget; failed pipelined sends
- * reported per message naming the stream and the event id.
+ * gone for good: each poll() returns a retriable error at once (the backend keeps no error
+ * budget and never sleeps), and the worker's consecutive-errors policy ends the run with
+ * EDXBUS_ERR_FATAL; failed pipelined sends reported per message naming the stream and the
+ * event id.
  */
 #include <jansson.h>
+#include <unistd.h>
 
 #include "backends/redis/redis_int.h"
 #include "edxbus/backend.h"
+#include "edxbus/bus.h"
+#include "edxbus/consumer.h"
 #include "redis_server.h"
 #include "test.h"
 
@@ -287,12 +292,27 @@ TEST(test_server_gone_for_good)
     ASSERT_TRUE(test_redis_start(&doomed, NULL));
     char errstr[EDXBUS_ERRSTR_SIZE];
     edxbus_conf_t *conf = short_timeout_conf(doomed.url);
+    /* The worker's policy: three failed polls in a row end the run. The sleep between them is
+     * the worker's too; the backend must not take it (an hour here: a backend that slept would
+     * be stopped by the alarm below). */
     edxbus_conf_set(conf, "EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", "3", errstr,
+                    sizeof errstr);
+    edxbus_conf_set(conf, "EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP", "3600", errstr,
                     sizeof errstr);
     struct edxbus_consumer_opts opts = {.topic = "gone", .group = "g", .start_time_ms = -1};
     void *cons = NULL, *prod = NULL;
     ASSERT_EQ_INT(ops->consumer_open(conf, &opts, &cons, errstr, sizeof errstr), EDXBUS_OK);
     ASSERT_EQ_INT(ops->producer_open(conf, &prod, errstr, sizeof errstr), EDXBUS_OK);
+    edxbus_conf_t *worker_conf = edxbus_conf_dup(conf);
+    edxbus_conf_set(worker_conf, "EVENT_BUS_CONSUMER", "redis", errstr, sizeof errstr);
+    edxbus_conf_set(worker_conf, "EVENT_BUS_REDIS_CONSUMER_POLL_FAILURE_SLEEP", "0.01", errstr,
+                    sizeof errstr);
+    edxbus_bus_t *bus = edxbus_bus_new(worker_conf, errstr, sizeof errstr);
+    ASSERT_TRUE(bus != NULL);
+    struct edxbus_consumer_config cfg = {.topic = "gone", .group = "w", .start_time_ms = -1};
+    edxbus_consumer_t *worker = edxbus_consumer_new(bus, &cfg, errstr, sizeof errstr);
+    if (worker == NULL)
+        TEST_FAIL_("edxbus_consumer_new: %s", errstr);
     edxbus_conf_destroy(conf);
     test_redis_stop(&doomed);
 
@@ -309,20 +329,24 @@ TEST(test_server_gone_for_good)
     ASSERT_CONTAINS(r.last_error, md.id);
     ops->producer_close(prod);
 
-    /* Polls: retriable errors, then FATAL once the budget is spent. */
+    /* The backend's polls: a retriable error every time, past the limit, and no sleep. */
+    alarm(60);
     struct edxbus_batch batch;
-    edxbus_err_t err = EDXBUS_OK;
-    int polls = 0;
-    while (polls < 10) {
-        err = ops->poll(cons, &batch, 10, 10, errstr, sizeof errstr);
-        polls++;
-        if (err == EDXBUS_ERR_FATAL)
-            break;
+    for (int polls = 0; polls < 5; polls++) {
+        edxbus_err_t err = ops->poll(cons, &batch, 10, 10, errstr, sizeof errstr);
+        ASSERT_TRUE(err != EDXBUS_OK && err != EDXBUS_ERR_FATAL);
         ASSERT_TRUE(edxbus_err_is_retriable(err));
+        ASSERT_EQ_INT(batch.n, 0);
     }
-    ASSERT_EQ_INT(err, EDXBUS_ERR_FATAL);
-    ASSERT_EQ_INT(polls, 3);
+    alarm(0);
     ops->consumer_close(cons);
+
+    /* The worker's policy decides: the third failed poll in a row ends the run. */
+    ASSERT_EQ_INT(edxbus_consumer_run(worker, errstr, sizeof errstr), EDXBUS_ERR_FATAL);
+    ASSERT_CONTAINS(errstr, "3 consecutive errors on gone (limit 3)");
+    ASSERT_EQ_INT(edxbus_consumer_stats(worker)->poll_errors, 3);
+    edxbus_consumer_destroy(worker);
+    edxbus_bus_destroy(bus);
 }
 
 int main(void)

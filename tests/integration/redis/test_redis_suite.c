@@ -44,7 +44,10 @@ int main(void)
     edxbus_conf_t *conf = test_redis_conf(server.url);
     suite.ops = &edxbus_backend_redis;
     suite.conf = conf;
-    suite.caps = SUITE_CAP_ALL & ~SUITE_CAP_KEYS;
+    suite.caps = SUITE_CAP_ALL;
+    suite_skip(SUITE_CAP_KEYS, "the edx-event-bus-redis wire has no key field; the round trip "
+                               "checks that none comes back, test_key_left_off_the_wire that "
+                               "none is written");
     suite.poll_ms = 200;
     RUN(test_key_left_off_the_wire);
     suite_run();

@@ -129,25 +129,6 @@ TEST(test_settings_errors)
     json_decref(extra);
 }
 
-TEST(test_seek_back_over_pending_counts_deliveries)
-{
-    const char *topic = suite_topic();
-    char errstr[EDXBUS_ERRSTR_SIZE] = "";
-    int seen[SUITE_MAX] = {0};
-    suite_produce(topic, 0, 3);
-    void *cons = suite_open(topic, "g", "a", "earliest");
-    ASSERT_EQ_INT(suite_poll(cons, 3, 0, NULL, false, NULL), 3); /* taken, not acked */
-    ASSERT_EQ_INT(suite.ops->seek(cons, "earliest", errstr, sizeof errstr), EDXBUS_OK);
-    int64_t dl = 0;
-    ASSERT_EQ_INT(suite_poll(cons, 3, 0, seen, true, &dl), 3);
-    ASSERT_EQ_INT(dl, 2);
-    suite_expect_once(seen, 0, 3);
-    suite.ops->consumer_close(cons);
-    cons = suite_open(topic, "g", "a", "earliest"); /* acked: nothing owed */
-    ASSERT_EQ_INT(suite_poll(cons, 3, 0, NULL, true, NULL), 0);
-    suite.ops->consumer_close(cons);
-}
-
 /* --- several processes ------------------------------------------------------------------ */
 
 #define MP_N 300
@@ -327,7 +308,6 @@ int main(void)
     RUN(test_dead_member_is_claimed);
     RUN(test_claim_msgs_older_than_takes_from_live_members);
     RUN(test_settings_errors);
-    RUN(test_seek_back_over_pending_counts_deliveries);
     RUN(test_processes_share_a_group_and_survive_sigkill);
     kill_children();
     edxbus_conf_destroy(conf);

@@ -59,8 +59,8 @@ static void retain_now(const edxbus_conf_t *conf)
         TEST_FAIL_("retain_now: %s", errstr);
     int64_t deleted = 0, left = 0;
     do {
-        if (edxbus__sq_retain_step(&db, &r, edxbus_clock_wall_ms(), &deleted, errstr, sizeof errstr) !=
-            EDXBUS_OK)
+        if (edxbus__sq_retain_step(&db, &r, edxbus_clock_wall_ms(), &deleted, errstr,
+                                   sizeof errstr) != EDXBUS_OK)
             TEST_FAIL_("retention: %s", errstr);
     } while (deleted == SQ_RETAIN_BATCH);
     do {
