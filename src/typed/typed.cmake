@@ -35,7 +35,7 @@ add_custom_command(
   VERBATIM)
 add_custom_target(edxbus_typed_generated DEPENDS ${TYPED_GENERATED})
 
-edxbus_layer(edxbus_typed SOURCES ${TYPED_SOURCES} ${TYPED_GENERATED}
+edxbus_layer(edxbus_typed FOLDER typed SEES avro catalog SOURCES ${TYPED_SOURCES} ${TYPED_GENERATED}
              DEPS PkgConfig::JANSSON m)
 target_include_directories(edxbus_typed PUBLIC ${EDXBUS_GENERATED_DIR}/include)
 add_dependencies(edxbus_typed edxbus_typed_generated)
