@@ -11,11 +11,13 @@
  *
  * To add an option every command takes: a row in common_opts and its case in take_common().
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "edxbus/backend.h"
 
 enum { COMMON_SCHEMAS, COMMON_VERBOSE, COMMON_QUIET, COMMON_HELP };
 
@@ -69,6 +71,36 @@ static void help_opts(struct cli *cli, const struct cli_opt *opts)
     }
 }
 
+/* The `--extra` keys: the core's, then those each registered backend's module lists
+ * (extra_options), so no command's help names a backend option by hand. */
+static void help_extra(struct cli *cli)
+{
+    cli_printf(cli, "\n--extra keys (a JSON object; others are refused):\n");
+    cli_printf(cli, "  %-*s%s\n", HELP_COLUMN - 2, "every backend",
+               "start, offset_time, check_backlog, last_read_msg_id");
+    const struct edxbus_backend_ops *ops;
+    for (size_t i = 0; (ops = edxbus_backend_at(i)) != NULL; i++) {
+        const char *const *names = ops->abi_version >= 2 ? ops->extra_options : NULL;
+        char list[512] = "";
+        size_t used = 0;
+        for (const char *const *n = names; n != NULL && *n != NULL; n++) {
+            int w = snprintf(list + used, sizeof list - used, "%s%s", used ? ", " : "", *n);
+            if (w > 0 && (size_t)w < sizeof list - used)
+                used += (size_t)w;
+        }
+        cli_printf(cli, "  %-*s%s\n", HELP_COLUMN - 2, ops->name,
+                   used ? list : "(none of its own)");
+    }
+}
+
+static bool takes_extra(const struct cli_opt *opts)
+{
+    for (const struct cli_opt *o = opts; o != NULL && o->name != NULL; o++)
+        if (strcmp(o->name, "extra") == 0)
+            return true;
+    return false;
+}
+
 void cli_help(struct cli *cli, const struct cli_command *cmd)
 {
     cli_printf(cli, "Usage: edxbus%s%s %s\n", cli->path[0] != '\0' ? " " : "", cli->path,
@@ -78,6 +110,8 @@ void cli_help(struct cli *cli, const struct cli_command *cmd)
     if (cmd->opts != NULL && cmd->opts[0].name != NULL) {
         cli_printf(cli, "\nOptions:\n");
         help_opts(cli, cmd->opts);
+        if (takes_extra(cmd->opts))
+            help_extra(cli);
     }
     cli_printf(cli, "\nOptions of every command:\n");
     help_opts(cli, common_opts);

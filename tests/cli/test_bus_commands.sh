@@ -18,6 +18,18 @@ for c in produce consume "config check" "dlq list" "dlq replay" lag; do
   expect_grep "Usage: edxbus $c"
 done
 
+# The --extra keys come from each backend's module (its extra_options), for every command that
+# takes --extra.
+for c in consume bridge; do
+  run $c --help
+  expect_ok
+  expect_grep "^  redis  *consumer_name, last_read_msg_id, check_backlog, claim_msgs_older_than$"
+  expect_grep "^  sqlite  *claim_msgs_older_than$"
+  expect_grep "^  every backend  *start, offset_time, check_backlog, last_read_msg_id$"
+done
+run produce --help
+grep -q "extra keys" "$OUT" && fail "produce takes no --extra, yet its help lists the keys"
+
 # Usage errors: exit 2, one line.
 run produce --topic t --data "$DATA"
 expect_error 2 "produce" "--event-type"
