@@ -365,7 +365,9 @@ int main(void)
     edxbus_conf_t *conf = test_redis_conf(url);
     suite.ops = ops;
     suite.conf = conf;
-    suite.caps = SUITE_CAP_ALL & ~SUITE_CAP_KEYS;
+    suite.caps = SUITE_CAP_ALL;
+    suite_skip(SUITE_CAP_KEYS, "the edx-event-bus-redis wire has no key field (the round trip "
+                               "checks that none comes back)");
     suite.poll_ms = 200;
     suite_run();
     edxbus_conf_destroy(conf);
