@@ -13,7 +13,7 @@ packages=(
   libssl-dev openssl                         # Redis over TLS (rediss://), and the certificates its tests make
   librdkafka-dev                             # Kafka backend (and its mock cluster for tests)
   libcurl4-openssl-dev                       # Schema Registry client
-  libmicrohttpd-dev                          # the Schema Registry test server (Kafka tests)
+  libmicrohttpd-dev                          # the metrics listener; the test Schema Registry
   libavro-dev                                # avro-c, the comparison in bench/
   python3 python3-dev python3-setuptools     # the Python extension (python/)
   python3-django python3-redis               # its tests: the openedx plug-in, reading Redis back

@@ -28,6 +28,7 @@
 #include "edxbus/doctor.h"
 #include "edxbus/error.h"
 #include "edxbus/json.h"
+#include "edxbus/metrics.h"
 #include "edxbus/metadata.h"
 #include "edxbus/outbox.h"
 #include "edxbus/producer.h"

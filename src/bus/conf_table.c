@@ -98,6 +98,19 @@ const struct edxbus_setting edxbus__conf_settings[] = {
     {"EVENT_BUS_AUDIT_LOGGING_ENABLED", EDXBUS_SETTING_BOOL, "true", EDXBUS_SECRET_NONE,
      0, "false", "Log one line per event produced or consumed (embedded log)"},
 
+    /* Metrics, probes and logs (edxbus; metrics.h). */
+    {"EVENT_BUS_METRICS_ENABLED", EDXBUS_SETTING_BOOL, "true", EDXBUS_SECRET_NONE, 0, "false",
+     "Count events, handling times, lag and broker state for metrics.h and /metrics"},
+    {"EVENT_BUS_METRICS_ADDRESS", EDXBUS_SETTING_STR_NULL, "null", EDXBUS_SECRET_NONE, 0,
+     "\"127.0.0.1:9464\"",
+     "HOST:PORT serving /metrics, /healthz, /readyz (a bare port binds loopback; null: off)"},
+    {"EVENT_BUS_METRICS_REFRESH_INTERVAL", EDXBUS_SETTING_DOUBLE, "15.0", EDXBUS_SECRET_NONE,
+     0.01, "15.0", "Seconds between two refreshes of the consumer lag and outbox depth gauges"},
+    {"EVENT_BUS_METRICS_STALL_TIMEOUT", EDXBUS_SETTING_DOUBLE, "60.0", EDXBUS_SECRET_NONE, 0,
+     "60.0", "Seconds a worker loop may go without turning before /healthz fails (0: never)"},
+    {"EVENT_BUS_METRICS_UNREADY_ERRORS", EDXBUS_SETTING_INT, "3", EDXBUS_SECRET_NONE, 1, "3",
+     "Consecutive errors (failed polls, events, acks) at which /readyz says not ready"},
+
     /* The producer outbox and effectively-once consumers (edxbus). */
     {"EVENT_BUS_OUTBOX_PATH", EDXBUS_SETTING_STR_NULL, "null", EDXBUS_SECRET_NONE, 0,
      "\"/var/lib/edxbus/outbox.db\"",

@@ -199,6 +199,62 @@ static edxbus_err_t read_extra(const struct edxbus_backend_ops *ops,
     return EDXBUS_OK;
 }
 
+/* The lag gauge, from the metrics thread (never the worker's): the backend's lag hook opens
+ * its own connection. A row with a partition (Kafka) is that partition's undelivered count; the
+ * rows of a group as a whole (one per member: Redis, SQLite) give the group's undelivered count
+ * once (the largest: Redis puts it on the first member, SQLite on each) plus every member's
+ * pending entries. */
+static void refresh_lag(struct edxbus__mworker *w, void *opaque)
+{
+    edxbus_consumer_t *cons = opaque;
+    json_t *rows = NULL;
+    char err[EDXBUS_ERRSTR_SIZE];
+    if (cons->ops->lag(cons->conf, cons->topic, cons->group, &rows, err, sizeof err) !=
+        EDXBUS_OK) {
+        edxbus_conf_log(cons->conf, EDXBUS_LOG_DEBUG, "event bus: metrics: lag of %s: %s",
+                        cons->topic, err);
+        return;
+    }
+    size_t n = json_array_size(rows), k = 0;
+    const char **parts = calloc(n + 1, sizeof *parts);
+    int64_t *lags = calloc(n + 1, sizeof *lags);
+    int64_t group_undelivered = 0, group_pending = 0;
+    bool whole = false;
+    for (size_t i = 0; parts != NULL && lags != NULL && i < n; i++) {
+        const json_t *row = json_array_get(rows, i);
+        const json_t *part = json_object_get(row, "partition");
+        int64_t pending = json_integer_value(json_object_get(row, "pending"));
+        int64_t undelivered = json_integer_value(json_object_get(row, "undelivered"));
+        if (json_is_null(part) || part == NULL) {
+            whole = true;
+            group_pending += pending;
+            if (undelivered > group_undelivered)
+                group_undelivered = undelivered;
+            continue;
+        }
+        char num[24];
+        const char *text = json_is_string(part) ? json_string_value(part) : "";
+        if (json_is_integer(part)) {
+            snprintf(num, sizeof num, "%lld", (long long)json_integer_value(part));
+            text = num;
+        }
+        parts[k] = strdup(text);
+        lags[k++] = undelivered + pending;
+    }
+    if (parts != NULL && lags != NULL) {
+        if (whole) {
+            parts[k] = NULL;
+            lags[k++] = group_undelivered + group_pending;
+        }
+        edxbus__metrics_set_lag(w, parts, lags, k);
+    }
+    for (size_t i = 0; parts != NULL && i < k; i++)
+        free((char *)parts[i]);
+    free(parts);
+    free(lags);
+    json_decref(rows);
+}
+
 edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_consumer_config *cfg,
                                        char *errstr, size_t errstr_size)
 {
@@ -286,6 +342,10 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
     json_decref(backend_extra);
     if (err != EDXBUS_OK)
         goto out_cons;
+    cons->metrics = edxbus__metrics_worker_open(conf, "consumer", cons->topic, cons->group,
+                                                ops->lag != NULL ? refresh_lag : NULL, cons);
+    if (cons->metrics != NULL)
+        edxbus__metrics_worker_state(cons->metrics, true, true, 0);
     return cons;
 
 out_nomem:
@@ -309,6 +369,7 @@ void edxbus_consumer_destroy(edxbus_consumer_t *cons)
 {
     if (cons == NULL)
         return;
+    edxbus__metrics_worker_close(cons->metrics); /* its lag thread reads cons */
     if (cons->be != NULL && cons->ops->consumer_close != NULL)
         cons->ops->consumer_close(cons->be);
     if (cons->dlq_be != NULL && cons->ops->producer_close != NULL)

@@ -5,6 +5,7 @@
 #define EDXBUS_CONSUMER_INT_H
 
 #include "bus_int.h"
+#include "metrics_int.h"
 
 struct edxbus__dedup;
 
@@ -51,6 +52,13 @@ struct edxbus_consumer {
     void *before_ack_opaque;
     bool *ackable; /* per message of the batch being handled: acknowledge it */
     size_t capackable;
+
+    /* Metrics (metrics_int.h); NULL when EVENT_BUS_METRICS_ENABLED is false. */
+    struct edxbus__mworker *metrics;
+    const edxbus_event_type_t *m_et; /* the type of the message being handled, once known */
+    int64_t streak;                  /* the probes' error streak: consecutive_errors, also
+                                        ended by a good poll after failed ones */
+    bool last_poll_failed;
 };
 
 /* Effectively-once receivers (dedup.c): the ids a group has finished with, per topic. */

@@ -26,6 +26,7 @@
  * EVENT_BUS_PRODUCER unless EVENT_BUS_OUTBOX_RELAY is false; destroy stops it (entries not yet
  * forwarded stay in the outbox for the next relay).
  */
+#include "metrics_int.h"
 #include "outbox_int.h"
 
 #include <pthread.h>
@@ -62,6 +63,7 @@ struct edxbus_producer {
     size_t nkeys, capkeys;
     struct edxbus_buf keybuf;
     uint64_t delivered, failed;
+    bool metrics; /* EVENT_BUS_METRICS_ENABLED: count into the registry (metrics_int.h) */
     /* Outbox mode: ops/be are the outbox's log, dest_name the broker's backend. */
     bool outbox;
     const char *dest_name;
@@ -97,6 +99,7 @@ edxbus_producer_t *edxbus_producer_new(edxbus_conf_t *conf, char *errstr, size_t
         return NULL;
     }
     prod->dest_name = ops->name;
+    prod->metrics = edxbus__metrics_enabled(conf);
     const edxbus_conf_t *open_conf = conf;
     if (edxbus_outbox_path(conf) != NULL) {
         prod->outbox = true;
@@ -379,7 +382,7 @@ static void delivery(void *opaque, const struct edxbus_msg *msg, edxbus_err_t er
         prod->delivered++;
     else
         prod->failed++;
-    if (prod->cb == NULL)
+    if (prod->cb == NULL && !prod->metrics)
         return;
     const char *topic = msg->topic;
     if (prod->outbox) { /* report the destination, not the outbox's own topic */
@@ -390,6 +393,14 @@ static void delivery(void *opaque, const struct edxbus_msg *msg, edxbus_err_t er
             topic = dest.topic;
         position = NULL;
     }
+    if (prod->metrics) {
+        edxbus__metrics_queue_add(-1);
+        edxbus__metrics_produced(prod->conf, topic,
+                                 msg->metadata != NULL ? msg->metadata->event_type : "",
+                                 err == EDXBUS_OK);
+    }
+    if (prod->cb == NULL)
+        return;
     struct edxbus_delivery d = {
         .event_type = msg->metadata != NULL ? msg->metadata->event_type : "",
         .event_id = msg->metadata != NULL ? msg->metadata->id : "",
@@ -421,15 +432,27 @@ static edxbus_err_t produce_msg(edxbus_producer_t *prod, const struct edxbus_msg
     }
     edxbus_err_t err;
     if (prod->cb != NULL) {
+        if (prod->metrics)
+            edxbus__metrics_queue_add(1); /* before: the report may come inside produce() */
         err = prod->ops->produce(prod->be, &msg, delivery, prod, errstr, errstr_size);
-        if (err != EDXBUS_OK && err != EDXBUS_ERR_QUEUE_FULL)
+        if (err != EDXBUS_OK && prod->metrics)
+            edxbus__metrics_queue_add(-1);
+        if (err != EDXBUS_OK && err != EDXBUS_ERR_QUEUE_FULL) {
             prod->failed++;
+            if (prod->metrics)
+                edxbus__metrics_produced(prod->conf, msg_in->topic,
+                                         msg.metadata ? msg.metadata->event_type : "", false);
+        }
     } else {
         err = prod->ops->produce(prod->be, &msg, NULL, NULL, errstr, errstr_size);
         if (err == EDXBUS_OK)
             prod->delivered++;
         else
             prod->failed++;
+        if (prod->metrics)
+            edxbus__metrics_produced(prod->conf, msg_in->topic,
+                                     msg.metadata ? msg.metadata->event_type : "",
+                                     err == EDXBUS_OK);
     }
     return err;
 }

@@ -173,6 +173,7 @@ static bool fail(edxbus_consumer_t *cons, const struct edxbus_msg *msg, const js
                  unsigned attempts, const char *why)
 {
     cons->consecutive_errors++;
+    cons->streak++;
     if (!cons->dlq_enabled) {
         log_for_replay(cons, msg, data, attempts, why);
         cons->stats.logged++;
@@ -234,6 +235,7 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
         return fail(cons, msg, NULL, 0, why) ? HANDLED_FAILED : HANDLED_NOT_ACKED;
     }
     const edxbus_event_type_t *et = edxbus_signal_event_type(sig);
+    cons->m_et = et;
     struct edxbus_event ev = {.et = et, .md = md, .from_bus = true, .msg = msg};
     edxbus_err_t err;
     const struct edxbus__resolver_entry *re =
@@ -297,10 +299,38 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
     }
     if (out == HANDLED_OK) {
         cons->consecutive_errors = 0;
+        cons->streak = 0;
         cons->stats.delivered++;
     }
     edxbus__event_fini(&ev);
     return out;
+}
+
+/* Metrics of one handled message (not for duplicates, which ran nothing): the counters of its
+ * (topic, group, type), handling time from @p t0 and latency from the event's own time. */
+static void count(edxbus_consumer_t *cons, const struct edxbus_msg *msg, enum handled h,
+                  uint64_t t0, uint64_t retries, uint64_t dead)
+{
+    uint64_t t1 = edxbus__mono_ns();
+    struct edxbus__mcons *m = edxbus__metrics_cons(cons->metrics, cons->m_et, "");
+    edxbus__metrics_heartbeat(cons->metrics);
+    if (m == NULL)
+        return;
+    edxbus__mc_add(&m->consumed, 1);
+    if (h == HANDLED_FAILED || h == HANDLED_NOT_ACKED)
+        edxbus__mc_add(&m->failed, 1);
+    if (retries > 0)
+        edxbus__mc_add(&m->retried, retries);
+    if (dead > 0)
+        edxbus__mc_add(&m->dead_lettered, dead);
+    edxbus__hist_observe(&m->handle, t1 - t0);
+    int64_t now_ms = edxbus__now_ms();
+    if (msg->metadata != NULL && msg->metadata->time_us > 0) {
+        int64_t lat_us = now_ms * 1000 - msg->metadata->time_us;
+        edxbus__hist_observe(&m->latency, lat_us > 0 ? (uint64_t)lat_us * 1000u : 0);
+    }
+    edxbus__metrics_last_event(cons->metrics, now_ms);
+    edxbus__metrics_worker_state(cons->metrics, true, true, cons->streak);
 }
 
 /* With dedup: whether @p msg's event id was already handled by the group (then it is only
@@ -367,6 +397,7 @@ static void ack_batch(edxbus_consumer_t *cons, const struct edxbus_batch *batch,
         if (cons->ops->ack(cons->be, msg, aerr, sizeof aerr) != EDXBUS_OK) {
             /* Not acked: it will come again. Count it as an error of the loop. */
             cons->consecutive_errors++;
+            cons->streak++;
             edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR, "event bus: ack %s position %s: %s",
                             msg->topic, msg->position, aerr);
             continue;
@@ -395,13 +426,24 @@ edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, 
     struct edxbus_batch batch = {0};
     char perr[EDXBUS_ERRSTR_SIZE] = "";
     edxbus_err_t err = cons->ops->poll(cons->be, &batch, max, timeout_ms, perr, sizeof perr);
+    if (cons->metrics != NULL)
+        edxbus__metrics_heartbeat(cons->metrics);
     if (err != EDXBUS_OK) {
         cons->stats.poll_errors++;
         cons->consecutive_errors++;
+        cons->streak++;
+        cons->last_poll_failed = true;
+        if (cons->metrics != NULL)
+            edxbus__metrics_worker_state(cons->metrics, false, true, cons->streak);
         edxbus__errf(errstr, errstr_size, "poll %s: %s", cons->topic,
                      perr[0] ? perr : edxbus_err2str(err));
         return err;
     }
+    if (cons->last_poll_failed) /* the broker answers again: that streak is over */
+        cons->streak = 0;
+    cons->last_poll_failed = false;
+    if (cons->metrics != NULL)
+        edxbus__metrics_worker_state(cons->metrics, true, true, cons->streak);
     if (batch.n > cons->capackable) {
         bool *a = realloc(cons->ackable, batch.n * sizeof *a);
         if (a == NULL) {
@@ -420,7 +462,14 @@ edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, 
         if (stopping(cons))
             break;
         const struct edxbus_msg *msg = &batch.msgs[n];
-        enum handled h = already_handled(cons, msg) ? HANDLED_OK : handle(cons, msg);
+        bool dup = already_handled(cons, msg);
+        uint64_t retries = cons->stats.retries, dead = cons->stats.dead_lettered;
+        uint64_t t0 = cons->metrics != NULL && !dup ? edxbus__mono_ns() : 0;
+        cons->m_et = NULL;
+        enum handled h = dup ? HANDLED_OK : handle(cons, msg);
+        if (t0 != 0)
+            count(cons, msg, h, t0, cons->stats.retries - retries,
+                  cons->stats.dead_lettered - dead);
         cons->ackable[n] = h == HANDLED_OK || h == HANDLED_FAILED;
         if (cons->ackable[n]) /* now, so that a repeat later in this batch is caught */
             remember(cons, msg);
@@ -434,6 +483,7 @@ edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, 
         char berr[EDXBUS_ERRSTR_SIZE] = "";
         if (cons->before_ack(cons->before_ack_opaque, berr, sizeof berr) != EDXBUS_OK) {
             cons->consecutive_errors++;
+            cons->streak++;
             edxbus_conf_log(cons->conf, EDXBUS_LOG_ERROR,
                             "event bus: %s; %zu message(s) of %s left unacknowledged, they will "
                             "be delivered again",
