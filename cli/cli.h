@@ -60,6 +60,8 @@ enum {
     CLI_FAIL = 1, /* the command could not do its job (I/O, out of memory) */
     CLI_USAGE =
         2, /* bad arguments or bad input (unknown type, bad JSON, bytes that don't decode) */
+    CLI_ERRORS_LIMIT = 3, /* a worker reached its consecutive-errors limit */
+    CLI_BROKER_REFUSED = 4, /* the broker refused for good: authentication, no such topic */
 };
 
 struct cli;
@@ -149,6 +151,21 @@ struct cli_opt {
     {                                                                                              \
         "config", 'c', "FILE", "YAML settings file (default: $EDXBUS_CONFIG)"                      \
     }
+
+/** The --metrics-address row of the long-running bus commands (consume, relay, bridge). */
+#define CLI_OPT_METRICS_ADDRESS                                                                    \
+    {                                                                                              \
+        "metrics-address", 0, "HOST:PORT",                                                         \
+            "serve /metrics, /healthz and /readyz there (a bare\n"                                 \
+            "PORT binds 127.0.0.1; EVENT_BUS_METRICS_ADDRESS)"                                     \
+    }
+
+/** The exit codes of the long-running commands, for their --help. */
+#define CLI_EXIT_CODES_HELP                                                                        \
+    "Exit codes: 0 stopped by SIGTERM/SIGINT or -n N reached; 1 failure (a restart\n"              \
+    "may help: broker unreachable too long, I/O); 2 bad option or setting; 3 the\n"               \
+    "consecutive-errors limit was reached; 4 the broker refused for good\n"                        \
+    "(authentication, no such topic).\n"
 
 /* What cli_next_opt() returns besides an index into the option table. */
 enum {

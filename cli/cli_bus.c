@@ -66,6 +66,35 @@ int cli_print_json(struct cli *cli, const json_t *value)
     return ok ? CLI_OK : CLI_FAIL;
 }
 
+int cli_exit_code(edxbus_err_t err)
+{
+    switch (err) {
+    case EDXBUS_OK:
+        return CLI_OK;
+    case EDXBUS_ERR_CONF:
+    case EDXBUS_ERR_INVALID_ARG:
+        return CLI_USAGE;
+    case EDXBUS_ERR_ERRORS_LIMIT:
+        return CLI_ERRORS_LIMIT;
+    case EDXBUS_ERR_AUTH:
+    case EDXBUS_ERR_NOT_FOUND:
+        return CLI_BROKER_REFUSED;
+    default:
+        return CLI_FAIL;
+    }
+}
+
+bool cli_metrics_start(struct cli *cli, const edxbus_conf_t *conf, const char *address,
+                       edxbus_metrics_server_t **srv, int *rc)
+{
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    if (edxbus_metrics_server_start(conf, address, srv, err, sizeof err) != EDXBUS_OK) {
+        *rc = cli_error(cli, CLI_USAGE, "%s", err);
+        return false;
+    }
+    return true;
+}
+
 void cli_on_stop_signals(void (*handler)(int))
 {
     struct sigaction sa;

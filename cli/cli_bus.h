@@ -47,6 +47,16 @@ json_t *cli_json_arg(struct cli *cli, const char *opt, const char *text);
  *  false after reporting (usage error). */
 bool cli_count_arg(struct cli *cli, const char *opt, const char *text, uint64_t *out);
 
+/** The exit code of a worker that ended with @p err (consume, bridge, relay): 0 for
+ *  EDXBUS_OK, 2 for settings and arguments, 3 for the consecutive-errors limit, 4 when the
+ *  broker refused for good (authentication, no such topic), 1 otherwise. */
+int cli_exit_code(edxbus_err_t err);
+
+/** Start the metrics listener on @p address (--metrics-address; NULL: EVENT_BUS_METRICS_ADDRESS
+ *  of @p conf; neither: *@p srv = NULL). False after reporting (exit code 2 in *@p rc). */
+bool cli_metrics_start(struct cli *cli, const edxbus_conf_t *conf, const char *address,
+                       edxbus_metrics_server_t **srv, int *rc);
+
 #define CLI_SECONDS_MAX 864000 /* a SECONDS option: ten days is plenty, and keeps ms in range */
 
 /** Route SIGINT and SIGTERM to @p handler (a command's "finish the current event, then exit

@@ -19,7 +19,17 @@ static void on_stop_signal(int sig)
     stop_requested = 1;
 }
 
-enum { OPT_FROM, OPT_TO, OPT_TO_URL, OPT_TOPIC, OPT_GROUP, OPT_TO_TOPIC, OPT_EXTRA, OPT_MAX_EVENTS };
+enum {
+    OPT_FROM,
+    OPT_TO,
+    OPT_TO_URL,
+    OPT_TOPIC,
+    OPT_GROUP,
+    OPT_TO_TOPIC,
+    OPT_EXTRA,
+    OPT_MAX_EVENTS,
+    OPT_METRICS,
+};
 
 const struct cli_opt cmd_bridge_opts[] = {
     [OPT_FROM] = {"from-config", 0, "FILE", "settings of the source bus (YAML)"},
@@ -35,13 +45,14 @@ const struct cli_opt cmd_bridge_opts[] = {
                    "the source consumer's options, as consume --extra\n"
                    "({\"start\": \"earliest\"} for a new group to start at the oldest)"},
     [OPT_MAX_EVENTS] = {"max-events", 'n', "N", "exit 0 after N events"},
+    [OPT_METRICS] = CLI_OPT_METRICS_ADDRESS,
     {NULL, 0, NULL, NULL},
 };
 
 int cmd_bridge(struct cli *cli, int argc, char **argv)
 {
     const char *from = NULL, *to = NULL, *to_url = NULL, *topic = NULL, *group = NULL, *to_topic = NULL;
-    const char *extra_arg = NULL;
+    const char *extra_arg = NULL, *metrics_address = NULL;
     uint64_t max_events = 0;
     struct cli_args args;
     cli_args_init(&args, argc, argv);
@@ -74,6 +85,9 @@ int cmd_bridge(struct cli *cli, int argc, char **argv)
             if (!cli_count_arg(cli, "--max-events", value, &max_events))
                 return CLI_USAGE;
             break;
+        case OPT_METRICS:
+            metrics_address = value;
+            break;
         default:
             return cli_error(cli, CLI_USAGE, "unexpected argument \"%s\"", value);
         }
@@ -97,6 +111,11 @@ int cmd_bridge(struct cli *cli, int argc, char **argv)
     }
     edxbus_conf_t *to_conf = to != NULL ? cli_conf_load(cli, to, &rc) : NULL;
     edxbus_conf_t *from_conf = to_conf != NULL || to == NULL ? cli_conf_load(cli, from, &rc) : NULL;
+    edxbus_metrics_server_t *srv = NULL;
+    if (from_conf != NULL && !cli_metrics_start(cli, from_conf, metrics_address, &srv, &rc)) {
+        edxbus_conf_destroy(from_conf);
+        from_conf = NULL;
+    }
     edxbus_bus_t *bus = from_conf != NULL ? cli_bus_new(cli, from_conf, &rc) : NULL;
     if (bus == NULL)
         goto out;
@@ -116,10 +135,10 @@ int cmd_bridge(struct cli *cli, int argc, char **argv)
     uint64_t n = 0;
     edxbus_err_t e = edxbus_bridge_run(bus, to_conf, &cfg, &n, err, sizeof err);
     if (e != EDXBUS_OK)
-        rc = cli_error(cli, e == EDXBUS_ERR_CONF ? CLI_USAGE : CLI_FAIL,
-                       "%s (%" PRIu64 " events forwarded before)", err, n);
+        rc = cli_error(cli, cli_exit_code(e), "%s (%" PRIu64 " events forwarded before)", err, n);
 out:
     edxbus_bus_destroy(bus);
+    edxbus_metrics_server_stop(srv);
     edxbus_conf_destroy(to_conf);
     json_decref(extra);
     return rc;

@@ -3,7 +3,8 @@
  * The command is openedx-events' consume_events. It builds the bus, connects one receiver to
  * every signal and runs edxbus_consumer_run() until SIGINT/SIGTERM (the handler only sets a
  * flag; the worker finishes and acknowledges the current event, then returns and we exit 0),
- * --max-events, or the consecutive-errors limit (exit 1).
+ * --max-events, or the consecutive-errors limit (exit 3; the codes are cli_exit_code()'s).
+ * --metrics-address (or EVENT_BUS_METRICS_ADDRESS) serves /metrics, /healthz and /readyz.
  *
  * Receivers:
  *   --print (default): one line per event on stdout,
@@ -142,6 +143,7 @@ enum {
     OPT_MAX_EVENTS,
     OPT_OFFSET_TIME,
     OPT_NAME,
+    OPT_METRICS,
     OPT_CONFIG,
 };
 
@@ -163,6 +165,7 @@ const struct cli_opt cmd_consume_opts[] = {
     [OPT_OFFSET_TIME] = {"offset-time", 0, "ISO",
                          "replay from this time (2024-05-01T00:00:00+00:00)"},
     [OPT_NAME] = {"name", 0, "NAME", "member name (default: host-pid)"},
+    [OPT_METRICS] = CLI_OPT_METRICS_ADDRESS,
     [OPT_CONFIG] = CLI_OPT_CONFIG,
     {NULL, 0, NULL, NULL},
 };
@@ -170,7 +173,7 @@ const struct cli_opt cmd_consume_opts[] = {
 int cmd_consume(struct cli *cli, int argc, char **argv)
 {
     const char *topic = NULL, *group = NULL, *extra_arg = NULL, *exec_cmd = NULL;
-    const char *offset_time = NULL, *name = NULL, *config = NULL;
+    const char *offset_time = NULL, *name = NULL, *config = NULL, *metrics_address = NULL;
     uint64_t max_events = 0; /* 0: no limit */
     bool print = false;
     struct cli_args args;
@@ -204,6 +207,9 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
             break;
         case OPT_NAME:
             name = value;
+            break;
+        case OPT_METRICS:
+            metrics_address = value;
             break;
         case OPT_CONFIG:
             config = value;
@@ -245,9 +251,14 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
     edxbus_buf_init(&c.line);
     edxbus_consumer_t *cons = NULL;
     edxbus_bus_t *bus = NULL;
+    edxbus_metrics_server_t *srv = NULL;
     edxbus_conf_t *conf = cli_conf_load(cli, config, &rc);
     if (conf == NULL)
         goto out;
+    if (!cli_metrics_start(cli, conf, metrics_address, &srv, &rc)) {
+        edxbus_conf_destroy(conf);
+        goto out;
+    }
     bus = cli_bus_new(cli, conf, &rc);
     if (bus == NULL)
         goto out;
@@ -269,12 +280,11 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
         .stop = &stop_requested,
     };
     char err[EDXBUS_ERRSTR_SIZE] = "";
-    cons = edxbus_consumer_new(bus, &cfg, err, sizeof err);
-    if (cons == NULL) {
-        rc = cli_error(cli,
-                       strstr(err, "--extra") || strstr(err, "offset_time")
-                           ? CLI_USAGE
-                           : cli_open_failure(edxbus_bus_conf(bus)),
+    edxbus_err_t e = edxbus_consumer_open(bus, &cfg, &cons, err, sizeof err);
+    if (e != EDXBUS_OK) {
+        /* A failure the class does not explain may still be settings that cannot work. */
+        int code = cli_exit_code(e);
+        rc = cli_error(cli, code == CLI_FAIL ? cli_open_failure(edxbus_bus_conf(bus)) : code,
                        "%s", err);
         goto out;
     }
@@ -283,12 +293,13 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
         setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
         edxbus_consumer_set_before_ack(cons, flush_output, NULL);
     }
-    edxbus_err_t e = edxbus_consumer_run(cons, err, sizeof err);
+    e = edxbus_consumer_run(cons, err, sizeof err);
     if (e != EDXBUS_OK)
-        rc = cli_error(cli, CLI_FAIL, "%s", err);
+        rc = cli_error(cli, cli_exit_code(e), "%s", err);
 
 out:
     edxbus_consumer_destroy(cons);
+    edxbus_metrics_server_stop(srv);
     edxbus_bus_destroy(bus);
     edxbus_buf_fini(&c.line);
     json_decref(extra);

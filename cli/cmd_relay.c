@@ -24,20 +24,21 @@ static void on_stop_signal(int sig)
         edxbus_relay_stop(running);
 }
 
-enum { OPT_ONCE, OPT_TIMEOUT, OPT_CONFIG };
+enum { OPT_ONCE, OPT_TIMEOUT, OPT_METRICS, OPT_CONFIG };
 
 const struct cli_opt cmd_relay_opts[] = {
     [OPT_ONCE] = {"once", 0, NULL, "exit 0 once the outbox is empty"},
     [OPT_TIMEOUT] = {"timeout", 0, "SECONDS",
                      "exit 1 when the broker stays unreachable this long\n(default with --once: "
                      "30; without: no bound)"},
+    [OPT_METRICS] = CLI_OPT_METRICS_ADDRESS,
     [OPT_CONFIG] = CLI_OPT_CONFIG,
     {NULL, 0, NULL, NULL},
 };
 
 int cmd_relay(struct cli *cli, int argc, char **argv)
 {
-    const char *config = NULL;
+    const char *config = NULL, *metrics_address = NULL;
     bool once = false;
     int64_t timeout_ms = -1;
     struct cli_args args;
@@ -50,6 +51,8 @@ int cmd_relay(struct cli *cli, int argc, char **argv)
         } else if (o == OPT_TIMEOUT) {
             if (!cli_seconds_arg(cli, "--timeout", value, &timeout_ms))
                 return CLI_USAGE;
+        } else if (o == OPT_METRICS) {
+            metrics_address = value;
         } else if (o == OPT_CONFIG) {
             config = value;
         } else {
@@ -72,10 +75,17 @@ int cmd_relay(struct cli *cli, int argc, char **argv)
                          "EVENT_BUS_OUTBOX_PATH is not set; set it to the outbox file the "
                          "producers write");
     }
+    edxbus_metrics_server_t *srv = NULL;
+    if (!cli_metrics_start(cli, conf, metrics_address, &srv, &rc)) {
+        edxbus_conf_destroy(conf);
+        return rc;
+    }
     edxbus_relay_t *relay = edxbus_relay_new(conf, err, sizeof err);
     edxbus_conf_destroy(conf);
-    if (relay == NULL)
+    if (relay == NULL) {
+        edxbus_metrics_server_stop(srv);
         return cli_error(cli, CLI_USAGE, "%s", err);
+    }
 
     running = relay;
     cli_on_stop_signals(on_stop_signal);
@@ -84,8 +94,9 @@ int cmd_relay(struct cli *cli, int argc, char **argv)
     signal(SIGTERM, SIG_DFL);
     running = NULL;
     if (e != EDXBUS_OK)
-        rc = cli_error(cli, CLI_FAIL, "%s (%" PRIu64 " events sent before)", err,
+        rc = cli_error(cli, cli_exit_code(e), "%s (%" PRIu64 " events sent before)", err,
                        edxbus_relay_sent(relay));
     edxbus_relay_destroy(relay);
+    edxbus_metrics_server_stop(srv);
     return rc;
 }

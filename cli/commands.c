@@ -85,7 +85,7 @@ const struct cli_command cli_commands[] = {
                  "from EVENT_BUS_CONSUMER, re-emits every event through its signal and\n"
                  "acknowledges it once handled. Failures are retried\n"
                  "(EVENT_BUS_CONSUMER_RETRIES), then dead-lettered to TOPIC-dlq. SIGINT/SIGTERM\n"
-                 "finish the current event and exit 0.\n",
+                 "finish the current event and exit 0.\n" CLI_EXIT_CODES_HELP,
         .opts = cmd_consume_opts,
         .run = cmd_consume,
     },
@@ -125,7 +125,7 @@ const struct cli_command cli_commands[] = {
                  "source's dead-letter topic). SIGINT/SIGTERM finish the current event and exit\n"
                  "0. Environment variables named like settings apply to both sides. With --to\n"
                  "URL each event is POSTed as a CloudEvent (binary mode: ce- headers, the data\n"
-                 "as the JSON body); a 2xx answer confirms it.\n",
+                 "as the JSON body); a 2xx answer confirms it.\n" CLI_EXIT_CODES_HELP,
         .opts = cmd_bridge_opts,
         .run = cmd_bridge,
     },

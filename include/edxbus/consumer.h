@@ -19,7 +19,7 @@
  * Other settings read (<BACKEND> is the backend's name in capitals, e.g. SQLITE, REDIS):
  * EVENT_BUS_<BACKEND>_CONSUMERS_ENABLED (false: log and return at once, the kill switch),
  * EVENT_BUS_<BACKEND>_CONSUMER_CONSECUTIVE_ERRORS_LIMIT (or EVENT_BUS_CONSUMER_…; reached: the
- * run ends with EDXBUS_ERR_FATAL), EVENT_BUS_<BACKEND>_CONSUMER_POLL_FAILURE_SLEEP (seconds,
+ * run ends with EDXBUS_ERR_ERRORS_LIMIT), EVENT_BUS_<BACKEND>_CONSUMER_POLL_FAILURE_SLEEP (seconds,
  * default 1), EVENT_BUS_AUDIT_LOGGING_ENABLED and EVENT_BUS_<BACKEND>_AUDIT_LOGGING_ENABLED (one
  * info line per event: topic, position, event id, event time; default on).
  *
@@ -78,15 +78,28 @@ struct edxbus_consumer_stats {
  *  Ownership: borrows @p bus, which must outlive the consumer. Returns new; free with
  *  edxbus_consumer_destroy().
  *  Errors: NULL with one line in @p errstr (bad setting, bad extra, broker unreachable). When
- *  the kill switch is off, a consumer is still returned and run() returns at once. */
+ *  the kill switch is off, a consumer is still returned and run() returns at once.
+ *  = edxbus_consumer_open() without the error class. */
 EDXBUS_API edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus,
                                                   const struct edxbus_consumer_config *cfg,
                                                   char *errstr, size_t errstr_size);
 
+/** edxbus_consumer_new() returning why it failed, for a supervisor's exit code.
+ *  *@p out returns new (NULL on failure).
+ *  Errors: EDXBUS_ERR_INVALID_ARG (no topic or group, a bad extra), EDXBUS_ERR_CONF (no usable
+ *  backend), EDXBUS_ERR_UNSUPPORTED (the backend cannot consume), EDXBUS_ERR_NOMEM, and the
+ *  backend's own: EDXBUS_ERR_AUTH (credentials refused), EDXBUS_ERR_NOT_FOUND (no such
+ *  topic), EDXBUS_ERR_IO / _BROKER / _TIMEOUT (unreachable: retriable). */
+EDXBUS_API edxbus_err_t edxbus_consumer_open(edxbus_bus_t *bus,
+                                             const struct edxbus_consumer_config *cfg,
+                                             edxbus_consumer_t **out, char *errstr,
+                                             size_t errstr_size);
+
 /** The worker loop: until the stop flag, max_events or a fatal error.
  *  Returns: EDXBUS_OK (stopped, max_events reached, or disabled by the kill switch);
- *           EDXBUS_ERR_FATAL when the consecutive-errors limit was reached; a backend error
- *           that cannot be retried. @p errstr says why. */
+ *           EDXBUS_ERR_ERRORS_LIMIT when the consecutive-errors limit was reached; a backend
+ *           error that cannot be retried (EDXBUS_ERR_AUTH, _NOT_FOUND, _FATAL...). @p errstr
+ *           says why. */
 EDXBUS_API edxbus_err_t edxbus_consumer_run(edxbus_consumer_t *cons, char *errstr,
                                             size_t errstr_size);
 

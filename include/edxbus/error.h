@@ -56,7 +56,8 @@ extern "C" {
     XX(UNSUPPORTED, -14, false, "not supported by this backend")                               \
     XX(AUTH, -15, false, "authentication failed")                                              \
     XX(RECEIVER, -16, true, "a receiver failed")                                               \
-    XX(FATAL, -17, false, "fatal error")
+    XX(FATAL, -17, false, "fatal error")                                                       \
+    XX(ERRORS_LIMIT, -18, false, "consecutive-errors limit reached")
 
 typedef enum {
 #define EDXBUS_ERR_ENUM_(name, value, retriable, text) EDXBUS_ERR_##name = (value),

@@ -79,8 +79,9 @@ edxbus_err_t edxbus_bridge_run(edxbus_bus_t *from, const edxbus_conf_t *to,
             .max_events = cfg->max_events,
             .stop = cfg->stop,
         };
-        cons = edxbus_consumer_new(from, &ccfg, errstr, errstr_size);
-        err = cons != NULL ? edxbus_consumer_run(cons, errstr, errstr_size) : EDXBUS_ERR_CONF;
+        err = edxbus_consumer_open(from, &ccfg, &cons, errstr, errstr_size);
+        if (err == EDXBUS_OK)
+            err = edxbus_consumer_run(cons, errstr, errstr_size);
     } else {
         edxbus__errf(errstr, errstr_size, "out of memory");
     }

@@ -258,20 +258,29 @@ static void refresh_lag(struct edxbus__mworker *w, void *opaque)
 edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_consumer_config *cfg,
                                        char *errstr, size_t errstr_size)
 {
+    edxbus_consumer_t *cons = NULL;
+    edxbus_consumer_open(bus, cfg, &cons, errstr, errstr_size);
+    return cons;
+}
+
+edxbus_err_t edxbus_consumer_open(edxbus_bus_t *bus, const struct edxbus_consumer_config *cfg,
+                                  edxbus_consumer_t **out, char *errstr, size_t errstr_size)
+{
+    *out = NULL;
     const edxbus_conf_t *conf = edxbus_bus_conf(bus);
     if (cfg->topic == NULL || cfg->topic[0] == '\0' || cfg->group == NULL ||
         cfg->group[0] == '\0') {
         edxbus__errf(errstr, errstr_size, "a consumer needs a topic and a group");
-        return NULL;
+        return EDXBUS_ERR_INVALID_ARG;
     }
     const char *setting = NULL;
     const struct edxbus_backend_ops *ops =
         edxbus_backend_for(conf, EDXBUS_CONSUME, &setting, errstr, errstr_size);
     if (ops == NULL)
-        return NULL;
+        return EDXBUS_ERR_CONF;
     if (ops->consumer_open == NULL || ops->poll == NULL || ops->ack == NULL) {
         edxbus__errf(errstr, errstr_size, "%s: backend %s cannot consume", setting, ops->name);
-        return NULL;
+        return EDXBUS_ERR_UNSUPPORTED;
     }
 
     struct edxbus_consumer_opts opts = {.group = cfg->group,
@@ -279,8 +288,9 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
                                         .extra = cfg->extra,
                                         .start_time_ms = -1};
     if (read_extra(ops, cfg, &opts, errstr, errstr_size) != EDXBUS_OK)
-        return NULL;
+        return EDXBUS_ERR_INVALID_ARG;
 
+    edxbus_err_t err = EDXBUS_ERR_NOMEM;
     edxbus_consumer_t *cons = calloc(1, sizeof *cons);
     if (cons == NULL)
         goto out_nomem;
@@ -315,6 +325,7 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
 
     if (edxbus_conf_get_bool(conf, "EVENT_BUS_CONSUMER_DEDUP", false)) {
         cons->dedup = edxbus__dedup_open(conf, cons->group, errstr, errstr_size);
+        err = EDXBUS_ERR_IO;
         if (cons->dedup == NULL)
             goto out_cons;
     }
@@ -325,7 +336,8 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
         edxbus_conf_log(conf, EDXBUS_LOG_WARNING,
                         "event bus consumer for %s (group %s) is disabled by %s; not consuming",
                         cons->topic, cons->group, sname);
-        return cons;
+        *out = cons;
+        return EDXBUS_OK;
     }
     /* "start" and "offset_time" are the core's, already folded into opts; a backend gets only
      * the options that are its own (Redis refuses names it does not know). */
@@ -338,7 +350,7 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
         json_object_del(backend_extra, "offset_time");
         opts.extra = backend_extra;
     }
-    edxbus_err_t err = ops->consumer_open(conf, &opts, &cons->be, errstr, errstr_size);
+    err = ops->consumer_open(conf, &opts, &cons->be, errstr, errstr_size);
     json_decref(backend_extra);
     if (err != EDXBUS_OK)
         goto out_cons;
@@ -346,13 +358,15 @@ edxbus_consumer_t *edxbus_consumer_new(edxbus_bus_t *bus, const struct edxbus_co
                                                 ops->lag != NULL ? refresh_lag : NULL, cons);
     if (cons->metrics != NULL)
         edxbus__metrics_worker_state(cons->metrics, true, true, 0);
-    return cons;
+    *out = cons;
+    return EDXBUS_OK;
 
 out_nomem:
+    err = EDXBUS_ERR_NOMEM;
     edxbus__errf(errstr, errstr_size, "out of memory");
 out_cons:
     edxbus_consumer_destroy(cons);
-    return NULL;
+    return err;
 }
 
 const struct edxbus_consumer_stats *edxbus_consumer_stats(const edxbus_consumer_t *cons)

@@ -20,6 +20,7 @@
  * Threads: the producer runs run() on its own thread (producer.c); stop is an atomic flag
  * polled between steps, so edxbus_relay_stop() is safe from any thread or a signal handler.
  */
+#include "metrics_int.h"
 #include "outbox_int.h"
 
 #include <errno.h>
@@ -57,6 +58,7 @@ struct edxbus_relay {
     void *ocons;            /* outbox consumer, during run() */
     void *dprod;            /* broker producer, or NULL until (re)opened */
     atomic_int stop;
+    struct edxbus__mworker *metrics; /* during run(): broker state, outbox depth */
     atomic_uint_fast64_t sent;
     int64_t retry_max_ms;
     enum relay_state state;
@@ -155,6 +157,8 @@ static bool stopping(edxbus_relay_t *relay)
 /* Sleep @p ms, waking early on stop. */
 static void pause_ms(edxbus_relay_t *relay, int64_t ms)
 {
+    if (relay->metrics != NULL) /* waiting for the broker is the loop turning */
+        edxbus__metrics_heartbeat(relay->metrics);
     while (ms > 0 && !stopping(relay)) {
         int64_t step = ms < 20 ? ms : 20;
         struct timespec ts = {0, (long)step * 1000000L};
@@ -173,6 +177,8 @@ static void enter_state(edxbus_relay_t *relay, enum relay_state st, const char *
         return;
     bool was_down = relay->state == STATE_UNREACHABLE;
     relay->state = st;
+    if (relay->metrics != NULL)
+        edxbus__metrics_worker_state(relay->metrics, st != STATE_UNREACHABLE, true, 0);
     int64_t now = edxbus__now_ms();
     if (st == STATE_UNREACHABLE) {
         relay->down_since_ms = now;
@@ -382,6 +388,16 @@ static edxbus_err_t forward(edxbus_relay_t *relay, const struct edxbus_batch *b,
  * Running
  * ------------------------------------------------------------------------------------------- */
 
+/* The outbox depth gauge, from the metrics thread (its own connection to the file). */
+static void refresh_depth(struct edxbus__mworker *w, void *opaque)
+{
+    edxbus_relay_t *relay = opaque;
+    struct edxbus_outbox_status st;
+    char err[EDXBUS_ERRSTR_SIZE];
+    if (edxbus_outbox_status(relay->conf, &st, err, sizeof err) == EDXBUS_OK)
+        edxbus__metrics_set_outbox_depth(w, relay->path, (int64_t)st.waiting);
+}
+
 edxbus_err_t edxbus_relay_run(edxbus_relay_t *relay, bool once, int64_t timeout_ms, char *errstr,
                               size_t errstr_size)
 {
@@ -411,10 +427,16 @@ edxbus_err_t edxbus_relay_run(edxbus_relay_t *relay, bool once, int64_t timeout_
         lock_release(relay);
         return err;
     }
+    relay->metrics =
+        edxbus__metrics_worker_open(relay->conf, "relay", relay->path, "", refresh_depth, relay);
+    if (relay->metrics != NULL)
+        edxbus__metrics_worker_state(relay->metrics, relay->state != STATE_UNREACHABLE, true, 0);
     while (!stopping(relay)) {
         struct edxbus_batch b = {0};
         err = relay->oops->poll(relay->ocons, &b, RELAY_BATCH, once ? 0 : POLL_MS, errstr,
                                 errstr_size);
+        if (relay->metrics != NULL)
+            edxbus__metrics_heartbeat(relay->metrics);
         if (err != EDXBUS_OK) {
             if (once)
                 break;
@@ -432,6 +454,8 @@ edxbus_err_t edxbus_relay_run(edxbus_relay_t *relay, bool once, int64_t timeout_
         if (err != EDXBUS_OK)
             break;
     }
+    edxbus__metrics_worker_close(relay->metrics);
+    relay->metrics = NULL;
     relay->oops->consumer_close(relay->ocons); /* commits the acks: the rows go */
     relay->ocons = NULL;
     producer_drop(relay);

@@ -493,7 +493,7 @@ edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, 
     }
     ack_batch(cons, &batch, n, handled);
     if (errors_limit_reached(cons, errstr, errstr_size))
-        return EDXBUS_ERR_FATAL;
+        return EDXBUS_ERR_ERRORS_LIMIT;
     return EDXBUS_OK;
 }
 
@@ -511,7 +511,7 @@ edxbus_err_t edxbus_consumer_run(edxbus_consumer_t *cons, char *errstr, size_t e
             edxbus_consumer_poll_once(cons, cons->poll_slice_ms, NULL, perr, sizeof perr);
         if (err == EDXBUS_OK)
             continue;
-        if (err == EDXBUS_ERR_FATAL || !edxbus_err_is_retriable(err)) {
+        if (!edxbus_err_is_retriable(err)) { /* FATAL, ERRORS_LIMIT, AUTH, NOT_FOUND... */
             edxbus__errf(errstr, errstr_size, "%s", perr);
             return err;
         }
@@ -522,7 +522,7 @@ edxbus_err_t edxbus_consumer_run(edxbus_consumer_t *cons, char *errstr, size_t e
                          "%lld consecutive errors on %s (limit %lld); last: %s",
                          (long long)cons->consecutive_errors, cons->topic,
                          (long long)cons->errors_limit, perr);
-            return EDXBUS_ERR_FATAL;
+            return EDXBUS_ERR_ERRORS_LIMIT;
         }
         edxbus__sleep_ms(cons->poll_failure_sleep_ms, cons->stop);
     }

@@ -510,7 +510,7 @@ TEST(test_consecutive_errors_limit_ends_the_run)
     edxbus_consumer_t *cons = consumer(bus, "g", "{\"start\": \"earliest\"}", 0, NULL);
     send_n(bus, 4, NULL);
     edxbus_signal_connect(edxbus_bus_signal(bus, ENROLLMENT_TYPE), "bad", fx_record, &bad);
-    ASSERT_EQ_INT(edxbus_consumer_run(cons, err, sizeof err), EDXBUS_ERR_FATAL);
+    ASSERT_EQ_INT(edxbus_consumer_run(cons, err, sizeof err), EDXBUS_ERR_ERRORS_LIMIT);
     ASSERT_CONTAINS(err, "consecutive errors");
     ASSERT_EQ_INT(edxbus_consumer_stats(cons)->dead_lettered, 2);
     edxbus_consumer_destroy(cons);
