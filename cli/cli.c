@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,6 +37,22 @@ int cli_error(struct cli *cli, int code, const char *fmt, ...)
     for (char *p = text; *p != '\0'; p++) {
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
             *p = ' ';
+    }
+    if (cli->log_json) { /* EVENT_BUS_LOG_FORMAT json: the error line is a log object too */
+        char when[40], message[1200];
+        time_t now = time(NULL);
+        struct tm tm;
+        gmtime_r(&now, &tm);
+        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
+        snprintf(message, sizeof message, "edxbus%s%s: %s", cli->path[0] ? " " : "", cli->path,
+                 text);
+        json_t *o = json_pack("{s:s, s:s, s:s?, s:i}", "time", when, "level", "error", "message",
+                              message, "exit_code", code);
+        char *line = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+        fprintf(stderr, "%s\n", line != NULL ? line : message);
+        free(line);
+        json_decref(o);
+        return code;
     }
     if (cli->path[0] != '\0')
         fprintf(stderr, "edxbus %s: %s\n", cli->path, text);

@@ -100,6 +100,8 @@ struct cli {
     bool keep_output;      /* the output is the result even with a non-zero code (doctor: exit
                               1 says an error-level finding was printed), unless an error line
                               was printed */
+    int log_level;         /* EVENT_BUS_LOG_LEVEL once the settings are read; 0: unset */
+    bool log_json;         /* EVENT_BUS_LOG_FORMAT json: log and error lines as JSON objects */
 };
 
 /** Print "edxbus <path>: <text>" as one line on stderr (newlines and control characters in the

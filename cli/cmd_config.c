@@ -13,38 +13,30 @@
 
 #include "cli_bus.h"
 
-static const char *level_name(edxbus_log_level_t level)
-{
-    switch (level) {
-    case EDXBUS_LOG_ERROR:
-        return "error";
-    case EDXBUS_LOG_WARNING:
-        return "warning";
-    case EDXBUS_LOG_INFO:
-        return "info";
-    default:
-        return "debug";
-    }
-}
-
-/* Quiet by default: warnings and errors; -v adds info, -vv (or EDXBUS_DEBUG) debug, -q leaves
- * errors only. */
+/* Quiet by default: warnings and errors, or EVENT_BUS_LOG_LEVEL; -v adds info, -vv (or
+ * EDXBUS_DEBUG) debug, -q leaves errors only (the options win over the setting). */
 edxbus_log_level_t cli_log_shown(const struct cli *cli)
 {
     if (getenv("EDXBUS_DEBUG") != NULL && cli->verbosity >= 0)
         return EDXBUS_LOG_DEBUG;
+    if (cli->verbosity == 0 && cli->log_level != 0)
+        return (edxbus_log_level_t)cli->log_level;
     return cli->verbosity < 0    ? EDXBUS_LOG_ERROR
            : cli->verbosity == 0 ? EDXBUS_LOG_WARNING
            : cli->verbosity == 1 ? EDXBUS_LOG_INFO
                                  : EDXBUS_LOG_DEBUG;
 }
 
+/* With EVENT_BUS_LOG_FORMAT json the library's line is a JSON object, written alone. */
 void cli_log_to_stderr(edxbus_log_level_t level, const char *line, void *opaque)
 {
     struct cli *cli = opaque;
     if (level > cli_log_shown(cli))
         return;
-    fprintf(stderr, "edxbus %s: %s: %s\n", cli->path, level_name(level), line);
+    if (cli->log_json)
+        fprintf(stderr, "%s\n", line);
+    else
+        fprintf(stderr, "edxbus %s: %s: %s\n", cli->path, edxbus_log_level_name(level), line);
 }
 
 /* The settings as every bus command reads them; with @p problems, every bad value is one line
@@ -81,6 +73,14 @@ static edxbus_conf_t *conf_load(struct cli *cli, const char *config_path, json_t
         goto out_conf;
     }
     edxbus_conf_collect_problems(conf, NULL);
+    if (problems == NULL && edxbus_conf_check_log(conf, err, sizeof err) != EDXBUS_OK) {
+        *rc = cli_error(cli, CLI_USAGE, "%s", err);
+        goto out_conf;
+    }
+    edxbus_log_level_t level;
+    cli->log_level = edxbus_conf_log_level(conf, &level) ? (int)level : 0;
+    cli->log_json = edxbus_conf_log_json(conf);
+    edxbus_conf_set_log_level(conf, cli_log_shown(cli)); /* EVENT_BUS_LOG_LEVEL now known */
     if (cli->n_schema_dirs > 0) {
         /* --schemas adds to whatever EVENT_BUS_SCHEMA_PATH already names. */
         json_t *dirs = json_array();

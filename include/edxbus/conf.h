@@ -50,12 +50,17 @@ typedef enum {
 } edxbus_log_level_t;
 
 /** Where the library's log lines go. @p line is one line without a newline, borrowed for the
- *  call only. The library writes to stdio only through edxbus_log_stderr(), the default. */
+ *  call only. The library writes to stdio only through edxbus_log_stderr(), the default.
+ *  With EVENT_BUS_LOG_FORMAT "json" the line is one JSON object: {"time" (ISO-8601 UTC, ms),
+ *  "level", "message", and for lines about an event its fields: "topic", "group", "position",
+ *  "event_id", "event_type", "event_time"}. A log function gets every line whatever
+ *  EVENT_BUS_LOG_LEVEL says (edxbus_conf_log_level() tells it); the default applies it. */
 typedef void (*edxbus_log_fn)(edxbus_log_level_t level, const char *line, void *opaque);
 
 /** The default log function of every new conf: warnings and errors go to stderr as
  *  "edxbus: warning: <line>" / "edxbus: error: <line>"; info and debug lines are dropped.
- *  @p opaque is unused. */
+ *  Through edxbus_conf_log(), EVENT_BUS_LOG_LEVEL (when set) decides instead, and with
+ *  EVENT_BUS_LOG_FORMAT json the JSON object is written alone. @p opaque is unused. */
 EDXBUS_API void edxbus_log_stderr(edxbus_log_level_t level, const char *line, void *opaque);
 
 /** A new, empty conf (every setting at its default), logging through edxbus_log_stderr().
@@ -87,6 +92,22 @@ EDXBUS_API bool edxbus_conf_is_logged(const edxbus_conf_t *conf, edxbus_log_leve
 /** Log through @p conf's callback, printf-style (for the library's own modules and plugins). */
 EDXBUS_API void edxbus_conf_log(const edxbus_conf_t *conf, edxbus_log_level_t level,
                                 const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/** "error", "warning", "info" or "debug": how log lines name @p level. Static storage. */
+EDXBUS_API const char *edxbus_log_level_name(edxbus_log_level_t level);
+
+/** Whether EVENT_BUS_LOG_LEVEL is set to a level ("error", "warning", "info", "debug", any
+ *  case); *@p level (may be NULL) gets it. False when unset or not a level. */
+EDXBUS_API bool edxbus_conf_log_level(const edxbus_conf_t *conf, edxbus_log_level_t *level);
+
+/** Whether EVENT_BUS_LOG_FORMAT is "json" (else text). */
+EDXBUS_API bool edxbus_conf_log_json(const edxbus_conf_t *conf);
+
+/** Check EVENT_BUS_LOG_FORMAT (text or json) and EVENT_BUS_LOG_LEVEL.
+ *  Errors: EDXBUS_ERR_CONF with e.g. `EVENT_BUS_LOG_FORMAT: "xml" is not a log format;
+ *  expected text or json`. */
+EDXBUS_API edxbus_err_t edxbus_conf_check_log(const edxbus_conf_t *conf, char *errstr,
+                                              size_t errstr_size);
 
 /** Set @p name from text: for string settings the text itself; for numbers, booleans
  *  (true/false/1/0/yes/no) and structured settings (EVENT_BUS_PRODUCER_CONFIG) the text is

@@ -118,28 +118,44 @@ void edxbus_conf_set_log_level(edxbus_conf_t *conf, edxbus_log_level_t max)
 
 bool edxbus_conf_is_logged(const edxbus_conf_t *conf, edxbus_log_level_t level)
 {
-    return conf != NULL && conf->log != NULL && level <= conf->log_max;
+    if (conf == NULL || conf->log == NULL)
+        return false;
+    if (conf->log == edxbus_log_stderr) { /* the default sink: EVENT_BUS_LOG_LEVEL wins */
+        edxbus_log_level_t max = conf->log_max;
+        edxbus_conf_log_level(conf, &max);
+        return level <= max;
+    }
+    return level <= conf->log_max;
+}
+
+/* Format the message and hand it to log.c, which writes it as EVENT_BUS_LOG_FORMAT says. */
+static void log_va(const edxbus_conf_t *conf, edxbus_log_level_t level,
+                   const struct edxbus__log_field *fields, size_t nfields, const char *fmt,
+                   va_list ap)
+{
+    char line[1024];
+    if (!edxbus_conf_is_logged(conf, level))
+        return;
+    vsnprintf(line, sizeof line, fmt, ap);
+    edxbus__log_emit(conf, conf->log, conf->opaque, level, line, fields, nfields);
 }
 
 void edxbus_conf_log(const edxbus_conf_t *conf, edxbus_log_level_t level, const char *fmt, ...)
 {
-    char line[1024];
     va_list ap;
-    if (!edxbus_conf_is_logged(conf, level))
-        return;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    log_va(conf, level, NULL, 0, fmt, ap);
     va_end(ap);
-    edxbus__conf_log_text(conf, level, line);
 }
 
-void edxbus__conf_log_text(const edxbus_conf_t *conf, edxbus_log_level_t level, char *line)
+void edxbus__conf_log_fields(const edxbus_conf_t *conf, edxbus_log_level_t level,
+                             const struct edxbus__log_field *fields, size_t nfields,
+                             const char *fmt, ...)
 {
-    if (!edxbus_conf_is_logged(conf, level))
-        return;
-    for (char *p = strpbrk(line, "\n\r"); p != NULL; p = strpbrk(p + 1, "\n\r"))
-        *p = ' '; /* one line, whatever the arguments held */
-    conf->log(level, line, conf->opaque);
+    va_list ap;
+    va_start(ap, fmt);
+    log_va(conf, level, fields, nfields, fmt, ap);
+    va_end(ap);
 }
 
 /* ---------------------------------------------------------------------------------------------

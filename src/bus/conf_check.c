@@ -19,6 +19,7 @@
 #include "bus_int.h"
 #include "conf_int.h"
 #include "edxbus/catalog.h"
+#include "edxbus/metrics.h"
 #include "edxbus/routing.h"
 
 #define SHOW_MAX 60 /* as conf.c */
@@ -172,6 +173,17 @@ static void check_one(const edxbus_conf_t *conf, const struct edxbus_setting *s,
         char line[EDXBUS_ERRSTR_SIZE];
         if (edxbus__bridge_http_auth_check(conf, line, sizeof line) != EDXBUS_OK)
             problem(conf, errors, count, line);
+    } else if (strcmp(s->name, "EVENT_BUS_LOG_FORMAT") == 0 &&
+             edxbus_conf_check_log(conf, err, sizeof err) != EDXBUS_OK)
+        problem(conf, errors, count, err); /* format and level, once */
+    else if (strcmp(s->name, "EVENT_BUS_METRICS_ADDRESS") == 0 && json_is_string(v)) {
+        char host[64], line[EDXBUS_ERRSTR_SIZE * 2];
+        uint16_t port;
+        if (edxbus_metrics_parse_address(json_string_value(v), host, sizeof host, &port, err,
+                                         sizeof err) != EDXBUS_OK) {
+            snprintf(line, sizeof line, "EVENT_BUS_METRICS_ADDRESS: %s", err);
+            problem(conf, errors, count, line);
+        }
     }
 }
 

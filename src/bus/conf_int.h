@@ -16,6 +16,25 @@
 #include "edxbus/backend.h"
 #include "edxbus/conf.h"
 
+/* One field of a log line about an event (log.c): in JSON always, in text only when
+ * !json_only (as ": name=value" after the message). */
+struct edxbus__log_field {
+    const char *name;
+    const char *value; /* NULL: null / "-" */
+    bool json_only;
+};
+
+/** Format @p message (and @p fields) as EVENT_BUS_LOG_FORMAT says and hand it to @p fn (the
+ *  default sink applies EVENT_BUS_LOG_LEVEL). */
+void edxbus__log_emit(const edxbus_conf_t *conf, edxbus_log_fn fn, void *opaque,
+                      edxbus_log_level_t level, const char *message,
+                      const struct edxbus__log_field *fields, size_t nfields);
+
+/** edxbus_conf_log() with fields (the per-event lines of the worker). */
+void edxbus__conf_log_fields(const edxbus_conf_t *conf, edxbus_log_level_t level,
+                             const struct edxbus__log_field *fields, size_t nfields,
+                             const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
 /* The core's rows (conf_table.c); backends' rows are in their tables (backend.h). */
 extern const struct edxbus_setting edxbus__conf_settings[];
 extern const size_t edxbus__conf_nsettings;
@@ -48,10 +67,5 @@ json_t *edxbus__conf_coerce(const struct edxbus_setting *s, const json_t *v, cha
  *  NULL on error with `FILE:LINE: what` in @p errstr (*@p err says IO or CONF). */
 json_t *edxbus__conf_yaml_load(const char *path, json_t **lines, edxbus_err_t *err, char *errstr,
                                size_t errstr_size);
-
-/** Log @p line (already made, one line; newlines and carriage returns become spaces) through
- *  @p conf's callback when @p level is logged: edxbus_conf_log() without the format, for a
- *  line made piece by piece on a hot path (the worker's audit line). */
-void edxbus__conf_log_text(const edxbus_conf_t *conf, edxbus_log_level_t level, char *line);
 
 #endif /* EDXBUS_CONF_INT_H */

@@ -108,6 +108,10 @@ const struct edxbus_setting edxbus__conf_settings[] = {
      0.01, "15.0", "Seconds between two refreshes of the consumer lag and outbox depth gauges"},
     {"EVENT_BUS_METRICS_STALL_TIMEOUT", EDXBUS_SETTING_DOUBLE, "60.0", EDXBUS_SECRET_NONE, 0,
      "60.0", "Seconds a worker loop may go without turning before /healthz fails (0: never)"},
+    {"EVENT_BUS_LOG_FORMAT", EDXBUS_SETTING_STR, "\"text\"", EDXBUS_SECRET_NONE, 0, "\"json\"",
+     "Log lines as text, or json: one object per line (time, level, message, event fields)"},
+    {"EVENT_BUS_LOG_LEVEL", EDXBUS_SETTING_STR_NULL, "null", EDXBUS_SECRET_NONE, 0, "\"info\"",
+     "Lowest level logged: error, warning, info or debug (null: warning; -v/-q win)"},
     {"EVENT_BUS_METRICS_UNREADY_ERRORS", EDXBUS_SETTING_INT, "3", EDXBUS_SECRET_NONE, 1, "3",
      "Consecutive errors (failed polls, events, acks) at which /readyz says not ready"},
 

@@ -260,6 +260,11 @@ void edxbus__metrics_heartbeat(struct edxbus__mworker *w)
     atomic_store_explicit(&w->heartbeat_ms, mono_ms(), memory_order_relaxed);
 }
 
+void edxbus__metrics_heartbeat_at(struct edxbus__mworker *w, uint64_t mono_ns)
+{
+    atomic_store_explicit(&w->heartbeat_ms, (int64_t)(mono_ns / 1000000u), memory_order_relaxed);
+}
+
 void edxbus__metrics_last_event(struct edxbus__mworker *w, int64_t unix_ms)
 {
     atomic_store_explicit(&w->last_event_ms, unix_ms, memory_order_relaxed);

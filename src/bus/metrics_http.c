@@ -166,11 +166,14 @@ edxbus_err_t edxbus_metrics_parse_address(const char *text, char *host, size_t h
                                           uint16_t *port, char *errstr, size_t errstr_size)
 {
     static const char example[] = "e.g. 127.0.0.1:9464, :9464 or 9464";
-    if (text == NULL || text[0] == '\0' || host_size < 64) {
+    if (host_size < 64) {
+        edxbus__errf(errstr, errstr_size, "the host buffer must hold 64 bytes");
+        return EDXBUS_ERR_INVALID_ARG;
+    }
+    if (text == NULL || text[0] == '\0') {
         edxbus__errf(errstr, errstr_size, "an empty address; expected HOST:PORT, %s", example);
         return EDXBUS_ERR_INVALID_ARG;
     }
-    size_t len = strlen(text);
     const char *port_text = text;
     char h[64] = "127.0.0.1";
     if (text[0] == '[') { /* [IPv6]:PORT */
@@ -232,7 +235,6 @@ edxbus_err_t edxbus_metrics_parse_address(const char *text, char *host, size_t h
                      text, h);
         return EDXBUS_ERR_INVALID_ARG;
     }
-    (void)len;
     snprintf(host, host_size, "%s", h);
     *port = (uint16_t)p;
     return EDXBUS_OK;

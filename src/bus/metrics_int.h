@@ -57,8 +57,9 @@ struct edxbus__mcons *edxbus__metrics_cons(struct edxbus__mworker *w, const edxb
 /* Broker and loop state, for edxbus_broker_up and the probes. */
 void edxbus__metrics_worker_state(struct edxbus__mworker *w, bool broker_up, bool joined,
                                   int64_t consecutive_errors);
-/** The loop turned (now). */
+/** The loop turned (now; or at @p mono_ns, edxbus__mono_ns()'s clock). */
 void edxbus__metrics_heartbeat(struct edxbus__mworker *w);
+void edxbus__metrics_heartbeat_at(struct edxbus__mworker *w, uint64_t mono_ns);
 /** An event was handled at @p unix_ms. */
 void edxbus__metrics_last_event(struct edxbus__mworker *w, int64_t unix_ms);
 

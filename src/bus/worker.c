@@ -122,27 +122,21 @@ static void audit(const edxbus_consumer_t *cons, const struct edxbus_msg *msg)
     if (!cons->audit || !edxbus_conf_is_logged(cons->conf, EDXBUS_LOG_INFO))
         return;
     const struct edxbus_metadata *md = msg->metadata;
-    char t[EDXBUS_METADATA_TIME_TEXT_MAX] = "-";
-    if (md != NULL) /* a time out of range leaves "-" */
-        (void)edxbus_metadata_format_time(md->time_us, t, sizeof t);
-    /* Made piece by piece (no printf), cut at 1 kB like every log line. */
-    const char *parts[] = {"event bus: message received: topic=",
-                           msg->topic ? msg->topic : "-",
-                           " position=",
-                           msg->position,
-                           " event_id=",
-                           md != NULL ? md->id : "-",
-                           " event_time=",
-                           t};
-    char line[1024];
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof parts / sizeof *parts; i++) {
-        size_t len = strnlen(parts[i], sizeof line - 1 - n);
-        memcpy(line + n, parts[i], len);
-        n += len;
-    }
-    line[n] = '\0';
-    edxbus__conf_log_text(cons->conf, EDXBUS_LOG_INFO, line);
+    struct edxbus_buf t = EDXBUS_BUF_INIT;
+    if (md != NULL)
+        edxbus_metadata_field_text(md, "time", &t);
+    edxbus_buf_terminate(&t);
+    const struct edxbus__log_field f[] = {
+        {"topic", msg->topic, false},
+        {"position", msg->position, false},
+        {"event_id", md != NULL ? md->id : "-", false},
+        {"event_time", t.data != NULL ? (const char *)t.data : "-", false},
+        {"group", cons->group, true},
+        {"event_type", md != NULL ? md->event_type : NULL, true},
+    };
+    edxbus__conf_log_fields(cons->conf, EDXBUS_LOG_INFO, f, sizeof f / sizeof f[0],
+                            "event bus: message received");
+    edxbus_buf_fini(&t);
 }
 
 /* Reference behaviour: one line with everything needed to replay the event by hand. */
@@ -201,10 +195,16 @@ static bool fail(edxbus_consumer_t *cons, const struct edxbus_msg *msg, const js
         return false;
     }
     const struct edxbus_metadata *md = msg->metadata;
-    edxbus_conf_log(cons->conf, EDXBUS_LOG_WARNING,
-                    "event bus: dead-lettered %s position %s event_id=%s to %s-dlq after %u "
-                    "attempt(s): %s",
-                    msg->topic, msg->position, md ? md->id : "-", msg->topic, attempts, why);
+    const struct edxbus__log_field f[] = {
+        {"topic", msg->topic, true},         {"group", cons->group, true},
+        {"position", msg->position, true},   {"event_id", md ? md->id : NULL, true},
+        {"event_type", md ? md->event_type : NULL, true},
+    };
+    edxbus__conf_log_fields(cons->conf, EDXBUS_LOG_WARNING, f, sizeof f / sizeof f[0],
+                            "event bus: dead-lettered %s position %s event_id=%s to %s-dlq after "
+                            "%u attempt(s): %s",
+                            msg->topic, msg->position, md ? md->id : "-", msg->topic, attempts,
+                            why);
     cons->stats.dead_lettered++;
     return true;
 }
@@ -283,11 +283,16 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
         }
         cons->stats.retries++;
         int64_t wait = backoff_for(cons, attempt);
-        edxbus_conf_log(cons->conf, EDXBUS_LOG_WARNING,
-                        "event bus: %s position %s event_id=%s attempt %u of %u failed (%s); "
-                        "retrying in %lld ms",
-                        msg->topic, msg->position, md->id, attempt, cons->tries, errstr,
-                        (long long)wait);
+        const struct edxbus__log_field f[] = {
+            {"topic", msg->topic, true},       {"group", cons->group, true},
+            {"position", msg->position, true}, {"event_id", md->id, true},
+            {"event_type", md->event_type, true},
+        };
+        edxbus__conf_log_fields(cons->conf, EDXBUS_LOG_WARNING, f, sizeof f / sizeof f[0],
+                                "event bus: %s position %s event_id=%s attempt %u of %u failed "
+                                "(%s); retrying in %lld ms",
+                                msg->topic, msg->position, md->id, attempt, cons->tries, errstr,
+                                (long long)wait);
         if (!edxbus__sleep_ms(wait, cons->stop)) {
             edxbus_conf_log(cons->conf, EDXBUS_LOG_WARNING,
                             "event bus: stopping during retries of %s position %s; left "
@@ -313,7 +318,7 @@ static void count(edxbus_consumer_t *cons, const struct edxbus_msg *msg, enum ha
 {
     uint64_t t1 = edxbus__mono_ns();
     struct edxbus__mcons *m = edxbus__metrics_cons(cons->metrics, cons->m_et, "");
-    edxbus__metrics_heartbeat(cons->metrics);
+    edxbus__metrics_heartbeat_at(cons->metrics, t1);
     if (m == NULL)
         return;
     edxbus__mc_add(&m->consumed, 1);
@@ -329,8 +334,7 @@ static void count(edxbus_consumer_t *cons, const struct edxbus_msg *msg, enum ha
         int64_t lat_us = now_ms * 1000 - msg->metadata->time_us;
         edxbus__hist_observe(&m->latency, lat_us > 0 ? (uint64_t)lat_us * 1000u : 0);
     }
-    edxbus__metrics_last_event(cons->metrics, now_ms);
-    edxbus__metrics_worker_state(cons->metrics, true, true, cons->streak);
+    edxbus__metrics_last_event(cons->metrics, now_ms); /* the streak: at the next poll */
 }
 
 /* With dedup: whether @p msg's event id was already handled by the group (then it is only
