@@ -17,7 +17,7 @@ from setuptools import Extension, setup
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-DEPS = ["jansson", "sqlite3", "yaml-0.1", "hiredis", "rdkafka", "libcurl"]
+DEPS = ["jansson", "sqlite3", "yaml-0.1", "hiredis", "rdkafka", "libcurl", "libmicrohttpd"]
 
 
 def pkg_config(*args):
