@@ -22,6 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Error texts are cut to their buffers on purpose: a long series name need not fit. */
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+
 #define EXPO_MAX_SAMPLES 4096
 #define EXPO_MAX_FAMILIES 128
 
