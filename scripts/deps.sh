@@ -12,6 +12,7 @@ packages=(
   libhiredis-dev redis-server                # Redis Streams backend and its tests
   libssl-dev openssl                         # Redis over TLS (rediss://), and the certificates its tests make
   librdkafka-dev                             # Kafka backend (and its mock cluster for tests)
+  libnats-dev nats-server                    # NATS JetStream backend and its tests
   libcurl4-openssl-dev                       # Schema Registry client
   libmicrohttpd-dev                          # the metrics listener; the test Schema Registry
   libavro-dev                                # avro-c, the comparison in bench/

@@ -27,11 +27,17 @@
 extern const struct edxbus_backend_ops edxbus_backend_sqlite;
 extern const struct edxbus_backend_ops edxbus_backend_redis;
 extern const struct edxbus_backend_ops edxbus_backend_kafka;
+#ifdef EDXBUS_WITH_NATS
+extern const struct edxbus_backend_ops edxbus_backend_nats;
+#endif
 
 static const struct edxbus_backend_ops *const BUILTINS[] = {
     &edxbus_backend_sqlite,
     &edxbus_backend_redis,
     &edxbus_backend_kafka,
+#ifdef EDXBUS_WITH_NATS
+    &edxbus_backend_nats, /* a build option (CMake EDXBUS_WITH_NATS) */
+#endif
 };
 #define NBUILTINS (sizeof BUILTINS / sizeof BUILTINS[0])
 

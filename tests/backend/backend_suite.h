@@ -48,6 +48,7 @@ struct suite_env {
     const char *why_not[SUITE_NCAPS];
     int poll_ms; /* how long a poll that should find messages may wait */
     int idle_ms; /* how long the poll that ends a drain waits for nothing (0: poll_ms) */
+    bool headers_as_map; /* extra headers come back by name, not in order (NATS) */
     int seq;     /* topics made so far */
     /* Optional, for brokers that need them (Kafka): */
     const char *value_schema;              /* produce with this schema text; NULL: none */
@@ -256,7 +257,10 @@ TEST(suite_roundtrip_exact)
     msg.headers = NULL;
     msg.nheaders = 0;
     value[1] = '8';
+    md.id[sizeof "d36ab1b0" - 2] = 'f'; /* another event: a broker may drop a repeated id
+                                            (NATS' duplicate window) */
     ASSERT_EQ_INT(suite.ops->produce(prod, &msg, NULL, NULL, errstr, sizeof errstr), EDXBUS_OK);
+    md.id[sizeof "d36ab1b0" - 2] = '0';
     suite.ops->producer_close(prod);
 
     void *cons = suite_open(topic, "g", "a", "earliest");
@@ -291,9 +295,13 @@ TEST(suite_roundtrip_exact)
     if (with_headers) {
         ASSERT_EQ_INT(m->nheaders, 3);
         for (int i = 0; i < 3; i++) {
-            ASSERT_EQ_STR(m->headers[i].name, hdrs[i].name);
-            ASSERT_EQ_INT(m->headers[i].len, hdrs[i].len);
-            ASSERT_TRUE(memcmp(m->headers[i].value, hdrs[i].value, hdrs[i].len) == 0);
+            int j = i; /* in order; by name where the wire keeps headers as a map */
+            for (int k = 0; suite.headers_as_map && k < 3; k++)
+                if (strcmp(m->headers[k].name, hdrs[i].name) == 0)
+                    j = k;
+            ASSERT_EQ_STR(m->headers[j].name, hdrs[i].name);
+            ASSERT_EQ_INT(m->headers[j].len, hdrs[i].len);
+            ASSERT_TRUE(memcmp(m->headers[j].value, hdrs[i].value, hdrs[i].len) == 0);
         }
     }
     char first[EDXBUS_POSITION_MAX];
@@ -655,7 +663,9 @@ TEST(suite_lag)
     ASSERT_EQ_INT(json_array_size(lag), 1);
     json_t *row = json_array_get(lag, 0);
     ASSERT_EQ_STR(json_string_value(json_object_get(row, "group")), "g");
-    ASSERT_EQ_STR(json_string_value(json_object_get(row, "consumer")), "a");
+    /* The member, or null where the broker does not know a group's members (NATS). */
+    if (!json_is_null(json_object_get(row, "consumer")))
+        ASSERT_EQ_STR(json_string_value(json_object_get(row, "consumer")), "a");
     ASSERT_EQ_INT(json_integer_value(json_object_get(row, "pending")), 2);
     ASSERT_EQ_INT(json_integer_value(json_object_get(row, "undelivered")), 7);
     json_t *idle = json_object_get(row, "idle_ms");

@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "edxbus/conf.h"
+#include "../server_proc.h"
 
 #define TEST_REDIS_SKIP 77
 #define TEST_REDIS_MAX_ARGS 24
@@ -50,29 +51,13 @@ struct test_redis {
 
 static inline void test_redis_sleep_ms(long ms)
 {
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
+    test_proc_sleep_ms(ms);
 }
 
 /** The path of redis-server, or NULL. */
 static inline const char *test_redis_binary(void)
 {
-    static char found[512];
-    const char *env = getenv("EDXBUS_REDIS_SERVER");
-    if (env != NULL && access(env, X_OK) == 0)
-        return env;
-    const char *path = getenv("PATH");
-    char dirs[4096];
-    snprintf(dirs, sizeof dirs, "%s:/usr/bin:/usr/sbin:/usr/local/bin", path ? path : "");
-    for (const char *d = dirs; *d != '\0';) {
-        size_t len = strcspn(d, ":");
-        snprintf(found, sizeof found, "%.*s/redis-server", (int)len, d);
-        if (len > 0 && access(found, X_OK) == 0)
-            return found;
-        d += len + (d[len] == ':');
-    }
-    return NULL;
+    return test_proc_binary("redis-server", "EDXBUS_REDIS_SERVER");
 }
 
 /** Exit 77 (skipped) with a loud line when redis-server is missing. */
@@ -90,16 +75,7 @@ static inline void test_redis_require(const char *program)
 
 static inline int test_redis_free_port(void)
 {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-    socklen_t len = sizeof sa;
-    int port = -1;
-    if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0 &&
-        getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
-        port = ntohs(sa.sin_port);
-    if (fd >= 0)
-        close(fd);
-    return port;
+    return test_proc_free_port();
 }
 
 /** A raw connection (NULL when the server does not answer). */
@@ -143,6 +119,11 @@ static inline bool test_redis_pings(const struct test_redis *r)
     return up;
 }
 
+static inline bool redis_up(const void *r)
+{
+    return test_redis_pings(r);
+}
+
 /* Start the server on r->port / r->dir (already chosen). */
 static inline bool test_redis_spawn(struct test_redis *r)
 {
@@ -172,30 +153,8 @@ static inline bool test_redis_spawn(struct test_redis *r)
     for (int i = 0; r->extra[i] != NULL && i < TEST_REDIS_MAX_ARGS - 1; i++)
         argv[argc++] = r->extra[i];
     argv[argc] = NULL;
-    pid_t pid = fork();
-    if (pid < 0)
-        return false;
-    if (pid == 0) {
-        int null = open("/dev/null", O_RDWR);
-        dup2(null, 0);
-        dup2(null, 1);
-        execv(argv[0], (char *const *)argv);
-        _exit(127);
-    }
-    r->pid = pid;
-    for (int i = 0; i < 1000; i++) { /* up to ~10 s for a loaded machine */
-        if (test_redis_pings(r))
-            return true;
-        int status;
-        if (waitpid(pid, &status, WNOHANG) == pid) {
-            r->pid = 0;
-            fprintf(stderr, "redis-server exited early; see %s\n", log);
-            return false;
-        }
-        test_redis_sleep_ms(10);
-    }
-    fprintf(stderr, "redis-server on port %d never answered PING\n", r->port);
-    return false;
+    r->pid = test_proc_spawn(argv, redis_up, r, log);
+    return r->pid > 0;
 }
 
 /** Start a server; extra arguments (e.g. "--appendonly", "yes") end with NULL. */
@@ -278,12 +237,7 @@ static inline bool test_redis_start_tls(struct test_redis *r, bool client_certs)
 /** Crash the server (SIGKILL), as a power cut would, keeping its data directory. */
 static inline void test_redis_kill(struct test_redis *r)
 {
-    if (r->pid <= 0)
-        return;
-    kill(r->pid, SIGCONT);
-    kill(r->pid, SIGKILL);
-    waitpid(r->pid, NULL, 0);
-    r->pid = 0;
+    test_proc_end(&r->pid, SIGKILL);
 }
 
 /** Start the server again on the same port and directory. */
@@ -293,22 +247,12 @@ static inline bool test_redis_restart(struct test_redis *r)
     return test_redis_spawn(r);
 }
 
-static inline int test_redis_rm(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    return remove(path);
-}
-
 /** Stop the server we started (by pid) and remove its directory. */
 static inline void test_redis_stop(struct test_redis *r)
 {
-    if (r->pid > 0) {
-        kill(r->pid, SIGCONT);
-        kill(r->pid, SIGTERM);
-        waitpid(r->pid, NULL, 0);
-        r->pid = 0;
-    }
+    test_proc_end(&r->pid, SIGTERM);
     if (r->dir[0] != '\0')
-        nftw(r->dir, test_redis_rm, 16, FTW_DEPTH | FTW_PHYS);
+        test_proc_rm_tree(r->dir);
     r->dir[0] = '\0';
 }
 
