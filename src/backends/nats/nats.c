@@ -34,7 +34,7 @@ static edxbus_err_t nats_lag(const edxbus_conf_t *conf, const char *topic, const
     if (err == EDXBUS_OK)
         s = js_GetConsumerInfo(&ci, conn.js, stream, durable, NULL, &code);
     if (err == EDXBUS_OK && s == NATS_NOT_FOUND) {
-        snprintf(errstr, errstr_size,
+        edxbus_errf(errstr, errstr_size,
                  "nats: group \"%.80s\" does not exist on \"%.100s\": it has not consumed this "
                  "topic yet (check the group name)",
                  group ? group : "", topic);
@@ -60,7 +60,7 @@ static edxbus_err_t nats_lag(const edxbus_conf_t *conf, const char *topic, const
         json_t *rows = json_array();
         if (row == NULL || rows == NULL || json_array_append_new(rows, row) != 0) {
             json_decref(rows);
-            snprintf(errstr, errstr_size, "nats: lag: out of memory");
+            edxbus_errf(errstr, errstr_size, "nats: lag: out of memory");
             err = EDXBUS_ERR_NOMEM;
         } else {
             *out = rows;

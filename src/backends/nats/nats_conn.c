@@ -65,10 +65,10 @@ edxbus_err_t edxbus__nats_fail(natsStatus s, jsErrCode code, const char *what, c
     const char *text =
         last != NULL && last[0] != '\0' && last_s == s ? last : natsStatus_GetText(s);
     if (code != 0)
-        snprintf(errstr, errstr_size, "nats: %s: %.180s (JetStream error %d)", what, text,
+        edxbus_errf(errstr, errstr_size, "nats: %s: %.180s (JetStream error %d)", what, text,
                  (int)code);
     else
-        snprintf(errstr, errstr_size, "nats: %s: %.180s", what, text);
+        edxbus_errf(errstr, errstr_size, "nats: %s: %.180s", what, text);
     return edxbus__nats_err(s);
 }
 
@@ -86,7 +86,7 @@ edxbus_err_t edxbus__nats_stream_name(const char *topic, char *out, size_t size,
     else if (topic[0] == '.' || topic[n - 1] == '.' || strstr(topic, "..") != NULL)
         bad = "has an empty token between dots";
     if (bad != NULL) {
-        snprintf(errstr, errstr_size, "nats: topic \"%.100s\" %s; use letters, digits, '-', '_'",
+        edxbus_errf(errstr, errstr_size, "nats: topic \"%.100s\" %s; use letters, digits, '-', '_'",
                  topic, bad);
         return EDXBUS_ERR_INVALID_ARG;
     }
@@ -112,7 +112,7 @@ static edxbus_err_t opt_fail(natsStatus s, const char *setting, char *errstr,
 {
     natsStatus last_s = NATS_OK;
     const char *last = nats_GetLastError(&last_s);
-    snprintf(errstr, errstr_size, "nats: %s: %.200s; check the setting", setting,
+    edxbus_errf(errstr, errstr_size, "nats: %s: %.200s; check the setting", setting,
              last != NULL && last[0] != '\0' && last_s == s ? last : natsStatus_GetText(s));
     return s == NATS_NO_MEMORY ? EDXBUS_ERR_NOMEM : EDXBUS_ERR_CONF;
 }
@@ -140,7 +140,7 @@ static edxbus_err_t set_servers(natsOptions *o, const char *urls, bool *tls, cha
         list[n++] = one;
         if (!edxbus_url_is_valid(one, schemes, &why)) {
             char *shown = edxbus_url_masked(one);
-            snprintf(errstr, errstr_size, "%s: \"%.150s\" %s; expected nats://host:4222 or "
+            edxbus_errf(errstr, errstr_size, "%s: \"%.150s\" %s; expected nats://host:4222 or "
                      "tls://host:4222", NATS_SETTING_URL, shown ? shown : "",
                      why ? why : "is not a URL");
             free(shown);
@@ -152,7 +152,7 @@ static edxbus_err_t set_servers(natsOptions *o, const char *urls, bool *tls, cha
         p += len + (p[len] == ',');
     }
     if (err == EDXBUS_OK && n == 0) {
-        snprintf(errstr, errstr_size, "%s: empty; expected nats://host:4222", NATS_SETTING_URL);
+        edxbus_errf(errstr, errstr_size, "%s: empty; expected nats://host:4222", NATS_SETTING_URL);
         err = EDXBUS_ERR_CONF;
     }
     if (err == EDXBUS_OK) {
@@ -246,7 +246,7 @@ edxbus_err_t edxbus__nats_conn_open(struct nats_conn *c, const edxbus_conf_t *co
     memset(c, 0, sizeof *c);
     c->conf = edxbus_conf_dup(conf);
     if (c->conf == NULL) {
-        snprintf(errstr, errstr_size, "nats: out of memory");
+        edxbus_errf(errstr, errstr_size, "nats: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     c->timeout_ms = (int64_t)(edxbus_conf_get_double(conf, NATS_SETTING_TIMEOUT, 5.0) * 1000);
@@ -376,7 +376,7 @@ edxbus_err_t edxbus__nats_stream_ensure(struct nats_conn *c, const char *topic, 
     }
     char what[200];
     if (s == NATS_NOT_FOUND) {
-        snprintf(errstr, errstr_size, "nats: topic \"%.100s\" has no stream on %.80s", topic,
+        edxbus_errf(errstr, errstr_size, "nats: topic \"%.100s\" has no stream on %.80s", topic,
                  c->display);
         return EDXBUS_ERR_NOT_FOUND;
     }

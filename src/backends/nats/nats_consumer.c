@@ -66,7 +66,7 @@ static edxbus_err_t parse_position(const char *position, jsDeliverPolicy *policy
                                ? strtoull(position, &end, 10)
                                : 0;
     if (end == NULL || *end != '\0' || v == 0) {
-        snprintf(errstr, errstr_size,
+        edxbus_errf(errstr, errstr_size,
                  "nats: \"%.80s\" is not a position; use earliest, latest or a stream sequence "
                  "(a number from 1, as positions are printed)",
                  position);
@@ -250,7 +250,7 @@ edxbus_err_t edxbus__nats_consumer_open(const edxbus_conf_t *conf,
         return err;
     struct nats_consumer *cons = calloc(1, sizeof *cons);
     if (cons == NULL) {
-        snprintf(errstr, errstr_size, "nats: out of memory");
+        edxbus_errf(errstr, errstr_size, "nats: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     const char *service = edxbus_conf_service_name(conf);
@@ -261,7 +261,7 @@ edxbus_err_t edxbus__nats_consumer_open(const edxbus_conf_t *conf,
         edxbus__nats_durable_name(opts->group, cons->durable, sizeof cons->durable);
     read_settings(cons, conf);
     if (cons->topic == NULL || cons->service_name == NULL) {
-        snprintf(errstr, errstr_size, "nats: out of memory");
+        edxbus_errf(errstr, errstr_size, "nats: out of memory");
         err = EDXBUS_ERR_NOMEM;
     }
     if (err == EDXBUS_OK)
@@ -368,7 +368,7 @@ edxbus_err_t edxbus__nats_poll(void *be, struct edxbus_batch *out, size_t max, i
     if (max == 0)
         return EDXBUS_OK;
     if (grow(cons, max) != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "nats: out of memory");
+        edxbus_errf(errstr, errstr_size, "nats: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     natsMsgList list = {0};
@@ -395,7 +395,7 @@ edxbus_err_t edxbus__nats_poll(void *be, struct edxbus_batch *out, size_t max, i
     }
     natsMsgList_Destroy(&list);
     if (err != EDXBUS_OK) {
-        snprintf(errstr, errstr_size, "nats: out of memory reading \"%.100s\"", cons->topic);
+        edxbus_errf(errstr, errstr_size, "nats: out of memory reading \"%.100s\"", cons->topic);
         return err;
     }
     out->msgs = cons->msgs;
@@ -410,7 +410,7 @@ edxbus_err_t edxbus__nats_ack(void *be, const struct edxbus_msg *msg, char *errs
     if (cons->durable[0] == '\0')
         return EDXBUS_OK;
     if (msg < cons->msgs || msg >= cons->msgs + cons->n) {
-        snprintf(errstr, errstr_size, "nats: ack of a message that is not of the latest batch");
+        edxbus_errf(errstr, errstr_size, "nats: ack of a message that is not of the latest batch");
         return EDXBUS_ERR_STATE;
     }
     size_t i = (size_t)(msg - cons->msgs);

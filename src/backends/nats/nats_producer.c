@@ -218,7 +218,7 @@ edxbus_err_t edxbus__nats_producer_open(const edxbus_conf_t *conf, void **be, ch
 {
     struct nats_producer *prod = calloc(1, sizeof *prod);
     if (prod == NULL) {
-        snprintf(errstr, errstr_size, "nats: out of memory");
+        edxbus_errf(errstr, errstr_size, "nats: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
     pthread_condattr_t attr;
@@ -262,7 +262,7 @@ static edxbus_err_t make_room(struct nats_producer *prod, char *errstr, size_t e
         if (!full)
             return EDXBUS_OK;
         if (!waited && mono_ms() >= deadline) {
-            snprintf(errstr, errstr_size,
+            edxbus_errf(errstr, errstr_size,
                      "nats: %d events wait for the server's acknowledgement; flush, then retry",
                      MAX_IN_FLIGHT);
             return EDXBUS_ERR_QUEUE_FULL;
@@ -317,7 +317,7 @@ edxbus_err_t edxbus__nats_produce(void *be, const struct edxbus_msg *msg, edxbus
     if (r == NULL) {
         natsMsg_Destroy(nm);
         if (err == EDXBUS_OK) {
-            snprintf(errstr, errstr_size, "nats: out of memory");
+            edxbus_errf(errstr, errstr_size, "nats: out of memory");
             err = EDXBUS_ERR_NOMEM;
         }
         return err;
@@ -363,7 +363,7 @@ edxbus_err_t edxbus__nats_flush(void *be, int timeout_ms, char *errstr, size_t e
         if (left == 0)
             return EDXBUS_OK;
         if (mono_ms() >= deadline) {
-            snprintf(errstr, errstr_size,
+            edxbus_errf(errstr, errstr_size,
                      "nats: %zu events not yet acknowledged by the server after %d ms", left,
                      timeout_ms);
             return EDXBUS_ERR_TIMEOUT;

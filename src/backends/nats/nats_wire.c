@@ -128,7 +128,7 @@ natsMsg *edxbus__nats_wire_msg(const struct edxbus_msg *msg, struct edxbus_buf *
 {
     const struct edxbus_metadata *md = msg->metadata;
     if (md == NULL) {
-        snprintf(errstr, errstr_size, "nats: a message to \"%.100s\" has no metadata",
+        edxbus_errf(errstr, errstr_size, "nats: a message to \"%.100s\" has no metadata",
                  msg->topic);
         return NULL;
     }
@@ -156,7 +156,7 @@ natsMsg *edxbus__nats_wire_msg(const struct edxbus_msg *msg, struct edxbus_buf *
     for (size_t i = 0; i < nh && err == EDXBUS_OK; i++) {
         const char *name = msg->headers[i].name;
         if (name == NULL || name[0] == '\0' || strpbrk(name, ": \t\r\n") != NULL) {
-            snprintf(errstr, errstr_size,
+            edxbus_errf(errstr, errstr_size,
                      "nats: header name \"%.80s\" cannot be a NATS header (empty, ':' or white "
                      "space)",
                      name ? name : "");
@@ -168,7 +168,7 @@ natsMsg *edxbus__nats_wire_msg(const struct edxbus_msg *msg, struct edxbus_buf *
     }
     if (err != EDXBUS_OK) {
         free(hoffs);
-        snprintf(errstr, errstr_size, "nats: metadata field %s: %s", failed ? failed : "",
+        edxbus_errf(errstr, errstr_size, "nats: metadata field %s: %s", failed ? failed : "",
                  edxbus_err2str(err));
         return NULL;
     }
