@@ -28,6 +28,16 @@ def pkg_config(*args):
     return out.stdout.split()
 
 
+def optional_deps(build):
+    """The libraries of the brokers that are build options, when the build has them on."""
+    try:
+        with open(os.path.join(build, "CMakeCache.txt")) as cache:
+            text = cache.read()
+    except OSError:
+        return []
+    return ["libnats"] if "EDXBUS_WITH_NATS:BOOL=ON" in text else []
+
+
 def library():
     """(include_dirs, extra_objects, libraries-and-flags) for libedxbus."""
     build = os.environ.get("EDXBUS_BUILD_DIR") or os.path.join(REPO, "build")
@@ -42,9 +52,10 @@ def library():
                      "(make install), or set EDXBUS_BUILD_DIR")
         subprocess.run(["cmake", "-S", REPO, "-B", build], check=True)
         subprocess.run(["cmake", "--build", build, "--target", "edxbus_static"], check=True)
-    libs = pkg_config("--libs", *DEPS)
+    deps = DEPS + optional_deps(build)
+    libs = pkg_config("--libs", *deps)
     if libs is None:
-        sys.exit("edxbus: pkg-config cannot find " + " ".join(DEPS) + "; run scripts/deps.sh")
+        sys.exit("edxbus: pkg-config cannot find " + " ".join(deps) + "; run scripts/deps.sh")
     return ["-I" + include], [static], libs + ["-lm", "-lpthread", "-ldl"]
 
 

@@ -21,6 +21,7 @@
 #include "edxbus/backend.h"
 #include "edxbus/conf.h"
 #include "registry_server.h"
+#include "../../vector_rows.h"
 
 struct test_kafka {
     rd_kafka_t *rk;                 /* the handle owning the mock cluster */
@@ -119,78 +120,9 @@ static inline edxbus_conf_t *test_kafka_consumer_conf(const struct test_kafka *k
 /* ------------------------------------------------------------------------------------------ */
 /* Hex and vectors */
 
-static inline int test_hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c - 'A' + 10;
-}
-
-static inline unsigned char *test_unhex(const char *hex, size_t *len)
-{
-    size_t n = strlen(hex) / 2;
-    unsigned char *out = malloc(n + 1);
-    for (size_t i = 0; i < n; i++)
-        out[i] = (unsigned char)(test_hexval(hex[2 * i]) << 4 | test_hexval(hex[2 * i + 1]));
-    out[n] = 0;
-    *len = n;
-    return out;
-}
-
-static inline char *test_hex(const void *p, size_t len)
-{
-    static const char digits[] = "0123456789abcdef";
-    const unsigned char *b = p;
-    char *out = malloc(2 * len + 1);
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[b[i] >> 4];
-        out[2 * i + 1] = digits[b[i] & 15];
-    }
-    out[2 * len] = '\0';
-    return out;
-}
-
 static inline json_t *test_kafka_rows(void)
 {
-    FILE *f = fopen(EDXBUS_TEST_DATA_DIR "/kafka.jsonl", "r");
-    if (f == NULL)
-        return NULL;
-    json_t *all = json_array();
-    char *line = NULL;
-    size_t cap = 0;
-    while (getline(&line, &cap, f) > 0) {
-        json_t *row = json_loads(line, 0, NULL);
-        if (row != NULL)
-            json_array_append_new(all, row);
-    }
-    free(line);
-    fclose(f);
-    return all;
-}
-
-static inline const char *test_row_str(const json_t *row, const char *name)
-{
-    return json_string_value(json_object_get(row, name));
-}
-
-/* The row's metadata, from its headers (wire name -> metadata field). */
-static inline void test_row_metadata(const json_t *row, struct edxbus_metadata *md)
-{
-    static const char *const map[][2] = {
-        {"ce_type", "event_type"}, {"ce_id", "id"},   {"ce_source", "source"},
-        {"ce_time", "time"},       {"ce_minorversion", "minorversion"},
-        {"sourcehost", "sourcehost"}, {"sourcelib", "sourcelib"},
-    };
-    char errstr[256];
-    memset(md, 0, sizeof *md);
-    const json_t *headers = json_object_get(row, "headers");
-    for (size_t i = 0; i < json_array_size(headers); i++) {
-        const char *name = json_string_value(json_array_get(json_array_get(headers, i), 0));
-        const char *value = json_string_value(json_array_get(json_array_get(headers, i), 1));
-        for (size_t k = 0; k < sizeof map / sizeof map[0]; k++)
-            if (strcmp(map[k][0], name) == 0 &&
-                edxbus_metadata_set_field(md, map[k][1], value, strlen(value), errstr,
-                                          sizeof errstr) != EDXBUS_OK)
-                fprintf(stderr, "row header %s: %s\n", name, errstr);
-    }
+    return test_vector_rows("kafka.jsonl");
 }
 
 /* ------------------------------------------------------------------------------------------ */

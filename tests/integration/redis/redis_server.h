@@ -35,6 +35,7 @@
 
 #include "edxbus/conf.h"
 #include "../server_proc.h"
+#include "../../vector_rows.h"
 
 #define TEST_REDIS_SKIP 77
 #define TEST_REDIS_MAX_ARGS 24
@@ -288,36 +289,6 @@ static inline redisReply *test_redis_cmd(const struct test_redis *r, const char 
     va_end(ap);
     redisFree(c);
     return reply;
-}
-
-static inline int test_hexval(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : (c | 32) - 'a' + 10;
-}
-
-/** Decode hex into a new buffer (free()); *len gets its size. */
-static inline unsigned char *test_unhex(const char *hex, size_t *len)
-{
-    size_t n = strlen(hex) / 2;
-    unsigned char *out = malloc(n + 1);
-    for (size_t i = 0; i < n; i++)
-        out[i] = (unsigned char)(test_hexval(hex[2 * i]) * 16 + test_hexval(hex[2 * i + 1]));
-    out[n] = 0;
-    *len = n;
-    return out;
-}
-
-/** Hex of [p, p+len) into a new string (free()). */
-static inline char *test_hex(const void *p, size_t len)
-{
-    static const char digits[] = "0123456789abcdef";
-    char *out = malloc(2 * len + 1);
-    for (size_t i = 0; i < len; i++) {
-        out[2 * i] = digits[((const unsigned char *)p)[i] >> 4];
-        out[2 * i + 1] = digits[((const unsigned char *)p)[i] & 15];
-    }
-    out[2 * len] = '\0';
-    return out;
 }
 
 #endif /* EDXBUS_TEST_REDIS_SERVER_H */

@@ -31,8 +31,8 @@ TEST(test_unknown_name_suggests)
     ASSERT_EQ_STR(errstr, "EVENT_BUS_PRODUCER: unknown backend \"sqlit\"; did you mean sqlite?");
     ASSERT_TRUE(edxbus_backend_find("redsi", "EVENT_BUS_CONSUMER", errstr, sizeof errstr) == NULL);
     ASSERT_CONTAINS(errstr, "did you mean redis?");
-    ASSERT_TRUE(edxbus_backend_find("nats", NULL, errstr, sizeof errstr) == NULL);
-    ASSERT_CONTAINS(errstr, "unknown backend \"nats\"; known backends: sqlite");
+    ASSERT_TRUE(edxbus_backend_find("pulsar", NULL, errstr, sizeof errstr) == NULL);
+    ASSERT_CONTAINS(errstr, "unknown backend \"pulsar\"; known backends: sqlite");
     ASSERT_CONTAINS(errstr, "/path/libx.so:symbol");
 }
 
