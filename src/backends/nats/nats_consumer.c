@@ -20,6 +20,7 @@
  * it was handed that sequence, or when the server has nothing more for it.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,9 @@
 #include "nats_int.h"
 
 #define NS_PER_MS 1000000
+/* The latest start time JetStream can be given: nanoseconds since 1970 in an int64 end in
+ * 2262; a later time means "after everything stored" all the same. */
+#define START_MS_MAX (INT64_MAX / NS_PER_MS - 1000)
 
 struct nats_consumer {
     struct nats_conn conn;
@@ -44,6 +48,8 @@ struct nats_consumer {
     struct edxbus_msg *msgs;
     size_t cap, n;
     bool *acked; /* per slot of the current batch */
+    int64_t skip_before_ns; /* a replay's start time the server was given rounded down to the
+                               second (see by_time): what is older is skipped; 0: none */
     uint64_t end_seq; /* the stream's last sequence at open (caught_up) */
     bool reached;     /* a message at or past end_seq was handed out */
 };
@@ -195,6 +201,27 @@ static edxbus_err_t subscribe_group(struct nats_consumer *cons, char *errstr, si
     return EDXBUS_OK;
 }
 
+/* Where a replay from @p unix_ms starts: by start time, or everything for a time at or before
+ * 1970 (JetStream takes 0 as "no time given"). libnats 3.4 writes the fraction of a second
+ * without its leading zeros (10.05 s goes out as "10.5"), which would start the replay too late
+ * and skip events: a fraction below 0.1 s is given as the whole second instead, and the events
+ * stored before the asked time are skipped on our side (*@p skip_before_ns). */
+static jsDeliverPolicy by_time(int64_t unix_ms, int64_t *time_ns, int64_t *skip_before_ns)
+{
+    *skip_before_ns = 0;
+    if (unix_ms <= 0) {
+        *time_ns = 0;
+        return js_DeliverAll;
+    }
+    *time_ns = (unix_ms < START_MS_MAX ? unix_ms : START_MS_MAX) * NS_PER_MS;
+    int64_t frac = *time_ns % 1000000000;
+    if (frac > 0 && frac < 100000000) {
+        *skip_before_ns = *time_ns;
+        *time_ns -= frac;
+    }
+    return js_DeliverByStartTime;
+}
+
 /* Point the group or tail at @p policy (replacing the group's consumer) and subscribe. */
 static edxbus_err_t move_to(struct nats_consumer *cons, jsDeliverPolicy policy, uint64_t seq,
                             int64_t time_ns, char *errstr, size_t errstr_size)
@@ -203,6 +230,7 @@ static edxbus_err_t move_to(struct nats_consumer *cons, jsDeliverPolicy policy, 
     release_batch(cons);
     drop_sub(cons);
     cons->reached = false;
+    cons->skip_before_ns = 0;
     if (cons->durable[0] == '\0')
         return subscribe_tail(cons, policy, seq, time_ns, errstr, errstr_size);
     edxbus_err_t err = make_durable(cons, policy, seq, time_ns, true, errstr, errstr_size);
@@ -270,9 +298,9 @@ edxbus_err_t edxbus__nats_consumer_open(const edxbus_conf_t *conf,
         err = edxbus__nats_stream_ensure(&cons->conn, opts->topic, true, errstr, errstr_size);
     if (err == EDXBUS_OK)
         err = note_end(cons, errstr, errstr_size);
-    int64_t time_ns = opts->start_time_ms >= 0 ? opts->start_time_ms * NS_PER_MS : 0;
+    int64_t time_ns = 0;
     if (opts->start_time_ms >= 0)
-        policy = js_DeliverByStartTime;
+        policy = by_time(opts->start_time_ms, &time_ns, &cons->skip_before_ns);
     if (err == EDXBUS_OK && cons->durable[0] == '\0')
         err = subscribe_tail(cons, policy, seq, time_ns, errstr, errstr_size);
     else if (err == EDXBUS_OK) {
@@ -392,6 +420,17 @@ edxbus_err_t edxbus__nats_poll(void *be, struct edxbus_batch *out, size_t max, i
             err = edxbus__nats_wire_parse(slot, cons->service_name, msg);
         if (cons->end_seq > 0 && slot->stream_seq >= cons->end_seq)
             cons->reached = true;
+        if (err == EDXBUS_OK && cons->skip_before_ns > 0) {
+            if (slot->time_ns < cons->skip_before_ns) { /* before the replay's time (by_time) */
+                if (cons->durable[0] != '\0')
+                    natsMsg_Ack(slot->nm, NULL);
+                natsMsg_Destroy(slot->nm);
+                slot->nm = NULL;
+                cons->n--;
+                continue;
+            }
+            cons->skip_before_ns = 0;
+        }
     }
     natsMsgList_Destroy(&list);
     if (err != EDXBUS_OK) {
@@ -437,8 +476,12 @@ edxbus_err_t edxbus__nats_seek(void *be, const char *position, char *errstr, siz
 
 edxbus_err_t edxbus__nats_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size)
 {
-    return move_to(be, js_DeliverByStartTime, 0, (unix_ms > 0 ? unix_ms : 0) * NS_PER_MS,
-                   errstr, errstr_size);
+    struct nats_consumer *cons = be;
+    int64_t time_ns = 0, skip = 0;
+    jsDeliverPolicy policy = by_time(unix_ms, &time_ns, &skip);
+    edxbus_err_t err = move_to(cons, policy, 0, time_ns, errstr, errstr_size);
+    cons->skip_before_ns = skip;
+    return err;
 }
 
 edxbus_err_t edxbus__nats_caught_up(void *be, bool *done, char *errstr, size_t errstr_size)

@@ -118,6 +118,7 @@ struct nats_slot {
     char *names; /* header names and decoded values, one block */
     size_t names_cap;
     uint64_t stream_seq;
+    int64_t time_ns; /* when the server stored it */
     char topic[NATS_STREAM_NAME_MAX];
     char why[2 * EDXBUS_ERRSTR_SIZE]; /* msg->unusable */
 };

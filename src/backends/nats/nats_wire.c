@@ -316,6 +316,7 @@ edxbus_err_t edxbus__nats_wire_parse(struct nats_slot *slot, const char *service
     jsMsgMetaData *meta = NULL;
     if (natsMsg_GetMetaData(&meta, slot->nm) == NATS_OK) {
         slot->stream_seq = meta->Sequence.Stream;
+        slot->time_ns = meta->Timestamp;
         msg->broker_time_ms = meta->Timestamp / 1000000;
         msg->deliveries = (int64_t)meta->NumDelivered;
         jsMsgMetaData_Destroy(meta);
