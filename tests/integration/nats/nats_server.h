@@ -121,10 +121,14 @@ static inline bool test_nats_restart(struct test_nats *n)
     return test_nats_spawn(n);
 }
 
+/** Stop the server (SIGSTOP) and return once it is stopped (kill() only sends the signal). */
 static inline void test_nats_freeze(struct test_nats *n)
 {
-    if (n->pid > 0)
-        kill(n->pid, SIGSTOP);
+    if (n->pid > 0 && kill(n->pid, SIGSTOP) == 0) {
+        int status;
+        while (waitpid(n->pid, &status, WUNTRACED) < 0 && errno == EINTR)
+            ;
+    }
 }
 
 static inline void test_nats_thaw(struct test_nats *n)
