@@ -1,8 +1,9 @@
 /* cli/cmd_consume.c — `edxbus consume`: run the worker on one topic in one group.
  *
  * The command is openedx-events' consume_events. It builds the bus, connects one receiver to
- * every signal and runs edxbus_consumer_run() until SIGINT/SIGTERM (the handler only sets a
- * flag; the worker finishes and acknowledges the current event, then returns and we exit 0),
+ * every signal and runs edxbus_consumer_run() until SIGINT/SIGTERM (the handler calls
+ * edxbus_consumer_stop(), which wakes a worker waiting for messages at once; the worker
+ * finishes and acknowledges the current event, then returns and we exit 0),
  * --max-events, or the consecutive-errors limit (exit 3; the codes are cli_exit_code()'s).
  * --metrics-address (or EVENT_BUS_METRICS_ADDRESS) serves /metrics, /healthz and /readyz.
  *
@@ -19,6 +20,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,11 +28,15 @@
 #include "cli_bus.h"
 
 static volatile sig_atomic_t stop_requested;
+static edxbus_consumer_t *_Atomic running; /* the consumer the handler wakes, or NULL */
 
+/* SIGINT/SIGTERM: the worker finishes the event in hand and returns; a wait for messages ends
+ * at once (edxbus_consumer_stop() is async-signal-safe). */
 static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
+    edxbus_consumer_stop(atomic_load(&running));
 }
 
 struct consume {
@@ -277,7 +283,6 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
         .extra = extra,
         .start_time_ms = -1,
         .max_events = max_events,
-        .stop = &stop_requested,
     };
     char err[EDXBUS_ERRSTR_SIZE] = "";
     edxbus_err_t e = edxbus_consumer_open(bus, &cfg, &cons, err, sizeof err);
@@ -293,7 +298,11 @@ int cmd_consume(struct cli *cli, int argc, char **argv)
         setvbuf(stdout, outbuf, _IOFBF, sizeof outbuf);
         edxbus_consumer_set_before_ack(cons, flush_output, NULL);
     }
+    atomic_store(&running, cons);
+    if (stop_requested) /* a signal before the consumer existed */
+        edxbus_consumer_stop(cons);
     e = edxbus_consumer_run(cons, err, sizeof err);
+    atomic_store(&running, NULL); /* the handler must not see it destroyed */
     if (e != EDXBUS_OK)
         rc = cli_error(cli, cli_exit_code(e), "%s", err);
 

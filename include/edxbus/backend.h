@@ -20,7 +20,8 @@
  *
  * Lifecycle (producer):  producer_open -> produce... -> flush -> producer_close
  * Lifecycle (consumer):  consumer_open -> (poll -> ack...)... -> consumer_close
- * Thread rule: a backend handle is used by one thread at a time.
+ * Thread rule: a backend handle is used by one thread at a time, except wake(), which any
+ * thread or signal handler may call while another thread polls.
  * ABI: abi_version comes first; new slots are only ever appended, and the core checks
  * abi_version before touching a slot. Slots marked optional may be NULL
  * (the core reports EDXBUS_ERR_UNSUPPORTED).
@@ -42,9 +43,10 @@
 extern "C" {
 #endif
 
-#define EDXBUS_BACKEND_ABI 4 /* 2: the module slots (settings, extra_options, check, admin);
+#define EDXBUS_BACKEND_ABI 5 /* 2: the module slots (settings, extra_options, check, admin);
                                 3: caught_up, struct edxbus_consumer_opts.no_join;
-                                4: doctor */
+                                4: doctor;
+                                5: wake */
 #define EDXBUS_POSITION_MAX 64 /* bytes, with the NUL, of a position's text form */
 
 /** An extra name/value pair carried with a message (dead-letter details: error, group,
@@ -245,6 +247,20 @@ struct edxbus_backend_ops {
     edxbus_err_t (*doctor)(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,
                            edxbus_finding_fn report, void *opaque, char *errstr,
                            size_t errstr_size);
+
+    /* --- ABI 5 (read only when abi_version >= 5) ----------------------------------------- */
+    /** Optional, and every backend whose poll() can block should have it: make a poll() in
+     *  progress on another thread return at once (EDXBUS_OK, with the messages it already has
+     *  or none), and every later poll() too: the consumer is stopping (edxbus_consumer_stop()).
+     *  Called from any thread and from signal handlers, at any time between consumer_open()
+     *  and consumer_close(), so it must be async-signal-safe: set a lock-free flag, write to a
+     *  pipe or eventfd — edxbus_waker_wake() of backend_util.h does both; no locks, no
+     *  malloc, no library call that takes a lock. poll() waits on the broker and the waker
+     *  together (edxbus_waker_wait(), or edxbus_waker_fd() in its own event loop). A woken
+     *  poll() keeps contract 2: what it took and did not return stays owed to the group.
+     *  ack() and consumer_close() must still work after a wake (the last acks are flushed).
+     *  Without this slot the core polls in slices of at most 500 ms and checks between them. */
+    void (*wake)(void *be);
 };
 
 /** The signature of a plugin's entry point, named after the colon in `/path/libx.so:symbol`. */

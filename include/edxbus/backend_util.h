@@ -12,7 +12,8 @@
  *     text), grown once and reused;
  *   - the CloudEvents wire of the metadata (`ce_*` headers, their text forms, the reference's
  *     rules for reading them back), shared by Kafka and any header-carrying broker;
- *   - lag rows as backend.h's lag() returns them.
+ *   - lag rows as backend.h's lag() returns them;
+ *   - waking a consumer's poll from a stop request (the wake slot).
  * The sources live in src/backends/common/; everything here is part of libedxbus's API, so a
  * plugin gets the same helpers as the built-in backends.
  *
@@ -337,6 +338,41 @@ EDXBUS_API bool edxbus_ce_read_finish(struct edxbus_ce_reader *r, struct edxbus_
  *  NULL when out of memory. */
 EDXBUS_API json_t *edxbus_lag_row(const char *group, const char *consumer, int64_t partition,
                                   int64_t pending, int64_t undelivered, int64_t idle_ms);
+
+/* --- waking a poll (the wake slot of struct edxbus_backend_ops) ---------------------------- */
+
+/** A consumer's wake-up: what a backend's wake() sets and its poll() waits on beside its
+ *  broker (an eventfd and a lock-free flag). Once woken it stays woken: a stop is final. */
+typedef struct edxbus_waker edxbus_waker_t;
+
+/** What edxbus_waker_wait() saw. */
+enum edxbus_wait {
+    EDXBUS_WAIT_READY,   /* the descriptor is readable (or failed: the read says why) */
+    EDXBUS_WAIT_TIMEOUT, /* the time passed */
+    EDXBUS_WAIT_WOKEN,   /* edxbus_waker_wake() was called: return from poll() now */
+};
+
+/** A new waker (open it in consumer_open()). Returns new; NULL with one line in @p errstr. */
+EDXBUS_API edxbus_waker_t *edxbus_waker_new(char *errstr, size_t errstr_size);
+
+/** Wake @p w: every edxbus_waker_wait() on it, in progress or later, returns
+ *  EDXBUS_WAIT_WOKEN. Async-signal-safe (one atomic store and one write()), callable from any
+ *  thread; errno is left as it was. NULL is a no-op. */
+EDXBUS_API void edxbus_waker_wake(edxbus_waker_t *w);
+
+/** Whether @p w was woken (NULL: false). Any thread. */
+EDXBUS_API bool edxbus_waker_woken(const edxbus_waker_t *w);
+
+/** Wait until @p fd (a socket; -1: none) is readable, @p w (may be NULL) is woken, or
+ *  @p timeout_ms passes (< 0: no limit). Signals do not end the wait early. */
+EDXBUS_API enum edxbus_wait edxbus_waker_wait(const edxbus_waker_t *w, int fd, int timeout_ms);
+
+/** The descriptor that becomes readable once @p w is woken, for a backend that waits in its own
+ *  poll() or event loop; -1 for NULL. Borrowed: never read it or close it. */
+EDXBUS_API int edxbus_waker_fd(const edxbus_waker_t *w);
+
+/** Free @p w (in consumer_close(), once no thread can wake it). NULL is a no-op. */
+EDXBUS_API void edxbus_waker_free(edxbus_waker_t *w);
 
 #ifdef __cplusplus
 }

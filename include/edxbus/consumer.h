@@ -3,7 +3,8 @@
  * The consumer front end joins a group on one topic of the backend named by EVENT_BUS_CONSUMER
  * and runs the worker loop, the same on every backend:
  *
- *   1. poll a batch (in slices of at most 500 ms, so a stop request is noticed);
+ *   1. poll a batch (EVENT_BUS_<BACKEND>_CONSUMER_POLL_TIMEOUT at most; edxbus_consumer_stop()
+ *      ends the wait at once);
  *   2. for each message: an unusable envelope or a value that does not decode under the
  *      catalog's schema (resolved from the writer's schema when the broker names it) goes to
  *      the error policy; otherwise the event is re-emitted through its signal with its original
@@ -27,7 +28,12 @@
  * extra {"start": "earliest"} (or {"check_backlog": true}, or a position); start_time_ms (or
  * extra {"offset_time": "2024-05-01T00:00:00+00:00"}) replays from a time.
  *
- * Thread rule: one thread per consumer. The stop flag may be set from a signal handler.
+ * Stopping: edxbus_consumer_stop(), from any thread or a signal handler, wakes a worker that
+ * waits for messages at once (every built-in backend has the wake slot of backend.h); the older
+ * stop flag of struct edxbus_consumer_config still works, noticed within 500 ms.
+ *
+ * Thread rule: one thread runs a consumer (run(), poll_once(), stats, destroy);
+ * edxbus_consumer_stop() may be called from any thread and from signal handlers.
  */
 #ifndef EDXBUS_CONSUMER_H
 #define EDXBUS_CONSUMER_H
@@ -58,7 +64,10 @@ struct edxbus_consumer_config {
     int64_t start_time_ms;     /* >= 0: replay from this time (ms since epoch); -1: unused */
     uint64_t max_events;       /* edxbus_consumer_run() returns after this many; 0: no limit */
     const volatile sig_atomic_t *stop; /* non-zero: finish the current event, ack it, return
-                                          EDXBUS_OK; may be NULL */
+                                          EDXBUS_OK; may be NULL. Read between messages and
+                                          polls, so polls are cut into 500 ms slices while it
+                                          is given; edxbus_consumer_stop() needs no flag and
+                                          wakes the worker at once */
 };
 
 /** What a consumer has done so far. */
@@ -95,13 +104,24 @@ EDXBUS_API edxbus_err_t edxbus_consumer_open(edxbus_bus_t *bus,
                                              edxbus_consumer_t **out, char *errstr,
                                              size_t errstr_size);
 
-/** The worker loop: until the stop flag, max_events or a fatal error.
+/** The worker loop: until edxbus_consumer_stop(), the stop flag, max_events or a fatal error.
  *  Returns: EDXBUS_OK (stopped, max_events reached, or disabled by the kill switch);
  *           EDXBUS_ERR_ERRORS_LIMIT when the consecutive-errors limit was reached; a backend
  *           error that cannot be retried (EDXBUS_ERR_AUTH, _NOT_FOUND, _FATAL...). @p errstr
  *           says why. */
 EDXBUS_API edxbus_err_t edxbus_consumer_run(edxbus_consumer_t *cons, char *errstr,
                                             size_t errstr_size);
+
+/** Ask @p cons to stop: a run() going on another thread finishes the event in hand (its
+ *  receivers, then its ack; an event waiting between retries is left unacknowledged, so it is
+ *  delivered again), and returns EDXBUS_OK; a poll
+ *  waiting for messages returns at once, on every built-in backend (a plugin without the wake
+ *  slot notices within 500 ms). Final: later run() and poll_once() calls return EDXBUS_OK at
+ *  once. Callable from any thread and from a signal handler (async-signal-safe: an atomic
+ *  store and write() calls, errno kept), any number of times, from edxbus_consumer_new()'s
+ *  return until edxbus_consumer_destroy() begins — a handler must not see a consumer being
+ *  destroyed (clear the pointer it reads first). NULL is a no-op. */
+EDXBUS_API void edxbus_consumer_stop(edxbus_consumer_t *cons);
 
 /** One turn of the loop: poll once (up to @p timeout_ms) and handle the batch. *@p handled
  *  (may be NULL) gets the number of messages acknowledged. Errors as edxbus_consumer_run(). */

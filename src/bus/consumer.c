@@ -16,6 +16,7 @@
 #include "consumer_int.h"
 
 #include <ctype.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,6 +50,32 @@ bool edxbus__sleep_ms(int64_t ms, const volatile sig_atomic_t *stop)
         ms -= slice;
     }
     return stop == NULL || !*stop;
+}
+
+bool edxbus__consumer_stopping(const edxbus_consumer_t *cons)
+{
+    return (cons->stop != NULL && *cons->stop) || edxbus_waker_woken(cons->waker);
+}
+
+bool edxbus__consumer_sleep(const edxbus_consumer_t *cons, int64_t ms)
+{
+    /* The waker ends the wait at once; the stop flag is looked at every 100 ms. */
+    while (ms > 0 && !edxbus__consumer_stopping(cons)) {
+        int64_t slice = cons->stop != NULL && ms > 100 ? 100 : ms;
+        if (edxbus_waker_wait(cons->waker, -1, (int)slice) == EDXBUS_WAIT_WOKEN)
+            return false;
+        ms -= slice;
+    }
+    return !edxbus__consumer_stopping(cons);
+}
+
+void edxbus_consumer_stop(edxbus_consumer_t *cons)
+{
+    if (cons == NULL)
+        return;
+    edxbus_waker_wake(cons->waker); /* async-signal-safe: an atomic store and a write() */
+    if (cons->backend_wakes && cons->be != NULL)
+        cons->ops->wake(cons->be);
 }
 
 /* A backend-specific setting, else the generic one, else @p def. */
@@ -298,6 +325,10 @@ edxbus_err_t edxbus_consumer_open(edxbus_bus_t *bus, const struct edxbus_consume
     cons->conf = conf;
     cons->ops = ops;
     cons->stop = cfg->stop;
+    cons->backend_wakes = ops->abi_version >= 5 && ops->wake != NULL;
+    cons->waker = edxbus_waker_new(errstr, errstr_size);
+    if (cons->waker == NULL)
+        goto out_cons;
     cons->max_events = cfg->max_events;
     cons->topic = edxbus__full_topic(conf, cfg->topic);
     cons->group = strdup(cfg->group);
@@ -316,8 +347,11 @@ edxbus_err_t edxbus_consumer_open(edxbus_bus_t *bus, const struct edxbus_consume
     cons->poll_failure_sleep_ms =
         setting_seconds_ms(conf, ops, "CONSUMER_POLL_FAILURE_SLEEP", 1000);
     int64_t poll_ms = setting_seconds_ms(conf, ops, "CONSUMER_POLL_TIMEOUT", 500);
-    /* Short slices so a stop request is noticed within half a second. */
-    cons->poll_slice_ms = (int)(poll_ms <= 0 ? 1 : (poll_ms > 500 ? 500 : poll_ms));
+    /* A backend that can be woken polls as long as the setting says: edxbus_consumer_stop()
+     * ends the poll. Otherwise, and while a stop flag is given (set by a signal handler without
+     * a wake-up), polls are cut into slices of at most 500 ms so that a stop is noticed. */
+    int64_t cap = cons->backend_wakes && cons->stop == NULL ? INT32_MAX : 500;
+    cons->poll_slice_ms = (int)(poll_ms <= 0 ? 1 : (poll_ms > cap ? cap : poll_ms));
     cons->audit =
         setting_bool(conf, ops, "AUDIT_LOGGING_ENABLED", "EVENT_BUS_AUDIT_LOGGING_ENABLED", true);
     int64_t batch = edxbus_conf_get_int(conf, "EVENT_BUS_CONSUMER_BATCH_SIZE", 16);
@@ -398,6 +432,7 @@ void edxbus_consumer_destroy(edxbus_consumer_t *cons)
     free(cons->ackable);
     free(cons->results);
     edxbus__dedup_close(cons->dedup);
+    edxbus_waker_free(cons->waker);
     free(cons->topic);
     free(cons->group);
     free(cons);

@@ -6,6 +6,7 @@
 
 #include "bus_int.h"
 #include "metrics_int.h"
+#include "edxbus/backend_util.h"
 
 struct edxbus__dedup;
 
@@ -28,6 +29,8 @@ struct edxbus_consumer {
     char *group;
     uint64_t max_events; /* 0: no limit */
     const volatile sig_atomic_t *stop;
+    edxbus_waker_t *waker; /* edxbus_consumer_stop(): woken for good */
+    bool backend_wakes;    /* the backend has the wake slot */
 
     unsigned tries;                /* receiver tries in all, >= 1 */
     int64_t backoff_ms;            /* before the 2nd try; doubles per try, capped at 30 s */
@@ -60,6 +63,12 @@ struct edxbus_consumer {
                                         ended by a good poll after failed ones */
     bool last_poll_failed;
 };
+
+/** Whether the worker must stop: the stop flag, or edxbus_consumer_stop(). */
+bool edxbus__consumer_stopping(const edxbus_consumer_t *cons);
+
+/** Sleep @p ms unless the consumer is asked to stop (returns false then, at once). */
+bool edxbus__consumer_sleep(const edxbus_consumer_t *cons, int64_t ms);
 
 /* Effectively-once receivers (dedup.c): the ids a group has finished with, per topic. */
 struct edxbus__dedup;

@@ -22,7 +22,8 @@
  * A dead letter that cannot be stored is NOT acked (no message is silently dropped); the loop
  * moves on and the broker redelivers it later.
  *
- * The stop flag is read between messages and during backoff waits. Stopping in the middle of
+ * A stop (the flag or edxbus_consumer_stop()) is read between messages and ends backoff waits
+ * (the consumer's waker ends them at once; the flag within 100 ms). Stopping in the middle of
  * retries leaves that message unacknowledged, so it is delivered again: never lost.
  */
 #include "conf_int.h"
@@ -37,7 +38,7 @@ enum handled { HANDLED_OK, HANDLED_FAILED, HANDLED_NOT_ACKED, HANDLED_STOPPED };
 
 static bool stopping(const edxbus_consumer_t *cons)
 {
-    return cons->stop != NULL && *cons->stop;
+    return edxbus__consumer_stopping(cons);
 }
 
 /* The reader for a writer schema the broker named, cached by schema text. A writer schema
@@ -293,7 +294,7 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
                                 "(%s); retrying in %lld ms",
                                 msg->topic, msg->position, md->id, attempt, cons->tries, errstr,
                                 (long long)wait);
-        if (!edxbus__sleep_ms(wait, cons->stop)) {
+        if (!edxbus__consumer_sleep(cons, wait)) {
             edxbus_conf_log(cons->conf, EDXBUS_LOG_WARNING,
                             "event bus: stopping during retries of %s position %s; left "
                             "unacknowledged, it will be delivered again",
@@ -417,8 +418,8 @@ edxbus_err_t edxbus_consumer_poll_once(edxbus_consumer_t *cons, int timeout_ms, 
 {
     if (handled != NULL)
         *handled = 0;
-    if (cons->be == NULL)
-        return EDXBUS_OK; /* disabled by the kill switch */
+    if (cons->be == NULL || stopping(cons))
+        return EDXBUS_OK; /* disabled by the kill switch, or stopped */
     size_t max = cons->batch_max;
     if (cons->max_events > 0) {
         uint64_t left = cons->max_events - cons->stats.events;
@@ -528,7 +529,7 @@ edxbus_err_t edxbus_consumer_run(edxbus_consumer_t *cons, char *errstr, size_t e
                          (long long)cons->errors_limit, perr);
             return EDXBUS_ERR_ERRORS_LIMIT;
         }
-        edxbus__sleep_ms(cons->poll_failure_sleep_ms, cons->stop);
+        edxbus__consumer_sleep(cons, cons->poll_failure_sleep_ms);
     }
     edxbus_conf_log(cons->conf, EDXBUS_LOG_INFO,
                     "event bus: consumer of %s stopped after %llu event(s)", cons->topic,

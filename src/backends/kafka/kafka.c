@@ -303,4 +303,5 @@ const struct edxbus_backend_ops edxbus_backend_kafka = {
     .admin_close = edxbus__kafka_admin_close,
     .caught_up = edxbus__kafka_caught_up,
     .doctor = edxbus__kafka_doctor,
+    .wake = edxbus__kafka_wake,
 };

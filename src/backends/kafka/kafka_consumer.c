@@ -29,10 +29,12 @@
  * commit for the group. Both note each partition's end offset at open, so caught_up() can say
  * when everything stored then has been handed out.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -156,6 +158,12 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         edxbus_errf(errstr, errstr_size, "kafka: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
+    c->io_fd = -1;
+    c->waker = edxbus_waker_new(errstr, errstr_size);
+    if (c->waker == NULL) {
+        edxbus__kafka_consumer_close(c);
+        return EDXBUS_ERR_IO;
+    }
     const char *service = edxbus_conf_service_name(conf);
     c->service_name = service ? strdup(service) : NULL;
     c->pending_time_ms = opts->start_time_ms >= 0 ? opts->start_time_ms : -1;
@@ -228,6 +236,16 @@ edxbus_err_t edxbus__kafka_consumer_open(const edxbus_conf_t *conf,
         return EDXBUS_ERR_CONF;
     }
     rd_kafka_poll_set_consumer(c->rk);
+    c->queue = rd_kafka_queue_get_consumer(c->rk);
+    c->io_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (c->queue == NULL || c->io_fd < 0) {
+        edxbus_errf(errstr, errstr_size, "kafka: cannot watch the consumer queue: %s",
+                    c->io_fd < 0 ? strerror(errno) : "no queue");
+        edxbus__kafka_consumer_close(c);
+        return EDXBUS_ERR_IO;
+    }
+    static const uint64_t one = 1; /* an eventfd takes 8-byte writes */
+    rd_kafka_queue_io_event_enable(c->queue, c->io_fd, &one, sizeof one);
     if (c->group != NULL && !c->no_join) {
         rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
         rd_kafka_topic_partition_list_add(sub, c->topic, RD_KAFKA_PARTITION_UA);
@@ -289,9 +307,16 @@ void edxbus__kafka_consumer_close(void *be)
         char errstr[EDXBUS_ERRSTR_SIZE];
         edxbus__kafka_commit_pending(c, false, errstr, sizeof errstr);
         free_batch(c);
+        if (c->queue != NULL) {
+            rd_kafka_queue_io_event_enable(c->queue, -1, NULL, 0);
+            rd_kafka_queue_destroy(c->queue);
+        }
         rd_kafka_consumer_close(c->rk);
         rd_kafka_destroy(c->rk);
     }
+    if (c->waker != NULL && c->io_fd >= 0) /* io_fd is set (-1) before the waker is made */
+        close(c->io_fd);
+    edxbus_waker_free(c->waker);
     edxbus__kafka_parts_clear(c);
     free(c->parts);
     edxbus_slots_fini(&c->batch);
@@ -457,6 +482,11 @@ static edxbus_err_t retry_replay(struct kafka_consumer *c, char *errstr, size_t 
     return err;
 }
 
+void edxbus__kafka_wake(void *be)
+{
+    edxbus_waker_wake(((struct kafka_consumer *)be)->waker);
+}
+
 edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, int timeout_ms,
                                 char *errstr, size_t errstr_size)
 {
@@ -488,12 +518,30 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
         edxbus_errf(errstr, errstr_size, "kafka: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
-    int wait = timeout_ms;
+    int64_t deadline = edxbus__kafka_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    bool drained = false;
     while (c->nbatch < max) {
-        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, wait);
-        if (rkm == NULL)
-            break;
-        wait = 0;
+        rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 0);
+        if (rkm == NULL) {
+            /* Nothing queued: wait for librdkafka's write to io_fd (an item enqueued on the
+             * empty queue) or a wake, up to the deadline. The descriptor is emptied before the
+             * queue is looked at once more, so no write is missed in between. */
+            int64_t left = timeout_ms < 0 ? -1 : deadline - edxbus__kafka_mono_ms();
+            if (c->nbatch > 0 || edxbus_waker_woken(c->waker) || (timeout_ms >= 0 && left <= 0))
+                break;
+            if (!drained) {
+                uint64_t count;
+                while (read(c->io_fd, &count, sizeof count) > 0)
+                    ;
+                drained = true;
+                continue;
+            }
+            if (edxbus_waker_wait(c->waker, c->io_fd, (int)(left > INT32_MAX ? INT32_MAX : left)) ==
+                EDXBUS_WAIT_WOKEN)
+                break;
+            drained = false;
+            continue;
+        }
         if (rkm->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
             rd_kafka_resp_err_t rerr = rkm->err;
             char what[200];

@@ -55,6 +55,11 @@ struct kafka_consumer {
     struct kafka_mark *marks;
     size_t nmarks;
     bool audit;
+    /* waking a poll: librdkafka writes to io_fd when the consumer queue gets an item, so poll()
+     * waits on it and on the waker together instead of inside rd_kafka_consumer_poll() */
+    rd_kafka_queue_t *queue; /* the consumer queue (a reference of ours) */
+    int io_fd;               /* eventfd librdkafka writes to; -1 before open */
+    edxbus_waker_t *waker;   /* wake(): poll() returns at once, now and later */
 };
 
 struct kafka_mark {

@@ -112,6 +112,8 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
 edxbus_err_t edxbus__kafka_ack(void *be, const struct edxbus_msg *msg, char *errstr,
                                size_t errstr_size);
 void edxbus__kafka_consumer_close(void *be);
+/** The wake slot (async-signal-safe). */
+void edxbus__kafka_wake(void *be);
 edxbus_err_t edxbus__kafka_caught_up(void *be, bool *done, char *errstr, size_t errstr_size);
 
 /** Partitions of @p topic (a new list, every offset RD_KAFKA_OFFSET_INVALID) or NULL with

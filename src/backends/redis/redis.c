@@ -105,6 +105,37 @@ edxbus_err_t edxbus__redis_conn_reply(struct redis_conn *conn, redisReply **out,
     return err == EDXBUS_OK ? EDXBUS_OK : io_failed(conn, err, what, why, errstr, errstr_size);
 }
 
+/* edxbus__redis_conn_reply() for a blocking read that a stop request may cut short: between
+ * reads it waits on the socket and @p waker together. Woken first, the connection is dropped
+ * (the server may still serve the command) and the read fails with EDXBUS_ERR_STATE. */
+static edxbus_err_t reply_or_wake(struct redis_conn *conn, const edxbus_waker_t *waker,
+                                  redisReply **out, const char *what, char *errstr,
+                                  size_t errstr_size)
+{
+    char why[EDXBUS_ERRSTR_SIZE];
+    for (;;) {
+        edxbus_err_t err = edxbus__redis_io_get_reply(&conn->io, out, why, sizeof why);
+        if (err == EDXBUS_OK && *out != NULL)
+            return EDXBUS_OK;
+        if (err == EDXBUS_OK) {
+            enum edxbus_wait w = edxbus_waker_wait(waker, conn->io.fd, conn->cur_timeout_ms);
+            if (w == EDXBUS_WAIT_WOKEN) {
+                edxbus_errf(errstr, errstr_size, "redis: %s: stopped", what);
+                edxbus__redis_conn_drop(conn);
+                return EDXBUS_ERR_STATE;
+            }
+            if (w == EDXBUS_WAIT_TIMEOUT) {
+                snprintf(why, sizeof why, "did not answer within %d ms", conn->cur_timeout_ms);
+                err = EDXBUS_ERR_TIMEOUT;
+            } else {
+                err = edxbus__redis_io_read(&conn->io, false, why, sizeof why);
+            }
+        }
+        if (err != EDXBUS_OK)
+            return io_failed(conn, err, what, why, errstr, errstr_size);
+    }
+}
+
 edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const char **argv,
                                         const size_t *lens, redisReply **out, const char *what,
                                         char *errstr, size_t errstr_size)
@@ -120,10 +151,13 @@ edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const
         edxbus_errf(errstr, errstr_size, "redis: %s: out of memory", what);
         return EDXBUS_ERR_NOMEM;
     }
+    const edxbus_waker_t *waker = conn->wake_next;
+    conn->wake_next = NULL;
     edxbus_err_t err = edxbus__redis_conn_send(conn, cmd, (size_t)len, what, errstr, errstr_size);
     redisFreeCommand(cmd);
     if (err == EDXBUS_OK)
-        err = edxbus__redis_conn_reply(conn, out, what, errstr, errstr_size);
+        err = waker != NULL ? reply_or_wake(conn, waker, out, what, errstr, errstr_size)
+                            : edxbus__redis_conn_reply(conn, out, what, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
     if ((*out)->type == REDIS_REPLY_ERROR)
@@ -502,6 +536,7 @@ const struct edxbus_backend_ops edxbus_backend_redis = {
     .poll = edxbus__redis_poll,
     .ack = edxbus__redis_ack,
     .consumer_close = edxbus__redis_consumer_close,
+    .wake = edxbus__redis_wake,
     .lag = redis_lag,
     .caught_up = edxbus__redis_caught_up,
     .settings = edxbus__redis_settings,

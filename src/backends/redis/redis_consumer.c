@@ -364,6 +364,7 @@ static edxbus_err_t poll_new(struct redis_consumer *cons, size_t max, int timeou
     argv[argc++] = cons->stream;
     argv[argc++] = cons->group ? ">" : cons->tail_last;
     edxbus__redis_conn_read_timeout(&cons->conn, timeout_ms + cons->conn.io_timeout_ms);
+    cons->conn.wake_next = cons->waker; /* a stop request cuts the BLOCK short */
     redisReply *reply;
     edxbus_err_t err = edxbus__redis_cons_command(cons, argc, argv, &reply, errstr, errstr_size);
     if (edxbus__redis_reply_is(reply, "NOGROUP")) {
@@ -421,10 +422,17 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
     out->msgs = NULL;
     out->n = 0;
     edxbus__redis_batch_release(cons);
+    if (edxbus_waker_woken(cons->waker))
+        return EDXBUS_OK; /* stopping: nothing more is read */
     if (max == 0)
         max = 1;
     if (timeout_ms < 0)
         timeout_ms = cons->default_timeout_ms;
+    if (cons->claim_ms >= 0 && cons->group != NULL) { /* block no longer than the next claim */
+        int64_t until_claim = cons->next_claim_ms - edxbus_clock_mono_ms();
+        if (until_claim < timeout_ms)
+            timeout_ms = until_claim < 1 ? 1 : (int)until_claim;
+    }
     edxbus_err_t err = poll_once(cons, max, timeout_ms, errstr, errstr_size);
     if (err == EDXBUS_OK) {
         out->msgs = cons->batch.msgs;
@@ -433,12 +441,14 @@ edxbus_err_t edxbus__redis_poll(void *be, struct edxbus_batch *out, size_t max, 
     }
     edxbus__redis_batch_release(cons);
     if (cons->group != NULL) {
-        /* A read that failed or timed out may still have been served: a stalled server runs
+        /* A read that failed, timed out or was cut short may still have been served: a stalled server runs
          * the XREADGROUP it received once it resumes, and the entries become pending on this
          * member although we never saw them. Read our own pending entries again first. */
         cons->pending_phase = true;
         snprintf(cons->pending_cursor, sizeof cons->pending_cursor, "0-0");
     }
+    if (edxbus_waker_woken(cons->waker))
+        return EDXBUS_OK; /* cut short by a stop request: an empty batch */
     return err;
 }
 

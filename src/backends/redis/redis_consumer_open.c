@@ -187,6 +187,11 @@ edxbus_err_t edxbus__redis_consumer_open(const edxbus_conf_t *conf,
     struct redis_consumer *cons = calloc(1, sizeof *cons);
     if (cons == NULL)
         goto nomem;
+    cons->waker = edxbus_waker_new(errstr, errstr_size);
+    if (cons->waker == NULL) {
+        free(cons);
+        return EDXBUS_ERR_IO;
+    }
     read_settings(cons, conf);
     cons->stream = strdup(opts->topic);
     cons->group = opts->group ? strdup(opts->group) : NULL;
@@ -237,6 +242,9 @@ void edxbus__redis_consumer_close(void *be)
     if (cons == NULL)
         return;
     char errstr[EDXBUS_ERRSTR_SIZE];
+    if (!edxbus__redis_conn_up(&cons->conn) && cons->nacks > 0 && cons->conn.conf != NULL)
+        edxbus__redis_conn_ensure(&cons->conn, 1, errstr, sizeof errstr); /* a woken read
+                                                                             dropped it */
     if (edxbus__redis_conn_up(&cons->conn) &&
         edxbus__redis_flush_acks(cons, errstr, sizeof errstr) != EDXBUS_OK)
         edxbus_conf_log(cons->conn.conf, EDXBUS_LOG_WARNING,
@@ -250,5 +258,11 @@ void edxbus__redis_consumer_close(void *be)
     free(cons->group);
     free(cons->consumer);
     free(cons->service_name);
+    edxbus_waker_free(cons->waker);
     free(cons);
+}
+
+void edxbus__redis_wake(void *be)
+{
+    edxbus_waker_wake(((struct redis_consumer *)be)->waker);
 }

@@ -197,6 +197,10 @@ struct redis_conn {
     int io_timeout_ms;  /* connect, read and write timeout */
     int cur_timeout_ms; /* the read timeout the socket has now */
     bool audit;         /* EVENT_BUS_REDIS_AUDIT_LOGGING_ENABLED */
+    /* For the next command only (a blocking read): wait for its reply together with this
+     * waker; woken first, the connection is dropped (the server may still serve the command)
+     * and the command fails with EDXBUS_ERR_STATE. NULL: a plain blocking read. */
+    const edxbus_waker_t *wake_next;
 };
 
 /** Whether @p conn is connected. */
@@ -349,6 +353,8 @@ edxbus_err_t edxbus__redis_ack(void *be, const struct edxbus_msg *msg, char *err
                                size_t errstr_size);
 edxbus_err_t edxbus__redis_caught_up(void *be, bool *done, char *errstr, size_t errstr_size);
 void edxbus__redis_consumer_close(void *be);
+/** The wake slot (async-signal-safe). */
+void edxbus__redis_wake(void *be);
 
 /* ------------------------------------------------------------------------------------------ */
 /* Consumer internals, shared by redis_consumer.c (reading, acks, moving) and
@@ -377,6 +383,7 @@ struct redis_consumer {
     char (*acks)[EDXBUS_POSITION_MAX]; /* ids acknowledged, not yet sent */
     size_t nacks, acks_cap;
     size_t batch_acked; /* acks of the current batch */
+    edxbus_waker_t *waker; /* wake(): a blocked XREADGROUP returns at once, and later polls */
 };
 
 /** Run a command on the consumer's stream; messages name the command and the stream. */

@@ -183,6 +183,7 @@ const struct edxbus_backend_ops edxbus_backend_sqlite = {
     .poll = edxbus__sq_poll,
     .ack = edxbus__sq_ack,
     .consumer_close = edxbus__sq_consumer_close,
+    .wake = edxbus__sq_wake,
     .lag = edxbus__sq_lag,
     .caught_up = edxbus__sq_caught_up,
     .settings = edxbus__sq_settings,

@@ -10,8 +10,9 @@
  * poll() blocks without holding any lock: it asks SQLite whether anything changed since it last
  * looked (PRAGMA data_version, a shared-memory read), and only then whether rows exist past the
  * cursor; it sleeps 1, 2, 4… up to SQ_POLL_SLEEP_MAX_MS ms between looks, so a new row is seen
- * within that time. Only when there is something to do (rows, acks to commit, a claim check due)
- * does it run the write transaction of sqlite_take.c. An idle member writes nothing but its
+ * within that time; wake() ends the sleep at once (a stopping consumer). Only when there is
+ * something to do (rows, acks to commit, a claim check due) does it run the write transaction
+ * of sqlite_take.c. An idle member writes nothing but its
  * heartbeat (seen_ms, every SQ_HEARTBEAT_MS), and looks for dead members read-only every
  * SQ_CLAIM_CHECK_MS.
  *
@@ -306,8 +307,14 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
     struct sq_consumer *cons = calloc(1, sizeof *cons);
     if (cons == NULL)
         return EDXBUS_ERR_NOMEM;
+    cons->waker = edxbus_waker_new(errstr, errstr_size);
+    if (cons->waker == NULL) {
+        free(cons);
+        return EDXBUS_ERR_IO;
+    }
     edxbus_err_t err = edxbus__sq_db_open(&cons->db, conf, true, errstr, errstr_size);
     if (err != EDXBUS_OK) {
+        edxbus_waker_free(cons->waker);
         free(cons);
         return err;
     }
@@ -416,6 +423,8 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
     int64_t deadline = edxbus_clock_wall_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     int sleep_ms = 1;
     for (;;) {
+        if (edxbus_waker_woken(cons->waker))
+            return EDXBUS_OK; /* stopping: nothing more is taken */
         bool work = false;
         int64_t now = edxbus_clock_wall_ms();
         edxbus_err_t err = edxbus__sq_db_still_there(&cons->db, now, errstr, errstr_size);
@@ -454,7 +463,8 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
         int nap = sleep_ms;
         if (timeout_ms >= 0 && deadline - now < nap)
             nap = (int)(deadline - now);
-        edxbus_clock_sleep_ms(nap);
+        if (edxbus_waker_wait(cons->waker, -1, nap) == EDXBUS_WAIT_WOKEN)
+            return EDXBUS_OK;
         sleep_ms = sleep_ms * 2 > SQ_POLL_SLEEP_MAX_MS ? SQ_POLL_SLEEP_MAX_MS : sleep_ms * 2;
     }
 }
@@ -552,5 +562,11 @@ void edxbus__sq_consumer_close(void *be)
     free(cons->group);
     free(cons->name);
     edxbus__sq_retain_fini(&cons->ret);
+    edxbus_waker_free(cons->waker);
     free(cons);
+}
+
+void edxbus__sq_wake(void *be)
+{
+    edxbus_waker_wake(((struct sq_consumer *)be)->waker);
 }

@@ -156,6 +156,7 @@ struct sq_consumer {
     size_t nacked, acked_cap;
     struct edxbus_slots batch; /* the latest batch; a slot's tag is its message id */
     struct sq_retain ret;  /* group members run retention (tails only read) */
+    edxbus_waker_t *waker; /* wake(): poll() returns at once, now and later */
     sqlite3_stmt *st_upsert, *st_own, *st_retake, *st_members, *st_drop_member, *st_idle,
         *st_cursor, *st_new, *st_pend, *st_set_cursor, *st_unpend, *st_has_new, *st_dv,
         *st_count_own, *st_idle_any, *st_pend_probe, *st_retire, *st_group_seen;
@@ -272,6 +273,8 @@ edxbus_err_t edxbus__sq_ack(void *be, const struct edxbus_msg *msg, char *errstr
                             size_t errstr_size);
 edxbus_err_t edxbus__sq_caught_up(void *be, bool *done, char *errstr, size_t errstr_size);
 void edxbus__sq_consumer_close(void *be);
+/** The wake slot: poll() returns at once (async-signal-safe). */
+void edxbus__sq_wake(void *be);
 
 edxbus_err_t edxbus__sq_lag(const edxbus_conf_t *conf, const char *topic, const char *group,
                             json_t **out, char *errstr, size_t errstr_size);

@@ -1,10 +1,9 @@
 /* tests/integration/redis/test_redis_api.c — the public C API against a real redis-server, as a
  * service sees it: the error line of a Redis outage reported by a send (complete, or marked
- * when it cannot fit), and a consumer stopped from another thread (tests/backend/stop_check.h).
+ * when it cannot fit), and a consumer blocked in a 30 s XREADGROUP stopped from another thread
+ * (tests/backend/stop_check.h).
  */
-#include <jansson.h>
-
-#include "edxbus/edxbus.h"
+#include "backend/stop_check.h"
 #include "redis_server.h"
 #include "test.h"
 #include "unit/bus/bus_fixtures.h"
@@ -97,6 +96,12 @@ TEST(test_outage_message_too_long_is_marked)
     ASSERT_TRUE(ends_with(small, EDXBUS_ERRSTR_CUT));
 }
 
+TEST(test_stop_from_another_thread)
+{
+    stop_check_backend(test_redis_conf(server.url), "redis",
+                       "EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT");
+}
+
 int main(void)
 {
     test_redis_require("integration/redis/test_redis_api");
@@ -106,6 +111,7 @@ int main(void)
     }
     RUN(test_outage_message_is_complete);
     RUN(test_outage_message_too_long_is_marked);
+    RUN(test_stop_from_another_thread);
     test_redis_stop(&server);
     return test_report();
 }
