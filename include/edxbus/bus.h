@@ -66,6 +66,21 @@ EDXBUS_API const char *edxbus_bus_producer_problem(const edxbus_bus_t *bus);
 EDXBUS_API edxbus_err_t edxbus_bus_flush(edxbus_bus_t *bus, int timeout_ms, char *errstr,
                                          size_t errstr_size);
 
+/** Retry the broker write of an event whose send failed in the producer (report->producer_err
+ *  set), without running any other receiver again and without making a new event: the same
+ *  metadata (id, time, source…) from @p failed, the same data, to every topic the routing gives
+ *  the event type (a topic that did take the first write gets the event again, with the same
+ *  id: consumers with EVENT_BUS_CONSUMER_DEDUP see it once). @p data is the data given to the
+ *  failed send (checked and encoded again). @p report (may be NULL) gets this attempt's outcome.
+ *  Borrows everything during the call only; may be called any number of times.
+ *  Returns EDXBUS_OK once the broker holds it (asynchronous producer: queued, and the delivery
+ *  callback reports it); the producer's error class otherwise, as edxbus_send_event();
+ *  EDXBUS_ERR_STATE when the bus has no producer, or no producer receiver on that event
+ *  type's signal (nothing routes it); EDXBUS_ERR_NOT_FOUND for an unknown event type. */
+EDXBUS_API edxbus_err_t edxbus_bus_resend(edxbus_bus_t *bus, const struct edxbus_send_report *failed,
+                                          const json_t *data, struct edxbus_send_report *report,
+                                          char *errstr, size_t errstr_size);
+
 #ifdef __cplusplus
 }
 #endif

@@ -16,7 +16,17 @@
  *
  * Usually the bus makes the producer and connects it to the signals (bus.h); a C service may
  * also drive one directly with events received from signals.
- * Thread rule: one thread at a time per producer.
+ *
+ * Thread rule: a producer may be used from several threads at once, as librdkafka's is: every
+ * call here takes the producer's lock (an uncontended mutex costs tens of nanoseconds), so
+ * request threads may send through one bus while a worker consumes (examples/service_threads.c).
+ * Sends from several threads are serialised at the producer: a synchronous send holds the lock
+ * until its broker answers, so threads that must not wait on each other use the asynchronous
+ * mode (a delivery callback), or one bus each. The delivery callback runs on the thread whose
+ * send, flush or destroy serves it, holding the lock: it may send again on the same producer
+ * (the lock is recursive) but must not wait for another thread that sends.
+ * edxbus_producer_full_topic()'s result is the calling thread's only until the next call on
+ * @p prod from any thread; edxbus_producer_destroy() runs when no other thread uses it.
  */
 #ifndef EDXBUS_PRODUCER_H
 #define EDXBUS_PRODUCER_H

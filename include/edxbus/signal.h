@@ -20,9 +20,10 @@
  * how each one did. EDXBUS_SEND_STRICT stops at the first failure.
  *
  * Thread rule: connect, disconnect, enable and disable on one thread before sending (or with
- * the caller serialising them against sends). Sends may run on several threads at once only
- * when no producer is active (a producer serves one thread at a time). Receivers run on the
- * sending thread.
+ * the caller serialising them against sends). Sends may run on several threads at once, a bus
+ * with a producer included (the producer takes its own lock, producer.h), and a consumer's
+ * worker may re-emit events on its thread meanwhile. Receivers run on the sending thread, so a
+ * receiver connected to a signal that several threads send must be safe for that.
  */
 #ifndef EDXBUS_SIGNAL_H
 #define EDXBUS_SIGNAL_H
@@ -56,6 +57,10 @@ enum {
      *  (`edxbus produce --metadata`, a replay tool), not a re-emission from the bus: the event
      *  is not marked from_event_bus, so the producer sends it. */
     EDXBUS_SEND_OWN_METADATA = 1u << 2,
+    /** Call only the bus's producer (the receiver "event-bus-producer"), no other receiver:
+     *  the retry of a broker write that failed, with the metadata of the failed send (and
+     *  EDXBUS_SEND_OWN_METADATA). edxbus_bus_resend() is the usual way to ask for it. */
+    EDXBUS_SEND_BROKER_ONLY = 1u << 3,
 };
 
 /** A receiver. Return EDXBUS_OK, or an error (EDXBUS_ERR_RECEIVER is the usual one) with one
@@ -154,8 +159,10 @@ EDXBUS_API bool edxbus_signal_is_enabled(const edxbus_signal_t *sig);
  *           is null in the data (not retriable: the same event fails the same way),
  *           EDXBUS_ERR_IO / EDXBUS_ERR_TIMEOUT / EDXBUS_ERR_QUEUE_FULL for a broker that is
  *           down or behind (retriable); @p errstr then holds that failure and
- *           report->producer_err the class. A retry sends the event again, to every receiver,
- *           with new metadata unless given (edxbus_send_event_with_custom_metadata());
+ *           report->producer_err the class. To retry only the broker write, with the same
+ *           event id and time and without running the other receivers again, call
+ *           edxbus_bus_resend() (bus.h) with the report; sending again instead runs every
+ *           receiver and makes a new event;
  *           EDXBUS_ERR_RECEIVER when other receivers failed (and the producer, if any, did
  *           not): @p errstr holds the first failure, the report each one. */
 EDXBUS_API edxbus_err_t edxbus_send_event(edxbus_bus_t *bus, const char *event_type,

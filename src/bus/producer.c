@@ -70,6 +70,8 @@ struct edxbus_producer {
     edxbus_conf_t *oconf; /* the outbox log's settings (the backend may keep a pointer) */
     edxbus_relay_t *relay;
     pthread_t relay_thread;
+    pthread_mutex_t lock; /* recursive: sends, flushes and the state they change, one thread
+                             at a time; a delivery callback may send again */
     struct sqlite3 *tx_db; /* during edxbus_send_event_tx(): write entries there instead */
     edxbus_err_t tx_err;   /* the first failure of such a write (the signal reports
                               EDXBUS_ERR_RECEIVER for it) */
@@ -81,6 +83,20 @@ struct edxbus_producer {
 
 static edxbus_err_t relay_start(edxbus_producer_t *prod, const edxbus_conf_t *conf, char *errstr,
                                 size_t errstr_size);
+
+/* A recursive mutex: a delivery callback runs inside a send or flush, holding the lock, and may
+ * send again. Uncontended, a lock and an unlock cost a few tens of nanoseconds. */
+static int lock_init(pthread_mutex_t *m)
+{
+    pthread_mutexattr_t attr;
+    if (pthread_mutexattr_init(&attr) != 0)
+        return -1;
+    int rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+    if (rc == 0)
+        rc = pthread_mutex_init(m, &attr);
+    pthread_mutexattr_destroy(&attr);
+    return rc;
+}
 
 edxbus_producer_t *edxbus_producer_new(edxbus_conf_t *conf, char *errstr, size_t errstr_size)
 {
@@ -94,7 +110,8 @@ edxbus_producer_t *edxbus_producer_new(edxbus_conf_t *conf, char *errstr, size_t
         return NULL;
     }
     edxbus_producer_t *prod = calloc(1, sizeof *prod);
-    if (prod == NULL) {
+    if (prod == NULL || lock_init(&prod->lock) != 0) {
+        free(prod);
         edxbus__errf(errstr, errstr_size, "out of memory");
         return NULL;
     }
@@ -133,6 +150,7 @@ edxbus_producer_t *edxbus_producer_new(edxbus_conf_t *conf, char *errstr, size_t
 out_prod:
     edxbus_conf_destroy(prod->oconf);
     free(prod->prefix);
+    pthread_mutex_destroy(&prod->lock);
     free(prod);
     return NULL;
 }
@@ -192,12 +210,16 @@ edxbus_err_t edxbus_send_event_tx(edxbus_bus_t *bus, struct sqlite3 *db, const c
         edxbus__errf(errstr, errstr_size, "no database handle given for the transactional send");
         return EDXBUS_ERR_INVALID_ARG;
     }
+    pthread_mutex_lock(&prod->lock); /* other threads' sends wait: they are not in @p db's
+                                        transaction */
     prod->tx_db = db;
     prod->tx_err = EDXBUS_OK;
     edxbus_err_t err =
         edxbus_send_event(bus, event_type, data, EDXBUS_SEND_STRICT, NULL, errstr, errstr_size);
     prod->tx_db = NULL;
-    return err == EDXBUS_ERR_RECEIVER && prod->tx_err != EDXBUS_OK ? prod->tx_err : err;
+    edxbus_err_t tx_err = prod->tx_err;
+    pthread_mutex_unlock(&prod->lock);
+    return err == EDXBUS_ERR_RECEIVER && tx_err != EDXBUS_OK ? tx_err : err;
 }
 
 bool edxbus_producer_has_outbox(const edxbus_producer_t *prod)
@@ -207,8 +229,10 @@ bool edxbus_producer_has_outbox(const edxbus_producer_t *prod)
 
 void edxbus_producer_set_delivery_cb(edxbus_producer_t *prod, edxbus_delivery_cb cb, void *opaque)
 {
+    pthread_mutex_lock(&prod->lock);
     prod->cb = cb;
     prod->cb_opaque = opaque;
+    pthread_mutex_unlock(&prod->lock);
 }
 
 edxbus_err_t edxbus_producer_flush(edxbus_producer_t *prod, int timeout_ms, char *errstr,
@@ -216,7 +240,10 @@ edxbus_err_t edxbus_producer_flush(edxbus_producer_t *prod, int timeout_ms, char
 {
     if (prod->ops->flush == NULL)
         return EDXBUS_OK;
-    return prod->ops->flush(prod->be, timeout_ms, errstr, errstr_size);
+    pthread_mutex_lock(&prod->lock);
+    edxbus_err_t err = prod->ops->flush(prod->be, timeout_ms, errstr, errstr_size);
+    pthread_mutex_unlock(&prod->lock);
+    return err;
 }
 
 void edxbus_producer_destroy(edxbus_producer_t *prod)
@@ -242,6 +269,7 @@ void edxbus_producer_destroy(edxbus_producer_t *prod)
     edxbus_buf_fini(&prod->topic_buf);
     free(prod->prefix);
     edxbus_conf_destroy(prod->conf);
+    pthread_mutex_destroy(&prod->lock);
     free(prod);
 }
 
@@ -261,12 +289,20 @@ const char *edxbus_producer_backend_name(const edxbus_producer_t *prod)
 
 uint64_t edxbus_producer_delivered(const edxbus_producer_t *prod)
 {
-    return prod->delivered;
+    pthread_mutex_t *lock = (pthread_mutex_t *)&prod->lock;
+    pthread_mutex_lock(lock);
+    uint64_t n = prod->delivered;
+    pthread_mutex_unlock(lock);
+    return n;
 }
 
 uint64_t edxbus_producer_failed(const edxbus_producer_t *prod)
 {
-    return prod->failed;
+    pthread_mutex_t *lock = (pthread_mutex_t *)&prod->lock;
+    pthread_mutex_lock(lock);
+    uint64_t n = prod->failed;
+    pthread_mutex_unlock(lock);
+    return n;
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -475,9 +511,9 @@ static bool msg_init(edxbus_producer_t *prod, const edxbus_event_t *ev, const ch
     return true;
 }
 
-edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t *ev,
-                                  const char *topic, const char *event_key_field, char *errstr,
-                                  size_t errstr_size)
+static edxbus_err_t send_locked(edxbus_producer_t *prod, const edxbus_event_t *ev,
+                                const char *topic, const char *event_key_field, char *errstr,
+                                size_t errstr_size)
 {
     if (edxbus_event_is_from_bus(ev)) {
         edxbus__errf(errstr, errstr_size,
@@ -519,8 +555,18 @@ edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t 
     return produce_msg(prod, &msg, errstr, errstr_size);
 }
 
-edxbus_err_t edxbus__producer_forward(edxbus_producer_t *prod, const edxbus_event_t *ev,
-                                      const char *topic, char *errstr, size_t errstr_size)
+edxbus_err_t edxbus_producer_send(edxbus_producer_t *prod, const edxbus_event_t *ev,
+                                  const char *topic, const char *event_key_field, char *errstr,
+                                  size_t errstr_size)
+{
+    pthread_mutex_lock(&prod->lock);
+    edxbus_err_t err = send_locked(prod, ev, topic, event_key_field, errstr, errstr_size);
+    pthread_mutex_unlock(&prod->lock);
+    return err;
+}
+
+static edxbus_err_t forward_locked(edxbus_producer_t *prod, const edxbus_event_t *ev,
+                                   const char *topic, char *errstr, size_t errstr_size)
 {
     struct edxbus_msg msg;
     if (!msg_init(prod, ev, topic, &msg, errstr, errstr_size))
@@ -534,4 +580,13 @@ edxbus_err_t edxbus__producer_forward(edxbus_producer_t *prod, const edxbus_even
         msg.key_schema = e != NULL && e->kind != KEY_BAD ? e->schema_text : NULL;
     }
     return produce_msg(prod, &msg, errstr, errstr_size);
+}
+
+edxbus_err_t edxbus__producer_forward(edxbus_producer_t *prod, const edxbus_event_t *ev,
+                                      const char *topic, char *errstr, size_t errstr_size)
+{
+    pthread_mutex_lock(&prod->lock);
+    edxbus_err_t err = forward_locked(prod, ev, topic, errstr, errstr_size);
+    pthread_mutex_unlock(&prod->lock);
+    return err;
 }

@@ -260,6 +260,8 @@ edxbus_err_t edxbus__signal_dispatch(edxbus_signal_t *sig, struct edxbus_event *
         if (done != NULL && done[i])
             continue;
         const struct edxbus__receiver *r = &sig->recv[i];
+        if ((flags & EDXBUS_SEND_BROKER_ONLY) && r->fn != edxbus__producer_receiver)
+            continue; /* a retry of the broker write only */
         char rerr[EDXBUS_ERRSTR_SIZE];
         rerr[0] = '\0';
         edxbus_err_t err = r->fn(ev, r->opaque, rerr, sizeof rerr);
@@ -415,4 +417,26 @@ edxbus_err_t edxbus_send_event_with_custom_metadata(edxbus_bus_t *bus,
     if (sig == NULL)
         return unknown_type(bus, md->event_type, errstr, errstr_size);
     return send_common(sig, data, NULL, 0, md, flags, report, errstr, errstr_size);
+}
+
+edxbus_err_t edxbus_bus_resend(edxbus_bus_t *bus, const struct edxbus_send_report *failed,
+                               const json_t *data, struct edxbus_send_report *report, char *errstr,
+                               size_t errstr_size)
+{
+    const struct edxbus_metadata *md = &failed->metadata;
+    edxbus_signal_t *sig = edxbus_bus_signal(bus, md->event_type);
+    if (sig == NULL)
+        return unknown_type(bus, md->event_type, errstr, errstr_size);
+    bool routed = false;
+    for (size_t i = 0; i < sig->nrecv && !routed; i++)
+        routed = sig->recv[i].fn == edxbus__producer_receiver;
+    if (bus->prod == NULL || !routed) {
+        edxbus__errf(errstr, errstr_size,
+                     "resend of event %s: no producer sends %s (EVENT_BUS_PRODUCER_CONFIG routes "
+                     "it nowhere, or the producer is not running)",
+                     md->id, md->event_type);
+        return EDXBUS_ERR_STATE;
+    }
+    return send_common(sig, data, NULL, 0, md, EDXBUS_SEND_OWN_METADATA | EDXBUS_SEND_BROKER_ONLY,
+                       report, errstr, errstr_size);
 }
