@@ -17,14 +17,14 @@
  *   5. a struct with a bad datetime is refused before anything is sent, naming the field.
  * It exits 0 when the receiver saw the event both times (the build runs it as a test).
  *
- * Build against an installed edxbus: cc typed_enrollment.c $(pkg-config --cflags jansson)
- * -ledxbus. To receive another event, include <edxbus/events.h> and use its
- * edxbus_connect_<signal>() and struct edxbus_<signal>_data.
+ * Build against an installed edxbus (the same command for every example):
+ *     cc typed_enrollment.c $(pkg-config --cflags --libs edxbus) -o typed_enrollment
+ * To receive another event, use the edxbus_connect_<signal>() and struct
+ * edxbus_<signal>_data of <edxbus/events.h> (included by <edxbus/edxbus.h>).
  */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp */
 
 #include <edxbus/edxbus.h>
-#include <edxbus/events.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

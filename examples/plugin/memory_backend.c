@@ -1,6 +1,9 @@
 /* examples/plugin/memory_backend.c — an example backend plugin: an in-memory broker.
  *
- * Build it as a shared object and select it with a setting such as
+ * Build it as a shared object (the examples' one command, with -fPIC -shared):
+ *     cc -fPIC -shared memory_backend.c $(pkg-config --cflags --libs edxbus) \
+ *        -o libedxbus_example.so
+ * and select it with a setting such as
  *     EVENT_BUS_PRODUCER: /usr/local/lib/libedxbus_example.so:edxbus_example_backend
  * edxbus dlopens the file, calls edxbus_example_backend() for the ops table, checks its ABI
  * version and registers it under its name ("memory"). Everything lives in this process's memory,

@@ -10,6 +10,29 @@
  * Longs are exact over the whole int64 range; doubles print as Python's json module does
  * (shortest round trip, always with a fraction or an exponent: 1.0, 1e-300, -0.0).
  *
+ * bytes and fixed, in the plain JSON form: a JSON string with one code point per byte, each
+ * 0..255 (byte 0xE9 is "\u00e9", written in UTF-8 as C3 A9 — the Avro JSON-encoding convention,
+ * what fastavro and Python's json give for bytes decoded as latin-1). A fixed of size N needs
+ * exactly N code points. Decoding gives the same form; a code point above 255 is an encode
+ * error naming the field.
+ *
+ * Which branch a union takes when encoding the bare value: by the JSON kind of the value, in
+ * this order of preference, and within one preference the first branch of the union (schema
+ * order) that can hold it:
+ *   null    -> null
+ *   boolean -> boolean
+ *   integer -> int or long (the first of them that holds the value: an int branch only when it
+ *              fits in 32 bits), else double, else float
+ *   real    -> double, else float (NaN and the infinities too)
+ *   string  -> string, else bytes (code points 0..255 only), else an enum that has the symbol,
+ *              else a fixed of exactly that many code points
+ *   object  -> the record branch whose fields fit best (every key a field, required fields
+ *              present; the most fields present wins, the first on a tie), else map
+ *   array   -> array
+ * The preference comes before the schema order: ["null", "bytes", "string"] takes "x" as
+ * string; ["null", "long", "int"] takes 5 as long. A value no branch can hold is an encode
+ * error.
+ *
  * Thread rule: a parsed schema is immutable once built and may be shared by any number of
  * threads for encoding and decoding. Resolvers likewise.
  */

@@ -2,8 +2,16 @@
  *
  * Read the headers in this order: error.h and buf.h (the conventions), conf.h (settings),
  * metadata.h (the envelope), avro.h and catalog.h (payloads), signal.h and bus.h (events in a
- * process), routing.h, producer.h and consumer.h (events on a broker), backend.h (writing a
- * broker).
+ * process), routing.h, producer.h and consumer.h (events on a broker), typed.h and the
+ * generated events.h (events as C structs), backend.h and backend_util.h (writing a broker).
+ * This header includes every one of them.
+ *
+ * Build a program against the installed library with pkg-config (the one command every
+ * example uses):
+ *
+ *     cc app.c $(pkg-config --cflags --libs edxbus) -o app
+ *
+ * or from CMake: find_package(edxbus) and target_link_libraries(app PRIVATE edxbus::edxbus).
  *
  * EDXBUS_VERSION is the version these headers describe; edxbus_version() the version of the
  * library actually linked. A program can compare them at start-up to catch a mismatch:
@@ -16,6 +24,7 @@
 #define EDXBUS_EDXBUS_H
 
 #include "edxbus/admin.h"
+#include "edxbus/arena.h"
 #include "edxbus/avro.h"
 #include "edxbus/backend.h"
 #include "edxbus/backend_util.h"
@@ -35,6 +44,18 @@
 #include "edxbus/routing.h"
 #include "edxbus/signal.h"
 #include "edxbus/tail.h"
+#include "edxbus/typed.h"
+
+/* The typed API of the catalog (a struct, a send and a connect per event), generated at build
+ * time and installed beside this header. Inside edxbus's own build, the layers below the typed
+ * one compile before it exists and go without it. */
+#if defined(__has_include)
+#if __has_include("edxbus/events.h")
+#include "edxbus/events.h"
+#endif
+#else
+#include "edxbus/events.h"
+#endif
 
 #ifdef __cplusplus
 extern "C" {

@@ -139,6 +139,10 @@ TEST(test_unions)
     const char *il = "[\"int\",\"long\"]";
     ASSERT_ENCODES(il, "5", "000a");
     ASSERT_ENCODES(il, "4294967296", "028080808020");
+    /* avro.h's examples: the first of int/long in schema order; string before bytes */
+    ASSERT_ENCODES("[\"null\",\"long\",\"int\"]", "5", "020a");
+    ASSERT_ENCODES("[\"null\",\"string\",\"bytes\"]", "\"x\"", "020278");
+    ASSERT_ENCODES("[\"null\",\"bytes\",\"string\"]", "\"x\"", "040278"); /* still string */
     /* reals prefer double over float */
     ASSERT_ENCODES("[\"float\",\"double\"]", "1.5", "02000000000000f83f");
     /* strings: string, then bytes, then enum */
