@@ -12,7 +12,8 @@
  * only after that — the library's policy, not ours. KeyboardInterrupt and SystemExit raised by
  * the callable stop the run (the event is treated as failed) and are raised again from run().
  *
- * Stopping: stop() (from another thread or the callable), max_events, or — with
+ * Stopping: stop() (from another thread or the callable; it wakes a worker waiting for messages
+ * at once with edxbus_consumer_stop()), max_events, or — with
  * handle_signals=True, the default — SIGTERM/SIGINT, whose handlers run() installs for its
  * duration and then restores: the current event is finished and acknowledged and run() returns
  * its counters, as the C worker does. The poll/ack mode lives in consumer_poll.c.
@@ -57,6 +58,7 @@ static edxbus_err_t worker_receiver(const edxbus_event_t *ev, void *opaque, char
                 PyErr_Fetch(&self->stop_exc_type, &self->stop_exc_value, &self->stop_exc_tb);
             PyErr_Clear();
             self->stop = 1;
+            edxbus_consumer_stop(self->run_cons); /* this thread's own run */
             snprintf(errstr, errstr_size, "receiver interrupted; stopping");
         } else {
             edxbus_py_exception_line(errstr, errstr_size);
@@ -105,8 +107,10 @@ static int Consumer_init(Consumer *self, PyObject *args, PyObject *kwargs)
     self->consumer_name = name != NULL ? strdup(name) : NULL;
     if (self->lock == NULL)
         self->lock = PyThread_allocate_lock();
+    if (self->run_lock == NULL)
+        self->run_lock = PyThread_allocate_lock();
     if (self->topic == NULL || self->group == NULL || (name != NULL && !self->consumer_name) ||
-        self->lock == NULL) {
+        self->lock == NULL || self->run_lock == NULL) {
         PyErr_NoMemory();
         return -1;
     }
@@ -178,7 +182,9 @@ static PyObject *Consumer_run(Consumer *self, PyObject *args, PyObject *kwargs)
         .extra = self->extra,
         .start_time_ms = self->start_time_ms,
         .max_events = max_events,
-        .stop = &self->stop,
+        /* The flag is for the signal handler; stop() and a receiver's exception wake the
+         * worker with edxbus_consumer_stop(), so without handlers polls are not sliced. */
+        .stop = handle_signals ? &self->stop : NULL,
     };
     char err[EDXBUS_ERRSTR_SIZE] = "";
     if (edxbus_bus_connect_all(self->bus, "python", worker_receiver, self) != EDXBUS_OK)
@@ -203,8 +209,16 @@ static PyObject *Consumer_run(Consumer *self, PyObject *args, PyObject *kwargs)
     if (cons == NULL) {
         e = edxbus_py_open_error(err);
     } else {
+        PyThread_acquire_lock(self->run_lock, WAIT_LOCK);
+        self->run_cons = cons;
+        PyThread_release_lock(self->run_lock);
+        if (self->stop) /* stop() came first */
+            edxbus_consumer_stop(cons);
         e = edxbus_consumer_run(cons, err, sizeof err);
         stats = *edxbus_consumer_stats(cons);
+        PyThread_acquire_lock(self->run_lock, WAIT_LOCK); /* stop() is not using it now */
+        self->run_cons = NULL;
+        PyThread_release_lock(self->run_lock);
         edxbus_consumer_destroy(cons);
     }
     Py_END_ALLOW_THREADS if (own_signals)
@@ -229,6 +243,11 @@ static PyObject *Consumer_run(Consumer *self, PyObject *args, PyObject *kwargs)
 static PyObject *Consumer_stop(Consumer *self, PyObject *unused)
 {
     self->stop = 1;
+    if (self->run_lock != NULL) { /* wake the run() going on another thread at once */
+        PyThread_acquire_lock(self->run_lock, WAIT_LOCK);
+        edxbus_consumer_stop(self->run_cons);
+        PyThread_release_lock(self->run_lock);
+    }
     Py_RETURN_NONE;
 }
 
@@ -263,6 +282,8 @@ static void Consumer_dealloc(Consumer *self)
     free(self->consumer_name);
     if (self->lock != NULL)
         PyThread_free_lock(self->lock);
+    if (self->run_lock != NULL)
+        PyThread_free_lock(self->run_lock);
     Py_TYPE(self)->tp_free((PyObject *)self);
 }
 

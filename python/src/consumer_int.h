@@ -18,6 +18,8 @@ typedef struct {
     int64_t start_time_ms;   /* -1: none */
     PyThread_type_lock lock; /* serialises poll/ack between Python threads */
     volatile sig_atomic_t stop;
+    PyThread_type_lock run_lock; /* guards run_cons between run() and stop() */
+    edxbus_consumer_t *run_cons; /* the consumer of the run() going, or NULL */
     int running;                                            /* run() is going */
     PyObject *receiver;                                     /* during run() */
     PyObject *stop_exc_type, *stop_exc_value, *stop_exc_tb; /* KeyboardInterrupt/SystemExit */

@@ -262,10 +262,20 @@ class Stopping(TempDirTest):
         self.assertEqual(left, ids[1:])
 
     def test_stop_from_another_thread(self):
-        with edxbus.Consumer("idle", "g", self.sqlite_settings()) as c:
+        # A 30 s poll: only a stop that wakes the worker ends run() before the bounded join.
+        settings = self.sqlite_settings(EVENT_BUS_CONSUMER_POLL_TIMEOUT="30")
+        with edxbus.Consumer("idle", "g", settings) as c:
+            result = {}
+            worker = threading.Thread(
+                target=lambda: result.update(c.run(lambda md, d: None, handle_signals=False)))
+            worker.start()
             threading.Timer(0.2, c.stop).start()
-            stats = c.run(lambda md, d: None, handle_signals=False)  # returns: no hang
-        self.assertEqual(stats["events"], 0)
+            worker.join(10)
+            woken = not worker.is_alive()
+            if not woken:
+                worker.join()  # let it end before failing
+            self.assertTrue(woken, "stop() did not wake run()")
+        self.assertEqual(result["events"], 0)
 
 
 def rss_kb():
