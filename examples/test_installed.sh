@@ -7,7 +7,7 @@
 #     flags (hiredis' include directory, -D_FILE_OFFSET_BITS);
 #   - every example builds with the one documented command,
 #       cc X.c $(pkg-config --cflags --libs edxbus) -o X
-#     (the plugin with -fPIC -shared), and the programs run;
+#     (the plugin with -fPIC -shared and --cflags only), and the programs run;
 #   - the same examples build as a CMake project through find_package(edxbus), and one runs.
 # EXAMPLES_CFLAGS adds flags (the sanitizer build's). Exit 0 when all of it holds.
 set -euo pipefail
@@ -52,7 +52,7 @@ for ex in typed_enrollment service_threads; do
         fail "pkg-config build of $ex"
 done
 # shellcheck disable=SC2046,SC2086
-cc $cflags -fPIC -shared "$examples/plugin/memory_backend.c" $(pkg-config --cflags --libs edxbus) \
+cc $cflags -fPIC -shared "$examples/plugin/memory_backend.c" $(pkg-config --cflags edxbus) \
     -o "$tmp/libedxbus_example.so" || fail "pkg-config build of the plugin"
 "$tmp/typed_enrollment" "$tmp/typed.db" >/dev/null || fail "typed_enrollment (pkg-config build)"
 "$tmp/service_threads" -t 3 -n 50 "$tmp/service.db" >/dev/null ||

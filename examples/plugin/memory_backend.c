@@ -1,8 +1,8 @@
 /* examples/plugin/memory_backend.c — an example backend plugin: an in-memory broker.
  *
- * Build it as a shared object (the examples' one command, with -fPIC -shared):
- *     cc -fPIC -shared memory_backend.c $(pkg-config --cflags --libs edxbus) \
- *        -o libedxbus_example.so
+ * Build it as a shared object (the examples' pkg-config command, with -fPIC -shared and without
+ * --libs: a plugin calls nothing of edxbus, the program that loads it has the library):
+ *     cc -fPIC -shared memory_backend.c $(pkg-config --cflags edxbus) -o libedxbus_example.so
  * and select it with a setting such as
  *     EVENT_BUS_PRODUCER: /usr/local/lib/libedxbus_example.so:edxbus_example_backend
  * edxbus dlopens the file, calls edxbus_example_backend() for the ops table, checks its ABI
