@@ -518,7 +518,7 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
         edxbus_errf(errstr, errstr_size, "kafka: out of memory");
         return EDXBUS_ERR_NOMEM;
     }
-    int64_t deadline = edxbus__kafka_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+    int64_t deadline = edxbus_clock_mono_ms() + (timeout_ms > 0 ? timeout_ms : 0);
     bool drained = false;
     while (c->nbatch < max) {
         rd_kafka_message_t *rkm = rd_kafka_consumer_poll(c->rk, 0);
@@ -526,7 +526,7 @@ edxbus_err_t edxbus__kafka_poll(void *be, struct edxbus_batch *out, size_t max, 
             /* Nothing queued: wait for librdkafka's write to io_fd (an item enqueued on the
              * empty queue) or a wake, up to the deadline. The descriptor is emptied before the
              * queue is looked at once more, so no write is missed in between. */
-            int64_t left = timeout_ms < 0 ? -1 : deadline - edxbus__kafka_mono_ms();
+            int64_t left = timeout_ms < 0 ? -1 : deadline - edxbus_clock_mono_ms();
             if (c->nbatch > 0 || edxbus_waker_woken(c->waker) || (timeout_ms >= 0 && left <= 0))
                 break;
             if (!drained) {
