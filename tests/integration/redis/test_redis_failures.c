@@ -342,7 +342,7 @@ TEST(test_server_gone_for_good)
     ops->consumer_close(cons);
 
     /* The worker's policy decides: the third failed poll in a row ends the run. */
-    ASSERT_EQ_INT(edxbus_consumer_run(worker, errstr, sizeof errstr), EDXBUS_ERR_FATAL);
+    ASSERT_EQ_INT(edxbus_consumer_run(worker, errstr, sizeof errstr), EDXBUS_ERR_ERRORS_LIMIT);
     ASSERT_CONTAINS(errstr, "3 consecutive errors on gone (limit 3)");
     ASSERT_EQ_INT(edxbus_consumer_stats(worker)->poll_errors, 3);
     edxbus_consumer_destroy(worker);
