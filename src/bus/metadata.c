@@ -1,4 +1,6 @@
-/* src/bus/metadata.c — EventsMetadata: generation, the per-field text forms, the JSON forms.
+/* src/bus/metadata.c — EventsMetadata: generation, times, the per-field text forms.
+ *
+ * (The JSON forms are in metadata_json.c.)
  *
  * A struct edxbus_metadata is a plain value; everything here reads or fills one. Each field has
  * exactly one text form, shared by every bus (Redis entry fields, Kafka ce_* headers), and the
@@ -34,12 +36,9 @@
 #include <unistd.h>
 
 #include "edxbus/avro.h"
+#include "metadata_int.h"
 #include "uuid1_int.h"
 
-#define US_PER_SEC INT64_C(1000000)
-#define US_PER_DAY (INT64_C(86400) * US_PER_SEC)
-#define FIELD_NAMES "event_type, id, minorversion, source, sourcehost, time, sourcelib"
-#define QUOTE_MAX 72 /* bytes of a bad value quoted in an error line: keeps it one short line */
 
 _Static_assert(EDXBUS_METADATA_TIME_MIN_US == INT64_C(-719162) * US_PER_DAY,
                "0001-01-01T00:00:00 is day -719162 of the Unix epoch");
@@ -130,7 +129,7 @@ edxbus_err_t edxbus_metadata_format_time(int64_t time_us, char *out, size_t size
 
 /* Copy a bad value into @p out for an error line: at most QUOTE_MAX bytes, control characters
  * as '?', so a hostile value can neither break the line nor flood it. */
-static const char *quoted(const char *s, size_t len, char *out, size_t size)
+const char *edxbus__md_quoted(const char *s, size_t len, char *out, size_t size)
 {
     size_t n = 0;
     for (size_t i = 0; i < len && n + 4 < size && i < QUOTE_MAX; i++)
@@ -252,7 +251,7 @@ edxbus_err_t edxbus_metadata_parse_time(const char *text, size_t len, int64_t *t
     return EDXBUS_OK;
 fail:
     if (errstr_size)
-        edxbus_errf(errstr, errstr_size, "time: \"%s\" %s", quoted(text, len, q, sizeof q), why);
+        edxbus_errf(errstr, errstr_size, "time: \"%s\" %s", edxbus__md_quoted(text, len, q, sizeof q), why);
     return EDXBUS_ERR_INVALID_ARG;
 }
 
@@ -278,7 +277,7 @@ static bool parse_int64(const char *s, const char *end, int64_t *out)
 
 /* Length of the UTF-8 sequence at @p s (at most @p len bytes) and its code point; 0 when the
  * bytes are not valid UTF-8 (overlong forms, surrogates and values above U+10FFFF included). */
-static size_t utf8_decode(const uint8_t *s, size_t len, uint32_t *cp)
+size_t edxbus__md_utf8_decode(const uint8_t *s, size_t len, uint32_t *cp)
 {
     uint8_t c = s[0];
     size_t n;
@@ -307,11 +306,11 @@ static size_t utf8_decode(const uint8_t *s, size_t len, uint32_t *cp)
     return n;
 }
 
-static bool utf8_valid(const char *s, size_t len)
+bool edxbus__md_utf8_valid(const char *s, size_t len)
 {
     uint32_t cp;
     for (size_t i = 0; i < len;) {
-        size_t n = utf8_decode((const uint8_t *)s + i, len - i, &cp);
+        size_t n = edxbus__md_utf8_decode((const uint8_t *)s + i, len - i, &cp);
         if (n == 0)
             return false;
         i += n;
@@ -339,12 +338,12 @@ static void host_init(void)
 }
 
 /* Printable ASCII (the usual event type) needs no decoding; anything else is checked fully. */
-static bool text_ok(const char *s, size_t len)
+bool edxbus__md_text_ok(const char *s, size_t len)
 {
     size_t i = 0;
     while (i < len && (unsigned char)s[i] < 0x80)
         i++;
-    return i == len || utf8_valid(s + i, len - i);
+    return i == len || edxbus__md_utf8_valid(s + i, len - i);
 }
 
 edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *event_type,
@@ -355,7 +354,7 @@ edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *ev
      * without a temporary copy or clearing the struct's 1.6 kB (the text fields are
      * NUL-terminated; the bytes after a NUL are never read). */
     size_t type_len = event_type ? strlen(event_type) : 0;
-    if (type_len == 0 || type_len >= sizeof md->event_type || !text_ok(event_type, type_len)) {
+    if (type_len == 0 || type_len >= sizeof md->event_type || !edxbus__md_text_ok(event_type, type_len)) {
         if (errstr_size)
             edxbus_errf(errstr, errstr_size,
                         "event_type: must be non-empty UTF-8 text of at most %d bytes",
@@ -399,7 +398,7 @@ edxbus_err_t edxbus_metadata_generate(struct edxbus_metadata *md, const char *ev
 }
 
 /* @p v in decimal (every produced event writes minorversion and sourcelib). */
-static edxbus_err_t put_int(struct edxbus_buf *out, int64_t v)
+edxbus_err_t edxbus__md_put_int(struct edxbus_buf *out, int64_t v)
 {
     char tmp[24];
     char *p = tmp + sizeof tmp;
@@ -425,7 +424,7 @@ edxbus_err_t edxbus_metadata_field_text(const struct edxbus_metadata *md, const 
     if (strcmp(name, "sourcehost") == 0)
         return edxbus_buf_puts(out, md->sourcehost);
     if (strcmp(name, "minorversion") == 0)
-        return put_int(out, md->minorversion);
+        return edxbus__md_put_int(out, md->minorversion);
     if (strcmp(name, "time") == 0) {
         char text[EDXBUS_METADATA_TIME_TEXT_MAX];
         edxbus_err_t err = edxbus_metadata_format_time(md->time_us, text, sizeof text);
@@ -439,7 +438,7 @@ edxbus_err_t edxbus_metadata_field_text(const struct edxbus_metadata *md, const 
             if (i > 0)
                 err = edxbus_buf_append(out, ".", 1);
             if (err == EDXBUS_OK)
-                err = put_int(out, md->sourcelib[i]);
+                err = edxbus__md_put_int(out, md->sourcelib[i]);
         }
         return err;
     }
@@ -462,13 +461,13 @@ static edxbus_err_t set_text(char *dst, size_t size, const char *name, const cha
             edxbus_errf(errstr, errstr_size,
                         "%s: \"%s\" holds U+0000 (NUL), which edxbus metadata cannot carry; remove "
                         "it",
-                        name, quoted(text, len, q, sizeof q));
+                        name, edxbus__md_quoted(text, len, q, sizeof q));
         return EDXBUS_ERR_INVALID_ARG;
     }
-    if (!utf8_valid(text, len)) {
+    if (!edxbus__md_utf8_valid(text, len)) {
         if (errstr_size)
             edxbus_errf(errstr, errstr_size, "%s: \"%s\" is not UTF-8 text", name,
-                        quoted(text, len, q, sizeof q));
+                        edxbus__md_quoted(text, len, q, sizeof q));
         return EDXBUS_ERR_INVALID_ARG;
     }
     memcpy(dst, text, len);
@@ -479,7 +478,7 @@ static edxbus_err_t set_text(char *dst, size_t size, const char *name, const cha
 /* Python's str(UUID(text)) for the spellings UUID() accepts (braces, `urn:uuid:`, no hyphens,
  * any case): the canonical lowercase form, so ids compare and print as the reference's do.
  * Returns false when @p text is not a UUID (it is then kept verbatim). */
-static bool canonical_uuid(const char *text, size_t len, char out[37])
+bool edxbus__md_canonical_uuid(const char *text, size_t len, char out[37])
 {
     char hex[33];
     size_t n = 0;
@@ -529,7 +528,7 @@ fail:
         edxbus_errf(
             errstr, errstr_size,
             "sourcelib: \"%s\" is not a dotted list of 1 to %d integers; expected e.g. 11.2.0",
-            quoted(text, len, q, sizeof q), EDXBUS_SOURCELIB_MAX);
+            edxbus__md_quoted(text, len, q, sizeof q), EDXBUS_SOURCELIB_MAX);
     return EDXBUS_ERR_INVALID_ARG;
 }
 
@@ -548,7 +547,7 @@ edxbus_err_t edxbus_metadata_set_field(struct edxbus_metadata *md, const char *n
                         errstr_size);
     if (strcmp(name, "id") == 0) {
         char canon[37];
-        if (canonical_uuid(text, len, canon))
+        if (edxbus__md_canonical_uuid(text, len, canon))
             return set_text(md->id, sizeof md->id, name, canon, 36, errstr, errstr_size);
         return set_text(md->id, sizeof md->id, name, text, len, errstr, errstr_size);
     }
@@ -562,7 +561,7 @@ edxbus_err_t edxbus_metadata_set_field(struct edxbus_metadata *md, const char *n
             if (errstr_size)
                 edxbus_errf(errstr, errstr_size,
                             "minorversion: \"%s\" is not a decimal integer; expected e.g. 0",
-                            quoted(text, len, q, sizeof q));
+                            edxbus__md_quoted(text, len, q, sizeof q));
             return EDXBUS_ERR_INVALID_ARG;
         }
         md->minorversion = v;
@@ -570,334 +569,6 @@ edxbus_err_t edxbus_metadata_set_field(struct edxbus_metadata *md, const char *n
     }
     if (errstr_size)
         edxbus_errf(errstr, errstr_size, "unknown metadata field \"%s\"; expected one of %s",
-                    quoted(name, strlen(name), q, sizeof q), FIELD_NAMES);
+                    edxbus__md_quoted(name, strlen(name), q, sizeof q), FIELD_NAMES);
     return EDXBUS_ERR_NOT_FOUND;
-}
-
-/* ---------------------------------------------------------------------------------------------
- * JSON forms
- * ------------------------------------------------------------------------------------------- */
-
-/* A JSON string as json.dumps(ensure_ascii=True) writes it: `"` and `\` escaped, \b \f \n \r
- * \t by name, every other byte outside space..tilde (DEL and non-ASCII included) as lowercase
- * \uXXXX, astral code points as surrogate pairs. Bytes that are not UTF-8 become U+FFFD. */
-static edxbus_err_t put_json_str(struct edxbus_buf *out, const char *s)
-{
-    size_t len = strlen(s);
-    edxbus_err_t err = edxbus_buf_puts(out, "\"");
-    for (size_t i = 0; i < len && err == EDXBUS_OK;) {
-        uint32_t cp;
-        size_t n = utf8_decode((const uint8_t *)s + i, len - i, &cp);
-        if (n == 0) {
-            cp = 0xfffd;
-            n = 1;
-        }
-        i += n;
-        if (cp == '"' || cp == '\\') {
-            err = edxbus_buf_printf(out, "\\%c", (char)cp);
-        } else if (cp >= 0x20 && cp < 0x7f) {
-            char c = (char)cp;
-            err = edxbus_buf_append(out, &c, 1);
-        } else if (cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f') {
-            const char *named = cp == '\n'   ? "\\n"
-                                : cp == '\r' ? "\\r"
-                                : cp == '\t' ? "\\t"
-                                : cp == '\b' ? "\\b"
-                                             : "\\f";
-            err = edxbus_buf_puts(out, named);
-        } else if (cp > 0xffff) {
-            cp -= 0x10000;
-            err = edxbus_buf_printf(out, "\\u%04x\\u%04x", 0xd800 + (cp >> 10),
-                                    0xdc00 + (cp & 0x3ff));
-        } else {
-            err = edxbus_buf_printf(out, "\\u%04x", cp);
-        }
-    }
-    return err != EDXBUS_OK ? err : edxbus_buf_puts(out, "\"");
-}
-
-edxbus_err_t edxbus_metadata_to_json(const struct edxbus_metadata *md, struct edxbus_buf *out)
-{
-    char time[EDXBUS_METADATA_TIME_TEXT_MAX];
-    size_t start = out->len;
-    edxbus_err_t err = edxbus_metadata_format_time(md->time_us, time, sizeof time);
-    if (err != EDXBUS_OK || md->nsourcelib > EDXBUS_SOURCELIB_MAX)
-        return EDXBUS_ERR_INVALID_ARG;
-
-    err = edxbus_buf_puts(out, "{\"event_type\": ");
-    if (err == EDXBUS_OK)
-        err = put_json_str(out, md->event_type);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"id\": ");
-    if (err == EDXBUS_OK)
-        err = put_json_str(out, md->id);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_printf(out,
-                                ", \"minorversion\": %" PRId64 ", \"source\": ", md->minorversion);
-    if (err == EDXBUS_OK)
-        err = put_json_str(out, md->source);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"sourcehost\": ");
-    if (err == EDXBUS_OK)
-        err = put_json_str(out, md->sourcehost);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_printf(out, ", \"time\": \"%s\", \"sourcelib\": [", time);
-    if (err != EDXBUS_OK)
-        goto fail;
-    for (size_t i = 0; i < md->nsourcelib; i++) {
-        err = edxbus_buf_printf(out, "%s%" PRId64, i ? ", " : "", md->sourcelib[i]);
-        if (err != EDXBUS_OK)
-            goto fail;
-    }
-    err = edxbus_buf_puts(out, "]}");
-    if (err != EDXBUS_OK)
-        goto fail;
-    return EDXBUS_OK;
-fail:
-    out->len = start;
-    return err;
-}
-
-/* A JSON string for a text field; bytes that are not UTF-8 become U+FFFD (jansson refuses
- * invalid UTF-8, and the JSON forms must agree with to_json). */
-static json_t *text_value(const char *s)
-{
-    size_t len = strlen(s);
-    if (utf8_valid(s, len))
-        return json_stringn(s, len);
-    struct edxbus_buf b = EDXBUS_BUF_INIT;
-    json_t *v = NULL;
-    uint32_t cp;
-    for (size_t i = 0; i < len;) {
-        size_t n = utf8_decode((const uint8_t *)s + i, len - i, &cp);
-        edxbus_err_t err =
-            n ? edxbus_buf_append(&b, s + i, n) : edxbus_buf_append(&b, "\xef\xbf\xbd", 3);
-        if (err != EDXBUS_OK)
-            goto out;
-        i += n ? n : 1;
-    }
-    v = json_stringn((const char *)b.data, b.len);
-out:
-    edxbus_buf_fini(&b);
-    return v;
-}
-
-/* A text field as a JSON string, as edxbus_json_write() writes text_value() of it. */
-static edxbus_err_t write_text_field(const char *s, unsigned flags, struct edxbus_buf *out)
-{
-    size_t len = strlen(s);
-    if (text_ok(s, len))
-        return edxbus_json_write_string(s, len, flags, out);
-    json_t *v = text_value(s); /* invalid UTF-8: U+FFFD for the bad bytes, as the tree has */
-    if (v == NULL)
-        return EDXBUS_ERR_NOMEM;
-    edxbus_err_t err =
-        edxbus_json_write_string(json_string_value(v), json_string_length(v), flags, out);
-    json_decref(v);
-    return err;
-}
-
-edxbus_err_t edxbus_metadata_write_json(const struct edxbus_metadata *md, unsigned flags,
-                                        struct edxbus_buf *out)
-{
-    char time[EDXBUS_METADATA_TIME_TEXT_MAX];
-    if (edxbus_metadata_format_time(md->time_us, time, sizeof time) != EDXBUS_OK ||
-        md->nsourcelib > EDXBUS_SOURCELIB_MAX)
-        return EDXBUS_ERR_INVALID_ARG;
-    size_t start = out->len;
-    edxbus_err_t err = edxbus_buf_puts(out, "{\"event_type\": ");
-    if (err == EDXBUS_OK)
-        err = write_text_field(md->event_type, flags, out);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"id\": ");
-    if (err == EDXBUS_OK)
-        err = write_text_field(md->id, flags, out);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"minorversion\": ");
-    if (err == EDXBUS_OK)
-        err = put_int(out, md->minorversion);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"source\": ");
-    if (err == EDXBUS_OK)
-        err = write_text_field(md->source, flags, out);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"sourcehost\": ");
-    if (err == EDXBUS_OK)
-        err = write_text_field(md->sourcehost, flags, out);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"time\": \"");
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, time);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, "\", \"sourcelib\": [");
-    for (size_t i = 0; i < md->nsourcelib && err == EDXBUS_OK; i++) {
-        if (i > 0)
-            err = edxbus_buf_puts(out, ", ");
-        if (err == EDXBUS_OK)
-            err = put_int(out, md->sourcelib[i]);
-    }
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, "]}");
-    if (err != EDXBUS_OK)
-        out->len = start;
-    return err;
-}
-
-json_t *edxbus_metadata_to_json_value(const struct edxbus_metadata *md)
-{
-    char time[EDXBUS_METADATA_TIME_TEXT_MAX];
-    if (edxbus_metadata_format_time(md->time_us, time, sizeof time) != EDXBUS_OK ||
-        md->nsourcelib > EDXBUS_SOURCELIB_MAX)
-        return NULL;
-    json_t *obj = json_object();
-    json_t *lib = json_array();
-    if (obj == NULL || lib == NULL)
-        goto fail;
-    for (size_t i = 0; i < md->nsourcelib; i++)
-        if (json_array_append_new(lib, json_integer(md->sourcelib[i])) != 0)
-            goto fail;
-    if (json_object_set_new(obj, "event_type", text_value(md->event_type)) != 0 ||
-        json_object_set_new(obj, "id", text_value(md->id)) != 0 ||
-        json_object_set_new(obj, "minorversion", json_integer(md->minorversion)) != 0 ||
-        json_object_set_new(obj, "source", text_value(md->source)) != 0 ||
-        json_object_set_new(obj, "sourcehost", text_value(md->sourcehost)) != 0 ||
-        json_object_set_new(obj, "time", json_string(time)) != 0)
-        goto fail;
-    if (json_object_set_new(obj, "sourcelib", lib) != 0) {
-        lib = NULL; /* json_object_set_new frees the value on failure */
-        goto fail;
-    }
-    return obj;
-fail:
-    json_decref(lib);
-    json_decref(obj);
-    return NULL;
-}
-
-static const char *json_kind(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "an object";
-    case JSON_ARRAY:
-        return "an array";
-    case JSON_STRING:
-        return "a string";
-    case JSON_INTEGER:
-        return "an integer";
-    case JSON_REAL:
-        return "a number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "a boolean";
-    default:
-        return "null";
-    }
-}
-
-static edxbus_err_t sourcelib_from_array(struct edxbus_metadata *md, const json_t *arr,
-                                         char *errstr, size_t errstr_size)
-{
-    size_t n = json_array_size(arr);
-    if (n > EDXBUS_SOURCELIB_MAX) {
-        if (errstr_size)
-            edxbus_errf(errstr, errstr_size, "sourcelib: %zu integers is too many; at most %d", n,
-                        EDXBUS_SOURCELIB_MAX);
-        return EDXBUS_ERR_INVALID_ARG;
-    }
-    if (n == 0) { /* its text form "" would not parse back (found by fuzz/fuzz_metadata.c) */
-        if (errstr_size)
-            edxbus_errf(errstr, errstr_size, "sourcelib: [] is empty; expected e.g. [11, 2, 0]");
-        return EDXBUS_ERR_INVALID_ARG;
-    }
-    for (size_t i = 0; i < n; i++) {
-        const json_t *item = json_array_get(arr, i);
-        if (!json_is_integer(item)) {
-            if (errstr_size)
-                edxbus_errf(errstr, errstr_size,
-                            "sourcelib[%zu]: expected an integer, got %s; e.g. [11, 2, 0]", i,
-                            json_kind(item));
-            return EDXBUS_ERR_INVALID_ARG;
-        }
-        md->sourcelib[i] = json_integer_value(item);
-    }
-    md->nsourcelib = n;
-    return EDXBUS_OK;
-}
-
-edxbus_err_t edxbus_metadata_from_json_value(struct edxbus_metadata *md, const json_t *obj,
-                                             char *errstr, size_t errstr_size)
-{
-    struct edxbus_metadata tmp = *md;
-    const char *key;
-    const json_t *value;
-    edxbus_err_t err = EDXBUS_OK;
-    char q[QUOTE_MAX + 8];
-
-    if (!json_is_object(obj)) {
-        if (errstr_size)
-            edxbus_errf(errstr, errstr_size, "metadata: expected a JSON object, got %s",
-                        obj ? json_kind(obj) : "nothing");
-        return EDXBUS_ERR_INVALID_ARG;
-    }
-    json_object_foreach((json_t *)obj, key, value)
-    {
-        bool known = strcmp(key, "event_type") == 0 || strcmp(key, "id") == 0 ||
-                     strcmp(key, "source") == 0 || strcmp(key, "sourcehost") == 0 ||
-                     strcmp(key, "time") == 0 || strcmp(key, "minorversion") == 0 ||
-                     strcmp(key, "sourcelib") == 0;
-        if (!known) {
-            if (errstr_size)
-                edxbus_errf(errstr, errstr_size,
-                            "unknown metadata field \"%s\"; expected one of %s",
-                            quoted(key, strlen(key), q, sizeof q), FIELD_NAMES);
-            return EDXBUS_ERR_INVALID_ARG;
-        }
-        char canon[37];
-        if (strcmp(key, "id") == 0 && json_is_string(value) &&
-            !canonical_uuid(json_string_value(value), json_string_length(value), canon)) {
-            /* EventsMetadata's id is a UUID: the consumer's UUID() would refuse the rest */
-            if (errstr_size)
-                edxbus_errf(
-                    errstr, errstr_size,
-                    "id: \"%s\" is not a UUID; expected 32 hex digits, e.g. "
-                    "\"d36ab1b0-1466-11ef-9f8e-0242ac120003\"",
-                    quoted(json_string_value(value), json_string_length(value), q, sizeof q));
-            return EDXBUS_ERR_INVALID_ARG;
-        }
-        if (strcmp(key, "event_type") == 0 && json_string_length(value) == 0 &&
-            json_is_string(value)) {
-            if (errstr_size)
-                edxbus_errf(errstr, errstr_size, "event_type: must not be empty");
-            return EDXBUS_ERR_INVALID_ARG;
-        }
-        if (strcmp(key, "minorversion") == 0 && json_is_integer(value)) {
-            if (json_integer_value(value) < 0) {
-                if (errstr_size)
-                    edxbus_errf(errstr, errstr_size,
-                                "minorversion: %lld is negative; expected 0 or more",
-                                (long long)json_integer_value(value));
-                return EDXBUS_ERR_INVALID_ARG;
-            }
-            tmp.minorversion = json_integer_value(value);
-        } else if (strcmp(key, "sourcelib") == 0 && json_is_array(value)) {
-            err = sourcelib_from_array(&tmp, value, errstr, errstr_size);
-        } else if (json_is_string(value) && strcmp(key, "minorversion") != 0) {
-            err = edxbus_metadata_set_field(&tmp, key, json_string_value(value),
-                                            json_string_length(value), errstr, errstr_size);
-        } else {
-            const char *want = strcmp(key, "minorversion") == 0 ? "an integer"
-                               : strcmp(key, "sourcelib") == 0  ? "an array of integers or "
-                                                                  "\"11.2.0\""
-                                                                : "a string";
-            if (errstr_size)
-                edxbus_errf(errstr, errstr_size, "%s: expected %s, got %s", key, want,
-                            json_kind(value));
-            err = EDXBUS_ERR_INVALID_ARG;
-        }
-        if (err != EDXBUS_OK)
-            return err;
-    }
-    *md = tmp;
-    return EDXBUS_OK;
 }
