@@ -3,6 +3,9 @@
  * The event is the enrollment-created payload of tests/vectors/avro.jsonl (case "realistic").
  * Cases (each run REPS times, best kept):
  *   encode            edxbus_event_encode() alone: the ceiling of a send that must validate.
+ *   is_logged         edxbus_conf_is_logged() for an info line with the default sink and
+ *                     EVENT_BUS_LOG_LEVEL set: what every edxbus_conf_log() call and the
+ *                     worker's per-event audit line pay before deciding to format.
  *   metadata          edxbus_metadata_generate() alone (uuid1, clock, host name).
  *   send_noop         edxbus_send_event() with one no-op receiver: validate by encoding,
  *                     generate metadata (uuid1, clock, host), dispatch.
@@ -118,7 +121,7 @@ int main(void)
         return 1;
     }
     char err[EDXBUS_ERRSTR_SIZE] = "";
-    struct result encode = {"encode", 1e9}, meta = {"metadata", 1e9},
+    struct result encode = {"encode", 1e9}, logged = {"is_logged", 1e9}, meta = {"metadata", 1e9},
                   send_noop = {"send_noop", 1e9}, send_enc = {"send_encoded", 1e9},
                   backend = {"backend_async", 1e9}, produce = {"send_produce", 1e9};
 
@@ -141,6 +144,18 @@ int main(void)
         }
         double t = (now_s() - t0) / N_FAST;
         encode.best_s = t < encode.best_s ? t : encode.best_s;
+
+        edxbus_conf_t *lconf = conf_for(NULL);
+        edxbus_conf_set(lconf, "EVENT_BUS_LOG_LEVEL", "warning", err, sizeof err);
+        size_t shown = 0;
+        t0 = now_s();
+        for (int i = 0; i < N_FAST; i++)
+            shown += edxbus_conf_is_logged(lconf, EDXBUS_LOG_INFO);
+        t = (now_s() - t0) / N_FAST;
+        logged.best_s = t < logged.best_s ? t : logged.best_s;
+        if (shown != 0)
+            fprintf(stderr, "bench_bus: an info line would be shown at level warning\n");
+        edxbus_conf_destroy(lconf);
 
         struct edxbus_metadata m0;
         t0 = now_s();
@@ -222,6 +237,7 @@ int main(void)
 
     printf("%-16s %12s %14s\n", "case", "ns/event", "events/s");
     report(&encode);
+    report(&logged);
     report(&meta);
     report(&send_noop);
     report(&send_enc);

@@ -41,7 +41,22 @@ struct edxbus_conf {
     edxbus_log_fn log;
     void *opaque;
     edxbus_log_level_t log_max; /* lines less severe than this are not made */
+    /* EVENT_BUS_LOG_LEVEL and EVENT_BUS_LOG_FORMAT as last read (refresh_log(), after every
+     * change of values): the default sink asks for them per line, and per event in the worker. */
+    edxbus_log_level_t level_setting; /* 0: unset or not a level */
+    bool log_json;
 };
+
+/* Read the two log settings again into the conf's copy of them. */
+static void refresh_log(edxbus_conf_t *conf)
+{
+    edxbus_log_level_t level;
+    conf->level_setting =
+        edxbus__log_level_from(edxbus_conf_get_str(conf, "EVENT_BUS_LOG_LEVEL", NULL), &level)
+            ? level
+            : 0;
+    conf->log_json = edxbus__log_json_from(edxbus_conf_get_str(conf, "EVENT_BUS_LOG_FORMAT", "text"));
+}
 
 /* ---------------------------------------------------------------------------------------------
  * Lifecycle and logging
@@ -64,6 +79,7 @@ edxbus_conf_t *edxbus_conf_new(void)
     }
     conf->log = edxbus_log_stderr;      /* the documented default sink */
     conf->log_max = EDXBUS_LOG_WARNING; /* what it shows */
+    refresh_log(conf);
     return conf;
 fail:
     edxbus_conf_destroy(conf);
@@ -88,6 +104,8 @@ edxbus_conf_t *edxbus_conf_dup(const edxbus_conf_t *conf)
     copy->log = conf->log;
     copy->opaque = conf->opaque;
     copy->log_max = conf->log_max;
+    copy->level_setting = conf->level_setting;
+    copy->log_json = conf->log_json;
     if (copy->values == NULL) {
         edxbus_conf_destroy(copy);
         return NULL;
@@ -120,12 +138,23 @@ bool edxbus_conf_is_logged(const edxbus_conf_t *conf, edxbus_log_level_t level)
 {
     if (conf == NULL || conf->log == NULL)
         return false;
-    if (conf->log == edxbus_log_stderr) { /* the default sink: EVENT_BUS_LOG_LEVEL wins */
-        edxbus_log_level_t max = conf->log_max;
-        edxbus_conf_log_level(conf, &max);
-        return level <= max;
-    }
+    if (conf->log == edxbus_log_stderr && conf->level_setting != 0)
+        return level <= conf->level_setting; /* the default sink: EVENT_BUS_LOG_LEVEL wins */
     return level <= conf->log_max;
+}
+
+bool edxbus_conf_log_level(const edxbus_conf_t *conf, edxbus_log_level_t *level)
+{
+    if (conf->level_setting == 0)
+        return false;
+    if (level != NULL)
+        *level = conf->level_setting;
+    return true;
+}
+
+bool edxbus_conf_log_json(const edxbus_conf_t *conf)
+{
+    return conf->log_json;
 }
 
 /* Format the message and hand it to log.c, which writes it as EVENT_BUS_LOG_FORMAT says. */
@@ -454,7 +483,9 @@ edxbus_err_t edxbus_conf_set(edxbus_conf_t *conf, const char *name, const char *
             edxbus_errf(errstr, errstr_size, "edxbus_conf_set: name and value must not be NULL");
         return EDXBUS_ERR_INVALID_ARG;
     }
-    return put(conf, conf->values, name, NULL, value, NULL, errstr, errstr_size);
+    edxbus_err_t err = put(conf, conf->values, name, NULL, value, NULL, errstr, errstr_size);
+    refresh_log(conf);
+    return err;
 }
 
 edxbus_err_t edxbus_conf_set_json(edxbus_conf_t *conf, const char *name, const json_t *value,
@@ -466,7 +497,9 @@ edxbus_err_t edxbus_conf_set_json(edxbus_conf_t *conf, const char *name, const j
                         "edxbus_conf_set_json: name and value must not be NULL");
         return EDXBUS_ERR_INVALID_ARG;
     }
-    return put(conf, conf->values, name, value, NULL, NULL, errstr, errstr_size);
+    edxbus_err_t err = put(conf, conf->values, name, value, NULL, NULL, errstr, errstr_size);
+    refresh_log(conf);
+    return err;
 }
 
 void edxbus_conf_collect_problems(edxbus_conf_t *conf, json_t *problems)
@@ -521,6 +554,7 @@ edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *path, char *
         json_decref(conf->values);
         conf->values = values;
         values = NULL;
+        refresh_log(conf);
     }
     json_decref(values);
     json_decref(doc);
@@ -562,6 +596,7 @@ edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr, size_t errs
         json_decref(conf->values);
         conf->values = values;
         values = NULL;
+        refresh_log(conf);
     } else if (err == EDXBUS_ERR_NOMEM && errstr_size) {
         edxbus_errf(errstr, errstr_size, "environment: out of memory");
     }

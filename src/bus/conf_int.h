@@ -30,6 +30,13 @@ void edxbus__log_emit(const edxbus_conf_t *conf, edxbus_log_fn fn, void *opaque,
                       edxbus_log_level_t level, const char *message,
                       const struct edxbus__log_field *fields, size_t nfields);
 
+/** Whether @p v (EVENT_BUS_LOG_LEVEL's text, may be NULL) names a level; *@p level (may be
+ *  NULL) gets it. conf.c keeps the result per conf (edxbus_conf_log_level() reads that). */
+bool edxbus__log_level_from(const char *v, edxbus_log_level_t *level);
+
+/** Whether @p v (EVENT_BUS_LOG_FORMAT's text, may be NULL) says json. */
+bool edxbus__log_json_from(const char *v);
+
 /** edxbus_conf_log() with fields (the per-event lines of the worker). */
 void edxbus__conf_log_fields(const edxbus_conf_t *conf, edxbus_log_level_t level,
                              const struct edxbus__log_field *fields, size_t nfields,

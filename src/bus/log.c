@@ -37,7 +37,7 @@ const char *edxbus_log_level_name(edxbus_log_level_t level)
     }
 }
 
-bool edxbus_conf_log_level(const edxbus_conf_t *conf, edxbus_log_level_t *level)
+bool edxbus__log_level_from(const char *v, edxbus_log_level_t *level)
 {
     static const struct {
         const char *name;
@@ -45,7 +45,6 @@ bool edxbus_conf_log_level(const edxbus_conf_t *conf, edxbus_log_level_t *level)
     } names[] = {{"error", EDXBUS_LOG_ERROR},     {"warning", EDXBUS_LOG_WARNING},
                  {"warn", EDXBUS_LOG_WARNING},    {"info", EDXBUS_LOG_INFO},
                  {"debug", EDXBUS_LOG_DEBUG},     {"critical", EDXBUS_LOG_ERROR}};
-    const char *v = edxbus_conf_get_str(conf, "EVENT_BUS_LOG_LEVEL", NULL);
     if (v == NULL)
         return false;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
@@ -57,9 +56,8 @@ bool edxbus_conf_log_level(const edxbus_conf_t *conf, edxbus_log_level_t *level)
     return false;
 }
 
-bool edxbus_conf_log_json(const edxbus_conf_t *conf)
+bool edxbus__log_json_from(const char *v)
 {
-    const char *v = edxbus_conf_get_str(conf, "EVENT_BUS_LOG_FORMAT", "text");
     return v != NULL && strcasecmp(v, "json") == 0;
 }
 
@@ -150,7 +148,7 @@ edxbus_err_t edxbus_conf_check_log(const edxbus_conf_t *conf, char *errstr, size
         return EDXBUS_ERR_CONF;
     }
     const char *l = edxbus_conf_get_str(conf, "EVENT_BUS_LOG_LEVEL", NULL);
-    if (l != NULL && !edxbus_conf_log_level(conf, NULL)) {
+    if (l != NULL && !edxbus__log_level_from(l, NULL)) {
         snprintf(errstr, errstr_size,
                  "EVENT_BUS_LOG_LEVEL: \"%.60s\" is not a log level; expected error, warning, "
                  "info or debug",

@@ -518,8 +518,80 @@ TEST(test_default_log_goes_to_stderr)
     edxbus_conf_destroy(conf);
 }
 
+/* The default sink's level follows EVENT_BUS_LOG_LEVEL (and the format EVENT_BUS_LOG_FORMAT)
+ * however the setting changes: set, set_json, a YAML file, the environment, a copy, and back to
+ * edxbus_conf_set_log_level() when the setting is not a level. conf.c keeps the two settings
+ * read, so each change must reach that copy. */
+TEST(test_log_settings_follow_every_change)
+{
+    edxbus_conf_t *conf = edxbus_conf_new(); /* the default sink: warnings */
+    edxbus_log_level_t level = 0;
+    ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_WARNING));
+    ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_INFO));
+    ASSERT_TRUE(!edxbus_conf_log_level(conf, &level));
+    ASSERT_TRUE(!edxbus_conf_log_json(conf));
+
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_LOG_LEVEL", "DEBUG", errstr, sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_DEBUG));
+    ASSERT_TRUE(edxbus_conf_log_level(conf, &level));
+    ASSERT_EQ_INT(level, EDXBUS_LOG_DEBUG);
+
+    json_t *v = json_string("error");
+    ASSERT_EQ_INT(edxbus_conf_set_json(conf, "EVENT_BUS_LOG_LEVEL", v, errstr, sizeof errstr),
+                  EDXBUS_OK);
+    json_decref(v);
+    ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_ERROR));
+    ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_WARNING));
+
+    /* Not a level: edxbus_conf_set_log_level() decides again (conf_check refuses it later). */
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_LOG_LEVEL", "loud", errstr, sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_TRUE(!edxbus_conf_log_level(conf, NULL));
+    edxbus_conf_set_log_level(conf, EDXBUS_LOG_INFO);
+    ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_INFO));
+    ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_DEBUG));
+
+    const char *path =
+        write_file("loglevel", "EVENT_BUS_LOG_LEVEL: warning\nEVENT_BUS_LOG_FORMAT: json\n");
+    ASSERT_EQ_INT(edxbus_conf_load_yaml(conf, path, errstr, sizeof errstr), EDXBUS_OK);
+    ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_WARNING));
+    ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_INFO));
+    ASSERT_TRUE(edxbus_conf_log_json(conf));
+
+    setenv("EVENT_BUS_LOG_LEVEL", "info", 1);
+    setenv("EVENT_BUS_LOG_FORMAT", "text", 1);
+    edxbus_err_t err = edxbus_conf_load_env(conf, errstr, sizeof errstr);
+    unsetenv("EVENT_BUS_LOG_LEVEL");
+    unsetenv("EVENT_BUS_LOG_FORMAT");
+    ASSERT_EQ_INT(err, EDXBUS_OK);
+    ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_INFO));
+    ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_DEBUG));
+    ASSERT_TRUE(!edxbus_conf_log_json(conf));
+
+    /* A file that fails to load changes nothing, the level included. */
+    path = write_file("loglevel_bad", "EVENT_BUS_LOG_LEVEL: debug\nEVENT_BUS_CONSUMER_RETRIES: x\n");
+    ASSERT_EQ_INT(edxbus_conf_load_yaml(conf, path, errstr, sizeof errstr), EDXBUS_ERR_CONF);
+    ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_DEBUG));
+
+    edxbus_conf_t *copy = edxbus_conf_dup(conf);
+    ASSERT_TRUE(edxbus_conf_is_logged(copy, EDXBUS_LOG_INFO));
+    ASSERT_TRUE(!edxbus_conf_is_logged(copy, EDXBUS_LOG_DEBUG));
+    ASSERT_EQ_INT(edxbus_conf_set(copy, "EVENT_BUS_LOG_LEVEL", "error", errstr, sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_TRUE(!edxbus_conf_is_logged(copy, EDXBUS_LOG_WARNING));
+    ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_INFO)); /* the original keeps its own */
+
+    /* Another log function gets every line whatever the setting says. */
+    edxbus_conf_set_log(copy, capture, NULL);
+    ASSERT_TRUE(edxbus_conf_is_logged(copy, EDXBUS_LOG_DEBUG));
+    edxbus_conf_destroy(copy);
+    edxbus_conf_destroy(conf);
+}
+
 int main(void)
 {
+    RUN(test_log_settings_follow_every_change);
     RUN(test_default_log_goes_to_stderr);
     RUN(test_defaults);
     RUN(test_set_typed);
