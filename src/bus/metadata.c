@@ -337,10 +337,16 @@ static void host_init(void)
     host_len = strlen(host_name);
 }
 
-/* Printable ASCII (the usual event type) needs no decoding; anything else is checked fully. */
+/* ASCII (the usual event type) needs no decoding and is checked 8 bytes at a time; anything
+ * else is checked fully. */
 bool edxbus__md_text_ok(const char *s, size_t len)
 {
     size_t i = 0;
+    for (uint64_t w; i + 8 <= len; i += 8) {
+        memcpy(&w, s + i, 8);
+        if (w & UINT64_C(0x8080808080808080))
+            break;
+    }
     while (i < len && (unsigned char)s[i] < 0x80)
         i++;
     return i == len || edxbus__md_utf8_valid(s + i, len - i);

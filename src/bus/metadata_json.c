@@ -3,9 +3,7 @@
  * jansson value form read back with the same checks as edxbus_metadata_set_field(). */
 #include "edxbus/metadata.h"
 
-#include <inttypes.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "edxbus/avro.h"
@@ -14,86 +12,6 @@
 /* ---------------------------------------------------------------------------------------------
  * JSON forms
  * ------------------------------------------------------------------------------------------- */
-
-/* A JSON string as json.dumps(ensure_ascii=True) writes it: `"` and `\` escaped, \b \f \n \r
- * \t by name, every other byte outside space..tilde (DEL and non-ASCII included) as lowercase
- * \uXXXX, astral code points as surrogate pairs. Bytes that are not UTF-8 become U+FFFD. */
-static edxbus_err_t put_json_str(struct edxbus_buf *out, const char *s)
-{
-    size_t len = strlen(s);
-    edxbus_err_t err = edxbus_buf_puts(out, "\"");
-    for (size_t i = 0; i < len && err == EDXBUS_OK;) {
-        uint32_t cp;
-        size_t n = edxbus__md_utf8_decode((const uint8_t *)s + i, len - i, &cp);
-        if (n == 0) {
-            cp = 0xfffd;
-            n = 1;
-        }
-        i += n;
-        if (cp == '"' || cp == '\\') {
-            err = edxbus_buf_printf(out, "\\%c", (char)cp);
-        } else if (cp >= 0x20 && cp < 0x7f) {
-            char c = (char)cp;
-            err = edxbus_buf_append(out, &c, 1);
-        } else if (cp == '\n' || cp == '\r' || cp == '\t' || cp == '\b' || cp == '\f') {
-            const char *named = cp == '\n'   ? "\\n"
-                                : cp == '\r' ? "\\r"
-                                : cp == '\t' ? "\\t"
-                                : cp == '\b' ? "\\b"
-                                             : "\\f";
-            err = edxbus_buf_puts(out, named);
-        } else if (cp > 0xffff) {
-            cp -= 0x10000;
-            err = edxbus_buf_printf(out, "\\u%04x\\u%04x", 0xd800 + (cp >> 10),
-                                    0xdc00 + (cp & 0x3ff));
-        } else {
-            err = edxbus_buf_printf(out, "\\u%04x", cp);
-        }
-    }
-    return err != EDXBUS_OK ? err : edxbus_buf_puts(out, "\"");
-}
-
-edxbus_err_t edxbus_metadata_to_json(const struct edxbus_metadata *md, struct edxbus_buf *out)
-{
-    char time[EDXBUS_METADATA_TIME_TEXT_MAX];
-    size_t start = out->len;
-    edxbus_err_t err = edxbus_metadata_format_time(md->time_us, time, sizeof time);
-    if (err != EDXBUS_OK || md->nsourcelib > EDXBUS_SOURCELIB_MAX)
-        return EDXBUS_ERR_INVALID_ARG;
-
-    err = edxbus_buf_puts(out, "{\"event_type\": ");
-    if (err == EDXBUS_OK)
-        err = put_json_str(out, md->event_type);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"id\": ");
-    if (err == EDXBUS_OK)
-        err = put_json_str(out, md->id);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_printf(out,
-                                ", \"minorversion\": %" PRId64 ", \"source\": ", md->minorversion);
-    if (err == EDXBUS_OK)
-        err = put_json_str(out, md->source);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"sourcehost\": ");
-    if (err == EDXBUS_OK)
-        err = put_json_str(out, md->sourcehost);
-    if (err == EDXBUS_OK)
-        err = edxbus_buf_printf(out, ", \"time\": \"%s\", \"sourcelib\": [", time);
-    if (err != EDXBUS_OK)
-        goto fail;
-    for (size_t i = 0; i < md->nsourcelib; i++) {
-        err = edxbus_buf_printf(out, "%s%" PRId64, i ? ", " : "", md->sourcelib[i]);
-        if (err != EDXBUS_OK)
-            goto fail;
-    }
-    err = edxbus_buf_puts(out, "]}");
-    if (err != EDXBUS_OK)
-        goto fail;
-    return EDXBUS_OK;
-fail:
-    out->len = start;
-    return err;
-}
 
 /* A JSON string for a text field; bytes that are not UTF-8 become U+FFFD (jansson refuses
  * invalid UTF-8, and the JSON forms must agree with to_json). */
@@ -178,6 +96,13 @@ edxbus_err_t edxbus_metadata_write_json(const struct edxbus_metadata *md, unsign
     if (err != EDXBUS_OK)
         out->len = start;
     return err;
+}
+
+/* EventsMetadata.to_json() is json.dumps(ensure_ascii=True) of the seven fields: the text of
+ * write_json in ASCII mode (one string writer for both, edxbus_json_write_string()). */
+edxbus_err_t edxbus_metadata_to_json(const struct edxbus_metadata *md, struct edxbus_buf *out)
+{
+    return edxbus_metadata_write_json(md, EDXBUS_JSON_ASCII, out);
 }
 
 json_t *edxbus_metadata_to_json_value(const struct edxbus_metadata *md)

@@ -2,7 +2,8 @@
  *
  * Why not libuuid: uuid_generate_time_safe() asks the uuidd daemon over a socket or, without
  * it, locks and rewrites a clock file; that was ~7 µs of the ~7.7 µs edxbus_send_event() took.
- * Here an id costs one clock read, one atomic compare-and-swap and a table-driven hex print.
+ * Here an id costs one clock read, one atomic compare-and-swap and a table-driven hex print
+ * (a 2-byte copy per byte).
  *
  * Layout (RFC 4122 §4.1): a 60-bit timestamp, 100 ns intervals since 1582-10-15 UTC, split into
  * time_low, time_mid and time_hi (whose top nibble is the version, 1); a 14-bit clock sequence
@@ -137,15 +138,25 @@ void edxbus__uuid1_generate_at(uint8_t uu[16], const struct timespec *ts)
     memcpy(uu + 8, tail, sizeof tail);
 }
 
+/* "000102...feff": the two hex digits of every byte value, so a byte is one 2-byte copy. */
+static const char hex_pairs[513] =
+    "000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f"
+    "202122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f"
+    "404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f"
+    "606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f"
+    "808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f"
+    "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebf"
+    "c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedf"
+    "e0e1e2e3e4e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff";
+
 void edxbus__uuid_unparse(const uint8_t uu[16], char text[EDXBUS__UUID_TEXT_SIZE])
 {
-    static const char hex[16] = "0123456789abcdef";
-    char *p = text;
-    for (int i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10)
-            *p++ = '-';
-        *p++ = hex[uu[i] >> 4];
-        *p++ = hex[uu[i] & 0x0f];
-    }
-    *p = '\0';
+    /* byte i's two digits at AT in "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx", unrolled */
+#define PAIR(i, at) memcpy(text + (at), hex_pairs + 2 * uu[i], 2)
+    PAIR(0, 0), PAIR(1, 2), PAIR(2, 4), PAIR(3, 6), PAIR(4, 9), PAIR(5, 11), PAIR(6, 14);
+    PAIR(7, 16), PAIR(8, 19), PAIR(9, 21), PAIR(10, 24), PAIR(11, 26), PAIR(12, 28);
+    PAIR(13, 30), PAIR(14, 32), PAIR(15, 34);
+#undef PAIR
+    text[8] = text[13] = text[18] = text[23] = '-';
+    text[36] = '\0';
 }

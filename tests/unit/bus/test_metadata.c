@@ -426,6 +426,111 @@ TEST(test_to_json_escapes_as_python)
     check_write_json(&md, "extremes");
 }
 
+/* json.dumps(ensure_ascii=True) of one code point, written out from Python's rule: `"` and `\`
+ * escaped, \b \f \n \r \t by name, other control characters, DEL and everything above it as
+ * lowercase \uXXXX, astral code points as a surrogate pair. */
+static size_t python_escape(uint32_t cp, char *o)
+{
+    static const char named[][3] = {['\b'] = "\\b", ['\f'] = "\\f", ['\n'] = "\\n",
+                                    ['\r'] = "\\r", ['\t'] = "\\t", ['"'] = "\\\"",
+                                    ['\\'] = "\\\\"};
+    if (cp < sizeof named / sizeof named[0] && named[cp][0] != '\0')
+        return (size_t)sprintf(o, "%s", named[cp]);
+    if (cp >= 0x20 && cp < 0x7f)
+        return (size_t)sprintf(o, "%c", (char)cp);
+    if (cp < 0x10000)
+        return (size_t)sprintf(o, "\\u%04x", (unsigned)cp);
+    cp -= 0x10000;
+    return (size_t)sprintf(o, "\\u%04x\\u%04x", 0xd800 + (unsigned)(cp >> 10),
+                           0xdc00 + (unsigned)(cp & 0x3ff));
+}
+
+static size_t utf8_encode(uint32_t cp, char *o)
+{
+    if (cp < 0x80)
+        return o[0] = (char)cp, 1;
+    if (cp < 0x800)
+        return o[0] = (char)(0xc0 | cp >> 6), o[1] = (char)(0x80 | (cp & 0x3f)), 2;
+    if (cp < 0x10000)
+        return o[0] = (char)(0xe0 | cp >> 12), o[1] = (char)(0x80 | ((cp >> 6) & 0x3f)),
+               o[2] = (char)(0x80 | (cp & 0x3f)), 3;
+    return o[0] = (char)(0xf0 | cp >> 18), o[1] = (char)(0x80 | ((cp >> 12) & 0x3f)),
+           o[2] = (char)(0x80 | ((cp >> 6) & 0x3f)), o[3] = (char)(0x80 | (cp & 0x3f)), 4;
+}
+
+/* to_json of metadata whose only non-empty text field is sourcehost = @p host, against the
+ * same object with @p want_host (already escaped) in its place. */
+static void check_host(const char *host, const char *want_host)
+{
+    static char want[4 * EDXBUS_METADATA_TEXT_MAX * 6];
+    struct edxbus_metadata md;
+    memset(&md, 0, sizeof md);
+    snprintf(md.sourcehost, sizeof md.sourcehost, "%s", host);
+    snprintf(want, sizeof want,
+             "{\"event_type\": \"\", \"id\": \"\", \"minorversion\": 0, \"source\": \"\", "
+             "\"sourcehost\": \"%s\", \"time\": \"1970-01-01T00:00:00+00:00\", \"sourcelib\": []}",
+             want_host);
+    const char *got = to_json(&md);
+    if (strcmp(got, want) != 0)
+        TEST_FAIL_("to_json\n  got:  %s\n  want: %s", got, want);
+}
+
+/* to_json and write_json share edxbus_json_write_string(): every code point (U+0001 to
+ * U+10FFFF, surrogates excepted, in strings of up to 500 bytes) comes out as Python's rule
+ * says; bytes that are not UTF-8 become one U+FFFD each, in to_json as in the tree; and the
+ * string writer takes U+0000 inside a string (a C-string field cannot hold it). */
+TEST(test_to_json_every_code_point)
+{
+    static char host[EDXBUS_METADATA_TEXT_MAX], want[EDXBUS_METADATA_TEXT_MAX * 6];
+    size_t hn = 0, wn = 0;
+    for (uint32_t cp = 1; cp <= 0x10ffff; cp++) {
+        if (cp >= 0xd800 && cp <= 0xdfff)
+            continue;
+        char enc[4];
+        size_t n = utf8_encode(cp, enc);
+        if (hn + n > 500) {
+            host[hn] = want[wn] = '\0';
+            check_host(host, want);
+            hn = wn = 0;
+        }
+        memcpy(host + hn, enc, n);
+        hn += n;
+        wn += python_escape(cp, want + wn);
+    }
+    host[hn] = want[wn] = '\0';
+    check_host(host, want);
+
+    /* Not UTF-8: a stray continuation byte, bytes that never start a sequence, a truncated
+     * sequence, an overlong form, an encoded surrogate, a code point above U+10FFFF. */
+    static const struct {
+        const char *bytes;
+        int replaced;
+    } bad[] = {{"\x80", 1},         {"\xbf", 1},         {"\xff", 1},         {"\xfe", 1},
+               {"\xc3", 1},         {"\xe2\x82", 2},     {"\xf0\x9f\x98", 3}, {"\xc0\xaf", 2},
+               {"\xe0\x80\xaf", 3}, {"\xed\xa0\x80", 3}, {"\xf4\x90\x80\x80", 4},
+               {"\xf8\x88\x80\x80\x80", 5}};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(host, sizeof host, "a%sb\xc3\xa9", bad[i].bytes);
+        wn = (size_t)sprintf(want, "a");
+        for (int k = 0; k < bad[i].replaced; k++)
+            wn += (size_t)sprintf(want + wn, "\\ufffd");
+        sprintf(want + wn, "b\\u00e9");
+        check_host(host, want);
+        struct edxbus_metadata md;
+        memset(&md, 0, sizeof md);
+        snprintf(md.sourcehost, sizeof md.sourcehost, "%s", host);
+        check_write_json(&md, bad[i].bytes);
+    }
+
+    for (unsigned flags = 0; flags <= EDXBUS_JSON_ASCII; flags += EDXBUS_JSON_ASCII) {
+        struct edxbus_buf b = EDXBUS_BUF_INIT;
+        ASSERT_EQ_INT(edxbus_json_write_string("a\0b", 3, flags, &b), EDXBUS_OK);
+        ASSERT_EQ_INT((int)b.len, 10);
+        ASSERT_TRUE(memcmp(b.data, "\"a\\u0000b\"", 10) == 0);
+        edxbus_buf_fini(&b);
+    }
+}
+
 TEST(test_from_json_errors)
 {
     struct edxbus_metadata md;
@@ -495,6 +600,7 @@ int main(void)
     RUN(test_bad_fields_are_named);
     RUN(test_ids);
     RUN(test_to_json_escapes_as_python);
+    RUN(test_to_json_every_code_point);
     RUN(test_from_json_errors);
     return test_report();
 }
