@@ -271,14 +271,29 @@ static bool union_has_null(const struct edxbus_avro_node *node)
     return false;
 }
 
+/* The value of field @p name in @p obj, or NULL. *@p it walks the object's keys in their order
+ * (jansson keeps insertion order): when the next key is the field, as it is for data written in
+ * schema order, no hash lookup is needed; otherwise json_object_get() finds it. Start with
+ * *@p it = json_object_iter(obj). */
+static const json_t *field_value(const json_t *obj, void **it, const char *name)
+{
+    if (*it != NULL && strcmp(json_object_iter_key(*it), name) == 0) {
+        const json_t *fv = json_object_iter_value(*it);
+        *it = json_object_iter_next((json_t *)obj, *it);
+        return fv;
+    }
+    return json_object_get(obj, name);
+}
+
 /* Whether an object can be the record: every key is a field and every field without a default
  * (or null) is present. Returns the number of fields present, or -1. */
 static long record_fit(const struct edxbus_avro_node *node, const json_t *obj)
 {
     long present = 0;
+    void *it = json_object_iter((json_t *)obj);
     for (size_t i = 0; i < node->u.record.nfields; i++) {
         const struct edxbus_avro_field *f = &node->u.record.fields[i];
-        if (json_object_get(obj, f->name) != NULL)
+        if (field_value(obj, &it, f->name) != NULL)
             present++;
         else if (f->default_value == NULL && !union_has_null(f->type))
             return -1;
@@ -378,9 +393,10 @@ static edxbus_err_t encode_record(struct enc_ctx *c, const struct edxbus_avro_no
         return mismatch(c, node, v);
     size_t present = 0;
     edxbus_err_t err;
+    void *it = json_object_iter((json_t *)v);
     for (size_t i = 0; i < node->u.record.nfields; i++) {
         const struct edxbus_avro_field *f = &node->u.record.fields[i];
-        const json_t *fv = json_object_get(v, f->name);
+        const json_t *fv = field_value(v, &it, f->name);
         if (fv != NULL) {
             present++;
             err = encode_value(c, f->type, fv, f);

@@ -340,6 +340,12 @@ static edxbus_err_t send_common(edxbus_signal_t *sig, const json_t *data, const 
     struct edxbus_event ev = {.et = sig->et, .data = data, .attempt = 1};
     edxbus_err_t err;
     if (value == NULL) {
+        /* One allocation that holds most events (growing from nothing took four). */
+        if (edxbus_buf_reserve(&ev.value_buf, 1024) != EDXBUS_OK) {
+            err = EDXBUS_ERR_NOMEM;
+            edxbus__errf(errstr, errstr_size, "%s: out of memory", edxbus_event_type_name(sig->et));
+            goto out_event;
+        }
         err = check_data(sig->et, data, flags, &ev.value_buf, errstr, errstr_size);
         if (err != EDXBUS_OK)
             goto out_event;

@@ -145,16 +145,16 @@ edxbus_err_t edxbus__redis_conn_command(struct redis_conn *conn, int argc, const
         edxbus_errf(errstr, errstr_size, "redis: %s: not connected to %s", what, conn->url.display);
         return EDXBUS_ERR_IO;
     }
-    char *cmd = NULL;
-    long long len = redisFormatCommandArgv(&cmd, argc, argv, lens);
-    if (len < 0) {
+    char *cmd = malloc(edxbus__redis_resp_size(argc, argv, lens));
+    if (cmd == NULL) {
         edxbus_errf(errstr, errstr_size, "redis: %s: out of memory", what);
         return EDXBUS_ERR_NOMEM;
     }
+    size_t len = edxbus__redis_resp_write(cmd, argc, argv, lens);
     const edxbus_waker_t *waker = conn->wake_next;
     conn->wake_next = NULL;
-    edxbus_err_t err = edxbus__redis_conn_send(conn, cmd, (size_t)len, what, errstr, errstr_size);
-    redisFreeCommand(cmd);
+    edxbus_err_t err = edxbus__redis_conn_send(conn, cmd, len, what, errstr, errstr_size);
+    free(cmd);
     if (err == EDXBUS_OK)
         err = waker != NULL ? reply_or_wake(conn, waker, out, what, errstr, errstr_size)
                             : edxbus__redis_conn_reply(conn, out, what, errstr, errstr_size);

@@ -294,6 +294,13 @@ void edxbus__redis_wire_cmd_fini(struct redis_wire_cmd *cmd);
 edxbus_err_t edxbus__redis_wire_xadd(struct redis_wire_cmd *cmd, const struct edxbus_msg *msg,
                                      int64_t max_len, char *errstr, size_t errstr_size);
 
+/** Bytes of the RESP form of the command @p argv / @p lens (@p argc arguments; @p lens NULL:
+ *  the arguments are C strings): what redisFormatCommandArgv() would make, NUL excluded. */
+size_t edxbus__redis_resp_size(int argc, const char *const *argv, const size_t *lens);
+/** Write that RESP form into @p out (edxbus__redis_resp_size() bytes, no NUL); returns its
+ *  length. */
+size_t edxbus__redis_resp_write(char *out, int argc, const char *const *argv, const size_t *lens);
+
 /** Fill @p msg (its metadata and headers stored in @p slot) from one entry reply
  *  [id, [field, value, …]] of stream @p stream. Pointers borrow @p entry. An unreadable entry
  *  sets msg->unusable (the text in slot->why). @p service_name is the consumer's (for the

@@ -2,8 +2,8 @@
  *
  * Debian 12's hiredis (0.14) has no TLS, and its context writes with write() (SIGPIPE on a
  * closed socket), so the backend owns the socket and keeps hiredis for what it does well: the
- * reply reader (redisReaderFeed / redisReaderGetReply) and the command formatter (the callers'
- * redisFormatCommandArgv). One path serves every URL:
+ * reply reader (redisReaderFeed / redisReaderGetReply); commands are RESP written by
+ * redis_wire.c (edxbus__redis_resp_write). One path serves every URL:
  *
  *   plain (redis://, unix://)   commands -> send(MSG_NOSIGNAL) -> socket -> recv -> reader
  *   TLS (rediss://)             commands -> SSL_write -> wbio -> send -> socket

@@ -5,8 +5,9 @@
  * included, takes at most EVENT_BUS_REDIS_SOCKET_TIMEOUT; when the XADD was written but not
  * answered in time it fails with EDXBUS_ERR_TIMEOUT saying the event may or may not be stored.
  *
- * Asynchronous produce (callback given) pipelines: the command is formatted once and kept, with
- * a copy of the message, in a FIFO of events in flight; the socket is written without blocking
+ * Asynchronous produce (callback given) pipelines: the command is formatted once (RESP written
+ * by redis_wire.c) and kept, in one block with a copy of the message, in a FIFO of events in
+ * flight; the socket is written without blocking
  * as it takes data. Redis answers in order, so each reply settles the oldest written event.
  *
  * A stalled server: a reply that is late is waited for on the same connection (the server
@@ -42,7 +43,7 @@
  * with its callback and the monotonic time produce() took it) and its command. */
 struct inflight {
     struct edxbus_msg_copy c; /* first: edxbus_msg_copy_new() allocates the whole struct */
-    char *cmd;                /* the formatted RESP command */
+    char *cmd;                /* the formatted RESP command: right after this struct, one block */
     size_t cmd_len;
 };
 
@@ -69,14 +70,6 @@ static struct inflight *q_at(const struct redis_producer *prod, size_t i)
     return edxbus_fifo_at(&prod->q, i);
 }
 
-static void inflight_free(struct inflight *f)
-{
-    if (f == NULL)
-        return;
-    redisFreeCommand(f->cmd);
-    free(f);
-}
-
 /* Report the oldest message in flight and forget it. */
 static void settle_head(struct redis_producer *prod, edxbus_err_t err, const char *errstr,
                         const char *position)
@@ -95,7 +88,7 @@ static void settle_head(struct redis_producer *prod, edxbus_err_t err, const cha
     edxbus_msg_copy_report(&f->c, err, errstr, position);
     if (err == EDXBUS_OK)
         edxbus__redis_trim_added(&prod->trim, f->c.msg.topic);
-    inflight_free(f);
+    free(f); /* one block, the command included */
 }
 
 /* "redis: XADD of event <id> to stream "<s>" failed: <why>"; @p why may be @p errstr. */
@@ -416,12 +409,12 @@ static edxbus_err_t produce_sync(struct redis_producer *prod, const struct edxbu
 {
     char why[EDXBUS_ERRSTR_SIZE] = "";
     int64_t deadline = edxbus_clock_mono_ms() + prod->conn.io_timeout_ms;
-    char *cmd = NULL;
-    long long len = redisFormatCommandArgv(&cmd, prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
-    if (len < 0) {
+    char *cmd = malloc(edxbus__redis_resp_size(prod->cmd.argc, prod->cmd.argv, prod->cmd.lens));
+    if (cmd == NULL) {
         edxbus_errf(errstr, errstr_size, "redis: out of memory building XADD");
         return EDXBUS_ERR_NOMEM;
     }
+    size_t len = edxbus__redis_resp_write(cmd, prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
     edxbus_err_t err = EDXBUS_ERR_IO;
     bool written = false;
     for (int attempt = 0; attempt < 2 && !written; attempt++) {
@@ -430,10 +423,10 @@ static edxbus_err_t produce_sync(struct redis_producer *prod, const struct edxbu
         err = edxbus__redis_conn_ensure_until(&prod->conn, deadline, why, sizeof why);
         if (err != EDXBUS_OK)
             break;
-        err = edxbus__redis_conn_send(&prod->conn, cmd, (size_t)len, "XADD", why, sizeof why);
+        err = edxbus__redis_conn_send(&prod->conn, cmd, len, "XADD", why, sizeof why);
         written = err == EDXBUS_OK;
     }
-    redisFreeCommand(cmd);
+    free(cmd);
     redisReply *reply = NULL;
     if (written) {
         int64_t left = deadline - edxbus_clock_mono_ms();
@@ -471,13 +464,13 @@ static edxbus_err_t produce_async(struct redis_producer *prod, const struct edxb
     char why[EDXBUS_ERRSTR_SIZE];
     if (prod->q.len >= MAX_IN_FLIGHT) /* bounded by the delivery timeout */
         pump(prod, MAX_IN_FLIGHT / 2, -1, why, sizeof why);
-    struct inflight *f = edxbus_msg_copy_new(msg, sizeof *f, cb, cb_opaque);
+    /* One block: the message's copy, then its command (no allocation of its own). */
+    size_t len = edxbus__redis_resp_size(prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
+    struct inflight *f = edxbus_msg_copy_new(msg, sizeof *f + len, cb, cb_opaque);
     if (f == NULL)
         goto nomem;
-    long long len = redisFormatCommandArgv(&f->cmd, prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
-    if (len < 0)
-        goto nomem;
-    f->cmd_len = (size_t)len;
+    f->cmd = (char *)(f + 1);
+    f->cmd_len = edxbus__redis_resp_write(f->cmd, prod->cmd.argc, prod->cmd.argv, prod->cmd.lens);
     if (edxbus_fifo_push(&prod->q, f) != EDXBUS_OK)
         goto nomem;
     prod->unwritten += f->cmd_len;
@@ -489,7 +482,7 @@ static edxbus_err_t produce_async(struct redis_producer *prod, const struct edxb
     }
     return EDXBUS_OK;
 nomem:
-    inflight_free(f);
+    free(f);
     edxbus_errf(errstr, errstr_size, "redis: out of memory queueing event %s for stream \"%s\"",
                 msg->metadata->id, msg->topic);
     return EDXBUS_ERR_NOMEM;

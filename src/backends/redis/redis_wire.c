@@ -122,6 +122,58 @@ nomem:
 }
 
 /* ------------------------------------------------------------------------------------------ */
+/* RESP: the bytes of a command, as redisFormatCommandArgv() makes them ("*<argc>\r\n", then
+ * "$<len>\r\n<bytes>\r\n" per argument), without its sprintf per argument and its allocation:
+ * they were half the instructions of a pipelined produce. */
+
+static size_t decimal_len(size_t v)
+{
+    size_t n = 1;
+    for (; v >= 10; v /= 10)
+        n++;
+    return n;
+}
+
+static char *put_decimal(char *p, size_t v, size_t ndigits)
+{
+    for (size_t i = ndigits; i > 0; i--, v /= 10)
+        p[i - 1] = (char)('0' + v % 10);
+    return p + ndigits;
+}
+
+size_t edxbus__redis_resp_size(int argc, const char *const *argv, const size_t *lens)
+{
+    size_t total = 1 + decimal_len((size_t)argc) + 2;
+    for (int i = 0; i < argc; i++) {
+        size_t len = lens != NULL ? lens[i] : strlen(argv[i]);
+        total += 1 + decimal_len(len) + 2 + len + 2;
+    }
+    return total;
+}
+
+size_t edxbus__redis_resp_write(char *out, int argc, const char *const *argv, const size_t *lens)
+{
+    char *p = out;
+    *p++ = '*';
+    p = put_decimal(p, (size_t)argc, decimal_len((size_t)argc));
+    *p++ = '\r';
+    *p++ = '\n';
+    for (int i = 0; i < argc; i++) {
+        size_t len = lens != NULL ? lens[i] : strlen(argv[i]);
+        *p++ = '$';
+        p = put_decimal(p, len, decimal_len(len));
+        *p++ = '\r';
+        *p++ = '\n';
+        if (len > 0)
+            memcpy(p, argv[i], len);
+        p += len;
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    return (size_t)(p - out);
+}
+
+/* ------------------------------------------------------------------------------------------ */
 /* Reading */
 
 static bool is_string(const redisReply *r)

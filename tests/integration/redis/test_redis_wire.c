@@ -141,6 +141,49 @@ TEST(test_xadd_args_match_monitor)
     free(value);
 }
 
+/* The RESP the backend writes itself (redis_wire.c) is byte for byte hiredis's
+ * redisFormatCommandArgv(): lengths at every digit boundary (0, 9, 10, 99, 100, 1000, 65537),
+ * binary arguments holding \r\n and NUL, argument counts across 9/10 and 99/100, and C strings
+ * without lengths. */
+TEST(test_resp_matches_hiredis_formatter)
+{
+    static char big[65537 + 1000]; /* argument i starts at big + i */
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)(i * 131 % 256);
+    static const size_t sizes[] = {0, 1, 9, 10, 11, 99, 100, 101, 999, 1000, 65536, 65537};
+    static const int counts[] = {1, 2, 9, 10, 11, 99, 100, 101, 1000};
+    const char *argv[1000];
+    size_t lens[1000];
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++) {
+        int argc = counts[c];
+        for (int i = 0; i < argc; i++) {
+            argv[i] = i % 3 == 0 ? "a\r\nb\0c" : big + i;
+            lens[i] = i % 3 == 0 ? 7 : sizes[(size_t)i % (sizeof sizes / sizeof sizes[0])];
+        }
+        char *want = NULL;
+        long long want_len = redisFormatCommandArgv(&want, argc, argv, lens);
+        ASSERT_TRUE(want_len > 0);
+        size_t size = edxbus__redis_resp_size(argc, argv, lens);
+        ASSERT_EQ_INT((long long)size, want_len);
+        char *got = malloc(size);
+        ASSERT_TRUE(got != NULL);
+        ASSERT_EQ_INT((long long)edxbus__redis_resp_write(got, argc, argv, lens), want_len);
+        if (memcmp(got, want, size) != 0)
+            TEST_FAIL_("RESP of %d arguments differs from redisFormatCommandArgv", argc);
+        free(got);
+        redisFreeCommand(want);
+    }
+    /* Without lengths: C strings (the handshake's commands). */
+    const char *words[] = {"AUTH", "user", "", "p\xc3\xa4ss w\r\nord"};
+    char *want = NULL;
+    long long want_len = redisFormatCommandArgv(&want, 4, words, NULL);
+    char got[128];
+    ASSERT_EQ_INT((long long)edxbus__redis_resp_size(4, words, NULL), want_len);
+    ASSERT_EQ_INT((long long)edxbus__redis_resp_write(got, 4, words, NULL), want_len);
+    ASSERT_TRUE(memcmp(got, want, (size_t)want_len) == 0);
+    redisFreeCommand(want);
+}
+
 TEST(test_every_row_produced_sync_matches_reference_bytes)
 {
     void *be = open_producer();
@@ -399,6 +442,7 @@ int main(void)
         return 1;
     }
     RUN(test_xadd_args_match_monitor);
+    RUN(test_resp_matches_hiredis_formatter);
     RUN(test_every_row_produced_sync_matches_reference_bytes);
     RUN(test_every_row_produced_pipelined_matches_reference_bytes);
     RUN(test_every_reference_entry_consumes_to_same_metadata_and_bytes);

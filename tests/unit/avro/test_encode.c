@@ -157,6 +157,31 @@ TEST(test_unions)
     ASSERT_ENCODES(rm, "{\"b\": 1}", "000202620200");
 }
 
+/* Fields are found whatever the order of the object's keys: in schema order (read without a
+ * hash lookup), reversed, interleaved, with a key missing (its default) or one too many, in a
+ * record and in a union's record branch; the bytes and the errors do not depend on the order. */
+TEST(test_record_key_order)
+{
+    const char *s = REC("{\"name\":\"a\",\"type\":\"long\"},"
+                        "{\"name\":\"b\",\"type\":\"string\"},"
+                        "{\"name\":\"c\",\"type\":\"long\",\"default\":9},"
+                        "{\"name\":\"d\",\"type\":[\"null\",\"long\"]}");
+    ASSERT_ENCODES(s, "{\"a\": 1, \"b\": \"x\", \"c\": 2, \"d\": 3}", "020278040206");
+    ASSERT_ENCODES(s, "{\"d\": 3, \"c\": 2, \"b\": \"x\", \"a\": 1}", "020278040206");
+    ASSERT_ENCODES(s, "{\"b\": \"x\", \"a\": 1, \"d\": 3, \"c\": 2}", "020278040206");
+    ASSERT_ENCODES(s, "{\"a\": 1, \"c\": 2, \"b\": \"x\", \"d\": 3}", "020278040206");
+    ASSERT_ENCODES(s, "{\"a\": 1, \"b\": \"x\", \"d\": 3}", "020278120206");
+    ASSERT_ENCODES(s, "{\"b\": \"x\", \"a\": 1}", "0202781200");
+    ASSERT_ENCODE_FAILS(s, "{\"a\": 1, \"e\": 0, \"b\": \"x\"}",
+                        "unknown field \"e\"; expected one of: a, b, c, d");
+    ASSERT_ENCODE_FAILS(s, "{\"c\": 2, \"a\": 1}", "b: missing field (string, no default)");
+    const char *opt = "[\"null\"," REC("{\"name\":\"a\",\"type\":\"long\"},"
+                                       "{\"name\":\"b\",\"type\":\"long\"}") "]";
+    ASSERT_ENCODES(opt, "{\"a\": 1, \"b\": 2}", "020204");
+    ASSERT_ENCODES(opt, "{\"b\": 2, \"a\": 1}", "020204");
+    ASSERT_ENCODE_FAILS(opt, "{\"b\": 2}", "expected union [null, R], got object");
+}
+
 TEST(test_record_defaults_and_nulls)
 {
     const char *s = REC("{\"name\":\"a\",\"type\":\"long\",\"default\":7},"
@@ -275,6 +300,7 @@ int main(void)
     RUN(test_arrays_and_maps);
     RUN(test_arrays_of_records);
     RUN(test_unions);
+    RUN(test_record_key_order);
     RUN(test_record_defaults_and_nulls);
     RUN(test_record_errors_name_the_path);
     RUN(test_failed_encode_leaves_buffer_alone);
