@@ -2,11 +2,12 @@
  *
  * The relay is a consumer of the outbox composed with a producer of the broker, both through
  * backend ops tables: it joins the outbox topic in the group "relay" under the member name
- * "relay" (so a relay restarted after a crash gets the entries it had taken first), with the
- * embedded log's `delete_acked` option (an entry's row goes in the transaction that commits its
- * ack). Per batch it produces every entry asynchronously (Redis pipelines them), flushes, and
- * acknowledges the longest prefix the broker confirmed; the rest of the batch is sent again, in
- * order, after a pause. Nothing is acknowledged before the broker confirmed it, so a relay
+ * "relay", with the embedded log's `delete_acked` and `exclusive` options (the lock below makes
+ * it the only member): taking entries writes nothing; the next poll deletes the acknowledged
+ * ones and moves the group cursor to the first entry not acknowledged, in one transaction, so
+ * a relay restarted after a crash starts from there. Per batch it produces every entry
+ * asynchronously (Redis pipelines them), flushes, and acknowledges the longest prefix the
+ * broker confirmed; the rest of the batch is sent again, in order, after a pause. Nothing is acknowledged before the broker confirmed it, so a relay
  * killed at any point loses nothing and at worst sends an entry twice (same event id).
  *
  * One relay per outbox file at a time: run() first takes an exclusive flock() on
@@ -408,7 +409,7 @@ edxbus_err_t edxbus_relay_run(edxbus_relay_t *relay, bool once, int64_t timeout_
         lock_release(relay);
         return err;
     }
-    json_t *extra = json_pack("{s:b}", "delete_acked", 1);
+    json_t *extra = json_pack("{s:b, s:b}", "delete_acked", 1, "exclusive", 1);
     struct edxbus_consumer_opts opts = {
         .topic = EDXBUS_OUTBOX_TOPIC,
         .group = EDXBUS__RELAY_GROUP,

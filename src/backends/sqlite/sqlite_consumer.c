@@ -25,7 +25,12 @@
  * deletes a message's row in the transaction that commits its ack, for a topic this group alone
  * reads (the outbox relay, src/bus/relay.c): only rows at or below the highest acknowledged id
  * that no member holds pending, and never the topic's newest row (its id keeps positions from
- * being reused, sqlite_int.h). Other keys are ignored.
+ * being reused, sqlite_int.h). {"exclusive": true}, only with delete_acked, is for a caller that
+ * guarantees one member at a time (the relay's lock): new rows are taken without writing
+ * pending rows and without moving the group cursor; the next poll (or close) moves the cursor
+ * to the first row of the last poll that was not acknowledged (that poll delivers it again;
+ * after a crash, the cursor is where it was) and deletes the rows below it. Other keys are
+ * ignored.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -290,6 +295,14 @@ static edxbus_err_t read_extra(struct sq_consumer *cons, const json_t *extra, ch
 {
     edxbus_err_t err = edxbus_extra_get_bool(extra, "sqlite", "delete_acked",
                                              &cons->delete_acked, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus_extra_get_bool(extra, "sqlite", "exclusive", &cons->exclusive, errstr,
+                                    errstr_size);
+    if (err == EDXBUS_OK && cons->exclusive && (!cons->delete_acked || cons->group == NULL)) {
+        edxbus_errf(errstr, errstr_size,
+                    "sqlite: extra \"exclusive\" is for a group with \"delete_acked\"");
+        err = EDXBUS_ERR_INVALID_ARG;
+    }
     if (err == EDXBUS_OK)
         err = edxbus_extra_get_ms(extra, "sqlite", "claim_msgs_older_than", &cons->claim_idle_ms,
                                   errstr, errstr_size);
@@ -558,6 +571,7 @@ void edxbus__sq_consumer_close(void *be)
     edxbus__sq_db_close(&cons->db);
     edxbus_slots_fini(&cons->batch);
     free(cons->acked);
+    free(cons->new_ids);
     free(cons->topic);
     free(cons->group);
     free(cons->name);

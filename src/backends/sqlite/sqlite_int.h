@@ -149,6 +149,11 @@ struct sq_consumer {
                               longer than this from live members; 0: only dead ones */
     bool delete_acked;     /* extra "delete_acked": acknowledged rows are deleted (the group is
                               the topic's only reader: the outbox relay) */
+    bool exclusive;        /* extra "exclusive" (with delete_acked): one member at a time (the
+                              caller's lock), so new rows are taken without pending rows and
+                              the cursor moves when they are acknowledged */
+    int64_t *new_ids;      /* exclusive: the ids of the last poll's new rows */
+    size_t new_n, new_cap;
     bool maybe_new;        /* rows past the cursor may exist */
     int64_t data_version;  /* PRAGMA data_version when maybe_new was computed */
     bool checked;          /* maybe_new is valid for data_version */
@@ -176,7 +181,9 @@ edxbus_err_t edxbus__sq_tail_read(struct sq_consumer *cons, size_t max, size_t *
 /** Record that the group was active at @p now (groups.seen_ms; inside a transaction). */
 edxbus_err_t edxbus__sq_group_seen(struct sq_consumer *cons, int64_t now, char *errstr,
                                    size_t errstr_size);
-/** Delete the pending rows of the acknowledged ids (inside an open transaction). */
+/** Delete the pending rows of the acknowledged ids (inside an open transaction); with
+ *  delete_acked their messages too; exclusive: move the group cursor to the first new row of
+ *  the last poll not acknowledged (past them all when every one was). */
 edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size_t errstr_size);
 /** The columns every message query selects, in this order (sq_slot_fill reads them). */
 #define SQ_MSG_COLS                                                                                \

@@ -289,6 +289,26 @@ static edxbus_err_t take_new(struct sq_consumer *cons, size_t base, size_t room,
     sqlite3_bind_int64(cons->st_new, 2, cursor);
     sqlite3_bind_int64(cons->st_new, 3, (int64_t)room);
     err = fill_from(cons, cons->st_new, base, took, "read new messages", errstr, errstr_size);
+    if (err == EDXBUS_OK && cons->exclusive) {
+        /* No pending rows: the cursor moves once they are acknowledged (commit_acks). */
+        if (*took > cons->new_cap) {
+            int64_t *ids = realloc(cons->new_ids, *took * sizeof *ids);
+            if (ids == NULL) {
+                edxbus_errf(errstr, errstr_size, "sqlite: out of memory reading %s", cons->topic);
+                return EDXBUS_ERR_NOMEM;
+            }
+            cons->new_ids = ids;
+            cons->new_cap = *took;
+        }
+        for (size_t i = 0; i < *took; i++) {
+            cons->batch.msgs[base + i].deliveries = 1;
+            cons->new_ids[i] = cons->batch.slots[base + i].tag;
+        }
+        cons->new_n = *took;
+        cons->cursor = cursor;
+        cons->maybe_new = *took > 0; /* the next poll looks again (what was not acknowledged) */
+        return EDXBUS_OK;
+    }
     if (err == EDXBUS_OK && *took > 0)
         err = record_pending(cons, base, *took, now, errstr, errstr_size);
     if (err == EDXBUS_OK && *took > 0) {
@@ -303,6 +323,41 @@ static edxbus_err_t take_new(struct sq_consumer *cons, size_t base, size_t room,
         cons->maybe_new = *took == room;
     }
     return err;
+}
+
+/* Exclusive mode (acks sorted, their pending rows gone): move the cursor to the first new row
+ * of the last poll not acknowledged (past them all when every one was), then delete every row
+ * below it (each was acknowledged) but the topic's newest and any still pending (taken by a
+ * relay of an older version). */
+static edxbus_err_t retire_exclusive(struct sq_consumer *cons, char *errstr, size_t errstr_size)
+{
+    int64_t next = cons->cursor;
+    if (cons->new_n > 0) {
+        const int64_t *ids = cons->new_ids;
+        next = ids[cons->new_n - 1] + 1;
+        for (size_t i = 0, a = 0; i < cons->new_n; i++) {
+            while (a < cons->nacked && cons->acked[a] < ids[i])
+                a++;
+            if (a == cons->nacked || cons->acked[a] != ids[i]) {
+                next = ids[i];
+                break;
+            }
+        }
+        sqlite3_bind_int64(cons->st_set_cursor, 1, cons->gid);
+        sqlite3_bind_int64(cons->st_set_cursor, 2, next);
+        edxbus_err_t err = edxbus__sq_exec(&cons->db, cons->st_set_cursor,
+                                           "move the group cursor", errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+    }
+    if (cons->nacked == 0 || next <= cons->lo)
+        return EDXBUS_OK;
+    sqlite3_bind_int64(cons->st_retire, 1, cons->lo);
+    sqlite3_bind_int64(cons->st_retire, 2, next - 1);
+    sqlite3_bind_int64(cons->st_retire, 3, cons->hi);
+    sqlite3_bind_int64(cons->st_retire, 4, cons->gid);
+    return edxbus__sq_exec(&cons->db, cons->st_retire, "delete acknowledged messages", errstr,
+                           errstr_size);
 }
 
 edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size_t errstr_size)
@@ -321,6 +376,8 @@ edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size
         err = edxbus__sq_exec(&cons->db, cons->st_unpend, "acknowledge", errstr, errstr_size);
         i = j;
     }
+    if (cons->exclusive)
+        return err == EDXBUS_OK ? retire_exclusive(cons, errstr, errstr_size) : err;
     if (err == EDXBUS_OK && cons->delete_acked && cons->nacked > 0) {
         sqlite3_bind_int64(cons->st_retire, 1, cons->lo);
         sqlite3_bind_int64(cons->st_retire, 2, cons->acked[cons->nacked - 1]);
@@ -363,6 +420,7 @@ edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, ch
     size_t k = 0;
     bool own_left = cons->own_left;
     int64_t own_after = cons->own_after;
+    size_t new_n = cons->new_n;
     *n = 0;
     edxbus_err_t err = edxbus__sq_begin(&cons->db, errstr, errstr_size);
     if (err != EDXBUS_OK)
@@ -385,6 +443,7 @@ edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, ch
         err = claim(cons, *n, max - *n, &k, now, errstr, errstr_size);
         *n += k;
     }
+    cons->new_n = 0; /* settled by the acks above; take_new records the new ones */
     if (err == EDXBUS_OK && *n < max) {
         err = take_new(cons, *n, max - *n, &k, now, errstr, errstr_size);
         *n += k;
@@ -397,6 +456,7 @@ edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, ch
         *n = 0;
         cons->own_left = own_left;
         cons->own_after = own_after;
+        cons->new_n = new_n;
         cons->checked = false;
         return err;
     }

@@ -1,6 +1,7 @@
 /* tests/unit/bus/test_backend_sqlite.c — the embedded SQLite broker: the conformance suite on a
  * real file, then what only it does: claiming a dead member's messages (a
- * forked member that exits without closing), claim_msgs_older_than, settings errors, and
+ * forked member that exits without closing), claim_msgs_older_than, the relay's exclusive
+ * mode, settings errors, and
  * several processes sharing one group while one of them is killed with SIGKILL. Retention and
  * the length cap: test_sqlite_retention.c.
  */
@@ -103,6 +104,114 @@ TEST(test_claim_msgs_older_than_takes_from_live_members)
     suite_expect_once(seen, 0, 2);
     suite.ops->consumer_close(fast);
     suite.ops->consumer_close(slow);
+}
+
+/* Rows of a topic still in the file (messages table), by position. */
+static int rows_left(const char *topic)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/suite.db", dir);
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int n = -1;
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db,
+                           "SELECT count(*) FROM messages WHERE id >> 40 ="
+                           " (SELECT tid FROM topics WHERE name = ?1)",
+                           -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_bind_text(st, 1, topic, -1, SQLITE_STATIC) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* Poll up to @p max; ack the messages whose index has acks[index] set; the indexes in got[]. */
+static size_t poll_ack_some(void *cons, size_t max, const bool *acks, int *got)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    struct edxbus_batch b = {0};
+    if (suite.ops->poll(cons, &b, max, 0, errstr, sizeof errstr) != EDXBUS_OK)
+        TEST_FAIL_("poll: %s", errstr);
+    for (size_t i = 0; i < b.n; i++) {
+        got[i] = suite_index(&b.msgs[i]);
+        if (acks[got[i]] && suite.ops->ack(cons, &b.msgs[i], errstr, sizeof errstr) != EDXBUS_OK)
+            TEST_FAIL_("ack: %s", errstr);
+    }
+    return b.n;
+}
+
+/* The outbox relay's mode: no pending rows; what was not acknowledged comes again at the next
+ * poll, after a close and after a crash (a child that exits without closing); acknowledged
+ * rows below the cursor are deleted (the newest kept); only with delete_acked in a group. */
+TEST(test_exclusive_redelivers_what_was_not_acknowledged)
+{
+    const char *topic = suite_topic();
+    suite_produce(topic, 0, 6);
+    json_t *extra = json_pack("{s:b, s:b}", "delete_acked", 1, "exclusive", 1);
+    void *c = suite_open_ex(topic, "relay", "relay", "earliest", -1, extra);
+    bool acks[SUITE_MAX] = {[0] = true, [1] = true, [3] = true}; /* not v2 */
+    int got[SUITE_MAX];
+    ASSERT_EQ_INT(poll_ack_some(c, 4, acks, got), 4);
+    ASSERT_TRUE(got[0] == 0 && got[1] == 1 && got[2] == 2 && got[3] == 3);
+    /* v0 v1 go; v2 comes again, then v3 (acknowledged after v2: sent again), v4 v5. */
+    bool all[SUITE_MAX];
+    for (int i = 0; i < SUITE_MAX; i++)
+        all[i] = i != 4;
+    ASSERT_EQ_INT(poll_ack_some(c, 10, all, got), 4);
+    ASSERT_TRUE(got[0] == 2 && got[1] == 3 && got[2] == 4 && got[3] == 5);
+    ASSERT_EQ_INT(rows_left(topic), 4); /* v0 v1 went at that poll */
+    suite.ops->consumer_close(c);       /* commits: v0..v3 go; v4 waits; v5 (the newest) stays */
+    ASSERT_EQ_INT(rows_left(topic), 2);
+    json_t *lag = NULL;
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    ASSERT_EQ_INT(suite.ops->lag(suite.conf, topic, "relay", &lag, errstr, sizeof errstr),
+                  EDXBUS_OK); /* v4 and v5 are owed: undelivered, none pending */
+    ASSERT_EQ_INT(json_integer_value(json_object_get(json_array_get(lag, 0), "undelivered")), 2);
+    ASSERT_EQ_INT(json_integer_value(json_object_get(json_array_get(lag, 0), "pending")), 0);
+    json_decref(lag);
+    /* A member that takes v4 v5, acknowledges v4 and dies without closing: both come again. */
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        void *victim = NULL;
+        struct edxbus_batch b = {0};
+        struct edxbus_consumer_opts opts = {.topic = topic,
+                                            .group = "relay",
+                                            .consumer_name = "relay",
+                                            .start_time_ms = -1,
+                                            .extra = extra};
+        if (suite.ops->consumer_open(suite.conf, &opts, &victim, errstr, sizeof errstr) ||
+            suite.ops->poll(victim, &b, 8, 0, errstr, sizeof errstr) || b.n != 2 ||
+            suite.ops->ack(victim, &b.msgs[0], errstr, sizeof errstr))
+            _exit(2);
+        _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    bool every[SUITE_MAX];
+    for (int i = 0; i < SUITE_MAX; i++)
+        every[i] = true;
+    c = suite_open_ex(topic, "relay", "relay", "earliest", -1, extra);
+    ASSERT_EQ_INT(poll_ack_some(c, 10, every, got), 2);
+    ASSERT_TRUE(got[0] == 4 && got[1] == 5);
+    suite.ops->consumer_close(c);
+    ASSERT_EQ_INT(rows_left(topic), 1); /* the newest */
+    c = suite_open_ex(topic, "relay", "relay", "earliest", -1, extra);
+    ASSERT_EQ_INT(poll_ack_some(c, 10, every, got), 0);
+    suite.ops->consumer_close(c);
+    json_decref(extra);
+    /* Only for a group that deletes what it acknowledged. */
+    extra = json_pack("{s:b}", "exclusive", 1);
+    void *be = NULL;
+    struct edxbus_consumer_opts opts = {
+        .topic = topic, .group = "other", .start_time_ms = -1, .extra = extra};
+    ASSERT_EQ_INT(suite.ops->consumer_open(suite.conf, &opts, &be, errstr, sizeof errstr),
+                  EDXBUS_ERR_INVALID_ARG);
+    ASSERT_CONTAINS(errstr, "delete_acked");
+    json_decref(extra);
 }
 
 TEST(test_settings_errors)
@@ -307,6 +416,7 @@ int main(void)
     RUN(test_file_is_where_the_setting_says);
     RUN(test_dead_member_is_claimed);
     RUN(test_claim_msgs_older_than_takes_from_live_members);
+    RUN(test_exclusive_redelivers_what_was_not_acknowledged);
     RUN(test_settings_errors);
     RUN(test_processes_share_a_group_and_survive_sigkill);
     kill_children();
