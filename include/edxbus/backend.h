@@ -23,8 +23,9 @@
  * Thread rule: a backend handle is used by one thread at a time, except wake(), which any
  * thread or signal handler may call while another thread polls.
  * ABI: abi_version comes first; new slots are only ever appended, and the core checks
- * abi_version before touching a slot. Slots marked optional may be NULL
- * (the core reports EDXBUS_ERR_UNSUPPORTED).
+ * abi_version before touching a slot. A change that moves what a table or a message holds
+ * raises EDXBUS_BACKEND_ABI_OLDEST: a table older than that is refused (rebuild it).
+ * Slots marked optional may be NULL (the core reports EDXBUS_ERR_UNSUPPORTED).
  */
 #ifndef EDXBUS_BACKEND_H
 #define EDXBUS_BACKEND_H
@@ -43,10 +44,13 @@
 extern "C" {
 #endif
 
-#define EDXBUS_BACKEND_ABI 5 /* 2: the module slots (settings, extra_options, check, admin);
+#define EDXBUS_BACKEND_ABI 6 /* 2: the module slots (settings, extra_options, check, admin);
                                 3: caught_up, struct edxbus_consumer_opts.no_join;
                                 4: doctor;
-                                5: wake */
+                                5: wake;
+                                6: struct edxbus_msg.replay_of (the struct grew, so tables
+                                   older than 6 are refused: rebuild the plugin) */
+#define EDXBUS_BACKEND_ABI_OLDEST 6 /* the oldest table this edxbus loads */
 #define EDXBUS_POSITION_MAX 64 /* bytes, with the NUL, of a position's text form */
 
 /** An extra name/value pair carried with a message (dead-letter details: error, group,
@@ -82,7 +86,13 @@ struct edxbus_msg {
                                              0 when the broker does not count */
     const char *unusable;                 /* why the envelope could not be read (missing
                                              event_data, duplicated header, unknown type…), or
-                                             NULL. The worker dead-letters or acks it. */
+                                             NULL. The worker dead-letters or acks it. */    /* Set by the caller of produce(); ignored by poll() (ABI 6). */
+    const char *replay_of;                /* a dead-letter replay: the dead letter this message
+                                             copies, "<dead-letter topic>@<position>"; NULL for
+                                             any other message. The event id is unchanged, so a
+                                             broker that drops a repeated event id (NATS: the
+                                             stream's duplicate window) must store such a copy
+                                             under a message id of its own. */
 };
 
 /** What poll() fills: messages borrowed from the backend until the next poll() or close(). */

@@ -80,11 +80,11 @@ static bool is_registered_locked(const struct edxbus_backend_ops *ops)
 
 static bool check_table(const struct edxbus_backend_ops *ops, char *errstr, size_t errstr_size)
 {
-    if (ops->abi_version < 1 || ops->abi_version > EDXBUS_BACKEND_ABI) {
+    if (ops->abi_version < EDXBUS_BACKEND_ABI_OLDEST || ops->abi_version > EDXBUS_BACKEND_ABI) {
         edxbus_errf(errstr, errstr_size,
-                    "backend table has ABI version %d; this edxbus supports ABI %d; rebuild the "
-                    "backend against this edxbus's backend.h",
-                    ops->abi_version, EDXBUS_BACKEND_ABI);
+                    "backend table has ABI version %d; this edxbus supports ABI %d to %d; "
+                    "rebuild the backend against this edxbus's backend.h",
+                    ops->abi_version, EDXBUS_BACKEND_ABI_OLDEST, EDXBUS_BACKEND_ABI);
         return false;
     }
     if (ops->name == NULL || ops->name[0] == '\0') {

@@ -6,7 +6,9 @@
  * the policy is the same on every broker (Redis writes the headers as extra entry fields after
  * event_data, Kafka as message headers).
  *
- * Replay produces each dead letter back to original_topic and acknowledges it in the group
+ * Replay produces each dead letter back to original_topic, naming it in msg.replay_of (the
+ * event id is the same, and a broker that drops repeated ids must still store the copy), and
+ * acknowledges it in the group
  * EDXBUS_DLQ_REPLAY_GROUP: the group remembers what was replayed, so replaying twice sends
  * nothing twice. That group is read by assignment (opts.no_join: a Kafka group join takes
  * seconds), and reading ends when the backend says everything stored at the start was handed
@@ -235,6 +237,11 @@ static edxbus_err_t replay_visit(void *opaque, const struct edxbus_msg *dl, bool
         size_t len = strlen(dl->topic);
         orig = len > 4 ? strndup(dl->topic, len - 4) : strdup(dl->topic);
     }
+    /* The copy names the dead letter it comes from: its event id is not new, and a broker that
+     * drops repeated ids (NATS) must still store it (backend.h, replay_of). */
+    char replay_of[EDXBUS_POSITION_MAX + 256];
+    snprintf(replay_of, sizeof replay_of, "%.255s@%s", dl->topic != NULL ? dl->topic : "",
+             dl->position);
     const edxbus_event_type_t *et = dl->metadata != NULL && r->cat != NULL
                                         ? edxbus_catalog_find(r->cat, dl->metadata->event_type)
                                         : NULL;
@@ -251,6 +258,7 @@ static edxbus_err_t replay_visit(void *opaque, const struct edxbus_msg *dl, bool
         .value_schema = dl->value_schema != NULL ? dl->value_schema
                         : et != NULL         ? edxbus_event_type_schema_text(et)
                                              : NULL,
+        .replay_of = replay_of,
     };
     edxbus_err_t err = orig == NULL
                            ? EDXBUS_ERR_NOMEM

@@ -60,6 +60,7 @@ void *edxbus_msg_copy_new(const struct edxbus_msg *msg, size_t size, edxbus_deli
     /* Only the produce-side fields mean anything in a delivery report. */
     c->msg.key_schema = NULL;
     c->msg.value_schema = NULL;
+    c->msg.replay_of = NULL;
     c->msg.broker_time_ms = -1;
     c->cb = cb;
     c->cb_opaque = cb_opaque;

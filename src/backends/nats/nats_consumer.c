@@ -495,7 +495,14 @@ edxbus_err_t edxbus__nats_caught_up(void *be, bool *done, char *errstr, size_t e
      * acknowledged before: the server has nothing more for it. */
     jsConsumerInfo *ci = NULL;
     jsErrCode code = 0;
-    natsStatus s = natsSubscription_GetConsumerInfo(&ci, cons->sub, NULL, &code);
+    /* A group's consumer by its name: on a pull subscription bound to an existing durable,
+     * libnats 3.4 keeps no consumer name, and natsSubscription_GetConsumerInfo answers
+     * Invalid Subscription. A tail's ordered consumer has a name only the subscription knows
+     * (libnats renames it when it resets it). */
+    natsStatus s = cons->durable[0] != '\0'
+                       ? js_GetConsumerInfo(&ci, cons->conn.js, cons->stream, cons->durable,
+                                            NULL, &code)
+                       : natsSubscription_GetConsumerInfo(&ci, cons->sub, NULL, &code);
     if (s != NATS_OK)
         return edxbus__nats_fail(s, code, "consumer information", errstr, errstr_size);
     int local = 0;

@@ -5,7 +5,7 @@
  *   nats_conn.c      settings -> libnats options (URL, credentials, TLS), connecting, the
  *                    JetStream context, one stream per topic created on first use, errors
  *   nats_wire.c      one edxbus_msg <-> one NATS message: the Kafka wire's ce_* headers and
- *                    text forms, the Avro body as payload, Nats-Msg-Id = the event id
+ *                    text forms, the Avro body as payload, the Nats-Msg-Id (the event id)
  *   nats_producer.c  synchronous publish, or js_PublishMsgAsync with the acks as delivery
  *                    reports (handed to the caller on its own thread)
  *   nats_consumer.c  groups as durable pull consumers, tails as ordered consumers, seek, replay
@@ -108,6 +108,18 @@ edxbus_err_t edxbus__nats_stream_ensure(struct nats_conn *c, const char *topic, 
  *  @p scratch is reused. Returns new (natsMsg_Destroy) or NULL with errstr. */
 natsMsg *edxbus__nats_wire_msg(const struct edxbus_msg *msg, struct edxbus_buf *scratch,
                                char *errstr, size_t errstr_size);
+
+/** The Nats-Msg-Id of @p msg, by which the stream's duplicate window
+ *  (EVENT_BUS_NATS_DUPLICATE_WINDOW) drops a second copy:
+ *    - an event as the bus sends it: its event id, so a resend of the same event is dropped;
+ *    - a message with extra headers (a dead letter): "<event id>#<16 hex digits>", FNV-1a of
+ *      the headers' names and values, so dead letters of one event from two groups, or from
+ *      a second failure after a replay, are each kept, and a resend of one is still dropped;
+ *    - a dead-letter replay (msg->replay_of): the above + "/" + replay_of
+ *      ("<dead-letter topic>@<position>"), so the replayed copy is stored although the
+ *      original event (same id) is in the window, and a resend of that copy is dropped.
+ *  ce_id stays the event id in every case. Returns msg->metadata->id or @p out (written). */
+const char *edxbus__nats_msg_id(const struct edxbus_msg *msg, char *out, size_t size);
 
 /** Per-message storage for a consumed message (reused across batches). */
 struct nats_slot {

@@ -12,10 +12,11 @@
  * reported EDXBUS_ERR_TIMEOUT by libnats itself (jsPubOptions.MaxWait), so every record is
  * settled within that time, and close() can wait for all of them.
  *
- * Every message carries Nats-Msg-Id = the event id: a retry of the same event within the
- * stream's duplicate window is dropped by the server, which acknowledges it as a duplicate of
- * the stored one; that is reported as delivered (the server holds the event), at the stored
- * one's position.
+ * Every message carries a Nats-Msg-Id, the event id (edxbus__nats_msg_id(): dead letters and
+ * dead-letter replays get ids of their own): a retry of the same event within the stream's
+ * duplicate window is dropped by the server, which acknowledges it as a duplicate of the stored
+ * one; that is reported as delivered (the server holds the event), at the stored one's
+ * position.
  *
  * Invariants: a record is in exactly one of the in-flight list (published, no answer yet; its
  * natsMsg owned by libnats and used only as a key) and the done list (answered, not yet
@@ -305,7 +306,8 @@ edxbus_err_t edxbus__nats_produce(void *be, const struct edxbus_msg *msg, edxbus
         return EDXBUS_ERR_INVALID_ARG;
     jsPubOptions po;
     jsPubOptions_Init(&po);
-    po.MsgId = msg->metadata->id;
+    char id[EDXBUS_POSITION_MAX + 512];
+    po.MsgId = edxbus__nats_msg_id(msg, id, sizeof id);
     if (cb == NULL) {
         report_done(prod);
         err = produce_sync(prod, nm, msg, &po, errstr, errstr_size);

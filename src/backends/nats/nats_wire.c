@@ -5,7 +5,8 @@
  * forms, so one tool reads both: ce_specversion=1.0, content-type=application/avro,
  * ce_datacontenttype=application/avro, ce_type, ce_id, ce_source, ce_time, ce_minorversion,
  * sourcehost, sourcelib, then the message's extra headers (dead-letter details). The publisher
- * adds Nats-Msg-Id = the event id (the stream's duplicate window drops a resend). NATS headers
+ * adds Nats-Msg-Id (edxbus__nats_msg_id(): the event id, so the stream's duplicate window drops
+ * a resend; a dead letter and a dead-letter replay get ids of their own). NATS headers
  * are text lines: libnats cuts a value at a NUL, turns CR/LF into spaces, and a reader trims
  * white space and refuses an empty value. So a value that is not plain text (empty, a control
  * byte, white space at either end, or starting with "base64:") travels as "base64:" followed by
@@ -193,6 +194,39 @@ natsMsg *edxbus__nats_wire_msg(const struct edxbus_msg *msg, struct edxbus_buf *
         return NULL;
     }
     return nm;
+}
+
+/* FNV-1a, 64 bits, over @p len bytes of @p p, continuing from @p h. */
+static uint64_t fnv1a(uint64_t h, const void *p, size_t len)
+{
+    const uint8_t *b = p;
+    for (size_t i = 0; i < len; i++) {
+        h ^= b[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+const char *edxbus__nats_msg_id(const struct edxbus_msg *msg, char *out, size_t size)
+{
+    const char *id = msg->metadata->id;
+    if (msg->nheaders == 0 && msg->replay_of == NULL)
+        return id;
+    int n = snprintf(out, size, "%s", id);
+    if (msg->nheaders > 0 && n >= 0 && (size_t)n < size) {
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (size_t i = 0; i < msg->nheaders; i++) {
+            const char *name = msg->headers[i].name ? msg->headers[i].name : "";
+            uint64_t len = msg->headers[i].len;
+            h = fnv1a(h, name, strlen(name) + 1);
+            h = fnv1a(h, &len, sizeof len);
+            h = fnv1a(h, msg->headers[i].value, msg->headers[i].len);
+        }
+        n += snprintf(out + n, size - (size_t)n, "#%016" PRIx64, h);
+    }
+    if (msg->replay_of != NULL && n >= 0 && (size_t)n < size)
+        snprintf(out + n, size - (size_t)n, "/%s", msg->replay_of);
+    return out;
 }
 
 /* ------------------------------------------------------------------------------------------ */

@@ -1,8 +1,8 @@
 /* tests/integration/nats/test_nats_suite.c — the shared backend conformance suite
  * (tests/backend/backend_suite.h) against the NATS JetStream backend and a real nats-server.
  *
- * Every check runs but keys and seek (see main): like edx-event-bus-redis's, the NATS wire carries no key (the
- * payload is the Avro body, the metadata are headers), so a produced key does not come back.
+ * Every check runs but keys (see main): like edx-event-bus-redis's, the NATS wire carries no key
+ * (the payload is the Avro body, the metadata are headers), so a produced key does not come back.
  * NATS headers are a map: the extra headers come back by name, not in their order.
  */
 #include "backend/backend_suite.h"
@@ -49,6 +49,80 @@ TEST(test_replay_from_a_time_early_in_a_second)
             TEST_FAIL_("v%d seen %d times", i, seen[i]);
 }
 
+static bool count_dead_letter(void *opaque, const struct edxbus_msg *msg)
+{
+    (void)msg;
+    (*(int *)opaque)++;
+    return true;
+}
+
+static void dead_letter(void *prod, const char *dlq, const char *topic, const char *group)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    struct edxbus_metadata md;
+    suite_metadata(&md, 0);
+    struct edxbus_header hdrs[] = {
+        {"error", (const uint8_t *)"boom", 4},
+        {"group", (const uint8_t *)group, strlen(group)},
+        {"attempts", (const uint8_t *)"3", 1},
+        {"original_position", (const uint8_t *)"1", 1},
+        {"original_topic", (const uint8_t *)topic, strlen(topic)},
+    };
+    struct edxbus_msg msg = {.topic = dlq,
+                             .value = (const uint8_t *)"v0",
+                             .value_len = 2,
+                             .metadata = &md,
+                             .headers = hdrs,
+                             .nheaders = 5};
+    if (suite.ops->produce(prod, &msg, NULL, NULL, errstr, sizeof errstr) != EDXBUS_OK)
+        TEST_FAIL_("dead letter: %s", errstr);
+}
+
+/* Inside the duplicate window (120 s by default, so all of this test): the dead letters of
+ * one event from two groups are both stored, a resend of one is not; replaying them stores
+ * both copies on the topic although the event's id (ce_id, kept) is already there; a replay of
+ * one dead letter by position (read as a tail: caught_up on an ordered consumer) works, and is
+ * the same copy as its first replay (a resend, not stored again). Fails with Nats-Msg-Id = the
+ * event id on every message: the dead letters and replays would be dropped as duplicates. */
+TEST(test_dead_letters_and_replays_inside_the_duplicate_window)
+{
+    const char *topic = suite_topic();
+    char dlq[128], errstr[EDXBUS_ERRSTR_SIZE] = "";
+    snprintf(dlq, sizeof dlq, "%s-dlq", topic);
+    suite_produce(topic, 0, 1);
+    void *prod = NULL;
+    ASSERT_EQ_INT(suite.ops->producer_open(suite.conf, &prod, errstr, sizeof errstr), EDXBUS_OK);
+    dead_letter(prod, dlq, topic, "g1");
+    dead_letter(prod, dlq, topic, "g2");
+    dead_letter(prod, dlq, topic, "g1"); /* a resend of the first */
+    suite.ops->producer_close(prod);
+    edxbus_conf_t *conf = edxbus_conf_dup(suite.conf);
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_CONSUMER", "nats", errstr, sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_PRODUCER", "nats", errstr, sizeof errstr),
+                  EDXBUS_OK);
+    int listed = 0;
+    if (edxbus_dlq_list(conf, topic, count_dead_letter, &listed, errstr, sizeof errstr) !=
+        EDXBUS_OK)
+        TEST_FAIL_("dlq list: %s", errstr);
+    ASSERT_EQ_INT(listed, 2);
+    struct edxbus_dlq_counts counts = {0};
+    if (edxbus_dlq_replay_ex(conf, topic, NULL, &counts, errstr, sizeof errstr) != EDXBUS_OK)
+        TEST_FAIL_("dlq replay: %s", errstr);
+    ASSERT_EQ_UINT(counts.read, 2);
+    ASSERT_EQ_UINT(counts.sent, 2);
+    struct edxbus_dlq_replay_opts one = {.position = "1"};
+    if (edxbus_dlq_replay_ex(conf, topic, &one, &counts, errstr, sizeof errstr) != EDXBUS_OK)
+        TEST_FAIL_("dlq replay of position 1: %s", errstr);
+    ASSERT_EQ_UINT(counts.sent, 1);
+    edxbus_conf_destroy(conf);
+    int seen[SUITE_MAX] = {0};
+    void *cons = suite_open(topic, "after", "a", "earliest");
+    suite_drain(cons, seen, true);
+    suite.ops->consumer_close(cons);
+    ASSERT_EQ_INT(seen[0], 3); /* the event and its two replayed copies */
+}
+
 int main(void)
 {
     test_nats_require("integration/nats/test_nats_suite");
@@ -62,13 +136,10 @@ int main(void)
     suite.caps = SUITE_CAP_ALL;
     suite_skip(SUITE_CAP_KEYS, "the NATS wire carries no key (a message is subject, headers and "
                                "payload; as on the edx-event-bus-redis wire)");
-    suite_skip(SUITE_CAP_END,
-               "NOT WORKING YET on NATS: a replay writes each dead letter back with its event id "
-               "as Nats-Msg-Id, which the stream drops as a duplicate inside its duplicate window, "
-               "and caught_up on the replay's ordered consumer fails (Invalid Subscription)");
     suite.poll_ms = 400; /* a tail is pushed to: under load it may take a while */
     suite.headers_as_map = true;
     RUN(test_replay_from_a_time_early_in_a_second);
+    RUN(test_dead_letters_and_replays_inside_the_duplicate_window);
     suite_run();
     edxbus_conf_destroy(conf);
     test_nats_stop(&server);

@@ -98,6 +98,15 @@ TEST(test_register_checks_abi_name_and_slots)
     snprintf(want, sizeof want, "ABI version %d", EDXBUS_BACKEND_ABI + 1);
     ASSERT_CONTAINS(errstr, want);
     ASSERT_CONTAINS(errstr, "rebuild");
+    /* A table from before struct edxbus_msg grew (ABI 5) would be read with the wrong
+     * message size: refused too. */
+    struct edxbus_backend_ops old = *mem;
+    old.abi_version = EDXBUS_BACKEND_ABI_OLDEST - 1;
+    old.name = "old";
+    ASSERT_EQ_INT(edxbus_backend_register(&old, errstr, sizeof errstr), EDXBUS_ERR_INVALID_ARG);
+    snprintf(want, sizeof want, "ABI version %d", EDXBUS_BACKEND_ABI_OLDEST - 1);
+    ASSERT_CONTAINS(errstr, want);
+    ASSERT_CONTAINS(errstr, "rebuild");
 
     static struct edxbus_backend_ops taken;
     taken = *mem;
