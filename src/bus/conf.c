@@ -41,15 +41,26 @@ struct edxbus_conf {
     edxbus_log_fn log;
     void *opaque;
     edxbus_log_level_t log_max; /* lines less severe than this are not made */
-    /* EVENT_BUS_LOG_LEVEL and EVENT_BUS_LOG_FORMAT as last read (refresh_log(), after every
-     * change of values): the default sink asks for them per line, and per event in the worker. */
-    edxbus_log_level_t level_setting; /* 0: unset or not a level */
-    bool log_json;
+    /* Settings read per event, as last read (refresh(), after every change of values): the
+     * default sink asks for the log level per line and the worker per event; every send asks
+     * for the service name (the metadata's source). */
+    edxbus_log_level_t level_setting; /* EVENT_BUS_LOG_LEVEL; 0: unset or not a level */
+    bool log_json;                    /* EVENT_BUS_LOG_FORMAT */
+    const char *service_name;         /* borrowed from values (or defaults), or NULL */
 };
 
-/* Read the two log settings again into the conf's copy of them. */
-static void refresh_log(edxbus_conf_t *conf)
+static const char *read_service_name(const edxbus_conf_t *conf)
 {
+    const char *svc = edxbus_conf_get_str(conf, "EVENTS_SERVICE_NAME", NULL);
+    if (svc == NULL || svc[0] == '\0')
+        svc = edxbus_conf_get_str(conf, "SERVICE_VARIANT", NULL);
+    return svc && svc[0] ? svc : NULL;
+}
+
+/* Read the settings kept per conf again. */
+static void refresh(edxbus_conf_t *conf)
+{
+    conf->service_name = read_service_name(conf);
     edxbus_log_level_t level;
     conf->level_setting =
         edxbus__log_level_from(edxbus_conf_get_str(conf, "EVENT_BUS_LOG_LEVEL", NULL), &level)
@@ -79,7 +90,7 @@ edxbus_conf_t *edxbus_conf_new(void)
     }
     conf->log = edxbus_log_stderr;      /* the documented default sink */
     conf->log_max = EDXBUS_LOG_WARNING; /* what it shows */
-    refresh_log(conf);
+    refresh(conf);
     return conf;
 fail:
     edxbus_conf_destroy(conf);
@@ -104,12 +115,11 @@ edxbus_conf_t *edxbus_conf_dup(const edxbus_conf_t *conf)
     copy->log = conf->log;
     copy->opaque = conf->opaque;
     copy->log_max = conf->log_max;
-    copy->level_setting = conf->level_setting;
-    copy->log_json = conf->log_json;
     if (copy->values == NULL) {
         edxbus_conf_destroy(copy);
         return NULL;
     }
+    refresh(copy); /* the service name points into the copy's own values */
     return copy;
 }
 
@@ -484,7 +494,7 @@ edxbus_err_t edxbus_conf_set(edxbus_conf_t *conf, const char *name, const char *
         return EDXBUS_ERR_INVALID_ARG;
     }
     edxbus_err_t err = put(conf, conf->values, name, NULL, value, NULL, errstr, errstr_size);
-    refresh_log(conf);
+    refresh(conf);
     return err;
 }
 
@@ -498,7 +508,7 @@ edxbus_err_t edxbus_conf_set_json(edxbus_conf_t *conf, const char *name, const j
         return EDXBUS_ERR_INVALID_ARG;
     }
     edxbus_err_t err = put(conf, conf->values, name, value, NULL, NULL, errstr, errstr_size);
-    refresh_log(conf);
+    refresh(conf);
     return err;
 }
 
@@ -554,7 +564,7 @@ edxbus_err_t edxbus_conf_load_yaml(edxbus_conf_t *conf, const char *path, char *
         json_decref(conf->values);
         conf->values = values;
         values = NULL;
-        refresh_log(conf);
+        refresh(conf);
     }
     json_decref(values);
     json_decref(doc);
@@ -596,7 +606,7 @@ edxbus_err_t edxbus_conf_load_env(edxbus_conf_t *conf, char *errstr, size_t errs
         json_decref(conf->values);
         conf->values = values;
         values = NULL;
-        refresh_log(conf);
+        refresh(conf);
     } else if (err == EDXBUS_ERR_NOMEM && errstr_size) {
         edxbus_errf(errstr, errstr_size, "environment: out of memory");
     }
@@ -647,10 +657,7 @@ bool edxbus_conf_get_bool(const edxbus_conf_t *conf, const char *name, bool def)
 
 const char *edxbus_conf_service_name(const edxbus_conf_t *conf)
 {
-    const char *svc = edxbus_conf_get_str(conf, "EVENTS_SERVICE_NAME", NULL);
-    if (svc == NULL || svc[0] == '\0')
-        svc = edxbus_conf_get_str(conf, "SERVICE_VARIANT", NULL);
-    return svc && svc[0] ? svc : NULL;
+    return conf->service_name;
 }
 
 const char *edxbus_conf_backend(const edxbus_conf_t *conf, const char *name)

@@ -76,6 +76,22 @@ check
 diff <(sed 's/.*"id": "\([^"]*\)".*/\1/' "$OUT" | sort) <(sort "$SCRATCH/ids") >/dev/null ||
   fail "consumed ids differ from produced ids"
 
+# --count N of one event without --metadata: encoded once, sent N times, each with its own id.
+run produce -e $TYPE -t repeated -d "$DATA" --count 3 --print-ids
+expect_ok
+expect_lines 3
+[[ $(sort -u "$OUT" | wc -l) -eq 3 ]] || fail "--count 3 gave repeated ids"
+cp "$OUT" "$SCRATCH/ids3"
+run consume -t repeated -g printer --extra '{"start": "earliest"}' --max-events 3
+check
+[[ $RC -eq 0 ]] || fail "consume exit $RC"
+expect_lines 3
+expect_grep '"source": "openedx/[^"]*/web".*"data": \{"xblock_info": \{"usage_key": "block-v1:edX\+DemoX\+Demo_Course\+type@problem\+block@d2", "block_type": "problem", "version": null\}\}\}$'
+check
+[[ $(grep -c '"data": {"xblock_info"' "$OUT") -eq 3 ]] || fail "not every repeated event has the data"
+diff <(sed 's/.*"id": "\([^"]*\)".*/\1/' "$OUT" | sort) <(sort "$SCRATCH/ids3") >/dev/null ||
+  fail "consumed ids differ from produced ids"
+
 # --exec failing: retried, dead-lettered, acked; dlq list shows them; replay once.
 run consume -t blocks -g failing --extra '{"start": "earliest"}' --max-events 3 \
   --exec 'cat >/dev/null; exit 3'

@@ -518,13 +518,21 @@ TEST(test_default_log_goes_to_stderr)
     edxbus_conf_destroy(conf);
 }
 
-/* The default sink's level follows EVENT_BUS_LOG_LEVEL (and the format EVENT_BUS_LOG_FORMAT)
- * however the setting changes: set, set_json, a YAML file, the environment, a copy, and back to
- * edxbus_conf_set_log_level() when the setting is not a level. conf.c keeps the two settings
- * read, so each change must reach that copy. */
-TEST(test_log_settings_follow_every_change)
+/* The default sink's level follows EVENT_BUS_LOG_LEVEL (and the format EVENT_BUS_LOG_FORMAT, and
+ * edxbus_conf_service_name() EVENTS_SERVICE_NAME / SERVICE_VARIANT) however the setting changes:
+ * set, set_json, a YAML file, the environment, a copy, and back to edxbus_conf_set_log_level()
+ * when the setting is not a level. conf.c keeps these settings read, so each change must reach
+ * that copy. */
+TEST(test_cached_settings_follow_every_change)
 {
     edxbus_conf_t *conf = edxbus_conf_new(); /* the default sink: warnings */
+    ASSERT_TRUE(edxbus_conf_service_name(conf) == NULL);
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "SERVICE_VARIANT", "cms", errstr, sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_EQ_STR(edxbus_conf_service_name(conf), "cms");
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENTS_SERVICE_NAME", "lms", errstr, sizeof errstr),
+                  EDXBUS_OK);
+    ASSERT_EQ_STR(edxbus_conf_service_name(conf), "lms");
     edxbus_log_level_t level = 0;
     ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_WARNING));
     ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_INFO));
@@ -552,19 +560,23 @@ TEST(test_log_settings_follow_every_change)
     ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_INFO));
     ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_DEBUG));
 
-    const char *path =
-        write_file("loglevel", "EVENT_BUS_LOG_LEVEL: warning\nEVENT_BUS_LOG_FORMAT: json\n");
+    const char *path = write_file("loglevel", "EVENT_BUS_LOG_LEVEL: warning\n"
+                                              "EVENT_BUS_LOG_FORMAT: json\nEVENTS_SERVICE_NAME: ''\n");
     ASSERT_EQ_INT(edxbus_conf_load_yaml(conf, path, errstr, sizeof errstr), EDXBUS_OK);
+    ASSERT_EQ_STR(edxbus_conf_service_name(conf), "cms"); /* empty: SERVICE_VARIANT */
     ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_WARNING));
     ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_INFO));
     ASSERT_TRUE(edxbus_conf_log_json(conf));
 
     setenv("EVENT_BUS_LOG_LEVEL", "info", 1);
     setenv("EVENT_BUS_LOG_FORMAT", "text", 1);
+    setenv("EVENTS_SERVICE_NAME", "discovery", 1);
     edxbus_err_t err = edxbus_conf_load_env(conf, errstr, sizeof errstr);
     unsetenv("EVENT_BUS_LOG_LEVEL");
     unsetenv("EVENT_BUS_LOG_FORMAT");
+    unsetenv("EVENTS_SERVICE_NAME");
     ASSERT_EQ_INT(err, EDXBUS_OK);
+    ASSERT_EQ_STR(edxbus_conf_service_name(conf), "discovery");
     ASSERT_TRUE(edxbus_conf_is_logged(conf, EDXBUS_LOG_INFO));
     ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_DEBUG));
     ASSERT_TRUE(!edxbus_conf_log_json(conf));
@@ -574,7 +586,12 @@ TEST(test_log_settings_follow_every_change)
     ASSERT_EQ_INT(edxbus_conf_load_yaml(conf, path, errstr, sizeof errstr), EDXBUS_ERR_CONF);
     ASSERT_TRUE(!edxbus_conf_is_logged(conf, EDXBUS_LOG_DEBUG));
 
+    ASSERT_EQ_STR(edxbus_conf_service_name(conf), "discovery");
     edxbus_conf_t *copy = edxbus_conf_dup(conf);
+    ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENTS_SERVICE_NAME", "ecommerce", errstr, sizeof errstr),
+                  EDXBUS_OK); /* frees the original's text: the copy has its own */
+    ASSERT_EQ_STR(edxbus_conf_service_name(copy), "discovery");
+    ASSERT_EQ_STR(edxbus_conf_service_name(conf), "ecommerce");
     ASSERT_TRUE(edxbus_conf_is_logged(copy, EDXBUS_LOG_INFO));
     ASSERT_TRUE(!edxbus_conf_is_logged(copy, EDXBUS_LOG_DEBUG));
     ASSERT_EQ_INT(edxbus_conf_set(copy, "EVENT_BUS_LOG_LEVEL", "error", errstr, sizeof errstr),
@@ -591,7 +608,7 @@ TEST(test_log_settings_follow_every_change)
 
 int main(void)
 {
-    RUN(test_log_settings_follow_every_change);
+    RUN(test_cached_settings_follow_every_change);
     RUN(test_default_log_goes_to_stderr);
     RUN(test_defaults);
     RUN(test_set_typed);
