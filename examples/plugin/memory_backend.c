@@ -14,7 +14,7 @@
  * index) and a list of pending entries (taken, not acked) owned by member names; a member that
  * reopens under the same name gets its pending entries first. Positions are message indexes.
  * poll() waits on a condition variable that produce() signals. The optional lag and caught_up
- * slots are left NULL (the core answers EDXBUS_ERR_UNSUPPORTED), as are the reserved seek slots.
+ * slots are left NULL (the core answers EDXBUS_ERR_UNSUPPORTED).
  *
  * The plugin uses only include/edxbus/backend.h (types and constants): it calls no edxbus
  * function, so it loads into any program linked with edxbus, statically or not.
@@ -364,8 +364,6 @@ static const struct edxbus_backend_ops memory_ops = {
     .consumer_open = mem_consumer_open,
     .poll = mem_poll,
     .ack = mem_ack,
-    .seek = NULL,
-    .seek_time = NULL,
     .consumer_close = mem_consumer_close,
     .lag = NULL,
 };

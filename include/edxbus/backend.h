@@ -48,8 +48,12 @@ extern "C" {
                                 3: caught_up, struct edxbus_consumer_opts.no_join;
                                 4: doctor;
                                 5: wake;
-                                6: struct edxbus_msg.replay_of (the struct grew, so tables
-                                   older than 6 are refused: rebuild the plugin) */
+                                6: struct edxbus_msg.replay_of; the reserved seek and
+                                   seek_time slots are gone (a replay is
+                                   opts->start_time_ms, a start position opts->start, both
+                                   at consumer_open()). Both move what older tables and
+                                   messages hold, so tables older than 6 are refused:
+                                   rebuild the plugin */
 #define EDXBUS_BACKEND_ABI_OLDEST 6 /* the oldest table this edxbus loads */
 #define EDXBUS_POSITION_MAX 64 /* bytes, with the NUL, of a position's text form */
 
@@ -192,11 +196,6 @@ struct edxbus_backend_ops {
                          char *errstr, size_t errstr_size);
     /** Acknowledge (commit) @p msg, a message from the latest batch. A no-op in tail mode. */
     edxbus_err_t (*ack)(void *be, const struct edxbus_msg *msg, char *errstr, size_t errstr_size);
-    /** Reserved: kept only so that the slots after them stay where ABI 1 put them. The core
-     *  never calls seek or seek_time (a replay is opts->start_time_ms, a start position
-     *  opts->start, both at consumer_open()); leave them NULL. */
-    edxbus_err_t (*seek)(void *be, const char *position, char *errstr, size_t errstr_size);
-    edxbus_err_t (*seek_time)(void *be, int64_t unix_ms, char *errstr, size_t errstr_size);
     void (*consumer_close)(void *be);
 
     /* --- inspection --------------------------------------------------------------------- */

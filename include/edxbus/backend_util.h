@@ -141,7 +141,7 @@ EDXBUS_API void edxbus_clock_sleep_ms(int64_t ms);
 
 /* --- opening a consumer -------------------------------------------------------------------- */
 
-/** What a consumer's `start` (struct edxbus_consumer_opts) or a seek text says. */
+/** What a consumer's `start` (struct edxbus_consumer_opts) says. */
 enum edxbus_start {
     EDXBUS_START_LATEST,   /* NULL, "latest" or "end": after the newest message */
     EDXBUS_START_EARLIEST, /* "earliest" or "beginning": the oldest message stored */

@@ -81,11 +81,10 @@ const struct edxbus_backend_ops edxbus_backend_nats = {
     .consumer_open = edxbus__nats_consumer_open,
     .poll = edxbus__nats_poll,
     .ack = edxbus__nats_ack,
-    .seek = edxbus__nats_seek,
-    .seek_time = edxbus__nats_seek_time,
     .consumer_close = edxbus__nats_consumer_close,
     .lag = nats_lag,
     .settings = edxbus__nats_settings,
     .check = edxbus__nats_check,
     .caught_up = edxbus__nats_caught_up,
+    .wake = edxbus__nats_wake,
 };

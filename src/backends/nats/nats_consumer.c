@@ -6,9 +6,9 @@
  * acknowledged goes to a member again after the ack wait. Where a group starts (backend.h
  * contract 3): an existing consumer is bound as it is, whatever `start` says; a new one is
  * created at `start` (latest: DeliverNew, earliest: DeliverAll, a position: that stream
- * sequence). A replay (start_time_ms, seek_time) or a seek replaces the consumer by one that
- * starts there: JetStream cannot move a consumer, so a replay moves the group for every member
- * (each member's next fetch finds the new consumer under the same name).
+ * sequence). A replay (start_time_ms) replaces the consumer by one that starts there:
+ * JetStream cannot move a consumer, so a replay moves the group for every member (each
+ * member's next fetch finds the new consumer under the same name).
  *
  * A clean close gives back (NAK) what this member took and did not acknowledge, so the group
  * gets it at once, this member first after a restart; a member that dies leaves it to the ack
@@ -18,8 +18,17 @@
  * A tail is an ordered consumer (ephemeral, no acks, flow-controlled) that leaves no group
  * behind. caught_up: the stream's last sequence is noted at open; a reader is caught up once
  * it was handed that sequence, or when the server has nothing more for it.
+ *
+ * wake (edxbus_consumer_stop()): libnats waits for a fetch or a tail's next message on a
+ * condition of its own and gives no descriptor to wait on beside it, and wake() may run in a
+ * signal handler. So wake() only sets the toolkit's waker; a watcher thread, started at open
+ * and blocked on that waker, then unsubscribes, which makes a waiting libnats call return at
+ * once. Acks and NAKs go through the connection, so they still work after a wake; a pull
+ * request the server still holds for the closed subscription may take a message that then
+ * stays owed to the group until the ack wait (as for a member that dies).
  */
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,7 +61,19 @@ struct nats_consumer {
                                second (see by_time): what is older is skipped; 0: none */
     uint64_t end_seq; /* the stream's last sequence at open (caught_up) */
     bool reached;     /* a message at or past end_seq was handed out */
+    edxbus_waker_t *waker; /* set by wake() */
+    pthread_t watcher;     /* unsubscribes once the waker is set (see the top) */
+    bool watching;
 };
+
+static void *watch(void *arg)
+{
+    struct nats_consumer *cons = arg;
+    while (edxbus_waker_wait(cons->waker, -1, -1) != EDXBUS_WAIT_WOKEN)
+        ;
+    natsSubscription_Unsubscribe(cons->sub);
+    return NULL;
+}
 
 /* "latest" (or NULL), "earliest" or a stream sequence ("17") into a deliver policy. */
 static edxbus_err_t parse_position(const char *position, jsDeliverPolicy *policy, uint64_t *seq,
@@ -222,21 +243,6 @@ static jsDeliverPolicy by_time(int64_t unix_ms, int64_t *time_ns, int64_t *skip_
     return js_DeliverByStartTime;
 }
 
-/* Point the group or tail at @p policy (replacing the group's consumer) and subscribe. */
-static edxbus_err_t move_to(struct nats_consumer *cons, jsDeliverPolicy policy, uint64_t seq,
-                            int64_t time_ns, char *errstr, size_t errstr_size)
-{
-    give_back(cons);
-    release_batch(cons);
-    drop_sub(cons);
-    cons->reached = false;
-    cons->skip_before_ns = 0;
-    if (cons->durable[0] == '\0')
-        return subscribe_tail(cons, policy, seq, time_ns, errstr, errstr_size);
-    edxbus_err_t err = make_durable(cons, policy, seq, time_ns, true, errstr, errstr_size);
-    return err != EDXBUS_OK ? err : subscribe_group(cons, errstr, errstr_size);
-}
-
 static void read_settings(struct nats_consumer *cons, const edxbus_conf_t *conf)
 {
     cons->ack_wait_ns =
@@ -312,6 +318,20 @@ edxbus_err_t edxbus__nats_consumer_open(const edxbus_conf_t *conf,
     /* A tail from the newest event has been handed everything it will be handed from before
      * its open. */
     cons->reached = cons->durable[0] == '\0' && policy == js_DeliverNew;
+    if (err == EDXBUS_OK) {
+        cons->waker = edxbus_waker_new(errstr, errstr_size);
+        if (cons->waker == NULL)
+            err = EDXBUS_ERR_IO;
+    }
+    if (err == EDXBUS_OK) {
+        int rc = pthread_create(&cons->watcher, NULL, watch, cons);
+        if (rc != 0) {
+            edxbus_errf(errstr, errstr_size, "nats: cannot start the consumer's watcher thread: %s",
+                        strerror(rc));
+            err = EDXBUS_ERR_NOMEM;
+        }
+        cons->watching = rc == 0;
+    }
     if (err != EDXBUS_OK) {
         edxbus__nats_consumer_close(cons);
         return err;
@@ -393,7 +413,7 @@ edxbus_err_t edxbus__nats_poll(void *be, struct edxbus_batch *out, size_t max, i
     out->msgs = NULL;
     out->n = 0;
     release_batch(cons);
-    if (max == 0)
+    if (max == 0 || edxbus_waker_woken(cons->waker))
         return EDXBUS_OK;
     if (grow(cons, max) != EDXBUS_OK) {
         edxbus_errf(errstr, errstr_size, "nats: out of memory");
@@ -401,7 +421,8 @@ edxbus_err_t edxbus__nats_poll(void *be, struct edxbus_batch *out, size_t max, i
     }
     natsMsgList list = {0};
     natsStatus s = fetch(cons, &list, max, timeout_ms);
-    if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND)
+    if (s == NATS_TIMEOUT || s == NATS_NOT_FOUND ||
+        (s != NATS_OK && edxbus_waker_woken(cons->waker))) /* the watcher closed the wait */
         return EDXBUS_OK;
     if (s != NATS_OK) {
         char what[300];
@@ -463,27 +484,6 @@ edxbus_err_t edxbus__nats_ack(void *be, const struct edxbus_msg *msg, char *errs
     return EDXBUS_OK;
 }
 
-edxbus_err_t edxbus__nats_seek(void *be, const char *position, char *errstr, size_t errstr_size)
-{
-    struct nats_consumer *cons = be;
-    jsDeliverPolicy policy;
-    uint64_t seq = 0;
-    edxbus_err_t err = parse_position(position, &policy, &seq, errstr, errstr_size);
-    if (err != EDXBUS_OK)
-        return err;
-    return move_to(cons, policy, seq, 0, errstr, errstr_size);
-}
-
-edxbus_err_t edxbus__nats_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size)
-{
-    struct nats_consumer *cons = be;
-    int64_t time_ns = 0, skip = 0;
-    jsDeliverPolicy policy = by_time(unix_ms, &time_ns, &skip);
-    edxbus_err_t err = move_to(cons, policy, 0, time_ns, errstr, errstr_size);
-    cons->skip_before_ns = skip;
-    return err;
-}
-
 edxbus_err_t edxbus__nats_caught_up(void *be, bool *done, char *errstr, size_t errstr_size)
 {
     struct nats_consumer *cons = be;
@@ -512,6 +512,11 @@ edxbus_err_t edxbus__nats_caught_up(void *be, bool *done, char *errstr, size_t e
     return EDXBUS_OK;
 }
 
+void edxbus__nats_wake(void *be)
+{
+    edxbus_waker_wake(((struct nats_consumer *)be)->waker);
+}
+
 void edxbus__nats_consumer_close(void *be)
 {
     struct nats_consumer *cons = be;
@@ -521,6 +526,11 @@ void edxbus__nats_consumer_close(void *be)
     release_batch(cons);
     if (cons->conn.nc != NULL) /* the acks and NAKs reach the server before we go */
         natsConnection_FlushTimeout(cons->conn.nc, cons->conn.timeout_ms);
+    if (cons->watching) { /* it unsubscribes, then ends */
+        edxbus_waker_wake(cons->waker);
+        pthread_join(cons->watcher, NULL);
+    }
+    edxbus_waker_free(cons->waker);
     drop_sub(cons);
     edxbus__nats_conn_close(&cons->conn);
     for (size_t i = 0; i < cons->cap; i++)

@@ -8,7 +8,7 @@
  *                    text forms, the Avro body as payload, the Nats-Msg-Id (the event id)
  *   nats_producer.c  synchronous publish, or js_PublishMsgAsync with the acks as delivery
  *                    reports (handed to the caller on its own thread)
- *   nats_consumer.c  groups as durable pull consumers, tails as ordered consumers, seek, replay
+ *   nats_consumer.c  groups as durable pull consumers, tails as ordered consumers, replay
  *   nats.c           lag() (num_pending / num_ack_pending) and the ops table
  * Nothing outside this folder includes this header. Thread rule: every struct here belongs to
  * one backend handle, used by one thread at a time (the producer's ack handler, which libnats
@@ -159,9 +159,8 @@ edxbus_err_t edxbus__nats_poll(void *be, struct edxbus_batch *out, size_t max, i
                                char *errstr, size_t errstr_size);
 edxbus_err_t edxbus__nats_ack(void *be, const struct edxbus_msg *msg, char *errstr,
                               size_t errstr_size);
-edxbus_err_t edxbus__nats_seek(void *be, const char *position, char *errstr, size_t errstr_size);
-edxbus_err_t edxbus__nats_seek_time(void *be, int64_t unix_ms, char *errstr, size_t errstr_size);
 edxbus_err_t edxbus__nats_caught_up(void *be, bool *done, char *errstr, size_t errstr_size);
+void edxbus__nats_wake(void *be);
 void edxbus__nats_consumer_close(void *be);
 
 /* nats_module.c: the module's rows and config check (backend.h, ABI 2). */

@@ -47,7 +47,7 @@ TEST(test_plugin_loads_and_registers)
     ASSERT_EQ_INT(ops->abi_version, EDXBUS_BACKEND_ABI);
     ASSERT_TRUE(edxbus_backend_find(PLUGIN, NULL, errstr, sizeof errstr) == ops); /* again */
     ASSERT_TRUE(edxbus_backend_find("memory", NULL, errstr, sizeof errstr) == ops);
-    ASSERT_TRUE(ops->seek == NULL && ops->lag == NULL); /* optional slots may be NULL */
+    ASSERT_TRUE(ops->caught_up == NULL && ops->lag == NULL); /* optional slots may be NULL */
 }
 
 TEST(test_plugin_bad_path)
