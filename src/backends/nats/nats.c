@@ -86,5 +86,6 @@ const struct edxbus_backend_ops edxbus_backend_nats = {
     .settings = edxbus__nats_settings,
     .check = edxbus__nats_check,
     .caught_up = edxbus__nats_caught_up,
+    .doctor = edxbus__nats_doctor,
     .wake = edxbus__nats_wake,
 };

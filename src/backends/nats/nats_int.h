@@ -1,6 +1,6 @@
 /* src/backends/nats/nats_int.h — private to the NATS JetStream backend (src/backends/nats/).
  *
- * The backend is five files behind the one ops table at the bottom of nats.c:
+ * The backend is six files behind the one ops table at the bottom of nats.c:
  *   nats_module.c    its settings rows, config check (backend.h, ABI 2)
  *   nats_conn.c      settings -> libnats options (URL, credentials, TLS), connecting, the
  *                    JetStream context, one stream per topic created on first use, errors
@@ -9,6 +9,8 @@
  *   nats_producer.c  synchronous publish, or js_PublishMsgAsync with the acks as delivery
  *                    reports (handed to the caller on its own thread)
  *   nats_consumer.c  groups as durable pull consumers, tails as ordered consumers, replay
+ *   nats_doctor.c    `edxbus doctor`: storage, limits that drop unacknowledged events,
+ *                    the duplicate window, dead letters waiting, lag growing
  *   nats.c           lag() (num_pending / num_ack_pending) and the ops table
  * Nothing outside this folder includes this header. Thread rule: every struct here belongs to
  * one backend handle, used by one thread at a time (the producer's ack handler, which libnats
@@ -162,6 +164,11 @@ edxbus_err_t edxbus__nats_ack(void *be, const struct edxbus_msg *msg, char *errs
 edxbus_err_t edxbus__nats_caught_up(void *be, bool *done, char *errstr, size_t errstr_size);
 void edxbus__nats_wake(void *be);
 void edxbus__nats_consumer_close(void *be);
+
+/* nats_doctor.c: the doctor slot (backend.h, ABI 4). */
+edxbus_err_t edxbus__nats_doctor(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,
+                                 edxbus_finding_fn report, void *opaque, char *errstr,
+                                 size_t errstr_size);
 
 /* nats_module.c: the module's rows and config check (backend.h, ABI 2). */
 extern const struct edxbus_setting edxbus__nats_settings[];
