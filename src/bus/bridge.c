@@ -7,7 +7,8 @@
  * a Kafka destination from the event type's key field). The producer is synchronous, so the
  * receiver returns only once the destination holds the event, and only then does the worker
  * acknowledge it on the source. With cfg->to_url the receiver is the HTTP destination of
- * bridge_http.c instead, under the same acks and policy.
+ * bridge_http.c instead, under the same acks and policy (with several requests in flight it
+ * settles them in the worker's before-ack call: bridge_http.c).
  */
 #include "bus_int.h"
 
@@ -80,6 +81,8 @@ edxbus_err_t edxbus_bridge_run(edxbus_bus_t *from, const edxbus_conf_t *to,
             .stop = cfg->stop,
         };
         err = edxbus_consumer_open(from, &ccfg, &cons, errstr, errstr_size);
+        if (err == EDXBUS_OK && cfg->to_url != NULL)
+            edxbus__bridge_http_attach(opaque, cons);
         if (err == EDXBUS_OK)
             err = edxbus_consumer_run(cons, errstr, errstr_size);
     } else {

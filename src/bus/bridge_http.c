@@ -13,16 +13,35 @@
  * minorversion (a number), sourcehost, sourcelib — datacontenttype "application/json", and
  * "data", the event's data as JSON. Nothing of the event goes into a header then.
  *
- * One request at a time (so at most one in flight, and the order of the source holds), with a
- * timeout (EVENT_BUS_BRIDGE_HTTP_TIMEOUT). A 2xx answer is the destination's confirmation; any
- * other answer or a connection error fails the receiver, so the worker retries it with its
+ * Each request has a timeout (EVENT_BUS_BRIDGE_HTTP_TIMEOUT). A 2xx answer is the destination's
+ * confirmation; any other answer or a connection error is a failure, retried with the worker's
  * backoff (EVENT_BUS_CONSUMER_RETRIES, EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS) and then
- * dead-letters it on the source. Authentication comes from settings, never from the command
- * line, and is never written to a log or an error: a bearer token (EVENT_BUS_BRIDGE_HTTP_TOKEN)
- * or basic auth (EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH, "user:password"); errors name the URL
- * without any user:password part.
+ * dead-lettered on the source.
+ *
+ * Requests in flight: at most EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT (default 8, 1..256), on one curl
+ * multi handle. With 1 the receiver waits for its answer and returns it (the worker retries),
+ * so events go one at a time in the source's order. With more, the receiver starts the POST
+ * and returns once it is on its way; an event whose key (the source message's key; events
+ * without one count as one key) has a POST in flight waits for that POST to be settled
+ * (accepted, or dead-lettered after its retries) first, so the events of one key are never in
+ * flight together and reach the endpoint in the source's order. A failed POST is retried here,
+ * with the worker's lines and counts (edxbus__consumer_retry_wait), before any later event of
+ * its key goes; its last failure goes to the worker's dead letters
+ * (edxbus__consumer_failed_late). The worker's before-ack call waits until every POST of the
+ * batch is settled, so the source acknowledges a batch only once each of its events was
+ * accepted or dead-lettered; a dead letter that could not be stored, or a stop during retries,
+ * leaves the whole batch unacknowledged (delivered again). A bridge killed mid-flight sends
+ * again at most its batch (EVENT_BUS_CONSUMER_BATCH_SIZE), the same event ids. With
+ * EVENT_BUS_CONSUMER_DEDUP the worker records an id as done when the receiver returns, before
+ * its POST is answered, so the bridge then keeps one request in flight (and says so).
+ *
+ * Authentication comes from settings, never from the command line, and is never written to a
+ * log or an error: a bearer token (EVENT_BUS_BRIDGE_HTTP_TOKEN) or basic auth
+ * (EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH, "user:password"); errors name the URL without any
+ * user:password part.
  */
 #include "bus_int.h"
+#include "consumer_int.h"
 
 #include <curl/curl.h>
 #include <stdio.h>
@@ -31,15 +50,36 @@
 
 #include "edxbus/bridge.h"
 
+#define IN_FLIGHT_MAX 256
+#define WAIT_STEP_MS 100 /* curl_multi_poll's longest sleep (a stop is seen within it) */
+
+/* One POST: in flight, answered and not settled yet, or free. */
+struct req {
+    CURL *easy;
+    struct curl_slist *hdrs;
+    struct edxbus_buf body, key;
+    bool keyed;                   /* the source message has a key (in key) */
+    const struct edxbus_msg *msg; /* the source message: the batch's, valid until its acks */
+    bool busy;                    /* taken: in flight, or answered and not settled */
+    bool done;                    /* answered (or failed to connect): rc and status hold */
+    CURLcode rc;
+    long status;
+    unsigned attempts; /* tries sent so far */
+};
+
 struct http_dest {
-    CURL *curl;
+    CURLM *multi;
+    struct req *reqs; /* EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT of them */
+    size_t nreqs;
+    edxbus_consumer_t *cons; /* the source's worker (edxbus__bridge_http_attach) */
+    bool broken;             /* this batch had a failure that may not be acknowledged */
     const char *url;
     char display[256]; /* the URL without user:password, for messages */
     const char *token; /* borrowed from the settings */
     const char *basic;
     long timeout_ms;
     bool structured; /* EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE: the structured content mode */
-    struct edxbus_buf body, text, hdr;
+    struct edxbus_buf text, hdr;
     uint64_t forwarded;
 };
 
@@ -166,58 +206,240 @@ static json_t *structured_event(struct http_dest *d, const struct edxbus_metadat
     return o;
 }
 
-static edxbus_err_t post(const edxbus_event_t *ev, void *opaque, char *errstr, size_t errstr_size)
+/* Build @p r's request for @p ev (body, headers, options) and add it to the multi handle. */
+static edxbus_err_t start(struct http_dest *d, struct req *r, const edxbus_event_t *ev,
+                          char *errstr, size_t errstr_size)
 {
-    struct http_dest *d = opaque;
     const struct edxbus_metadata *md = edxbus_event_get_metadata(ev);
     const json_t *data = edxbus_event_get_data(ev);
     json_t *whole = d->structured && data != NULL ? structured_event(d, md, data) : NULL;
-    edxbus_buf_reset(&d->body);
+    edxbus_buf_reset(&r->body);
     bool written = data != NULL && (!d->structured || whole != NULL) &&
-                   edxbus_json_write(whole ? whole : data, 0, &d->body) == EDXBUS_OK;
+                   edxbus_json_write(whole ? whole : data, 0, &r->body) == EDXBUS_OK &&
+                   edxbus_buf_terminate(&r->body) == EDXBUS_OK;
     json_decref(whole);
     if (!written) {
         edxbus__errf(errstr, errstr_size, "POST %s: the event's data cannot be written as JSON",
                      d->display);
         return EDXBUS_ERR_NOMEM;
     }
-    struct curl_slist *hdrs = event_headers(d, md);
-    if (hdrs == NULL) {
+    curl_slist_free_all(r->hdrs);
+    r->hdrs = event_headers(d, md);
+    if (r->hdrs == NULL) {
         edxbus__errf(errstr, errstr_size, "out of memory");
         return EDXBUS_ERR_NOMEM;
     }
-    CURL *c = d->curl;
+    CURL *c = r->easy;
     curl_easy_reset(c);
     curl_easy_setopt(c, CURLOPT_URL, d->url);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, d->timeout_ms);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, d->timeout_ms);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, r->hdrs);
     curl_easy_setopt(c, CURLOPT_POST, 1L);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)d->body.data);
-    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)d->body.len);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDS, (const char *)r->body.data);
+    curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, (long)r->body.len);
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard);
     curl_easy_setopt(c, CURLOPT_USERAGENT, "edxbus");
+    curl_easy_setopt(c, CURLOPT_PRIVATE, (void *)r);
     if (d->basic != NULL) {
         curl_easy_setopt(c, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(c, CURLOPT_USERPWD, d->basic);
     }
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(hdrs);
-    if (rc != CURLE_OK) {
-        edxbus__errf(errstr, errstr_size, "POST %s: %s", d->display, curl_easy_strerror(rc));
-        return rc == CURLE_OPERATION_TIMEDOUT ? EDXBUS_ERR_TIMEOUT : EDXBUS_ERR_IO;
+    if (curl_multi_add_handle(d->multi, c) != CURLM_OK) {
+        edxbus__errf(errstr, errstr_size, "POST %s: cannot start the request", d->display);
+        return EDXBUS_ERR_NOMEM;
     }
-    if (status < 200 || status > 299) {
+    r->busy = true;
+    r->done = false;
+    r->attempts = 1;
+    return EDXBUS_OK;
+}
+
+/* Let curl work for at most WAIT_STEP_MS (less when something is answered) and mark the
+ * answered requests done. */
+static void step(struct http_dest *d)
+{
+    int running = 0, left = 0;
+    curl_multi_perform(d->multi, &running);
+    CURLMsg *m;
+    bool any = false;
+    for (int pass = 0; pass < 2 && !any; pass++) {
+        while ((m = curl_multi_info_read(d->multi, &left)) != NULL) {
+            if (m->msg != CURLMSG_DONE)
+                continue;
+            struct req *r = NULL;
+            curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+            r->rc = m->data.result;
+            r->status = 0;
+            if (r->rc == CURLE_OK)
+                curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &r->status);
+            curl_multi_remove_handle(d->multi, m->easy_handle);
+            r->done = true;
+            any = true;
+        }
+        if (!any && pass == 0) {
+            curl_multi_poll(d->multi, NULL, 0, WAIT_STEP_MS, NULL);
+            curl_multi_perform(d->multi, &running);
+        }
+    }
+}
+
+/* The outcome of an answered request: EDXBUS_OK for a 2xx, else the error with its line. */
+static edxbus_err_t outcome(const struct http_dest *d, const struct req *r, char *errstr,
+                            size_t errstr_size)
+{
+    if (r->rc != CURLE_OK) {
+        edxbus__errf(errstr, errstr_size, "POST %s: %s", d->display, curl_easy_strerror(r->rc));
+        return r->rc == CURLE_OPERATION_TIMEDOUT ? EDXBUS_ERR_TIMEOUT : EDXBUS_ERR_IO;
+    }
+    if (r->status < 200 || r->status > 299) {
         edxbus__errf(errstr, errstr_size, "POST %s: the endpoint answered HTTP %ld", d->display,
-                     status);
+                     r->status);
         return EDXBUS_ERR_BROKER;
     }
-    d->forwarded++;
     return EDXBUS_OK;
+}
+
+static void release(struct req *r)
+{
+    r->busy = false;
+    r->done = false;
+    r->msg = NULL;
+}
+
+/* Settle every answered request: accepted (counted), retried after the worker's backoff, or
+ * after its last try handed to the worker's dead letters. */
+static void settle(struct http_dest *d)
+{
+    for (size_t i = 0; i < d->nreqs; i++) {
+        struct req *r = &d->reqs[i];
+        if (!r->busy || !r->done)
+            continue;
+        char why[EDXBUS_ERRSTR_SIZE];
+        if (outcome(d, r, why, sizeof why) == EDXBUS_OK) {
+            d->forwarded++;
+            release(r);
+        } else if (r->attempts < d->cons->tries) {
+            if (!edxbus__consumer_retry_wait(d->cons, r->msg, r->attempts, why)) {
+                d->broken = true; /* stopping: not acknowledged, delivered again */
+                release(r);
+            } else if (curl_multi_add_handle(d->multi, r->easy) == CURLM_OK) {
+                r->done = false;
+                r->attempts++;
+            } else {
+                d->broken = true;
+                release(r);
+            }
+        } else {
+            if (!edxbus__consumer_failed_late(d->cons, r->msg, r->attempts, why))
+                d->broken = true;
+            release(r);
+        }
+    }
+}
+
+/* A request whose key is @p key (@p keyed false: no key) in flight or unsettled; or NULL. */
+static struct req *same_key(struct http_dest *d, bool keyed, const uint8_t *key, size_t len)
+{
+    for (size_t i = 0; i < d->nreqs; i++) {
+        struct req *r = &d->reqs[i];
+        if (r->busy && r->keyed == keyed &&
+            (!keyed || (r->key.len == len && (len == 0 || memcmp(r->key.data, key, len) == 0))))
+            return r;
+    }
+    return NULL;
+}
+
+static struct req *free_req(struct http_dest *d)
+{
+    for (size_t i = 0; i < d->nreqs; i++)
+        if (!d->reqs[i].busy)
+            return &d->reqs[i];
+    return NULL;
+}
+
+static edxbus_err_t post(const edxbus_event_t *ev, void *opaque, char *errstr, size_t errstr_size)
+{
+    struct http_dest *d = opaque;
+    const struct edxbus_msg *msg = ev->msg;
+    if (d->nreqs == 1 || d->cons == NULL || msg == NULL) {
+        /* One at a time: the answer is the receiver's result (the worker retries). */
+        struct req *r = &d->reqs[0];
+        while (r->busy) { /* left by a batch the worker stopped in: settle it first */
+            step(d);
+            settle(d);
+        }
+        edxbus_err_t err = start(d, r, ev, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        while (!r->done)
+            step(d);
+        err = outcome(d, r, errstr, errstr_size);
+        if (err == EDXBUS_OK)
+            d->forwarded++;
+        release(r);
+        return err;
+    }
+    const uint8_t *key = msg->key;
+    size_t key_len = msg->key != NULL ? msg->key_len : 0;
+    bool keyed = msg->key != NULL;
+    while (same_key(d, keyed, key, key_len) != NULL) { /* one POST per key at a time */
+        step(d);
+        settle(d);
+    }
+    struct req *r;
+    while ((r = free_req(d)) == NULL) {
+        step(d);
+        settle(d);
+    }
+    edxbus_buf_reset(&r->key);
+    if (keyed && edxbus_buf_append(&r->key, key, key_len) != EDXBUS_OK) {
+        edxbus__errf(errstr, errstr_size, "out of memory");
+        return EDXBUS_ERR_NOMEM;
+    }
+    r->keyed = keyed;
+    r->msg = msg;
+    edxbus_err_t err = start(d, r, ev, errstr, errstr_size);
+    if (err != EDXBUS_OK) {
+        release(r);
+        return err;
+    }
+    int running;
+    curl_multi_perform(d->multi, &running); /* on its way */
+    return EDXBUS_OK;
+}
+
+/* The worker's before-ack call: every POST of the batch settled. */
+static edxbus_err_t drain(void *opaque, char *errstr, size_t errstr_size)
+{
+    struct http_dest *d = opaque;
+    for (;;) {
+        bool busy = false;
+        for (size_t i = 0; i < d->nreqs && !busy; i++)
+            busy = d->reqs[i].busy;
+        if (!busy)
+            break;
+        step(d);
+        settle(d);
+    }
+    bool broken = d->broken;
+    d->broken = false;
+    if (broken) {
+        edxbus__errf(errstr, errstr_size,
+                     "POST %s: an event of the batch was neither accepted nor dead-lettered",
+                     d->display);
+        return EDXBUS_ERR_IO;
+    }
+    return EDXBUS_OK;
+}
+
+void edxbus__bridge_http_attach(void *opaque, edxbus_consumer_t *cons)
+{
+    struct http_dest *d = opaque;
+    d->cons = cons;
+    if (d->nreqs > 1)
+        edxbus_consumer_set_before_ack(cons, drain, d);
 }
 
 /* Whether @p text holds a byte that cannot go into a header or a URL as it is: a control
@@ -236,6 +458,7 @@ edxbus_err_t edxbus__bridge_http_auth_check(const edxbus_conf_t *conf, char *err
     const char *token = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_TOKEN", NULL);
     const char *basic = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH", NULL);
     const char *mode = edxbus_conf_get_str(conf, "EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE", NULL);
+    int64_t in_flight = edxbus_conf_get_int(conf, "EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT", 8);
     bool has_token = token != NULL && token[0] != '\0';
     bool has_basic = basic != NULL && basic[0] != '\0';
     /* The secrets' values are never shown: only what is wrong with them. */
@@ -254,6 +477,11 @@ edxbus_err_t edxbus__bridge_http_auth_check(const edxbus_conf_t *conf, char *err
         edxbus__errf(errstr, errstr_size,
                      "EVENT_BUS_BRIDGE_HTTP_TOKEN and EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH are both "
                      "set; the destination takes one kind of authorization: unset one");
+    else if (in_flight > IN_FLIGHT_MAX)
+        edxbus__errf(errstr, errstr_size,
+                     "EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT: %lld is more requests in flight than the "
+                     "bridge keeps (at most %d); expected e.g. 8",
+                     (long long)in_flight, IN_FLIGHT_MAX);
     else if (!edxbus__bridge_http_mode_is_valid(mode)) {
         char shown[96]; /* as JSON text: quoted, a line break escaped */
         edxbus__errf(errstr, errstr_size,
@@ -311,6 +539,8 @@ edxbus_err_t edxbus__bridge_http_settings(const edxbus_conf_t *conf, const char 
         (long)(edxbus_conf_get_double(conf, "EVENT_BUS_BRIDGE_HTTP_TIMEOUT", 10.0) * 1000);
     if (out->timeout_ms < 1)
         out->timeout_ms = 1;
+    int64_t n = edxbus_conf_get_int(conf, "EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT", 8);
+    out->in_flight = n < 1 ? 1 : (size_t)n; /* at most IN_FLIGHT_MAX: checked above */
     return EDXBUS_OK;
 }
 
@@ -322,10 +552,24 @@ edxbus_err_t edxbus__bridge_http_open(const edxbus_conf_t *conf, const char *url
     edxbus_err_t err = edxbus__bridge_http_settings(conf, url, &set, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
+    if (set.in_flight > 1 && edxbus_conf_get_bool(conf, "EVENT_BUS_CONSUMER_DEDUP", false)) {
+        edxbus_conf_log(conf, EDXBUS_LOG_WARNING,
+                        "bridge: EVENT_BUS_CONSUMER_DEDUP records an event as done before its "
+                        "POST is answered when several are in flight; sending one at a time "
+                        "(EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT %zu ignored)",
+                        set.in_flight);
+        set.in_flight = 1;
+    }
     struct http_dest *d = calloc(1, sizeof *d);
-    if (d == NULL || curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK ||
-        (d->curl = curl_easy_init()) == NULL) {
-        free(d);
+    bool ok = d != NULL && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK &&
+              (d->multi = curl_multi_init()) != NULL &&
+              (d->reqs = calloc(set.in_flight, sizeof *d->reqs)) != NULL;
+    if (ok)
+        d->nreqs = set.in_flight;
+    for (size_t i = 0; ok && i < d->nreqs; i++)
+        ok = (d->reqs[i].easy = curl_easy_init()) != NULL;
+    if (!ok) {
+        edxbus__bridge_http_close(d);
         edxbus__errf(errstr, errstr_size, "out of memory");
         return EDXBUS_ERR_NOMEM;
     }
@@ -351,8 +595,20 @@ uint64_t edxbus__bridge_http_close(void *opaque)
     if (d == NULL)
         return 0;
     uint64_t n = d->forwarded;
-    curl_easy_cleanup(d->curl);
-    edxbus_buf_fini(&d->body);
+    for (size_t i = 0; i < d->nreqs; i++) {
+        struct req *r = &d->reqs[i];
+        if (r->easy != NULL) {
+            if (r->busy && !r->done)
+                curl_multi_remove_handle(d->multi, r->easy);
+            curl_easy_cleanup(r->easy);
+        }
+        curl_slist_free_all(r->hdrs);
+        edxbus_buf_fini(&r->body);
+        edxbus_buf_fini(&r->key);
+    }
+    free(d->reqs);
+    if (d->multi != NULL)
+        curl_multi_cleanup(d->multi);
     edxbus_buf_fini(&d->text);
     edxbus_buf_fini(&d->hdr);
     free(d);

@@ -91,7 +91,11 @@ edxbus_err_t edxbus__producer_forward(edxbus_producer_t *prod, const edxbus_even
 edxbus_err_t edxbus__bridge_http_open(const edxbus_conf_t *conf, const char *url,
                                       edxbus_receiver_fn *fn, void **opaque, char *errstr,
                                       size_t errstr_size);
-/** Free it; returns how many events the endpoint accepted. */
+/** Give the destination the worker that runs it (its retry and dead-letter policy for POSTs
+ *  answered after the receiver returned); with more than one request in flight it sets the
+ *  worker's before-ack call, which waits for every POST of the batch. */
+void edxbus__bridge_http_attach(void *opaque, edxbus_consumer_t *cons);
+/** Free it (NULL: nothing); returns how many events the endpoint accepted. */
 uint64_t edxbus__bridge_http_close(void *opaque);
 /** Whether @p mode is a value of EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE (NULL: the default). */
 bool edxbus__bridge_http_mode_is_valid(const char *mode);
@@ -102,6 +106,7 @@ struct edxbus__http_dest_settings {
     const char *token;  /* EVENT_BUS_BRIDGE_HTTP_TOKEN, borrowed from the conf; NULL: none */
     const char *basic;  /* EVENT_BUS_BRIDGE_HTTP_BASIC_AUTH "user:password"; NULL: none */
     long timeout_ms;    /* EVENT_BUS_BRIDGE_HTTP_TIMEOUT */
+    size_t in_flight;   /* EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT, 1..256 */
     bool structured;    /* EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE is "structured" */
 };
 
@@ -114,8 +119,9 @@ edxbus_err_t edxbus__bridge_http_settings(const edxbus_conf_t *conf, const char 
                                           size_t errstr_size);
 
 /** The destination's settings alone (for config check): a token or basic auth holding a
- *  space or control byte (a header injection), basic auth without ':', both set, an unknown
- *  content mode. Errors: EDXBUS_ERR_CONF with one line that never shows a secret. */
+ *  space or control byte (a header injection), basic auth without ':', both set, more than 256
+ *  requests in flight, an unknown content mode. Errors: EDXBUS_ERR_CONF with one line that
+ *  never shows a secret. */
 edxbus_err_t edxbus__bridge_http_auth_check(const edxbus_conf_t *conf, char *errstr,
                                             size_t errstr_size);
 

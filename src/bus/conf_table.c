@@ -84,6 +84,9 @@ const struct edxbus_setting edxbus__conf_settings[] = {
      "\"user:password\"", "Basic auth (user:password) of the bridge's HTTP destination"},
     {"EVENT_BUS_BRIDGE_HTTP_TIMEOUT", EDXBUS_SETTING_DOUBLE, "10.0", EDXBUS_SECRET_NONE, 0.001,
      "10.0", "Seconds one POST of the bridge's HTTP destination may take"},
+    {"EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT", EDXBUS_SETTING_INT, "8", EDXBUS_SECRET_NONE, 1, "8",
+     "Most POSTs of the bridge's HTTP destination in flight at once (1 to 256; 1: one at a "
+     "time, in the source's order); events of one key are never in flight together"},
     {"EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE", EDXBUS_SETTING_STR, "\"binary\"", EDXBUS_SECRET_NONE,
      0, "\"structured\"",
      "CloudEvents content mode of the bridge's HTTP destination: binary (ce- headers, the data "

@@ -70,6 +70,20 @@ bool edxbus__consumer_stopping(const edxbus_consumer_t *cons);
 /** Sleep @p ms unless the consumer is asked to stop (returns false then, at once). */
 bool edxbus__consumer_sleep(const edxbus_consumer_t *cons, int64_t ms);
 
+/* For a receiver that has events confirmed after it returned (the bridge's HTTP destination
+ * with several requests in flight): it returned EDXBUS_OK for @p msg, a message of the batch
+ * being handled, and applies the worker's policy itself from its before-ack call. */
+
+/** Try @p attempt (1, 2, …) of @p msg failed with @p why: the worker's retry line and count,
+ *  then its backoff. Returns false (at once) when the consumer is asked to stop. */
+bool edxbus__consumer_retry_wait(edxbus_consumer_t *cons, const struct edxbus_msg *msg,
+                                 unsigned attempt, const char *why);
+
+/** The last of @p attempts tries of @p msg failed with @p why: dead letter (or the replay
+ *  line), counted as a failure instead of a delivery. Returns whether it may be acknowledged. */
+bool edxbus__consumer_failed_late(edxbus_consumer_t *cons, const struct edxbus_msg *msg,
+                                  unsigned attempts, const char *why);
+
 /* Effectively-once receivers (dedup.c): the ids a group has finished with, per topic. */
 struct edxbus__dedup;
 

@@ -163,6 +163,20 @@ static void log_for_replay(const edxbus_consumer_t *cons, const struct edxbus_ms
     edxbus_buf_fini(&d);
 }
 
+#define MSG_FIELDS 5
+
+/* The JSON log fields naming @p msg: topic, group, position, event id and type. */
+static void msg_fields(struct edxbus__log_field f[MSG_FIELDS], const edxbus_consumer_t *cons,
+                       const struct edxbus_msg *msg)
+{
+    const struct edxbus_metadata *md = msg->metadata;
+    f[0] = (struct edxbus__log_field){"topic", msg->topic, true};
+    f[1] = (struct edxbus__log_field){"group", cons->group, true};
+    f[2] = (struct edxbus__log_field){"position", msg->position, true};
+    f[3] = (struct edxbus__log_field){"event_id", md ? md->id : NULL, true};
+    f[4] = (struct edxbus__log_field){"event_type", md ? md->event_type : NULL, true};
+}
+
 /* A failed message: dead-letter it (or log it), count it. Returns whether it may be acked. */
 static bool fail(edxbus_consumer_t *cons, const struct edxbus_msg *msg, const json_t *data,
                  unsigned attempts, const char *why)
@@ -196,12 +210,9 @@ static bool fail(edxbus_consumer_t *cons, const struct edxbus_msg *msg, const js
         return false;
     }
     const struct edxbus_metadata *md = msg->metadata;
-    const struct edxbus__log_field f[] = {
-        {"topic", msg->topic, true},         {"group", cons->group, true},
-        {"position", msg->position, true},   {"event_id", md ? md->id : NULL, true},
-        {"event_type", md ? md->event_type : NULL, true},
-    };
-    edxbus__conf_log_fields(cons->conf, EDXBUS_LOG_WARNING, f, sizeof f / sizeof f[0],
+    struct edxbus__log_field f[MSG_FIELDS];
+    msg_fields(f, cons, msg);
+    edxbus__conf_log_fields(cons->conf, EDXBUS_LOG_WARNING, f, MSG_FIELDS,
                             "event bus: dead-lettered %s position %s event_id=%s to %s-dlq after "
                             "%u attempt(s): %s",
                             msg->topic, msg->position, md ? md->id : "-", msg->topic, attempts,
@@ -216,6 +227,57 @@ static int64_t backoff_for(const edxbus_consumer_t *cons, unsigned attempt)
     for (unsigned i = 1; i < attempt && ms < 30000; i++)
         ms *= 2;
     return ms > 30000 ? 30000 : ms;
+}
+
+static void retry_line(edxbus_consumer_t *cons, const struct edxbus_msg *msg, unsigned attempt,
+                       const char *why, int64_t wait)
+{
+    const struct edxbus_metadata *md = msg->metadata;
+    struct edxbus__log_field f[MSG_FIELDS];
+    msg_fields(f, cons, msg);
+    edxbus__conf_log_fields(cons->conf, EDXBUS_LOG_WARNING, f, MSG_FIELDS,
+                            "event bus: %s position %s event_id=%s attempt %u of %u failed "
+                            "(%s); retrying in %lld ms",
+                            msg->topic, msg->position, md ? md->id : "-", attempt, cons->tries, why,
+                            (long long)wait);
+}
+
+/* The metrics counters of @p msg's event type (for a receiver's late outcome); NULL when
+ * metrics are off or the type is unknown. */
+static struct edxbus__mcons *late_metrics(edxbus_consumer_t *cons, const struct edxbus_msg *msg)
+{
+    edxbus_signal_t *sig = cons->metrics != NULL && msg->metadata != NULL
+                               ? edxbus_bus_signal(cons->bus, msg->metadata->event_type)
+                               : NULL;
+    return sig != NULL ? edxbus__metrics_cons(cons->metrics, edxbus_signal_event_type(sig), "")
+                       : NULL;
+}
+
+bool edxbus__consumer_retry_wait(edxbus_consumer_t *cons, const struct edxbus_msg *msg,
+                                 unsigned attempt, const char *why)
+{
+    cons->stats.retries++;
+    struct edxbus__mcons *m = late_metrics(cons, msg);
+    if (m != NULL)
+        edxbus__mc_add(&m->retried, 1);
+    int64_t wait = backoff_for(cons, attempt);
+    retry_line(cons, msg, attempt, why, wait);
+    return edxbus__consumer_sleep(cons, wait);
+}
+
+bool edxbus__consumer_failed_late(edxbus_consumer_t *cons, const struct edxbus_msg *msg,
+                                  unsigned attempts, const char *why)
+{
+    if (cons->stats.delivered > 0)
+        cons->stats.delivered--; /* counted when the receiver returned */
+    uint64_t dead = cons->stats.dead_lettered;
+    bool ackable = fail(cons, msg, NULL, attempts, why);
+    struct edxbus__mcons *m = late_metrics(cons, msg);
+    if (m != NULL) { /* counted as consumed when the receiver returned */
+        edxbus__mc_add(&m->failed, 1);
+        edxbus__mc_add(&m->dead_lettered, cons->stats.dead_lettered - dead);
+    }
+    return ackable;
 }
 
 /* Decode, re-emit with retries, apply the error policy. Does not ack. */
@@ -284,16 +346,7 @@ static enum handled handle(edxbus_consumer_t *cons, const struct edxbus_msg *msg
         }
         cons->stats.retries++;
         int64_t wait = backoff_for(cons, attempt);
-        const struct edxbus__log_field f[] = {
-            {"topic", msg->topic, true},       {"group", cons->group, true},
-            {"position", msg->position, true}, {"event_id", md->id, true},
-            {"event_type", md->event_type, true},
-        };
-        edxbus__conf_log_fields(cons->conf, EDXBUS_LOG_WARNING, f, sizeof f / sizeof f[0],
-                                "event bus: %s position %s event_id=%s attempt %u of %u failed "
-                                "(%s); retrying in %lld ms",
-                                msg->topic, msg->position, md->id, attempt, cons->tries, errstr,
-                                (long long)wait);
+        retry_line(cons, msg, attempt, errstr, wait);
         if (!edxbus__consumer_sleep(cons, wait)) {
             edxbus_conf_log(cons->conf, EDXBUS_LOG_WARNING,
                             "event bus: stopping during retries of %s position %s; left "

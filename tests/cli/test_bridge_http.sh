@@ -14,7 +14,15 @@
 #   4. EVENT_BUS_BRIDGE_HTTP_CONTENT_MODE=structured: each body is one CloudEvent in JSON
 #      (content-type application/cloudevents+json): specversion, the ids of the source, type,
 #      source, time and the extensions from the metadata, datacontenttype, and "data" equal to
-#      the event's data; no ce- header; an unknown mode: exit 2, one line, nothing sent.
+#      the event's data; no ce- header; an unknown mode: exit 2, one line, nothing sent;
+#   5. EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=4 on 8 events of 8 keys: 4 requests reach the endpoint
+#      together (it holds the first 4 until they are), never more; 1: one at a time, in order;
+#      0, 257, "many": exit 2, one line, nothing sent; config check names 257;
+#   6. 30 events of 3 keys, the first 5 requests refused (503), 8 in flight, the first 3 held
+#      until they are in progress together: retried, every event accepted once, each key's
+#      requests in the source's order while keys overlap;
+#   7. a bridge SIGKILLed with 4 requests in flight at an endpoint that never answers, run
+#      again against one that accepts: every event accepted (the 4 sent again).
 # Only processes this script started are signalled, by pid; waits are bounded.
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/reliability_lib.sh" "$@"
@@ -28,10 +36,11 @@ export EVENT_BUS_CONSUMER_RETRY_BACKOFF_MS=10 EVENT_BUS_BRIDGE_HTTP_TOKEN=s3cret
 printf 'EVENTS_SERVICE_NAME: lms\n' >"$tmp/a.yaml" # the rest comes from the environment
 MD='{"id": "0d1e2f3a-4b5c-11ee-8a6b-0242ac120002", "source": "openedx/cms/web", "sourcehost": "edx host%7", "time": "2024-05-01T10:00:00.123456+00:00"}'
 
-# start_sink NAME FAIL_FIRST: an HTTP server; its port in $sink_port, its log $tmp/NAME.log.
+# start_sink NAME FAIL_FIRST [HOLD]: an HTTP server (http_sink.py); its port in $sink_port, its
+# log $tmp/NAME.log.
 start_sink() {
     rm -f "$tmp/$1.port"
-    python3 "$HERE/http_sink.py" "$tmp/$1.port" "$tmp/$1.log" "$2" 2>"$tmp/$1.err" &
+    python3 "$HERE/http_sink.py" "$tmp/$1.port" "$tmp/$1.log" "$2" "${3:-0}" 2>"$tmp/$1.err" &
     pids+=($!)
     wait_until 30 test -s "$tmp/$1.port" || { fail "$1: the HTTP server did not start"; return 1; }
     sink_port=$(cat "$tmp/$1.port")
@@ -146,5 +155,110 @@ rc=$?
     [ "$(wc -l <"$tmp/s4.log")" = 10 ] && ok "4: an unknown mode: exit 2, one line, nothing sent" ||
     fail "4: bad mode: exit $rc: $(cat "$tmp/e.err")"
 
+# --- 5. several requests in flight --------------------------------------------------------------
+# keyed_data FILE N K: N events, event i keyed (course_key) "course-v1:edX+K<i % K>+2024".
+keyed_data() {
+    python3 -c 'import json,sys
+d = json.loads(sys.argv[1])
+for i in range(int(sys.argv[3])):
+    d["enrollment"]["course"]["course_key"] = "course-v1:edX+K%d+2024" % (i % int(sys.argv[4]))
+    print(json.dumps(d))' "$DATA" "$1" "$2" "$3" >"$1"
+}
+# key_of: the course key of a logged body (binary mode: the data itself).
+KEY='json.loads(r["body"])["enrollment"]["course"]["course_key"]'
+keyed_data "$tmp/d5" 8 8
+"$EDXBUS" produce -e "$TYPE" -t th5 -d @"$tmp/d5" --print-ids >"$tmp/ids5" 2>"$tmp/p.err" ||
+    fail "5: produce: $(cat "$tmp/p.err")"
+# The first 4 requests are held until 4 are in progress together: only a bridge that sends
+# them at once gets past that (one at a time would wait out the sink's 60 s bound).
+start_sink s5 0 4
+EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=4 timeout 120 "$EDXBUS" bridge --from-config "$tmp/a.yaml" \
+    -t th5 -g h --to "http://127.0.0.1:$sink_port/events" --extra '{"start": "earliest"}' -n 8 \
+    >/dev/null 2>"$tmp/b5.err" || fail "5: bridge exit $?: $(cat "$tmp/b5.err")"
+[ "$(field "$tmp/s5.log" 200 'r["inside"]' | sort -n | tail -n 1)" = 4 ] &&
+    ok "5: 4 requests in flight together, never more (EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=4)" ||
+    fail "5: most in flight together: $(field "$tmp/s5.log" 200 'r["inside"]' | sort -n | tail -n 1)"
+[ "$(field "$tmp/s5.log" 200 'r["headers"]["ce-id"]' | sort)" = "$(sort "$tmp/ids5")" ] &&
+    ok "5: the 8 events accepted once each" || fail "5: accepted ids differ from the source's"
+start_sink s5b 0
+EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=1 timeout 120 "$EDXBUS" bridge --from-config "$tmp/a.yaml" \
+    -t th5 -g h1 --to "http://127.0.0.1:$sink_port/events" --extra '{"start": "earliest"}' -n 8 \
+    >/dev/null 2>"$tmp/b5b.err" || fail "5: bridge exit $?: $(cat "$tmp/b5b.err")"
+[ "$(field "$tmp/s5b.log" 200 'r["inside"]' | sort -u)" = 1 ] &&
+    [ "$(field "$tmp/s5b.log" 200 'r["headers"]["ce-id"]')" = "$(cat "$tmp/ids5")" ] &&
+    ok "5: EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=1: one at a time, in the source's order" ||
+    fail "5: in flight 1: $(field "$tmp/s5b.log" 200 'r["inside"]' | sort -u | tr '\n' ' ')"
+for bad in 0 257 many; do
+    EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=$bad "$EDXBUS" bridge --from-config "$tmp/a.yaml" -t th5 \
+        -g h5x --to "http://127.0.0.1:$sink_port/events" >/dev/null 2>"$tmp/e.err"
+    rc=$?
+    [ $rc -eq 2 ] && [ "$(lines "$tmp/e.err")" = 1 ] &&
+        grep -q "EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT" "$tmp/e.err" && [ "$(wc -l <"$tmp/s5b.log")" = 8 ] &&
+        ok "5: EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=$bad: exit 2, one line, nothing sent" ||
+        fail "5: in flight $bad: exit $rc: $(cat "$tmp/e.err")"
+done
+EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=257 "$EDXBUS" config check >/dev/null 2>"$tmp/e.err"
+[ $? -ne 0 ] && grep -q "EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT: 257" "$tmp/e.err" &&
+    ok "5: config check names EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=257" || fail "5: config check: $(cat "$tmp/e.err")"
+
+# --- 6. failures with several in flight: retried, nothing lost, the order of each key kept ------
+keyed_data "$tmp/d6" 30 3
+"$EDXBUS" produce -e "$TYPE" -t th6 -d @"$tmp/d6" --print-ids >"$tmp/ids6" 2>"$tmp/p.err" ||
+    fail "6: produce: $(cat "$tmp/p.err")"
+start_sink s6 5 3 # the first 3 (one per key) held until they are in progress together
+EVENT_BUS_CONSUMER_RETRIES=5 EVENT_BUS_CONSUMER_BATCH_SIZE=16 timeout 120 "$EDXBUS" bridge \
+    --from-config "$tmp/a.yaml" -t th6 -g h --to "http://127.0.0.1:$sink_port/events" \
+    --extra '{"start": "earliest"}' -n 30 >/dev/null 2>"$tmp/b6.err" ||
+    fail "6: bridge exit $?: $(cat "$tmp/b6.err")"
+[ "$(field "$tmp/s6.log" 503 1 | wc -l)" = 5 ] && grep -q "retrying in" "$tmp/b6.err" &&
+    [ "$(field "$tmp/s6.log" 200 'r["headers"]["ce-id"]' | sort)" = "$(sort "$tmp/ids6")" ] &&
+    ok "6: 5 requests refused and retried; all 30 events accepted once each" ||
+    fail "6: $(field "$tmp/s6.log" 503 1 | wc -l) refused; accepted ids differ from the source's"
+# Per key: every request (refused or accepted) in the order the source holds the events, a
+# retry right after its refusal: no event of a key overtakes an earlier one.
+order_ok=yes
+for k in 0 1 2; do
+    want=$(paste -d ' ' <(python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    print(json.loads(line)["enrollment"]["course"]["course_key"])' "$tmp/d6") "$tmp/ids6" |
+        awk -v k="course-v1:edX+K$k+2024" '$1 == k { print $2 }')
+    got=$(python3 -c 'import json,sys
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if json.loads(r["body"])["enrollment"]["course"]["course_key"] == sys.argv[2]:
+        print(r["headers"]["ce-id"])' "$tmp/s6.log" "course-v1:edX+K$k+2024" | uniq)
+    [ "$want" = "$got" ] || order_ok=no
+done
+[ "$order_ok" = yes ] && [ "$(field "$tmp/s6.log" 503 'r["inside"]' | sort -n | tail -n 1)" = 3 ] &&
+    ok "6: each key's events reached the endpoint in the source's order, others alongside" ||
+    fail "6: a key's order was not kept (or nothing was in flight together)"
+
+# --- 7. killed with requests in flight: sent again, nothing lost --------------------------------
+keyed_data "$tmp/d7" 10 10
+"$EDXBUS" produce -e "$TYPE" -t th7 -d @"$tmp/d7" --print-ids >"$tmp/ids7" 2>"$tmp/p.err" ||
+    fail "7: produce: $(cat "$tmp/p.err")"
+start_sink s7 -2 # takes requests and never answers
+EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=4 EVENT_BUS_BRIDGE_HTTP_TIMEOUT=600 "$EDXBUS" bridge \
+    --from-config "$tmp/a.yaml" -t th7 -g h \
+    --to "http://127.0.0.1:$sink_port/events" --extra '{"start": "earliest"}' -n 10 \
+    >/dev/null 2>"$tmp/b7.err" &
+bridge=$!
+pids+=("$bridge")
+sent_at_least() { [ "$(cat "$tmp/s7.log" 2>/dev/null | wc -l)" -ge "$1" ]; }
+wait_until 60 sent_at_least 4 ||
+    fail "7: the bridge did not send 4 requests: $(cat "$tmp/b7.err")"
+kill -KILL "$bridge"
+wait "$bridge" 2>/dev/null
+[ "$(wc -l <"$tmp/s7.log")" = 4 ] && ok "7: killed with 4 requests in flight (none answered)" ||
+    fail "7: $(wc -l <"$tmp/s7.log") requests reached the hanging endpoint, not 4"
+start_sink s7b 0
+EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT=4 timeout 120 "$EDXBUS" bridge --from-config "$tmp/a.yaml" \
+    -t th7 -g h --to "http://127.0.0.1:$sink_port/events" -n 10 >/dev/null 2>"$tmp/b7b.err" ||
+    fail "7: bridge again: exit $?: $(cat "$tmp/b7b.err")"
+[ "$(field "$tmp/s7b.log" 200 'r["headers"]["ce-id"]' | sort)" = "$(sort "$tmp/ids7")" ] &&
+    ok "7: run again, every event accepted once (the 4 in flight sent again)" ||
+    fail "7: accepted after the restart: $(field "$tmp/s7b.log" 200 'r["headers"]["ce-id"]' | wc -l) of 10"
+
+[ -n "${KEEP:-}" ] && cp -r "$tmp" "$KEEP"
 [ $failures -eq 0 ] || exit 1
 echo "all HTTP bridge scenarios passed"

@@ -93,10 +93,42 @@ TEST(test_hostile_auth_refused_without_secrets)
     ASSERT_CONTAINS(errstr, "x0aX: 1\" is not a CloudEvents content mode");
 }
 
+/* EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT: 8 by default, 1 to 256 taken, more refused with one line;
+ * below 1 (and not a number) the settings table refuses before (the CLI test). */
+TEST(test_in_flight_bounds)
+{
+    static const struct {
+        const char *value;
+        size_t want; /* 0: refused */
+    } cases[] = {{NULL, 8}, {"1", 1}, {"256", 256}, {"257", 0}, {"100000", 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char errstr[EDXBUS_ERRSTR_SIZE] = "", ignored[EDXBUS_ERRSTR_SIZE];
+        edxbus_conf_t *conf = edxbus_conf_new();
+        ASSERT_TRUE(conf != NULL);
+        if (cases[i].value != NULL)
+            ASSERT_EQ_INT(edxbus_conf_set(conf, "EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT", cases[i].value,
+                                          ignored, sizeof ignored),
+                          EDXBUS_OK);
+        struct edxbus__http_dest_settings set;
+        edxbus_err_t err =
+            edxbus__bridge_http_settings(conf, "http://h/e", &set, errstr, sizeof errstr);
+        if (cases[i].want != 0) {
+            ASSERT_EQ_INT(err, EDXBUS_OK);
+            ASSERT_EQ_UINT(set.in_flight, cases[i].want);
+        } else {
+            ASSERT_EQ_INT(err, EDXBUS_ERR_CONF);
+            ASSERT_CONTAINS(errstr, "EVENT_BUS_BRIDGE_HTTP_IN_FLIGHT: ");
+            ASSERT_CONTAINS(errstr, cases[i].value);
+        }
+        edxbus_conf_destroy(conf);
+    }
+}
+
 int main(void)
 {
     RUN(test_hostile_urls_refused_without_secrets);
     RUN(test_password_never_in_the_display);
     RUN(test_hostile_auth_refused_without_secrets);
+    RUN(test_in_flight_bounds);
     return test_report();
 }
