@@ -23,6 +23,7 @@
  * 100,000 and after 1,000,000 events on the embedded broker (memory must stay flat).
  * Each pair runs alternately BENCH_ROUNDS times (3) and each side keeps its best round.
  * Usage: bench_e2e [meta] [sqlite] [redis] [rss]   (default: meta sqlite redis)
+ *        bench_e2e cg-worker   (BENCH_N events through the worker on SQLite, for callgrind.sh)
  * Output: a fixed-column table, then `ratio <name> <edxbus / raw>` lines.
  */
 #include "../tests/integration/redis/redis_server.h"
@@ -151,6 +152,23 @@ static void bench_rss(void)
     printf("ratio worker_rss_100k_vs_1M %.2f\n", (double)rss_small / (double)rss_large);
 }
 
+/* For bench/callgrind.sh: the worker (no-op receiver, audit lines as by default) over BENCH_N
+ * events on the embedded broker, produced first by the C API. Run under callgrind with
+ * --toggle-collect=edxbus_consumer_run, so that only the worker is counted. */
+static void bench_cg_worker(void)
+{
+    char db[320], cfg[320], lines[512];
+    snprintf(db, sizeof db, "%s/cg.db", dir);
+    snprintf(lines, sizeof lines,
+             "EVENT_BUS_PRODUCER: sqlite\nEVENT_BUS_CONSUMER: sqlite\n"
+             "EVENT_BUS_SQLITE_PATH: %s\nEVENT_BUS_SQLITE_SYNCHRONOUS: NORMAL\n",
+             db);
+    snprintf(cfg, sizeof cfg, "%s/cg.yaml", dir);
+    bench_write_config(cfg, lines, "cg");
+    bench_capi_produce(cfg, ev.data, n_events, false);
+    bench_worker(cfg, "cg", BENCH_AUDIT_DEFAULT, n_events, NULL);
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* Redis: the raw ceiling */
 
@@ -273,11 +291,13 @@ int main(int argc, char **argv)
     n_events = bench_env_long("BENCH_N", n_events);
     rounds = (int)bench_env_long("BENCH_ROUNDS", rounds);
     bool want_meta = argc < 2, want_sqlite = argc < 2, want_redis = argc < 2, want_rss = false;
+    bool want_cg = false;
     for (int i = 1; i < argc; i++) {
         want_meta |= strcmp(argv[i], "meta") == 0;
         want_sqlite |= strcmp(argv[i], "sqlite") == 0;
         want_redis |= strcmp(argv[i], "redis") == 0;
         want_rss |= strcmp(argv[i], "rss") == 0;
+        want_cg |= strcmp(argv[i], "cg-worker") == 0;
     }
     snprintf(dir, sizeof dir, "/tmp/edxbus-bench-e2e-XXXXXX");
     if (mkdtemp(dir) == NULL)
@@ -298,6 +318,8 @@ int main(int argc, char **argv)
         bench_redis(EDXBUS_CLI);
     if (want_rss)
         bench_rss();
+    if (want_cg)
+        bench_cg_worker();
     printf("# load average at the end %.2f\n", bench_loadavg());
     bench_event_fini(&ev);
     cleanup();

@@ -7,13 +7,18 @@
 # opening the file). The event is the enrollment row "realistic" of tests/vectors/avro.jsonl,
 # routed with its key field; consume reads the events produced first (no callgrind there).
 #
+# The worker (edxbus_consumer_run() with a no-op receiver on every signal, audit lines on as by
+# default) is counted alone inside `bench_e2e cg-worker` (--toggle-collect=edxbus_consumer_run).
+#
 # Usage: bash bench/callgrind.sh BUILD-DIR [N1 N2]     (needs valgrind: apt-get install valgrind)
-# Prints: `callgrind produce_ir_per_event <n>` and `callgrind consume_print_ir_per_event <n>`.
+# Prints: `callgrind produce_ir_per_event <n>`, `callgrind consume_print_ir_per_event <n>` and
+# `callgrind consume_worker_ir_per_event <n>`.
 set -euo pipefail
 BUILD=${1:?usage: bash bench/callgrind.sh BUILD-DIR [N1 N2]}
 N1=${2:-2000}
 N2=${3:-12000}
 EDXBUS=$(cd "$BUILD" && pwd)/cli/edxbus
+BENCH_E2E=$(cd "$BUILD" && pwd)/bench/bench_e2e
 HERE=$(cd "$(dirname "$0")" && pwd)
 command -v valgrind >/dev/null || { echo "callgrind.sh: valgrind is not installed" >&2; exit 2; }
 TMP=$(mktemp -d /tmp/edxbus-callgrind-XXXXXX)
@@ -43,10 +48,17 @@ export EDXBUS_CONFIG=$TMP/cg.yaml
 total() { # the Ir total of a callgrind output file
   awk '/^(summary|totals):/ {print $2}' "$1" | tail -1
 }
-run() { # run NAME ARGS...: the command under callgrind, stdout discarded; prints the total
-  local out=$TMP/$1.out
+run() { # run NAME [VALGRIND-OPTIONS --] ARGS...: `edxbus ARGS` (or, after --, the program
+  # named) under callgrind, stdout discarded; prints the total
+  local out=$TMP/$1.out opts=()
   shift
-  valgrind --tool=callgrind --callgrind-out-file="$out" "$EDXBUS" "$@" >/dev/null 2>"$TMP/vg.log" ||
+  if [[ " $* " == *" -- "* ]]; then
+    while [[ $1 != -- ]]; do opts+=("$1"); shift; done
+    shift
+  else
+    set -- "$EDXBUS" "$@"
+  fi
+  valgrind --tool=callgrind "${opts[@]}" --callgrind-out-file="$out" "$@" >/dev/null 2>"$TMP/vg.log" ||
     { cat "$TMP/vg.log" >&2; exit 1; }
   total "$out"
 }
@@ -56,5 +68,8 @@ p2=$(run p2 produce -q -e "$TYPE" -d "$DATA" --count "$N2")
 "$EDXBUS" produce -q -e "$TYPE" -d "$DATA" --count "$N2" >/dev/null
 c1=$(run c1 consume -t cg -g g1 --print -n "$N1" --extra '{"start": "earliest"}')
 c2=$(run c2 consume -t cg -g g2 --print -n "$N2" --extra '{"start": "earliest"}')
+w1=$(BENCH_N=$N1 run w1 --toggle-collect=edxbus_consumer_run -- "$BENCH_E2E" cg-worker)
+w2=$(BENCH_N=$N2 run w2 --toggle-collect=edxbus_consumer_run -- "$BENCH_E2E" cg-worker)
 echo "callgrind produce_ir_per_event $(((p2 - p1) / (N2 - N1)))"
 echo "callgrind consume_print_ir_per_event $(((c2 - c1) / (N2 - N1)))"
+echo "callgrind consume_worker_ir_per_event $(((w2 - w1) / (N2 - N1)))"

@@ -39,6 +39,7 @@ struct edxbus_consumer {
     int64_t poll_failure_sleep_ms; /* after a failed poll */
     int poll_slice_ms;             /* <= 500 */
     bool audit;                    /* one info line per event */
+    bool audit_batch;              /* ... and the log takes info lines: read once per batch */
     size_t batch_max;
 
     int64_t consecutive_errors;
@@ -55,6 +56,10 @@ struct edxbus_consumer {
     void *before_ack_opaque;
     bool *ackable; /* per message of the batch being handled: acknowledge it */
     size_t capackable;
+    /* The signal of the last event type seen (a topic carries one or a few types): looked up
+       in the catalog only when the type changes. Signals live as long as the bus. */
+    edxbus_signal_t *last_sig;
+    char last_type[EDXBUS_METADATA_TEXT_MAX];
 
     /* Metrics (metrics_int.h); NULL when EVENT_BUS_METRICS_ENABLED is false. */
     struct edxbus__mworker *metrics;

@@ -67,6 +67,20 @@ corrupt:
     return "the headers column is corrupt";
 }
 
+/* @p v in decimal into @p out (room for 21 bytes): a message's position, per row. */
+static void put_position(char *out, uint64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v != 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
 /* Copy the current row of @p st (SQ_MSG_COLS) into slot @p i and describe it in msgs[i]. */
 static edxbus_err_t slot_fill(struct sq_consumer *cons, size_t i, sqlite3_stmt *st,
                               int64_t deliveries)
@@ -76,7 +90,7 @@ static edxbus_err_t slot_fill(struct sq_consumer *cons, size_t i, sqlite3_stmt *
     memset(m, 0, sizeof *m);
     s->tag = sqlite3_column_int64(st, 0);
     m->topic = cons->topic;
-    snprintf(m->position, sizeof m->position, "%lld", (long long)(s->tag & SQ_SEQ_MASK));
+    put_position(m->position, (uint64_t)(s->tag & SQ_SEQ_MASK));
     m->broker_time_ms = sqlite3_column_int64(st, 1);
     m->deliveries = deliveries;
     m->metadata = &s->md;
@@ -364,7 +378,10 @@ edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size
 {
     /* Acks of a batch are usually consecutive ids: one range DELETE per run of them. */
     edxbus_err_t err = EDXBUS_OK;
-    if (cons->nacked > 1)
+    bool sorted = true; /* the worker acks in batch order: usually already ascending */
+    for (size_t i = 1; i < cons->nacked && sorted; i++)
+        sorted = cons->acked[i - 1] <= cons->acked[i];
+    if (!sorted)
         qsort(cons->acked, cons->nacked, sizeof *cons->acked, cmp_id);
     for (size_t i = 0; i < cons->nacked && err == EDXBUS_OK;) {
         size_t j = i + 1;

@@ -234,6 +234,8 @@ struct lazy_seen {
     json_t *trees; /* event id -> the tree as the receiver got it */
     json_t *bytes; /* event id -> the bytes, as hex */
     int same_pointer;
+    int wrong_type; /* events whose signal is not their metadata's type (the worker looks the
+                       signal up only when the type changes from one event to the next) */
 };
 
 static edxbus_err_t lazy_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
@@ -243,6 +245,8 @@ static edxbus_err_t lazy_receiver(const edxbus_event_t *ev, void *opaque, char *
     (void)errstr_size;
     struct lazy_seen *s = opaque;
     const char *id = edxbus_event_get_metadata(ev)->id;
+    s->wrong_type += strcmp(edxbus_event_type_name(edxbus_event_get_type(ev)),
+                            edxbus_event_get_metadata(ev)->event_type) != 0;
     size_t len = 0;
     const uint8_t *value = edxbus_event_get_value(ev, &len);
     char *hex = malloc(len * 2 + 1);
@@ -296,6 +300,7 @@ TEST(test_lazy_decode_gives_the_reference_tree_for_every_vector)
     ASSERT_EQ_INT(edxbus_consumer_run(cons, err, sizeof err), EDXBUS_OK);
     ASSERT_EQ_INT(edxbus_consumer_stats(cons)->delivered, 216);
     ASSERT_EQ_INT(seen.same_pointer, 216);
+    ASSERT_EQ_INT(seen.wrong_type, 0);
     ASSERT_EQ_INT(json_object_size(seen.trees), 216);
     const char *id;
     json_t *tree;
