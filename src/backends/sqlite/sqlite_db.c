@@ -75,6 +75,20 @@ int64_t edxbus__sq_proc_start(pid_t pid)
     return strtoll(p + 1, NULL, 10);
 }
 
+void edxbus__sq_position_text(int64_t seq, char *pos)
+{
+    char digits[24];
+    size_t n = 0;
+    uint64_t u = (uint64_t)seq;
+    do {
+        digits[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u != 0);
+    for (size_t i = 0; i < n; i++)
+        pos[i] = digits[n - 1 - i];
+    pos[n] = '\0';
+}
+
 bool edxbus__sq_parse_position(const char *text, int64_t *id)
 {
     /* Decimal digits only, at least one, no overflow (as strtoll would read them; by hand: an

@@ -239,6 +239,11 @@ edxbus_err_t edxbus__sq_int(struct sq_db *db, sqlite3_stmt *st, int64_t def, int
 /** When the process @p pid started (clock ticks since boot, from /proc), or 0 if unknown. */
 int64_t edxbus__sq_proc_start(pid_t pid);
 
+/** Write message number @p seq (>= 0) as a position text into @p pos (EDXBUS_POSITION_MAX
+ *  bytes): digits by hand, as every delivered and every produced message gets one (snprintf was
+ *  700 instructions an event). */
+void edxbus__sq_position_text(int64_t seq, char *pos);
+
 /** Parse a position text (a decimal number >= 0) into @p id. */
 bool edxbus__sq_parse_position(const char *text, int64_t *id);
 

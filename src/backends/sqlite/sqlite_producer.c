@@ -210,22 +210,6 @@ static bool msg_valid(const struct edxbus_msg *msg, char *errstr, size_t errstr_
     return true;
 }
 
-/* The row's sequence number in decimal (a delivery report's position): digits by hand, as
- * snprintf took 700 instructions an event here. @p pos holds EDXBUS_POSITION_MAX bytes. */
-static void position_text(int64_t seq, char *pos)
-{
-    char digits[24];
-    size_t n = 0;
-    uint64_t u = (uint64_t)seq;
-    do {
-        digits[n++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u != 0);
-    for (size_t i = 0; i < n; i++)
-        pos[i] = digits[n - 1 - i];
-    pos[n] = '\0';
-}
-
 /* Commit the whole queue in one transaction, then report every message. */
 static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t errstr_size)
 {
@@ -259,7 +243,7 @@ static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t 
         struct edxbus_msg_copy *c = edxbus_fifo_pop(&queue);
         char pos[EDXBUS_POSITION_MAX];
         if (err == EDXBUS_OK)
-            position_text(ids[i] & SQ_SEQ_MASK, pos);
+            edxbus__sq_position_text(ids[i] & SQ_SEQ_MASK, pos);
         edxbus_msg_copy_report(c, err, why, pos);
         free(c);
     }

@@ -67,20 +67,6 @@ corrupt:
     return "the headers column is corrupt";
 }
 
-/* @p v in decimal into @p out (room for 21 bytes): a message's position, per row. */
-static void put_position(char *out, uint64_t v)
-{
-    char tmp[24];
-    size_t n = 0;
-    do {
-        tmp[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v != 0);
-    for (size_t i = 0; i < n; i++)
-        out[i] = tmp[n - 1 - i];
-    out[n] = '\0';
-}
-
 /* Copy the current row of @p st (SQ_MSG_COLS) into slot @p i and describe it in msgs[i]. */
 static edxbus_err_t slot_fill(struct sq_consumer *cons, size_t i, sqlite3_stmt *st,
                               int64_t deliveries)
@@ -90,7 +76,7 @@ static edxbus_err_t slot_fill(struct sq_consumer *cons, size_t i, sqlite3_stmt *
     memset(m, 0, sizeof *m);
     s->tag = sqlite3_column_int64(st, 0);
     m->topic = cons->topic;
-    put_position(m->position, (uint64_t)(s->tag & SQ_SEQ_MASK));
+    edxbus__sq_position_text(s->tag & SQ_SEQ_MASK, m->position);
     m->broker_time_ms = sqlite3_column_int64(st, 1);
     m->deliveries = deliveries;
     m->metadata = &s->md;
