@@ -21,6 +21,28 @@ static void *copy_into(uint8_t **p, const void *src, size_t len)
     return dst;
 }
 
+/* @p src's text (NUL-terminated within @p size, or all @p size bytes) into @p dst. */
+static void copy_text(char *dst, const char *src, size_t size)
+{
+    size_t n = strnlen(src, size);
+    memcpy(dst, src, n < size ? n + 1 : size);
+}
+
+/* The metadata without the unused tails of its text fields: the struct is 1.6 kB, its texts
+ * usually under 100 bytes, and writing all of it per event was most of a send's cache misses.
+ * (metadata.h: the bytes after a text's NUL are never read.) */
+static void copy_metadata(struct edxbus_metadata *dst, const struct edxbus_metadata *src)
+{
+    copy_text(dst->event_type, src->event_type, sizeof dst->event_type);
+    copy_text(dst->id, src->id, sizeof dst->id);
+    dst->minorversion = src->minorversion;
+    copy_text(dst->source, src->source, sizeof dst->source);
+    copy_text(dst->sourcehost, src->sourcehost, sizeof dst->sourcehost);
+    dst->time_us = src->time_us;
+    memcpy(dst->sourcelib, src->sourcelib, sizeof dst->sourcelib);
+    dst->nsourcelib = src->nsourcelib;
+}
+
 void *edxbus_msg_copy_new(const struct edxbus_msg *msg, size_t size, edxbus_delivery_fn cb,
                           void *cb_opaque)
 {
@@ -48,7 +70,7 @@ void *edxbus_msg_copy_new(const struct edxbus_msg *msg, size_t size, edxbus_deli
     }
     c->msg = *msg;
     if (msg->metadata != NULL) {
-        c->md = *msg->metadata;
+        copy_metadata(&c->md, msg->metadata);
         c->msg.metadata = &c->md;
     } else {
         memset(&c->md, 0, sizeof c->md);

@@ -36,7 +36,7 @@
 
 #define PUMP_EVERY 64           /* messages between two opportunistic pumps */
 #define PUMP_BYTES (256 * 1024) /* or this much unwritten output */
-#define MAX_IN_FLIGHT 20000     /* produce() waits for replies beyond this */
+#define MAX_IN_FLIGHT 2000      /* produce() waits for replies beyond this */
 #define IOV_BATCH 64            /* commands per sendmsg() */
 
 /* One asynchronous message until its reply: a copy of what produce() was given (the toolkit's,
@@ -58,6 +58,7 @@ struct redis_producer {
     size_t unwritten;  /* bytes of commands the socket has not taken yet */
     size_t since_pump; /* messages appended since the last pump */
     bool stalled;      /* the "has not answered" line was logged for this stall */
+    bool out_full;     /* the socket took nothing at the last write: wait for POLLOUT */
     int64_t quiet_since; /* monotonic: the last reply, or when replies were first awaited */
     int64_t down_until;  /* monotonic: a connect failed; produce() does not retry before */
 };
@@ -142,6 +143,7 @@ static void abandon(struct redis_producer *prod, const char *why)
     prod->unwritten += prod->w_off;
     prod->w_off = 0;
     prod->stalled = false;
+    prod->out_full = false;
     edxbus__redis_conn_drop(&prod->conn);
 }
 
@@ -181,9 +183,14 @@ static void settle_reply(struct redis_producer *prod, redisReply *reply)
     freeReplyObject(reply);
 }
 
-/* Hand the socket what it takes without blocking. Errors: EDXBUS_ERR_IO (connection lost). */
+/* Hand the socket what it takes without blocking. Errors: EDXBUS_ERR_IO (connection lost).
+ * Once the socket took nothing (the server reads slower than we produce), nothing is tried
+ * until poll() says it is writable: trying at every pump cost a failed sendmsg() per 64
+ * events, and the CPU it took was the server's. */
 static edxbus_err_t write_some(struct redis_producer *prod, char *errstr, size_t errstr_size)
 {
+    if (prod->out_full)
+        return EDXBUS_OK;
     if (edxbus__redis_io_pending_out(&prod->conn.io) > 0) { /* TLS: what it holds goes first */
         size_t sent;
         char why[160];
@@ -210,8 +217,10 @@ static edxbus_err_t write_some(struct redis_producer *prod, char *errstr, size_t
                      prod->conn.url.display, why);
             return EDXBUS_ERR_IO;
         }
-        if (sent == 0)
-            return EDXBUS_OK; /* would block */
+        if (sent == 0) {
+            prod->out_full = true; /* would block */
+            return EDXBUS_OK;
+        }
         prod->unwritten -= sent;
         if (prod->q_written == 0)
             prod->quiet_since = edxbus_clock_mono_ms(); /* replies awaited from now */
@@ -302,6 +311,7 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
                 edxbus_errf(errstr, errstr_size, "%s", why);
                 return err;
             }
+            prod->out_full = false; /* a new socket */
             continue;
         }
         bool progress = false;
@@ -320,6 +330,7 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
         if (prod->q_written == 0 && prod->w_off == 0 &&
             edxbus__redis_conn_idle_closed(&prod->conn)) {
             edxbus__redis_conn_drop(&prod->conn); /* nothing was sent on it: reconnect */
+            prod->out_full = false;
             continue;
         }
         if (write_some(prod, why, sizeof why) != EDXBUS_OK) {
@@ -335,6 +346,8 @@ static edxbus_err_t pump(struct redis_producer *prod, size_t target, int64_t dea
         int n = poll(&pfd, 1, wait_ms);
         if (n < 0 && errno == EINTR)
             continue;
+        if (n > 0 && (pfd.revents & (POLLOUT | POLLERR | POLLHUP)) != 0)
+            prod->out_full = false; /* writable again (or broken: the write will say) */
         if (n > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
             char text[160];
             if (edxbus__redis_io_read(&prod->conn.io, false, text, sizeof text) != EDXBUS_OK) {
