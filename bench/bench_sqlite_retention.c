@@ -4,14 +4,21 @@
  *
  * The work, per case, on a fresh file with synchronous=FULL:
  *   cycle    a producer (asynchronous, 1000 per commit) and a consumer group (poll 100 + ack
- *            each) in turns of 1000 events, 100,000 events in all: steady state, where the file
- *            stays small with retention and grows without it.
+ *            each) in turns of 1000 events, 100,000 events in all: steady state. Retention
+ *            takes at most a twentieth of a busy handle's time, so at this full speed it may not
+ *            keep up: the events left at the end say how far it got.
  *   produce  100,000 events produced asynchronously while 100,000 older, acknowledged events
  *            wait to be removed (retention has a backlog; the producer runs it between sends).
+ *   remove   the backlog alone removed by back-to-back retention runs (what the two cases above
+ *            leave for idle time): `ratio retention_keepup` = cycle / (cycle + remove) time, the
+ *            share of the cycle's throughput left if every event were also removed at once.
  * Each runs its two sides alternately, three times, and keeps each side's best run. Output: a
  * fixed-column table and `ratio <case> <on / off>` (1.0 = retention costs nothing; the target
- * is >= 0.90), plus the file sizes at the end of the cycle case. Nothing asserts on time.
+ * is >= 0.90), the events and file sizes left. Nothing asserts on time.
+ *
+ * Usage: bench_sqlite_retention [EVENTS [REPEATS]] (fewer to run it under callgrind).
  */
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,13 +26,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backends/sqlite/sqlite_int.h"
 #include "edxbus/backend.h"
 #include "edxbus/conf.h"
 
 #define TOPIC "dev-learning-course-enrollment"
-#define N 100000
+#define N_DEFAULT 100000
 #define TURN 1000
-#define REPS 3
+#define REPS_DEFAULT 3
 #define VALUE_LEN 271 /* the realistic enrollment event's Avro size (bench_sqlite.c) */
 
 static uint8_t value[VALUE_LEN];
@@ -38,6 +46,7 @@ static struct edxbus_metadata md = {.event_type =
                                     .sourcelib = {11, 2, 0},
                                     .nsourcelib = 3};
 static char dir[256];
+static int N = N_DEFAULT, REPS = REPS_DEFAULT; /* argv[1], argv[2]: fewer for callgrind */
 static const struct edxbus_backend_ops *ops;
 
 static void die(const char *what, const char *detail)
@@ -114,6 +123,23 @@ static void *open_pair(const edxbus_conf_t *conf, void **cons)
     return prod;
 }
 
+/* Events in @p file (plain SQLite, read-only), or -1. */
+static long long events_in(const char *file)
+{
+    char path[512];
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    long long n = -1;
+    snprintf(path, sizeof path, "%s/%s", dir, file);
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM messages", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        n = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
 static long long file_size(const char *file)
 {
     char path[512];
@@ -122,8 +148,9 @@ static long long file_size(const char *file)
     return stat(path, &sb) == 0 ? (long long)sb.st_size : -1;
 }
 
-/* Events per second of the cycle case; *@p size gets the file's size at the end. */
-static double cycle(const char *retention, long long *size)
+/* Events per second of the cycle case; *@p size gets the file's size at the end, *@p left
+ * the events still in it. */
+static double cycle(const char *retention, long long *size, long long *left)
 {
     edxbus_conf_t *conf = conf_for("cycle.db", retention);
     void *cons = NULL, *prod = open_pair(conf, &cons);
@@ -136,12 +163,13 @@ static double cycle(const char *retention, long long *size)
     ops->consumer_close(cons);
     ops->producer_close(prod);
     *size = file_size("cycle.db");
+    *left = events_in("cycle.db");
     edxbus_conf_destroy(conf);
     return N / t;
 }
 
-/* Events per second of the produce case. */
-static double produce_with_backlog(const char *retention)
+/* Events per second of the produce case; *@p left gets the events in the file at the end. */
+static double produce_with_backlog(const char *retention, long long *left)
 {
     edxbus_conf_t *conf = conf_for("backlog.db", "forever");
     void *cons = NULL, *prod = open_pair(conf, &cons);
@@ -158,12 +186,53 @@ static double produce_with_backlog(const char *retention)
     produce(prod, N);
     double t = now_s() - t0;
     ops->producer_close(prod);
+    *left = events_in("backlog.db");
     edxbus_conf_destroy(conf);
     return N / t;
 }
 
-int main(void)
+/* Events per second removed by back-to-back retention runs from a file of N acknowledged
+ * events (produced and consumed with retention off first). */
+static double remove_all(void)
 {
+    edxbus_conf_t *conf = conf_for("remove.db", "forever");
+    void *cons = NULL, *prod = open_pair(conf, &cons);
+    produce(prod, N);
+    consume(cons, N);
+    ops->consumer_close(cons);
+    ops->producer_close(prod);
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    struct sq_db db;
+    struct sq_retain r;
+    if (edxbus_conf_set(conf, "EVENT_BUS_SQLITE_RETENTION", "0", errstr, sizeof errstr) ||
+        edxbus__sq_db_open(&db, conf, false, errstr, sizeof errstr) != EDXBUS_OK ||
+        edxbus__sq_retain_init(&r, conf, errstr, sizeof errstr) != EDXBUS_OK)
+        die("remove", errstr);
+    int64_t deleted = 0, total = 0;
+    double t0 = now_s();
+    do {
+        if (edxbus__sq_retain_step(&db, &r, edxbus_clock_wall_ms(), &deleted, errstr,
+                                   sizeof errstr) != EDXBUS_OK)
+            die("retention", errstr);
+        total += deleted;
+    } while (deleted == SQ_RETAIN_BATCH);
+    double t = now_s() - t0;
+    edxbus__sq_retain_fini(&r);
+    edxbus__sq_db_close(&db);
+    edxbus_conf_destroy(conf);
+    if (total != N - 1) /* the newest is kept */
+        die("remove", "retention did not remove the whole backlog");
+    return total / t;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1)
+        N = atoi(argv[1]) / TURN * TURN;
+    if (argc > 2)
+        REPS = atoi(argv[2]);
+    if (N < TURN || REPS < 1)
+        die("usage", "bench_sqlite_retention [EVENTS >= 1000 [REPEATS >= 1]]");
     snprintf(dir, sizeof dir, "/tmp/edxbus-bench-ret-XXXXXX");
     if (mkdtemp(dir) == NULL)
         die("mkdtemp", dir);
@@ -174,29 +243,38 @@ int main(void)
     for (size_t i = 0; i < VALUE_LEN; i++)
         value[i] = (uint8_t)(i * 31 + 7);
     double cyc[2] = {0, 0}, prod[2] = {0, 0};
-    long long size[2] = {0, 0};
+    long long size[2] = {0, 0}, left[2] = {0, 0}, bleft[2] = {0, 0};
+    double rem = 0;
     static const char *const setting[2] = {"0", "forever"}; /* on, off */
     for (int rep = 0; rep < REPS; rep++) {
         for (int side = 0; side < 2; side++) {
-            long long sz = 0;
-            double v = cycle(setting[side], &sz);
+            double v = cycle(setting[side], &size[side], &left[side]);
             if (v > cyc[side])
                 cyc[side] = v;
-            size[side] = sz;
-            v = produce_with_backlog(setting[side]);
+            v = produce_with_backlog(setting[side], &bleft[side]);
             if (v > prod[side])
                 prod[side] = v;
         }
+        double v = remove_all();
+        if (v > rem)
+            rem = v;
     }
     printf("%-52s %8s %14s %14s %7s\n", "case", "events", "on ev/s", "off ev/s", "ratio");
     printf("%-52s %8d %14.0f %14.0f %7.2f\n", "cycle: produce 1000 + consume 1000, FULL", N,
            cyc[0], cyc[1], cyc[0] / cyc[1]);
-    printf("%-52s %8d %14.0f %14.0f %7.2f\n", "produce with 100000 acknowledged to remove", N,
-           prod[0], prod[1], prod[0] / prod[1]);
-    printf("file after the cycle case: %lld bytes with retention, %lld without\n", size[0],
-           size[1]);
+    printf("%-52s %8d %14.0f %14.0f %7.2f\n", "produce with the same number acknowledged to remove",
+           N, prod[0], prod[1], prod[0] / prod[1]);
+    printf("%-52s %8d %14.0f %14s\n", "remove: back-to-back runs, nothing else", N, rem, "-");
+    /* What retention got done in the time it had (the last repetition): the cost above is only
+     * meaningful next to it. */
+    printf("after the cycle case: %lld events and %lld bytes with retention, %lld and %lld "
+           "without\n",
+           left[0], size[0], left[1], size[1]);
+    printf("after the produce case: %lld events with retention, %lld without\n", bleft[0],
+           bleft[1]);
     printf("ratio retention_cycle %.2f\n", cyc[0] / cyc[1]);
     printf("ratio retention_produce_backlog %.2f\n", prod[0] / prod[1]);
+    printf("ratio retention_keepup %.2f\n", (1 / cyc[1]) / (1 / cyc[1] + 1 / rem));
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
     if (system(cmd) != 0)

@@ -444,7 +444,7 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
         if (err != EDXBUS_OK)
             return err;
         if (cons->group != NULL)
-            edxbus__sq_retain_tick(&cons->db, &cons->ret, now);
+            edxbus__sq_retain_tick(&cons->db, &cons->ret, now, false);
         err = maybe_new(cons, &work, errstr, errstr_size);
         if (err != EDXBUS_OK)
             return err;
@@ -473,7 +473,15 @@ edxbus_err_t edxbus__sq_poll(void *be, struct edxbus_batch *out, size_t max, int
         now = edxbus_clock_wall_ms();
         if (timeout_ms >= 0 && now >= deadline)
             return EDXBUS_OK;
+        if (cons->group != NULL) {
+            /* Nothing to hand out: retention's backlog goes in this idle time, off the path
+             * of events (one short run per nap). */
+            edxbus__sq_retain_tick(&cons->db, &cons->ret, now, true);
+            now = edxbus_clock_wall_ms();
+        }
         int nap = sleep_ms;
+        if (timeout_ms >= 0 && now >= deadline)
+            return EDXBUS_OK;
         if (timeout_ms >= 0 && deadline - now < nap)
             nap = (int)(deadline - now);
         if (edxbus_waker_wait(cons->waker, -1, nap) == EDXBUS_WAIT_WOKEN)

@@ -50,7 +50,9 @@
 
 #define SQ_STAT_EVERY_MS 1000     /* how often a handle checks its file is still the path's */
 #define SQ_DEFAULT_RETENTION "7d" /* EVENT_BUS_SQLITE_RETENTION's default */
-#define SQ_RETAIN_EVERY_MS 1000    /* a handle runs retention at most this often when idle */
+#define SQ_RETAIN_EVERY_MS 1000    /* a handle runs retention this often with nothing to catch up */
+#define SQ_RETAIN_BUSY_SHARE 19    /* catching up, a busy handle waits this many times as long as
+                                      a run took before the next (1/20 of its time) */
 #define SQ_RETAIN_BATCH 2000       /* events removed per retention transaction at most */
 #define SQ_VACUUM_PAGES 512        /* free pages given back per incremental vacuum step */
 #define SQ_VACUUM_MIN_FREE 1024    /* ... once this many are free (new rows reuse fewer) */
@@ -77,6 +79,7 @@ struct sq_retain {
     bool off;           /* no rule can remove anything */
     int auto_vacuum;    /* the file's PRAGMA auto_vacuum, -1 until read */
     int64_t next_ms;    /* when this handle runs retention next */
+    bool more;          /* the last run left removable events (or free pages) behind */
     edxbus_conf_t *log; /* a copy of the settings, for their log callback; may be NULL */
     int64_t *warned;    /* idle groups already named in a warning */
     size_t nwarned;
@@ -105,8 +108,10 @@ edxbus_err_t edxbus__sq_retain_init(struct sq_retain *r, const edxbus_conf_t *co
                                     size_t errstr_size);
 void edxbus__sq_retain_fini(struct sq_retain *r);
 /** When due: one retention transaction, then one incremental vacuum step. Never fails; a
- *  failed run is logged through the settings' log callback and tried again later. */
-void edxbus__sq_retain_tick(struct sq_db *db, struct sq_retain *r, int64_t now);
+ *  failed run is logged through the settings' log callback and tried again later. @p idle:
+ *  the handle has nothing else to do now (a poll about to wait), so a backlog is worked on
+ *  at once instead of in a busy handle's small share of time. */
+void edxbus__sq_retain_tick(struct sq_db *db, struct sq_retain *r, int64_t now, bool idle);
 /** One retention transaction now; *@p deleted gets how many events it removed. */
 edxbus_err_t edxbus__sq_retain_step(struct sq_db *db, struct sq_retain *r, int64_t now,
                                     int64_t *deleted, char *errstr, size_t errstr_size);

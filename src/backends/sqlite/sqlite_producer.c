@@ -255,7 +255,7 @@ static edxbus_err_t commit_queue(struct sq_producer *prod, char *errstr, size_t 
     if (err != EDXBUS_OK)
         edxbus_errf(errstr, errstr_size, "%s", why);
     else
-        edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus_clock_wall_ms());
+        edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus_clock_wall_ms(), false);
     return err;
 }
 
@@ -283,7 +283,7 @@ edxbus_err_t edxbus__sq_produce(void *be, const struct edxbus_msg *msg, edxbus_d
         }
         err = edxbus__sq_commit(&prod->db, errstr, errstr_size);
         if (err == EDXBUS_OK)
-            edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus_clock_wall_ms());
+            edxbus__sq_retain_tick(&prod->db, &prod->ret, edxbus_clock_wall_ms(), false);
         return err;
     }
     struct edxbus_msg_copy *c = edxbus_msg_copy_new(msg, sizeof *c, cb, cb_opaque);

@@ -14,15 +14,18 @@
  *                                     removable events go oldest first, whatever their age
  *
  * Every producer and consumer handle runs it (a producer too, so a topic nobody consumes does not
- * grow for ever): at most every SQ_RETAIN_EVERY_MS, or, while there is a backlog, again after
- * nine times as long as the last run took (so catching up takes at most a tenth of a handle's
- * time). A run is one short write transaction that removes at most SQ_RETAIN_BATCH events, so a
- * producer waits at most that long for the lock; once more than SQ_VACUUM_MIN_FREE pages are
- * free, the same transaction hands up to SQ_VACUUM_PAGES of them back to the file system with
- * PRAGMA incremental_vacuum (the file shrinks at the next checkpoint). It commits at
- * synchronous=NORMAL: a removal lost to a power cut is simply done again. Files are created with auto_vacuum=INCREMENTAL; a file from
- * before (auto_vacuum NONE) reuses its free pages but only shrinks after a VACUUM, which
- * `edxbus sqlite status` points out.
+ * grow for ever): every SQ_RETAIN_EVERY_MS; while there is a backlog, a consumer works on it
+ * whenever a poll finds nothing to hand out (idle time, off the path of events), and a busy
+ * handle again after SQ_RETAIN_BUSY_SHARE times as long as the last run took (so catching up
+ * takes at most a twentieth of a busy handle's time). A run is one short write transaction that
+ * removes at most SQ_RETAIN_BATCH events with one range DELETE (the range is chosen first, with
+ * a few lookups), so a producer waits at most that long for the lock; once more than
+ * SQ_VACUUM_MIN_FREE pages are free, the same transaction hands up to SQ_VACUUM_PAGES of them
+ * back to the file system with PRAGMA incremental_vacuum (the file shrinks at the next
+ * checkpoint). It commits at synchronous=NORMAL: a removal lost to a power cut is simply done
+ * again. Files are created with auto_vacuum=INCREMENTAL; a file from before (auto_vacuum NONE)
+ * reuses its free pages but only shrinks after a VACUUM, which `edxbus sqlite status` points
+ * out.
  *
  * Retention never fails a send or a poll: a run that fails (the lock was busy, the disk is full)
  * is logged and tried again at the next turn.
@@ -175,7 +178,7 @@ static void warn_idle(struct sq_retain *r, int64_t gid, const char *group, const
 /* The statements of one run, prepared per run (a run is rare; the handles stay lean). */
 struct run {
     struct sq_db *db;
-    sqlite3_stmt *topics, *first, *newest, *groups, *end, *del, *unpend;
+    sqlite3_stmt *topics, *first, *newest, *groups, *age, *del, *unpend;
 };
 
 static const char *const TOPICS_SQL = "SELECT tid, name FROM topics ORDER BY tid";
@@ -183,10 +186,11 @@ static const char *const FIRST_SQL =
     "SELECT id FROM messages WHERE id >= ?1 AND id <= ?2 ORDER BY id LIMIT 1";
 static const char *const NEWEST_SQL =
     "SELECT id FROM messages WHERE id >= ?1 AND id <= ?2 ORDER BY id DESC LIMIT 1";
-static const char *const END_SQL =
-    "SELECT id FROM messages WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 1 OFFSET ?3";
-static const char *const DEL_SQL = "DELETE FROM messages WHERE id >= ?1 AND id <= ?2 AND"
-                                   " (?3 OR stored_ms < ?4 OR id <= ?5)";
+static const char *const AGE_SQL =
+    "SELECT id, stored_ms FROM messages WHERE id >= ?1 AND id <= ?2 ORDER BY id LIMIT 1";
+/* A plain range: SQLite walks it without reading a column of any row (the rows it may take
+ * were chosen before, with a few lookups per batch). */
+static const char *const DEL_SQL = "DELETE FROM messages WHERE id >= ?1 AND id <= ?2";
 static const char *const UNPEND_SQL = "DELETE FROM pending WHERE gid = ?1 AND msg_id <= ?2";
 
 static void run_fini(struct run *run)
@@ -195,7 +199,7 @@ static void run_fini(struct run *run)
     sqlite3_finalize(run->first);
     sqlite3_finalize(run->newest);
     sqlite3_finalize(run->groups);
-    sqlite3_finalize(run->end);
+    sqlite3_finalize(run->age);
     sqlite3_finalize(run->del);
     sqlite3_finalize(run->unpend);
 }
@@ -205,9 +209,9 @@ static edxbus_err_t run_init(struct run *run, struct sq_db *db, char *errstr, si
     memset(run, 0, sizeof *run);
     run->db = db;
     const char *sql[] = {TOPICS_SQL, FIRST_SQL,  NEWEST_SQL, SQ_GROUP_HOLDS_SQL,
-                         END_SQL,    DEL_SQL,    UNPEND_SQL};
+                         AGE_SQL,    DEL_SQL,    UNPEND_SQL};
     sqlite3_stmt **st[] = {&run->topics, &run->first, &run->newest, &run->groups,
-                           &run->end,    &run->del,   &run->unpend};
+                           &run->age,    &run->del,   &run->unpend};
     for (size_t i = 0; i < sizeof sql / sizeof sql[0]; i++) {
         int rc = sqlite3_prepare_v2(db->h, sql[i], -1, st[i], NULL);
         if (rc != SQLITE_OK) {
@@ -238,6 +242,51 @@ edxbus_err_t edxbus__sq_group_hold_row(sqlite3_stmt *st, struct sq_group_hold *g
         g->hold = sqlite3_column_int64(st, 3);
     g->pending = sqlite3_column_int64(st, 4);
     g->seen_ms = sqlite3_column_int64(st, 5);
+    return EDXBUS_OK;
+}
+
+/* The first event at or after id @p from, up to @p to: its id and when it was stored (*@p id
+ * 0 when there is none). */
+static edxbus_err_t row_at(struct run *run, int64_t from, int64_t to, int64_t *id,
+                          int64_t *stored_ms, char *errstr, size_t errstr_size)
+{
+    sqlite3_bind_int64(run->age, 1, from);
+    sqlite3_bind_int64(run->age, 2, to);
+    int rc = sqlite3_step(run->age);
+    *id = 0;
+    if (rc == SQLITE_ROW) {
+        *id = sqlite3_column_int64(run->age, 0);
+        *stored_ms = sqlite3_column_int64(run->age, 1);
+        rc = SQLITE_DONE;
+    }
+    sqlite3_reset(run->age);
+    return rc == SQLITE_DONE ? EDXBUS_OK
+                             : edxbus__sq_fail(run->db, rc, "read an event's age", errstr,
+                                               errstr_size);
+}
+
+/* The last id in [@p first, @p end] stored before @p cutoff, or first - 1: a binary search
+ * (a dozen lookups for a batch), as a topic's events are stored in id order, so their times
+ * only grow (a wall clock set back makes the rule fuzzy for those events, never unsafe: every
+ * one of them was acknowledged). */
+static edxbus_err_t age_bound(struct run *run, int64_t first, int64_t end, int64_t cutoff,
+                              int64_t *out, char *errstr, size_t errstr_size)
+{
+    /* The oldest first (young: the usual answer when idle), then the newest (old: the usual
+     * answer with a backlog), then halves. */
+    int64_t good = first - 1, bad = end + 1, probe = first;
+    for (int step = 0; bad - good > 1; step++) {
+        int64_t id, ms = 0;
+        edxbus_err_t err = row_at(run, probe, bad - 1, &id, &ms, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        if (id != 0 && ms < cutoff)
+            good = id; /* (no event between probe and id) */
+        else
+            bad = probe; /* too young, or no event from probe on */
+        probe = step == 0 && good == first ? end : good + (bad - good) / 2;
+    }
+    *out = good;
     return EDXBUS_OK;
 }
 
@@ -281,33 +330,22 @@ static edxbus_err_t retain_topic(struct sq_retain *r, struct run *run, int64_t t
     int64_t len_bound = lo - 1;
     if (r->max_len > 0 && newest - r->max_len >= lo)
         len_bound = newest - r->max_len;
-    if (!force && len_bound < first) {
-        /* Only age can remove anything: is the oldest removable event old enough? */
-        int64_t oldest_ms = 0;
-        sqlite3_stmt *q = NULL;
-        rc = sqlite3_prepare_v2(run->db->h, "SELECT stored_ms FROM messages WHERE id = ?1", -1,
-                                &q, NULL);
-        if (rc != SQLITE_OK)
-            return edxbus__sq_fail(run->db, rc, "read an event's age", errstr, errstr_size);
-        sqlite3_bind_int64(q, 1, first);
-        err = edxbus__sq_int(run->db, q, 0, &oldest_ms, "read an event's age", errstr,
-                             errstr_size);
-        sqlite3_finalize(q);
-        if (err != EDXBUS_OK || oldest_ms >= cutoff)
+    /* The batch: at most *budget ids from the oldest (a topic's ids are dense; a gap only
+     * makes a batch smaller), all below what the groups hold. */
+    int64_t end = first + *budget - 1 < safe - 1 ? first + *budget - 1 : safe - 1;
+    int64_t upto = end; /* the last id this batch removes */
+    if (!force && len_bound < end) {
+        int64_t aged = first - 1;
+        if (r->age_ms >= 0)
+            err = age_bound(run, first, end, cutoff, &aged, errstr, errstr_size);
+        if (err != EDXBUS_OK)
             return err;
+        upto = aged > len_bound ? aged : len_bound;
     }
-    int64_t end;
-    sqlite3_bind_int64(run->end, 1, first);
-    sqlite3_bind_int64(run->end, 2, safe);
-    sqlite3_bind_int64(run->end, 3, *budget - 1);
-    err = edxbus__sq_int(run->db, run->end, safe - 1, &end, "find a batch", errstr, errstr_size);
-    if (err != EDXBUS_OK)
-        return err;
+    if (upto < first)
+        return EDXBUS_OK; /* the oldest removable event is not old enough yet */
     sqlite3_bind_int64(run->del, 1, first);
-    sqlite3_bind_int64(run->del, 2, end);
-    sqlite3_bind_int(run->del, 3, force);
-    sqlite3_bind_int64(run->del, 4, cutoff);
-    sqlite3_bind_int64(run->del, 5, len_bound);
+    sqlite3_bind_int64(run->del, 2, upto);
     err = edxbus__sq_exec(run->db, run->del, "remove old events", errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
@@ -315,7 +353,7 @@ static edxbus_err_t retain_topic(struct sq_retain *r, struct run *run, int64_t t
     for (size_t i = 0; i < nidle && err == EDXBUS_OK; i++) {
         /* What an idle group had taken and not acknowledged may be gone now. */
         sqlite3_bind_int64(run->unpend, 1, idle_gids[i]);
-        sqlite3_bind_int64(run->unpend, 2, end < safe - 1 ? end : safe - 1);
+        sqlite3_bind_int64(run->unpend, 2, upto);
         err = edxbus__sq_exec(run->db, run->unpend, "forget an idle group's pending events",
                               errstr, errstr_size);
     }
@@ -357,6 +395,24 @@ static void set_sync(struct sq_db *db, const char *level)
     sqlite3_exec(db->h, sql, NULL, NULL, NULL);
 }
 
+/* PRAGMA secure_delete of the connection (0 off, 1 on, 2 fast); @p to >= 0 sets it. Debian's
+ * SQLite turns it on, which zeroes every page a removal frees and writes it to the WAL: for a
+ * run of retention, about as many page writes again as the removal itself. A run switches to
+ * FAST, which still zeroes what it removes from the pages it writes anyway, and leaves freed
+ * pages as they are until they are reused or given back by the incremental vacuum. */
+static int secure_delete(struct sq_db *db, int to)
+{
+    sqlite3_stmt *st = NULL;
+    int was = 1;
+    char sql[40];
+    snprintf(sql, sizeof sql, to < 0 ? "PRAGMA secure_delete" : "PRAGMA secure_delete=%d", to);
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        was = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return was;
+}
+
 /* Up to @p max_pages free pages back to the file system (inside the caller's transaction when
  * there is one); *@p left gets the free pages that remain. */
 static edxbus_err_t vacuum(struct sq_db *db, int64_t max_pages, int64_t *left, char *errstr,
@@ -386,6 +442,8 @@ static edxbus_err_t run_once(struct sq_db *db, struct sq_retain *r, int64_t now,
     if (err != EDXBUS_OK)
         return err;
     set_sync(db, "NORMAL");
+    int was_secure = secure_delete(db, -1);
+    secure_delete(db, 2);
     err = edxbus__sq_begin(db, errstr, errstr_size);
     if (err != EDXBUS_OK)
         goto out;
@@ -412,6 +470,7 @@ static edxbus_err_t run_once(struct sq_db *db, struct sq_retain *r, int64_t now,
     if (err == EDXBUS_OK)
         *deleted = SQ_RETAIN_BATCH - budget;
 out:
+    secure_delete(db, was_secure);
     set_sync(db, db->sync[0] ? db->sync : "FULL");
     run_fini(&run);
     return err;
@@ -448,9 +507,9 @@ int edxbus__sq_auto_vacuum(struct sq_db *db)
     return v;
 }
 
-void edxbus__sq_retain_tick(struct sq_db *db, struct sq_retain *r, int64_t now)
+void edxbus__sq_retain_tick(struct sq_db *db, struct sq_retain *r, int64_t now, bool idle)
 {
-    if (r->off || now < r->next_ms)
+    if (r->off || (now < r->next_ms && !(idle && r->more)))
         return;
     char errstr[EDXBUS_ERRSTR_SIZE];
     int64_t deleted = 0, left = 0;
@@ -458,11 +517,13 @@ void edxbus__sq_retain_tick(struct sq_db *db, struct sq_retain *r, int64_t now)
         r->auto_vacuum = edxbus__sq_auto_vacuum(db);
     edxbus_err_t err = run_once(db, r, now, r->auto_vacuum == 2 ? SQ_VACUUM_MIN_FREE : -1,
                                 &deleted, &left, errstr, sizeof errstr);
-    bool more = err == EDXBUS_OK && (deleted == SQ_RETAIN_BATCH || left > SQ_VACUUM_MIN_FREE);
-    /* With more to do, come back after nine times as long as this run took: catching up on a
-     * backlog takes at most a tenth of this handle's time. */
+    r->more = err == EDXBUS_OK && (deleted == SQ_RETAIN_BATCH || left > SQ_VACUUM_MIN_FREE);
+    /* With more to do, a busy handle comes back after SQ_RETAIN_BUSY_SHARE times as long as
+     * this run took (catching up takes at most 1/(1 + SQ_RETAIN_BUSY_SHARE) of its time); an
+     * idle one at its next idle moment. */
     int64_t took = edxbus_clock_wall_ms() - now;
-    r->next_ms = more ? now + 9 * (took > 0 ? took : 1) : now + SQ_RETAIN_EVERY_MS;
+    r->next_ms = r->more ? now + SQ_RETAIN_BUSY_SHARE * (took > 0 ? took : 1)
+                         : now + SQ_RETAIN_EVERY_MS;
     if (err != EDXBUS_OK)
         edxbus_conf_log(r->log, EDXBUS_LOG_WARNING, "%s; removing old events again in %d ms",
                         errstr, SQ_RETAIN_EVERY_MS);

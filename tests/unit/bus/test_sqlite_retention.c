@@ -345,6 +345,36 @@ TEST(test_young_events_stay_for_the_retention_time)
     edxbus_conf_destroy(conf);
 }
 
+/* The age rule finds its boundary with a few lookups per batch (a binary search over ids):
+ * events older than the retention time go, the younger stay, wherever the boundary falls, also
+ * past a gap in the ids and across batches. */
+TEST(test_age_boundary_anywhere)
+{
+    static const char *const kv[] = {"EVENT_BUS_SQLITE_RETENTION", "1h", NULL};
+    edxbus_conf_t *conf = conf_for("boundary.db", kv);
+    const char *topic = "boundary";
+    const int64_t n = SQ_RETAIN_BATCH + 500; /* two batches */
+    void *g = open_group(conf, topic, "g");
+    int64_t next = 0;
+    produce_range(conf, topic, 0, n);
+    read_to(g, n, &next);
+    sql_on(conf, "DELETE FROM messages WHERE id & 1099511627775 BETWEEN 21 AND 30"); /* a gap */
+    static const int64_t aged[] = {1, 2, 20, 35, 36, 1000, SQ_RETAIN_BATCH + 3, 0};
+    for (size_t i = 0; aged[i] != 0; i++) {
+        char sql[200];
+        snprintf(sql, sizeof sql,
+                 "UPDATE messages SET stored_ms = stored_ms - 7200000 WHERE" /* 2 h old */
+                 " (id & 1099511627775) <= %lld AND stored_ms > %lld",
+                 (long long)aged[i], (long long)(edxbus_clock_wall_ms() - 3600000));
+        sql_on(conf, sql);
+        retain_now(conf);
+        /* Left: positions aged[i] + 1 .. n, less the gap 21..30 while it is among them. */
+        ASSERT_EQ_INT(stored(conf, topic), n - aged[i] - (aged[i] < 21 ? 10 : 0));
+    }
+    edxbus_backend_sqlite.consumer_close(g);
+    edxbus_conf_destroy(conf);
+}
+
 TEST(test_retention_settings_errors)
 {
     static const struct {
@@ -417,6 +447,7 @@ int main(void)
     RUN(test_retention_settings_errors);
     RUN(test_cap_never_drops_unacknowledged);
     RUN(test_young_events_stay_for_the_retention_time);
+    RUN(test_age_boundary_anywhere);
     RUN(test_idle_group_stops_holding_back);
     RUN(test_two_groups_done_third_behind);
     RUN(test_schema_2_file_is_upgraded);
