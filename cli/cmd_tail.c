@@ -2,7 +2,10 @@
  *
  * A bus tail (tail.h) on the consuming backend (EVENT_BUS_CONSUMER, else EVENT_BUS_PRODUCER when
  * only that one is set, else sqlite): it reads and never acknowledges, so no group is created,
- * no group's position moves and nothing is left owed: tailing a live topic is safe. Each entry
+ * no group's position moves and nothing is left owed: tailing a live topic is safe. It also
+ * holds nothing back: it keeps no saved position, so retention goes by the groups alone (a
+ * forgotten tail must not keep the embedded broker's file growing); reading on later from where
+ * one stopped is what a group is for (tests/unit/bus/test_sqlite_retention.c shows it). Each entry
  * comes matched to the bus's catalog (built-ins + EVENT_BUS_SCHEMA_PATH) and is printed at once,
  * flushed, as the same line `consume --print` prints (cli_event_line()).
  *

@@ -97,7 +97,15 @@ const struct cli_command cli_commands[] = {
                  "group: nothing is acknowledged and no group's position moves. Prints one JSON\n"
                  "line per event as it arrives, as consume --print does:\n"
                  "{\"metadata\": {...}, \"data\": {...}}. An entry that does not decode is one\n"
-                 "warning on stderr naming its position. SIGINT/SIGTERM exit 0.\n",
+                 "warning on stderr naming its position. SIGINT/SIGTERM exit 0.\n"
+                 "\n"
+                 "A tail holds nothing back and keeps no position: retention may remove events\n"
+                 "it has not printed yet (the embedded broker's EVENT_BUS_SQLITE_RETENTION once\n"
+                 "every group acknowledged them, Redis stream trimming, Kafka's retention), and\n"
+                 "each run begins at --from again. So a forgotten or killed tail never stops\n"
+                 "retention from freeing the disk. To read on later from where you stopped, use\n"
+                 "a group: edxbus consume -t TOPIC -g NAME --print resumes, and the embedded\n"
+                 "broker keeps a group's events until it acknowledged them.\n",
         .opts = cmd_tail_opts,
         .run = cmd_tail,
     },

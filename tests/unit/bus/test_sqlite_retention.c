@@ -375,6 +375,43 @@ TEST(test_age_boundary_anywhere)
     edxbus_conf_destroy(conf);
 }
 
+/* A tail (no group) reads and never acknowledges, and holds nothing back: retention goes by the
+ * groups alone. While one tail reads ahead of a group and another has read nothing, retention
+ * removes exactly what the group acknowledged; once the group has acknowledged everything, the
+ * tail that had read nothing finds only the newest event left (what `edxbus tail --help` says). */
+TEST(test_tails_hold_nothing_back)
+{
+    static const char *const kv[] = {"EVENT_BUS_SQLITE_RETENTION", "0", NULL};
+    edxbus_conf_t *conf = conf_for("tails.db", kv);
+    const char *topic = "tails";
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    void *g = open_group(conf, topic, "g"), *ahead = NULL, *idle = NULL;
+    produce_range(conf, topic, 0, 100);
+    struct edxbus_consumer_opts topts = {.topic = topic, .start = "earliest", .start_time_ms = -1};
+    if (edxbus_backend_sqlite.consumer_open(conf, &topts, &ahead, errstr, sizeof errstr) !=
+            EDXBUS_OK ||
+        edxbus_backend_sqlite.consumer_open(conf, &topts, &idle, errstr, sizeof errstr) !=
+            EDXBUS_OK)
+        TEST_FAIL_("tail open: %s", errstr);
+    int64_t tail_next = 0, next = 0;
+    while (tail_next < 100) /* the tail reads all 100 (its acks do nothing) */
+        if (take(ahead, 1000, &tail_next) == 0)
+            TEST_FAIL_("the tail stopped at event %lld", (long long)tail_next);
+    ASSERT_EQ_INT(take(g, 40, &next), 40); /* e0..e39 acknowledged (at the next poll) */
+    ASSERT_EQ_INT(take(g, 5, &next), 5);   /* e40..e44 taken, pending */
+    retain_now(conf);
+    ASSERT_EQ_INT(stored(conf, topic), 60); /* the 60 the group has not acknowledged stay */
+    read_to(g, 100, &next); /* in order, none missing (read_to checks) */
+    retain_now(conf);
+    ASSERT_EQ_INT(stored(conf, topic), 1); /* the newest is always kept */
+    int64_t idle_next = 99; /* the tail that read nothing gets the newest, "e99", only */
+    ASSERT_EQ_INT(take(idle, 1000, &idle_next), 1);
+    edxbus_backend_sqlite.consumer_close(idle);
+    edxbus_backend_sqlite.consumer_close(ahead);
+    edxbus_backend_sqlite.consumer_close(g);
+    edxbus_conf_destroy(conf);
+}
+
 TEST(test_retention_settings_errors)
 {
     static const struct {
@@ -448,6 +485,7 @@ int main(void)
     RUN(test_cap_never_drops_unacknowledged);
     RUN(test_young_events_stay_for_the_retention_time);
     RUN(test_age_boundary_anywhere);
+    RUN(test_tails_hold_nothing_back);
     RUN(test_idle_group_stops_holding_back);
     RUN(test_two_groups_done_third_behind);
     RUN(test_schema_2_file_is_upgraded);
