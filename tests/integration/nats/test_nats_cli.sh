@@ -8,7 +8,8 @@
 # offset_time: exactly the events stored after the time, then it goes on consuming), then the
 # reliability scenarios of tests/cli/reliability_lib.sh (SIGKILL mid-stream with events
 # arriving while down, two members sharing a group, two groups, SIGTERM exits 0 and loses
-# nothing). The ack wait is 2 s so that what a killed consumer held comes back soon. Without
+# nothing), and EVENT_BUS_PRODUCER=nats alone (no EVENT_BUS_CONSUMER): tail, consume, lag and dlq
+# use NATS. The ack wait is 2 s so that what a killed consumer held comes back soon. Without
 # nats-server it exits 77 (ctest: skipped) with a loud message.
 HERE=$(cd "$(dirname "$0")" && pwd)
 source "$HERE/../../cli/reliability_lib.sh" "$@"
@@ -107,5 +108,37 @@ rc=$?
 [ $rc -ne 0 ] && grep -q "nosuchgroup" "$tmp/lag.err" && [ ! -s "$tmp/lag.txt" ] &&
     ok "lag: a group that does not exist is an error naming it" ||
     fail "lag nosuchgroup: exit $rc: $(cat "$tmp/lag.txt" "$tmp/lag.err")"
+
+# --- EVENT_BUS_PRODUCER=nats alone: every consuming command uses NATS too ----------------------
+# One event written straight to tailed-dlq stands for a dead letter: `dlq list` must find it on
+# NATS, and `dlq replay` send it back to tailed there.
+produce tailed-dlq 1 "$tmp/dl.ids" || fail "alone: produce failed: $(cat "$tmp/produce.err")"
+mkdir -p "$tmp/alone"
+(
+    cd "$tmp/alone" || exit 1
+    unset EVENT_BUS_CONSUMER
+    "$EDXBUS" tail tailed --from earliest --max-events 5 --timeout 10 >tail.out 2>tail.err ||
+        echo "tail exit $?: $(cat tail.err)" >>problems
+    [ "$(lines tail.out)" = 5 ] || echo "tail printed $(lines tail.out) of 5 events" >>problems
+    timeout 60 "$EDXBUS" consume -t tailed -g alone --extra '{"start": "earliest"}' -n 5 \
+        >consume.out 2>consume.err || echo "consume exit $?: $(cat consume.err)" >>problems
+    [ "$(lines consume.out)" = 5 ] || echo "consume printed $(lines consume.out) of 5" >>problems
+    "$EDXBUS" lag -g alone tailed --json >lag.out 2>lag.err ||
+        echo "lag exit $?: $(cat lag.err)" >>problems
+    grep -q '"group": "alone"' lag.out || echo "lag: no NATS group: $(cat lag.out)" >>problems
+    "$EDXBUS" dlq list -t tailed >dlq.out 2>dlq.err || echo "dlq list exit $?: $(cat dlq.err)" >>problems
+    grep -q "$(cat "$tmp/dl.ids")" dlq.out ||
+        echo "dlq list does not show the dead letter on NATS: $(cat dlq.out)" >>problems
+    "$EDXBUS" dlq replay -t tailed >replay.out 2>replay.err ||
+        echo "dlq replay exit $?: $(cat replay.err)" >>problems
+    "$EDXBUS" tail tailed --from earliest --max-events 6 --timeout 10 >tail2.out 2>tail2.err ||
+        echo "tail after the replay exit $?: $(cat tail2.err)" >>problems
+    grep -q "$(cat "$tmp/dl.ids")" tail2.out ||
+        echo "the replayed dead letter is not on tailed: $(cat tail2.out)" >>problems
+    [ ! -e edxbus.db ] || echo "edxbus.db was created (the embedded broker was used)" >>problems
+)
+[ ! -s "$tmp/alone/problems" ] &&
+    ok "EVENT_BUS_PRODUCER=nats alone: tail, consume, lag and dlq use NATS" ||
+    fail "EVENT_BUS_PRODUCER=nats alone: $(cat "$tmp/alone/problems")"
 
 reliability_run
