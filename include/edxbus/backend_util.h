@@ -113,9 +113,9 @@ EDXBUS_API void edxbus_url_fini(struct edxbus_url *url);
 /** The value of query parameter @p name (the last when repeated), or NULL. Borrowed. */
 EDXBUS_API const char *edxbus_url_param(const struct edxbus_url *url, const char *name);
 
-/** @p text with every secret masked as ******** — the user-info's password and the values of
- *  query parameters named like secrets (edxbus_is_secret_name()) — and control bytes escaped as
- *  \xNN. Works on any text (without a scheme, the part before '@' is the user-info). Returns
+/** @p text with every secret masked as ******** — the user-info's password, a user-info that
+ *  is a user alone (nats://TOKEN@host: a token), and the values of query parameters named like
+ *  secrets (edxbus_is_secret_name()) — and control bytes escaped as \xNN. Works on any text (without a scheme, the part before '@' is the user-info). Returns
  *  new (free()); NULL when out of memory. */
 EDXBUS_API char *edxbus_url_masked(const char *text);
 

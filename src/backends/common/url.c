@@ -79,7 +79,12 @@ char *edxbus_url_masked(const char *text)
             at = p;
     const char *colon = at ? memchr(auth, ':', (size_t)(at - auth)) : NULL;
     struct edxbus_buf out = EDXBUS_BUF_INIT;
-    if (colon == NULL || colon + 1 == at) {
+    if (at != NULL && at > auth && colon == NULL) {
+        /* A lone user part: for NATS (nats://TOKEN@host) and many services it is a token. */
+        put_shown(&out, text, (size_t)(auth - text));
+        edxbus_buf_puts(&out, MASK);
+        put_shown(&out, at, (size_t)(auth_end - at));
+    } else if (colon == NULL || colon + 1 == at) {
         put_shown(&out, text, (size_t)(auth_end - text));
     } else {
         put_shown(&out, text, (size_t)(colon + 1 - text));

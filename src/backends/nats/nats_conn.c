@@ -56,14 +56,26 @@ edxbus_err_t edxbus__nats_err(natsStatus s)
     }
 }
 
+/* libnats' words without the source location it starts them with ("(conn.c:733): "). */
+static const char *without_location(const char *text)
+{
+    if (text[0] != '(')
+        return text;
+    const char *end = strstr(text, "): ");
+    if (end == NULL || strspn(text + 1, "abcdefghijklmnopqrstuvwxyz_.") == 0 ||
+        memchr(text, ':', (size_t)(end - text)) == NULL)
+        return text;
+    return end + 3;
+}
+
 edxbus_err_t edxbus__nats_fail(natsStatus s, jsErrCode code, const char *what, char *errstr,
                                size_t errstr_size)
 {
     /* libnats' last error of this thread, when it is about this failure (it may be older). */
     natsStatus last_s = NATS_OK;
     const char *last = nats_GetLastError(&last_s);
-    const char *text =
-        last != NULL && last[0] != '\0' && last_s == s ? last : natsStatus_GetText(s);
+    const char *text = without_location(
+        last != NULL && last[0] != '\0' && last_s == s ? last : natsStatus_GetText(s));
     if (code != 0)
         edxbus_errf(errstr, errstr_size, "nats: %s: %.180s (JetStream error %d)", what, text,
                  (int)code);
@@ -208,9 +220,13 @@ static edxbus_err_t make_options(struct nats_conn *c, natsOptions **out, char *e
         steps[n].setting = NATS_SETTING_CREDS;
         steps[n++].s = natsOptions_SetUserCredentialsFromFiles(o, creds, NULL);
     }
+    char nkey_public[EDXBUS_NATS_NKEY_PUBLIC_MAX];
     if (nkey != NULL) {
+        err = edxbus__nats_nkey_public(nkey, nkey_public, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            goto out;
         steps[n].setting = NATS_SETTING_NKEY;
-        steps[n++].s = natsOptions_SetNKeyFromSeed(o, NULL, nkey);
+        steps[n++].s = natsOptions_SetNKeyFromSeed(o, nkey_public, nkey);
     }
     if (tls || ca != NULL || cert != NULL) {
         steps[n].setting = NATS_SETTING_URL;
@@ -240,6 +256,26 @@ out:
     return EDXBUS_OK;
 }
 
+/* What to check after a failed connect, from what failed and what the settings ask for. */
+static const char *connect_hint(const edxbus_conf_t *conf, natsStatus s, const char *line)
+{
+    const char *urls = edxbus_conf_get_str(conf, NATS_SETTING_URL, NULL);
+    bool tls = (urls != NULL && strstr(urls, "tls://") != NULL) ||
+               edxbus_conf_get_str(conf, NATS_SETTING_TLS_CA, NULL) != NULL ||
+               edxbus_conf_get_str(conf, NATS_SETTING_TLS_CERT, NULL) != NULL;
+    if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ||
+        strstr(line, "Authorization Violation") != NULL)
+        return "; check the credentials: user:password or token in " NATS_SETTING_URL ", "
+               NATS_SETTING_TOKEN ", " NATS_SETTING_NKEY ", " NATS_SETTING_CREDS;
+    if (s == NATS_SSL_ERROR || strstr(line, "SSL") != NULL || strstr(line, "certificate") != NULL)
+        return "; check " NATS_SETTING_TLS_CA " (the CA that signed the server's certificate, "
+               "whose name must match the URL's host)";
+    if (tls && s != NATS_NO_SERVER && s != NATS_TIMEOUT)
+        return "; the server ended the TLS connection: if it asks for a client certificate, "
+               "set " NATS_SETTING_TLS_CERT " and " NATS_SETTING_TLS_KEY;
+    return "";
+}
+
 edxbus_err_t edxbus__nats_conn_open(struct nats_conn *c, const edxbus_conf_t *conf,
                                     jsOptions *jsopts, char *errstr, size_t errstr_size)
 {
@@ -261,9 +297,12 @@ edxbus_err_t edxbus__nats_conn_open(struct nats_conn *c, const edxbus_conf_t *co
     natsStatus s = natsConnection_Connect(&c->nc, o);
     natsOptions_Destroy(o);
     if (s != NATS_OK) {
-        char what[200];
+        char what[200], line[EDXBUS_ERRSTR_SIZE];
         snprintf(what, sizeof what, "cannot connect to %.150s", c->display ? c->display : "");
-        err = edxbus__nats_fail(s, 0, what, errstr, errstr_size);
+        err = edxbus__nats_fail(s, 0, what, line, sizeof line);
+        edxbus_errf(errstr, errstr_size, "%s%s", line, connect_hint(c->conf, s, line));
+        if (err == EDXBUS_ERR_BROKER) /* the server ended the connection while it was made */
+            err = EDXBUS_ERR_IO;
         edxbus__nats_conn_close(c);
         return err;
     }

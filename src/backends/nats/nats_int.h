@@ -1,6 +1,6 @@
 /* src/backends/nats/nats_int.h — private to the NATS JetStream backend (src/backends/nats/).
  *
- * The backend is six files behind the one ops table at the bottom of nats.c:
+ * The backend is seven files behind the one ops table at the bottom of nats.c:
  *   nats_module.c    its settings rows, config check (backend.h, ABI 2)
  *   nats_conn.c      settings -> libnats options (URL, credentials, TLS), connecting, the
  *                    JetStream context, one stream per topic created on first use, errors
@@ -9,6 +9,7 @@
  *   nats_producer.c  synchronous publish, or js_PublishMsgAsync with the acks as delivery
  *                    reports (handed to the caller on its own thread)
  *   nats_consumer.c  groups as durable pull consumers, tails as ordered consumers, replay
+ *   nats_nkey.c      the public key of an NKey user seed file (libnats needs it named)
  *   nats_doctor.c    `edxbus doctor`: storage, limits that drop unacknowledged events,
  *                    the duplicate window, dead letters waiting, lag growing
  *   nats.c           lag() (num_pending / num_ack_pending) and the ops table
@@ -164,6 +165,24 @@ edxbus_err_t edxbus__nats_ack(void *be, const struct edxbus_msg *msg, char *errs
 edxbus_err_t edxbus__nats_caught_up(void *be, bool *done, char *errstr, size_t errstr_size);
 void edxbus__nats_wake(void *be);
 void edxbus__nats_consumer_close(void *be);
+
+/* ------------------------------------------------------------------------------------------ */
+/* NKey (nats_nkey.c) */
+
+#define EDXBUS_NATS_NKEY_SEED_MAX 59   /* bytes of a user seed's text ("SU…", 58) and its NUL */
+#define EDXBUS_NATS_NKEY_PUBLIC_MAX 57 /* bytes of a user public key ("U…", 56) and its NUL */
+
+/** The public key ("U…") of the NKey user seed in @p seed_file (the first word of a line that
+ *  starts with SU and decodes as one). Errors: EDXBUS_ERR_CONF naming the setting and the file
+ *  (never its text). */
+edxbus_err_t edxbus__nats_nkey_public(const char *seed_file, char out[EDXBUS_NATS_NKEY_PUBLIC_MAX],
+                                      char *errstr, size_t errstr_size);
+/** The public key of the user seed text @p seed_text; false when it is not one (length,
+ *  alphabet, checksum, prefix). */
+bool edxbus__nats_nkey_public_of_seed(const char *seed_text,
+                                      char out[EDXBUS_NATS_NKEY_PUBLIC_MAX]);
+/** The user seed text of the 32-byte Ed25519 seed @p seed (for tests, and tools). */
+void edxbus__nats_nkey_seed_text(const uint8_t seed[32], char out[EDXBUS_NATS_NKEY_SEED_MAX]);
 
 /* nats_doctor.c: the doctor slot (backend.h, ABI 4). */
 edxbus_err_t edxbus__nats_doctor(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,

@@ -36,6 +36,7 @@ struct test_nats {
     int port;
     char dir[256]; /* the JetStream store (and the log) */
     char url[128]; /* nats://127.0.0.1:<port> */
+    char conf[300]; /* a configuration file (test_nats_start_with()), or "" */
 };
 
 /** The path of nats-server, or NULL. */
@@ -88,17 +89,28 @@ static inline bool test_nats_spawn(struct test_nats *n)
     snprintf(port, sizeof port, "%d", n->port);
     snprintf(log, sizeof log, "%s/nats.log", n->dir);
     const char *argv[] = {test_nats_binary(), "-js", "-a", "127.0.0.1", "-p", port, "-sd",
-                          n->dir, "-l", log, NULL};
+                          n->dir, "-l", log, n->conf[0] ? "-c" : NULL, n->conf, NULL};
     n->pid = test_proc_spawn(argv, nats_up, n, log);
     return n->pid > 0;
 }
 
-static inline bool test_nats_start(struct test_nats *n)
+/** Start a server with the configuration text @p config (NULL: none), which the server reads
+ *  from a file in its directory; port, address, JetStream and the store come from the command
+ *  line as for every test server. */
+static inline bool test_nats_start_with(struct test_nats *n, const char *config)
 {
     memset(n, 0, sizeof *n);
     snprintf(n->dir, sizeof n->dir, "/tmp/edxbus-nats-XXXXXX");
     if (mkdtemp(n->dir) == NULL)
         return false;
+    if (config != NULL) {
+        char path[sizeof n->conf]; /* not straight into n->conf: gcc's -Wrestrict */
+        snprintf(path, sizeof path, "%s/nats.conf", n->dir);
+        memcpy(n->conf, path, sizeof path);
+        FILE *f = fopen(n->conf, "w");
+        if (f == NULL || fputs(config, f) < 0 || fclose(f) != 0)
+            return false;
+    }
     for (int attempt = 0; attempt < 5; attempt++) {
         n->port = test_proc_free_port();
         snprintf(n->url, sizeof n->url, "nats://127.0.0.1:%d", n->port);
@@ -106,6 +118,11 @@ static inline bool test_nats_start(struct test_nats *n)
             return true;
     }
     return false;
+}
+
+static inline bool test_nats_start(struct test_nats *n)
+{
+    return test_nats_start_with(n, NULL);
 }
 
 /** Crash the server (SIGKILL), keeping its store. */

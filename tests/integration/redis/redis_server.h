@@ -35,6 +35,7 @@
 
 #include "edxbus/conf.h"
 #include "../server_proc.h"
+#include "../tls_certs.h"
 #include "../../vector_rows.h"
 
 #define TEST_REDIS_SKIP 77
@@ -179,32 +180,6 @@ static inline bool test_redis_start(struct test_redis *r, ...)
             return true;
     }
     return false;
-}
-
-/** Make, in @p dir, with the `openssl` command: ca.pem/ca.key (a test CA), server.pem/
- *  server.key (signed by it, for DNS name "localhost" only), client.pem/client.key (signed by
- *  it), other-ca.pem (a CA that signed nothing here). EC keys: quick. */
-static inline bool test_tls_make_certs(const char *dir)
-{
-    char cmd[4096];
-    snprintf(cmd, sizeof cmd,
-             "cd '%s' && exec >openssl.log 2>&1 && "
-             "K='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' && "
-             "openssl req -x509 $K -keyout ca.key -out ca.pem -days 2 -subj /CN=edxbus-test-ca && "
-             "openssl req -x509 $K -keyout other-ca.key -out other-ca.pem -days 2 "
-             "-subj /CN=edxbus-other-ca && "
-             "printf 'subjectAltName=DNS:localhost\n' >server.ext && "
-             "openssl req $K -keyout server.key -out server.csr -subj /CN=localhost && "
-             "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-             "-out server.pem -days 2 -extfile server.ext && "
-             "openssl req $K -keyout client.key -out client.csr -subj /CN=edxbus-client && "
-             "openssl x509 -req -in client.csr -CA ca.pem -CAkey ca.key -CAcreateserial "
-             "-out client.pem -days 2",
-             dir);
-    int rc = system(cmd);
-    if (rc != 0)
-        fprintf(stderr, "openssl failed making test certificates; see %s/openssl.log\n", dir);
-    return rc == 0;
 }
 
 /** Start a TLS-only server (certificates of test_tls_make_certs() in its directory); with

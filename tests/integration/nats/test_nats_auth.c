@@ -1,0 +1,277 @@
+/* tests/integration/nats/test_nats_auth.c — connecting to NATS over TLS and with credentials,
+ * against real nats-servers configured by the test, with certificates it makes with `openssl`
+ * (tests/integration/tls_certs.h) and an NKey user it makes with OpenSSL's Ed25519:
+ *   - tls:// with EVENT_BUS_NATS_TLS_CA_FILE: an event produced and consumed back; the wrong CA
+ *     is refused with one line naming the server and the CA setting; no CA at all is refused
+ *     too (the test CA is not trusted by the system);
+ *   - a server asking for a client certificate: refused without one, served with
+ *     EVENT_BUS_NATS_TLS_CERT_FILE / _KEY_FILE;
+ *   - user:password in the URL, EVENT_BUS_NATS_TOKEN and a token in the URL, an NKey seed file
+ *     (EVENT_BUS_NATS_NKEY_SEED_FILE): served; a wrong password, token or seed: refused with
+ *     EDXBUS_ERR_AUTH; a file holding no seed: EDXBUS_ERR_CONF naming the setting;
+ *   - no error line holds a password, a token or a seed, nor does the settings dump a token in
+ *     the URL (nats://TOKEN@host).
+ */
+#include <openssl/rand.h>
+#include <stdarg.h>
+
+#include "../tls_certs.h"
+#include "backends/nats/nats_int.h"
+#include "nats_server.h"
+#include "test.h"
+
+#define PASSWORD "pw-Xy7-s3cr3t"
+#define TOKEN "tok-9Qz-s3cr3t"
+
+static const struct edxbus_backend_ops *ops = &edxbus_backend_nats;
+static struct test_nats servers[4]; /* one per test; all stopped at the end, even after a FAIL */
+static char certs[256]; /* the certificates' directory */
+static char seed_text[EDXBUS_NATS_NKEY_SEED_MAX], public_key[EDXBUS_NATS_NKEY_PUBLIC_MAX];
+static char seed_file[300], other_seed_file[300], no_seed_file[300];
+static char other_seed_text[EDXBUS_NATS_NKEY_SEED_MAX];
+
+/* A conf for @p url with pairs of settings (name, value, ..., NULL). */
+static edxbus_conf_t *conf_of(const char *url, ...)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    edxbus_conf_t *conf = test_nats_conf(url);
+    va_list ap;
+    va_start(ap, url);
+    for (const char *name; (name = va_arg(ap, const char *)) != NULL;) {
+        const char *value = va_arg(ap, const char *);
+        if (edxbus_conf_set(conf, name, value, errstr, sizeof errstr) != EDXBUS_OK)
+            TEST_FAIL_("conf %s: %s", name, errstr);
+    }
+    va_end(ap);
+    return conf;
+}
+
+static void no_secret_in(const char *line)
+{
+    ASSERT_TRUE(strchr(line, '\n') == NULL);
+    ASSERT_TRUE(strstr(line, PASSWORD) == NULL);
+    ASSERT_TRUE(strstr(line, TOKEN) == NULL);
+    ASSERT_TRUE(strstr(line, seed_text) == NULL);
+    ASSERT_TRUE(strstr(line, other_seed_text) == NULL);
+    ASSERT_TRUE(strstr(line, "SU") == NULL || strstr(line, "starting with SU") != NULL);
+}
+
+/* Produce one event to @p topic and read it back in a new group: the connection works. */
+static void roundtrip(const edxbus_conf_t *conf, const char *topic)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    void *prod = NULL, *cons = NULL;
+    struct edxbus_metadata md;
+    memset(&md, 0, sizeof md);
+    snprintf(md.event_type, sizeof md.event_type,
+             "org.openedx.learning.course.enrollment.created.v1");
+    snprintf(md.id, sizeof md.id, "a7700000-0000-11ef-9f8e-0242ac120002");
+    snprintf(md.source, sizeof md.source, "openedx/lms/web");
+    struct edxbus_msg msg = {
+        .topic = topic, .value = (const uint8_t *)"secured", .value_len = 7, .metadata = &md};
+    if (ops->producer_open(conf, &prod, errstr, sizeof errstr) != EDXBUS_OK)
+        TEST_FAIL_("producer_open: %s", errstr);
+    if (ops->produce(prod, &msg, NULL, NULL, errstr, sizeof errstr) != EDXBUS_OK)
+        TEST_FAIL_("produce: %s", errstr);
+    ops->producer_close(prod);
+    struct edxbus_consumer_opts o = {
+        .topic = topic, .group = "g", .start = "earliest", .start_time_ms = -1};
+    if (ops->consumer_open(conf, &o, &cons, errstr, sizeof errstr) != EDXBUS_OK)
+        TEST_FAIL_("consumer_open: %s", errstr);
+    struct edxbus_batch b = {0};
+    for (int polls = 0; polls < 20 && b.n == 0; polls++)
+        if (ops->poll(cons, &b, 1, 500, errstr, sizeof errstr) != EDXBUS_OK)
+            TEST_FAIL_("poll: %s", errstr);
+    ASSERT_EQ_UINT(b.n, 1);
+    ASSERT_EQ_UINT(b.msgs[0].value_len, 7);
+    ASSERT_TRUE(memcmp(b.msgs[0].value, "secured", 7) == 0);
+    ASSERT_EQ_STR(b.msgs[0].metadata->id, md.id);
+    ASSERT_EQ_INT(ops->ack(cons, &b.msgs[0], errstr, sizeof errstr), EDXBUS_OK);
+    ops->consumer_close(cons);
+}
+
+/* Opening a producer fails with @p want; the line is returned in @p errstr. */
+static void refused(const edxbus_conf_t *conf, edxbus_err_t want, char *errstr, size_t size)
+{
+    void *prod = NULL;
+    errstr[0] = '\0';
+    edxbus_err_t err = ops->producer_open(conf, &prod, errstr, size);
+    if (err == EDXBUS_OK) {
+        ops->producer_close(prod);
+        TEST_FAIL_("connected, but should have been refused");
+    }
+    fprintf(stderr, "refused as expected: %s\n", errstr);
+    if (err != want)
+        TEST_FAIL_("error %s (%s), expected %s", edxbus_err2str(err), errstr,
+                   edxbus_err2str(want));
+    no_secret_in(errstr);
+}
+
+static void start(struct test_nats **out, int slot, const char *config)
+{
+    struct test_nats *n = *out = &servers[slot];
+    if (!test_nats_start_with(n, config)) {
+        char log[400];
+        snprintf(log, sizeof log, "%s/nats.log", n->dir);
+        TEST_FAIL_("cannot start nats-server with its configuration (see %s)", log);
+    }
+}
+
+TEST(test_tls_with_a_ca_file)
+{
+    char config[2048], url[128], ca[300], other[300], errstr[EDXBUS_ERRSTR_SIZE];
+    snprintf(config, sizeof config,
+             "tls { cert_file: \"%s/server.pem\", key_file: \"%s/server.key\", timeout: 5 }\n",
+             certs, certs);
+    snprintf(ca, sizeof ca, "%s/ca.pem", certs);
+    snprintf(other, sizeof other, "%s/other-ca.pem", certs);
+    struct test_nats *np;
+    start(&np, 0, config);
+    struct test_nats n = *np;
+    snprintf(url, sizeof url, "tls://localhost:%d", n.port);
+    edxbus_conf_t *conf = conf_of(url, "EVENT_BUS_NATS_TLS_CA_FILE", ca, NULL);
+    roundtrip(conf, "over-tls");
+    edxbus_conf_destroy(conf);
+
+    conf = conf_of(url, "EVENT_BUS_NATS_TLS_CA_FILE", other, NULL);
+    refused(conf, EDXBUS_ERR_IO, errstr, sizeof errstr);
+    ASSERT_CONTAINS(errstr, url);
+    ASSERT_CONTAINS(errstr, "EVENT_BUS_NATS_TLS_CA_FILE");
+    edxbus_conf_destroy(conf);
+
+    conf = conf_of(url, NULL);
+    refused(conf, EDXBUS_ERR_IO, errstr, sizeof errstr);
+    ASSERT_CONTAINS(errstr, "EVENT_BUS_NATS_TLS_CA_FILE");
+    edxbus_conf_destroy(conf);
+    test_nats_stop(np);
+}
+
+TEST(test_tls_client_certificate)
+{
+    char config[2048], url[128], ca[300], cert[300], key[300], errstr[EDXBUS_ERRSTR_SIZE];
+    snprintf(config, sizeof config,
+             "tls { cert_file: \"%s/server.pem\", key_file: \"%s/server.key\", "
+             "ca_file: \"%s/ca.pem\", verify: true, timeout: 5 }\n",
+             certs, certs, certs);
+    snprintf(ca, sizeof ca, "%s/ca.pem", certs);
+    snprintf(cert, sizeof cert, "%s/client.pem", certs);
+    snprintf(key, sizeof key, "%s/client.key", certs);
+    struct test_nats *np;
+    start(&np, 1, config);
+    struct test_nats n = *np;
+    snprintf(url, sizeof url, "tls://localhost:%d", n.port);
+    edxbus_conf_t *conf = conf_of(url, "EVENT_BUS_NATS_TLS_CA_FILE", ca, NULL);
+    refused(conf, EDXBUS_ERR_IO, errstr, sizeof errstr);
+    edxbus_conf_destroy(conf);
+    conf = conf_of(url, "EVENT_BUS_NATS_TLS_CA_FILE", ca, "EVENT_BUS_NATS_TLS_CERT_FILE", cert,
+                   "EVENT_BUS_NATS_TLS_KEY_FILE", key, NULL);
+    roundtrip(conf, "client-cert");
+    edxbus_conf_destroy(conf);
+    test_nats_stop(np);
+}
+
+TEST(test_user_password_and_nkey)
+{
+    char config[2048], url[200], errstr[EDXBUS_ERRSTR_SIZE];
+    snprintf(config, sizeof config,
+             "authorization { users: [ {user: alice, password: \"%s\"}, {nkey: %s} ] }\n",
+             PASSWORD, public_key);
+    struct test_nats *np;
+    start(&np, 2, config);
+    struct test_nats n = *np;
+    snprintf(url, sizeof url, "nats://alice:%s@127.0.0.1:%d", PASSWORD, n.port);
+    edxbus_conf_t *conf = conf_of(url, NULL);
+    roundtrip(conf, "by-password");
+    edxbus_conf_destroy(conf);
+    snprintf(url, sizeof url, "nats://alice:%sx@127.0.0.1:%d", PASSWORD, n.port);
+    conf = conf_of(url, NULL);
+    refused(conf, EDXBUS_ERR_AUTH, errstr, sizeof errstr);
+    ASSERT_CONTAINS(errstr, "alice");
+    edxbus_conf_destroy(conf);
+    conf = conf_of(n.url, NULL); /* nothing */
+    refused(conf, EDXBUS_ERR_AUTH, errstr, sizeof errstr);
+    edxbus_conf_destroy(conf);
+
+    conf = conf_of(n.url, "EVENT_BUS_NATS_NKEY_SEED_FILE", seed_file, NULL);
+    roundtrip(conf, "by-nkey");
+    edxbus_conf_destroy(conf);
+    conf = conf_of(n.url, "EVENT_BUS_NATS_NKEY_SEED_FILE", other_seed_file, NULL);
+    refused(conf, EDXBUS_ERR_AUTH, errstr, sizeof errstr);
+    edxbus_conf_destroy(conf);
+    conf = conf_of(n.url, "EVENT_BUS_NATS_NKEY_SEED_FILE", no_seed_file, NULL);
+    refused(conf, EDXBUS_ERR_CONF, errstr, sizeof errstr);
+    ASSERT_CONTAINS(errstr, "EVENT_BUS_NATS_NKEY_SEED_FILE");
+    ASSERT_CONTAINS(errstr, no_seed_file);
+    edxbus_conf_destroy(conf);
+    test_nats_stop(np);
+}
+
+TEST(test_token)
+{
+    char config[512], url[200], errstr[EDXBUS_ERRSTR_SIZE];
+    snprintf(config, sizeof config, "authorization { token: \"%s\" }\n", TOKEN);
+    struct test_nats *np;
+    start(&np, 3, config);
+    struct test_nats n = *np;
+    edxbus_conf_t *conf = conf_of(n.url, "EVENT_BUS_NATS_TOKEN", TOKEN, NULL);
+    roundtrip(conf, "by-token");
+    edxbus_conf_destroy(conf);
+    snprintf(url, sizeof url, "nats://%s@127.0.0.1:%d", TOKEN, n.port);
+    conf = conf_of(url, NULL);
+    roundtrip(conf, "by-token-in-url");
+    json_t *dump = edxbus_conf_dump(conf); /* what `edxbus config list` shows */
+    char *shown = json_dumps(dump, 0);
+    ASSERT_TRUE(shown != NULL && strstr(shown, TOKEN) == NULL);
+    ASSERT_CONTAINS(shown, "nats://********@127.0.0.1");
+    free(shown);
+    json_decref(dump);
+    edxbus_conf_destroy(conf);
+    conf = conf_of(n.url, "EVENT_BUS_NATS_TOKEN", TOKEN "x", NULL);
+    refused(conf, EDXBUS_ERR_AUTH, errstr, sizeof errstr);
+    edxbus_conf_destroy(conf);
+    snprintf(url, sizeof url, "nats://%sx@127.0.0.1:%d", TOKEN, n.port);
+    conf = conf_of(url, NULL);
+    refused(conf, EDXBUS_ERR_AUTH, errstr, sizeof errstr);
+    edxbus_conf_destroy(conf);
+    test_nats_stop(np);
+}
+
+/* An NKey user: a random Ed25519 seed written as the seed file nk writes. */
+static bool make_nkey(const char *path, char *text, char *pub)
+{
+    uint8_t seed[32];
+    if (RAND_bytes(seed, sizeof seed) != 1)
+        return false;
+    edxbus__nats_nkey_seed_text(seed, text);
+    FILE *f = fopen(path, "w");
+    bool ok = f != NULL && fprintf(f, "%s\n", text) > 0;
+    if (f != NULL)
+        ok = fclose(f) == 0 && ok;
+    return ok && (pub == NULL || edxbus__nats_nkey_public_of_seed(text, pub));
+}
+
+int main(void)
+{
+    test_nats_require("integration/nats/test_nats_auth");
+    snprintf(certs, sizeof certs, "/tmp/edxbus-nats-certs-XXXXXX");
+    if (mkdtemp(certs) == NULL || !test_tls_make_certs(certs))
+        return 1;
+    snprintf(seed_file, sizeof seed_file, "%s/user.nk", certs);
+    snprintf(other_seed_file, sizeof other_seed_file, "%s/other.nk", certs);
+    snprintf(no_seed_file, sizeof no_seed_file, "%s/none.nk", certs);
+    FILE *f = fopen(no_seed_file, "w");
+    if (f == NULL || fputs("not a seed\n", f) < 0 || fclose(f) != 0 ||
+        !make_nkey(seed_file, seed_text, public_key) ||
+        !make_nkey(other_seed_file, other_seed_text, NULL)) {
+        fprintf(stderr, "cannot write the test's key files in %s\n", certs);
+        return 1;
+    }
+    RUN(test_tls_with_a_ca_file);
+    RUN(test_tls_client_certificate);
+    RUN(test_user_password_and_nkey);
+    RUN(test_token);
+    for (int i = 0; i < 4; i++)
+        test_nats_stop(&servers[i]);
+    test_proc_rm_tree(certs);
+    return test_report();
+}
