@@ -55,9 +55,22 @@ edxbus_conf_t *edxbus__outbox_conf(const edxbus_conf_t *conf, char *errstr, size
         edxbus__errf(errstr, errstr_size, "out of memory");
         return NULL;
     }
-    /* The outbox is the only copy of an entry until the broker has it: never trim it. */
-    if (edxbus_conf_set(oconf, "EVENT_BUS_SQLITE_PATH", path, errstr, errstr_size) != EDXBUS_OK ||
+    /* The outbox is the only copy of an entry until the broker has it: never trim it. The
+     * caller's retention settings are the embedded broker's, not the outbox's: before a relay
+     * joined, the topic has no group to hold its entries back, and a relay waiting out a long
+     * broker outage does not poll (an idle limit would let its entries go). Only the relay's
+     * acknowledgements remove entries. */
+    json_t *null = json_null();
+    edxbus_err_t idle = edxbus_conf_set_json(oconf, "EVENT_BUS_SQLITE_GROUP_IDLE_LIMIT", null,
+                                             errstr, errstr_size);
+    json_decref(null);
+    if (idle != EDXBUS_OK ||
+        edxbus_conf_set(oconf, "EVENT_BUS_SQLITE_PATH", path, errstr, errstr_size) != EDXBUS_OK ||
         edxbus_conf_set(oconf, "EVENT_BUS_SQLITE_MAX_LEN", "0", errstr, errstr_size) !=
+            EDXBUS_OK ||
+        edxbus_conf_set(oconf, "EVENT_BUS_SQLITE_RETENTION", "forever", errstr, errstr_size) !=
+            EDXBUS_OK ||
+        edxbus_conf_set(oconf, "EVENT_BUS_SQLITE_RETENTION_BYTES", "0", errstr, errstr_size) !=
             EDXBUS_OK ||
         edxbus_conf_set(oconf, "EVENT_BUS_AUDIT_LOGGING_ENABLED", "false", errstr, errstr_size) !=
             EDXBUS_OK) {

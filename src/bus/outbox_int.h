@@ -17,7 +17,8 @@
 const struct edxbus_backend_ops *edxbus__outbox_ops(char *errstr, size_t errstr_size);
 
 /** Settings for the outbox's own log: @p conf with EVENT_BUS_SQLITE_PATH set to
- *  EVENT_BUS_OUTBOX_PATH and no length cap. Returns new; NULL with a reason. */
+ *  EVENT_BUS_OUTBOX_PATH, no length cap and no retention (by age, size or idle group): only
+ *  the relay's acknowledgements remove entries. Returns new; NULL with a reason. */
 edxbus_conf_t *edxbus__outbox_conf(const edxbus_conf_t *conf, char *errstr, size_t errstr_size);
 
 /** @p msg (no headers of its own) as an outbox entry in @p out: topic EDXBUS_OUTBOX_TOPIC, the

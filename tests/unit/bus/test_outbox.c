@@ -32,8 +32,9 @@ static char dir[256];
 static int seq;
 static char outbox[320], broker[320];
 
-/* A bus routing TYPE to topic "ob" on a fresh broker file, with a fresh outbox (relay off). */
-static edxbus_bus_t *bus_new(void)
+/* A bus routing TYPE to topic "ob" on a fresh broker file, with a fresh outbox (relay off),
+ * plus @p name = @p value when given. */
+static edxbus_bus_t *bus_new_with(const char *name, const char *value)
 {
     char err[EDXBUS_ERRSTR_SIZE] = "";
     snprintf(outbox, sizeof outbox, "%s/outbox%d.db", dir, ++seq);
@@ -47,7 +48,8 @@ static edxbus_bus_t *bus_new(void)
         edxbus_conf_set(conf, "EVENT_BUS_PRODUCER_CONFIG",
                         "{\"" TYPE "\": {\"ob\": {\"event_key_field\": "
                         "\"enrollment.course.course_key\", \"enabled\": true}}}",
-                        err, sizeof err) != EDXBUS_OK) {
+                        err, sizeof err) != EDXBUS_OK ||
+        (name != NULL && edxbus_conf_set(conf, name, value, err, sizeof err) != EDXBUS_OK)) {
         fprintf(stderr, "conf: %s\n", err);
         exit(1);
     }
@@ -57,6 +59,11 @@ static edxbus_bus_t *bus_new(void)
         exit(1);
     }
     return bus;
+}
+
+static edxbus_bus_t *bus_new(void)
+{
+    return bus_new_with(NULL, NULL);
 }
 
 static uint64_t waiting(const edxbus_bus_t *bus)
@@ -176,6 +183,27 @@ TEST(test_send_waits_in_the_outbox_until_relayed)
     edxbus_bus_destroy(bus);
 }
 
+/* The embedded broker's retention settings are not the outbox's: with every event removable
+ * at once (retention 0) and no relay ever joined (no group holds anything back), entries older
+ * than a retention turn of the producer are still all there, and all relayed. */
+TEST(test_broker_retention_never_removes_waiting_entries)
+{
+    edxbus_bus_t *bus = bus_new_with("EVENT_BUS_SQLITE_RETENTION", "0");
+    json_t *data = json_loads(DATA, 0, NULL);
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ_INT(edxbus_send_event(bus, TYPE, data, EDXBUS_SEND_STRICT, NULL, err, sizeof err),
+                      EDXBUS_OK);
+    usleep(1200 * 1000); /* past the producer's retention interval (SQ_RETAIN_EVERY_MS) */
+    ASSERT_EQ_INT(edxbus_send_event(bus, TYPE, data, EDXBUS_SEND_STRICT, NULL, err, sizeof err),
+                  EDXBUS_OK); /* a retention turn runs with this send */
+    ASSERT_EQ_INT(rows(outbox, "messages"), 4);
+    ASSERT_EQ_UINT(waiting(bus), 4);
+    ASSERT_EQ_UINT(relay_once(bus), 4);
+    json_decref(data);
+    edxbus_bus_destroy(bus);
+}
+
 /* The caller's database: one business table. */
 static sqlite3 *app_open(const char *path)
 {
@@ -284,6 +312,7 @@ int main(void)
     if (mkdtemp(dir) == NULL)
         return 1;
     RUN(test_send_waits_in_the_outbox_until_relayed);
+    RUN(test_broker_retention_never_removes_waiting_entries);
     RUN(test_transactional_send_follows_the_transaction);
     RUN(test_second_relay_waits_for_the_lock);
     char cmd[300];
