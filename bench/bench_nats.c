@@ -29,10 +29,10 @@
 #include "edxbus/backend.h"
 
 #define ENROLLMENT_TYPE "org.openedx.learning.course.enrollment.created.v1"
-#define N_PRODUCE 50000
-#define N_CONSUME 50000
 #define BATCH 64
-#define ROUNDS 3
+/* Events per run and rounds: 50000 and 3, or BENCH_NATS_EVENTS / BENCH_NATS_ROUNDS (a callgrind
+ * run: bench/callgrind_nats.sh). */
+static int N_PRODUCE = 50000, N_CONSUME = 50000, ROUNDS = 3;
 #define NHDR 10
 
 static struct test_nats server;
@@ -116,13 +116,13 @@ static void make_stream(const char *topic)
     edxbus__nats_conn_close(&c);
 }
 
-static double raw_produce_ctx(jsCtx *ctx, const char *topic, int n);
+__attribute__((noinline)) static double raw_produce_ctx(jsCtx *ctx, const char *topic, int n);
 static double raw_produce(const char *topic, int n)
 {
     return raw_produce_ctx(js, topic, n);
 }
 
-static double raw_produce_ctx(jsCtx *ctx, const char *topic, int n)
+__attribute__((noinline)) static double raw_produce_ctx(jsCtx *ctx, const char *topic, int n)
 {
     make_stream(topic);
     double t0 = now_s();
@@ -158,7 +158,7 @@ static void on_report(void *opaque, const struct edxbus_msg *msg, edxbus_err_t e
     failures += err != EDXBUS_OK;
 }
 
-static double ours_produce(void *prod, const char *topic, int n)
+__attribute__((noinline)) static double ours_produce(void *prod, const char *topic, int n)
 {
     char errstr[EDXBUS_ERRSTR_SIZE];
     make_stream(topic);
@@ -179,7 +179,7 @@ static double ours_produce(void *prod, const char *topic, int n)
     return t;
 }
 
-static double raw_consume(const char *topic, const char *group, int n)
+__attribute__((noinline)) static double raw_consume(const char *topic, const char *group, int n)
 {
     char stream[NATS_STREAM_NAME_MAX], errstr[EDXBUS_ERRSTR_SIZE];
     edxbus__nats_stream_name(topic, stream, sizeof stream, errstr, sizeof errstr);
@@ -217,7 +217,7 @@ static double raw_consume(const char *topic, const char *group, int n)
     return t;
 }
 
-static double ours_consume(const char *topic, const char *group, int n)
+__attribute__((noinline)) static double ours_consume(const char *topic, const char *group, int n)
 {
     char errstr[EDXBUS_ERRSTR_SIZE];
     struct edxbus_consumer_opts opts = {
@@ -296,6 +296,11 @@ int main(void)
         printf("SKIP bench_nats: nats-server is not installed (make deps installs it)\n");
         return 0;
     }
+    const char *e = getenv("BENCH_NATS_EVENTS"), *r = getenv("BENCH_NATS_ROUNDS");
+    if (e != NULL && atoi(e) > 0)
+        N_PRODUCE = N_CONSUME = atoi(e);
+    if (r != NULL && atoi(r) > 0)
+        ROUNDS = atoi(r);
     load_enrollment();
     if (!test_nats_start(&server))
         die("cannot start nats-server", NULL);

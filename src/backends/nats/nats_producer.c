@@ -47,7 +47,7 @@ struct rec {
     void *cb_opaque;
     edxbus_err_t err; /* set when answered */
     uint64_t seq;     /* the stream sequence, when stored */
-    char why[EDXBUS_ERRSTR_SIZE];
+    char why[256]; /* each text below fits (a topic cut at 100, the reason at 120) */
     /* then: topic, key, value, headers, header names and values */
 };
 
@@ -58,6 +58,7 @@ struct list {
 struct nats_producer {
     struct nats_conn conn;
     struct edxbus_buf scratch; /* header text forms */
+    char *stream_topic;        /* the topic whose stream is known to exist, as last produced to */
     int64_t delivery_timeout_ms;
     bool audit;
     pthread_mutex_t mu;
@@ -108,9 +109,10 @@ static struct rec *rec_new(const struct edxbus_msg *msg)
                   msg->nheaders * sizeof(struct edxbus_header);
     for (size_t i = 0; i < msg->nheaders; i++)
         size += strlen(msg->headers[i].name) + 1 + msg->headers[i].len;
-    struct rec *r = calloc(1, size);
+    struct rec *r = malloc(size); /* only the record is zeroed: the copies overwrite the rest */
     if (r == NULL)
         return NULL;
+    memset(r, 0, sizeof *r);
     uint8_t *p = (uint8_t *)(r + 1);
     if (msg->nheaders > 0) {
         struct edxbus_header *h =
@@ -168,6 +170,20 @@ static void on_ack(jsCtx *js, natsMsg *nm, jsPubAck *pa, jsPubAckErr *pae, void 
 }
 
 /* Hand every answered record to its callback, on the caller's thread. */
+/* @p v in decimal into @p out (at least 21 bytes): a report per event, snprintf showed. */
+static void u64_text(uint64_t v, char *out)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v > 0);
+    for (size_t i = 0; i < n; i++)
+        out[i] = tmp[n - 1 - i];
+    out[n] = '\0';
+}
+
 static void report_done(struct nats_producer *prod)
 {
     pthread_mutex_lock(&prod->mu);
@@ -176,8 +192,8 @@ static void report_done(struct nats_producer *prod)
     pthread_mutex_unlock(&prod->mu);
     while (r != NULL) {
         struct rec *next = r->next;
-        char position[32];
-        snprintf(position, sizeof position, "%" PRIu64, r->seq);
+        char position[24];
+        u64_text(r->seq, position);
         if (r->err == EDXBUS_OK && prod->audit)
             edxbus_conf_log(prod->conn.conf, EDXBUS_LOG_INFO,
                             "nats: produced event %s (%s) to stream %s as sequence %s", r->md.id,
@@ -297,10 +313,16 @@ edxbus_err_t edxbus__nats_produce(void *be, const struct edxbus_msg *msg, edxbus
                                   void *cb_opaque, char *errstr, size_t errstr_size)
 {
     struct nats_producer *prod = be;
-    edxbus_err_t err =
-        edxbus__nats_stream_ensure(&prod->conn, msg->topic, true, errstr, errstr_size);
-    if (err != EDXBUS_OK)
-        return err;
+    /* The stream of the topic last produced to exists: no name check nor lookup per event. */
+    if (prod->stream_topic == NULL || strcmp(prod->stream_topic, msg->topic) != 0) {
+        edxbus_err_t err =
+            edxbus__nats_stream_ensure(&prod->conn, msg->topic, true, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        free(prod->stream_topic);
+        prod->stream_topic = strdup(msg->topic); /* NULL: ensured again next time */
+    }
+    edxbus_err_t err;
     natsMsg *nm = edxbus__nats_wire_msg(msg, &prod->scratch, errstr, errstr_size);
     if (nm == NULL)
         return EDXBUS_ERR_INVALID_ARG;
@@ -414,6 +436,7 @@ void edxbus__nats_producer_close(void *be)
         free(r);
     }
     edxbus_buf_fini(&prod->scratch);
+    free(prod->stream_topic);
     pthread_cond_destroy(&prod->cv);
     pthread_mutex_destroy(&prod->mu);
     free(prod);
