@@ -24,6 +24,8 @@
  * Each pair runs alternately BENCH_ROUNDS times (3) and each side keeps its best round.
  * Usage: bench_e2e [meta] [sqlite] [redis] [rss]   (default: meta sqlite redis)
  *        bench_e2e cg-worker   (BENCH_N events through the worker on SQLite, for callgrind.sh)
+ *        bench_e2e cg-capi-sqlite | cg-capi-redis   (BENCH_N events sent by the C API and
+ *                              flushed, for callgrind.sh; Redis: a server of its own)
  * Output: a fixed-column table, then `ratio <name> <edxbus / raw>` lines.
  */
 #include "../tests/integration/redis/redis_server.h"
@@ -152,19 +154,47 @@ static void bench_rss(void)
     printf("ratio worker_rss_100k_vs_1M %.2f\n", (double)rss_small / (double)rss_large);
 }
 
+/* The settings of the callgrind.sh modes, written to DIR/NAME.yaml (path into @p cfg): the
+ * embedded broker (producer and consumer) or the redis-server this bench starts. */
+static void cg_config(char *cfg, size_t size, const char *name, bool redis)
+{
+    char db[320], lines[512];
+    snprintf(db, sizeof db, "%s/%s.db", dir, name);
+    if (redis) {
+        test_redis_require("bench_e2e");
+        if (!test_redis_start(&server, NULL))
+            die("cannot start redis-server");
+        snprintf(lines, sizeof lines,
+                 "EVENT_BUS_PRODUCER: redis\nEVENT_BUS_REDIS_CONNECTION_URL: %s\n"
+                 "EVENT_BUS_REDIS_STREAM_MAX_LEN: 10000000\n",
+                 server.url);
+    } else {
+        snprintf(lines, sizeof lines,
+                 "EVENT_BUS_PRODUCER: sqlite\nEVENT_BUS_CONSUMER: sqlite\n"
+                 "EVENT_BUS_SQLITE_PATH: %s\nEVENT_BUS_SQLITE_SYNCHRONOUS: NORMAL\n",
+                 db);
+    }
+    snprintf(cfg, size, "%s/%s.yaml", dir, name);
+    bench_write_config(cfg, lines, name);
+}
+
+/* For bench/callgrind.sh: BENCH_N events through edxbus_send_event() and a flush, on the
+ * embedded broker or on a redis-server of its own. Run under callgrind with
+ * --toggle-collect=edxbus_send_event --toggle-collect=edxbus_bus_flush. */
+static void bench_cg_capi(bool redis)
+{
+    char cfg[320];
+    cg_config(cfg, sizeof cfg, "cgp", redis);
+    bench_capi_produce(cfg, ev.data, n_events, false);
+}
+
 /* For bench/callgrind.sh: the worker (no-op receiver, audit lines as by default) over BENCH_N
  * events on the embedded broker, produced first by the C API. Run under callgrind with
  * --toggle-collect=edxbus_consumer_run, so that only the worker is counted. */
 static void bench_cg_worker(void)
 {
-    char db[320], cfg[320], lines[512];
-    snprintf(db, sizeof db, "%s/cg.db", dir);
-    snprintf(lines, sizeof lines,
-             "EVENT_BUS_PRODUCER: sqlite\nEVENT_BUS_CONSUMER: sqlite\n"
-             "EVENT_BUS_SQLITE_PATH: %s\nEVENT_BUS_SQLITE_SYNCHRONOUS: NORMAL\n",
-             db);
-    snprintf(cfg, sizeof cfg, "%s/cg.yaml", dir);
-    bench_write_config(cfg, lines, "cg");
+    char cfg[320];
+    cg_config(cfg, sizeof cfg, "cg", false);
     bench_capi_produce(cfg, ev.data, n_events, false);
     bench_worker(cfg, "cg", BENCH_AUDIT_DEFAULT, n_events, NULL);
 }
@@ -291,13 +321,15 @@ int main(int argc, char **argv)
     n_events = bench_env_long("BENCH_N", n_events);
     rounds = (int)bench_env_long("BENCH_ROUNDS", rounds);
     bool want_meta = argc < 2, want_sqlite = argc < 2, want_redis = argc < 2, want_rss = false;
-    bool want_cg = false;
+    bool want_cg = false, want_cg_sq = false, want_cg_redis = false;
     for (int i = 1; i < argc; i++) {
         want_meta |= strcmp(argv[i], "meta") == 0;
         want_sqlite |= strcmp(argv[i], "sqlite") == 0;
         want_redis |= strcmp(argv[i], "redis") == 0;
         want_rss |= strcmp(argv[i], "rss") == 0;
         want_cg |= strcmp(argv[i], "cg-worker") == 0;
+        want_cg_sq |= strcmp(argv[i], "cg-capi-sqlite") == 0;
+        want_cg_redis |= strcmp(argv[i], "cg-capi-redis") == 0;
     }
     snprintf(dir, sizeof dir, "/tmp/edxbus-bench-e2e-XXXXXX");
     if (mkdtemp(dir) == NULL)
@@ -320,6 +352,8 @@ int main(int argc, char **argv)
         bench_rss();
     if (want_cg)
         bench_cg_worker();
+    if (want_cg_sq || want_cg_redis)
+        bench_cg_capi(want_cg_redis);
     printf("# load average at the end %.2f\n", bench_loadavg());
     bench_event_fini(&ev);
     cleanup();

@@ -11,8 +11,9 @@
 # default) is counted alone inside `bench_e2e cg-worker` (--toggle-collect=edxbus_consumer_run).
 #
 # Usage: bash bench/callgrind.sh BUILD-DIR [N1 N2]     (needs valgrind: apt-get install valgrind)
-# Prints: `callgrind produce_ir_per_event <n>`, `callgrind consume_print_ir_per_event <n>` and
-# `callgrind consume_worker_ir_per_event <n>`.
+# Prints: `callgrind produce_ir_per_event <n>`, `callgrind consume_print_ir_per_event <n>`,
+# `callgrind consume_worker_ir_per_event <n>`, `callgrind produce_capi_ir_per_event <n>` and
+# (with redis-server installed) `callgrind produce_capi_redis_ir_per_event <n>`.
 set -euo pipefail
 BUILD=${1:?usage: bash bench/callgrind.sh BUILD-DIR [N1 N2]}
 N1=${2:-2000}
@@ -73,3 +74,15 @@ w2=$(BENCH_N=$N2 run w2 --toggle-collect=edxbus_consumer_run -- "$BENCH_E2E" cg-
 echo "callgrind produce_ir_per_event $(((p2 - p1) / (N2 - N1)))"
 echo "callgrind consume_print_ir_per_event $(((c2 - c1) / (N2 - N1)))"
 echo "callgrind consume_worker_ir_per_event $(((w2 - w1) / (N2 - N1)))"
+# The C API: edxbus_send_event() of the same data and the flush, counted inside those calls
+# (`bench_e2e cg-capi-*`), on the embedded broker and on a redis-server the bench starts.
+capi() { # capi BROKER: instructions per event
+  local a b opts=(--toggle-collect=edxbus_send_event --toggle-collect=edxbus_bus_flush --)
+  a=$(BENCH_N=$N1 run "a$1" "${opts[@]}" "$BENCH_E2E" "cg-capi-$1")
+  b=$(BENCH_N=$N2 run "b$1" "${opts[@]}" "$BENCH_E2E" "cg-capi-$1")
+  echo $(((b - a) / (N2 - N1)))
+}
+echo "callgrind produce_capi_ir_per_event $(capi sqlite)"
+if command -v redis-server >/dev/null; then
+  echo "callgrind produce_capi_redis_ir_per_event $(capi redis)"
+fi
