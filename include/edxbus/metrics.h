@@ -22,11 +22,14 @@
  *   edxbus_last_event_timestamp_seconds{topic,group}        gauge    unix time, last handled
  *   edxbus_broker_up{topic,group,role}                      gauge    1: last broker call worked
  *   edxbus_consumer_consecutive_errors{topic,group}         gauge    the current error streak
- *   edxbus_outbox_depth{path}                               gauge    entries waiting (relays)
+ *   edxbus_outbox_depth{path}                               gauge    outbox entries waiting
+ *   edxbus_outbox_oldest_age_seconds{path}                  gauge    age of the oldest (0: none)
  * Messages that cannot be read (bad envelope, unknown type) count under event_type="".
  * The lag and outbox gauges are refreshed every EVENT_BUS_METRICS_REFRESH_INTERVAL seconds by a
- * thread of their own (one per consumer or relay), never on the worker loop; a partition label
- * is "" where the backend reports the group as a whole (Redis, SQLite).
+ * thread of their own (one per consumer, and one per producer or relay with an outbox:
+ * EVENT_BUS_OUTBOX_PATH), never on the worker loop nor during a scrape, which reads what they
+ * last found; a partition label is "" where the backend reports the group as a whole (Redis,
+ * SQLite).
  *
  * Thread rule: every call here may be made from any thread at any time.
  */

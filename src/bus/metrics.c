@@ -7,8 +7,10 @@
  *     consumer with the same labels takes them over, so counters never go back. Two live
  *     consumers with the same labels get one series each, summed when read.
  *   - producer series (topic, event type): any thread may send, so they add atomically.
- *   - workers (consumer, bridge, relay): broker state, heartbeat, error streak, lag and outbox
- *     depth; they exist while their owner runs and carry the gauges and the probes' answers.
+ *   - workers (consumer, bridge, relay): broker state, heartbeat, error streak and lag; they
+ *     exist while their owner runs and carry the gauges and the probes' answers;
+ *   - outboxes (one per file, while some watcher of outbox.c reads it): depth and the oldest
+ *     waiting entry's time; not workers, so they never make the probes fail.
  * Both series lists only grow, by an atomic push at the head: readers (a scrape, a visit) walk
  * them without any lock. Registering a series takes reg_mu, which no reader holds; the worker
  * list takes wk_mu, held by readers only while they copy the gauges, and by open/close (never
@@ -76,7 +78,7 @@ struct edxbus__mworker {
     struct edxbus__mworker *next; /* under wk_mu */
     char *role, *topic, *group;
     const edxbus_conf_t *conf;
-    int64_t stall_ms, unready_errors, refresh_ms;
+    int64_t stall_ms, unready_errors;
     _Atomic int up, joined;
     _Atomic int64_t errors, heartbeat_ms, last_event_ms;
     struct cache_entry *cache; /* the owner's thread only */
@@ -84,15 +86,20 @@ struct edxbus__mworker {
     /* Refresh thread and what it writes (under mu). */
     edxbus__mrefresh_fn refresh;
     void *opaque;
-    pthread_t thread;
-    bool thread_started, stopping;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
+    struct edxbus__ticker tick;
+    pthread_mutex_t mu; /* the lag rows */
     struct lag_row *lag;
     size_t nlag;
     bool lag_known;
-    char *outbox_path;
-    int64_t outbox_depth; /* -1: unknown */
+};
+
+/* One outbox file's gauges (outbox watchers, outbox.c), under wk_mu. */
+struct oseries {
+    struct oseries *next;
+    char *path;
+    int refs;          /* watchers holding it */
+    int64_t depth;     /* -1: not read yet */
+    int64_t oldest_ms; /* unix ms of the oldest waiting entry; -1: none waits */
 };
 
 static _Atomic(struct cseries *) cons_head;
@@ -101,6 +108,7 @@ static _Atomic int64_t queue_depth;
 static pthread_mutex_t reg_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_mutex_t wk_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct edxbus__mworker *workers;
+static struct oseries *outboxes;
 
 uint64_t edxbus__mono_ns(void)
 {
@@ -123,27 +131,71 @@ bool edxbus__metrics_enabled(const edxbus_conf_t *conf)
  * Workers
  * ------------------------------------------------------------------------------------------- */
 
-static void *refresh_main(void *arg)
+static void *ticker_main(void *arg)
 {
-    struct edxbus__mworker *w = arg;
-    pthread_mutex_lock(&w->mu);
-    while (!w->stopping) {
-        pthread_mutex_unlock(&w->mu);
-        w->refresh(w, w->opaque);
-        pthread_mutex_lock(&w->mu);
+    struct edxbus__ticker *t = arg;
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        pthread_mutex_unlock(&t->mu);
+        t->fn(t->opaque);
+        pthread_mutex_lock(&t->mu);
         struct timespec until;
         clock_gettime(CLOCK_MONOTONIC, &until);
-        until.tv_sec += w->refresh_ms / 1000;
-        until.tv_nsec += (long)(w->refresh_ms % 1000) * 1000000L;
+        until.tv_sec += t->every_ms / 1000;
+        until.tv_nsec += (long)(t->every_ms % 1000) * 1000000L;
         if (until.tv_nsec >= 1000000000L) {
             until.tv_sec++;
             until.tv_nsec -= 1000000000L;
         }
-        while (!w->stopping && pthread_cond_timedwait(&w->cv, &w->mu, &until) == 0)
+        while (!t->stop && pthread_cond_timedwait(&t->cv, &t->mu, &until) == 0)
             ;
     }
-    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_unlock(&t->mu);
     return NULL;
+}
+
+bool edxbus__ticker_start(struct edxbus__ticker *t, const edxbus_conf_t *conf,
+                          void (*fn)(void *opaque), void *opaque)
+{
+    t->every_ms = (int64_t)(
+        edxbus_conf_get_double(conf, "EVENT_BUS_METRICS_REFRESH_INTERVAL", 15.0) * 1000);
+    if (t->every_ms < 10)
+        t->every_ms = 10;
+    t->fn = fn;
+    t->opaque = opaque;
+    t->stop = false;
+    pthread_mutex_init(&t->mu, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&t->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    t->started = pthread_create(&t->thread, NULL, ticker_main, t) == 0;
+    if (!t->started) {
+        pthread_mutex_destroy(&t->mu);
+        pthread_cond_destroy(&t->cv);
+    }
+    return t->started;
+}
+
+void edxbus__ticker_stop(struct edxbus__ticker *t)
+{
+    if (!t->started)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->stop = true;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    pthread_join(t->thread, NULL);
+    pthread_mutex_destroy(&t->mu);
+    pthread_cond_destroy(&t->cv);
+    t->started = false;
+}
+
+static void worker_tick(void *opaque)
+{
+    struct edxbus__mworker *w = opaque;
+    w->refresh(w, w->opaque);
 }
 
 static void worker_free(struct edxbus__mworker *w)
@@ -152,12 +204,10 @@ static void worker_free(struct edxbus__mworker *w)
         free(w->lag[i].partition);
     free(w->lag);
     free(w->cache);
-    free(w->outbox_path);
     free(w->role);
     free(w->topic);
     free(w->group);
     pthread_mutex_destroy(&w->mu);
-    pthread_cond_destroy(&w->cv);
     free(w);
 }
 
@@ -172,11 +222,6 @@ struct edxbus__mworker *edxbus__metrics_worker_open(const edxbus_conf_t *conf, c
     if (w == NULL)
         return NULL;
     pthread_mutex_init(&w->mu, NULL);
-    pthread_condattr_t ca;
-    pthread_condattr_init(&ca);
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    pthread_cond_init(&w->cv, &ca);
-    pthread_condattr_destroy(&ca);
     w->role = strdup(role);
     w->topic = strdup(topic);
     w->group = strdup(group != NULL ? group : "");
@@ -185,21 +230,16 @@ struct edxbus__mworker *edxbus__metrics_worker_open(const edxbus_conf_t *conf, c
         return NULL;
     }
     w->conf = conf;
-    w->outbox_depth = -1;
     w->stall_ms =
         (int64_t)(edxbus_conf_get_double(conf, "EVENT_BUS_METRICS_STALL_TIMEOUT", 60.0) * 1000);
     w->unready_errors = edxbus_conf_get_int(conf, "EVENT_BUS_METRICS_UNREADY_ERRORS", 3);
     if (w->unready_errors < 1)
         w->unready_errors = 1;
-    w->refresh_ms = (int64_t)(
-        edxbus_conf_get_double(conf, "EVENT_BUS_METRICS_REFRESH_INTERVAL", 15.0) * 1000);
-    if (w->refresh_ms < 10)
-        w->refresh_ms = 10;
     atomic_store(&w->heartbeat_ms, mono_ms());
     w->refresh = refresh;
     w->opaque = opaque;
-    if (refresh != NULL && pthread_create(&w->thread, NULL, refresh_main, w) == 0)
-        w->thread_started = true;
+    if (refresh != NULL)
+        edxbus__ticker_start(&w->tick, conf, worker_tick, w);
     pthread_mutex_lock(&wk_mu);
     w->next = workers;
     workers = w;
@@ -211,13 +251,7 @@ void edxbus__metrics_worker_close(struct edxbus__mworker *w)
 {
     if (w == NULL)
         return;
-    if (w->thread_started) {
-        pthread_mutex_lock(&w->mu);
-        w->stopping = true;
-        pthread_cond_signal(&w->cv);
-        pthread_mutex_unlock(&w->mu);
-        pthread_join(w->thread, NULL);
-    }
+    edxbus__ticker_stop(&w->tick);
     pthread_mutex_lock(&wk_mu);
     for (struct edxbus__mworker **p = &workers; *p != NULL; p = &(*p)->next)
         if (*p == w) {
@@ -292,16 +326,62 @@ void edxbus__metrics_set_lag(struct edxbus__mworker *w, const char *const *parti
     free(old);
 }
 
-void edxbus__metrics_set_outbox_depth(struct edxbus__mworker *w, const char *path, int64_t depth)
+static struct oseries *oseries_find(const char *path)
 {
-    char *copy = path != NULL ? strdup(path) : NULL;
-    pthread_mutex_lock(&w->mu);
-    if (copy != NULL) {
-        free(w->outbox_path);
-        w->outbox_path = copy;
+    for (struct oseries *o = outboxes; o != NULL; o = o->next)
+        if (strcmp(o->path, path) == 0)
+            return o;
+    return NULL;
+}
+
+bool edxbus__metrics_outbox_hold(const char *path)
+{
+    bool ok = true;
+    pthread_mutex_lock(&wk_mu);
+    struct oseries *o = oseries_find(path);
+    if (o == NULL) {
+        o = calloc(1, sizeof *o);
+        char *copy = strdup(path);
+        if (o == NULL || copy == NULL) {
+            free(o);
+            free(copy);
+            ok = false;
+        } else {
+            *o = (struct oseries){.next = outboxes, .path = copy, .depth = -1, .oldest_ms = -1};
+            outboxes = o;
+        }
     }
-    w->outbox_depth = depth;
-    pthread_mutex_unlock(&w->mu);
+    if (ok)
+        o->refs++;
+    pthread_mutex_unlock(&wk_mu);
+    return ok;
+}
+
+void edxbus__metrics_outbox_set(const char *path, int64_t depth, int64_t oldest_ms)
+{
+    pthread_mutex_lock(&wk_mu);
+    struct oseries *o = oseries_find(path);
+    if (o != NULL) {
+        o->depth = depth;
+        o->oldest_ms = oldest_ms;
+    }
+    pthread_mutex_unlock(&wk_mu);
+}
+
+void edxbus__metrics_outbox_release(const char *path)
+{
+    pthread_mutex_lock(&wk_mu);
+    for (struct oseries **p = &outboxes; *p != NULL; p = &(*p)->next)
+        if (strcmp((*p)->path, path) == 0) {
+            struct oseries *o = *p;
+            if (--o->refs == 0) {
+                *p = o->next;
+                free(o->path);
+                free(o);
+            }
+            break;
+        }
+    pthread_mutex_unlock(&wk_mu);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -581,7 +661,7 @@ static bool visit_producer(edxbus_metrics_fn fn, void *opaque)
     return fn(opaque, &q);
 }
 
-enum wfield { W_LAG, W_LAST, W_UP, W_ERRORS, W_OUTBOX, W_COUNT };
+enum wfield { W_LAG, W_LAST, W_UP, W_ERRORS, W_COUNT };
 
 /* The gauges of the workers, under wk_mu (never held by a worker loop). */
 static bool visit_workers(edxbus_metrics_fn fn, void *opaque)
@@ -596,8 +676,6 @@ static bool visit_workers(edxbus_metrics_fn fn, void *opaque)
                   EDXBUS_METRIC_GAUGE},
         [W_ERRORS] = {"edxbus_consumer_consecutive_errors",
                       "Failed polls, events and acks in a row (a handled event resets it)",
-                      EDXBUS_METRIC_GAUGE},
-        [W_OUTBOX] = {"edxbus_outbox_depth", "Outbox entries waiting for the broker",
                       EDXBUS_METRIC_GAUGE},
     };
     bool go = true;
@@ -629,19 +707,32 @@ static bool visit_workers(edxbus_metrics_fn fn, void *opaque)
                 smp.nlabels = 3;
                 smp.value = atomic_load_explicit(&w->up, memory_order_relaxed) ? 1 : 0;
                 go = fn(opaque, &smp);
-            } else if (f == W_ERRORS) {
+            } else {
                 smp.value = (double)atomic_load_explicit(&w->errors, memory_order_relaxed);
                 go = fn(opaque, &smp);
-            } else {
-                pthread_mutex_lock(&w->mu);
-                if (w->outbox_depth >= 0 && w->outbox_path != NULL) {
-                    labels[0] = (struct edxbus_metric_label){"path", w->outbox_path};
-                    smp.nlabels = 1;
-                    smp.value = (double)w->outbox_depth;
-                    go = fn(opaque, &smp);
-                }
-                pthread_mutex_unlock(&w->mu);
             }
+        }
+    /* The outboxes: the gauges their watchers last read (none until a first read). */
+    static const struct family of[] = {
+        {"edxbus_outbox_depth", "Outbox entries waiting for the broker", EDXBUS_METRIC_GAUGE},
+        {"edxbus_outbox_oldest_age_seconds",
+         "Seconds since the oldest waiting outbox entry was committed (0: none waits)",
+         EDXBUS_METRIC_GAUGE},
+    };
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+    for (int f = 0; f < 2 && go; f++)
+        for (struct oseries *o = outboxes; o != NULL && go; o = o->next) {
+            if (o->depth < 0)
+                continue;
+            struct edxbus_metric_label label = {"path", o->path};
+            struct edxbus_metric_sample smp = {
+                .name = of[f].name, .help = of[f].help, .type = of[f].type,
+                .labels = &label,   .nlabels = 1};
+            int64_t age = o->oldest_ms >= 0 && now_ms > o->oldest_ms ? now_ms - o->oldest_ms : 0;
+            smp.value = f == 0 ? (double)o->depth : o->depth > 0 ? (double)age / 1000.0 : 0;
+            go = fn(opaque, &smp);
         }
     pthread_mutex_unlock(&wk_mu);
     return go;

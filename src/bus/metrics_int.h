@@ -12,6 +12,7 @@
 #define EDXBUS_METRICS_INT_H
 
 #include <stdatomic.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -36,7 +37,24 @@ struct edxbus__mcons {
 
 struct edxbus__mworker;
 
-/** Refresh a worker's gauges off its loop (lag: edxbus__metrics_set_lag(); outbox depth). */
+/** A thread that calls fn(opaque) at once, then every EVENT_BUS_METRICS_REFRESH_INTERVAL
+ *  seconds (at least 10 ms) until stopped: the gauges are read off the loops that own them. */
+struct edxbus__ticker {
+    pthread_t thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool started, stop;
+    int64_t every_ms;
+    void (*fn)(void *opaque);
+    void *opaque;
+};
+/** Start @p t (zeroed by the caller). Returns false when no thread could start. */
+bool edxbus__ticker_start(struct edxbus__ticker *t, const edxbus_conf_t *conf,
+                          void (*fn)(void *opaque), void *opaque);
+/** Stop and join it; a ticker that never started is left alone. */
+void edxbus__ticker_stop(struct edxbus__ticker *t);
+
+/** Refresh a worker's gauges off its loop (lag: edxbus__metrics_set_lag()). */
 typedef void (*edxbus__mrefresh_fn)(struct edxbus__mworker *w, void *opaque);
 
 /** Register a worker: @p role "consumer" or "relay", @p topic (full) and @p group (may be "").
@@ -67,8 +85,13 @@ void edxbus__metrics_last_event(struct edxbus__mworker *w, int64_t unix_ms);
  *  group as a whole) and @p lags, @p n of each. */
 void edxbus__metrics_set_lag(struct edxbus__mworker *w, const char *const *partitions,
                              const int64_t *lags, size_t n);
-/** The relay's outbox depth (from the refresh thread); -1: unknown. */
-void edxbus__metrics_set_outbox_depth(struct edxbus__mworker *w, const char *path, int64_t depth);
+/* Outbox gauges, one series per file however many watchers (outbox.c) read it: hold adds a
+ * watcher (false when out of memory), set records what it read (depth; @p oldest_ms the unix ms
+ * of the oldest waiting entry, -1 when none waits), release drops it (the last one removes the
+ * series). Served as edxbus_outbox_depth and edxbus_outbox_oldest_age_seconds. */
+bool edxbus__metrics_outbox_hold(const char *path);
+void edxbus__metrics_outbox_set(const char *path, int64_t depth, int64_t oldest_ms);
+void edxbus__metrics_outbox_release(const char *path);
 /** The worker's conf (borrowed), for refresh functions. */
 const edxbus_conf_t *edxbus__metrics_worker_conf(const struct edxbus__mworker *w);
 const char *edxbus__metrics_worker_topic(const struct edxbus__mworker *w);

@@ -16,7 +16,10 @@
  * The relay's state (forwarding / unreachable, since when, the last broker error) lives in
  * "<path>.relay.json", rewritten (write + rename) only when the state changes.
  */
+#include "metrics_int.h"
 #include "outbox_int.h"
+
+#include "edxbus/admin.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -130,14 +133,16 @@ static void state_read(const char *path, struct edxbus_outbox_status *out)
  * Reading the entries
  * ------------------------------------------------------------------------------------------- */
 
-/* How many entries the relay group still owes; *none_yet when no relay ever joined (then every
- * row waits). */
+/* How many entries the relay group still owes and the position of the first (*first, -1 when
+ * unknown); *none_yet when no relay ever joined (then every row waits). */
 static edxbus_err_t owed(const struct edxbus_backend_ops *ops, const edxbus_conf_t *oconf,
-                         uint64_t *waiting, bool *none_yet, char *errstr, size_t errstr_size)
+                         uint64_t *waiting, bool *none_yet, int64_t *first, char *errstr,
+                         size_t errstr_size)
 {
     json_t *arr = NULL;
     *waiting = 0;
     *none_yet = false;
+    *first = -1;
     edxbus_err_t err =
         ops->lag(oconf, EDXBUS_OUTBOX_TOPIC, EDXBUS__RELAY_GROUP, &arr, errstr, errstr_size);
     if (err == EDXBUS_ERR_NOT_FOUND) {
@@ -153,8 +158,11 @@ static edxbus_err_t owed(const struct edxbus_backend_ops *ops, const edxbus_conf
         json_int_t p = json_integer_value(json_object_get(row, "pending"));
         json_int_t u = json_integer_value(json_object_get(row, "undelivered"));
         *waiting += (uint64_t)(p > 0 ? p : 0);
-        if (i == 0)
-            *waiting += (uint64_t)(u > 0 ? u : 0); /* the group's, repeated on every row */
+        if (i == 0) { /* the group's, repeated on every row */
+            *waiting += (uint64_t)(u > 0 ? u : 0);
+            const json_t *f = json_object_get(row, "first_unacknowledged");
+            *first = json_is_integer(f) ? json_integer_value(f) : -1;
+        }
     }
     json_decref(arr);
     return EDXBUS_OK;
@@ -208,6 +216,50 @@ static edxbus_conf_t *open_read(const edxbus_conf_t *conf, const struct edxbus_b
     return oconf;
 }
 
+/* When the first row at or after position @p start ("earliest" or a number) was committed:
+ * *@p ms, -1 when there is none. One row read. */
+static edxbus_err_t first_time(const struct edxbus_backend_ops *ops, const edxbus_conf_t *oconf,
+                               const char *start, int64_t *ms, char *errstr, size_t errstr_size)
+{
+    struct edxbus_consumer_opts opts = {
+        .topic = EDXBUS_OUTBOX_TOPIC, .start = start, .start_time_ms = -1};
+    void *be = NULL;
+    *ms = -1;
+    edxbus_err_t err = ops->consumer_open(oconf, &opts, &be, errstr, errstr_size);
+    if (err != EDXBUS_OK)
+        return err;
+    struct edxbus_batch b = {0};
+    err = ops->poll(be, &b, 1, 0, errstr, errstr_size);
+    if (err == EDXBUS_OK && b.n == 1)
+        *ms = b.msgs[0].broker_time_ms;
+    ops->consumer_close(be);
+    return err;
+}
+
+/* The rows of the outbox topic (the embedded log's "sqlite-status": a count, no row read). */
+static edxbus_err_t topic_rows(const edxbus_conf_t *oconf, uint64_t *rows, char *errstr,
+                               size_t errstr_size)
+{
+    edxbus_admin_t *adm = NULL;
+    json_t *st = NULL;
+    *rows = 0;
+    edxbus_err_t err = edxbus_admin_open(oconf, "sqlite-status", &adm, errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus_admin_run(adm, "sqlite-status", NULL, &st, errstr, errstr_size);
+    size_t i;
+    const json_t *t;
+    json_array_foreach(json_object_get(st, "topics"), i, t)
+    {
+        const char *name = json_string_value(json_object_get(t, "topic"));
+        json_int_t n = json_integer_value(json_object_get(t, "events"));
+        if (name != NULL && strcmp(name, EDXBUS_OUTBOX_TOPIC) == 0 && n > 0)
+            *rows = (uint64_t)n;
+    }
+    json_decref(st);
+    edxbus_admin_close(adm);
+    return err;
+}
+
 edxbus_err_t edxbus_outbox_status(const edxbus_conf_t *conf, struct edxbus_outbox_status *out,
                                   char *errstr, size_t errstr_size)
 {
@@ -219,17 +271,23 @@ edxbus_err_t edxbus_outbox_status(const edxbus_conf_t *conf, struct edxbus_outbo
     if (oconf == NULL)
         return edxbus_outbox_path(conf) == NULL ? EDXBUS_ERR_CONF : EDXBUS_ERR_IO;
     bool none_yet;
-    int64_t rows[3] = {0, -1, -1};
-    edxbus_err_t err = owed(ops, oconf, &out->waiting, &none_yet, errstr, errstr_size);
-    if (err == EDXBUS_OK)
-        err = walk(ops, oconf, count_row, rows, errstr, errstr_size);
+    int64_t first = -1, oldest = -1;
+    edxbus_err_t err = owed(ops, oconf, &out->waiting, &none_yet, &first, errstr, errstr_size);
+    if (err == EDXBUS_OK && none_yet) /* no relay yet: every row waits */
+        err = topic_rows(oconf, &out->waiting, errstr, errstr_size);
+    if (err == EDXBUS_OK && out->waiting > 0) {
+        /* The first entry the relay has not had confirmed (not an acknowledged newest row). */
+        char start[32];
+        if (none_yet || first < 1)
+            snprintf(start, sizeof start, "earliest");
+        else
+            snprintf(start, sizeof start, "%lld", (long long)first);
+        err = first_time(ops, oconf, start, &oldest, errstr, errstr_size);
+    }
     if (err == EDXBUS_OK) {
-        if (none_yet)
-            out->waiting = (uint64_t)rows[0];
-        if (out->waiting > 0) { /* an acknowledged newest row may come first */
-            int64_t oldest = (uint64_t)rows[0] > out->waiting ? rows[2] : rows[1];
-            out->oldest_age_ms = oldest >= 0 ? edxbus__now_ms() - oldest : -1;
-            if (out->oldest_age_ms < -1)
+        if (oldest >= 0) {
+            out->oldest_age_ms = edxbus__now_ms() - oldest;
+            if (out->oldest_age_ms < 0)
                 out->oldest_age_ms = 0;
         }
         state_read(edxbus_outbox_path(conf), out);
@@ -295,8 +353,8 @@ edxbus_err_t edxbus_outbox_list(const edxbus_conf_t *conf, edxbus_outbox_entry_f
         return edxbus_outbox_path(conf) == NULL ? EDXBUS_ERR_CONF : EDXBUS_ERR_IO;
     bool none_yet;
     uint64_t waiting;
-    int64_t rows[3] = {0, -1, -1};
-    edxbus_err_t err = owed(ops, oconf, &waiting, &none_yet, errstr, errstr_size);
+    int64_t rows[3] = {0, -1, -1}, first;
+    edxbus_err_t err = owed(ops, oconf, &waiting, &none_yet, &first, errstr, errstr_size);
     if (err == EDXBUS_OK)
         err = walk(ops, oconf, count_row, rows, errstr, errstr_size);
     if (err == EDXBUS_OK) {
@@ -342,12 +400,66 @@ edxbus_err_t edxbus__outbox_waiting(const edxbus_conf_t *conf, uint64_t *waiting
     if (oconf == NULL)
         return edxbus_outbox_path(conf) == NULL ? EDXBUS_ERR_CONF : EDXBUS_ERR_IO;
     bool none_yet;
-    edxbus_err_t err = owed(ops, oconf, waiting, &none_yet, errstr, errstr_size);
-    int64_t rows[3] = {0, -1, -1};
-    if (err == EDXBUS_OK && none_yet) {
-        err = walk(ops, oconf, count_row, rows, errstr, errstr_size);
-        *waiting = (uint64_t)rows[0];
-    }
+    int64_t first;
+    edxbus_err_t err = owed(ops, oconf, waiting, &none_yet, &first, errstr, errstr_size);
+    if (err == EDXBUS_OK && none_yet)
+        err = topic_rows(oconf, waiting, errstr, errstr_size);
     edxbus_conf_destroy(oconf);
     return err;
+}
+
+/* ---------------------------------------------------------------------------------------------
+ * The gauges' watcher
+ * ------------------------------------------------------------------------------------------- */
+
+struct edxbus__outbox_watch {
+    edxbus_conf_t *conf; /* a copy */
+    char *path;
+    struct edxbus__ticker tick;
+};
+
+static void watch_read(void *opaque)
+{
+    struct edxbus__outbox_watch *w = opaque;
+    struct edxbus_outbox_status st;
+    char err[EDXBUS_ERRSTR_SIZE];
+    if (edxbus_outbox_status(w->conf, &st, err, sizeof err) == EDXBUS_OK)
+        edxbus__metrics_outbox_set(w->path, (int64_t)st.waiting,
+                                   st.oldest_age_ms >= 0 ? edxbus__now_ms() - st.oldest_age_ms
+                                                         : -1);
+}
+
+struct edxbus__outbox_watch *edxbus__outbox_watch_start(const edxbus_conf_t *conf)
+{
+    const char *path = edxbus_outbox_path(conf);
+    if (path == NULL || !edxbus__metrics_enabled(conf))
+        return NULL;
+    struct edxbus__outbox_watch *w = calloc(1, sizeof *w);
+    if (w == NULL)
+        return NULL;
+    w->conf = edxbus_conf_dup(conf);
+    w->path = strdup(path);
+    if (w->conf == NULL || w->path == NULL || !edxbus__metrics_outbox_hold(w->path)) {
+        edxbus_conf_destroy(w->conf);
+        free(w->path);
+        free(w);
+        return NULL;
+    }
+    edxbus_conf_set_log(w->conf, NULL, NULL);
+    if (!edxbus__ticker_start(&w->tick, conf, watch_read, w)) {
+        edxbus__outbox_watch_stop(w);
+        return NULL;
+    }
+    return w;
+}
+
+void edxbus__outbox_watch_stop(struct edxbus__outbox_watch *w)
+{
+    if (w == NULL)
+        return;
+    edxbus__ticker_stop(&w->tick);
+    edxbus__metrics_outbox_release(w->path);
+    edxbus_conf_destroy(w->conf);
+    free(w->path);
+    free(w);
 }

@@ -46,4 +46,12 @@ char *edxbus__outbox_lock_path(const char *path);
 void edxbus__outbox_state_write(const char *path, const char *state, int64_t since_ms,
                                 const char *last_error);
 
+/** The outbox gauges (metrics_int.h) of the file of @p conf, read by a thread of its own every
+ *  EVENT_BUS_METRICS_REFRESH_INTERVAL seconds (edxbus_outbox_status: a count and one row, no
+ *  scan), so neither the caller's loop nor a scrape waits for the file. NULL when there is no
+ *  outbox, metrics are off, or it cannot start (the gauges are then missing, nothing fails). */
+struct edxbus__outbox_watch *edxbus__outbox_watch_start(const edxbus_conf_t *conf);
+/** Stop and free it. NULL is a no-op. */
+void edxbus__outbox_watch_stop(struct edxbus__outbox_watch *w);
+
 #endif /* EDXBUS_OUTBOX_INT_H */

@@ -70,6 +70,7 @@ struct edxbus_producer {
     edxbus_conf_t *oconf; /* the outbox log's settings (the backend may keep a pointer) */
     edxbus_relay_t *relay;
     pthread_t relay_thread;
+    struct edxbus__outbox_watch *watch; /* the outbox gauges, or NULL */
     pthread_mutex_t lock; /* recursive: sends, flushes and the state they change, one thread
                              at a time; a delivery callback may send again */
     struct sqlite3 *tx_db; /* during edxbus_send_event_tx(): write entries there instead */
@@ -145,6 +146,8 @@ edxbus_producer_t *edxbus_producer_new(edxbus_conf_t *conf, char *errstr, size_t
         goto out_prod;
     }
     prod->conf = conf;
+    if (prod->outbox)
+        prod->watch = edxbus__outbox_watch_start(conf);
     return prod;
 
 out_prod:
@@ -250,6 +253,7 @@ void edxbus_producer_destroy(edxbus_producer_t *prod)
 {
     if (prod == NULL)
         return;
+    edxbus__outbox_watch_stop(prod->watch);
     if (prod->relay != NULL) {
         edxbus_relay_stop(prod->relay);
         pthread_join(prod->relay_thread, NULL);

@@ -59,7 +59,7 @@ struct edxbus_relay {
     void *ocons;            /* outbox consumer, during run() */
     void *dprod;            /* broker producer, or NULL until (re)opened */
     atomic_int stop;
-    struct edxbus__mworker *metrics; /* during run(): broker state, outbox depth */
+    struct edxbus__mworker *metrics; /* during run(): broker state (the outbox gauges: a watch) */
     atomic_uint_fast64_t sent;
     int64_t retry_max_ms;
     enum relay_state state;
@@ -389,16 +389,6 @@ static edxbus_err_t forward(edxbus_relay_t *relay, const struct edxbus_batch *b,
  * Running
  * ------------------------------------------------------------------------------------------- */
 
-/* The outbox depth gauge, from the metrics thread (its own connection to the file). */
-static void refresh_depth(struct edxbus__mworker *w, void *opaque)
-{
-    edxbus_relay_t *relay = opaque;
-    struct edxbus_outbox_status st;
-    char err[EDXBUS_ERRSTR_SIZE];
-    if (edxbus_outbox_status(relay->conf, &st, err, sizeof err) == EDXBUS_OK)
-        edxbus__metrics_set_outbox_depth(w, relay->path, (int64_t)st.waiting);
-}
-
 edxbus_err_t edxbus_relay_run(edxbus_relay_t *relay, bool once, int64_t timeout_ms, char *errstr,
                               size_t errstr_size)
 {
@@ -428,8 +418,8 @@ edxbus_err_t edxbus_relay_run(edxbus_relay_t *relay, bool once, int64_t timeout_
         lock_release(relay);
         return err;
     }
-    relay->metrics =
-        edxbus__metrics_worker_open(relay->conf, "relay", relay->path, "", refresh_depth, relay);
+    relay->metrics = edxbus__metrics_worker_open(relay->conf, "relay", relay->path, "", NULL, NULL);
+    struct edxbus__outbox_watch *watch = edxbus__outbox_watch_start(relay->conf);
     if (relay->metrics != NULL)
         edxbus__metrics_worker_state(relay->metrics, relay->state != STATE_UNREACHABLE, true, 0);
     while (!stopping(relay)) {
@@ -455,6 +445,7 @@ edxbus_err_t edxbus_relay_run(edxbus_relay_t *relay, bool once, int64_t timeout_
         if (err != EDXBUS_OK)
             break;
     }
+    edxbus__outbox_watch_stop(watch);
     edxbus__metrics_worker_close(relay->metrics);
     relay->metrics = NULL;
     relay->oops->consumer_close(relay->ocons); /* commits the acks: the rows go */

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "edxbus/edxbus.h"
+#include "faults/expo_parser.h"
 #include "test.h"
 
 #define TYPE "org.openedx.learning.course.enrollment.created.v1"
@@ -204,6 +205,60 @@ TEST(test_broker_retention_never_removes_waiting_entries)
     edxbus_bus_destroy(bus);
 }
 
+static struct expo expo; /* large: not on the stack */
+
+/* The registry as text, parsed strictly; edxbus_outbox_depth of the outbox file (NAN: none). */
+static double scrape_depth(double *age)
+{
+    struct edxbus_buf text = EDXBUS_BUF_INIT;
+    char labels[400];
+    if (edxbus_metrics_write_text(&text) != EDXBUS_OK || edxbus_buf_terminate(&text) != EDXBUS_OK)
+        TEST_FAIL_("edxbus_metrics_write_text failed");
+    if (!expo_parse(&expo, (const char *)text.data))
+        TEST_FAIL_("exposition refused: %s\n%s", expo.error, (const char *)text.data);
+    edxbus_buf_fini(&text);
+    snprintf(labels, sizeof labels, "path=%s", outbox);
+    *age = expo_get(&expo, "edxbus_outbox_oldest_age_seconds", labels);
+    return expo_get(&expo, "edxbus_outbox_depth", labels);
+}
+
+/* Scrape until the depth is @p want (bounded: about 30 s; nothing asserts on time). */
+static double wait_depth(double want, double *age)
+{
+    double got = NAN;
+    for (int i = 0; i < 3000 && !(got == want); i++) {
+        got = scrape_depth(age);
+        if (!(got == want))
+            usleep(10 * 1000);
+    }
+    return got;
+}
+
+/* A process with an outbox and metrics on, no relay running: the gauges show what waits and
+ * how old the oldest is (read off the sending thread), and go with the bus. */
+TEST(test_outbox_gauges_without_a_relay)
+{
+    edxbus_bus_t *bus = bus_new_with("EVENT_BUS_METRICS_REFRESH_INTERVAL", "0.01");
+    json_t *data = json_loads(DATA, 0, NULL);
+    char err[EDXBUS_ERRSTR_SIZE] = "";
+    double age = NAN;
+    ASSERT_TRUE(wait_depth(0, &age) == 0); /* read once the producer opened */
+    ASSERT_TRUE(age == 0);
+    for (int i = 0; i < 3; i++)
+        ASSERT_EQ_INT(edxbus_send_event(bus, TYPE, data, EDXBUS_SEND_STRICT, NULL, err, sizeof err),
+                      EDXBUS_OK);
+    ASSERT_TRUE(wait_depth(3, &age) == 3);
+    ASSERT_TRUE(age >= 0 && age < 3600);
+    ASSERT_EQ_STR(expo_type(&expo, "edxbus_outbox_depth"), "gauge");
+    ASSERT_EQ_STR(expo_type(&expo, "edxbus_outbox_oldest_age_seconds"), "gauge");
+    ASSERT_EQ_UINT(relay_once(bus), 3);
+    ASSERT_TRUE(wait_depth(0, &age) == 0);
+    ASSERT_TRUE(age == 0);
+    json_decref(data);
+    edxbus_bus_destroy(bus);
+    ASSERT_TRUE(isnan(scrape_depth(&age))); /* the series went with the last watcher */
+}
+
 /* The caller's database: one business table. */
 static sqlite3 *app_open(const char *path)
 {
@@ -313,6 +368,7 @@ int main(void)
         return 1;
     RUN(test_send_waits_in_the_outbox_until_relayed);
     RUN(test_broker_retention_never_removes_waiting_entries);
+    RUN(test_outbox_gauges_without_a_relay);
     RUN(test_transactional_send_follows_the_transaction);
     RUN(test_second_relay_waits_for_the_lock);
     char cmd[300];
