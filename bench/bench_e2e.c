@@ -19,8 +19,8 @@
  *   Redis   hiredis XADD of the same fields pipelined x1000; consuming: XREADGROUP COUNT 100 +
  *           one XACK of the ids; a redis-server of its own on a free loopback port.
  * The edxbus consumers read 100 at a time as well (EVENT_BUS_CONSUMER_BATCH_SIZE=100).
- * Also: metadata generation ns/event (target < 150) and, with `rss`, the worker's RSS after
- * 100,000 and after 1,000,000 events on the embedded broker (memory must stay flat).
+ * Also: metadata generation ns/event (target < 150) and, with `rss`, the RSS of one worker over
+ * 1,000,000 events on the embedded broker, every 100,000 events (memory must stay flat).
  * Each pair runs alternately BENCH_ROUNDS times (3) and each side keeps its best round.
  * Usage: bench_e2e [meta] [sqlite] [redis] [rss]   (default: meta sqlite redis)
  *        bench_e2e cg-worker   (BENCH_N events through the worker on SQLite, for callgrind.sh)
@@ -130,8 +130,8 @@ static void bench_sqlite(const char *cli)
     report("sqlite", best, raw_p, raw_c);
 }
 
-/* The worker's memory over 1,000,000 events on the embedded broker: RSS after 100,000 and after
- * 1,000,000 (the events produced by the backend itself, the fastest way in). */
+/* The worker's memory over 1,000,000 events on the embedded broker: one worker, its RSS taken
+ * every 100,000 events while it runs (the events produced by the C API first). */
 static void bench_rss(void)
 {
     char db[320], cfg[320], lines[512];
@@ -142,16 +142,21 @@ static void bench_rss(void)
              db);
     snprintf(cfg, sizeof cfg, "%s/rss.yaml", dir);
     bench_write_config(cfg, lines, "rss");
-    long total = 1000000;
+    enum { TOTAL = 1000000, POINTS = TOTAL / BENCH_RSS_EVERY };
     double t0 = now_s();
-    bench_capi_produce(cfg, ev.data, total, false);
-    fprintf(stderr, "bench_e2e: rss: %ld events produced in %.1f s\n", total, now_s() - t0);
-    long rss_small = 0, rss_large = 0;
-    bench_worker(cfg, "rss", BENCH_AUDIT_DEFAULT, total / 10, &rss_small);
-    bench_worker(cfg, "rss", BENCH_AUDIT_DEFAULT, total, &rss_large);
-    printf("rss worker_after_100k_kb %ld\n", rss_small);
-    printf("rss worker_after_1M_kb %ld\n", rss_large);
-    printf("ratio worker_rss_100k_vs_1M %.2f\n", (double)rss_small / (double)rss_large);
+    bench_capi_produce(cfg, ev.data, TOTAL, false);
+    fprintf(stderr, "bench_e2e: rss: %d events produced in %.1f s\n", TOTAL, now_s() - t0);
+    long rss[POINTS] = {0};
+    bench_worker(cfg, "rss", BENCH_AUDIT_DEFAULT, TOTAL, rss);
+    long lo = rss[0], hi = rss[0];
+    for (int k = 0; k < POINTS; k++) {
+        printf("rss worker_after_%dk_kb %ld\n", (k + 1) * BENCH_RSS_EVERY / 1000, rss[k]);
+        lo = rss[k] < lo ? rss[k] : lo;
+        hi = rss[k] > hi ? rss[k] : hi;
+    }
+    printf("rss worker_growth_100k_to_1M_kb %ld\n", rss[POINTS - 1] - rss[0]);
+    printf("ratio worker_rss_100k_vs_1M %.2f\n", (double)rss[0] / (double)rss[POINTS - 1]);
+    printf("ratio worker_rss_min_vs_max %.2f\n", (double)lo / (double)hi);
 }
 
 /* The settings of the callgrind.sh modes, written to DIR/NAME.yaml (path into @p cfg): the

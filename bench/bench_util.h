@@ -272,7 +272,10 @@ static inline double bench_cli_consume(const char *cli, const char *config, cons
 struct bench_worker_count {
     long events;
     double t_first;
+    long *rss; /* or NULL: rss[k] gets the RSS (kB) after (k + 1) * BENCH_RSS_EVERY events */
 };
+
+#define BENCH_RSS_EVERY 100000
 
 static inline edxbus_err_t bench_noop_receiver(const edxbus_event_t *ev, void *opaque, char *errstr,
                                                size_t errstr_size)
@@ -283,6 +286,8 @@ static inline edxbus_err_t bench_noop_receiver(const edxbus_event_t *ev, void *o
     struct bench_worker_count *c = opaque;
     if (c->events++ == 0)
         c->t_first = now_s();
+    if (c->rss != NULL && c->events % BENCH_RSS_EVERY == 0)
+        c->rss[c->events / BENCH_RSS_EVERY - 1] = bench_rss_kb();
     return EDXBUS_OK;
 }
 
@@ -371,10 +376,11 @@ static inline double bench_capi_produce(const char *config, const json_t *data, 
 enum bench_audit { BENCH_AUDIT_DEFAULT, BENCH_AUDIT_WRITTEN, BENCH_AUDIT_OFF };
 
 /* Run the worker of the settings in @p config on @p topic in a new group from the earliest
- * event until @p n events: events/s from the first event to the last. *@p rss_kb (may be NULL)
- * gets the RSS at the end. */
+ * event until @p n events: events/s from the first event to the last. @p rss (may be NULL; else
+ * n / BENCH_RSS_EVERY entries) gets the RSS every BENCH_RSS_EVERY events, taken by the receiver
+ * while the worker runs. */
 static inline double bench_worker(const char *config, const char *topic, enum bench_audit audit,
-                                  long n, long *rss_kb)
+                                  long n, long *rss)
 {
     static int groups;
     char err[EDXBUS_ERRSTR_SIZE] = "", group[32];
@@ -393,7 +399,7 @@ static inline double bench_worker(const char *config, const char *topic, enum be
     edxbus_bus_t *bus = edxbus_bus_new(conf, err, sizeof err);
     if (bus == NULL)
         die("bus: %s", err);
-    struct bench_worker_count c = {0};
+    struct bench_worker_count c = {.rss = rss};
     if (edxbus_bus_connect_all(bus, "noop", bench_noop_receiver, &c) != EDXBUS_OK)
         die("connect: out of memory");
     json_t *extra = json_pack("{s:s}", "start", "earliest");
@@ -412,8 +418,6 @@ static inline double bench_worker(const char *config, const char *topic, enum be
     double t = now_s() - c.t_first;
     if (c.events != n)
         die("worker handled %ld events of %ld", c.events, n);
-    if (rss_kb != NULL)
-        *rss_kb = bench_rss_kb();
     edxbus_consumer_destroy(cons);
     edxbus_bus_destroy(bus);
     json_decref(extra);
