@@ -50,6 +50,7 @@ struct edxbus_avro_node;
 
 struct edxbus_avro_field {
     char *name;
+    size_t name_len;               /* strlen(name), set by the parser (0: not known, count it) */
     char *doc;                     /* NULL when absent */
     struct edxbus_avro_node *type; /* borrowed from the schema's node list */
     json_t *default_value;         /* the JSON default as written; NULL: no default */

@@ -108,7 +108,7 @@ static edxbus_err_t text_record(struct text_ctx *c, const struct edxbus_avro_nod
     for (size_t i = 0; i < node->u.record.nfields; i++, f++) {
         /* field names are Avro names ([A-Za-z_][A-Za-z0-9_]*, checked by the parser): nothing
            to escape, so `, "name": ` goes out in one piece */
-        size_t nlen = strlen(f->name);
+        size_t nlen = f->name_len != 0 ? f->name_len : strlen(f->name);
         if (!room(c, nlen + 6))
             return nomem(c);
         uint8_t *o = c->out->data + c->out->len;

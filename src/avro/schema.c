@@ -260,6 +260,7 @@ static bool parse_field(struct parser *p, struct edxbus_avro_node *record, size_
         return false;
     }
     field->name = strdup(name);
+    field->name_len = strlen(name);
     record->u.record.nfields++; /* from here the slot is freed with the schema */
     if (field->name == NULL) {
         edxbus__avro_schema_fail(p, "out of memory");
