@@ -70,27 +70,18 @@ static void dir_of(const char *path, char *out, size_t size)
         *slash = '\0';
 }
 
-static void check_place(const char *path, edxbus_finding_fn report, void *opaque)
+void edxbus__sq_fs_finding(const char *path, const char *dir, unsigned long f_type,
+                           edxbus_finding_fn report, void *opaque)
 {
-    char dir[4096];
-    dir_of(path, dir, sizeof dir);
-    struct statfs fs;
-    struct statvfs vfs;
-    if (statfs(dir, &fs) != 0 || statvfs(dir, &vfs) != 0) {
-        edxbus_findingf(report, opaque, EDXBUS_SEVERITY_ERROR, "sqlite.directory", path,
-                        "create the directory, or point EVENT_BUS_SQLITE_PATH at one that exists",
-                        NULL, "cannot look at the directory %s: %s", dir, strerror(errno));
-        return;
-    }
     const struct fs_kind *kind = NULL;
     for (size_t i = 0; i < sizeof fs_kinds / sizeof fs_kinds[0]; i++)
-        if ((unsigned long)fs_kinds[i].magic == ((unsigned long)fs.f_type & 0xFFFFFFFFUL))
+        if ((unsigned long)fs_kinds[i].magic == (f_type & 0xFFFFFFFFUL))
             kind = &fs_kinds[i];
     char type[32];
     if (kind != NULL)
         snprintf(type, sizeof type, "%s", kind->name);
     else
-        snprintf(type, sizeof type, "0x%lx", (unsigned long)fs.f_type);
+        snprintf(type, sizeof type, "0x%lx", f_type);
     json_t *details = json_pack("{s:s, s:s}", "directory", dir, "filesystem", type);
     if (kind != NULL && kind->severity == EDXBUS_SEVERITY_ERROR)
         edxbus_findingf(report, opaque, EDXBUS_SEVERITY_ERROR, "sqlite.network-filesystem", path,
@@ -113,12 +104,27 @@ static void check_place(const char *path, edxbus_finding_fn report, void *opaque
     else
         edxbus_findingf(report, opaque, EDXBUS_SEVERITY_INFO, "sqlite.filesystem", path, NULL,
                         details, "the file is on a local file system (%s)", type);
+}
+
+static void check_place(const char *path, edxbus_finding_fn report, void *opaque)
+{
+    char dir[4096];
+    dir_of(path, dir, sizeof dir);
+    struct statfs fs;
+    struct statvfs vfs;
+    if (statfs(dir, &fs) != 0 || statvfs(dir, &vfs) != 0) {
+        edxbus_findingf(report, opaque, EDXBUS_SEVERITY_ERROR, "sqlite.directory", path,
+                        "create the directory, or point EVENT_BUS_SQLITE_PATH at one that exists",
+                        NULL, "cannot look at the directory %s: %s", dir, strerror(errno));
+        return;
+    }
+    edxbus__sq_fs_finding(path, dir, (unsigned long)fs.f_type, report, opaque);
 
     int64_t avail = (int64_t)vfs.f_bavail * (int64_t)vfs.f_frsize;
     int64_t total = (int64_t)vfs.f_blocks * (int64_t)vfs.f_frsize;
     struct stat sb;
     int64_t size = stat(path, &sb) == 0 ? (int64_t)sb.st_size : 0;
-    details = json_pack("{s:s, s:I, s:I, s:I}", "directory", dir, "free_bytes", (json_int_t)avail,
+    json_t *details = json_pack("{s:s, s:I, s:I, s:I}", "directory", dir, "free_bytes", (json_int_t)avail,
                         "total_bytes", (json_int_t)total, "file_bytes", (json_int_t)size);
     edxbus_severity_t sev = EDXBUS_SEVERITY_INFO;
     if (avail < FREE_ERROR_BYTES)

@@ -305,6 +305,12 @@ void edxbus__sq_check(const edxbus_conf_t *conf, const char *selected_by,
 /* sqlite_status.c: the admin command "sqlite-status" (`edxbus sqlite status`), and what a
  * group holds back (also in lag rows). */
 /* sqlite_doctor.c: the doctor slot (backend.h, ABI 4). */
+/** The finding on where the file @p path (in directory @p dir) lives, from the statfs f_type of
+ *  that directory (@p f_type): an error for a network file system (NFS, SMB/CIFS, Ceph, …), a
+ *  warning for FUSE (may be remote), information otherwise, naming the file system or its
+ *  number. No I/O: the doctor passes what statfs() returned. */
+void edxbus__sq_fs_finding(const char *path, const char *dir, unsigned long f_type,
+                           edxbus_finding_fn report, void *opaque);
 edxbus_err_t edxbus__sq_doctor(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,
                                edxbus_finding_fn report, void *opaque, char *errstr,
                                size_t errstr_size);

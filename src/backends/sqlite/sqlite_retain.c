@@ -22,8 +22,8 @@
  * a few lookups), so a producer waits at most that long for the lock; once more than
  * SQ_VACUUM_MIN_FREE pages are free, the same transaction hands up to SQ_VACUUM_PAGES of them
  * back to the file system with PRAGMA incremental_vacuum (the file shrinks at the next
- * checkpoint). It commits at synchronous=NORMAL: a removal lost to a power cut is simply done
- * again. Files are created with auto_vacuum=INCREMENTAL; a file from before (auto_vacuum NONE)
+ * checkpoint). It commits at the settings' synchronous level, so that the time a run is
+ * measured by includes the fsync of what it wrote. Files are created with auto_vacuum=INCREMENTAL; a file from before (auto_vacuum NONE)
  * reuses its free pages but only shrinks after a VACUUM, which `edxbus sqlite status` points
  * out.
  *
@@ -384,10 +384,10 @@ static edxbus_err_t pages(struct sq_db *db, int64_t *used, int64_t *free_bytes,
     return EDXBUS_OK;
 }
 
-/* Switch the connection's synchronous level (connection-local, no I/O). A retention
- * transaction runs at NORMAL: it is not fsynced at its commit, as losing it to a power cut
- * loses nothing (the events come back and are removed again), and the next durable commit
- * fsyncs the WAL it is in anyway. */
+/* Switch the connection's synchronous level (connection-local, no I/O). A vacuum step alone
+ * runs at NORMAL: losing it to a power cut loses nothing. A retention run commits at the
+ * settings' level instead: its pages would otherwise be fsynced by the handle's next send,
+ * outside the time the run is measured by, and catching up would take more than its share. */
 static void set_sync(struct sq_db *db, const char *level)
 {
     char sql[48];
@@ -441,7 +441,6 @@ static edxbus_err_t run_once(struct sq_db *db, struct sq_retain *r, int64_t now,
     edxbus_err_t err = run_init(&run, db, errstr, errstr_size);
     if (err != EDXBUS_OK)
         return err;
-    set_sync(db, "NORMAL");
     int was_secure = secure_delete(db, -1);
     secure_delete(db, 2);
     err = edxbus__sq_begin(db, errstr, errstr_size);
@@ -471,7 +470,6 @@ static edxbus_err_t run_once(struct sq_db *db, struct sq_retain *r, int64_t now,
         *deleted = SQ_RETAIN_BATCH - budget;
 out:
     secure_delete(db, was_secure);
-    set_sync(db, db->sync[0] ? db->sync : "FULL");
     run_fini(&run);
     return err;
 }
