@@ -201,7 +201,14 @@ static void bench_cg_worker(void)
     char cfg[320];
     cg_config(cfg, sizeof cfg, "cg", false);
     bench_capi_produce(cfg, ev.data, n_events, false);
-    bench_worker(cfg, "cg", BENCH_AUDIT_DEFAULT, n_events, NULL);
+    /* BENCH_AUDIT: "written" (a sink writing every audit line to /dev/null) or "off"; unset:
+     * as by default (on, the default sink, which drops info lines) */
+    const char *a = getenv("BENCH_AUDIT");
+    enum bench_audit audit = a == NULL                   ? BENCH_AUDIT_DEFAULT
+                             : strcmp(a, "written") == 0 ? BENCH_AUDIT_WRITTEN
+                             : strcmp(a, "off") == 0     ? BENCH_AUDIT_OFF
+                                                         : BENCH_AUDIT_DEFAULT;
+    bench_worker(cfg, "cg", audit, n_events, NULL);
 }
 
 /* ------------------------------------------------------------------------------------------ */

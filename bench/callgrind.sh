@@ -12,7 +12,8 @@
 #
 # Usage: bash bench/callgrind.sh BUILD-DIR [N1 N2]     (needs valgrind: apt-get install valgrind)
 # Prints: `callgrind produce_ir_per_event <n>`, `callgrind consume_print_ir_per_event <n>`,
-# `callgrind consume_worker_ir_per_event <n>`, `callgrind produce_capi_ir_per_event <n>` and
+# `callgrind consume_worker_ir_per_event <n>` (and with audit lines written / off:
+# `consume_worker_audit_written_ir_per_event`, `..._off_...`), `callgrind produce_capi_ir_per_event <n>` and
 # (with redis-server installed) `callgrind produce_capi_redis_ir_per_event <n>`.
 set -euo pipefail
 BUILD=${1:?usage: bash bench/callgrind.sh BUILD-DIR [N1 N2]}
@@ -74,6 +75,13 @@ w2=$(BENCH_N=$N2 run w2 --toggle-collect=edxbus_consumer_run -- "$BENCH_E2E" cg-
 echo "callgrind produce_ir_per_event $(((p2 - p1) / (N2 - N1)))"
 echo "callgrind consume_print_ir_per_event $(((c2 - c1) / (N2 - N1)))"
 echo "callgrind consume_worker_ir_per_event $(((w2 - w1) / (N2 - N1)))"
+# The audit lines' cost: the same worker with every audit line formatted and written (a log sink
+# writing to /dev/null through stdio) and with EVENT_BUS_AUDIT_LOGGING_ENABLED false.
+for a in written off; do
+  x1=$(BENCH_AUDIT=$a BENCH_N=$N1 run "x1$a" --toggle-collect=edxbus_consumer_run -- "$BENCH_E2E" cg-worker)
+  x2=$(BENCH_AUDIT=$a BENCH_N=$N2 run "x2$a" --toggle-collect=edxbus_consumer_run -- "$BENCH_E2E" cg-worker)
+  echo "callgrind consume_worker_audit_${a}_ir_per_event $(((x2 - x1) / (N2 - N1)))"
+done
 # The C API: edxbus_send_event() of the same data and the flush, counted inside those calls
 # (`bench_e2e cg-capi-*`), on the embedded broker and on a redis-server the bench starts.
 capi() { # capi BROKER: instructions per event

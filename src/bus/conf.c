@@ -175,6 +175,10 @@ static void log_va(const edxbus_conf_t *conf, edxbus_log_level_t level,
     char line[1024];
     if (!edxbus_conf_is_logged(conf, level))
         return;
+    if (strchr(fmt, '%') == NULL && strlen(fmt) < sizeof line) { /* the audit line's message */
+        edxbus__log_emit(conf, conf->log, conf->opaque, level, fmt, fields, nfields);
+        return;
+    }
     vsnprintf(line, sizeof line, fmt, ap);
     edxbus__log_emit(conf, conf->log, conf->opaque, level, line, fields, nfields);
 }

@@ -87,6 +87,17 @@ static void now_iso(char *out, size_t size)
     snprintf(out, size, "%.20s.%03dZ", base, (int)(ts.tv_nsec / 1000000L % 1000));
 }
 
+/* Append @p s to the text in @p buf (@p *used bytes, NUL-terminated), as much as fits. */
+static void put_text(char *buf, size_t cap, size_t *used, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > cap - 1 - *used)
+        n = cap - 1 - *used;
+    memcpy(buf + *used, s, n);
+    *used += n;
+    buf[*used] = '\0';
+}
+
 void edxbus__log_emit(const edxbus_conf_t *conf, edxbus_log_fn fn, void *opaque,
                       edxbus_log_level_t level, const char *message,
                       const struct edxbus__log_field *fields, size_t nfields)
@@ -102,13 +113,19 @@ void edxbus__log_emit(const edxbus_conf_t *conf, edxbus_log_fn fn, void *opaque,
     char *text = NULL; /* JSON: the whole object, however long */
     const char *line = buf;
     if (!json) {
-        size_t used = (size_t)snprintf(buf, sizeof buf, "%s", message);
+        /* Pieces copied, not printf'd (the audit line is written per event when it is read): the
+         * same text as "%s" then "%s%s=%s" per field, cut at the buffer's end the same way. */
+        size_t used = 0;
+        buf[0] = '\0';
+        put_text(buf, sizeof buf, &used, message);
         const char *sep = ": ";
-        for (size_t i = 0; i < nfields && used < sizeof buf; i++) {
+        for (size_t i = 0; i < nfields && used < sizeof buf - 1; i++) {
             if (fields[i].json_only)
                 continue;
-            used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s=%s", sep,
-                                     fields[i].name, fields[i].value ? fields[i].value : "-");
+            put_text(buf, sizeof buf, &used, sep);
+            put_text(buf, sizeof buf, &used, fields[i].name);
+            put_text(buf, sizeof buf, &used, "=");
+            put_text(buf, sizeof buf, &used, fields[i].value ? fields[i].value : "-");
             sep = " ";
         }
         for (char *p = buf; *p; p++) /* one line, whatever the arguments held */

@@ -533,6 +533,12 @@ TEST(test_audit_lines_can_be_turned_off)
     drain(cons);
     ASSERT_CONTAINS(fx_log, "message received");
     ASSERT_CONTAINS(fx_log, ids[0]);
+    /* the text form, pieces joined by the log writer: message, then name=value per field */
+    char want[256];
+    snprintf(want, sizeof want,
+             "event bus: message received: topic=enrollments position=1 event_id=%s event_time=",
+             ids[0]);
+    ASSERT_CONTAINS(fx_log, want);
     edxbus_consumer_destroy(cons);
     edxbus_bus_destroy(bus);
 
