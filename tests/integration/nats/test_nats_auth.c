@@ -27,7 +27,7 @@ static const struct edxbus_backend_ops *ops = &edxbus_backend_nats;
 static struct test_nats servers[4]; /* one per test; all stopped at the end, even after a FAIL */
 static char certs[256]; /* the certificates' directory */
 static char seed_text[EDXBUS_NATS_NKEY_SEED_MAX], public_key[EDXBUS_NATS_NKEY_PUBLIC_MAX];
-static char seed_file[300], other_seed_file[300], no_seed_file[300];
+static char seed_file[300], other_seed_file[300], no_seed_file[300], bad_seed_files[2][300];
 static char other_seed_text[EDXBUS_NATS_NKEY_SEED_MAX];
 
 /* A conf for @p url with pairs of settings (name, value, ..., NULL). */
@@ -203,6 +203,12 @@ TEST(test_user_password_and_nkey)
     ASSERT_CONTAINS(errstr, "EVENT_BUS_NATS_NKEY_SEED_FILE");
     ASSERT_CONTAINS(errstr, no_seed_file);
     edxbus_conf_destroy(conf);
+    for (int i = 0; i < 2; i++) { /* a seed with a wrong checksum; an account's seed */
+        conf = conf_of(n.url, "EVENT_BUS_NATS_NKEY_SEED_FILE", bad_seed_files[i], NULL);
+        refused(conf, EDXBUS_ERR_CONF, errstr, sizeof errstr);
+        ASSERT_CONTAINS(errstr, "no valid NKey user seed");
+        edxbus_conf_destroy(conf);
+    }
     test_nats_stop(np);
 }
 
@@ -259,12 +265,25 @@ int main(void)
     snprintf(seed_file, sizeof seed_file, "%s/user.nk", certs);
     snprintf(other_seed_file, sizeof other_seed_file, "%s/other.nk", certs);
     snprintf(no_seed_file, sizeof no_seed_file, "%s/none.nk", certs);
+    /* Hostile seed files: the user seed with a character changed (checksum), and an
+     * account seed ("SA…": the right form, not a user's). */
+    char bad[2][EDXBUS_NATS_NKEY_SEED_MAX];
     FILE *f = fopen(no_seed_file, "w");
     if (f == NULL || fputs("not a seed\n", f) < 0 || fclose(f) != 0 ||
         !make_nkey(seed_file, seed_text, public_key) ||
         !make_nkey(other_seed_file, other_seed_text, NULL)) {
         fprintf(stderr, "cannot write the test's key files in %s\n", certs);
         return 1;
+    }
+    snprintf(bad[0], sizeof bad[0], "%s", seed_text);
+    bad[0][30] = bad[0][30] == 'A' ? 'B' : 'A';
+    snprintf(bad[1], sizeof bad[1], "%s", seed_text);
+    bad[1][1] = 'A'; /* the prefix bits of "user" become those of "account" */
+    for (int i = 0; i < 2; i++) {
+        snprintf(bad_seed_files[i], sizeof bad_seed_files[i], "%s/bad%d.nk", certs, i);
+        f = fopen(bad_seed_files[i], "w");
+        if (f == NULL || fprintf(f, "%s\n", bad[i]) < 0 || fclose(f) != 0)
+            return 1;
     }
     RUN(test_tls_with_a_ca_file);
     RUN(test_tls_client_certificate);
