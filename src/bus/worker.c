@@ -124,21 +124,20 @@ static void audit(const edxbus_consumer_t *cons, const struct edxbus_msg *msg)
     if (!cons->audit_batch)
         return;
     const struct edxbus_metadata *md = msg->metadata;
-    struct edxbus_buf t = EDXBUS_BUF_INIT;
-    if (md != NULL)
-        edxbus_metadata_field_text(md, "time", &t);
-    edxbus_buf_terminate(&t);
+    char t[EDXBUS_METADATA_TIME_TEXT_MAX]; /* on the stack: no allocation per line */
+    t[0] = '\0';
+    if (md != NULL && edxbus_metadata_format_time(md->time_us, t, sizeof t) != EDXBUS_OK)
+        t[0] = '\0';
     const struct edxbus__log_field f[] = {
         {"topic", msg->topic, false},
         {"position", msg->position, false},
         {"event_id", md != NULL ? md->id : "-", false},
-        {"event_time", t.data != NULL ? (const char *)t.data : "-", false},
+        {"event_time", t, false},
         {"group", cons->group, true},
         {"event_type", md != NULL ? md->event_type : NULL, true},
     };
     edxbus__conf_log_fields(cons->conf, EDXBUS_LOG_INFO, f, sizeof f / sizeof f[0],
                             "event bus: message received");
-    edxbus_buf_fini(&t);
 }
 
 /* Reference behaviour: one line with everything needed to replay the event by hand. */
