@@ -322,6 +322,12 @@ static edxbus_err_t tls_setup(struct redis_conn *conn, char *errstr, size_t errs
 edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_t *conf,
                                      char *errstr, size_t errstr_size)
 {
+    return edxbus__redis_conn_open_tries(conn, conf, REDIS_CONNECT_ATTEMPTS, errstr, errstr_size);
+}
+
+edxbus_err_t edxbus__redis_conn_open_tries(struct redis_conn *conn, const edxbus_conf_t *conf,
+                                           int attempts, char *errstr, size_t errstr_size)
+{
     memset(conn, 0, sizeof *conn);
     conn->io.fd = -1;
     conn->conf = edxbus_conf_dup(conf);
@@ -345,7 +351,7 @@ edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_
         err = tls_setup(conn, errstr, errstr_size);
     /* Opening: a failure is the caller's error, so the retries are not logged one by one. */
     if (err == EDXBUS_OK)
-        err = ensure(conn, REDIS_CONNECT_ATTEMPTS, false, errstr, errstr_size);
+        err = ensure(conn, attempts, false, errstr, errstr_size);
     if (err != EDXBUS_OK)
         edxbus__redis_conn_close(conn);
     return err;

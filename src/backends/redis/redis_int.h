@@ -224,6 +224,9 @@ edxbus_err_t edxbus__redis_conn_reply(struct redis_conn *conn, redisReply **out,
  *  certificate not trusted: never retried), EDXBUS_ERR_IO (server unreachable). */
 edxbus_err_t edxbus__redis_conn_open(struct redis_conn *conn, const edxbus_conf_t *conf,
                                      char *errstr, size_t errstr_size);
+/** As edxbus__redis_conn_open, with at most @p attempts connects (1: no backoff sleep). */
+edxbus_err_t edxbus__redis_conn_open_tries(struct redis_conn *conn, const edxbus_conf_t *conf,
+                                           int attempts, char *errstr, size_t errstr_size);
 /** Connect (again) when disconnected: up to @p attempts tries, doubling the backoff. */
 edxbus_err_t edxbus__redis_conn_ensure(struct redis_conn *conn, int attempts, char *errstr,
                                        size_t errstr_size);

@@ -332,7 +332,10 @@ edxbus_err_t edxbus__redis_trim_now(struct redis_trim *t, const char *stream, ch
 {
     edxbus_err_t err = EDXBUS_OK;
     if (!t->connected) {
-        err = edxbus__redis_conn_open(&t->conn, t->conf, errstr, errstr_size);
+        /* One try, as below: the check runs on the producer's thread, and a server that
+         * stalls just then must not hold its pipeline (and the "has not answered" line) up
+         * for a round of connect retries. A failed check is tried again `every` entries later. */
+        err = edxbus__redis_conn_open_tries(&t->conn, t->conf, 1, errstr, errstr_size);
         t->connected = err == EDXBUS_OK;
     } else {
         err = edxbus__redis_conn_ensure(&t->conn, 1, errstr, errstr_size);
