@@ -106,8 +106,10 @@ static void stop_check_run(edxbus_conf_t *conf, const char *topic)
     stop_check_send(bus); /* before the worker starts: one thread sends at a time */
     pthread_t t;
     ASSERT_EQ_INT(pthread_create(&t, NULL, stop_check_thread, &w), 0);
-    /* Wait (bounded) until the worker handled the event: it is back in a 30 s poll. */
-    for (int i = 0; i < 3000 && atomic_load(&w.received) == 0; i++) {
+    /* Wait (bounded) until the worker handled the event: it is back in a 30 s poll. The bound
+     * is a safety net, not a timing: a Kafka group join on the mock under ASan on a loaded
+     * machine took longer than 30 s once. */
+    for (int i = 0; i < 18000 && atomic_load(&w.received) == 0; i++) {
         struct timespec ts = {0, 10 * 1000000L};
         nanosleep(&ts, NULL);
     }
