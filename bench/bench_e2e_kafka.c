@@ -17,6 +17,10 @@
  *     (produced by the backend, so that edxbus can read them: registry framing, headers).
  * Each pair runs BENCH_ROUNDS times (2) and each side keeps its best round.
  * Output: a fixed-column table, then `ratio kafka_<case> <edxbus / raw>` lines.
+ * `bench_e2e_kafka cg-worker` (for bench/callgrind.sh): only the worker (audit lines as by
+ * default) over BENCH_N events of a 100-partition topic filled first; run under callgrind with
+ * --toggle-collect=edxbus_consumer_run, so that only the worker's thread inside the run is
+ * counted (librdkafka's own threads and the mock cluster are not).
  */
 #include "backends/kafka/kafka_int.h"
 #include "bench_kafka_raw.h"
@@ -108,7 +112,18 @@ static void fill(const char *topic, long n)
     edxbus_conf_destroy(conf);
 }
 
-int main(void)
+/* For bench/callgrind.sh: see the top of the file. */
+static void bench_cg_worker(void)
+{
+    char cfg[320];
+    test_kafka_topic(&k, "cg", PARTITIONS);
+    snprintf(cfg, sizeof cfg, "%s/cg.yaml", dir);
+    write_config(cfg, "cg");
+    fill("cg", n_events);
+    bench_worker(cfg, "cg", BENCH_AUDIT_DEFAULT, n_events, NULL);
+}
+
+int main(int argc, char **argv)
 {
     bench_set_name("bench_e2e_kafka");
     bench_on_die(cleanup);
@@ -130,6 +145,14 @@ int main(void)
     if (row == NULL)
         die("no realistic enrollment row in kafka.jsonl");
     test_kafka_start(&k, 1);
+    if (argc > 1 && strcmp(argv[1], "cg-worker") == 0) {
+        bench_cg_worker();
+        test_kafka_stop(&k);
+        json_decref(rows);
+        bench_event_fini(&ev);
+        cleanup();
+        return 0;
+    }
     printf("# %ld events per case, best of %d rounds, %d partitions, load average %.2f\n", n_events,
            rounds, PARTITIONS, bench_loadavg());
     printf("%-8s %-16s %14s %14s %7s\n", "broker", "case", "edxbus ev/s", "raw ev/s", "ratio");

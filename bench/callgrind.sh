@@ -13,8 +13,10 @@
 # Usage: bash bench/callgrind.sh BUILD-DIR [N1 N2]     (needs valgrind: apt-get install valgrind)
 # Prints: `callgrind produce_ir_per_event <n>`, `callgrind consume_print_ir_per_event <n>`,
 # `callgrind consume_worker_ir_per_event <n>` (and with audit lines written / off:
-# `consume_worker_audit_written_ir_per_event`, `..._off_...`), `callgrind produce_capi_ir_per_event <n>` and
-# (with redis-server installed) `callgrind produce_capi_redis_ir_per_event <n>`.
+# `consume_worker_audit_written_ir_per_event`, `..._off_...`), `callgrind produce_capi_ir_per_event <n>`,
+# (with redis-server installed) `callgrind produce_capi_redis_ir_per_event <n>` and (when the build
+# has bench_e2e_kafka) `callgrind consume_worker_kafka_ir_per_event <n>`: the worker on librdkafka's
+# mock cluster with a 100-partition topic, its own thread inside edxbus_consumer_run() only.
 set -euo pipefail
 BUILD=${1:?usage: bash bench/callgrind.sh BUILD-DIR [N1 N2]}
 N1=${2:-2000}
@@ -93,4 +95,10 @@ capi() { # capi BROKER: instructions per event
 echo "callgrind produce_capi_ir_per_event $(capi sqlite)"
 if command -v redis-server >/dev/null; then
   echo "callgrind produce_capi_redis_ir_per_event $(capi redis)"
+fi
+BENCH_E2E_KAFKA=$(cd "$BUILD" && pwd)/bench/bench_e2e_kafka
+if [[ -x $BENCH_E2E_KAFKA ]]; then
+  k1=$(BENCH_N=$N1 run k1 --toggle-collect=edxbus_consumer_run -- "$BENCH_E2E_KAFKA" cg-worker)
+  k2=$(BENCH_N=$N2 run k2 --toggle-collect=edxbus_consumer_run -- "$BENCH_E2E_KAFKA" cg-worker)
+  echo "callgrind consume_worker_kafka_ir_per_event $(((k2 - k1) / (N2 - N1)))"
 fi

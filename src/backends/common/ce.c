@@ -152,19 +152,52 @@ void edxbus_ce_writer_fini(struct edxbus_ce_writer *w)
 /* ------------------------------------------------------------------------------------------ */
 /* Reading */
 
+/* The metadata header @p name is (its index in header_names), CE_FIXED for one of the three
+ * fixed headers, -1 for any other: told apart by a letter, then one string comparison. */
+#define CE_FIXED CE_META
+static int header_index(const char *name)
+{
+    int k;
+    if (name[0] == 'c' && name[1] == 'e' && name[2] == '_') {
+        switch (name[3]) {
+        case 't':
+            k = name[4] == 'y' ? 0 : 3;
+            break;
+        case 'i':
+            k = 1;
+            break;
+        case 's':
+            if (strcmp(name, "ce_specversion") == 0)
+                return CE_FIXED;
+            k = 2;
+            break;
+        case 'm':
+            k = 4;
+            break;
+        case 'd':
+            return strcmp(name, "ce_datacontenttype") == 0 ? CE_FIXED : -1;
+        default:
+            return -1;
+        }
+    } else if (strncmp(name, "source", 6) == 0) {
+        k = name[6] == 'h' ? 5 : 6;
+    } else {
+        return strcmp(name, "content-type") == 0 ? CE_FIXED : -1;
+    }
+    return strcmp(name, header_names[k]) == 0 ? k : -1;
+}
+
 bool edxbus_ce_read_header(struct edxbus_ce_reader *r, const char *name, const void *value,
                            size_t len)
 {
-    for (int k = 0; k < CE_META; k++)
-        if (strcmp(name, header_names[k]) == 0) {
-            if (r->counts[k]++ == 0) {
-                r->vals[k] = value;
-                r->lens[k] = len;
-            }
-            return true;
-        }
-    return strcmp(name, "ce_specversion") == 0 || strcmp(name, "content-type") == 0 ||
-           strcmp(name, "ce_datacontenttype") == 0;
+    int k = header_index(name);
+    if (k < 0 || k == CE_FIXED)
+        return k == CE_FIXED;
+    if (r->counts[k]++ == 0) {
+        r->vals[k] = value;
+        r->lens[k] = len;
+    }
+    return true;
 }
 
 bool edxbus_ce_read_finish(struct edxbus_ce_reader *r, struct edxbus_metadata *md,

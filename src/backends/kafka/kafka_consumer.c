@@ -319,6 +319,7 @@ void edxbus__kafka_consumer_close(void *be)
     edxbus_waker_free(c->waker);
     edxbus__kafka_parts_clear(c);
     free(c->parts);
+    free(c->part_at);
     edxbus_slots_fini(&c->batch);
     free(c->rkms);
     edxbus__kreg_free(c->reg);

@@ -41,6 +41,10 @@ struct kafka_consumer {
     /* ack tracking and commits */
     struct kafka_part *parts;
     size_t nparts, cap_parts;
+    /* partition -> 1 + its index in parts (0: not tracked), for partitions below npart_at:
+     * a lookup per record handed out and per ack, which a scan of 100 partitions made dear */
+    size_t *part_at;
+    size_t npart_at;
     bool commit_failing;      /* the last commit failed (logged once, until one succeeds) */
     int64_t commit_retry_ms;  /* monotonic time before which no asynchronous retry is sent */
     int commit_backoff_ms;    /* the wait after the next failure (doubles, capped) */

@@ -18,6 +18,7 @@
  * warning, and its recovery once.
  */
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,14 +54,34 @@ bool edxbus__kafka_parse_position(const char *position, int32_t *partition, int6
 /* ------------------------------------------------------------------------------------------ */
 /* Ack tracking */
 
+#define PART_AT_MAX 65536 /* partitions numbered above it are found by a scan */
+
 struct kafka_part *edxbus__kafka_part_get(struct kafka_consumer *c, int32_t partition,
                                           bool create)
 {
-    for (size_t i = 0; i < c->nparts; i++)
-        if (c->parts[i].partition == partition)
-            return &c->parts[i];
+    bool indexed = partition >= 0 && partition < PART_AT_MAX;
+    if (indexed && (size_t)partition < c->npart_at) {
+        size_t at = c->part_at[partition];
+        if (at > 0)
+            return &c->parts[at - 1];
+    } else if (!indexed) {
+        for (size_t i = 0; i < c->nparts; i++)
+            if (c->parts[i].partition == partition)
+                return &c->parts[i];
+    }
     if (!create)
         return NULL;
+    if (indexed && (size_t)partition >= c->npart_at) {
+        size_t n = (size_t)partition + 1;
+        if (n < 2 * c->npart_at)
+            n = 2 * c->npart_at;
+        size_t *grown = realloc(c->part_at, n * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        memset(grown + c->npart_at, 0, (n - c->npart_at) * sizeof *grown);
+        c->part_at = grown;
+        c->npart_at = n;
+    }
     if (c->nparts == c->cap_parts) {
         size_t cap = c->cap_parts ? c->cap_parts * 2 : 8;
         struct kafka_part *grown = realloc(c->parts, cap * sizeof *grown);
@@ -73,6 +94,8 @@ struct kafka_part *edxbus__kafka_part_get(struct kafka_consumer *c, int32_t part
     memset(kp, 0, sizeof *kp);
     kp->partition = partition;
     kp->commit_to = kp->committed = kp->inflight = -1;
+    if (indexed)
+        c->part_at[partition] = c->nparts;
     return kp;
 }
 
@@ -115,6 +138,8 @@ void edxbus__kafka_parts_clear(struct kafka_consumer *c)
         free(c->parts[i].acked);
     }
     c->nparts = 0;
+    if (c->npart_at > 0)
+        memset(c->part_at, 0, c->npart_at * sizeof *c->part_at);
 }
 
 edxbus_err_t edxbus__kafka_ack(void *be, const struct edxbus_msg *msg, char *errstr,
@@ -125,7 +150,14 @@ edxbus_err_t edxbus__kafka_ack(void *be, const struct edxbus_msg *msg, char *err
         return EDXBUS_OK;
     int32_t partition;
     int64_t offset;
-    if (!edxbus__kafka_parse_position(msg->position, &partition, &offset) || partition < 0) {
+    uintptr_t from = (uintptr_t)c->batch.msgs, p = (uintptr_t)msg;
+    size_t at = p >= from && (p - from) % sizeof *msg == 0 ? (p - from) / sizeof *msg : SIZE_MAX;
+    if (at < c->resolved) {
+        /* a message of the current batch: its record says where it is (no text to parse) */
+        partition = c->rkms[at]->partition;
+        offset = c->rkms[at]->offset;
+    } else if (!edxbus__kafka_parse_position(msg->position, &partition, &offset) ||
+               partition < 0) {
         edxbus_errf(errstr, errstr_size, "kafka: ack: \"%.60s\" is not a partition:offset position",
                     msg->position);
         return EDXBUS_ERR_INVALID_ARG;
@@ -222,17 +254,28 @@ static void on_sync_commit(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     edxbus__kafka_on_commit(rk, err, offsets, opaque);
 }
 
+/* Whether @p kp has an acknowledged offset to send now. */
+static bool pending(const struct kafka_part *kp, bool async)
+{
+    return kp->commit_to >= 0 && kp->commit_to != kp->committed &&
+           !(async && kp->inflight == kp->commit_to);
+}
+
 /* The partitions to commit now; NULL: none. */
 static rd_kafka_topic_partition_list_t *to_commit(struct kafka_consumer *c, bool async)
 {
-    rd_kafka_topic_partition_list_t *list = NULL;
+    /* Counted first: librdkafka sets up every element a list is made with, so a list sized
+     * for all partitions cost more than the commit itself. */
+    int n = 0;
+    for (size_t i = 0; i < c->nparts; i++)
+        n += pending(&c->parts[i], async);
+    if (n == 0)
+        return NULL;
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n);
     for (size_t i = 0; i < c->nparts; i++) {
         struct kafka_part *kp = &c->parts[i];
-        if (kp->commit_to < 0 || kp->commit_to == kp->committed ||
-            (async && kp->inflight == kp->commit_to))
+        if (!pending(kp, async))
             continue;
-        if (list == NULL)
-            list = rd_kafka_topic_partition_list_new((int)c->nparts);
         rd_kafka_topic_partition_list_add(list, c->topic, kp->partition)->offset = kp->commit_to;
         if (async)
             kp->inflight = kp->commit_to;

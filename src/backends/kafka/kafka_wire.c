@@ -108,16 +108,37 @@ static int64_t frame_id(const uint8_t *p, size_t len)
     return (int64_t)((uint32_t)p[1] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 8 | p[4]);
 }
 
+/* "partition:offset" into @p out (EDXBUS_POSITION_MAX bytes): once per record, where
+ * snprintf was a tenth of the parse. Both are non-negative for a fetched record; anything else
+ * takes the printf path. */
+static void position_text(int32_t partition, int64_t offset, char *out)
+{
+    if (partition < 0 || offset < 0) {
+        snprintf(out, EDXBUS_POSITION_MAX, "%" PRId32 ":%" PRId64, partition, offset);
+        return;
+    }
+    char tmp[40], *end = tmp + sizeof tmp, *p = end;
+    uint64_t v = (uint64_t)offset;
+    do
+        *--p = (char)('0' + v % 10);
+    while ((v /= 10) > 0);
+    *--p = ':';
+    uint32_t u = (uint32_t)partition;
+    do
+        *--p = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    memcpy(out, p, (size_t)(end - p));
+    out[end - p] = '\0';
+}
+
 edxbus_err_t edxbus__kafka_wire_parse(const rd_kafka_message_t *rkm, const char *service_name,
                                       struct edxbus_msg *msg, struct edxbus_slot *slot,
                                       int64_t *key_id, int64_t *value_id)
 {
-    memset(msg, 0, sizeof *msg);
-    memset(&slot->md, 0, sizeof slot->md);
+    memset(msg, 0, sizeof *msg); /* slot->md: edxbus_ce_read_finish() clears it */
     msg->topic = rd_kafka_topic_name(rkm->rkt);
     msg->metadata = &slot->md;
-    snprintf(msg->position, sizeof msg->position, "%" PRId32 ":%" PRId64, rkm->partition,
-             rkm->offset);
+    position_text(rkm->partition, rkm->offset, msg->position);
     msg->broker_time_ms = rd_kafka_message_timestamp(rkm, NULL);
     *key_id = frame_id(rkm->key, rkm->key_len);
     *value_id = frame_id(rkm->payload, rkm->len);
