@@ -348,6 +348,16 @@ edxbus_err_t edxbus__sq_consumer_open(const edxbus_conf_t *conf,
             goto out_close;
     }
     err = read_extra(cons, opts->extra, errstr, errstr_size);
+    /* A delete_acked group removes every row it reads (the relay: all of the outbox). Debian's
+     * SQLite has secure_delete on, which zeroes each page a removal frees and writes it to the
+     * WAL again (the relay: 740 instructions an entry, 4%); FAST, as retention runs use
+     * (sqlite_retain.c), still zeroes the removed rows' bytes on the pages written anyway. */
+    if (err == EDXBUS_OK && cons->delete_acked &&
+        sqlite3_exec(cons->db.h, "PRAGMA secure_delete=FAST", NULL, NULL, NULL) != SQLITE_OK) {
+        edxbus_errf(errstr, errstr_size, "sqlite: cannot set secure_delete: %s (%s)",
+                    sqlite3_errmsg(cons->db.h), cons->db.path);
+        err = EDXBUS_ERR_IO;
+    }
     if (err == EDXBUS_OK && cons->group != NULL)
         err = edxbus__sq_retain_init(&cons->ret, conf, errstr, errstr_size);
     if (err != EDXBUS_OK)
