@@ -3,9 +3,11 @@
  * The relay is a consumer of the outbox composed with a producer of the broker, both through
  * backend ops tables: it joins the outbox topic in the group "relay" under the member name
  * "relay", with the embedded log's `delete_acked` and `exclusive` options (the lock below makes
- * it the only member): taking entries writes nothing; the next poll deletes the acknowledged
- * ones and moves the group cursor to the first entry not acknowledged, in one transaction, so
- * a relay restarted after a crash starts from there. Per batch it produces every entry
+ * it the only member): taking entries writes nothing; the next poll moves the group cursor to
+ * the first entry not acknowledged, in one transaction, so a relay restarted after a crash
+ * starts from there; the acknowledged entries below it are deleted in that transaction when
+ * they are all the outbox holds, or once RELAY_RETIRE_ROWS of them wait (`retire_rows`), or
+ * at close. Per batch it produces every entry
  * asynchronously (Redis pipelines them), flushes, and acknowledges the longest prefix the
  * broker confirmed; the rest of the batch is sent again, in order, after a pause. Nothing is acknowledged before the broker confirmed it, so a relay
  * killed at any point loses nothing and at worst sends an entry twice (same event id).
@@ -35,6 +37,11 @@
 #include <unistd.h>
 
 #define RELAY_BATCH 1000           /* entries taken from the outbox per poll */
+/* Confirmed entries are deleted once this many wait, when the outbox holds nothing else (one
+ * cheap clearing instead of a b-tree removal per row), or when the relay stops. The cost: a
+ * relay working through a backlog keeps at most this many sent entries in the file (about
+ * 60 MB of 600-byte events) before deleting them. */
+#define RELAY_RETIRE_ROWS 100000
 #define RETRY_MIN_MS 100           /* first pause after a failed send */
 #define FLUSH_TIMEOUT_MS 30000     /* the most a batch may take to be confirmed */
 #define POLL_MS 200                /* how long a poll of the outbox waits (stop latency) */
@@ -399,7 +406,8 @@ edxbus_err_t edxbus_relay_run(edxbus_relay_t *relay, bool once, int64_t timeout_
         lock_release(relay);
         return err;
     }
-    json_t *extra = json_pack("{s:b, s:b}", "delete_acked", 1, "exclusive", 1);
+    json_t *extra = json_pack("{s:b, s:b, s:I}", "delete_acked", 1, "exclusive", 1,
+                              "retire_rows", (json_int_t)RELAY_RETIRE_ROWS);
     struct edxbus_consumer_opts opts = {
         .topic = EDXBUS_OUTBOX_TOPIC,
         .group = EDXBUS__RELAY_GROUP,

@@ -99,6 +99,18 @@ static const struct stmt_def STMTS[] = {
          " WHERE id >= ?1 AND id <= ?3) AND id NOT IN (SELECT msg_id FROM pending WHERE gid = ?4)",
          true),
     STMT(st_group_seen, "UPDATE groups SET seen_ms = ?2 WHERE gid = ?1", true),
+    /* Exclusive mode's clearing (sqlite_take.c): the file's id span, any pending row; the
+     * newest row copied out and back around a DELETE without WHERE (SQLite frees the table's
+     * pages without visiting its rows). */
+    STMT(st_span,
+         "SELECT (SELECT min(id) FROM messages), (SELECT max(id) FROM messages),"
+         " EXISTS(SELECT 1 FROM pending)",
+         true),
+    STMT(st_keep_read, "SELECT " SQ_ROW_COLS " FROM messages WHERE id = ?1", true),
+    STMT(st_clear, "DELETE FROM messages", true),
+    STMT(st_keep_write,
+         "INSERT INTO messages(" SQ_ROW_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
+         true),
     STMT(st_idle_any,
          "SELECT 1 FROM pending WHERE gid = ?1 AND cid <> ?2 AND delivered_ms < ?3 LIMIT 1", true),
 };
@@ -306,6 +318,16 @@ static edxbus_err_t read_extra(struct sq_consumer *cons, const json_t *extra, ch
     if (err == EDXBUS_OK)
         err = edxbus_extra_get_ms(extra, "sqlite", "claim_msgs_older_than", &cons->claim_idle_ms,
                                   errstr, errstr_size);
+    const json_t *rows = json_is_object(extra) ? json_object_get(extra, "retire_rows") : NULL;
+    if (err == EDXBUS_OK && rows != NULL && !json_is_null(rows)) {
+        if (!cons->exclusive || !json_is_integer(rows) || json_integer_value(rows) < 0) {
+            edxbus_errf(errstr, errstr_size,
+                        "sqlite: extra \"retire_rows\" is a number of rows >= 0, with \"exclusive\"");
+            err = EDXBUS_ERR_INVALID_ARG;
+        } else {
+            cons->retire_rows = json_integer_value(rows);
+        }
+    }
     return err;
 }
 
@@ -555,6 +577,7 @@ static void leave_group(struct sq_consumer *cons)
     int64_t left = 1;
     if (cons->cid == 0 || edxbus__sq_begin(&cons->db, ignored, sizeof ignored) != EDXBUS_OK)
         return;
+    cons->closing = true; /* exclusive: nothing acknowledged stays behind */
     edxbus_err_t err = edxbus__sq_commit_acks(cons, ignored, sizeof ignored);
     if (err == EDXBUS_OK) {
         sqlite3_bind_int64(cons->st_count_own, 1, cons->gid);

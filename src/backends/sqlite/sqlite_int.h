@@ -157,6 +157,12 @@ struct sq_consumer {
     bool exclusive;        /* extra "exclusive" (with delete_acked): one member at a time (the
                               caller's lock), so new rows are taken without pending rows and
                               the cursor moves when they are acknowledged */
+    int64_t retire_rows;   /* extra "retire_rows" (with exclusive): acknowledged rows are
+                              deleted once this many wait, when the file holds nothing else,
+                              or at close; 0: at every poll */
+    int64_t retire_owed;   /* exclusive: rows acknowledged and not deleted yet (at most) */
+    int64_t owed_next;     /* retire_owed once the transaction of commit_acks commits */
+    bool closing;          /* commit_acks runs for close: delete whatever is owed */
     int64_t *new_ids;      /* exclusive: the ids of the last poll's new rows */
     size_t new_n, new_cap;
     bool maybe_new;        /* rows past the cursor may exist */
@@ -169,7 +175,8 @@ struct sq_consumer {
     edxbus_waker_t *waker; /* wake(): poll() returns at once, now and later */
     sqlite3_stmt *st_upsert, *st_own, *st_retake, *st_members, *st_drop_member, *st_idle,
         *st_cursor, *st_new, *st_pend, *st_set_cursor, *st_unpend, *st_has_new, *st_dv,
-        *st_count_own, *st_idle_any, *st_pend_probe, *st_retire, *st_group_seen;
+        *st_count_own, *st_idle_any, *st_pend_probe, *st_retire, *st_group_seen, *st_span,
+        *st_keep_read, *st_clear, *st_keep_write;
 };
 
 /** The write transaction of a group poll: commit acks, heartbeat, then take up to @p max
@@ -194,6 +201,12 @@ edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size
 #define SQ_MSG_COLS                                                                                \
     "m.id, m.stored_ms, m.event_type, m.event_id, m.minorversion, m.source, m.sourcehost,"         \
     " m.time_us, m.sourcelib, m.key, m.value, m.headers"
+
+/** Every column of a messages row, in table order (SQ_ROW_NCOLS of them). */
+#define SQ_ROW_COLS                                                                                \
+    "id, stored_ms, event_type, event_id, minorversion, source, sourcehost, time_us, sourcelib,"   \
+    " key, value, headers"
+#define SQ_ROW_NCOLS 12
 
 /** The id of @p topic, creating it when @p create (inside the caller's write transaction);
  *  *@p tid is 0 when it does not exist. */

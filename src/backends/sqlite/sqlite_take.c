@@ -325,10 +325,67 @@ static edxbus_err_t take_new(struct sq_consumer *cons, size_t base, size_t room,
     return err;
 }
 
+/* Exclusive mode: when every row of the file is this topic's, below @p next (acknowledged) and
+ * none is pending in any group, delete them all but the newest with one DELETE without WHERE:
+ * SQLite then frees the table's pages whole, where a range DELETE removes row by row and
+ * rebalances the b-tree every few rows (6,000 instructions a row, a third of the relay's). The
+ * newest row is copied out and written back (its id keeps positions from being reused). Sets
+ * *@p cleared; inside the caller's write transaction, so all of it or none happens. */
+static edxbus_err_t clear_drained(struct sq_consumer *cons, int64_t next, bool *cleared,
+                                  char *errstr, size_t errstr_size)
+{
+    *cleared = false;
+    sqlite3_stmt *st = cons->st_span;
+    int rc = sqlite3_step(st);
+    bool any = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    int64_t first = any ? sqlite3_column_int64(st, 0) : 0;
+    int64_t last = any ? sqlite3_column_int64(st, 1) : 0;
+    bool pending = rc == SQLITE_ROW && sqlite3_column_int64(st, 2) != 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW)
+        return edxbus__sq_fail(&cons->db, rc, "read the file's span", errstr, errstr_size);
+    if (!any || pending || first < cons->lo || last > cons->hi || last >= next)
+        return EDXBUS_OK;
+    sqlite3_value *keep[SQ_ROW_NCOLS] = {0};
+    edxbus_err_t err = EDXBUS_OK;
+    st = cons->st_keep_read;
+    sqlite3_bind_int64(st, 1, last);
+    rc = sqlite3_step(st);
+    for (int i = 0; rc == SQLITE_ROW && i < SQ_ROW_NCOLS && err == EDXBUS_OK; i++) {
+        keep[i] = sqlite3_value_dup(sqlite3_column_value(st, i));
+        if (keep[i] == NULL) {
+            edxbus_errf(errstr, errstr_size, "sqlite: out of memory clearing %s", cons->topic);
+            err = EDXBUS_ERR_NOMEM;
+        }
+    }
+    sqlite3_reset(st);
+    if (err == EDXBUS_OK && rc != SQLITE_ROW)
+        err = edxbus__sq_fail(&cons->db, rc == SQLITE_DONE ? SQLITE_CORRUPT : rc,
+                              "read the newest message", errstr, errstr_size);
+    if (err == EDXBUS_OK)
+        err = edxbus__sq_exec(&cons->db, cons->st_clear, "delete acknowledged messages", errstr,
+                              errstr_size);
+    for (int i = 0; err == EDXBUS_OK && i < SQ_ROW_NCOLS; i++)
+        sqlite3_bind_value(cons->st_keep_write, i + 1, keep[i]);
+    if (err == EDXBUS_OK)
+        err = edxbus__sq_exec(&cons->db, cons->st_keep_write, "keep the newest message", errstr,
+                              errstr_size);
+    sqlite3_clear_bindings(cons->st_keep_write);
+    for (int i = 0; i < SQ_ROW_NCOLS; i++)
+        sqlite3_value_free(keep[i]);
+    *cleared = err == EDXBUS_OK;
+    return err;
+}
+
+/* Below this many owed rows a clearing costs more than it saves (it reads and writes a row). */
+#define CLEAR_MIN_ROWS 256
+
 /* Exclusive mode (acks sorted, their pending rows gone): move the cursor to the first new row
  * of the last poll not acknowledged (past them all when every one was), then delete every row
  * below it (each was acknowledged) but the topic's newest and any still pending (taken by a
- * relay of an older version). */
+ * relay of an older version): cleared at once when that is all the file holds (and at least
+ * CLEAR_MIN_ROWS, or closing), else row by row, at once or (retire_rows) once that many are
+ * owed or at close. */
 static edxbus_err_t retire_exclusive(struct sq_consumer *cons, char *errstr, size_t errstr_size)
 {
     int64_t next = cons->cursor;
@@ -350,8 +407,22 @@ static edxbus_err_t retire_exclusive(struct sq_consumer *cons, char *errstr, siz
         if (err != EDXBUS_OK)
             return err;
     }
-    if (cons->nacked == 0 || next <= cons->lo)
+    if ((cons->nacked == 0 && !(cons->closing && cons->retire_owed > 0)) || next <= cons->lo)
         return EDXBUS_OK;
+    int64_t owed = cons->retire_owed + (int64_t)cons->nacked;
+    if (owed >= CLEAR_MIN_ROWS || cons->closing) {
+        bool cleared = false;
+        edxbus_err_t err = clear_drained(cons, next, &cleared, errstr, errstr_size);
+        if (err != EDXBUS_OK || cleared) {
+            cons->owed_next = 0;
+            return err;
+        }
+    }
+    if (owed < cons->retire_rows && !cons->closing) {
+        cons->owed_next = owed; /* recorded once the transaction commits (edxbus__sq_take) */
+        return EDXBUS_OK;
+    }
+    cons->owed_next = 0;
     sqlite3_bind_int64(cons->st_retire, 1, cons->lo);
     sqlite3_bind_int64(cons->st_retire, 2, next - 1);
     sqlite3_bind_int64(cons->st_retire, 3, cons->hi);
@@ -364,6 +435,7 @@ edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size
 {
     /* Acks of a batch are usually consecutive ids: one range DELETE per run of them. */
     edxbus_err_t err = EDXBUS_OK;
+    cons->owed_next = cons->retire_owed;
     bool sorted = true; /* the worker acks in batch order: usually already ascending */
     for (size_t i = 1; i < cons->nacked && sorted; i++)
         sorted = cons->acked[i - 1] <= cons->acked[i];
@@ -466,6 +538,7 @@ edxbus_err_t edxbus__sq_take(struct sq_consumer *cons, size_t max, size_t *n, ch
     if (now - cons->beat_ms >= SQ_BEAT_MIN_MS)
         cons->beat_ms = now;
     cons->nacked = 0;
+    cons->retire_owed = cons->owed_next;
     return EDXBUS_OK;
 }
 

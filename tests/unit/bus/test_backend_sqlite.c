@@ -1,7 +1,7 @@
 /* tests/unit/bus/test_backend_sqlite.c — the embedded SQLite broker: the conformance suite on a
  * real file, then what only it does: claiming a dead member's messages (a
  * forked member that exits without closing), claim_msgs_older_than, the relay's exclusive
- * mode, settings errors, and
+ * mode and its retire_rows, settings errors, and
  * several processes sharing one group while one of them is killed with SIGKILL. Retention and
  * the length cap: test_sqlite_retention.c.
  */
@@ -106,11 +106,11 @@ TEST(test_claim_msgs_older_than_takes_from_live_members)
     suite.ops->consumer_close(slow);
 }
 
-/* Rows of a topic still in the file (messages table), by position. */
-static int rows_left(const char *topic)
+/* Rows of a topic still in file @p file of the temp directory (messages table). */
+static int rows_in(const char *file, const char *topic)
 {
     char path[512];
-    snprintf(path, sizeof path, "%s/suite.db", dir);
+    snprintf(path, sizeof path, "%s/%s", dir, file);
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int n = -1;
@@ -127,6 +127,12 @@ static int rows_left(const char *topic)
     return n;
 }
 
+/* Rows of a topic still in the suite's file. */
+static int rows_left(const char *topic)
+{
+    return rows_in("suite.db", topic);
+}
+
 /* Poll up to @p max; ack the messages whose index has acks[index] set; the indexes in got[]. */
 static size_t poll_ack_some(void *cons, size_t max, const bool *acks, int *got)
 {
@@ -140,6 +146,19 @@ static size_t poll_ack_some(void *cons, size_t max, const bool *acks, int *got)
             TEST_FAIL_("ack: %s", errstr);
     }
     return b.n;
+}
+
+/* Joining group "other" of @p topic with @p extra (taken) is refused, naming @p word. */
+static void open_refused(const char *topic, json_t *extra, const char *word)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    void *be = NULL;
+    struct edxbus_consumer_opts opts = {
+        .topic = topic, .group = "other", .start_time_ms = -1, .extra = extra};
+    ASSERT_EQ_INT(suite.ops->consumer_open(suite.conf, &opts, &be, errstr, sizeof errstr),
+                  EDXBUS_ERR_INVALID_ARG);
+    ASSERT_CONTAINS(errstr, word);
+    json_decref(extra);
 }
 
 /* The outbox relay's mode: no pending rows; what was not acknowledged comes again at the next
@@ -204,14 +223,7 @@ TEST(test_exclusive_redelivers_what_was_not_acknowledged)
     suite.ops->consumer_close(c);
     json_decref(extra);
     /* Only for a group that deletes what it acknowledged. */
-    extra = json_pack("{s:b}", "exclusive", 1);
-    void *be = NULL;
-    struct edxbus_consumer_opts opts = {
-        .topic = topic, .group = "other", .start_time_ms = -1, .extra = extra};
-    ASSERT_EQ_INT(suite.ops->consumer_open(suite.conf, &opts, &be, errstr, sizeof errstr),
-                  EDXBUS_ERR_INVALID_ARG);
-    ASSERT_CONTAINS(errstr, "delete_acked");
-    json_decref(extra);
+    open_refused(topic, json_pack("{s:b}", "exclusive", 1), "delete_acked");
 }
 
 TEST(test_settings_errors)
@@ -529,6 +541,116 @@ TEST(test_processes_share_a_group_and_survive_sigkill)
     }
 }
 
+/* Poll up to @p max and acknowledge all; the first and last index in *@p first, *@p last. */
+static size_t poll_ack_all(void *cons, size_t max, int *first, int *last)
+{
+    char errstr[EDXBUS_ERRSTR_SIZE] = "";
+    struct edxbus_batch b = {0};
+    if (suite.ops->poll(cons, &b, max, 0, errstr, sizeof errstr) != EDXBUS_OK)
+        TEST_FAIL_("poll: %s", errstr);
+    for (size_t i = 0; i < b.n; i++) {
+        if (i == 0)
+            *first = suite_index(&b.msgs[i]);
+        *last = suite_index(&b.msgs[i]);
+        if (suite.ops->ack(cons, &b.msgs[i], errstr, sizeof errstr) != EDXBUS_OK)
+            TEST_FAIL_("ack: %s", errstr);
+    }
+    return b.n;
+}
+
+/* The relay's retire_rows: acknowledged rows stay until that many are owed (the cursor moves at
+ * once: they are not delivered again, after a crash either), go at close, and go all at once
+ * when they are all the file holds (the newest kept: positions go on after it). */
+TEST(test_exclusive_retire_rows)
+{
+    const char *topic = suite_topic();
+    suite_produce(topic, 0, 6);
+    json_t *extra = json_pack("{s:b, s:b, s:i}", "delete_acked", 1, "exclusive", 1,
+                              "retire_rows", 3);
+    void *c = suite_open_ex(topic, "relay", "relay", "earliest", -1, extra);
+    bool every[SUITE_MAX];
+    for (int i = 0; i < SUITE_MAX; i++)
+        every[i] = true;
+    bool v4[SUITE_MAX] = {[4] = true};
+    int got[SUITE_MAX];
+    ASSERT_EQ_INT(poll_ack_some(c, 2, every, got), 2);
+    ASSERT_TRUE(got[0] == 0 && got[1] == 1);
+    ASSERT_EQ_INT(poll_ack_some(c, 2, every, got), 2); /* v0 v1 owed: 2 < 3, they stay */
+    ASSERT_TRUE(got[0] == 2 && got[1] == 3);
+    ASSERT_EQ_INT(rows_left(topic), 6);
+    ASSERT_EQ_INT(poll_ack_some(c, 10, v4, got), 2); /* 4 owed: v0..v3 go */
+    ASSERT_TRUE(got[0] == 4 && got[1] == 5);
+    ASSERT_EQ_INT(rows_left(topic), 2);
+    suite.ops->consumer_close(c); /* v4 goes; v5 (not acknowledged, the newest) stays */
+    ASSERT_EQ_INT(rows_left(topic), 1);
+    /* A relay that acknowledges v5 v6, has them owed, takes v7 v8 and dies: v7 v8 come again,
+     * v5 v6 do not (the cursor moved past them); they go at the next close. */
+    suite_produce(topic, 6, 9);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        void *victim = suite_open_ex(topic, "relay", "relay", "earliest", -1, extra);
+        int g[SUITE_MAX];
+        if (poll_ack_some(victim, 2, every, g) != 2 || g[0] != 5 || g[1] != 6)
+            _exit(2);
+        if (poll_ack_some(victim, 2, (bool[SUITE_MAX]){false}, g) != 2 || g[0] != 7)
+            _exit(3);
+        _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ_INT(waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    ASSERT_EQ_INT(rows_left(topic), 4); /* v5 v6 owed, v7 v8 waiting */
+    c = suite_open_ex(topic, "relay", "relay", "earliest", -1, extra);
+    ASSERT_EQ_INT(poll_ack_some(c, 10, every, got), 2);
+    ASSERT_TRUE(got[0] == 7 && got[1] == 8);
+    suite.ops->consumer_close(c);
+    ASSERT_EQ_INT(rows_left(topic), 1); /* the newest; the file holds other topics: row by row */
+
+    /* A file that holds only this topic: cleared at a poll once CLEAR_MIN_ROWS (256) are owed
+     * and all are acknowledged (retire_rows 1000 would keep them), and at close; the newest row
+     * stays, whole. */
+    char errstr[EDXBUS_ERRSTR_SIZE];
+    json_decref(extra);
+    extra = json_pack("{s:b, s:b, s:i}", "delete_acked", 1, "exclusive", 1, "retire_rows", 1000);
+    edxbus_conf_t *own = fresh_conf("clear.db", NULL, NULL);
+    const edxbus_conf_t *shared = suite.conf;
+    suite.conf = own;
+    suite_produce(topic, 0, 300);
+    c = suite_open_ex(topic, "relay", "relay", "earliest", -1, extra);
+    int first = -1, last = -1;
+    ASSERT_EQ_INT(poll_ack_all(c, 1000, &first, &last), 300);
+    ASSERT_TRUE(first == 0 && last == 299);
+    ASSERT_EQ_INT(poll_ack_all(c, 1000, &first, &last), 0);
+    ASSERT_EQ_INT(rows_in("clear.db", topic), 1);
+    suite_produce(topic, 300, 302); /* positions go on past the kept row */
+    ASSERT_EQ_INT(poll_ack_all(c, 1000, &first, &last), 2);
+    ASSERT_TRUE(first == 300 && last == 301);
+    ASSERT_EQ_INT(rows_in("clear.db", topic), 3); /* 2 owed, below CLEAR_MIN_ROWS */
+    suite.ops->consumer_close(c);
+    ASSERT_EQ_INT(rows_in("clear.db", topic), 1);
+    void *tail = suite_open(topic, NULL, NULL, "earliest");
+    struct edxbus_batch b = {0};
+    ASSERT_EQ_INT(suite.ops->poll(tail, &b, 10, 0, errstr, sizeof errstr), EDXBUS_OK);
+    ASSERT_EQ_INT((int)b.n, 1);
+    ASSERT_EQ_INT(suite_index(&b.msgs[0]), 301);
+    ASSERT_TRUE(b.msgs[0].key_len == 4 && memcmp(b.msgs[0].key, "k301", 4) == 0);
+    ASSERT_EQ_STR(b.msgs[0].metadata->id, "d36ab1b0-1466-11ef-9f8e-0242ac12012d");
+    suite.ops->consumer_close(tail);
+    c = suite_open_ex(topic, "relay", "relay", "earliest", -1, extra);
+    ASSERT_EQ_INT(poll_ack_all(c, 1000, &first, &last), 0);
+    suite.ops->consumer_close(c);
+    suite.conf = shared;
+    edxbus_conf_destroy(own);
+    json_decref(extra);
+    /* Only with exclusive, a number >= 0. */
+    open_refused(topic, json_pack("{s:b, s:i}", "delete_acked", 1, "retire_rows", 3),
+                 "retire_rows");
+    open_refused(topic, json_pack("{s:b, s:b, s:i}", "delete_acked", 1, "exclusive", 1,
+                                  "retire_rows", -1),
+                 "retire_rows");
+}
+
 int main(void)
 {
     test_tmpdir(dir, sizeof dir, "edxbus-sqlite");
@@ -542,6 +664,7 @@ int main(void)
     RUN(test_dead_member_is_claimed);
     RUN(test_claim_msgs_older_than_takes_from_live_members);
     RUN(test_exclusive_redelivers_what_was_not_acknowledged);
+    RUN(test_exclusive_retire_rows);
     RUN(test_settings_errors);
     RUN(test_acks_out_of_order_leave_only_the_unacked);
     RUN(test_ack_position_text);
