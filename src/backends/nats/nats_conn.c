@@ -217,6 +217,9 @@ static edxbus_err_t make_options(struct nats_conn *c, natsOptions **out, char *e
         steps[n++].s = natsOptions_SetToken(o, token);
     }
     if (creds != NULL) {
+        err = edxbus__nats_creds_check(creds, errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            goto out;
         steps[n].setting = NATS_SETTING_CREDS;
         steps[n++].s = natsOptions_SetUserCredentialsFromFiles(o, creds, NULL);
     }
@@ -256,15 +259,27 @@ out:
     return EDXBUS_OK;
 }
 
-/* What to check after a failed connect, from what failed and what the settings ask for. */
-static const char *connect_hint(const edxbus_conf_t *conf, natsStatus s, const char *line)
+/* What to check after a failed connect, from what failed and what the settings ask for
+ * (@p buf, @p size: room for a hint naming a file). */
+static const char *connect_hint(const edxbus_conf_t *conf, natsStatus s, const char *line,
+                                char *buf, size_t size)
 {
     const char *urls = edxbus_conf_get_str(conf, NATS_SETTING_URL, NULL);
+    const char *creds = edxbus_conf_get_str(conf, NATS_SETTING_CREDS, NULL);
     bool tls = (urls != NULL && strstr(urls, "tls://") != NULL) ||
                edxbus_conf_get_str(conf, NATS_SETTING_TLS_CA, NULL) != NULL ||
                edxbus_conf_get_str(conf, NATS_SETTING_TLS_CERT, NULL) != NULL;
-    if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ||
-        strstr(line, "Authorization Violation") != NULL)
+    bool auth = s == NATS_CONNECTION_AUTH_FAILED || s == NATS_NOT_PERMITTED ||
+                strstr(line, "Authorization Violation") != NULL;
+    if (auth && creds != NULL) { /* JWT auth: the file is what the server judged */
+        snprintf(buf, size,
+                 "; the server refused the user in %s (\"%.150s\"): check that its JWT was "
+                 "issued by an account this server trusts and that the file's seed is that "
+                 "user's (e.g. `nsc generate creds`)",
+                 NATS_SETTING_CREDS, creds);
+        return buf;
+    }
+    if (auth)
         return "; check the credentials: user:password or token in " NATS_SETTING_URL ", "
                NATS_SETTING_TOKEN ", " NATS_SETTING_NKEY ", " NATS_SETTING_CREDS;
     if (s == NATS_SSL_ERROR || strstr(line, "SSL") != NULL || strstr(line, "certificate") != NULL)
@@ -274,6 +289,25 @@ static const char *connect_hint(const edxbus_conf_t *conf, natsStatus s, const c
         return "; the server ended the TLS connection: if it asks for a client certificate, "
                "set " NATS_SETTING_TLS_CERT " and " NATS_SETTING_TLS_KEY;
     return "";
+}
+
+/* libnats before 3.10 leaves the nonce signature out of CONNECT when its first byte is 0 (its
+ * base64 encoder takes a leading 0 byte for an empty input; fixed by nats.c PR #705), so with a
+ * credentials file or an NKey seed 1 connect in 256 is refused although the credentials are
+ * right. Each connection gets a new nonce, so such a refusal is tried again, NATS_SIGNED_TRIES
+ * connects in all (a false refusal: 1 in 2^32; wrong credentials are refused after that many
+ * quick connects). */
+#define NATS_SIGNED_TRIES 4
+
+static bool signature_maybe_lost(const edxbus_conf_t *conf, natsStatus s)
+{
+    if (s == NATS_OK || nats_GetVersionNumber() >= 0x030A00 ||
+        (edxbus_conf_get_str(conf, NATS_SETTING_CREDS, NULL) == NULL &&
+         edxbus_conf_get_str(conf, NATS_SETTING_NKEY, NULL) == NULL))
+        return false;
+    const char *last = nats_GetLastError(NULL);
+    return s == NATS_CONNECTION_AUTH_FAILED ||
+           (last != NULL && strstr(last, "Authorization Violation") != NULL);
 }
 
 edxbus_err_t edxbus__nats_conn_open(struct nats_conn *c, const edxbus_conf_t *conf,
@@ -295,12 +329,15 @@ edxbus_err_t edxbus__nats_conn_open(struct nats_conn *c, const edxbus_conf_t *co
         return err;
     }
     natsStatus s = natsConnection_Connect(&c->nc, o);
+    for (int tries = 1; tries < NATS_SIGNED_TRIES && signature_maybe_lost(c->conf, s); tries++)
+        s = natsConnection_Connect(&c->nc, o);
     natsOptions_Destroy(o);
     if (s != NATS_OK) {
-        char what[200], line[EDXBUS_ERRSTR_SIZE];
+        char what[200], line[EDXBUS_ERRSTR_SIZE], hint[400];
         snprintf(what, sizeof what, "cannot connect to %.150s", c->display ? c->display : "");
         err = edxbus__nats_fail(s, 0, what, line, sizeof line);
-        edxbus_errf(errstr, errstr_size, "%s%s", line, connect_hint(c->conf, s, line));
+        edxbus_errf(errstr, errstr_size, "%s%s", line,
+                    connect_hint(c->conf, s, line, hint, sizeof hint));
         if (err == EDXBUS_ERR_BROKER) /* the server ended the connection while it was made */
             err = EDXBUS_ERR_IO;
         edxbus__nats_conn_close(c);

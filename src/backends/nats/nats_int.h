@@ -9,7 +9,8 @@
  *   nats_producer.c  synchronous publish, or js_PublishMsgAsync with the acks as delivery
  *                    reports (handed to the caller on its own thread)
  *   nats_consumer.c  groups as durable pull consumers, tails as ordered consumers, replay
- *   nats_nkey.c      the public key of an NKey user seed file (libnats needs it named)
+ *   nats_nkey.c      the public key of an NKey user seed file (libnats needs it named), the
+ *                    check of a credentials file, the NKey text form
  *   nats_doctor.c    `edxbus doctor`: storage, limits that drop unacknowledged events,
  *                    the duplicate window, dead letters waiting, lag growing
  *   nats.c           lag() (num_pending / num_ack_pending) and the ops table
@@ -177,12 +178,24 @@ void edxbus__nats_consumer_close(void *be);
  *  (never its text). */
 edxbus_err_t edxbus__nats_nkey_public(const char *seed_file, char out[EDXBUS_NATS_NKEY_PUBLIC_MAX],
                                       char *errstr, size_t errstr_size);
+/** Whether @p creds_file (EVENT_BUS_NATS_CREDENTIALS_FILE) can be read and holds a user JWT
+ *  and a valid NKey user seed, checked before libnats reads it at connect time (its own
+ *  errors name neither the setting nor what the file should hold). Errors: EDXBUS_ERR_CONF
+ *  naming the setting and the file (never its text). */
+edxbus_err_t edxbus__nats_creds_check(const char *creds_file, char *errstr, size_t errstr_size);
 /** The public key of the user seed text @p seed_text; false when it is not one (length,
  *  alphabet, checksum, prefix). */
 bool edxbus__nats_nkey_public_of_seed(const char *seed_text,
                                       char out[EDXBUS_NATS_NKEY_PUBLIC_MAX]);
 /** The user seed text of the 32-byte Ed25519 seed @p seed (for tests, and tools). */
 void edxbus__nats_nkey_seed_text(const uint8_t seed[32], char out[EDXBUS_NATS_NKEY_SEED_MAX]);
+/** The NKey text of the 32-byte Ed25519 @p key of @p type (the prefix byte: 0x70 operator
+ *  "O", 0x00 account "A", 0xA0 user "U"): its seed ("S" + type letter, 58 characters) when
+ *  @p seed, else its public key (56); @p out has room for EDXBUS_NATS_NKEY_SEED_MAX or
+ *  EDXBUS_NATS_NKEY_PUBLIC_MAX bytes. For tests that make operators and accounts, and tools. */
+void edxbus__nats_nkey_text(uint8_t type, bool seed, const uint8_t key[32], char *out);
+/** Base32 (RFC 4648 alphabet, no padding) of @p n bytes into @p out (room for (8n+4)/5 + 1). */
+void edxbus__nats_base32(const uint8_t *in, size_t n, char *out);
 
 /* nats_doctor.c: the doctor slot (backend.h, ABI 4). */
 edxbus_err_t edxbus__nats_doctor(const edxbus_conf_t *conf, const struct edxbus_doctor_opts *opts,
