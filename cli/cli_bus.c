@@ -22,20 +22,20 @@ edxbus_err_t cli_event_line(const struct edxbus_metadata *md, const edxbus_event
                             struct edxbus_buf *out, char *errstr, size_t errstr_size)
 {
     edxbus_buf_reset(out);
-    edxbus_err_t err = edxbus_buf_puts(out, "{\"metadata\": ");
+    edxbus_err_t err = edxbus_buf_append(out, "{\"metadata\": ", 13);
     if (err == EDXBUS_OK)
         err = edxbus_metadata_write_json(md, 0, out);
     if (err == EDXBUS_ERR_INVALID_ARG) /* what the tree could not hold either */
         err = EDXBUS_ERR_NOMEM;
     if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"data\": ");
+        err = edxbus_buf_append(out, ", \"data\": ", 10);
     if (err == EDXBUS_OK && data != NULL)
         err = edxbus_json_write(data, 0, out);
     else if (err == EDXBUS_OK)
         err = edxbus_event_decode_to_text(et, value != NULL ? value : (const uint8_t *)"", len, out,
                                           errstr, errstr_size);
     if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, "}\n");
+        err = edxbus_buf_append(out, "}\n", 2);
     if (err == EDXBUS_ERR_NOMEM)
         snprintf(errstr, errstr_size, "out of memory");
     return err;

@@ -59,40 +59,44 @@ edxbus_err_t edxbus_metadata_write_json(const struct edxbus_metadata *md, unsign
     if (edxbus_metadata_format_time(md->time_us, time, sizeof time) != EDXBUS_OK ||
         md->nsourcelib > EDXBUS_SOURCELIB_MAX)
         return EDXBUS_ERR_INVALID_ARG;
+    size_t time_len = strlen(time);
     size_t start = out->len;
-    edxbus_err_t err = edxbus_buf_puts(out, "{\"event_type\": ");
+    /* The literal pieces by their known lengths (no strlen per piece per printed event). */
+#define LIT(text) edxbus_buf_append(out, text, sizeof text - 1)
+    edxbus_err_t err = LIT("{\"event_type\": ");
     if (err == EDXBUS_OK)
         err = write_text_field(md->event_type, flags, out);
     if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"id\": ");
+        err = LIT(", \"id\": ");
     if (err == EDXBUS_OK)
         err = write_text_field(md->id, flags, out);
     if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"minorversion\": ");
+        err = LIT(", \"minorversion\": ");
     if (err == EDXBUS_OK)
         err = edxbus__md_put_int(out, md->minorversion);
     if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"source\": ");
+        err = LIT(", \"source\": ");
     if (err == EDXBUS_OK)
         err = write_text_field(md->source, flags, out);
     if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"sourcehost\": ");
+        err = LIT(", \"sourcehost\": ");
     if (err == EDXBUS_OK)
         err = write_text_field(md->sourcehost, flags, out);
     if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, ", \"time\": \"");
+        err = LIT(", \"time\": \"");
     if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, time);
+        err = edxbus_buf_append(out, time, time_len);
     if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, "\", \"sourcelib\": [");
+        err = LIT("\", \"sourcelib\": [");
     for (size_t i = 0; i < md->nsourcelib && err == EDXBUS_OK; i++) {
         if (i > 0)
-            err = edxbus_buf_puts(out, ", ");
+            err = LIT(", ");
         if (err == EDXBUS_OK)
             err = edxbus__md_put_int(out, md->sourcelib[i]);
     }
     if (err == EDXBUS_OK)
-        err = edxbus_buf_puts(out, "]}");
+        err = LIT("]}");
+#undef LIT
     if (err != EDXBUS_OK)
         out->len = start;
     return err;

@@ -50,17 +50,32 @@
 /* ------------------------------------------------------------------------------------------ */
 /* Stream ids */
 
+/* The decimal digits at *@p p (at least one), as strtoull reads them: UINT64_MAX when the
+ * number does not fit. By hand: every message read parses its id. */
+static uint64_t take_u64(const char **p)
+{
+    uint64_t v = 0;
+    bool over = false;
+    for (; **p >= '0' && **p <= '9'; ++*p) {
+        unsigned d = (unsigned)(**p - '0');
+        over = over || v > (UINT64_MAX - d) / 10;
+        v = v * 10 + d;
+    }
+    return over ? UINT64_MAX : v;
+}
+
 bool edxbus__redis_id_parse(const char *id, uint64_t *ms, uint64_t *seq)
 {
-    char *end;
     if (id[0] < '0' || id[0] > '9')
         return false;
-    *ms = strtoull(id, &end, 10);
+    const char *end = id;
+    *ms = take_u64(&end);
     *seq = 0;
     if (*end == '-') {
         if (end[1] < '0' || end[1] > '9')
             return false;
-        *seq = strtoull(end + 1, &end, 10);
+        end++;
+        *seq = take_u64(&end);
     }
     return *end == '\0';
 }
