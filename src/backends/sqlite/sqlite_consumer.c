@@ -108,6 +108,7 @@ static const struct stmt_def STMTS[] = {
          true),
     STMT(st_keep_read, "SELECT " SQ_ROW_COLS " FROM messages WHERE id = ?1", true),
     STMT(st_clear, "DELETE FROM messages", true),
+    STMT(st_first, "SELECT min(id) FROM messages WHERE id >= ?1 AND id <= ?2", true),
     STMT(st_keep_write,
          "INSERT INTO messages(" SQ_ROW_COLS ") VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)",
          true),

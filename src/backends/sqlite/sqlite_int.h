@@ -176,7 +176,7 @@ struct sq_consumer {
     sqlite3_stmt *st_upsert, *st_own, *st_retake, *st_members, *st_drop_member, *st_idle,
         *st_cursor, *st_new, *st_pend, *st_set_cursor, *st_unpend, *st_has_new, *st_dv,
         *st_count_own, *st_idle_any, *st_pend_probe, *st_retire, *st_group_seen, *st_span,
-        *st_keep_read, *st_clear, *st_keep_write;
+        *st_keep_read, *st_clear, *st_keep_write, *st_first;
 };
 
 /** The write transaction of a group poll: commit acks, heartbeat, then take up to @p max

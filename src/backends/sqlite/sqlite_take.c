@@ -379,13 +379,15 @@ static edxbus_err_t clear_drained(struct sq_consumer *cons, int64_t next, bool *
 
 /* Below this many owed rows a clearing costs more than it saves (it reads and writes a row). */
 #define CLEAR_MIN_ROWS 256
+/* With retire_rows: the fewest owed rows a poll past the bound deletes. */
+#define RETIRE_CHUNK_MIN 1000
 
 /* Exclusive mode (acks sorted, their pending rows gone): move the cursor to the first new row
  * of the last poll not acknowledged (past them all when every one was), then delete every row
  * below it (each was acknowledged) but the topic's newest and any still pending (taken by a
  * relay of an older version): cleared at once when that is all the file holds (and at least
- * CLEAR_MIN_ROWS, or closing), else row by row, at once or (retire_rows) once that many are
- * owed or at close. */
+ * CLEAR_MIN_ROWS, or closing), else row by row, at once or (retire_rows) the oldest once that
+ * many are owed, and all at close. */
 static edxbus_err_t retire_exclusive(struct sq_consumer *cons, char *errstr, size_t errstr_size)
 {
     int64_t next = cons->cursor;
@@ -422,13 +424,31 @@ static edxbus_err_t retire_exclusive(struct sq_consumer *cons, char *errstr, siz
         cons->owed_next = owed; /* recorded once the transaction commits (edxbus__sq_take) */
         return EDXBUS_OK;
     }
-    cons->owed_next = 0;
+    int64_t upto = next - 1;
+    if (cons->retire_rows > 0 && !cons->closing) {
+        /* Past retire_rows: the oldest rows, at most twice this poll's acks (and
+         * RETIRE_CHUNK_MIN), so a poll holds the write lock about as long as deleting its own
+         * rows takes, and what is owed goes down. Ids are consecutive from the oldest row. */
+        int64_t first = next;
+        sqlite3_bind_int64(cons->st_first, 1, cons->lo);
+        sqlite3_bind_int64(cons->st_first, 2, cons->hi);
+        edxbus_err_t err = edxbus__sq_int(&cons->db, cons->st_first, next, &first,
+                                          "find the oldest message", errstr, errstr_size);
+        if (err != EDXBUS_OK)
+            return err;
+        int64_t chunk = 2 * (int64_t)cons->nacked + RETIRE_CHUNK_MIN;
+        if (first < upto - chunk + 1)
+            upto = first + chunk - 1;
+    }
     sqlite3_bind_int64(cons->st_retire, 1, cons->lo);
-    sqlite3_bind_int64(cons->st_retire, 2, next - 1);
+    sqlite3_bind_int64(cons->st_retire, 2, upto);
     sqlite3_bind_int64(cons->st_retire, 3, cons->hi);
     sqlite3_bind_int64(cons->st_retire, 4, cons->gid);
-    return edxbus__sq_exec(&cons->db, cons->st_retire, "delete acknowledged messages", errstr,
-                           errstr_size);
+    edxbus_err_t err = edxbus__sq_exec(&cons->db, cons->st_retire, "delete acknowledged messages",
+                                       errstr, errstr_size);
+    int64_t left = owed - (int64_t)sqlite3_changes(cons->db.h);
+    cons->owed_next = upto == next - 1 || left < 0 ? 0 : left;
+    return err;
 }
 
 edxbus_err_t edxbus__sq_commit_acks(struct sq_consumer *cons, char *errstr, size_t errstr_size)

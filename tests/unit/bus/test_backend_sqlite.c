@@ -648,6 +648,32 @@ TEST(test_exclusive_retire_rows)
     suite.conf = shared;
     edxbus_conf_destroy(own);
     json_decref(extra);
+    /* Past retire_rows a poll deletes the oldest owed rows, at most twice its acks plus 1,000
+     * (the write lock is held about as long as deleting its own rows takes). Another topic in
+     * the file keeps it from being cleared. */
+    own = fresh_conf("chunk.db", "EVENT_BUS_SQLITE_SYNCHRONOUS", "OFF");
+    suite.conf = own;
+    suite_produce("other-topic", 0, 1);
+    suite_produce(topic, 0, 5000);
+    extra = json_pack("{s:b, s:b, s:i}", "delete_acked", 1, "exclusive", 1, "retire_rows", 3000);
+    c = suite_open_ex(topic, "relay", "relay", "earliest", -1, extra);
+    for (int poll = 1; poll <= 6; poll++) { /* 500 owed per poll from the second: 2,500 */
+        ASSERT_EQ_INT(poll_ack_all(c, 500, &first, &last), 500);
+        ASSERT_EQ_INT(rows_in("chunk.db", topic), 5000);
+    }
+    ASSERT_EQ_INT(poll_ack_all(c, 500, &first, &last), 500); /* 3,000 owed: v0..v1999 go */
+    ASSERT_TRUE(first == 3000 && last == 3499);
+    ASSERT_EQ_INT(rows_in("chunk.db", topic), 3000);
+    suite.ops->consumer_close(c); /* v2000..v3499 go; the 1,500 not taken stay */
+    ASSERT_EQ_INT(rows_in("chunk.db", topic), 1500);
+    c = suite_open_ex(topic, "relay", "relay", "earliest", -1, extra);
+    ASSERT_EQ_INT(poll_ack_all(c, 5000, &first, &last), 1500);
+    ASSERT_TRUE(first == 3500 && last == 4999);
+    suite.ops->consumer_close(c);
+    ASSERT_EQ_INT(rows_in("chunk.db", topic), 1);
+    suite.conf = shared;
+    edxbus_conf_destroy(own);
+    json_decref(extra);
     /* Only with exclusive, a number >= 0. */
     open_refused(topic, json_pack("{s:b, s:i}", "delete_acked", 1, "retire_rows", 3),
                  "retire_rows");
