@@ -184,17 +184,22 @@ static size_t suite_poll(void *cons, size_t max, int timeout_ms, int *seen, bool
     return b.n;
 }
 
-/* Poll until a poll comes back empty; returns the total. The first poll may wait poll_ms
- * (a group join), the one that ends it idle_ms. */
+/* Poll until a poll comes back empty; returns the total. Until the first message the polls
+ * may wait poll_ms in all (a group join: a poll can also come back empty at once while a group
+ * rebalances, as Kafka's does), after it the one that ends the drain waits idle_ms. */
 static size_t suite_drain(void *cons, int *seen, bool ack)
 {
     size_t total = 0, n;
-    int wait = suite.poll_ms;
-    do {
+    int64_t first_by = suite_now_ms() + suite.poll_ms;
+    int idle = suite.idle_ms > 0 ? suite.idle_ms : suite.poll_ms;
+    for (;;) {
+        int64_t left = first_by - suite_now_ms();
+        int wait = total > 0 ? idle : (left > 0 ? (int)left : 0);
         n = suite_poll(cons, 4, wait, seen, ack, NULL);
         total += n;
-        wait = suite.idle_ms > 0 ? suite.idle_ms : suite.poll_ms;
-    } while (n > 0);
+        if (n == 0 && (total > 0 || suite_now_ms() >= first_by))
+            break;
+    }
     return total;
 }
 
